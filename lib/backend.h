@@ -1,0 +1,43 @@
+/* backend.h: the table of functions a device backend fills in (the CPU here, CUDA in cuda/).
+ *
+ * Public entry points check their arguments, compute output shapes and dtypes, allocate outputs, and
+ * then call the backend of the tensors' device. Backends may assume validated arguments. */
+#ifndef TN_BACKEND_H
+#define TN_BACKEND_H
+
+#include "tensor.h"
+
+typedef struct tn_backend {
+  const char *name;
+  /* allocator accounting, updated atomically by the backend's allocator */
+  int64_t live_bytes;
+  int64_t peak_bytes;
+
+  void *(*alloc)(int device_index, int64_t nbytes);
+  void (*free)(int device_index, void *ptr, int64_t nbytes);
+
+  /* dst = src (broadcast src, convert dtype); called for the device of dst, or of src when dst is on the CPU */
+  int (*copy)(tn_tensor *dst, const tn_tensor *src);
+  int (*fill)(tn_tensor *t, double value);
+  /* out = a OP b, all three of one dtype and shape-compatible (a and b broadcast to out) */
+  int (*binary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+
+  int (*uniform)(tn_tensor *t, double low, double high, tn_generator *g);
+  int (*normal)(tn_tensor *t, double mean, double std, tn_generator *g);
+  int (*randint)(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
+  int (*bernoulli)(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
+} tn_backend;
+
+/* The registry: one backend per device type; NULL until that backend is loaded. */
+extern tn_backend *tn_backends[TN_NUM_DEVICE_TYPES];
+
+void tn_register_backend(int device_type, tn_backend *backend);
+/* The backend for t's device, or NULL with an error naming fn. */
+tn_backend *tn_backend_of(const char *fn, const tn_tensor *t);
+tn_backend *tn_backend_for_device(const char *fn, int device_type);
+
+/* Allocator bookkeeping for backends. */
+void tn_account_alloc(tn_backend *b, int64_t nbytes);
+void tn_account_free(tn_backend *b, int64_t nbytes);
+
+#endif /* TN_BACKEND_H */

@@ -1,0 +1,41 @@
+/* backend.c: the CPU backend table and its 64-byte aligned, byte-counting allocator. */
+#include "cpu.h"
+
+#include <stdlib.h>
+
+static void *cpu_alloc(int device_index, int64_t nbytes);
+static void cpu_free(int device_index, void *ptr, int64_t nbytes);
+
+static tn_backend cpu_backend = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .copy = tn_cpu_copy,
+    .fill = tn_cpu_fill,
+    .binary = tn_cpu_binary,
+    .uniform = tn_cpu_uniform,
+    .normal = tn_cpu_normal,
+    .randint = tn_cpu_randint,
+    .bernoulli = tn_cpu_bernoulli,
+};
+
+static void *cpu_alloc(int device_index, int64_t nbytes) {
+  (void)device_index;
+  /* aligned_alloc wants a multiple of the alignment; 64 bytes suits AVX-512 and cache lines. */
+  size_t rounded = ((size_t)nbytes + 63) & ~(size_t)63;
+  void *p = aligned_alloc(64, rounded);
+  if (!p)
+    return tn_error_null("out of memory: could not allocate %lld bytes (%lld bytes of tensors are live)",
+                         (long long)nbytes, (long long)cpu_backend.live_bytes);
+  tn_account_alloc(&cpu_backend, nbytes);
+  return p;
+}
+
+static void cpu_free(int device_index, void *ptr, int64_t nbytes) {
+  (void)device_index;
+  free(ptr);
+  tn_account_free(&cpu_backend, nbytes);
+}
+
+/* The CPU backend is always present: register it when the library loads. */
+__attribute__((constructor)) static void register_cpu_backend(void) { tn_register_backend(TN_CPU, &cpu_backend); }

@@ -1,0 +1,154 @@
+/* tensor.h: the public C API of libtensor.
+ *
+ * The LuaJIT binding (lua/tensor/ffi.lua) declares exactly the text between the FFI-BEGIN and FFI-END
+ * markers; test/ffi_header_spec.lua fails if the two drift apart. That region must stay plain C the FFI
+ * parser accepts: no preprocessor lines, no inline functions.
+ *
+ * Conventions
+ *  - Dimensions are 0-based here (the Lua layer converts from its 1-based API); a negative dim counts
+ *    from the end. Strides and offsets are in elements, not bytes.
+ *  - Functions that produce a tensor return a new tn_tensor* owned by the caller (free it with
+ *    tn_tensor_free), or NULL on error. Functions that only write return 0, or -1 on error.
+ *    After an error, tn_last_error() holds a message that names the function and the values.
+ *  - An `out` argument may be NULL (a new tensor is allocated) or an existing tensor, which is resized
+ *    to the result's shape when needed (its dtype must match).
+ *  - Every write into an existing tensor bumps its storage's version counter (autograd checks it).
+ */
+#ifndef TENSOR_H
+#define TENSOR_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* FFI-BEGIN */
+enum { TN_MAX_DIMS = 16 };
+
+typedef enum tn_dtype {
+  TN_FLOAT32 = 0, TN_FLOAT64 = 1, TN_FLOAT16 = 2, TN_BFLOAT16 = 3, TN_INT64 = 4,
+  TN_INT32 = 5, TN_INT16 = 6, TN_INT8 = 7, TN_UINT8 = 8, TN_BOOL = 9, TN_NUM_DTYPES = 10
+} tn_dtype;
+
+typedef enum tn_device_type { TN_CPU = 0, TN_CUDA = 1, TN_NUM_DEVICE_TYPES = 2 } tn_device_type;
+
+/* A reference-counted buffer. Tensors that are views of one another share one storage. */
+typedef struct tn_storage {
+  void *data;
+  int64_t nbytes;
+  int64_t refcount;
+  int64_t version;              /* bumped by every in-place write through any tensor on this storage */
+  int32_t dtype;                /* the element type it was created for (Torch7 storages are typed) */
+  int32_t device_type;
+  int32_t device_index;
+  int32_t foreign;              /* 1 when the memory belongs to someone else (tn_storage_wrap) */
+  void (*deleter)(void *data, void *ctx);   /* for foreign memory: called on release, may be NULL */
+  void *deleter_ctx;
+} tn_storage;
+
+/* A strided view of a storage. */
+typedef struct tn_tensor {
+  tn_storage *storage;
+  int64_t offset;               /* in elements */
+  int64_t numel;
+  int32_t ndim;
+  int32_t dtype;
+  int64_t sizes[TN_MAX_DIMS];
+  int64_t strides[TN_MAX_DIMS];  /* in elements */
+} tn_tensor;
+
+/* The random generator: Philox4x32-10, counter-based. Element i of a random fill of n elements depends
+ * only on (seed, offset, i), so results do not depend on the thread count; each fill advances offset. */
+typedef struct tn_generator {
+  uint64_t seed;
+  uint64_t offset;
+} tn_generator;
+
+/* errors */
+const char *tn_last_error(void);
+void tn_clear_error(void);
+
+/* dtypes and the 16-bit float formats (round to nearest even) */
+int64_t tn_dtype_size(int dtype);
+const char *tn_dtype_name(int dtype);
+int tn_dtype_is_floating(int dtype);
+float tn_half_to_float(uint16_t h);
+uint16_t tn_float_to_half(float f);
+float tn_bfloat16_to_float(uint16_t h);
+uint16_t tn_float_to_bfloat16(float f);
+
+/* memory accounting, per device type */
+int64_t tn_memory_live_bytes(int device_type);
+int64_t tn_memory_peak_bytes(int device_type);
+void tn_memory_reset_peak(int device_type);
+
+/* threads (OpenMP kernels and the BLAS library) and the BLAS library in use */
+void tn_set_num_threads(int n);
+int tn_get_num_threads(void);
+const char *tn_blas_info(void);
+
+/* storages */
+tn_storage *tn_storage_new(int64_t nbytes, int dtype, int device_type, int device_index);
+tn_storage *tn_storage_wrap(void *data, int64_t nbytes, int dtype, int device_type, int device_index,
+                            void (*deleter)(void *data, void *ctx), void *deleter_ctx);
+void tn_storage_retain(tn_storage *s);
+void tn_storage_release(tn_storage *s);
+
+/* tensor headers */
+tn_tensor *tn_empty(int ndim, const int64_t *sizes, int dtype, int device_type, int device_index);
+tn_tensor *tn_empty_like(const tn_tensor *t);
+tn_tensor *tn_from_storage(tn_storage *s, int64_t offset, int ndim, const int64_t *sizes,
+                           const int64_t *strides, int dtype);
+tn_tensor *tn_alias(const tn_tensor *t);
+void tn_tensor_free(tn_tensor *t);
+int tn_is_contiguous(const tn_tensor *t);
+int tn_resize_(tn_tensor *t, int ndim, const int64_t *sizes);
+int tn_set_(tn_tensor *t, const tn_tensor *src);
+void *tn_data_ptr(const tn_tensor *t);
+int tn_broadcast_shapes(int ndim_a, const int64_t *a, int ndim_b, const int64_t *b, int64_t *out);
+
+/* views: new headers on the same storage */
+tn_tensor *tn_as_strided(const tn_tensor *t, int ndim, const int64_t *sizes, const int64_t *strides, int64_t offset);
+tn_tensor *tn_view(const tn_tensor *t, int ndim, const int64_t *sizes);
+tn_tensor *tn_reshape(const tn_tensor *t, int ndim, const int64_t *sizes);
+tn_tensor *tn_narrow(const tn_tensor *t, int dim, int64_t start, int64_t length);
+tn_tensor *tn_select(const tn_tensor *t, int dim, int64_t index);
+tn_tensor *tn_transpose(const tn_tensor *t, int dim0, int dim1);
+tn_tensor *tn_permute(const tn_tensor *t, int ndim, const int32_t *dims);
+tn_tensor *tn_squeeze(const tn_tensor *t, int dim);
+tn_tensor *tn_squeeze_all(const tn_tensor *t);
+tn_tensor *tn_unsqueeze(const tn_tensor *t, int dim);
+tn_tensor *tn_expand(const tn_tensor *t, int ndim, const int64_t *sizes);
+tn_tensor *tn_unfold(const tn_tensor *t, int dim, int64_t size, int64_t step);
+tn_tensor *tn_diagonal(const tn_tensor *t, int64_t offset, int dim0, int dim1);
+
+/* copies and conversion */
+int tn_copy_(tn_tensor *dst, const tn_tensor *src);
+tn_tensor *tn_contiguous(const tn_tensor *t);
+tn_tensor *tn_clone(const tn_tensor *t);
+tn_tensor *tn_to(const tn_tensor *t, int dtype, int device_type, int device_index);
+int tn_fill_(tn_tensor *t, double value);
+
+/* element-wise binary arithmetic with broadcasting and type promotion: out = a OP b */
+int tn_promote_types(int a, int b);
+enum { TN_ADD = 0, TN_SUB = 1, TN_MUL = 2, TN_DIV = 3 };
+tn_tensor *tn_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+
+/* random numbers */
+tn_generator *tn_default_generator(void);
+void tn_generator_seed(tn_generator *g, uint64_t seed);
+int tn_uniform_(tn_tensor *t, double low, double high, tn_generator *g);
+int tn_normal_(tn_tensor *t, double mean, double std, tn_generator *g);
+int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
+int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g);
+int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g);
+tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g);
+/* FFI-END */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TENSOR_H */

@@ -1,0 +1,110 @@
+/* internal.h: helpers shared by the C files of libtensor; not part of the public API. */
+#ifndef TN_INTERNAL_H
+#define TN_INTERNAL_H
+
+#include "tensor.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+/* One list of dtypes; every per-dtype function is generated from it.
+ * X(ENUM, suffix, storage C type, compute C type, kind) where kind is FLOAT, HALF, BF16, INT or BOOL. */
+#define TN_FOREACH_DTYPE(X)                           \
+  X(TN_FLOAT32,  f32,  float,    float,   FLOAT)      \
+  X(TN_FLOAT64,  f64,  double,   double,  FLOAT)      \
+  X(TN_FLOAT16,  f16,  uint16_t, float,   HALF)       \
+  X(TN_BFLOAT16, bf16, uint16_t, float,   BF16)       \
+  X(TN_INT64,    i64,  int64_t,  int64_t, INT)        \
+  X(TN_INT32,    i32,  int32_t,  int32_t, INT)        \
+  X(TN_INT16,    i16,  int16_t,  int16_t, INT)        \
+  X(TN_INT8,     i8,   int8_t,   int8_t,  INT)        \
+  X(TN_UINT8,    u8,   uint8_t,  uint8_t, INT)        \
+  X(TN_BOOL,     b8,   uint8_t,  uint8_t, BOOL)
+
+/* Loading a stored element as its compute type, and storing a compute value back. */
+#define TN_LOAD_FLOAT(v) (v)
+#define TN_LOAD_HALF(v) tn_f16_to_f32(v)
+#define TN_LOAD_BF16(v) tn_bf16_to_f32(v)
+#define TN_LOAD_INT(v) (v)
+#define TN_LOAD_BOOL(v) (v)
+#define TN_STORE_FLOAT(T, v) ((T)(v))
+#define TN_STORE_HALF(T, v) tn_f32_to_f16((float)(v))
+#define TN_STORE_BF16(T, v) tn_f32_to_bf16((float)(v))
+#define TN_STORE_INT(T, v) ((T)(v))
+#define TN_STORE_BOOL(T, v) ((T)((v) != 0))
+
+/* ---- errors: every failing function sets a message and returns -1 or NULL ---- */
+int tn_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *tn_error_null(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "[2 x 3]" into buf; returns buf. */
+const char *tn_format_shape(char *buf, size_t size, int ndim, const int64_t *sizes);
+enum { TN_SHAPE_STR = 16 * 24 };
+
+/* Normalises a 0-based dim that may be negative; returns -1 (and sets an error naming fn) when out of range. */
+int tn_wrap_dim(const char *fn, int dim, int ndim);
+
+/* ---- 16-bit floats, round to nearest even ---- */
+static inline uint32_t tn_f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float tn_bits_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+static inline uint16_t tn_f32_to_f16(float f) {
+  const uint32_t f32_inf = 255u << 23, f16_overflow = (127u + 16u) << 23;
+  const uint32_t denorm_magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
+  uint32_t u = tn_f32_bits(f);
+  uint32_t sign = u & 0x80000000u;
+  uint16_t out;
+  u ^= sign;
+  if (u >= f16_overflow) {
+    out = u > f32_inf ? 0x7e00 : 0x7c00;
+  } else if (u < (113u << 23)) {
+    /* Subnormal or zero: adding the magic number lets the FPU round the 10 bits into place. */
+    float sum = tn_bits_f32(u) + tn_bits_f32(denorm_magic);
+    out = (uint16_t)(tn_f32_bits(sum) - denorm_magic);
+  } else {
+    uint32_t odd = (u >> 13) & 1u;
+    u += ((uint32_t)(15 - 127) << 23) + 0xfffu + odd;
+    out = (uint16_t)(u >> 13);
+  }
+  return (uint16_t)(out | (sign >> 16));
+}
+
+static inline float tn_f16_to_f32(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+  if (exponent == 0x1f) return tn_bits_f32(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 0) {
+    float magnitude = (float)mantissa * 5.9604644775390625e-8f; /* 2^-24 */
+    return sign ? -magnitude : magnitude;
+  }
+  return tn_bits_f32(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+static inline uint16_t tn_f32_to_bf16(float f) {
+  uint32_t u = tn_f32_bits(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+static inline float tn_bf16_to_f32(uint16_t h) { return tn_bits_f32((uint32_t)h << 16); }
+
+/* ---- small shape helpers ---- */
+static inline int64_t tn_elem_size(int dtype) { return tn_dtype_size(dtype); }
+bool tn_valid_dtype(int dtype);
+int64_t tn_shape_numel(int ndim, const int64_t *sizes);
+void tn_contiguous_strides(int ndim, const int64_t *sizes, int64_t *strides);
+bool tn_same_shape(const tn_tensor *a, const tn_tensor *b);
+/* Element 0 of t, as a byte pointer. */
+static inline char *tn_base(const tn_tensor *t) {
+  return (char *)t->storage->data + t->offset * tn_dtype_size(t->dtype);
+}
+static inline void tn_bump_version(tn_tensor *t) { __atomic_add_fetch(&t->storage->version, 1, __ATOMIC_RELAXED); }
+
+/* Makes `out` (possibly NULL) ready to receive a result of the given shape and dtype, on the device of
+ * `like`. Returns the tensor to write into (out itself, or a new one) or NULL with an error set. */
+tn_tensor *tn_prepare_out(const char *fn, tn_tensor *out, int ndim, const int64_t *sizes, int dtype,
+                          const tn_tensor *like);
+
+#endif /* TN_INTERNAL_H */

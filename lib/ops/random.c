@@ -1,0 +1,120 @@
+/* random.c: the default generator and the random fills (see cpu/random.c for the algorithm). */
+#include "../backend.h"
+#include "../internal.h"
+
+#include <stdlib.h>
+
+/* PyTorch's default seed, so a fresh process is reproducible without manual_seed. */
+static tn_generator default_generator = {67280421310721ull, 0};
+
+tn_generator *tn_default_generator(void) { return &default_generator; }
+
+void tn_generator_seed(tn_generator *g, uint64_t seed) {
+  g->seed = seed;
+  g->offset = 0;
+}
+
+static tn_backend *random_target(const char *fn, tn_tensor *t, tn_generator **g) {
+  if (!*g) *g = &default_generator;
+  return tn_backend_of(fn, t);
+}
+
+static int require_floating(const char *fn, const tn_tensor *t) {
+  if (tn_dtype_is_floating(t->dtype)) return 0;
+  return tn_error("%s: expected a floating point tensor, got %s", fn, tn_dtype_name(t->dtype));
+}
+
+int tn_uniform_(tn_tensor *t, double low, double high, tn_generator *g) {
+  tn_backend *b = random_target("uniform_", t, &g);
+  if (!b || require_floating("uniform_", t)) return -1;
+  if (!(low <= high)) return tn_error("uniform_: expected low <= high, got low=%g high=%g", low, high);
+  tn_bump_version(t);
+  return t->numel ? b->uniform(t, low, high, g) : 0;
+}
+
+int tn_normal_(tn_tensor *t, double mean, double std, tn_generator *g) {
+  tn_backend *b = random_target("normal_", t, &g);
+  if (!b || require_floating("normal_", t)) return -1;
+  if (!(std >= 0)) return tn_error("normal_: expected std >= 0, got %g", std);
+  tn_bump_version(t);
+  return t->numel ? b->normal(t, mean, std, g) : 0;
+}
+
+int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
+  tn_backend *b = random_target("randint", t, &g);
+  if (!b) return -1;
+  if (low >= high)
+    return tn_error("randint: expected low < high, got low=%lld high=%lld", (long long)low, (long long)high);
+  if (t->dtype == TN_BOOL && (low < 0 || high > 2))
+    return tn_error("randint: range [%lld, %lld) does not fit dtype bool", (long long)low, (long long)high);
+  tn_bump_version(t);
+  return t->numel ? b->randint(t, low, high, g) : 0;
+}
+
+int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g) {
+  tn_backend *b = random_target("bernoulli_", t, &g);
+  if (!b) return -1;
+  if (!(p >= 0 && p <= 1)) return tn_error("bernoulli_: expected 0 <= p <= 1, got %g", p);
+  tn_bump_version(t);
+  return t->numel ? b->bernoulli(t, p, NULL, g) : 0;
+}
+
+int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g) {
+  tn_backend *b = random_target("bernoulli_", t, &g);
+  if (!b) return -1;
+  if (p->storage->device_type != t->storage->device_type)
+    return tn_error("bernoulli_: the probabilities are on another device than the tensor");
+  /* The kernel reads one float64 probability per element of t, in t's logical order. */
+  tn_tensor *expanded = tn_expand(p, t->ndim, t->sizes);
+  if (!expanded) return tn_error("bernoulli_: %s", tn_last_error());
+  tn_tensor *probs = tn_empty(t->ndim, t->sizes, TN_FLOAT64, t->storage->device_type, t->storage->device_index);
+  int rc = probs ? tn_copy_(probs, expanded) : -1;
+  tn_tensor_free(expanded);
+  if (rc == 0) {
+    const double *q = tn_data_ptr(probs);
+    for (int64_t i = 0; i < probs->numel && t->storage->device_type == TN_CPU; i++)
+      if (!(q[i] >= 0 && q[i] <= 1)) {
+        rc = tn_error("bernoulli_: probability %g at element %lld is outside [0, 1]", q[i], (long long)i + 1);
+        break;
+      }
+  }
+  if (rc == 0) {
+    tn_bump_version(t);
+    rc = t->numel ? b->bernoulli(t, 0, probs, g) : 0;
+  }
+  tn_tensor_free(probs);
+  return rc;
+}
+
+tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g) {
+  if (n < 0) return tn_error_null("randperm: n must be non-negative, got %lld", (long long)n);
+  if (!tn_valid_dtype(dtype) || dtype == TN_BOOL)
+    return tn_error_null("randperm: unsupported dtype %s", tn_dtype_name(dtype));
+  if (!g) g = &default_generator;
+  tn_tensor *perm = tn_empty(1, &n, TN_INT64, TN_CPU, 0);
+  if (!perm) return NULL;
+  int64_t *p = tn_data_ptr(perm);
+  for (int64_t i = 0; i < n; i++) p[i] = base + i;
+  /* Fisher-Yates; the draws for all positions come from one fill, scaled to each position's range. */
+  if (n > 1) {
+    tn_tensor *draws = tn_empty(1, &(int64_t){n - 1}, TN_INT64, TN_CPU, 0);
+    if (!draws) {
+      tn_tensor_free(perm);
+      return NULL;
+    }
+    tn_backends[TN_CPU]->randint(draws, 0, INT64_MAX, g);
+    const int64_t *r = tn_data_ptr(draws);
+    for (int64_t i = n - 1; i > 0; i--) {
+      int64_t j = (int64_t)(((unsigned __int128)(uint64_t)r[n - 1 - i] * (uint64_t)(i + 1)) / (uint64_t)INT64_MAX);
+      if (j > i) j = i;
+      int64_t tmp = p[i];
+      p[i] = p[j];
+      p[j] = tmp;
+    }
+    tn_tensor_free(draws);
+  }
+  if (dtype == TN_INT64) return perm;
+  tn_tensor *r = tn_to(perm, dtype, TN_CPU, 0);
+  tn_tensor_free(perm);
+  return r;
+}

@@ -1,0 +1,108 @@
+/* storage.c: reference-counted buffers, the backend registry and its byte counters. */
+#include "backend.h"
+#include "internal.h"
+
+#include <stdlib.h>
+
+tn_backend *tn_backends[TN_NUM_DEVICE_TYPES];
+
+void tn_register_backend(int device_type, tn_backend *backend) {
+  if (device_type >= 0 && device_type < TN_NUM_DEVICE_TYPES) tn_backends[device_type] = backend;
+}
+
+static const char *device_type_name(int device_type) { return device_type == TN_CUDA ? "cuda" : "cpu"; }
+
+tn_backend *tn_backend_for_device(const char *fn, int device_type) {
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES)
+    return tn_error_null("%s: unknown device type %d", fn, device_type);
+  tn_backend *b = tn_backends[device_type];
+  if (!b) return tn_error_null("%s: the %s backend is not loaded", fn, device_type_name(device_type));
+  return b;
+}
+
+tn_backend *tn_backend_of(const char *fn, const tn_tensor *t) {
+  return tn_backend_for_device(fn, t->storage->device_type);
+}
+
+void tn_account_alloc(tn_backend *b, int64_t nbytes) {
+  int64_t live = __atomic_add_fetch(&b->live_bytes, nbytes, __ATOMIC_RELAXED);
+  int64_t peak = __atomic_load_n(&b->peak_bytes, __ATOMIC_RELAXED);
+  while (live > peak &&
+         !__atomic_compare_exchange_n(&b->peak_bytes, &peak, live, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+}
+
+void tn_account_free(tn_backend *b, int64_t nbytes) { __atomic_sub_fetch(&b->live_bytes, nbytes, __ATOMIC_RELAXED); }
+
+int64_t tn_memory_live_bytes(int device_type) {
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return 0;
+  return __atomic_load_n(&tn_backends[device_type]->live_bytes, __ATOMIC_RELAXED);
+}
+
+int64_t tn_memory_peak_bytes(int device_type) {
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return 0;
+  return __atomic_load_n(&tn_backends[device_type]->peak_bytes, __ATOMIC_RELAXED);
+}
+
+void tn_memory_reset_peak(int device_type) {
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return;
+  tn_backend *b = tn_backends[device_type];
+  __atomic_store_n(&b->peak_bytes, __atomic_load_n(&b->live_bytes, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}
+
+tn_storage *tn_storage_new(int64_t nbytes, int dtype, int device_type, int device_index) {
+  if (nbytes < 0) return tn_error_null("storage: negative size %lld bytes", (long long)nbytes);
+  if (!tn_valid_dtype(dtype)) return tn_error_null("storage: unknown dtype %d", dtype);
+  tn_backend *b = tn_backend_for_device("storage", device_type);
+  if (!b) return NULL;
+  tn_storage *s = calloc(1, sizeof *s);
+  if (!s) return tn_error_null("storage: out of memory for the storage header");
+  if (nbytes > 0) {
+    s->data = b->alloc(device_index, nbytes);
+    if (!s->data) {
+      free(s);
+      return NULL; /* the allocator has set the error */
+    }
+  }
+  s->nbytes = nbytes;
+  s->refcount = 1;
+  s->dtype = dtype;
+  s->device_type = device_type;
+  s->device_index = device_index;
+  return s;
+}
+
+tn_storage *tn_storage_wrap(void *data, int64_t nbytes, int dtype, int device_type, int device_index,
+                            void (*deleter)(void *data, void *ctx), void *deleter_ctx) {
+  if (nbytes < 0) return tn_error_null("from_pointer: negative size %lld bytes", (long long)nbytes);
+  if (!data && nbytes > 0) return tn_error_null("from_pointer: NULL pointer for %lld bytes", (long long)nbytes);
+  if (!tn_valid_dtype(dtype)) return tn_error_null("from_pointer: unknown dtype %d", dtype);
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES)
+    return tn_error_null("from_pointer: unknown device type %d", device_type);
+  tn_storage *s = calloc(1, sizeof *s);
+  if (!s) return tn_error_null("from_pointer: out of memory for the storage header");
+  s->data = data;
+  s->nbytes = nbytes;
+  s->refcount = 1;
+  s->dtype = dtype;
+  s->device_type = device_type;
+  s->device_index = device_index;
+  s->foreign = 1;
+  s->deleter = deleter;
+  s->deleter_ctx = deleter_ctx;
+  return s;
+}
+
+void tn_storage_retain(tn_storage *s) {
+  if (s) __atomic_add_fetch(&s->refcount, 1, __ATOMIC_RELAXED);
+}
+
+void tn_storage_release(tn_storage *s) {
+  if (!s || __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) > 0) return;
+  if (s->foreign) {
+    if (s->deleter) s->deleter(s->data, s->deleter_ctx);
+  } else if (s->data) {
+    tn_backends[s->device_type]->free(s->device_index, s->data, s->nbytes);
+  }
+  free(s);
+}

@@ -1,0 +1,68 @@
+-- tensor.core: the Tensor class (its method table and instance metatable), the torch namespace, and
+-- the wrapping of C tensor pointers into Lua objects. The other modules add methods to these tables.
+local ffi = require 'ffi'
+local C = require 'tensor.lib'
+local memory = require 'tensor.memory'
+
+local M = {}
+
+local Tensor = {}      -- methods: x:f(...)
+local mt = {}          -- the metatable of every tensor object
+local torch = {}       -- the namespace returned by require 'tensor'
+M.Tensor, M.mt, M.torch = Tensor, mt, torch
+M.C = C
+
+local last_error, free, after_alloc = C.tn_last_error, C.tn_tensor_free, memory.after_alloc
+
+-- Raises the C library's last error, attributed to the caller `level` frames up.
+function M.c_error(level)
+  error(ffi.string(last_error()), (level or 1) + 1)
+end
+
+-- A Lua tensor object for a new C tensor pointer (raises the C error if the pointer is NULL).
+local function wrap(ptr, level)
+  if ptr == nil then error(ffi.string(last_error()), (level or 2) + 1) end
+  local device_type = ptr.storage.device_type
+  after_alloc(device_type)
+  return setmetatable({ _c = ffi.gc(ptr, free) }, mt)
+end
+M.wrap = wrap
+
+-- Checks the return code of a C function that returns 0 or -1.
+function M.check(rc, level)
+  if rc ~= 0 then error(ffi.string(last_error()), (level or 2) + 1) end
+end
+
+local function is_tensor(x) return getmetatable(x) == mt end
+M.is_tensor = is_tensor
+
+-- The C pointer of a tensor argument, or an error naming the function and the argument.
+function M.c_of(x, fn, what)
+  if getmetatable(x) ~= mt then
+    error(string.format('%s: expected a tensor for %s, got %s', fn, what or 'the argument', type(x)), 3)
+  end
+  return x._c
+end
+
+-- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
+M.index_get, M.index_set = nil, nil
+
+mt.__index = function(self, key)
+  local method = Tensor[key]
+  if method ~= nil then return method end
+  if type(key) ~= 'string' then return M.index_get(self, key) end
+  return nil
+end
+
+mt.__newindex = function(self, key, value)
+  if type(key) == 'string' then
+    rawset(self, key, value)
+  else
+    M.index_set(self, key, value)
+  end
+end
+
+mt.__metatable = mt
+mt.__name = 'Tensor'
+
+return M

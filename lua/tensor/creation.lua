@@ -1,0 +1,364 @@
+-- tensor.creation: tensors from sizes, values, Lua tables, ranges and foreign memory, and the Torch7
+-- typed constructors (torch.FloatTensor{...}, torch.Tensor(2, 3), ...).
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
+
+local C, wrap, check, torch, Tensor = core.C, core.wrap, core.check, core.torch, core.Tensor
+local is_tensor, is_opts, argerror = core.is_tensor, args.is_opts, args.argerror
+
+local M = {}
+
+local function apply_requires_grad(fn, t, opts)
+  if opts.requires_grad then
+    if not dtype.floating[t._c.dtype] then
+      argerror(fn, 'only floating point tensors can require gradients, got %s', dtype.name[t._c.dtype])
+    end
+    t.requires_grad = true
+  end
+  return t
+end
+M.apply_requires_grad = apply_requires_grad
+
+-- A new uninitialised tensor of the given sizes (a Lua array), dtype enum and device.
+local function empty(sizes, dt, device_type, device_index)
+  local n, buf = args.fill_sizes(sizes)
+  return wrap(C.tn_empty(n, buf, dt, device_type or 0, device_index or 0), 3)
+end
+M.empty = empty
+
+local function sized(fn, fill, ...)
+  local sizes, opts = args.sizes_and_opts(fn, ...)
+  local dt, device_type, device_index = args.dtype_device(fn, opts)
+  local t = empty(sizes, dt, device_type, device_index)
+  if fill then check(C.tn_fill_(t._c, fill)) end
+  return apply_requires_grad(fn, t, opts)
+end
+
+function torch.empty(...) return sized('empty', nil, ...) end
+function torch.zeros(...) return sized('zeros', 0, ...) end
+function torch.ones(...) return sized('ones', 1, ...) end
+
+local function number_value(fn, v)
+  if type(v) == 'boolean' then return v and 1 or 0 end
+  if type(v) ~= 'number' then argerror(fn, 'expected a number for the fill value, got %s', type(v)) end
+  return v
+end
+
+-- full(size, value, opts): size is a table or a single number.
+function torch.full(size, value, opts)
+  opts = opts or {}
+  if type(size) == 'number' then size = { size } end
+  if type(size) ~= 'table' then argerror('full', 'expected a size table, got %s', type(size)) end
+  args.check_sizes('full', size)
+  local default = type(value) == 'boolean' and dtype.BOOL
+    or (args.is_integer(value) and dtype.INT64) or dtype.default
+  local dt, device_type, device_index = args.dtype_device('full', opts, default)
+  local t = empty(size, dt, device_type, device_index)
+  check(C.tn_fill_(t._c, number_value('full', value)))
+  return apply_requires_grad('full', t, opts)
+end
+
+-- The *_like family: same size, dtype and device as x unless opts say otherwise.
+local function like(fn, x, opts)
+  local c = core.c_of(x, fn, 'x')
+  opts = opts or {}
+  local dt = opts.dtype and dtype.parse(opts.dtype, fn) or tonumber(c.dtype)
+  local device_type, device_index = tonumber(c.storage.device_type), tonumber(c.storage.device_index)
+  if opts.device then device_type, device_index = args.device(fn, opts.device) end
+  local sizes = {}
+  for i = 1, c.ndim do sizes[i] = tonumber(c.sizes[i - 1]) end
+  return empty(sizes, dt, device_type, device_index), opts
+end
+M.like = like
+
+function torch.empty_like(x, opts)
+  local t, o = like('empty_like', x, opts)
+  return apply_requires_grad('empty_like', t, o)
+end
+function torch.zeros_like(x, opts)
+  local t, o = like('zeros_like', x, opts)
+  check(C.tn_fill_(t._c, 0))
+  return apply_requires_grad('zeros_like', t, o)
+end
+function torch.ones_like(x, opts)
+  local t, o = like('ones_like', x, opts)
+  check(C.tn_fill_(t._c, 1))
+  return apply_requires_grad('ones_like', t, o)
+end
+function torch.full_like(x, value, opts)
+  local t, o = like('full_like', x, opts)
+  check(C.tn_fill_(t._c, number_value('full_like', value)))
+  return apply_requires_grad('full_like', t, o)
+end
+
+-- ---- from Lua values ----
+
+-- The shape of a (nested, rectangular) Lua table, and the dtype its values suggest.
+local function table_shape(fn, data)
+  local shape, level = {}, data
+  while type(level) == 'table' and not is_tensor(level) do
+    shape[#shape + 1] = #level
+    if #level == 0 then break end
+    level = level[1]
+  end
+  return shape
+end
+
+-- Walks data in row-major order, checking it against shape; calls visit(value) for each leaf.
+local function walk(fn, data, shape, depth, visit, path)
+  local n = shape[depth]
+  if type(data) ~= 'table' or is_tensor(data) then
+    argerror(fn, 'ragged nested table: element %s is a %s where a table of %d values was expected',
+             path, type(data), n)
+  end
+  if #data ~= n then
+    argerror(fn, 'ragged nested table: element %s has %d entries, expected %d', path, #data, n)
+  end
+  if depth == #shape then
+    for i = 1, n do visit(data[i], path .. '[' .. i .. ']') end
+  else
+    for i = 1, n do walk(fn, data[i], shape, depth + 1, visit, path .. '[' .. i .. ']') end
+  end
+end
+
+-- A tensor holding the values of a Lua number, boolean or nested table.
+local function from_data(fn, data, opts)
+  opts = opts or {}
+  local shape
+  if type(data) == 'number' or type(data) == 'boolean' then
+    shape = {}
+  elseif type(data) == 'table' then
+    shape = table_shape(fn, data)
+  else
+    argerror(fn, 'expected a number, boolean or table of numbers, got %s', type(data))
+  end
+  args.check_sizes(fn, shape)
+  -- Infer the dtype as PyTorch does: all booleans -> bool, all integral numbers -> int64, else float.
+  local values, all_bool, all_int = {}, true, true
+  local function visit(v, path)
+    if type(v) == 'boolean' then
+      all_int = false
+    elseif type(v) == 'number' then
+      all_bool = false
+      if v ~= math.floor(v) or v ~= v or math.abs(v) == math.huge then all_int = false end
+    else
+      argerror(fn, 'element %s is a %s, expected a number or boolean', path, type(v))
+    end
+    values[#values + 1] = v
+  end
+  if #shape == 0 then visit(data, '') else walk(fn, data, shape, 1, visit, '') end
+  local default = (#values > 0 and all_bool and dtype.BOOL) or (#values > 0 and all_int and dtype.INT64)
+    or dtype.default
+  local dt, device_type, device_index = args.dtype_device(fn, opts, opts.default_dtype or default)
+  local host = empty(shape, dt, 0, 0)
+  local c = host._c
+  local p, write = ffi.cast(dtype.ptr[dt], c.storage.data), dtype.write[dt]
+  for i = 1, #values do
+    local v = values[i]
+    if type(v) == 'boolean' and dt ~= dtype.BOOL then v = v and 1 or 0 end
+    write(p, i - 1, v)
+  end
+  local t = host
+  if device_type ~= 0 then t = host:to({ device = opts.device }) end
+  return apply_requires_grad(fn, t, opts)
+end
+M.from_data = from_data
+
+function torch.tensor(data, opts)
+  if is_tensor(data) then
+    local t = data:detach():clone()
+    if opts then t = t:to(opts) end
+    return apply_requires_grad('tensor', t, opts or {})
+  end
+  return from_data('tensor', data, opts)
+end
+
+-- ---- ranges ----
+
+local function range_count(fn, start, stop, step, inclusive)
+  if type(start) ~= 'number' or type(stop) ~= 'number' or type(step) ~= 'number' then
+    argerror(fn, 'expected numbers for start, stop and step')
+  end
+  if step == 0 then argerror(fn, 'step must be nonzero') end
+  if (step > 0 and start > stop) or (step < 0 and start < stop) then
+    if inclusive or start ~= stop then
+      argerror(fn, 'upper bound %s and lower bound %s inconsistent with step sign %s', stop, start, step)
+    end
+  end
+  local n = inclusive and math.floor((stop - start) / step + 1e-9) + 1 or math.ceil((stop - start) / step - 1e-12)
+  return math.max(n, 0)
+end
+
+-- Fills a contiguous 1-d tensor t with start + i * step (computed in float64, like PyTorch).
+local function fill_range(t, start, step)
+  local c = t._c
+  local n = tonumber(c.numel)
+  local host = c.storage.device_type == 0 and t or torch.empty(n, { dtype = 'float64' })
+  local hc = host._c
+  local p, write = ffi.cast(dtype.ptr[hc.dtype], hc.storage.data), dtype.write[tonumber(hc.dtype)]
+  for i = 0, n - 1 do write(p, i, start + i * step) end
+  if host ~= t then t:copy_(host) end
+  return t
+end
+
+local function trailing_opts(...)
+  local n = select('#', ...)
+  local last = select(n, ...)
+  if n > 0 and is_opts(last) then return n - 1, last end
+  return n, {}
+end
+
+-- arange(stop), arange(start, stop), arange(start, stop, step); stop excluded.
+function torch.arange(...)
+  local n, opts = trailing_opts(...)
+  local a, b, step = ...
+  if n == 1 then a, b = 0, a end
+  if n == 0 or n > 3 then argerror('arange', 'expected (stop), (start, stop) or (start, stop, step)') end
+  step = n == 3 and step or 1
+  local count = range_count('arange', a, b, step, false)
+  local integral = args.is_integer(a) and args.is_integer(b) and args.is_integer(step)
+  local dt, device_type, device_index = args.dtype_device('arange', opts, integral and dtype.INT64 or dtype.default)
+  local t = fill_range(empty({ count }, dt, device_type, device_index), a, step)
+  return apply_requires_grad('arange', t, opts)
+end
+
+-- range(a, b, step): Torch7's range, both ends included; default dtype.
+function torch.range(...)
+  local n, opts = trailing_opts(...)
+  local a, b, step = ...
+  if n < 2 or n > 3 then argerror('range', 'expected (start, stop) or (start, stop, step)') end
+  step = n == 3 and step or 1
+  local count = range_count('range', a, b, step, true)
+  local dt, device_type, device_index = args.dtype_device('range', opts)
+  return apply_requires_grad('range', fill_range(empty({ count }, dt, device_type, device_index), a, step), opts)
+end
+
+function torch.linspace(start, stop, steps, opts)
+  if is_opts(steps) then steps, opts = nil, steps end
+  opts = opts or {}
+  steps = steps or 100
+  if not args.is_integer(steps) or steps < 0 then argerror('linspace', 'steps must be a non-negative integer, got %s', tostring(steps)) end
+  local dt, device_type, device_index = args.dtype_device('linspace', opts)
+  local t = empty({ steps }, dt, device_type, device_index)
+  local step = steps > 1 and (stop - start) / (steps - 1) or 0
+  -- The second half counts back from stop, as PyTorch does, so that the last value is exactly stop.
+  local host = device_type == 0 and t or torch.empty(steps, { dtype = 'float64' })
+  local hc = host._c
+  local p, write = ffi.cast(dtype.ptr[hc.dtype], hc.storage.data), dtype.write[tonumber(hc.dtype)]
+  local half = math.floor(steps / 2)
+  for i = 0, steps - 1 do
+    write(p, i, i < half and start + step * i or stop - step * (steps - 1 - i))
+  end
+  if host ~= t then t:copy_(host) end
+  return apply_requires_grad('linspace', t, opts)
+end
+
+function torch.eye(n, m, opts)
+  if is_opts(m) then m, opts = nil, m end
+  opts = opts or {}
+  m = m or n
+  if not args.is_integer(n) or n < 0 or not args.is_integer(m) or m < 0 then
+    argerror('eye', 'expected non-negative integer sizes, got %s and %s', tostring(n), tostring(m))
+  end
+  local dt, device_type, device_index = args.dtype_device('eye', opts)
+  local t = empty({ n, m }, dt, device_type, device_index)
+  check(C.tn_fill_(t._c, 0))
+  if n > 0 and m > 0 then check(C.tn_fill_(t:diagonal()._c, 1)) end
+  return apply_requires_grad('eye', t, opts)
+end
+
+-- ---- foreign memory ----
+
+-- from_pointer(ptr, sizes, {dtype=, free=, strides=}): a tensor over memory the caller owns. `free`
+-- (a Lua function or C function pointer taking the pointer) runs when the last view is collected.
+function torch.from_pointer(ptr, sizes, opts)
+  opts = opts or {}
+  if type(ptr) ~= 'cdata' then argerror('from_pointer', 'expected an FFI pointer, got %s', type(ptr)) end
+  if type(sizes) == 'number' then sizes = { sizes } end
+  args.check_sizes('from_pointer', sizes)
+  local dt = dtype.parse(opts.dtype or 'float32', 'from_pointer')
+  local numel = 1
+  for i = 1, #sizes do numel = numel * sizes[i] end
+  local deleter, ctx = nil, nil
+  if opts.free then
+    local free = opts.free
+    -- One C callback per wrapped buffer; it frees itself after running.
+    local cb
+    cb = ffi.cast('void (*)(void *, void *)', function(data)
+      free(data)
+      cb:free()
+    end)
+    deleter = cb
+  end
+  local s = C.tn_storage_wrap(ffi.cast('void *', ptr), numel * dtype.size[dt], dt, 0, 0, deleter, ctx)
+  if s == nil then core.c_error(2) end
+  local n, buf = args.fill_sizes(sizes)
+  local strides = nil
+  if opts.strides then
+    strides = args.strides_buf
+    for i = 1, #opts.strides do strides[i - 1] = opts.strides[i] end
+  end
+  local t = C.tn_from_storage(s, 0, n, buf, strides, dt)
+  C.tn_storage_release(s)
+  return wrap(t, 2)
+end
+
+-- ---- Torch7 typed constructors ----
+
+local function is_size_object(x) return type(x) == 'table' and getmetatable(x) == torch.Size end
+
+-- torch.FloatTensor(2, 3), torch.FloatTensor{1, 2, 3}, torch.FloatTensor(size), torch.FloatTensor(t)
+local function typed_constructor(class, dt, device)
+  local fn = 'torch.' .. class
+  return function(...)
+    local n = select('#', ...)
+    local first = ...
+    if n == 0 then return empty({ 0 }, dt) end
+    if is_tensor(first) then
+      -- Torch7: a new tensor viewing the same storage (converted when the type differs)
+      local t = first:view(first:shape())
+      if t._c.dtype ~= dt then t = t:to({ dtype = dtype.name[dt] }) end
+      return t
+    end
+    local opts = { dtype = dtype.name[dt], device = device }
+    if type(first) == 'table' and not is_size_object(first) and not is_opts(first) then
+      return from_data(fn, first, opts)
+    end
+    local sizes = args.sizes_and_opts(fn, ...)
+    local t = empty(sizes, dt, args.device(fn, device))
+    return t
+  end
+end
+
+for enum, class in pairs(dtype.class) do
+  torch[class .. 'Tensor'] = typed_constructor(class .. 'Tensor', enum)
+end
+torch.CudaTensor = typed_constructor('CudaTensor', dtype.FLOAT32, 'cuda')
+torch.CudaDoubleTensor = typed_constructor('CudaDoubleTensor', dtype.FLOAT64, 'cuda')
+torch.CudaLongTensor = typed_constructor('CudaLongTensor', dtype.INT64, 'cuda')
+torch.CudaHalfTensor = typed_constructor('CudaHalfTensor', dtype.FLOAT16, 'cuda')
+
+-- torch.Tensor follows the default dtype at call time.
+local default_constructors = {}
+function torch.Tensor(...)
+  local ctor = default_constructors[dtype.default]
+  if not ctor then
+    ctor = typed_constructor('Tensor', dtype.default)
+    default_constructors[dtype.default] = ctor
+  end
+  return ctor(...)
+end
+
+function torch.set_default_dtype(name)
+  local dt = dtype.parse(name, 'set_default_dtype')
+  if not dtype.floating[dt] then
+    argerror('set_default_dtype', 'the default dtype must be a floating point type, got %s', name)
+  end
+  dtype.default = dt
+end
+function torch.get_default_dtype() return dtype.name[dtype.default] end
+
+M.Tensor = Tensor
+return M

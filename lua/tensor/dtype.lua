@@ -1,0 +1,79 @@
+-- tensor.dtype: the ten dtypes, their names, Torch7 class names and how Lua reads and writes elements.
+local ffi = require 'ffi'
+local C = require 'tensor.lib'
+
+local M = {}
+
+-- name, enum, Torch7 tensor class suffix, element pointer type
+local list = {
+  { 'float32',  C.TN_FLOAT32,  'Float',    'float*' },
+  { 'float64',  C.TN_FLOAT64,  'Double',   'double*' },
+  { 'float16',  C.TN_FLOAT16,  'Half',     'uint16_t*' },
+  { 'bfloat16', C.TN_BFLOAT16, 'BFloat16', 'uint16_t*' },
+  { 'int64',    C.TN_INT64,    'Long',     'int64_t*' },
+  { 'int32',    C.TN_INT32,    'Int',      'int32_t*' },
+  { 'int16',    C.TN_INT16,    'Short',    'int16_t*' },
+  { 'int8',     C.TN_INT8,     'Char',     'int8_t*' },
+  { 'uint8',    C.TN_UINT8,    'Byte',     'uint8_t*' },
+  { 'bool',     C.TN_BOOL,     'Bool',     'uint8_t*' },
+}
+
+M.name = {}         -- enum -> 'float32'
+M.enum = {}         -- 'float32' (and aliases) -> enum
+M.class = {}        -- enum -> 'Float'  (torch.FloatTensor)
+M.by_class = {}     -- 'Float' -> enum
+M.ptr = {}          -- enum -> cached pointer ctype
+M.size = {}         -- enum -> bytes
+M.floating = {}     -- enum -> true for the four float types
+M.integral = {}     -- enum -> true for the five integer types (not bool)
+
+for _, d in ipairs(list) do
+  local name, enum, class, ptr = d[1], tonumber(d[2]), d[3], d[4]
+  M.name[enum], M.enum[name], M.class[enum], M.by_class[class] = name, enum, class, enum
+  M.ptr[enum] = ffi.typeof(ptr)
+  M.size[enum] = tonumber(C.tn_dtype_size(enum))
+  M.floating[enum] = enum <= tonumber(C.TN_BFLOAT16) or nil
+  M.integral[enum] = (enum >= tonumber(C.TN_INT64) and enum <= tonumber(C.TN_UINT8)) or nil
+end
+
+-- PyTorch's alternative spellings
+local aliases = { float = 'float32', double = 'float64', half = 'float16', long = 'int64', int = 'int32',
+                  short = 'int16', char = 'int8', byte = 'uint8', boolean = 'bool' }
+for alias, name in pairs(aliases) do M.enum[alias] = M.enum[name] end
+
+M.FLOAT32, M.FLOAT64, M.FLOAT16, M.BFLOAT16 = M.enum.float32, M.enum.float64, M.enum.float16, M.enum.bfloat16
+M.INT64, M.INT32, M.INT16, M.INT8, M.UINT8, M.BOOL =
+  M.enum.int64, M.enum.int32, M.enum.int16, M.enum.int8, M.enum.uint8, M.enum.bool
+
+M.default = M.FLOAT32
+
+-- The enum for a dtype given by name (or enum); raises an error naming fn otherwise.
+function M.parse(dtype, fn)
+  local enum = type(dtype) == 'string' and M.enum[dtype] or (type(dtype) == 'number' and M.name[dtype] and dtype)
+  if not enum then
+    local names = {}
+    for _, d in ipairs(list) do names[#names + 1] = d[1] end
+    error(string.format("%s: unknown dtype '%s' (expected one of %s)", fn or 'dtype', tostring(dtype),
+                        table.concat(names, ', ')), 3)
+  end
+  return enum
+end
+
+-- Reading and writing one element at a typed pointer p[i].
+local half_to_float, float_to_half = C.tn_half_to_float, C.tn_float_to_half
+local bf16_to_float, float_to_bf16 = C.tn_bfloat16_to_float, C.tn_float_to_bfloat16
+
+local readers, writers = {}, {}
+for enum in pairs(M.name) do
+  readers[enum] = function(p, i) return tonumber(p[i]) end
+  writers[enum] = function(p, i, v) p[i] = v end
+end
+readers[M.FLOAT16] = function(p, i) return tonumber(half_to_float(p[i])) end
+readers[M.BFLOAT16] = function(p, i) return tonumber(bf16_to_float(p[i])) end
+readers[M.BOOL] = function(p, i) return p[i] ~= 0 end
+writers[M.FLOAT16] = function(p, i, v) p[i] = float_to_half(v) end
+writers[M.BFLOAT16] = function(p, i, v) p[i] = float_to_bf16(v) end
+writers[M.BOOL] = function(p, i, v) p[i] = (v and v ~= 0) and 1 or 0 end
+M.read, M.write = readers, writers
+
+return M

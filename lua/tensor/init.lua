@@ -1,0 +1,14 @@
+-- tensor: NumPy-like tensors for LuaJIT, in the Torch tradition.
+--   local torch = require 'tensor'
+local core = require 'tensor.core'
+
+require 'tensor.views'
+require 'tensor.creation'
+require 'tensor.random'
+require 'tensor.indexing'
+require 'tensor.convert'
+require 'tensor.arith'
+require 'tensor.print'
+require 'tensor.system'
+
+return core.torch

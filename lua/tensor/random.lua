@@ -1,0 +1,190 @@
+-- tensor.random: the random generator (Philox4x32-10, see lib/cpu/random.c) and random tensors.
+--
+-- One default generator serves every function; torch.manual_seed(n) makes a run reproducible, on any
+-- number of threads. torch.Generator() makes an independent one, passed as {generator=g}.
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
+local creation = require 'tensor.creation'
+
+local C, check, torch, Tensor = core.C, core.check, core.torch, core.Tensor
+local argerror, is_opts = args.argerror, args.is_opts
+
+local Generator = {}
+Generator.__index = Generator
+local generator_ct = ffi.metatype('tn_generator', Generator)
+
+local function seed_value(fn, seed)
+  if type(seed) == 'cdata' then return ffi.cast('uint64_t', seed) end
+  if not args.is_integer(seed) then argerror(fn, 'seed must be an integer, got %s', tostring(seed)) end
+  return seed < 0 and ffi.cast('uint64_t', ffi.cast('int64_t', seed)) or ffi.cast('uint64_t', seed)
+end
+
+function Generator:manual_seed(seed)
+  C.tn_generator_seed(self, seed_value('manual_seed', seed))
+  return self
+end
+function Generator:initial_seed() return tonumber(self.seed) end
+function Generator:seed()
+  local s = os.time() * 1000003 + math.floor(os.clock() * 1e6) % 1000003
+  self:manual_seed(s)
+  return s
+end
+function Generator:get_state() return { seed = self.seed, offset = self.offset } end
+function Generator:set_state(state)
+  self.seed, self.offset = state.seed, state.offset
+  return self
+end
+Generator.__tostring = function(self)
+  return string.format('torch.Generator(seed=%s, offset=%s)', tostring(self.seed):gsub('ULL', ''),
+                       tostring(self.offset):gsub('ULL', ''))
+end
+
+-- torch.Generator(): a new generator with the default seed
+function torch.Generator()
+  local g = generator_ct()
+  C.tn_generator_seed(g, 67280421310721ULL)
+  return g
+end
+torch.default_generator = C.tn_default_generator()
+
+function torch.manual_seed(seed)
+  torch.default_generator:manual_seed(seed)
+  local cuda = package.loaded['tensor.cuda_backend']
+  if cuda and cuda.manual_seed_all then cuda.manual_seed_all(seed) end
+  return torch.default_generator
+end
+function torch.seed() return torch.default_generator:seed() end
+function torch.initial_seed() return torch.default_generator:initial_seed() end
+function torch.get_rng_state() return torch.default_generator:get_state() end
+function torch.set_rng_state(state) torch.default_generator:set_state(state) end
+
+local function generator_of(fn, opts)
+  local g = opts and opts.generator
+  if g == nil then return nil end
+  if not ffi.istype(generator_ct, g) and not ffi.istype('tn_generator *', g) then
+    argerror(fn, 'generator must come from torch.Generator(), got %s', type(g))
+  end
+  return g
+end
+
+-- ---- in-place fills ----
+
+-- uniform_(from=0, to=1, {generator=})
+function Tensor:uniform_(a, b, opts)
+  if is_opts(a) then a, opts = nil, a elseif is_opts(b) then b, opts = nil, b end
+  check(C.tn_uniform_(self._c, a or 0, b or 1, generator_of('uniform_', opts)))
+  return self
+end
+
+-- normal_(mean=0, std=1, {generator=})
+function Tensor:normal_(mean, std, opts)
+  if is_opts(mean) then mean, opts = nil, mean elseif is_opts(std) then std, opts = nil, std end
+  check(C.tn_normal_(self._c, mean or 0, std or 1, generator_of('normal_', opts)))
+  return self
+end
+
+-- bernoulli_(p=0.5, {generator=}); p may be a tensor of probabilities broadcastable to self
+function Tensor:bernoulli_(p, opts)
+  if is_opts(p) then p, opts = nil, p end
+  if core.is_tensor(p) then
+    check(C.tn_bernoulli_tensor_(self._c, p._c, generator_of('bernoulli_', opts)))
+  else
+    check(C.tn_bernoulli_(self._c, p or 0.5, generator_of('bernoulli_', opts)))
+  end
+  return self
+end
+
+-- random_(low, high) / random_(high): integers in [low, high) (Torch7's random_ includes high; we follow PyTorch)
+function Tensor:random_(low, high, opts)
+  if is_opts(high) then high, opts = nil, high end
+  if high == nil then low, high = 0, low end
+  if low == nil then argerror('random_', 'expected an upper bound') end
+  check(C.tn_randint_(self._c, low, high, generator_of('random_', opts)))
+  return self
+end
+
+-- ---- new random tensors ----
+
+local function random_sized(fn, ...)
+  local sizes, opts = args.sizes_and_opts(fn, ...)
+  local dt, device_type, device_index = args.dtype_device(fn, opts)
+  return creation.empty(sizes, dt, device_type, device_index), opts
+end
+
+function torch.rand(...)
+  local t, opts = random_sized('rand', ...)
+  check(C.tn_uniform_(t._c, 0, 1, generator_of('rand', opts)))
+  return creation.apply_requires_grad('rand', t, opts)
+end
+
+function torch.randn(...)
+  local t, opts = random_sized('randn', ...)
+  check(C.tn_normal_(t._c, 0, 1, generator_of('randn', opts)))
+  return creation.apply_requires_grad('randn', t, opts)
+end
+
+-- randint(low, high, size, opts) or randint(high, size, opts): values in [low, high), int64 by default
+function torch.randint(low, high, size, opts)
+  if type(high) == 'table' then low, high, size, opts = 0, low, high, size end
+  opts = opts or {}
+  if not args.is_integer(low) or not args.is_integer(high) then
+    argerror('randint', 'low and high must be integers, got %s and %s', tostring(low), tostring(high))
+  end
+  if type(size) == 'number' then size = { size } end
+  if type(size) ~= 'table' then argerror('randint', 'expected a size table, got %s', type(size)) end
+  args.check_sizes('randint', size)
+  local dt, device_type, device_index = args.dtype_device('randint', opts, dtype.INT64)
+  local t = creation.empty(size, dt, device_type, device_index)
+  check(C.tn_randint_(t._c, low, high, generator_of('randint', opts)))
+  return t
+end
+
+-- randperm(n): a random permutation of 1..n (1-based, like every index in this API)
+function torch.randperm(n, opts)
+  opts = opts or {}
+  if not args.is_integer(n) or n < 0 then argerror('randperm', 'n must be a non-negative integer, got %s', tostring(n)) end
+  local dt = opts.dtype and dtype.parse(opts.dtype, 'randperm') or dtype.INT64
+  local t = core.wrap(C.tn_randperm(n, 1, dt, generator_of('randperm', opts)))
+  if opts.device then t = t:to({ device = opts.device }) end
+  return t
+end
+
+function torch.rand_like(x, opts)
+  local t, o = creation.like('rand_like', x, opts)
+  check(C.tn_uniform_(t._c, 0, 1, generator_of('rand_like', o)))
+  return creation.apply_requires_grad('rand_like', t, o)
+end
+
+function torch.randn_like(x, opts)
+  local t, o = creation.like('randn_like', x, opts)
+  check(C.tn_normal_(t._c, 0, 1, generator_of('randn_like', o)))
+  return creation.apply_requires_grad('randn_like', t, o)
+end
+
+function torch.randint_like(x, low, high, opts)
+  if high == nil or is_opts(high) then low, high, opts = 0, low, high end
+  local t, o = creation.like('randint_like', x, opts)
+  check(C.tn_randint_(t._c, low, high, generator_of('randint_like', o)))
+  return t
+end
+
+-- bernoulli(p): a tensor of p's shape with ones where a draw falls below p
+function torch.bernoulli(p, opts)
+  local t = torch.empty_like(core.c_of(p, 'bernoulli', 'p') and p)
+  return t:bernoulli_(p, opts)
+end
+
+-- normal(mean, std, size, opts)
+function torch.normal(mean, std, size, opts)
+  if type(size) == 'number' then size = { size } end
+  return torch.empty(size or {}, opts):normal_(mean, std, opts)
+end
+
+for _, name in ipairs({ 'uniform_', 'normal_', 'bernoulli_', 'random_' }) do
+  local method = Tensor[name]
+  torch[name] = function(x, ...) return method(x, ...) end
+end
+
+return { Generator = Generator }

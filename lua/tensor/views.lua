@@ -1,0 +1,386 @@
+-- tensor.views: shape queries, views (no copy; they share storage), copies and the in-place header ops.
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+
+local C, wrap, check, torch, Tensor = core.C, core.wrap, core.check, core.torch, core.Tensor
+local is_tensor, argerror, dim_of = core.is_tensor, args.argerror, args.dim
+local sizes_buf, strides_buf, dims_buf = args.sizes_buf, args.strides_buf, args.dims_buf
+
+-- ---- torch.Size: what x:size() returns (a Lua array of numbers with printing and comparison) ----
+
+local Size = {}
+Size.__index = Size
+torch.Size = Size
+
+function Size.new(t) return setmetatable(t, Size) end
+function Size:numel()
+  local n = 1
+  for i = 1, #self do n = n * self[i] end
+  return n
+end
+function Size:totable()
+  local t = {}
+  for i = 1, #self do t[i] = self[i] end
+  return t
+end
+Size.__tostring = function(self)
+  local parts = {}
+  for i = 1, #self do parts[i] = tostring(self[i]) end
+  return 'torch.Size({' .. table.concat(parts, ', ') .. '})'
+end
+Size.__eq = function(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+setmetatable(Size, { __call = function(_, t) return Size.new(t or {}) end })
+
+-- ---- queries ----
+
+function Tensor:dim() return self._c.ndim end
+Tensor.ndimension, Tensor.nDimension = Tensor.dim, Tensor.dim
+
+function Tensor:numel() return tonumber(self._c.numel) end
+Tensor.nElement = Tensor.numel
+
+function Tensor:size(d)
+  local c = self._c
+  if d ~= nil then
+    if c.ndim == 0 then argerror('size', 'a 0-d tensor has no dimension %s', tostring(d)) end
+    return tonumber(c.sizes[dim_of('size', d, c.ndim)])
+  end
+  local t = {}
+  for i = 1, c.ndim do t[i] = tonumber(c.sizes[i - 1]) end
+  return setmetatable(t, Size)
+end
+
+function Tensor:shape()
+  local c, t = self._c, {}
+  for i = 1, c.ndim do t[i] = tonumber(c.sizes[i - 1]) end
+  return t
+end
+
+function Tensor:stride(d)
+  local c = self._c
+  if d ~= nil then
+    if c.ndim == 0 then argerror('stride', 'a 0-d tensor has no dimension %s', tostring(d)) end
+    return tonumber(c.strides[dim_of('stride', d, c.ndim)])
+  end
+  local t = {}
+  for i = 1, c.ndim do t[i] = tonumber(c.strides[i - 1]) end
+  return t
+end
+
+function Tensor:storage_offset() return tonumber(self._c.offset) end
+function Tensor:storageOffset() return tonumber(self._c.offset) + 1 end
+function Tensor:is_contiguous() return C.tn_is_contiguous(self._c) == 1 end
+Tensor.isContiguous = Tensor.is_contiguous
+function Tensor:element_size() return tonumber(C.tn_dtype_size(self._c.dtype)) end
+Tensor.elementSize = Tensor.element_size
+function Tensor:nbytes() return self:numel() * self:element_size() end
+
+function Tensor:is_same_size(other)
+  local a, b = self._c, core.c_of(other, 'is_same_size', 'other')
+  if a.ndim ~= b.ndim then return false end
+  for i = 0, a.ndim - 1 do if a.sizes[i] ~= b.sizes[i] then return false end end
+  return true
+end
+Tensor.isSameSizeAs = Tensor.is_same_size
+
+-- The version counter autograd compares (shared by all views of one storage).
+function Tensor:_version() return tonumber(self._c.storage.version) end
+
+-- True when the two tensors view the same storage.
+function Tensor:is_set_to(other)
+  local a, b = self._c, core.c_of(other, 'is_set_to', 'other')
+  if a.storage ~= b.storage or a.offset ~= b.offset or a.ndim ~= b.ndim then return false end
+  for i = 0, a.ndim - 1 do
+    if a.sizes[i] ~= b.sizes[i] or a.strides[i] ~= b.strides[i] then return false end
+  end
+  return true
+end
+function Tensor:shares_storage(other) return self._c.storage == core.c_of(other, 'shares_storage', 'other').storage end
+
+-- ---- size arguments that may contain -1 (view, reshape, expand) ----
+
+local function shape_args(fn, ...)
+  local n = select('#', ...)
+  local first = ...
+  local buf = sizes_buf
+  if n == 1 and type(first) == 'table' and not is_tensor(first) then
+    n = #first
+    if n > 16 then argerror(fn, 'at most 16 dimensions are supported, got %d', n) end
+    for i = 1, n do
+      local s = first[i]
+      if not args.is_integer(s) then argerror(fn, 'size %d must be an integer, got %s', i, tostring(s)) end
+      buf[i - 1] = s
+    end
+  else
+    if n > 16 then argerror(fn, 'at most 16 dimensions are supported, got %d', n) end
+    for i = 1, n do
+      local s = select(i, ...)
+      if not args.is_integer(s) then argerror(fn, 'size %d must be an integer, got %s', i, tostring(s)) end
+      buf[i - 1] = s
+    end
+  end
+  return n, buf
+end
+Tensor._shape_args = shape_args
+
+-- ---- views ----
+
+function Tensor:view(...)
+  local n, buf = shape_args('view', ...)
+  return wrap(C.tn_view(self._c, n, buf))
+end
+
+function Tensor:view_as(other) return self:view(core.c_of(other, 'view_as', 'other') and other:shape()) end
+
+function Tensor:reshape(...)
+  local n, buf = shape_args('reshape', ...)
+  return wrap(C.tn_reshape(self._c, n, buf))
+end
+
+function Tensor:reshape_as(other) return self:reshape(other:shape()) end
+
+function Tensor:as_strided(sizes, strides, offset)
+  local n = #sizes
+  if #strides ~= n then argerror('as_strided', 'got %d sizes but %d strides', n, #strides) end
+  for i = 1, n do
+    sizes_buf[i - 1] = sizes[i]
+    strides_buf[i - 1] = strides[i]
+  end
+  return wrap(C.tn_as_strided(self._c, n, sizes_buf, strides_buf, offset or tonumber(self._c.offset)))
+end
+
+-- narrow(dim, start, length): start is 1-based (negative counts from the end).
+function Tensor:narrow(d, start, length)
+  local c = self._c
+  local cd = dim_of('narrow', d, c.ndim)
+  if not args.is_integer(start) or not args.is_integer(length) then
+    argerror('narrow', 'start and length must be integers, got %s and %s', tostring(start), tostring(length))
+  end
+  local size = tonumber(c.sizes[cd])
+  if start < 0 then start = start + size + 1 end
+  if start < 1 or length < 0 or start - 1 + length > size then
+    argerror('narrow', 'start %d and length %d are out of range for dimension %d of size %d', start, length, d, size)
+  end
+  return wrap(C.tn_narrow(c, cd, start - 1, length))
+end
+
+-- select(dim, index): index is 1-based (negative counts from the end); the dim is removed.
+function Tensor:select(d, index)
+  local c = self._c
+  if c.ndim == 0 then argerror('select', 'cannot select on a 0-d tensor') end
+  local cd = dim_of('select', d, c.ndim)
+  local size = tonumber(c.sizes[cd])
+  if not args.is_integer(index) then argerror('select', 'index must be an integer, got %s', tostring(index)) end
+  local i = index < 0 and index + size + 1 or index
+  if i < 1 or i > size then
+    argerror('select', 'index %d is out of range for dimension %d of size %d', index, d, size)
+  end
+  return wrap(C.tn_select(c, cd, i - 1))
+end
+
+function Tensor:transpose(d1, d2)
+  local c = self._c
+  return wrap(C.tn_transpose(c, dim_of('transpose', d1, c.ndim), dim_of('transpose', d2, c.ndim)))
+end
+
+function Tensor:t()
+  local c = self._c
+  if c.ndim > 2 then argerror('t', 'expects a tensor with at most 2 dimensions, got %d', c.ndim) end
+  if c.ndim < 2 then return wrap(C.tn_alias(c)) end
+  return wrap(C.tn_transpose(c, 0, 1))
+end
+
+local function dims_args(fn, ndim, ...)
+  local n = select('#', ...)
+  local first = ...
+  local list = (n == 1 and type(first) == 'table') and first or { ... }
+  for i = 1, #list do dims_buf[i - 1] = dim_of(fn, list[i], ndim) end
+  return #list, dims_buf
+end
+
+function Tensor:permute(...)
+  local c = self._c
+  local n, buf = dims_args('permute', c.ndim, ...)
+  if n ~= c.ndim then argerror('permute', 'expected %d dimensions, got %d', c.ndim, n) end
+  return wrap(C.tn_permute(c, n, buf))
+end
+
+function Tensor:squeeze(d)
+  local c = self._c
+  if d == nil then return wrap(C.tn_squeeze_all(c)) end
+  return wrap(C.tn_squeeze(c, dim_of('squeeze', d, c.ndim)))
+end
+
+function Tensor:unsqueeze(d)
+  local c = self._c
+  return wrap(C.tn_unsqueeze(c, dim_of('unsqueeze', d, c.ndim + 1)))
+end
+
+function Tensor:expand(...)
+  local n, buf = shape_args('expand', ...)
+  return wrap(C.tn_expand(self._c, n, buf))
+end
+
+function Tensor:expand_as(other) return self:expand(other:shape()) end
+
+-- flatten(start_dim=1, end_dim=-1)
+function Tensor:flatten(s, e)
+  local c = self._c
+  if c.ndim == 0 then return self:reshape(1) end
+  local a, b = dim_of('flatten', s or 1, c.ndim), dim_of('flatten', e or -1, c.ndim)
+  if a > b then argerror('flatten', 'start dimension %d comes after end dimension %d', s, e) end
+  local shape, n = {}, 0
+  for i = 0, c.ndim - 1 do
+    if i <= a or i > b then
+      n = n + 1
+      shape[n] = tonumber(c.sizes[i])
+    else
+      shape[n] = shape[n] * tonumber(c.sizes[i])
+    end
+  end
+  return self:reshape(shape)
+end
+
+-- unflatten(dim, sizes): splits one dim into several
+function Tensor:unflatten(d, sizes)
+  local c = self._c
+  local cd = dim_of('unflatten', d, c.ndim)
+  local shape = {}
+  for i = 0, c.ndim - 1 do
+    if i == cd then
+      for j = 1, #sizes do shape[#shape + 1] = sizes[j] end
+    else
+      shape[#shape + 1] = tonumber(c.sizes[i])
+    end
+  end
+  return self:view(shape)
+end
+
+function Tensor:unfold(d, size, step)
+  local c = self._c
+  return wrap(C.tn_unfold(c, dim_of('unfold', d, c.ndim), size, step))
+end
+
+-- diagonal(offset=0, dim1=1, dim2=2)
+function Tensor:diagonal(offset, d1, d2)
+  local c = self._c
+  if type(offset) == 'table' then offset, d1, d2 = offset.offset, offset.dim1, offset.dim2 end
+  if c.ndim < 2 then argerror('diagonal', 'expects a tensor with at least 2 dimensions, got %d', c.ndim) end
+  return wrap(C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
+end
+
+-- split(split_size_or_sections, dim=1) -> list of views
+function Tensor:split(sizes, d)
+  d = d or 1
+  local c = self._c
+  local cd = dim_of('split', d, c.ndim)
+  local total = tonumber(c.sizes[cd])
+  local list, start = {}, 1
+  if type(sizes) == 'number' then
+    if not args.is_integer(sizes) or sizes <= 0 then
+      argerror('split', 'split size must be a positive integer, got %s', tostring(sizes))
+    end
+    if total == 0 then return { self:narrow(d, 1, 0) } end
+    while start <= total do
+      local len = math.min(sizes, total - start + 1)
+      list[#list + 1] = self:narrow(d, start, len)
+      start = start + len
+    end
+  elseif type(sizes) == 'table' then
+    local sum = 0
+    for i = 1, #sizes do sum = sum + sizes[i] end
+    if sum ~= total then
+      argerror('split', 'section sizes add up to %d but dimension %d has size %d', sum, d, total)
+    end
+    for i = 1, #sizes do
+      list[i] = self:narrow(d, start, sizes[i])
+      start = start + sizes[i]
+    end
+  else
+    argerror('split', 'expected a size or a table of sizes, got %s', type(sizes))
+  end
+  return list
+end
+
+-- chunk(n, dim=1): at most n pieces of equal size (the last may be smaller)
+function Tensor:chunk(n, d)
+  if not args.is_integer(n) or n <= 0 then argerror('chunk', 'number of chunks must be a positive integer, got %s', tostring(n)) end
+  local c = self._c
+  local size = tonumber(c.sizes[dim_of('chunk', d or 1, c.ndim)])
+  return self:split(math.max(1, math.ceil(size / n)), d or 1)
+end
+
+-- ---- copies ----
+
+function Tensor:contiguous()
+  if C.tn_is_contiguous(self._c) == 1 then return self end
+  return wrap(C.tn_contiguous(self._c))
+end
+
+function Tensor:clone() return wrap(C.tn_clone(self._c)) end
+
+-- A new tensor object on the same storage, outside any autograd graph.
+function Tensor:detach() return wrap(C.tn_alias(self._c)) end
+
+function Tensor:copy_(src)
+  check(C.tn_copy_(self._c, core.c_of(src, 'copy_', 'src')))
+  return self
+end
+Tensor.copy = Tensor.copy_
+
+-- ---- in-place header changes (the object keeps its identity) ----
+
+local function set_header(self, ptr)
+  if ptr == nil then core.c_error(3) end
+  C.tn_set_(self._c, ptr)
+  C.tn_tensor_free(ptr)
+  return self
+end
+
+function Tensor:set_(src)
+  check(C.tn_set_(self._c, core.c_of(src, 'set_', 'src')))
+  return self
+end
+
+function Tensor:resize_(...)
+  local sizes = args.sizes_and_opts('resize_', ...)
+  local n, buf = args.fill_sizes(sizes)
+  check(C.tn_resize_(self._c, n, buf))
+  return self
+end
+Tensor.resize = Tensor.resize_
+
+function Tensor:resize_as_(other) return self:resize_(other:shape()) end
+Tensor.resizeAs = Tensor.resize_as_
+
+function Tensor:t_() return set_header(self, self._c.ndim < 2 and C.tn_alias(self._c) or C.tn_transpose(self._c, 0, 1)) end
+function Tensor:transpose_(a, b)
+  local c = self._c
+  return set_header(self, C.tn_transpose(c, dim_of('transpose_', a, c.ndim), dim_of('transpose_', b, c.ndim)))
+end
+function Tensor:squeeze_(d)
+  local c = self._c
+  return set_header(self, d == nil and C.tn_squeeze_all(c) or C.tn_squeeze(c, dim_of('squeeze_', d, c.ndim)))
+end
+function Tensor:unsqueeze_(d)
+  local c = self._c
+  return set_header(self, C.tn_unsqueeze(c, dim_of('unsqueeze_', d, c.ndim + 1)))
+end
+
+-- Functional forms: torch.f(x, ...) for each method above.
+for _, name in ipairs({ 'view', 'reshape', 'narrow', 'select', 'transpose', 't', 'permute', 'squeeze', 'unsqueeze',
+                        'expand', 'flatten', 'unflatten', 'unfold', 'diagonal', 'split', 'chunk', 'clone',
+                        'numel', 'is_contiguous', 'as_strided' }) do
+  local method = Tensor[name]
+  torch[name] = function(x, ...)
+    core.c_of(x, name, 'the input')
+    return method(x, ...)
+  end
+end
+
+return {}
