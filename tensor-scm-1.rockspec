@@ -37,3 +37,10 @@ build = {
       bin = { th = "bin/th" },
    },
 }
+
+-- th is installed as it is, a LuaJIT script (`#!/usr/bin/env luajit`). luarocks would otherwise wrap it in a shell
+-- script that runs the interpreter luarocks detected for Lua 5.1, and on a fresh Debian that is lua5.1 (installed as
+-- luarocks' own dependency), which has no FFI.
+deploy = {
+   wrap_bin_scripts = false,
+}
