@@ -145,6 +145,14 @@ int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
 int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g);
 int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g);
 tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g);
+
+/* ---- the th shell's Ctrl-C (lib/shell_signal.c) ----
+ * A SIGINT handler that only counts signals (installed without SA_RESTART, so blocking waits return EINTR);
+ * the shell polls the count. The third unanswered SIGINT restores the previous disposition and re-raises. */
+int tn_sigint_install(void);
+int tn_sigint_uninstall(void);
+int tn_sigint_pending(void);
+void tn_sigint_clear(void);
 /* FFI-END */
 
 #ifdef __cplusplus
