@@ -10,7 +10,12 @@ const char *tn_last_error(void) { return last_error[0] ? last_error : "unknown e
 
 void tn_clear_error(void) { last_error[0] = '\0'; }
 
-static void set_error(const char *fmt, va_list args) { vsnprintf(last_error, sizeof last_error, fmt, args); }
+/* Formats through a scratch buffer: callers may pass tn_last_error() itself as an argument, to prefix it. */
+static void set_error(const char *fmt, va_list args) {
+  char message[sizeof last_error];
+  vsnprintf(message, sizeof message, fmt, args);
+  memcpy(last_error, message, sizeof message);
+}
 
 int tn_error(const char *fmt, ...) {
   va_list args;
