@@ -2,6 +2,21 @@
 #include "../backend.h"
 #include "../internal.h"
 
+/* The storage elements [first, last] a non-empty tensor reaches (strides are never negative). */
+static void element_span(const tn_tensor *t, int64_t *first, int64_t *last) {
+  *first = *last = t->offset;
+  for (int d = 0; d < t->ndim; d++) *last += (t->sizes[d] - 1) * t->strides[d];
+}
+
+/* True when src's elements may share memory with dst's, so that writing dst could change src mid-copy. */
+static bool may_overlap(const tn_tensor *dst, const tn_tensor *src) {
+  if (dst->storage != src->storage) return false;
+  int64_t d0, d1, s0, s1, esize_d = tn_dtype_size(dst->dtype), esize_s = tn_dtype_size(src->dtype);
+  element_span(dst, &d0, &d1);
+  element_span(src, &s0, &s1);
+  return d0 * esize_d < (s1 + 1) * esize_s && s0 * esize_s < (d1 + 1) * esize_d;
+}
+
 int tn_copy_(tn_tensor *dst, const tn_tensor *src) {
   int64_t shape[TN_MAX_DIMS];
   char a[TN_SHAPE_STR], b[TN_SHAPE_STR];
@@ -11,12 +26,24 @@ int tn_copy_(tn_tensor *dst, const tn_tensor *src) {
                     tn_format_shape(a, sizeof a, src->ndim, src->sizes),
                     tn_format_shape(b, sizeof b, dst->ndim, dst->sizes));
   if (dst->numel == 0) return 0;
+  for (int d = 0; d < dst->ndim; d++)
+    if (dst->strides[d] == 0 && dst->sizes[d] > 1)
+      return tn_error("copy_: the destination of size %s has stride 0 at dimension %d (an expanded tensor): several "
+                      "of its elements are one memory location; clone it first",
+                      tn_format_shape(b, sizeof b, dst->ndim, dst->sizes), d + 1);
   /* Cross-device copies belong to the non-CPU side's backend. */
   int device = dst->storage->device_type != TN_CPU ? dst->storage->device_type : src->storage->device_type;
   tn_backend *backend = tn_backend_for_device("copy_", device);
   if (!backend) return -1;
   tn_bump_version(dst);
-  return backend->copy(dst, src);
+  if (!may_overlap(dst, src)) return backend->copy(dst, src);
+  /* Source and destination share memory (x:copy_(x:t()), a shifted narrow): read from a snapshot of src. */
+  tn_tensor *snapshot = tn_empty_like(src);
+  if (!snapshot) return -1;
+  int rc = backend->copy(snapshot, src);
+  if (rc == 0) rc = backend->copy(dst, snapshot);
+  tn_tensor_free(snapshot);
+  return rc;
 }
 
 int tn_fill_(tn_tensor *t, double value) {
