@@ -19,6 +19,22 @@ static tn_backend *random_target(const char *fn, tn_tensor *t, tn_generator **g)
   return tn_backend_of(fn, t);
 }
 
+/* The integers a dtype holds exactly, every one between them included; false when int64 arguments can't exceed them. */
+static bool exact_integer_range(int dtype, int64_t *lo, int64_t *hi) {
+  switch (dtype) {
+    case TN_INT32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
+    case TN_INT16: *lo = INT16_MIN, *hi = INT16_MAX; return true;
+    case TN_INT8: *lo = INT8_MIN, *hi = INT8_MAX; return true;
+    case TN_UINT8: *lo = 0, *hi = UINT8_MAX; return true;
+    case TN_BOOL: *lo = 0, *hi = 1; return true;
+    case TN_FLOAT16: *lo = -2048, *hi = 2048; return true;
+    case TN_BFLOAT16: *lo = -256, *hi = 256; return true;
+    case TN_FLOAT32: *lo = -(1ll << 24), *hi = 1ll << 24; return true;
+    case TN_FLOAT64: *lo = -(1ll << 53), *hi = 1ll << 53; return true;
+    default: return false;
+  }
+}
+
 static int require_floating(const char *fn, const tn_tensor *t) {
   if (tn_dtype_is_floating(t->dtype)) return 0;
   return tn_error("%s: expected a floating point tensor, got %s", fn, tn_dtype_name(t->dtype));
@@ -45,8 +61,11 @@ int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
   if (!b) return -1;
   if (low >= high)
     return tn_error("randint: expected low < high, got low=%lld high=%lld", (long long)low, (long long)high);
-  if (t->dtype == TN_BOOL && (low < 0 || high > 2))
-    return tn_error("randint: range [%lld, %lld) does not fit dtype bool", (long long)low, (long long)high);
+  /* Integer targets must hold every value of the range (floating ones round large values, as in PyTorch). */
+  int64_t lo, hi;
+  if (!tn_dtype_is_floating(t->dtype) && exact_integer_range(t->dtype, &lo, &hi) && (low < lo || high - 1 > hi))
+    return tn_error("randint: range [%lld, %lld) does not fit dtype %s (values %lld to %lld)", (long long)low,
+                    (long long)high, tn_dtype_name(t->dtype), (long long)lo, (long long)hi);
   tn_bump_version(t);
   return t->numel ? b->randint(t, low, high, g) : 0;
 }
@@ -90,9 +109,13 @@ tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g) {
   if (n < 0) return tn_error_null("randperm: n must be non-negative, got %lld", (long long)n);
   if (!tn_valid_dtype(dtype) || dtype == TN_BOOL)
     return tn_error_null("randperm: unsupported dtype %s", tn_dtype_name(dtype));
+  int64_t lo, hi;
+  if (n > 0 && exact_integer_range(dtype, &lo, &hi) && (base < lo || base > hi - (n - 1)))
+    return tn_error_null("randperm: the values %lld to %lld do not fit dtype %s", (long long)base,
+                         (long long)(base + n - 1), tn_dtype_name(dtype));
   if (!g) g = &default_generator;
   tn_tensor *perm = tn_empty(1, &n, TN_INT64, TN_CPU, 0);
-  if (!perm) return NULL;
+  if (!perm) return tn_error_null("randperm: %s", tn_last_error());
   int64_t *p = tn_data_ptr(perm);
   for (int64_t i = 0; i < n; i++) p[i] = base + i;
   /* Fisher-Yates; the draws for all positions come from one fill, scaled to each position's range. */
