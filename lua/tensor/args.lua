@@ -27,6 +27,18 @@ M.is_opts = is_opts
 local function is_integer(v) return type(v) == 'number' and v == math.floor(v) and v > -2^63 and v < 2^63 end
 M.is_integer = is_integer
 
+-- An integer argument of fn (what names it in the message); raises an error naming fn otherwise.
+function M.integer(fn, what, v)
+  if not is_integer(v) then argerror(fn, '%s must be an integer, got %s', what, tostring(v)) end
+  return v
+end
+
+-- A number argument of fn; raises an error naming fn otherwise.
+function M.number(fn, what, v)
+  if type(v) ~= 'number' then argerror(fn, '%s must be a number, got %s', what, tostring(v)) end
+  return v
+end
+
 -- Validates a Lua array of sizes for fn; returns it.
 local function check_sizes(fn, sizes)
   if #sizes > MAX_DIMS then argerror(fn, 'at most %d dimensions are supported, got %d', MAX_DIMS, #sizes) end

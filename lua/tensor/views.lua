@@ -144,13 +144,19 @@ end
 
 function Tensor:reshape_as(other) return self:reshape(other:shape()) end
 
+-- as_strided(sizes, strides, offset=x:storage_offset()): sizes and strides are Lua tables (strides in elements)
 function Tensor:as_strided(sizes, strides, offset)
+  if type(sizes) ~= 'table' or type(strides) ~= 'table' then
+    argerror('as_strided', 'expected tables of sizes and strides, got %s and %s', type(sizes), type(strides))
+  end
   local n = #sizes
   if #strides ~= n then argerror('as_strided', 'got %d sizes but %d strides', n, #strides) end
+  if n > 16 then argerror('as_strided', 'at most 16 dimensions are supported, got %d', n) end
   for i = 1, n do
-    sizes_buf[i - 1] = sizes[i]
-    strides_buf[i - 1] = strides[i]
+    sizes_buf[i - 1] = args.integer('as_strided', 'size ' .. i, sizes[i])
+    strides_buf[i - 1] = args.integer('as_strided', 'stride ' .. i, strides[i])
   end
+  if offset ~= nil then args.integer('as_strided', 'the storage offset', offset) end
   return wrap(C.tn_as_strided(self._c, n, sizes_buf, strides_buf, offset or tonumber(self._c.offset)))
 end
 
@@ -199,6 +205,7 @@ local function dims_args(fn, ndim, ...)
   local n = select('#', ...)
   local first = ...
   local list = (n == 1 and type(first) == 'table') and first or { ... }
+  if #list ~= ndim then argerror(fn, 'expected %d dimensions, got %d', ndim, #list) end
   for i = 1, #list do dims_buf[i - 1] = dim_of(fn, list[i], ndim) end
   return #list, dims_buf
 end
@@ -206,7 +213,6 @@ end
 function Tensor:permute(...)
   local c = self._c
   local n, buf = dims_args('permute', c.ndim, ...)
-  if n ~= c.ndim then argerror('permute', 'expected %d dimensions, got %d', c.ndim, n) end
   return wrap(C.tn_permute(c, n, buf))
 end
 
@@ -263,7 +269,10 @@ end
 
 function Tensor:unfold(d, size, step)
   local c = self._c
-  return wrap(C.tn_unfold(c, dim_of('unfold', d, c.ndim), size, step))
+  local cd = dim_of('unfold', d, c.ndim)
+  args.integer('unfold', 'size', size)
+  args.integer('unfold', 'step', step)
+  return wrap(C.tn_unfold(c, cd, size, step))
 end
 
 -- diagonal(offset=0, dim1=1, dim2=2)
@@ -271,6 +280,7 @@ function Tensor:diagonal(offset, d1, d2)
   local c = self._c
   if type(offset) == 'table' then offset, d1, d2 = offset.offset, offset.dim1, offset.dim2 end
   if c.ndim < 2 then argerror('diagonal', 'expects a tensor with at least 2 dimensions, got %d', c.ndim) end
+  if offset ~= nil then args.integer('diagonal', 'offset', offset) end
   return wrap(C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
 end
 
@@ -293,7 +303,12 @@ function Tensor:split(sizes, d)
     end
   elseif type(sizes) == 'table' then
     local sum = 0
-    for i = 1, #sizes do sum = sum + sizes[i] end
+    for i = 1, #sizes do
+      if not args.is_integer(sizes[i]) or sizes[i] < 0 then
+        argerror('split', 'section %d must be a non-negative integer, got %s', i, tostring(sizes[i]))
+      end
+      sum = sum + sizes[i]
+    end
     if sum ~= total then
       argerror('split', 'section sizes add up to %d but dimension %d has size %d', sum, d, total)
     end
@@ -312,7 +327,12 @@ function Tensor:chunk(n, d)
   if not args.is_integer(n) or n <= 0 then argerror('chunk', 'number of chunks must be a positive integer, got %s', tostring(n)) end
   local c = self._c
   local size = tonumber(c.sizes[dim_of('chunk', d or 1, c.ndim)])
-  return self:split(math.max(1, math.ceil(size / n)), d or 1)
+  if size == 0 then -- PyTorch: n empty pieces
+    local list = {}
+    for i = 1, n do list[i] = self:narrow(d or 1, 1, 0) end
+    return list
+  end
+  return self:split(math.ceil(size / n), d or 1)
 end
 
 -- ---- copies ----
