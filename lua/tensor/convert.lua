@@ -85,6 +85,7 @@ end
 function Tensor:type(name)
   local c = self._c
   if name == nil then return type_name(c) end
+  if type(name) ~= 'string' then argerror('type', 'expected a type name such as torch.FloatTensor, got %s', type(name)) end
   local cuda_class = name:match('^torch%.Cuda(%a*)Tensor$')
   local class = cuda_class or name:match('^torch%.(%a+)Tensor$')
   if cuda_class == '' then class = 'Float' end

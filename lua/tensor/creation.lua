@@ -21,17 +21,23 @@ local function apply_requires_grad(fn, t, opts)
 end
 M.apply_requires_grad = apply_requires_grad
 
--- A new uninitialised tensor of the given sizes (a Lua array), dtype enum and device.
-local function empty(sizes, dt, device_type, device_index)
+-- A new uninitialised tensor of the given sizes (a Lua array), dtype enum and device. An error (a size
+-- too large for memory) names fn when given, else 'empty'.
+local function empty(sizes, dt, device_type, device_index, fn)
   local n, buf = args.fill_sizes(sizes)
-  return wrap(C.tn_empty(n, buf, dt, device_type or 0, device_index or 0), 3)
+  local ptr = C.tn_empty(n, buf, dt, device_type or 0, device_index or 0)
+  if ptr == nil and fn then
+    local message = ffi.string(C.tn_last_error()):gsub('^empty: ', '')
+    error(fn .. ': ' .. message, 3)
+  end
+  return wrap(ptr, 3)
 end
 M.empty = empty
 
 local function sized(fn, fill, ...)
   local sizes, opts = args.sizes_and_opts(fn, ...)
   local dt, device_type, device_index = args.dtype_device(fn, opts)
-  local t = empty(sizes, dt, device_type, device_index)
+  local t = empty(sizes, dt, device_type, device_index, fn)
   if fill then check(C.tn_fill_(t._c, fill)) end
   return apply_requires_grad(fn, t, opts)
 end
@@ -55,7 +61,7 @@ function torch.full(size, value, opts)
   local default = type(value) == 'boolean' and dtype.BOOL
     or (args.is_integer(value) and dtype.INT64) or dtype.default
   local dt, device_type, device_index = args.dtype_device('full', opts, default)
-  local t = empty(size, dt, device_type, device_index)
+  local t = empty(size, dt, device_type, device_index, 'full')
   check(C.tn_fill_(t._c, number_value('full', value)))
   return apply_requires_grad('full', t, opts)
 end
@@ -69,7 +75,7 @@ local function like(fn, x, opts)
   if opts.device then device_type, device_index = args.device(fn, opts.device) end
   local sizes = {}
   for i = 1, c.ndim do sizes[i] = tonumber(c.sizes[i - 1]) end
-  return empty(sizes, dt, device_type, device_index), opts
+  return empty(sizes, dt, device_type, device_index, fn), opts
 end
 M.like = like
 
@@ -152,7 +158,7 @@ local function from_data(fn, data, opts)
   local default = (#values > 0 and all_bool and dtype.BOOL) or (#values > 0 and all_int and dtype.INT64)
     or dtype.default
   local dt, device_type, device_index = args.dtype_device(fn, opts, opts.default_dtype or default)
-  local host = empty(shape, dt, 0, 0)
+  local host = empty(shape, dt, 0, 0, fn)
   local c = host._c
   local p, write = ffi.cast(dtype.ptr[dt], c.storage.data), dtype.write[dt]
   for i = 1, #values do
@@ -180,6 +186,11 @@ end
 local function range_count(fn, start, stop, step, inclusive)
   if type(start) ~= 'number' or type(stop) ~= 'number' or type(step) ~= 'number' then
     argerror(fn, 'expected numbers for start, stop and step')
+  end
+  for _, v in ipairs({ start, stop, step }) do
+    if v ~= v or v == math.huge or v == -math.huge then
+      argerror(fn, 'unsupported range %s -> %s with step %s (bounds and step must be finite)', start, stop, step)
+    end
   end
   if step == 0 then argerror(fn, 'step must be nonzero') end
   if (step > 0 and start > stop) or (step < 0 and start < stop) then
@@ -220,7 +231,7 @@ function torch.arange(...)
   local count = range_count('arange', a, b, step, false)
   local integral = args.is_integer(a) and args.is_integer(b) and args.is_integer(step)
   local dt, device_type, device_index = args.dtype_device('arange', opts, integral and dtype.INT64 or dtype.default)
-  local t = fill_range(empty({ count }, dt, device_type, device_index), a, step)
+  local t = fill_range(empty({ count }, dt, device_type, device_index, 'arange'), a, step)
   return apply_requires_grad('arange', t, opts)
 end
 
@@ -232,16 +243,18 @@ function torch.range(...)
   step = n == 3 and step or 1
   local count = range_count('range', a, b, step, true)
   local dt, device_type, device_index = args.dtype_device('range', opts)
-  return apply_requires_grad('range', fill_range(empty({ count }, dt, device_type, device_index), a, step), opts)
+  return apply_requires_grad('range', fill_range(empty({ count }, dt, device_type, device_index, 'range'), a, step), opts)
 end
 
 function torch.linspace(start, stop, steps, opts)
   if is_opts(steps) then steps, opts = nil, steps end
   opts = opts or {}
   steps = steps or 100
+  args.number('linspace', 'start', start)
+  args.number('linspace', 'end', stop)
   if not args.is_integer(steps) or steps < 0 then argerror('linspace', 'steps must be a non-negative integer, got %s', tostring(steps)) end
   local dt, device_type, device_index = args.dtype_device('linspace', opts)
-  local t = empty({ steps }, dt, device_type, device_index)
+  local t = empty({ steps }, dt, device_type, device_index, 'linspace')
   local step = steps > 1 and (stop - start) / (steps - 1) or 0
   -- The second half counts back from stop, as PyTorch does, so that the last value is exactly stop.
   local host = device_type == 0 and t or torch.empty(steps, { dtype = 'float64' })
@@ -263,7 +276,7 @@ function torch.eye(n, m, opts)
     argerror('eye', 'expected non-negative integer sizes, got %s and %s', tostring(n), tostring(m))
   end
   local dt, device_type, device_index = args.dtype_device('eye', opts)
-  local t = empty({ n, m }, dt, device_type, device_index)
+  local t = empty({ n, m }, dt, device_type, device_index, 'eye')
   check(C.tn_fill_(t._c, 0))
   if n > 0 and m > 0 then check(C.tn_fill_(t:diagonal()._c, 1)) end
   return apply_requires_grad('eye', t, opts)
@@ -327,8 +340,8 @@ local function typed_constructor(class, dt, device)
       return from_data(fn, first, opts)
     end
     local sizes = args.sizes_and_opts(fn, ...)
-    local t = empty(sizes, dt, args.device(fn, device))
-    return t
+    local device_type, device_index = args.device(fn, device)
+    return empty(sizes, dt, device_type, device_index, fn)
   end
 end
 

@@ -98,6 +98,9 @@ local function table_index(fn, self, key)
       if e[1] ~= nil then
         local size = view:size(d)
         local first, last = e[1], e[2] or e[1]
+        if #e > 2 or not args.is_integer(first) or not args.is_integer(last) then
+          argerror(fn, 'index entry %d must be a range {first, last} of integers, {i} or {}', k)
+        end
         if first < 0 then first = first + size + 1 end
         if last < 0 then last = last + size + 1 end
         if first < 1 or first > size + 1 or last > size or last < first - 1 then
@@ -130,7 +133,7 @@ core.index_get = function(self, key)
     on_cpu(self, 'index')
     return read_at(self._c, pos)
   end
-  return nil
+  argerror('index', 'cannot index a tensor with a %s', type(key))
 end
 
 local function assign(fn, target, value)

@@ -74,14 +74,16 @@ end
 -- uniform_(from=0, to=1, {generator=})
 function Tensor:uniform_(a, b, opts)
   if is_opts(a) then a, opts = nil, a elseif is_opts(b) then b, opts = nil, b end
-  check(C.tn_uniform_(self._c, a or 0, b or 1, generator_of('uniform_', opts)))
+  a, b = args.number('uniform_', 'from', a or 0), args.number('uniform_', 'to', b or 1)
+  check(C.tn_uniform_(self._c, a, b, generator_of('uniform_', opts)))
   return self
 end
 
 -- normal_(mean=0, std=1, {generator=})
 function Tensor:normal_(mean, std, opts)
   if is_opts(mean) then mean, opts = nil, mean elseif is_opts(std) then std, opts = nil, std end
-  check(C.tn_normal_(self._c, mean or 0, std or 1, generator_of('normal_', opts)))
+  mean, std = args.number('normal_', 'mean', mean or 0), args.number('normal_', 'std', std or 1)
+  check(C.tn_normal_(self._c, mean, std, generator_of('normal_', opts)))
   return self
 end
 
@@ -91,7 +93,7 @@ function Tensor:bernoulli_(p, opts)
   if core.is_tensor(p) then
     check(C.tn_bernoulli_tensor_(self._c, p._c, generator_of('bernoulli_', opts)))
   else
-    check(C.tn_bernoulli_(self._c, p or 0.5, generator_of('bernoulli_', opts)))
+    check(C.tn_bernoulli_(self._c, args.number('bernoulli_', 'p', p or 0.5), generator_of('bernoulli_', opts)))
   end
   return self
 end
@@ -101,6 +103,7 @@ function Tensor:random_(low, high, opts)
   if is_opts(high) then high, opts = nil, high end
   if high == nil then low, high = 0, low end
   if low == nil then argerror('random_', 'expected an upper bound') end
+  low, high = args.integer('random_', 'low', low), args.integer('random_', 'high', high)
   check(C.tn_randint_(self._c, low, high, generator_of('random_', opts)))
   return self
 end
@@ -110,7 +113,7 @@ end
 local function random_sized(fn, ...)
   local sizes, opts = args.sizes_and_opts(fn, ...)
   local dt, device_type, device_index = args.dtype_device(fn, opts)
-  return creation.empty(sizes, dt, device_type, device_index), opts
+  return creation.empty(sizes, dt, device_type, device_index, fn), opts
 end
 
 function torch.rand(...)
@@ -136,7 +139,7 @@ function torch.randint(low, high, size, opts)
   if type(size) ~= 'table' then argerror('randint', 'expected a size table, got %s', type(size)) end
   args.check_sizes('randint', size)
   local dt, device_type, device_index = args.dtype_device('randint', opts, dtype.INT64)
-  local t = creation.empty(size, dt, device_type, device_index)
+  local t = creation.empty(size, dt, device_type, device_index, 'randint')
   check(C.tn_randint_(t._c, low, high, generator_of('randint', opts)))
   return t
 end
@@ -165,6 +168,8 @@ end
 
 function torch.randint_like(x, low, high, opts)
   if high == nil or is_opts(high) then low, high, opts = 0, low, high end
+  args.integer('randint_like', 'low', low)
+  args.integer('randint_like', 'high', high)
   local t, o = creation.like('randint_like', x, opts)
   check(C.tn_randint_(t._c, low, high, generator_of('randint_like', o)))
   return t
@@ -179,7 +184,8 @@ end
 -- normal(mean, std, size, opts)
 function torch.normal(mean, std, size, opts)
   if type(size) == 'number' then size = { size } end
-  return torch.empty(size or {}, opts):normal_(mean, std, opts)
+  local t = opts and torch.empty(size or {}, opts) or torch.empty(size or {})
+  return t:normal_(mean, std, opts)
 end
 
 for _, name in ipairs({ 'uniform_', 'normal_', 'bernoulli_', 'random_' }) do
