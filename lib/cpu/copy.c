@@ -49,10 +49,21 @@ typedef union wide_block {
   static void load_##SUF(const char *src, int64_t stride, int64_t n, wide_block *buf) {   \
     for (int64_t j = 0; j < n; j++) buf->WIDE_##KIND[j] = TN_LOAD_##KIND(*(const T *)(src + j * stride)); \
   }
+/* A double to an integer type without undefined behaviour, with the results x86 gives (and so PyTorch): NaN
+ * and out-of-range values become the most negative int64 (int64 and uint8 convert through int64, as c10 does)
+ * or int32 (the narrower signed types convert through int32); in-range values truncate, then wrap to the type. */
+static inline int64_t double_to_i64(double v) { return v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : INT64_MIN; }
+static inline int32_t double_to_i32(double v) { return v > -0x1p31 - 1 && v < 0x1p31 ? (int32_t)v : INT32_MIN; }
+#define FROM_DOUBLE_FLOAT(T, v) TN_STORE_FLOAT(T, v)
+#define FROM_DOUBLE_HALF(T, v) TN_STORE_HALF(T, v)
+#define FROM_DOUBLE_BF16(T, v) TN_STORE_BF16(T, v)
+#define FROM_DOUBLE_BOOL(T, v) TN_STORE_BOOL(T, v)
+#define FROM_DOUBLE_INT(T, v) ((T)(sizeof(T) == 8 || (T)-1 > 0 ? double_to_i64(v) : double_to_i32(v)))
+
 #define DEFINE_STORE(ENUM, SUF, T, CT, KIND)                                                          \
   static void store_##SUF(char *dst, int64_t stride, int64_t n, const wide_block *buf, bool floating) { \
     if (floating)                                                                                     \
-      for (int64_t j = 0; j < n; j++) *(T *)(dst + j * stride) = TN_STORE_##KIND(T, buf->f[j]);      \
+      for (int64_t j = 0; j < n; j++) *(T *)(dst + j * stride) = FROM_DOUBLE_##KIND(T, buf->f[j]);   \
     else                                                                                              \
       for (int64_t j = 0; j < n; j++) *(T *)(dst + j * stride) = TN_STORE_##KIND(T, buf->i[j]);      \
   }
