@@ -141,15 +141,13 @@ local function from_data(fn, data, opts)
     argerror(fn, 'expected a number, boolean or table of numbers, got %s', type(data))
   end
   args.check_sizes(fn, shape)
-  -- Infer the dtype as PyTorch does: all booleans -> bool, all integral numbers -> int64, else float.
+  -- Infer the dtype as PyTorch does: all booleans -> bool, integral numbers (and booleans) -> int64, else float.
   local values, all_bool, all_int = {}, true, true
   local function visit(v, path)
-    if type(v) == 'boolean' then
-      all_int = false
-    elseif type(v) == 'number' then
+    if type(v) == 'number' then
       all_bool = false
       if v ~= math.floor(v) or v ~= v or math.abs(v) == math.huge then all_int = false end
-    else
+    elseif type(v) ~= 'boolean' then
       argerror(fn, 'element %s is a %s, expected a number or boolean', path, type(v))
     end
     values[#values + 1] = v
