@@ -19,8 +19,11 @@ typedef struct tn_backend {
   /* dst = src (broadcast src, convert dtype); called for the device of dst, or of src when dst is on the CPU */
   int (*copy)(tn_tensor *dst, const tn_tensor *src);
   int (*fill)(tn_tensor *t, double value);
-  /* out = a OP b, all three of one dtype and shape-compatible (a and b broadcast to out) */
-  int (*binary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+  /* Element-wise kernels (ops and kernel variants of pointwise_ops.h). Inputs have the kernel's compute
+   * dtype and broadcast to out; out has the result dtype. Inputs may be 0-d CPU tensors (scalars). */
+  int (*unary)(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1);
+  int (*binary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1);
+  int (*ternary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
 
   int (*uniform)(tn_tensor *t, double low, double high, tn_generator *g);
   int (*normal)(tn_tensor *t, double mean, double std, tn_generator *g);

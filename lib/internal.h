@@ -8,19 +8,29 @@
 #include <stdint.h>
 #include <string.h>
 
-/* One list of dtypes; every per-dtype function is generated from it.
- * X(ENUM, suffix, storage C type, compute C type, kind) where kind is FLOAT, HALF, BF16, INT or BOOL. */
-#define TN_FOREACH_DTYPE(X)                           \
-  X(TN_FLOAT32,  f32,  float,    float,   FLOAT)      \
-  X(TN_FLOAT64,  f64,  double,   double,  FLOAT)      \
-  X(TN_FLOAT16,  f16,  uint16_t, float,   HALF)       \
-  X(TN_BFLOAT16, bf16, uint16_t, float,   BF16)       \
-  X(TN_INT64,    i64,  int64_t,  int64_t, INT)        \
-  X(TN_INT32,    i32,  int32_t,  int32_t, INT)        \
-  X(TN_INT16,    i16,  int16_t,  int16_t, INT)        \
-  X(TN_INT8,     i8,   int8_t,   int8_t,  INT)        \
-  X(TN_UINT8,    u8,   uint8_t,  uint8_t, INT)        \
-  X(TN_BOOL,     b8,   uint8_t,  uint8_t, BOOL)
+/* One list of dtypes; every per-dtype function is generated from it, never copied.
+ * X(ARG, ENUM, suffix, storage C type, compute C type, kind) where kind is FLOAT, HALF, BF16, INT or BOOL;
+ * ARG is passed through so one macro can stamp out a function per (op, dtype). The lists by category let an
+ * op cover only the dtypes it is defined for. */
+#define TN_FOREACH_FLOATING_ARG(X, ARG)                 \
+  X(ARG, TN_FLOAT32,  f32,  float,    float,   FLOAT)   \
+  X(ARG, TN_FLOAT64,  f64,  double,   double,  FLOAT)   \
+  X(ARG, TN_FLOAT16,  f16,  uint16_t, float,   HALF)    \
+  X(ARG, TN_BFLOAT16, bf16, uint16_t, float,   BF16)
+#define TN_FOREACH_INTEGRAL_ARG(X, ARG)                 \
+  X(ARG, TN_INT64,    i64,  int64_t,  int64_t, INT)     \
+  X(ARG, TN_INT32,    i32,  int32_t,  int32_t, INT)     \
+  X(ARG, TN_INT16,    i16,  int16_t,  int16_t, INT)     \
+  X(ARG, TN_INT8,     i8,   int8_t,   int8_t,  INT)     \
+  X(ARG, TN_UINT8,    u8,   uint8_t,  uint8_t, INT)
+#define TN_FOREACH_BOOL_ARG(X, ARG) X(ARG, TN_BOOL, b8, uint8_t, uint8_t, BOOL)
+#define TN_FOREACH_NUMERIC_ARG(X, ARG) TN_FOREACH_FLOATING_ARG(X, ARG) TN_FOREACH_INTEGRAL_ARG(X, ARG)
+#define TN_FOREACH_INTEGRAL_BOOL_ARG(X, ARG) TN_FOREACH_INTEGRAL_ARG(X, ARG) TN_FOREACH_BOOL_ARG(X, ARG)
+#define TN_FOREACH_ALL_ARG(X, ARG) TN_FOREACH_NUMERIC_ARG(X, ARG) TN_FOREACH_BOOL_ARG(X, ARG)
+
+/* The same list without the pass-through argument: X(ENUM, suffix, T, CT, kind). */
+#define TN_APPLY_WITHOUT_ARG(X, ...) X(__VA_ARGS__)
+#define TN_FOREACH_DTYPE(X) TN_FOREACH_ALL_ARG(TN_APPLY_WITHOUT_ARG, X)
 
 /* Loading a stored element as its compute type, and storing a compute value back. */
 #define TN_LOAD_FLOAT(v) (v)

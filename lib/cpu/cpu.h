@@ -7,7 +7,9 @@
 
 int tn_cpu_copy(tn_tensor *dst, const tn_tensor *src);
 int tn_cpu_fill(tn_tensor *t, double value);
-int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1);
+int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1);
+int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
 
 int tn_cpu_uniform(tn_tensor *t, double low, double high, tn_generator *g);
 int tn_cpu_normal(tn_tensor *t, double mean, double std, tn_generator *g);

@@ -109,10 +109,41 @@ tn_tensor *tn_clone(const tn_tensor *t);
 tn_tensor *tn_to(const tn_tensor *t, int dtype, int device_type, int device_index);
 int tn_fill_(tn_tensor *t, double value);
 
-/* element-wise binary arithmetic with broadcasting and type promotion: out = a OP b */
+/* ---- element-wise ops (lib/ops/pointwise.c) ----
+ * NumPy broadcasting and PyTorch's type promotion. p0/p1 are per-op parameters (add/sub: alpha; clamp: min,
+ * max; leaky_relu: slope; elu: alpha; softplus: beta, threshold; gelu: 1 for the tanh approximation;
+ * pow_scalar: the exponent). `float_dtype` is the dtype integer inputs of float-valued ops promote to (the
+ * default dtype). Scalar operands of tn_binary_scalar are "wrapped numbers" of dtype s_dtype (int64 for an
+ * integral Lua number, bool, or float_dtype), which promote as in PyTorch; `reversed` computes s OP a. */
+enum {
+  TN_NEG, TN_ABS, TN_SIGN, TN_EXP, TN_EXP2, TN_EXPM1, TN_LOG, TN_LOG2, TN_LOG10, TN_LOG1P, TN_SQRT, TN_RSQRT,
+  TN_SIN, TN_COS, TN_TAN, TN_ASIN, TN_ACOS, TN_ATAN, TN_SINH, TN_COSH, TN_TANH, TN_SIGMOID, TN_LOGSIGMOID,
+  TN_RELU, TN_GELU, TN_SILU, TN_LEAKY_RELU, TN_ELU, TN_SOFTPLUS, TN_ERF, TN_ERFC, TN_FLOOR, TN_CEIL, TN_ROUND,
+  TN_TRUNC, TN_FRAC, TN_RECIPROCAL, TN_SQUARE, TN_CLAMP, TN_POW_SCALAR, TN_BITWISE_NOT,
+  TN_LOGICAL_NOT, TN_ISNAN, TN_ISINF, TN_ISFINITE, TN_SIGNBIT,
+  TN_NUM_UNARY_OPS
+};
+enum {
+  TN_ADD, TN_SUB, TN_MUL, TN_DIV, TN_FLOOR_DIVIDE, TN_REMAINDER, TN_FMOD, TN_POW, TN_MAXIMUM, TN_MINIMUM,
+  TN_ATAN2, TN_BITWISE_AND, TN_BITWISE_OR, TN_BITWISE_XOR,
+  TN_THRESHOLD_BACKWARD, TN_SIGMOID_BACKWARD, TN_TANH_BACKWARD, TN_GELU_BACKWARD, TN_SILU_BACKWARD,
+  TN_LEAKY_RELU_BACKWARD, TN_ELU_BACKWARD, TN_SOFTPLUS_BACKWARD,
+  TN_EQ, TN_NE, TN_LT, TN_LE, TN_GT, TN_GE, TN_LOGICAL_AND, TN_LOGICAL_OR, TN_LOGICAL_XOR,
+  TN_NUM_BINARY_OPS
+};
+enum { TN_LERP, TN_ADDCMUL, TN_ADDCDIV, TN_WHERE, TN_NUM_TERNARY_OPS };
+
 int tn_promote_types(int a, int b);
-enum { TN_ADD = 0, TN_SUB = 1, TN_MUL = 2, TN_DIV = 3 };
-tn_tensor *tn_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1, int float_dtype);
+tn_tensor *tn_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1,
+                     int float_dtype);
+tn_tensor *tn_binary_scalar(int op, tn_tensor *out, const tn_tensor *a, double s, int s_dtype, int reversed,
+                            double p0, double p1, int float_dtype);
+/* lerp(a, b, weight c); addcmul/addcdiv: a + value * b * c (or / c); where(cond a, b, c) */
+tn_tensor *tn_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c,
+                      double value, int float_dtype);
+/* a 0-d tensor holding one value (wrapped numbers for the ternary ops) */
+tn_tensor *tn_scalar_tensor(double value, int dtype, int device_type, int device_index);
 
 /* random numbers */
 tn_generator *tn_default_generator(void);

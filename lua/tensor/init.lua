@@ -7,7 +7,7 @@ require 'tensor.creation'
 require 'tensor.random'
 require 'tensor.indexing'
 require 'tensor.convert'
-require 'tensor.arith'
+require 'tensor.pointwise'
 require 'tensor.print'
 require 'tensor.system'
 

@@ -1,0 +1,131 @@
+/* vecmath.h: float32 transcendentals written without branches or calls, so that loops over them
+ * vectorise (GCC turns the selects into blends). Accuracy: a few ulp over the float range; the specs
+ * compare them with PyTorch and with libm in float64.
+ *
+ * float64 goes to libm. TN_MATH(name, x) picks tn_<name>f for float and libm's <name> for double, so a
+ * kernel writes one expression for both. */
+#ifndef TN_VECMATH_H
+#define TN_VECMATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline float tn_vm_from_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
+static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
+
+/* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction, Cephes polynomial). Results below FLT_MIN
+ * are computed as exp(x + 64 ln2) * 2^-64 so that the scaling by 2^n stays a normal number. */
+static inline float tn_expf(float x) {
+  int tiny = x < -80.0f;
+  float xs = tiny ? x + 44.3614195558365f : x;
+  xs = xs < -88.0f ? -88.0f : xs;
+  xs = xs > 88.72283935546875f ? 88.72283935546875f : xs;
+  float n = floorf(xs * 1.44269504088896341f + 0.5f);
+  float r = xs - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  float result = p * tn_vm_from_bits(((int32_t)n + 126) << 23) * 2.0f;
+  result = tiny ? result * 0x1p-64f : result;
+  result = x > 88.72283935546875f ? INFINITY : result;
+  result = x < -103.972084045410f ? 0.0f : result;
+  return x != x ? x : result;
+}
+
+/* log: x = m 2^e with m in [sqrt(1/2), sqrt(2)); log x = e ln2 + log(1 + (m - 1)) (Cephes polynomial). */
+static inline float tn_logf(float x) {
+  int subnormal = x < 1.17549435e-38f;
+  float xn = subnormal ? x * 8388608.0f : x;
+  int32_t bits = tn_vm_to_bits(xn);
+  int32_t e = ((bits >> 23) & 0xff) - 126;
+  float m = tn_vm_from_bits((bits & 0x007fffff) | 0x3f000000); /* [0.5, 1) */
+  e = subnormal ? e - 23 : e;
+  int below = m < 0.707106781186547524f;
+  e = below ? e - 1 : e;
+  m = below ? m + m - 1.0f : m - 1.0f;
+  float z = m * m;
+  float y = 7.0376836292e-2f;
+  y = y * m - 1.1514610310e-1f;
+  y = y * m + 1.1676998740e-1f;
+  y = y * m - 1.2420140846e-1f;
+  y = y * m + 1.4249322787e-1f;
+  y = y * m - 1.6668057665e-1f;
+  y = y * m + 2.0000714765e-1f;
+  y = y * m - 2.4999993993e-1f;
+  y = y * m + 3.3333331174e-1f;
+  y = y * m * z;
+  float fe = (float)e;
+  y += fe * -2.12194440e-4f;
+  y += -0.5f * z;
+  float result = m + y + fe * 0.693359375f;
+  result = x == INFINITY ? INFINITY : result;
+  result = x == 0.0f ? -INFINITY : result;
+  result = x < 0.0f ? NAN : result;
+  return x != x ? x : result;
+}
+
+/* tanh: odd rational minimax approximation (Eigen's), clamped where tanh rounds to +-1. */
+static inline float tn_tanhf(float x) {
+  float c = x > 7.90531110763549805f ? 7.90531110763549805f : x;
+  c = c < -7.90531110763549805f ? -7.90531110763549805f : c;
+  float x2 = c * c;
+  float p = -2.76076847742355e-16f;
+  p = p * x2 + 2.00018790482477e-13f;
+  p = p * x2 - 8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  p = p * c;
+  float q = 1.19825839466702e-06f;
+  q = q * x2 + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  float result = p / q;
+  return fabsf(x) < 0.0004f ? x : result;
+}
+
+/* erf: odd rational approximation (Eigen's) on [-4, 4], where float erf reaches +-1. */
+static inline float tn_erff(float x) {
+  float c = x > 4.0f ? 4.0f : x;
+  c = c < -4.0f ? -4.0f : c;
+  float x2 = c * c;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 - 2.10102402082508e-06f;
+  p = p * x2 - 5.69250639462346e-05f;
+  p = p * x2 - 7.34990630326855e-04f;
+  p = p * x2 - 2.95459980854025e-03f;
+  p = p * x2 - 1.60960333262415e-02f;
+  p = p * c;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 - 2.13374055278905e-04f;
+  q = q * x2 - 1.68282697438203e-03f;
+  q = q * x2 - 7.37332916720468e-03f;
+  q = q * x2 - 1.42647390514189e-02f;
+  float result = fabsf(x) < 1e-6f ? x * 1.12837916709551257f : p / q;
+  return x != x ? x : result;
+}
+
+/* sigmoid: with e = exp(-|x|), 1/(1+e) for x >= 0 and e/(1+e) below, so neither side overflows. */
+static inline float tn_sigmoidf(float x) {
+  float e = tn_expf(-fabsf(x)), s = 1.0f / (1.0f + e);
+  return x >= 0.0f ? s : e * s;
+}
+static inline double tn_sigmoid(double x) {
+  double e = exp(-fabs(x)), s = 1.0 / (1.0 + e);
+  return x >= 0.0 ? s : e * s;
+}
+
+/* The float / double variant of a math function. */
+#define TN_MATH(name, x) _Generic((x), float: tn_##name##f, default: name)(x)
+#define TN_LIBM(name, x) _Generic((x), float: name##f, default: name)(x)
+#define TN_LIBM2(name, x, y) _Generic((x), float: name##f, default: name)(x, y)
+#define TN_SIGMOID(x) _Generic((x), float: tn_sigmoidf, default: tn_sigmoid)(x)
+
+#endif /* TN_VECMATH_H */
