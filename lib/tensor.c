@@ -314,7 +314,7 @@ tn_tensor *tn_narrow(const tn_tensor *t, int dim, int64_t start, int64_t length)
   int64_t sizes[TN_MAX_DIMS];
   memcpy(sizes, t->sizes, sizeof sizes);
   sizes[d] = length;
-  return view_of(t, t->ndim, sizes, t->strides, t->offset + (length ? start * t->strides[d] : 0));
+  return view_of(t, t->ndim, sizes, t->strides, t->offset + start * t->strides[d]);
 }
 
 tn_tensor *tn_select(const tn_tensor *t, int dim, int64_t index) {
