@@ -258,7 +258,7 @@ function torch.linspace(start, stop, steps, opts)
   local host = device_type == 0 and t or torch.empty(steps, { dtype = 'float64' })
   local hc = host._c
   local p, write = ffi.cast(dtype.ptr[hc.dtype], hc.storage.data), dtype.write[tonumber(hc.dtype)]
-  local half = math.floor(steps / 2)
+  local half = steps == 1 and 1 or math.floor(steps / 2) -- a single step is start, as in PyTorch
   for i = 0, steps - 1 do
     write(p, i, i < half and start + step * i or stop - step * (steps - 1 - i))
   end
