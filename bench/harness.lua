@@ -48,16 +48,16 @@ function M.load_workloads(root)
   return list, by_name
 end
 
--- The workloads whose name or group contains one of the filters (plain text, case-insensitive); all when
--- there are none.
+-- The workloads whose name, group or file name contains one of the filters (plain text, case-insensitive);
+-- all when there are none.
 function M.select(list, filters)
   if #filters == 0 then return list end
   local chosen = {}
   for _, e in ipairs(list) do
-    local name, group = e.name:lower(), e.group:lower()
+    local name, group, file = e.name:lower(), e.group:lower(), e.file:lower()
     for _, f in ipairs(filters) do
       f = f:lower()
-      if name:find(f, 1, true) or group:find(f, 1, true) then
+      if name:find(f, 1, true) or group:find(f, 1, true) or file:find(f, 1, true) then
         chosen[#chosen + 1] = e
         break
       end

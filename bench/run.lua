@@ -4,8 +4,8 @@
 --
 --   luajit bench/run.lua [options] [filter ...]
 --
--- Filters select workloads whose name or group (the workload file's name) contains one of them.
--- Options: --threads=1,2  --min-time=0.2 (seconds per trial)  --trials=5  --no-torch  --markdown  --list
+-- Filters select workloads whose name, group or file name contains one of them.
+-- Options: --threads=1,2  --rounds=3  --trials=3  --min-time=0.1  --no-torch  --markdown  --list
 -- See bench/README.md.
 local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
@@ -24,15 +24,16 @@ local harness = require 'harness'
 
 local usage = [[
 usage: luajit bench/run.lua [options] [filter ...]
-  filter        run the workloads whose name or group contains it (case-insensitive); all by default
+  filter        run the workloads whose name, group or file contains it (case-insensitive); all by default
   --threads=L   comma-separated thread counts (default 1,2)
-  --min-time=S  seconds each timed trial lasts at least (default 0.2)
-  --trials=K    timed trials per workload; the median is reported (default 5)
+  --rounds=R    times the whole comparison runs, alternating the two sides (default 3)
+  --trials=K    timed trials per workload and round (default 3); the best of all is reported
+  --min-time=S  seconds each timed trial lasts at least (default 0.1)
   --no-torch    time tensor only
   --markdown    print the table as Markdown (for bench/RESULTS.md)
   --list        list the workloads and exit]]
 
-local opts = { threads = { 1, 2 }, min_time = 0.2, trials = 5, torch = true, markdown = false, list = false }
+local opts = { threads = { 1, 2 }, rounds = 3, min_time = 0.1, trials = 3, torch = true, markdown = false, list = false }
 local filters = {}
 for _, a in ipairs(arg) do
   local key, value = a:match('^%-%-([%w-]+)=(.*)$')
@@ -45,6 +46,7 @@ for _, a in ipairs(arg) do
     end
   elseif key == 'min-time' and tonumber(value) and tonumber(value) > 0 then opts.min_time = tonumber(value)
   elseif key == 'trials' and tonumber(value) and tonumber(value) >= 1 then opts.trials = math.floor(tonumber(value))
+  elseif key == 'rounds' and tonumber(value) and tonumber(value) >= 1 then opts.rounds = math.floor(tonumber(value))
   elseif a == '--no-torch' then opts.torch = false
   elseif a == '--markdown' then opts.markdown = true
   elseif a == '--list' then opts.list = true
@@ -57,7 +59,7 @@ local all, by_name = harness.load_workloads(root)
 local selected = harness.select(all, filters)
 if opts.list then
   for _, e in ipairs(all) do
-    print(string.format('%-12s %s%s', e.group, e.name, e.py and '' or '   (tensor only)'))
+    print(string.format('%-16s %-10s %s%s', e.file, e.group, e.name, e.py and '' or '   (tensor only)'))
   end
   os.exit(0)
 end
@@ -97,59 +99,75 @@ local function json_string(s)
   end) .. '"'
 end
 
--- Runs one worker and reads its result lines: results[name] = {median=, min=, n=} or {error=}.
--- A worker that dies (a crash in the library, say) leaves its remaining workloads marked as errors.
-local function run_worker(cmd, names, info)
-  local results = {}
+-- Runs one worker and folds its result lines into `results`: results[name] = {best=} (the least seconds
+-- per iteration seen in any trial of any round) or {error=} (an error in any round wins). A worker that dies
+-- (a crash in the library, say) leaves its unfinished workloads marked as errors.
+local function run_worker(cmd, names, results, info)
+  local seen = {}
   local p = assert(io.popen(cmd))
   for line in p:lines() do
     local fields = {}
     for f in (line .. '\t'):gmatch('([^\t]*)\t') do fields[#fields + 1] = f end
-    if fields[1] == 'ok' then
-      results[fields[2]] = { median = tonumber(fields[3]), min = tonumber(fields[4]), n = tonumber(fields[5]) }
-    elseif fields[1] == 'error' then
-      results[fields[2]] = { error = fields[3] }
-    elseif fields[1] == 'info' then
-      info[fields[2]] = fields[3]
+    local kind, name = fields[1], fields[2]
+    if kind == 'ok' or kind == 'error' then
+      seen[name] = true
+      local r = results[name] or {}
+      results[name] = r
+      if kind == 'error' then
+        r.error = fields[3]
+      else
+        local least = tonumber(fields[4])
+        r.best = math.min(r.best or math.huge, least)
+      end
+    elseif kind == 'info' then
+      info[name] = fields[3]
     else
       io.stderr:write(line, '\n')
     end
   end
   p:close()
   for _, name in ipairs(names) do
-    results[name] = results[name] or { error = 'the worker exited before this workload finished' }
-  end
-  return results
-end
-
-local lua_results, torch_results, info = {}, {}, { lua = {}, torch = {} }
-local names_file, spec_file = os.tmpname(), os.tmpname()
-for _, threads in ipairs(opts.threads) do
-  local names, py = {}, {}
-  for _, e in ipairs(selected) do
-    names[#names + 1] = e.name
-    if e.py then
-      py[#py + 1] = string.format('{"name": %s, "setup": %s, "code": %s, "min_time": %s}', json_string(e.name),
-        json_string(e.py_setup or ''), json_string(e.py), e.min_time and tostring(e.min_time) or 'null')
+    if not seen[name] then
+      results[name] = results[name] or {}
+      results[name].error = 'the worker exited before this workload finished'
     end
   end
-  local f = assert(io.open(names_file, 'w'))
-  f:write(table.concat(names, '\n'), '\n')
-  f:close()
-  io.stderr:write(string.format('bench: tensor, %d thread%s, %d workloads\n', threads, threads > 1 and 's' or '', #names))
-  lua_results[threads] = run_worker(environment(threads) .. 'luajit ' .. shell_quote(root .. 'bench/worker.lua') ..
-    string.format(' %d %g %d ', threads, opts.min_time, opts.trials) .. shell_quote(names_file), names, info.lua)
-  torch_results[threads] = {}
-  if opts.torch and #py > 0 then
-    f = assert(io.open(spec_file, 'w'))
-    f:write(string.format('{"threads": %d, "min_time": %g, "trials": %d, "workloads": [\n%s\n]}\n',
-      threads, opts.min_time, opts.trials, table.concat(py, ',\n')))
-    f:close()
-    local py_names = {}
-    for _, e in ipairs(selected) do if e.py then py_names[#py_names + 1] = e.name end end
-    io.stderr:write(string.format('bench: PyTorch, %d thread%s, %d workloads\n', threads, threads > 1 and 's' or '', #py))
-    torch_results[threads] = run_worker(environment(threads) .. shell_quote(python) .. ' ' ..
-      shell_quote(root .. 'bench/worker.py') .. ' ' .. shell_quote(spec_file), py_names, info.torch)
+end
+
+-- The work: for each round, each thread count, the tensor worker then the PyTorch worker, so that a burst of
+-- load from elsewhere on the machine spoils one round of one side, not the whole comparison.
+local names, py_names, py = {}, {}, {}
+for _, e in ipairs(selected) do
+  names[#names + 1] = e.name
+  if e.py then
+    py_names[#py_names + 1] = e.name
+    py[#py + 1] = string.format('{"name": %s, "setup": %s, "code": %s, "min_time": %s}', json_string(e.name),
+      json_string(e.py_setup or ''), json_string(e.py), e.min_time and tostring(e.min_time) or 'null')
+  end
+end
+local names_file, spec_file = os.tmpname(), os.tmpname()
+local f = assert(io.open(names_file, 'w'))
+f:write(table.concat(names, '\n'), '\n')
+f:close()
+
+local lua_results, torch_results, info = {}, {}, { lua = {}, torch = {} }
+for _, threads in ipairs(opts.threads) do lua_results[threads], torch_results[threads] = {}, {} end
+for round = 1, opts.rounds do
+  for _, threads in ipairs(opts.threads) do
+    local what = string.format('round %d/%d, %d thread%s', round, opts.rounds, threads, threads > 1 and 's' or '')
+    io.stderr:write(string.format('bench: %s: tensor, %d workloads\n', what, #names))
+    run_worker(environment(threads) .. 'luajit ' .. shell_quote(root .. 'bench/worker.lua') ..
+      string.format(' %d %g %d ', threads, opts.min_time, opts.trials) .. shell_quote(names_file),
+      names, lua_results[threads], info.lua)
+    if opts.torch and #py > 0 then
+      f = assert(io.open(spec_file, 'w'))
+      f:write(string.format('{"threads": %d, "min_time": %g, "trials": %d, "workloads": [\n%s\n]}\n',
+        threads, opts.min_time, opts.trials, table.concat(py, ',\n')))
+      f:close()
+      io.stderr:write(string.format('bench: %s: PyTorch, %d workloads\n', what, #py))
+      run_worker(environment(threads) .. shell_quote(python) .. ' ' .. shell_quote(root .. 'bench/worker.py') .. ' ' ..
+        shell_quote(spec_file), py_names, torch_results[threads], info.torch)
+    end
   end
 end
 os.remove(names_file)
@@ -175,13 +193,13 @@ for _, e in ipairs(selected) do
       row[3] = 'error'
       errors[#errors + 1] = string.format('tensor, %s, %d thread(s): %s', e.name, threads, l.error)
     else
-      row[3] = fmt_time(l.median)
+      row[3] = fmt_time(l.best)
       if e.bytes then
-        local gbs = e.bytes / l.median / 1e9
+        local gbs = e.bytes / l.best / 1e9
         local note = string.format('%.1f GB/s', gbs)
         local b = e.baseline and lua_results[threads][e.baseline]
-        if b and b.median then
-          note = note .. string.format(' = %.0f%% of %s', 100 * b.median / l.median, by_name[e.baseline].short or e.baseline)
+        if b and b.best then
+          note = note .. string.format(' = %.0f%% of %s', 100 * b.best / l.best, by_name[e.baseline].short or e.baseline)
         end
         notes[#notes + 1] = note
       end
@@ -191,10 +209,10 @@ for _, e in ipairs(selected) do
         row[4] = 'error'
         errors[#errors + 1] = string.format('PyTorch, %s, %d thread(s): %s', e.name, threads, t.error)
       else
-        row[4] = fmt_time(t.median)
-        if e.bytes then notes[#notes + 1] = string.format('PyTorch %.1f GB/s', e.bytes / t.median / 1e9) end
-        if l.median then
-          local ratio = t.median / l.median
+        row[4] = fmt_time(t.best)
+        if e.bytes then notes[#notes + 1] = string.format('PyTorch %.1f GB/s', e.bytes / t.best / 1e9) end
+        if l.best then
+          local ratio = t.best / l.best
           row[5] = string.format('%.2f', ratio)
           if ratio < 1 then slower[#slower + 1] = string.format('%s (%d thread%s): %.2f', e.name, threads, threads > 1 and 's' or '', ratio) end
         end
@@ -217,7 +235,8 @@ local header = {
   'OPENBLAS_CORETYPE: ' .. (coretype or 'unset (OpenBLAS detects)') .. ', same for both sides',
   'tensor ' .. (info.lua.version or '?') .. ' (' .. (info.lua.library or '?') .. '), LuaJIT',
   opts.torch and ('PyTorch ' .. (info.torch.version or '?') .. ' (' .. python .. ')') or 'PyTorch: not run (--no-torch)',
-  string.format('timing: median of %d trials of at least %g s each, after warm-up', opts.trials, opts.min_time),
+  string.format('timing: best of %d rounds x %d trials of at least %g s each, after warm-up', opts.rounds, opts.trials,
+    opts.min_time),
 }
 local titles = { 'Workload', 'Threads', 'tensor', 'PyTorch', 'PyTorch/tensor', 'Note' }
 local right = { false, true, true, true, true, false }
