@@ -86,8 +86,8 @@ function Tensor:type(name)
   local c = self._c
   if name == nil then return type_name(c) end
   if type(name) ~= 'string' then argerror('type', 'expected a type name such as torch.FloatTensor, got %s', type(name)) end
-  local cuda_class = name:match('^torch%.Cuda(%a*)Tensor$')
-  local class = cuda_class or name:match('^torch%.(%a+)Tensor$')
+  local cuda_class = name:match('^torch%.Cuda(%w*)Tensor$')
+  local class = cuda_class or name:match('^torch%.(%w+)Tensor$')
   if cuda_class == '' then class = 'Float' end
   local dt = class and dtype.by_class[class]
   if not dt then argerror('type', "unknown tensor type '%s'", name) end
