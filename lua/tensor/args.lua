@@ -60,8 +60,8 @@ M.check_sizes = check_sizes
 -- table); returns sizes (a fresh Lua array) and opts (a table, possibly empty).
 function M.sizes_and_opts(fn, ...)
   local n = select('#', ...)
-  local opts = select(n, ...)
-  if n > 0 and is_opts(opts) then n = n - 1 else opts = {} end
+  local opts = n > 0 and select(n, ...) or nil
+  if is_opts(opts) then n = n - 1 else opts = {} end
   local sizes = {}
   local first = ...
   if n == 1 and type(first) == 'table' then

@@ -214,8 +214,8 @@ end
 
 local function trailing_opts(...)
   local n = select('#', ...)
-  local last = select(n, ...)
-  if n > 0 and is_opts(last) then return n - 1, last end
+  local last = n > 0 and select(n, ...) or nil
+  if is_opts(last) then return n - 1, last end
   return n, {}
 end
 
