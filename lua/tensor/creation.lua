@@ -42,8 +42,18 @@ local function sized(fn, fill, ...)
   return apply_requires_grad(fn, t, opts)
 end
 
+--- torch.empty(size..., opts) -> Tensor
+-- An uninitialised tensor. Sizes are varargs or one table (or a torch.Size); opts: dtype, device,
+-- requires_grad.
+-- Example: torch.empty(2, 3, {dtype='float64'})
 function torch.empty(...) return sized('empty', nil, ...) end
+--- torch.zeros(size..., opts) -> Tensor
+-- A tensor filled with zeros. Sizes are varargs or one table; opts: dtype, device, requires_grad.
+-- Example: torch.zeros(2, 3, {dtype='float64'})
 function torch.zeros(...) return sized('zeros', 0, ...) end
+--- torch.ones(size..., opts) -> Tensor
+-- A tensor filled with ones. Sizes are varargs or one table; opts: dtype, device, requires_grad.
+-- Example: torch.ones({4, 4}, {device='cuda'})
 function torch.ones(...) return sized('ones', 1, ...) end
 
 local function number_value(fn, v)
@@ -52,7 +62,10 @@ local function number_value(fn, v)
   return v
 end
 
--- full(size, value, opts): size is a table or a single number.
+--- torch.full(size, value, opts) -> Tensor
+-- A tensor filled with value; size is a table or a single number. The dtype follows the value unless
+-- opts.dtype says otherwise: bool for a boolean, int64 for an integer, else the default dtype.
+-- Example: torch.full({2, 2}, 7.5)
 function torch.full(size, value, opts)
   opts = opts or {}
   if type(size) == 'number' then size = { size } end
@@ -79,20 +92,28 @@ local function like(fn, x, opts)
 end
 M.like = like
 
+--- torch.empty_like(x, opts) -> Tensor
+-- An uninitialised tensor with the size, dtype and device of x (opts: dtype, device, requires_grad).
 function torch.empty_like(x, opts)
   local t, o = like('empty_like', x, opts)
   return apply_requires_grad('empty_like', t, o)
 end
+--- torch.zeros_like(x, opts) -> Tensor
+-- Zeros with the size, dtype and device of x (opts: dtype, device, requires_grad).
 function torch.zeros_like(x, opts)
   local t, o = like('zeros_like', x, opts)
   check(C.tn_fill_(t._c, 0))
   return apply_requires_grad('zeros_like', t, o)
 end
+--- torch.ones_like(x, opts) -> Tensor
+-- Ones with the size, dtype and device of x (opts: dtype, device, requires_grad).
 function torch.ones_like(x, opts)
   local t, o = like('ones_like', x, opts)
   check(C.tn_fill_(t._c, 1))
   return apply_requires_grad('ones_like', t, o)
 end
+--- torch.full_like(x, value, opts) -> Tensor
+-- A tensor of value with the size, dtype and device of x (opts: dtype, device, requires_grad).
 function torch.full_like(x, value, opts)
   local t, o = like('full_like', x, opts)
   check(C.tn_fill_(t._c, number_value('full_like', value)))
@@ -170,6 +191,12 @@ local function from_data(fn, data, opts)
 end
 M.from_data = from_data
 
+--- torch.tensor(data, opts) -> Tensor
+-- A new tensor holding data: a number or boolean (a 0-d tensor), a nested rectangular table of them, or a
+-- tensor (copied, detached). The dtype is inferred as PyTorch does unless opts.dtype is given: all
+-- booleans give bool, all integers int64, anything else the default dtype. opts: dtype, device,
+-- requires_grad.
+-- Example: torch.tensor({{1, 2}, {3, 4}}, {dtype='float32'})
 function torch.tensor(data, opts)
   if is_tensor(data) then
     local t = data:detach():clone()
@@ -219,7 +246,11 @@ local function trailing_opts(...)
   return n, {}
 end
 
--- arange(stop), arange(start, stop), arange(start, stop, step); stop excluded.
+--- torch.arange(stop, opts) -> Tensor
+--- torch.arange(start, stop, step, opts) -> Tensor
+-- The values start, start + step, ... up to stop, stop excluded (start defaults to 0, step to 1). int64
+-- when all arguments are integers, else the default dtype; opts: dtype, device, requires_grad.
+-- Example: torch.arange(0, 1, 0.25)   -- 0, 0.25, 0.5, 0.75
 function torch.arange(...)
   local n, opts = trailing_opts(...)
   local a, b, step = ...
@@ -233,7 +264,10 @@ function torch.arange(...)
   return apply_requires_grad('arange', t, opts)
 end
 
--- range(a, b, step): Torch7's range, both ends included; default dtype.
+--- torch.range(start, stop, step, opts) -> Tensor
+-- Torch7's range: start, start + step, ... with both ends included (step defaults to 1), in the default
+-- dtype. Prefer torch.arange, which excludes stop as PyTorch does.
+-- Example: torch.range(1, 4)   -- 1, 2, 3, 4
 function torch.range(...)
   local n, opts = trailing_opts(...)
   local a, b, step = ...
@@ -244,6 +278,10 @@ function torch.range(...)
   return apply_requires_grad('range', fill_range(empty({ count }, dt, device_type, device_index, 'range'), a, step), opts)
 end
 
+--- torch.linspace(start, stop, steps, opts) -> Tensor
+-- steps (default 100) evenly spaced values from start to stop, both included; opts: dtype, device,
+-- requires_grad.
+-- Example: torch.linspace(0, 1, 5)
 function torch.linspace(start, stop, steps, opts)
   if is_opts(steps) then steps, opts = nil, steps end
   opts = opts or {}
@@ -266,6 +304,9 @@ function torch.linspace(start, stop, steps, opts)
   return apply_requires_grad('linspace', t, opts)
 end
 
+--- torch.eye(n, m, opts) -> Tensor
+-- An n x m matrix (m defaults to n) with ones on the diagonal and zeros elsewhere; opts: dtype, device,
+-- requires_grad.
 function torch.eye(n, m, opts)
   if is_opts(m) then m, opts = nil, m end
   opts = opts or {}
@@ -282,8 +323,10 @@ end
 
 -- ---- foreign memory ----
 
--- from_pointer(ptr, sizes, {dtype=, free=, strides=}): a tensor over memory the caller owns. `free`
--- (a Lua function or C function pointer taking the pointer) runs when the last view is collected.
+--- torch.from_pointer(ptr, sizes, opts) -> Tensor
+-- A CPU tensor over memory the caller owns (no copy). ptr is an FFI pointer, sizes a table or a number;
+-- opts: dtype (default 'float32'), strides (a table, in elements), free (a Lua function or C function
+-- pointer that receives ptr when the last view of the tensor is collected).
 function torch.from_pointer(ptr, sizes, opts)
   opts = opts or {}
   if type(ptr) ~= 'cdata' then argerror('from_pointer', 'expected an FFI pointer, got %s', type(ptr)) end
@@ -353,6 +396,29 @@ torch.CudaHalfTensor = typed_constructor('CudaHalfTensor', dtype.FLOAT16, 'cuda'
 
 -- torch.Tensor follows the default dtype at call time.
 local default_constructors = {}
+--- torch.Tensor(size...) -> Tensor
+--- torch.Tensor(table) -> Tensor
+--- torch.Tensor(tensor) -> Tensor
+--- torch.FloatTensor(...) -> Tensor
+--- torch.DoubleTensor(...) -> Tensor
+--- torch.HalfTensor(...) -> Tensor
+--- torch.BFloat16Tensor(...) -> Tensor
+--- torch.LongTensor(...) -> Tensor
+--- torch.IntTensor(...) -> Tensor
+--- torch.ShortTensor(...) -> Tensor
+--- torch.CharTensor(...) -> Tensor
+--- torch.ByteTensor(...) -> Tensor
+--- torch.BoolTensor(...) -> Tensor
+--- torch.CudaTensor(...) -> Tensor
+--- torch.CudaDoubleTensor(...) -> Tensor
+--- torch.CudaLongTensor(...) -> Tensor
+--- torch.CudaHalfTensor(...) -> Tensor
+-- The Torch7 constructors. With sizes, an uninitialised tensor; with a (nested) table, a tensor of its
+-- values; with a tensor, a new tensor object viewing the same storage (converted when the type differs);
+-- with nothing, an empty tensor. torch.Tensor uses the default dtype (torch.set_default_dtype), the
+-- others their own: Float = float32, Double = float64, Half = float16, Long = int64, Int = int32,
+-- Short = int16, Char = int8, Byte = uint8; the Cuda ones allocate on the current GPU.
+-- Example: torch.FloatTensor(2, 3), torch.LongTensor{1, 2, 3}
 function torch.Tensor(...)
   local ctor = default_constructors[dtype.default]
   if not ctor then
@@ -362,6 +428,9 @@ function torch.Tensor(...)
   return ctor(...)
 end
 
+--- torch.set_default_dtype(name)
+-- Sets the dtype of new floating point tensors ('float32' at start; a floating point dtype name).
+-- Example: torch.set_default_dtype('float64')
 function torch.set_default_dtype(name)
   local dt = dtype.parse(name, 'set_default_dtype')
   if not dtype.floating[dt] then
@@ -369,6 +438,8 @@ function torch.set_default_dtype(name)
   end
   dtype.default = dt
 end
+--- torch.get_default_dtype() -> string
+-- The name of the default floating point dtype, e.g. 'float32'.
 function torch.get_default_dtype() return dtype.name[dtype.default] end
 
 M.Tensor = Tensor
