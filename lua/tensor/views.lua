@@ -14,11 +14,15 @@ Size.__index = Size
 torch.Size = Size
 
 function Size.new(t) return setmetatable(t, Size) end
+--- torch.Size:numel() -> number
+-- The number of elements of a tensor of this size (the product of the sizes).
 function Size:numel()
   local n = 1
   for i = 1, #self do n = n * self[i] end
   return n
 end
+--- torch.Size:totable() -> table
+-- The sizes as a plain Lua array.
 function Size:totable()
   local t = {}
   for i = 1, #self do t[i] = self[i] end
@@ -38,12 +42,21 @@ setmetatable(Size, { __call = function(_, t) return Size.new(t or {}) end })
 
 -- ---- queries ----
 
+--- Tensor:dim() -> number
+-- The number of dimensions (0 for a scalar tensor). Torch7 names: x:nDimension(), x:ndimension().
 function Tensor:dim() return self._c.ndim end
 Tensor.ndimension, Tensor.nDimension = Tensor.dim, Tensor.dim
 
+--- Tensor:numel() -> number
+-- The number of elements. Torch7 name: x:nElement(). Also torch.numel(x).
 function Tensor:numel() return tonumber(self._c.numel) end
 Tensor.nElement = Tensor.numel
 
+--- Tensor:size(dim) -> number
+--- Tensor:size() -> torch.Size
+-- The size of dimension dim (1-based; negative counts from the end), or all sizes as a torch.Size (a Lua
+-- array that prints as torch.Size({2, 3}) and compares with ==).
+-- Example: torch.zeros(2, 3):size(2)   -- 3
 function Tensor:size(d)
   local c = self._c
   if d ~= nil then
@@ -55,12 +68,17 @@ function Tensor:size(d)
   return setmetatable(t, Size)
 end
 
+--- Tensor:shape() -> table
+-- The sizes as a new plain Lua array, e.g. {2, 3}.
 function Tensor:shape()
   local c, t = self._c, {}
   for i = 1, c.ndim do t[i] = tonumber(c.sizes[i - 1]) end
   return t
 end
 
+--- Tensor:stride(dim) -> number
+--- Tensor:stride() -> table
+-- The stride of dimension dim in elements, or all strides as a Lua array.
 function Tensor:stride(d)
   local c = self._c
   if d ~= nil then
@@ -72,14 +90,26 @@ function Tensor:stride(d)
   return t
 end
 
+--- Tensor:storage_offset() -> number
+-- Where the tensor starts in its storage, in elements, counted from 0 (PyTorch's convention).
 function Tensor:storage_offset() return tonumber(self._c.offset) end
+--- Tensor:storageOffset() -> number
+-- Torch7's storage offset: x:storage_offset() + 1.
 function Tensor:storageOffset() return tonumber(self._c.offset) + 1 end
+--- Tensor:is_contiguous() -> boolean
+-- Whether the elements lie in row-major order without gaps. Torch7 name: x:isContiguous().
 function Tensor:is_contiguous() return C.tn_is_contiguous(self._c) == 1 end
 Tensor.isContiguous = Tensor.is_contiguous
+--- Tensor:element_size() -> number
+-- The size of one element in bytes. Torch7 name: x:elementSize().
 function Tensor:element_size() return tonumber(C.tn_dtype_size(self._c.dtype)) end
 Tensor.elementSize = Tensor.element_size
+--- Tensor:nbytes() -> number
+-- The size of the elements in bytes: x:numel() * x:element_size().
 function Tensor:nbytes() return self:numel() * self:element_size() end
 
+--- Tensor:is_same_size(other) -> boolean
+-- Whether the two tensors have the same sizes. Torch7 name: x:isSameSizeAs(other).
 function Tensor:is_same_size(other)
   local a, b = self._c, core.c_of(other, 'is_same_size', 'other')
   if a.ndim ~= b.ndim then return false end
@@ -91,7 +121,8 @@ Tensor.isSameSizeAs = Tensor.is_same_size
 -- The version counter autograd compares (shared by all views of one storage).
 function Tensor:_version() return tonumber(self._c.storage.version) end
 
--- True when the two tensors view the same storage.
+--- Tensor:is_set_to(other) -> boolean
+-- True when the two tensors view the same storage with the same offset, sizes and strides.
 function Tensor:is_set_to(other)
   local a, b = self._c, core.c_of(other, 'is_set_to', 'other')
   if a.storage ~= b.storage or a.offset ~= b.offset or a.ndim ~= b.ndim then return false end
@@ -100,6 +131,8 @@ function Tensor:is_set_to(other)
   end
   return true
 end
+--- Tensor:shares_storage(other) -> boolean
+-- Whether the two tensors use the same storage (one is a view of the other, or both of a third).
 function Tensor:shares_storage(other) return self._c.storage == core.c_of(other, 'shares_storage', 'other').storage end
 
 -- ---- size arguments that may contain -1 (view, reshape, expand) ----
@@ -130,21 +163,34 @@ Tensor._shape_args = shape_args
 
 -- ---- views ----
 
+--- Tensor:view(size...) -> Tensor
+-- A view with new sizes and the same elements, without copying; one size may be -1 (inferred). The
+-- strides must allow it (a contiguous tensor always does); otherwise use x:reshape(...).
+-- Example: torch.arange(6):view(2, 3)
 function Tensor:view(...)
   local n, buf = shape_args('view', ...)
   return wrap(C.tn_view(self._c, n, buf))
 end
 
+--- Tensor:view_as(other) -> Tensor
+-- x:view(other:shape()).
 function Tensor:view_as(other) return self:view(core.c_of(other, 'view_as', 'other') and other:shape()) end
 
+--- Tensor:reshape(size...) -> Tensor
+-- Like x:view(...), but copies when the strides don't allow a view. One size may be -1.
 function Tensor:reshape(...)
   local n, buf = shape_args('reshape', ...)
   return wrap(C.tn_reshape(self._c, n, buf))
 end
 
+--- Tensor:reshape_as(other) -> Tensor
+-- x:reshape(other:shape()).
 function Tensor:reshape_as(other) return self:reshape(other:shape()) end
 
--- as_strided(sizes, strides, offset=x:storage_offset()): sizes and strides are Lua tables (strides in elements)
+--- Tensor:as_strided(sizes, strides, offset) -> Tensor
+-- A view of the storage with the given sizes and strides (tables, strides in elements) starting at
+-- offset (in elements from the storage's start, 0-based; default x:storage_offset()). The view must stay
+-- inside the storage.
 function Tensor:as_strided(sizes, strides, offset)
   if type(sizes) ~= 'table' or type(strides) ~= 'table' then
     argerror('as_strided', 'expected tables of sizes and strides, got %s and %s', type(sizes), type(strides))
@@ -160,7 +206,9 @@ function Tensor:as_strided(sizes, strides, offset)
   return wrap(C.tn_as_strided(self._c, n, sizes_buf, strides_buf, offset or tonumber(self._c.offset)))
 end
 
--- narrow(dim, start, length): start is 1-based (negative counts from the end).
+--- Tensor:narrow(dim, start, length) -> Tensor
+-- A view of length elements of dimension dim starting at start (1-based; negative counts from the end).
+-- Example: torch.arange(10):narrow(1, 3, 4)   -- 2, 3, 4, 5
 function Tensor:narrow(d, start, length)
   local c = self._c
   local cd = dim_of('narrow', d, c.ndim)
@@ -175,7 +223,9 @@ function Tensor:narrow(d, start, length)
   return wrap(C.tn_narrow(c, cd, start - 1, length))
 end
 
--- select(dim, index): index is 1-based (negative counts from the end); the dim is removed.
+--- Tensor:select(dim, index) -> Tensor
+-- The slice at index (1-based; negative counts from the end) of dimension dim, which is removed.
+-- Example: torch.zeros(2, 3):select(2, 1)   -- a tensor of size 2
 function Tensor:select(d, index)
   local c = self._c
   if c.ndim == 0 then argerror('select', 'cannot select on a 0-d tensor') end
@@ -189,11 +239,15 @@ function Tensor:select(d, index)
   return wrap(C.tn_select(c, cd, i - 1))
 end
 
+--- Tensor:transpose(dim1, dim2) -> Tensor
+-- A view with the two dimensions swapped.
 function Tensor:transpose(d1, d2)
   local c = self._c
   return wrap(C.tn_transpose(c, dim_of('transpose', d1, c.ndim), dim_of('transpose', d2, c.ndim)))
 end
 
+--- Tensor:t() -> Tensor
+-- The transpose of a matrix (a view); a tensor of fewer than 2 dimensions is returned as it is.
 function Tensor:t()
   local c = self._c
   if c.ndim > 2 then argerror('t', 'expects a tensor with at most 2 dimensions, got %d', c.ndim) end
@@ -210,31 +264,45 @@ local function dims_args(fn, ndim, ...)
   return #list, dims_buf
 end
 
+--- Tensor:permute(dims...) -> Tensor
+-- A view with the dimensions in the given order (varargs or one table, a permutation of 1..x:dim()).
+-- Example: x:permute(3, 1, 2)
 function Tensor:permute(...)
   local c = self._c
   local n, buf = dims_args('permute', c.ndim, ...)
   return wrap(C.tn_permute(c, n, buf))
 end
 
+--- Tensor:squeeze(dim) -> Tensor
+-- A view without dimension dim if its size is 1, or, with no dim, without every dimension of size 1.
 function Tensor:squeeze(d)
   local c = self._c
   if d == nil then return wrap(C.tn_squeeze_all(c)) end
   return wrap(C.tn_squeeze(c, dim_of('squeeze', d, c.ndim)))
 end
 
+--- Tensor:unsqueeze(dim) -> Tensor
+-- A view with a new dimension of size 1 at position dim (1 .. x:dim() + 1; negative counts from the end).
 function Tensor:unsqueeze(d)
   local c = self._c
   return wrap(C.tn_unsqueeze(c, dim_of('unsqueeze', d, c.ndim + 1)))
 end
 
+--- Tensor:expand(size...) -> Tensor
+-- A view repeating dimensions of size 1 to the given sizes without copying (stride 0); -1 keeps a size.
+-- New leading dimensions may be added.
+-- Example: torch.ones(3, 1):expand(3, 4)
 function Tensor:expand(...)
   local n, buf = shape_args('expand', ...)
   return wrap(C.tn_expand(self._c, n, buf))
 end
 
+--- Tensor:expand_as(other) -> Tensor
+-- x:expand(other:shape()).
 function Tensor:expand_as(other) return self:expand(other:shape()) end
 
--- flatten(start_dim=1, end_dim=-1)
+--- Tensor:flatten(start_dim, end_dim) -> Tensor
+-- Merges dimensions start_dim (default 1) to end_dim (default -1) into one (a view when possible).
 function Tensor:flatten(s, e)
   local c = self._c
   if c.ndim == 0 then return self:reshape(1) end
@@ -252,7 +320,8 @@ function Tensor:flatten(s, e)
   return self:reshape(shape)
 end
 
--- unflatten(dim, sizes): splits one dim into several
+--- Tensor:unflatten(dim, sizes) -> Tensor
+-- Splits dimension dim into several with the given sizes (a table whose product is the size of dim).
 function Tensor:unflatten(d, sizes)
   local c = self._c
   local cd = dim_of('unflatten', d, c.ndim)
@@ -267,6 +336,9 @@ function Tensor:unflatten(d, sizes)
   return self:view(shape)
 end
 
+--- Tensor:unfold(dim, size, step) -> Tensor
+-- A view of all windows of size elements of dimension dim, step apart: dimension dim becomes the
+-- number of windows and a last dimension of size size is added.
 function Tensor:unfold(d, size, step)
   local c = self._c
   local cd = dim_of('unfold', d, c.ndim)
@@ -275,7 +347,9 @@ function Tensor:unfold(d, size, step)
   return wrap(C.tn_unfold(c, cd, size, step))
 end
 
--- diagonal(offset=0, dim1=1, dim2=2)
+--- Tensor:diagonal(offset, dim1, dim2) -> Tensor
+-- A view of the diagonal of dimensions dim1 and dim2 (default 1 and 2), offset above it (default 0;
+-- negative: below). Arguments may also be given as a table {offset=, dim1=, dim2=}.
 function Tensor:diagonal(offset, d1, d2)
   local c = self._c
   if type(offset) == 'table' then offset, d1, d2 = offset.offset, offset.dim1, offset.dim2 end
@@ -284,7 +358,10 @@ function Tensor:diagonal(offset, d1, d2)
   return wrap(C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
 end
 
--- split(split_size_or_sections, dim=1) -> list of views
+--- Tensor:split(split_size, dim) -> {Tensor...}
+--- Tensor:split(sections, dim) -> {Tensor...}
+-- A Lua array of views along dim (default 1): pieces of split_size elements (the last may be shorter),
+-- or pieces of the sizes listed in the table sections.
 function Tensor:split(sizes, d)
   d = d or 1
   local c = self._c
@@ -322,7 +399,8 @@ function Tensor:split(sizes, d)
   return list
 end
 
--- chunk(n, dim=1): at most n pieces of equal size (the last may be smaller)
+--- Tensor:chunk(n, dim) -> {Tensor...}
+-- A Lua array of at most n views of equal size along dim (default 1); the last may be smaller.
 function Tensor:chunk(n, d)
   if not args.is_integer(n) or n <= 0 then argerror('chunk', 'number of chunks must be a positive integer, got %s', tostring(n)) end
   local c = self._c
@@ -337,16 +415,24 @@ end
 
 -- ---- copies ----
 
+--- Tensor:contiguous() -> Tensor
+-- x itself when it is contiguous, else a contiguous copy.
 function Tensor:contiguous()
   if C.tn_is_contiguous(self._c) == 1 then return self end
   return wrap(C.tn_contiguous(self._c))
 end
 
+--- Tensor:clone() -> Tensor
+-- A copy with its own storage (contiguous), of the same dtype and device.
 function Tensor:clone() return wrap(C.tn_clone(self._c)) end
 
+--- Tensor:detach() -> Tensor
 -- A new tensor object on the same storage, outside any autograd graph.
 function Tensor:detach() return wrap(C.tn_alias(self._c)) end
 
+--- Tensor:copy_(src) -> Tensor
+-- Copies the elements of src into x (in place), broadcasting src and converting its dtype and device as
+-- needed. Returns x. Torch7 name: x:copy(src).
 function Tensor:copy_(src)
   check(C.tn_copy_(self._c, core.c_of(src, 'copy_', 'src')))
   return self
@@ -362,11 +448,16 @@ local function set_header(self, ptr)
   return self
 end
 
+--- Tensor:set_(src) -> Tensor
+-- Makes x view the storage of src with src's offset, sizes and strides (in place). Returns x.
 function Tensor:set_(src)
   check(C.tn_set_(self._c, core.c_of(src, 'set_', 'src')))
   return self
 end
 
+--- Tensor:resize_(size...) -> Tensor
+-- Changes the sizes of x in place (contiguous strides), growing its storage when needed; the values of
+-- new elements are undefined. Returns x. Torch7 name: x:resize(...).
 function Tensor:resize_(...)
   local sizes = args.sizes_and_opts('resize_', ...)
   local n, buf = args.fill_sizes(sizes)
@@ -375,18 +466,28 @@ function Tensor:resize_(...)
 end
 Tensor.resize = Tensor.resize_
 
+--- Tensor:resize_as_(other) -> Tensor
+-- x:resize_(other:shape()). Torch7 name: x:resizeAs(other).
 function Tensor:resize_as_(other) return self:resize_(other:shape()) end
 Tensor.resizeAs = Tensor.resize_as_
 
+--- Tensor:t_() -> Tensor
+-- Transposes a matrix in place (the object now views its transpose). Returns x.
 function Tensor:t_() return set_header(self, self._c.ndim < 2 and C.tn_alias(self._c) or C.tn_transpose(self._c, 0, 1)) end
+--- Tensor:transpose_(dim1, dim2) -> Tensor
+-- Swaps two dimensions in place. Returns x.
 function Tensor:transpose_(a, b)
   local c = self._c
   return set_header(self, C.tn_transpose(c, dim_of('transpose_', a, c.ndim), dim_of('transpose_', b, c.ndim)))
 end
+--- Tensor:squeeze_(dim) -> Tensor
+-- x:squeeze(dim) in place. Returns x.
 function Tensor:squeeze_(d)
   local c = self._c
   return set_header(self, d == nil and C.tn_squeeze_all(c) or C.tn_squeeze(c, dim_of('squeeze_', d, c.ndim)))
 end
+--- Tensor:unsqueeze_(dim) -> Tensor
+-- x:unsqueeze(dim) in place. Returns x.
 function Tensor:unsqueeze_(d)
   local c = self._c
   return set_header(self, C.tn_unsqueeze(c, dim_of('unsqueeze_', d, c.ndim + 1)))
