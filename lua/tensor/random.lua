@@ -21,17 +21,27 @@ local function seed_value(fn, seed)
   return seed < 0 and ffi.cast('uint64_t', ffi.cast('int64_t', seed)) or ffi.cast('uint64_t', seed)
 end
 
+--- Generator:manual_seed(seed) -> Generator
+-- Restarts the generator's stream from seed (an integer, or an int64/uint64 cdata). Returns g.
 function Generator:manual_seed(seed)
   C.tn_generator_seed(self, seed_value('manual_seed', seed))
   return self
 end
+--- Generator:initial_seed() -> number
+-- The seed the generator was last seeded with.
 function Generator:initial_seed() return tonumber(self.seed) end
+--- Generator:seed() -> number
+-- Seeds the generator from the clock and returns the seed.
 function Generator:seed()
   local s = os.time() * 1000003 + math.floor(os.clock() * 1e6) % 1000003
   self:manual_seed(s)
   return s
 end
+--- Generator:get_state() -> table
+-- The generator's state ({seed=, offset=}), for g:set_state later.
 function Generator:get_state() return { seed = self.seed, offset = self.offset } end
+--- Generator:set_state(state) -> Generator
+-- Restores a state from g:get_state(): the following draws repeat those made after it was taken.
 function Generator:set_state(state)
   self.seed, self.offset = state.seed, state.offset
   return self
@@ -41,7 +51,10 @@ Generator.__tostring = function(self)
                        tostring(self.offset):gsub('ULL', ''))
 end
 
--- torch.Generator(): a new generator with the default seed
+--- torch.Generator() -> Generator
+-- A new random generator (Philox4x32-10) with the default seed, independent of the default generator.
+-- Pass it to random functions as {generator=g}.
+-- Example: local g = torch.Generator():manual_seed(1); torch.rand(3, {generator=g})
 function torch.Generator()
   local g = generator_ct()
   C.tn_generator_seed(g, 67280421310721ULL)
@@ -49,15 +62,26 @@ function torch.Generator()
 end
 torch.default_generator = C.tn_default_generator()
 
+--- torch.manual_seed(seed) -> Generator
+-- Seeds the default generator (and the GPUs', when CUDA is in use). The random numbers that follow are
+-- the same on every run and for any number of threads. Returns the default generator.
 function torch.manual_seed(seed)
   torch.default_generator:manual_seed(seed)
   local cuda = package.loaded['tensor.cuda_backend']
   if cuda and cuda.manual_seed_all then cuda.manual_seed_all(seed) end
   return torch.default_generator
 end
+--- torch.seed() -> number
+-- Seeds the default generator from the clock and returns the seed.
 function torch.seed() return torch.default_generator:seed() end
+--- torch.initial_seed() -> number
+-- The seed the default generator was last seeded with.
 function torch.initial_seed() return torch.default_generator:initial_seed() end
+--- torch.get_rng_state() -> table
+-- The state of the default generator, for torch.set_rng_state.
 function torch.get_rng_state() return torch.default_generator:get_state() end
+--- torch.set_rng_state(state)
+-- Restores the default generator to a state from torch.get_rng_state().
 function torch.set_rng_state(state) torch.default_generator:set_state(state) end
 
 local function generator_of(fn, opts)
@@ -71,7 +95,9 @@ end
 
 -- ---- in-place fills ----
 
--- uniform_(from=0, to=1, {generator=})
+--- Tensor:uniform_(from, to, opts) -> Tensor
+-- Fills x in place with values drawn uniformly from [from, to) (default [0, 1)); opts: generator.
+-- Returns x.
 function Tensor:uniform_(a, b, opts)
   if is_opts(a) then a, opts = nil, a elseif is_opts(b) then b, opts = nil, b end
   a, b = args.number('uniform_', 'from', a or 0), args.number('uniform_', 'to', b or 1)
@@ -79,7 +105,9 @@ function Tensor:uniform_(a, b, opts)
   return self
 end
 
--- normal_(mean=0, std=1, {generator=})
+--- Tensor:normal_(mean, std, opts) -> Tensor
+-- Fills x in place with normal values of mean (default 0) and standard deviation std (default 1); opts:
+-- generator. Returns x.
 function Tensor:normal_(mean, std, opts)
   if is_opts(mean) then mean, opts = nil, mean elseif is_opts(std) then std, opts = nil, std end
   mean, std = args.number('normal_', 'mean', mean or 0), args.number('normal_', 'std', std or 1)
@@ -87,7 +115,9 @@ function Tensor:normal_(mean, std, opts)
   return self
 end
 
--- bernoulli_(p=0.5, {generator=}); p may be a tensor of probabilities broadcastable to self
+--- Tensor:bernoulli_(p, opts) -> Tensor
+-- Fills x in place with 1 with probability p and 0 otherwise; p is a number (default 0.5) or a tensor of
+-- probabilities broadcastable to x. opts: generator. Returns x.
 function Tensor:bernoulli_(p, opts)
   if is_opts(p) then p, opts = nil, p end
   if core.is_tensor(p) then
@@ -98,7 +128,10 @@ function Tensor:bernoulli_(p, opts)
   return self
 end
 
--- random_(low, high) / random_(high): integers in [low, high) (Torch7's random_ includes high; we follow PyTorch)
+--- Tensor:random_(low, high, opts) -> Tensor
+--- Tensor:random_(high, opts) -> Tensor
+-- Fills x in place with integers drawn uniformly from [low, high) (low defaults to 0). Unlike Torch7,
+-- high is excluded, as in PyTorch. opts: generator. Returns x.
 function Tensor:random_(low, high, opts)
   if is_opts(high) then high, opts = nil, high end
   if high == nil then low, high = 0, low end
@@ -116,19 +149,29 @@ local function random_sized(fn, ...)
   return creation.empty(sizes, dt, device_type, device_index, fn), opts
 end
 
+--- torch.rand(size..., opts) -> Tensor
+-- Values drawn uniformly from [0, 1). opts: dtype, device, requires_grad, generator.
+-- Example: torch.rand(2, 3)
 function torch.rand(...)
   local t, opts = random_sized('rand', ...)
   check(C.tn_uniform_(t._c, 0, 1, generator_of('rand', opts)))
   return creation.apply_requires_grad('rand', t, opts)
 end
 
+--- torch.randn(size..., opts) -> Tensor
+-- Values drawn from the standard normal distribution. opts: dtype, device, requires_grad, generator.
+-- Example: torch.randn(2, 3)
 function torch.randn(...)
   local t, opts = random_sized('randn', ...)
   check(C.tn_normal_(t._c, 0, 1, generator_of('randn', opts)))
   return creation.apply_requires_grad('randn', t, opts)
 end
 
--- randint(low, high, size, opts) or randint(high, size, opts): values in [low, high), int64 by default
+--- torch.randint(low, high, size, opts) -> Tensor
+--- torch.randint(high, size, opts) -> Tensor
+-- Integers drawn uniformly from [low, high) (high excluded; low defaults to 0), int64 unless opts.dtype
+-- says otherwise. size is a table or a number. opts: dtype, device, generator.
+-- Example: torch.randint(1, 7, {10})   -- ten dice throws
 function torch.randint(low, high, size, opts)
   if type(high) == 'table' then low, high, size, opts = 0, low, high, size end
   opts = opts or {}
@@ -144,7 +187,9 @@ function torch.randint(low, high, size, opts)
   return t
 end
 
--- randperm(n): a random permutation of 1..n (1-based, like every index in this API)
+--- torch.randperm(n, opts) -> Tensor
+-- A random permutation of 1..n (1-based, like every index of this API), int64 unless opts.dtype says
+-- otherwise. opts: dtype, device, generator.
 function torch.randperm(n, opts)
   opts = opts or {}
   if not args.is_integer(n) or n < 0 then argerror('randperm', 'n must be a non-negative integer, got %s', tostring(n)) end
@@ -154,18 +199,25 @@ function torch.randperm(n, opts)
   return t
 end
 
+--- torch.rand_like(x, opts) -> Tensor
+-- torch.rand with the size, dtype and device of x (opts override them; generator too).
 function torch.rand_like(x, opts)
   local t, o = creation.like('rand_like', x, opts)
   check(C.tn_uniform_(t._c, 0, 1, generator_of('rand_like', o)))
   return creation.apply_requires_grad('rand_like', t, o)
 end
 
+--- torch.randn_like(x, opts) -> Tensor
+-- torch.randn with the size, dtype and device of x (opts override them; generator too).
 function torch.randn_like(x, opts)
   local t, o = creation.like('randn_like', x, opts)
   check(C.tn_normal_(t._c, 0, 1, generator_of('randn_like', o)))
   return creation.apply_requires_grad('randn_like', t, o)
 end
 
+--- torch.randint_like(x, low, high, opts) -> Tensor
+--- torch.randint_like(x, high, opts) -> Tensor
+-- Integers from [low, high) with the size, dtype and device of x (opts override them; generator too).
 function torch.randint_like(x, low, high, opts)
   if high == nil or is_opts(high) then low, high, opts = 0, low, high end
   args.integer('randint_like', 'low', low)
@@ -175,13 +227,17 @@ function torch.randint_like(x, low, high, opts)
   return t
 end
 
--- bernoulli(p): a tensor of p's shape with ones where a draw falls below p
+--- torch.bernoulli(p, opts) -> Tensor
+-- A tensor of p's size, dtype and device holding 1 where a uniform draw falls below p (a tensor of
+-- probabilities) and 0 elsewhere. opts: generator.
 function torch.bernoulli(p, opts)
   local t = torch.empty_like(core.c_of(p, 'bernoulli', 'p') and p)
   return t:bernoulli_(p, opts)
 end
 
--- normal(mean, std, size, opts)
+--- torch.normal(mean, std, size, opts) -> Tensor
+-- Normal values of the given mean and standard deviation (numbers); size is a table or a number.
+-- opts: dtype, device, generator.
 function torch.normal(mean, std, size, opts)
   if type(size) == 'number' then size = { size } end
   local t = opts and torch.empty(size or {}, opts) or torch.empty(size or {})
