@@ -29,6 +29,9 @@ local function on_cpu(self, fn)
   end
 end
 
+--- Tensor:item() -> number
+-- The value of a one-element tensor as a Lua number (boolean tensors give true/false; int64 beyond 2^53
+-- loses precision). Copies from the GPU when needed.
 function Tensor:item()
   local c = self._c
   if c.numel ~= 1 then
@@ -173,6 +176,9 @@ core.index_set = function(self, key, value)
   argerror('index', 'cannot index a tensor with a %s', type(key))
 end
 
+--- Tensor:fill_(value) -> Tensor
+-- Sets every element to value (a number, a boolean, or a one-element tensor) in place. Returns x.
+-- Torch7 name: x:fill(value). Also torch.fill_(x, value).
 function Tensor:fill_(value)
   if type(value) == 'boolean' then value = value and 1 or 0 end
   if is_tensor(value) then value = value:item() end
@@ -182,6 +188,8 @@ function Tensor:fill_(value)
 end
 Tensor.fill = Tensor.fill_
 
+--- Tensor:zero_() -> Tensor
+-- Sets every element to zero in place. Returns x. Torch7 name: x:zero(). Also torch.zero_(x).
 function Tensor:zero_()
   check(C.tn_fill_(self._c, 0))
   return self
