@@ -47,14 +47,24 @@ end
 -- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
 M.index_get, M.index_set = nil, nil
 
+-- Properties: x.requires_grad, x.grad, x.grad_fn ... read through getters and assigned through validating
+-- setters (filled in by tensor.autograd). Their values live under private keys, so assignment always
+-- reaches __newindex.
+local getters, setters = {}, {}
+M.getters, M.setters = getters, setters
+
 mt.__index = function(self, key)
   local method = Tensor[key]
   if method ~= nil then return method end
+  local get = getters[key]
+  if get then return get(self) end
   if type(key) ~= 'string' then return M.index_get(self, key) end
   return nil
 end
 
 mt.__newindex = function(self, key, value)
+  local set = setters[key]
+  if set then return set(self, value) end
   if type(key) == 'string' then
     rawset(self, key, value)
   else

@@ -143,7 +143,7 @@ local function assign(fn, target, value)
   if is_tensor(value) then
     target:copy_(value)
   elseif type(value) == 'number' or type(value) == 'boolean' then
-    check(C.tn_fill_(target._c, type(value) == 'boolean' and (value and 1 or 0) or value), 3)
+    target:fill_(value) -- the method, so that autograd sees writes into views
   else
     argerror(fn, 'cannot assign a %s to a tensor element', type(value))
   end
@@ -153,7 +153,9 @@ core.index_set = function(self, key, value)
   if type(key) == 'number' then
     local c = self._c
     if c.ndim == 0 then argerror('index', 'cannot index a 0-d tensor; use :fill_()') end
-    if c.ndim == 1 and type(value) ~= 'table' then
+    local base = rawget(self, '_base')
+    local tracked = rawget(self, '_rg') or (base and rawget(base, '_rg'))
+    if c.ndim == 1 and type(value) ~= 'table' and not tracked then
       on_cpu(self, 'index')
       if type(value) ~= 'number' and type(value) ~= 'boolean' then
         argerror('index', 'cannot assign a %s to a tensor element', type(value))

@@ -11,4 +11,8 @@ require 'tensor.pointwise'
 require 'tensor.print'
 require 'tensor.system'
 
+
+-- Autograd wraps the ops loaded above with their differentiable versions, so it comes last.
+require 'tensor.autograd'
+
 return core.torch

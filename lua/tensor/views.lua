@@ -163,13 +163,21 @@ Tensor._shape_args = shape_args
 
 -- ---- views ----
 
+-- A view result remembers the tensor it looks into (its base), so that in-place writes through the view
+-- can update the base's autograd history.
+local function view_result(self, ptr)
+  local v = wrap(ptr, 3)
+  if v._c.storage == self._c.storage then rawset(v, '_base', rawget(self, '_base') or self) end
+  return v
+end
+
 --- Tensor:view(size...) -> Tensor
 -- A view with new sizes and the same elements, without copying; one size may be -1 (inferred). The
 -- strides must allow it (a contiguous tensor always does); otherwise use x:reshape(...).
 -- Example: torch.arange(6):view(2, 3)
 function Tensor:view(...)
   local n, buf = shape_args('view', ...)
-  return wrap(C.tn_view(self._c, n, buf))
+  return view_result(self, C.tn_view(self._c, n, buf))
 end
 
 --- Tensor:view_as(other) -> Tensor
@@ -180,7 +188,7 @@ function Tensor:view_as(other) return self:view(core.c_of(other, 'view_as', 'oth
 -- Like x:view(...), but copies when the strides don't allow a view. One size may be -1.
 function Tensor:reshape(...)
   local n, buf = shape_args('reshape', ...)
-  return wrap(C.tn_reshape(self._c, n, buf))
+  return view_result(self, C.tn_reshape(self._c, n, buf))
 end
 
 --- Tensor:reshape_as(other) -> Tensor
@@ -203,7 +211,7 @@ function Tensor:as_strided(sizes, strides, offset)
     strides_buf[i - 1] = args.integer('as_strided', 'stride ' .. i, strides[i])
   end
   if offset ~= nil then args.integer('as_strided', 'the storage offset', offset) end
-  return wrap(C.tn_as_strided(self._c, n, sizes_buf, strides_buf, offset or tonumber(self._c.offset)))
+  return view_result(self, C.tn_as_strided(self._c, n, sizes_buf, strides_buf, offset or tonumber(self._c.offset)))
 end
 
 --- Tensor:narrow(dim, start, length) -> Tensor
@@ -220,7 +228,7 @@ function Tensor:narrow(d, start, length)
   if start < 1 or length < 0 or start - 1 + length > size then
     argerror('narrow', 'start %d and length %d are out of range for dimension %d of size %d', start, length, d, size)
   end
-  return wrap(C.tn_narrow(c, cd, start - 1, length))
+  return view_result(self, C.tn_narrow(c, cd, start - 1, length))
 end
 
 --- Tensor:select(dim, index) -> Tensor
@@ -236,14 +244,14 @@ function Tensor:select(d, index)
   if i < 1 or i > size then
     argerror('select', 'index %d is out of range for dimension %d of size %d', index, d, size)
   end
-  return wrap(C.tn_select(c, cd, i - 1))
+  return view_result(self, C.tn_select(c, cd, i - 1))
 end
 
 --- Tensor:transpose(dim1, dim2) -> Tensor
 -- A view with the two dimensions swapped.
 function Tensor:transpose(d1, d2)
   local c = self._c
-  return wrap(C.tn_transpose(c, dim_of('transpose', d1, c.ndim), dim_of('transpose', d2, c.ndim)))
+  return view_result(self, C.tn_transpose(c, dim_of('transpose', d1, c.ndim), dim_of('transpose', d2, c.ndim)))
 end
 
 --- Tensor:t() -> Tensor
@@ -251,8 +259,8 @@ end
 function Tensor:t()
   local c = self._c
   if c.ndim > 2 then argerror('t', 'expects a tensor with at most 2 dimensions, got %d', c.ndim) end
-  if c.ndim < 2 then return wrap(C.tn_alias(c)) end
-  return wrap(C.tn_transpose(c, 0, 1))
+  if c.ndim < 2 then return view_result(self, C.tn_alias(c)) end
+  return view_result(self, C.tn_transpose(c, 0, 1))
 end
 
 local function dims_args(fn, ndim, ...)
@@ -270,22 +278,22 @@ end
 function Tensor:permute(...)
   local c = self._c
   local n, buf = dims_args('permute', c.ndim, ...)
-  return wrap(C.tn_permute(c, n, buf))
+  return view_result(self, C.tn_permute(c, n, buf))
 end
 
 --- Tensor:squeeze(dim) -> Tensor
 -- A view without dimension dim if its size is 1, or, with no dim, without every dimension of size 1.
 function Tensor:squeeze(d)
   local c = self._c
-  if d == nil then return wrap(C.tn_squeeze_all(c)) end
-  return wrap(C.tn_squeeze(c, dim_of('squeeze', d, c.ndim)))
+  if d == nil then return view_result(self, C.tn_squeeze_all(c)) end
+  return view_result(self, C.tn_squeeze(c, dim_of('squeeze', d, c.ndim)))
 end
 
 --- Tensor:unsqueeze(dim) -> Tensor
 -- A view with a new dimension of size 1 at position dim (1 .. x:dim() + 1; negative counts from the end).
 function Tensor:unsqueeze(d)
   local c = self._c
-  return wrap(C.tn_unsqueeze(c, dim_of('unsqueeze', d, c.ndim + 1)))
+  return view_result(self, C.tn_unsqueeze(c, dim_of('unsqueeze', d, c.ndim + 1)))
 end
 
 --- Tensor:expand(size...) -> Tensor
@@ -294,7 +302,7 @@ end
 -- Example: torch.ones(3, 1):expand(3, 4)
 function Tensor:expand(...)
   local n, buf = shape_args('expand', ...)
-  return wrap(C.tn_expand(self._c, n, buf))
+  return view_result(self, C.tn_expand(self._c, n, buf))
 end
 
 --- Tensor:expand_as(other) -> Tensor
@@ -344,7 +352,7 @@ function Tensor:unfold(d, size, step)
   local cd = dim_of('unfold', d, c.ndim)
   args.integer('unfold', 'size', size)
   args.integer('unfold', 'step', step)
-  return wrap(C.tn_unfold(c, cd, size, step))
+  return view_result(self, C.tn_unfold(c, cd, size, step))
 end
 
 --- Tensor:diagonal(offset, dim1, dim2) -> Tensor
@@ -355,7 +363,7 @@ function Tensor:diagonal(offset, d1, d2)
   if type(offset) == 'table' then offset, d1, d2 = offset.offset, offset.dim1, offset.dim2 end
   if c.ndim < 2 then argerror('diagonal', 'expects a tensor with at least 2 dimensions, got %d', c.ndim) end
   if offset ~= nil then args.integer('diagonal', 'offset', offset) end
-  return wrap(C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
+  return view_result(self, C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
 end
 
 --- Tensor:split(split_size, dim) -> {Tensor...}

@@ -1,0 +1,241 @@
+-- tensor.autograd.engine: runs the tape backward.
+--
+-- From the roots' nodes it collects the graph, counts for each node how many edges lead into it, then
+-- executes nodes once all their consumers have run (Kahn's order), summing gradients that fan in. Leaves
+-- accumulate into .grad; torch.autograd.grad instead captures the gradients arriving at its inputs and
+-- only runs the part of the graph that leads to them. Saved tensors are freed unless retain_graph.
+local graph = require 'tensor.autograd.graph'
+local mode = require 'tensor.autograd.mode'
+
+local M = {}
+
+-- Makes a gradient fit its input: sums over broadcast dims and casts to the input's dtype.
+local function conform(node, i, g)
+  local shapes = node.shapes
+  local shape = shapes and shapes[i]
+  if shape then
+    local c = g._c
+    local same = c.ndim == #shape
+    if same then
+      for d = 1, #shape do
+        if tonumber(c.sizes[d - 1]) ~= shape[d] then same = false break end
+      end
+    end
+    if not same then g = M.sum_to(g, shape) end
+  end
+  local dtypes = node.dtypes
+  local dt = dtypes and dtypes[i]
+  if dt and g._c.dtype ~= dt then g = g:_convert(dt, tonumber(g._c.storage.device_type), tonumber(g._c.storage.device_index)) end
+  return g
+end
+
+-- Sums g down to `shape` (the inverse of broadcasting).
+function M.sum_to(g, shape)
+  local gshape = g:shape()
+  local lead = #gshape - #shape
+  local dims = {}
+  for d = 1, #gshape do
+    if d <= lead or (shape[d - lead] == 1 and gshape[d] ~= 1) then dims[#dims + 1] = d end
+  end
+  if #dims > 0 then g = g:sum(dims, true) end
+  if lead > 0 or #dims > 0 then g = g:reshape(shape) end
+  return g
+end
+
+-- Adds g into a leaf's .grad. A gradient the engine alone holds is adopted as it is; others are copied, so
+-- that later in-place accumulation never writes into a tensor someone else sees.
+local function accumulate(leaf, g, create_graph, adopted)
+  local current = rawget(leaf, '_grad')
+  if current == nil then
+    if create_graph then
+      rawset(leaf, '_grad', g)
+    elseif not adopted[g] and g._c.storage.refcount == 1 and g:is_contiguous() and rawget(g, '_fn') == nil then
+      adopted[g] = true
+      rawset(leaf, '_grad', g)
+    else
+      rawset(leaf, '_grad', g:detach():clone())
+    end
+  elseif create_graph or rawget(current, '_fn') or rawget(current, '_rg') then
+    rawset(leaf, '_grad', current + g)
+  else
+    current:add_(g)
+  end
+end
+
+-- The nodes from which a captured input can be reached (the only ones torch.autograd.grad must run).
+local function needed_nodes(roots, capture)
+  local needed, state, stack = {}, {}, {}
+  for _, root in ipairs(roots) do stack[#stack + 1] = root end
+  -- iterative post-order DFS: state 1 = children pushed, 2 = done
+  while #stack > 0 do
+    local node = stack[#stack]
+    local s = state[node]
+    if s == nil then
+      state[node] = 1
+      for i = 1, node.n_inputs do
+        local nx = node.next[i]
+        if nx and state[nx] == nil then stack[#stack + 1] = nx end
+      end
+    else
+      stack[#stack] = nil
+      if s == 1 then
+        state[node] = 2
+        local need = capture[node] ~= nil
+        for i = 1, node.n_inputs do
+          local nx = node.next[i]
+          if nx and needed[nx] then need = true end
+        end
+        needed[node] = need or nil
+      end
+    end
+  end
+  return needed
+end
+
+-- Runs backward from roots (tensors) with their gradients (tensors).
+-- opts: retain_graph, create_graph, inputs (list: capture their gradients instead of accumulating),
+-- allow_unused. Returns the list of captured gradients when inputs are given.
+function M.run(roots, grads, opts)
+  local retain, create_graph = opts.retain_graph, opts.create_graph
+  local inputs = opts.inputs
+  local root_nodes, root_nrs = {}, {}
+  for i, t in ipairs(roots) do
+    root_nodes[i], root_nrs[i] = graph.edge(t)
+  end
+
+  local capture, results, needed
+  if inputs then
+    capture, results = {}, {}
+    for j, t in ipairs(inputs) do
+      local node, nr = graph.edge(t)
+      if not node then
+        error(string.format('grad: input %d does not require grad (set requires_grad=true)', j), 0)
+      end
+      capture[node] = capture[node] or {}
+      capture[node][nr] = capture[node][nr] or {}
+      table.insert(capture[node][nr], j)
+    end
+    needed = needed_nodes(root_nodes, capture)
+  end
+
+  -- Count the edges into each node that will run.
+  local deps, seen, stack = {}, {}, {}
+  for _, node in ipairs(root_nodes) do
+    if not seen[node] and (not needed or needed[node]) then
+      seen[node] = true
+      stack[#stack + 1] = node
+    end
+  end
+  while #stack > 0 do
+    local node = stack[#stack]
+    stack[#stack] = nil
+    if not node.is_accumulator then
+      for i = 1, node.n_inputs do
+        local nx = node.next[i]
+        if nx and (not needed or needed[nx]) then
+          deps[nx] = (deps[nx] or 0) + 1
+          if not seen[nx] then
+            seen[nx] = true
+            stack[#stack + 1] = nx
+          end
+        end
+      end
+    end
+  end
+
+  -- Seed the roots' gradients.
+  local buffers, adopted = {}, {}
+  for i, node in ipairs(root_nodes) do
+    if not needed or needed[node] then
+      local buf = buffers[node] or {}
+      buffers[node] = buf
+      local slot = root_nrs[i] + 1
+      adopted[grads[i]] = true -- the caller's gradient is never adopted as a .grad
+      buf[slot] = buf[slot] and buf[slot] + grads[i] or grads[i]
+    end
+  end
+  local ready = {}
+  for node in pairs(buffers) do
+    if (deps[node] or 0) == 0 then ready[#ready + 1] = node end
+  end
+  table.sort(ready, function(a, b) return (a.seq or 0) > (b.seq or 0) end)
+
+  while #ready > 0 do
+    local node = ready[#ready]
+    ready[#ready] = nil
+    local buf = buffers[node] or {}
+    buffers[node] = nil
+
+    local hooks = node.pre_hooks
+    if hooks then
+      for nr, list in pairs(hooks) do
+        local g = buf[nr + 1]
+        if g ~= nil then
+          for _, hook in ipairs(list) do
+            local r = hook(g)
+            if r ~= nil then g = r end
+          end
+          buf[nr + 1] = g
+        end
+      end
+    end
+
+    local captured = capture and capture[node]
+    if captured then
+      for nr, js in pairs(captured) do
+        for _, j in ipairs(js) do results[j] = buf[nr + 1] end
+      end
+    end
+
+    if node.is_accumulator then
+      if not inputs and buf[1] ~= nil then accumulate(node.variable, buf[1], create_graph, adopted) end
+    else
+      local any = false
+      for k = 1, node.n_outputs do
+        if buf[k] ~= nil then any = true break end
+      end
+      local in_grads
+      if any then
+        in_grads = { node.backward(node, unpack(buf, 1, node.n_outputs)) }
+        if not retain then node:release() end
+      end
+      for i = 1, node.n_inputs do
+        local nx = node.next[i]
+        if nx and (not needed or needed[nx]) then
+          local g = in_grads and in_grads[i]
+          if g ~= nil then
+            g = conform(node, i, g)
+            local nbuf = buffers[nx]
+            if not nbuf then
+              nbuf = {}
+              buffers[nx] = nbuf
+            end
+            local slot = node.next_nr[i] + 1
+            local prev = nbuf[slot]
+            nbuf[slot] = prev == nil and g or prev + g
+          end
+          local left = deps[nx] - 1
+          deps[nx] = left
+          if left == 0 then ready[#ready + 1] = nx end
+        end
+      end
+    end
+  end
+
+  if inputs then
+    for j = 1, #inputs do
+      if results[j] == nil and not opts.allow_unused then
+        error(string.format('grad: input %d was not used in the graph of the outputs ' ..
+                            '(pass {allow_unused=true} to get nil for it)', j), 0)
+      end
+    end
+    return results
+  end
+end
+
+-- The engine runs formulas with grad mode on only when building a graph of the backward pass.
+function M.execute(roots, grads, opts)
+  return mode.with(opts.create_graph == true, M.run, roots, grads, opts)
+end
+
+return M

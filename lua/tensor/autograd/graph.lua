@@ -1,0 +1,104 @@
+-- tensor.autograd.graph: the nodes of the tape.
+--
+-- A node is one recorded op. It links to the nodes that produced its differentiable inputs (`next`, with
+-- the output number of that node in `next_nr`), keeps what its derivative formula needs (`saved`, with
+-- each tensor's version at save time), and runs `backward(ctx, grad...)` when the engine reaches it.
+-- Leaves that require grad get an accumulator node, whose job is to add gradients into `.grad`.
+--
+-- Tensor fields used by autograd (private keys; x.requires_grad, x.grad, x.grad_fn read them):
+--   _rg  requires grad (true/nil)       _fn   the node that produced the tensor (nil for leaves)
+--   _nr  which output of _fn it is       _grad the accumulated gradient of a leaf (or a retained one)
+--   _acc the accumulator node of a leaf _base the tensor whose storage a view looks into
+local Node = {}
+Node.__index = Node
+Node.__tostring = function(self) return '<' .. self.name .. 'Backward>' end
+
+local M = { Node = Node }
+
+function M.new_node(name, backward, n_inputs)
+  return setmetatable({ name = name, backward = backward, next = {}, next_nr = {}, n_inputs = n_inputs or 0,
+                        n_outputs = 1 }, Node)
+end
+
+-- The accumulator node of a leaf that requires grad (created once, kept on the leaf).
+function M.accumulator(leaf)
+  local acc = rawget(leaf, '_acc')
+  if not acc then
+    acc = setmetatable({ name = 'AccumulateGrad', variable = leaf, next = {}, next_nr = {}, n_inputs = 0,
+                         n_outputs = 1, is_accumulator = true }, Node)
+    rawset(leaf, '_acc', acc)
+  end
+  return acc
+end
+
+-- The (node, output number) where gradients for tensor t go, or nil when t does not require grad.
+function M.edge(t)
+  local fn = rawget(t, '_fn')
+  if fn then return fn, rawget(t, '_nr') or 0 end
+  if rawget(t, '_rg') then return M.accumulator(t), 0 end
+  return nil, 0
+end
+
+-- Saving tensors for backward: the version at save time is checked when backward reads them.
+function Node:save(...)
+  local n = select('#', ...)
+  local saved, versions = {}, {}
+  for i = 1, n do
+    local v = select(i, ...)
+    saved[i] = v
+    if type(v) == 'table' and v._c then versions[i] = tonumber(v._c.storage.version) end
+  end
+  self.saved, self.saved_versions, self.n_saved = saved, versions, n
+end
+
+local function shape_string(t)
+  return '[' .. table.concat(t:shape(), ' x ') .. ']'
+end
+
+-- The saved values, after checking they were not freed or modified in place since.
+function Node:saved_values()
+  local saved = self.saved
+  if saved == false then
+    error(string.format('backward: trying to backward through the graph a second time (the saved values of %s ' ..
+                        'were freed by the first backward); pass {retain_graph=true} to the first backward', self.name), 0)
+  end
+  if saved == nil then return end
+  local versions = self.saved_versions
+  for i = 1, self.n_saved do
+    local expected = versions[i]
+    if expected then
+      local t = saved[i]
+      local now = tonumber(t._c.storage.version)
+      if now ~= expected then
+        error(string.format('backward: a tensor of size %s (%s) saved by %s for its gradient was modified by an ' ..
+                            'in-place operation: it is at version %d, expected version %d', shape_string(t), t:type(),
+                            self.name, now, expected), 0)
+      end
+    end
+  end
+  return unpack(saved, 1, self.n_saved)
+end
+
+function Node:release()
+  if self.saved ~= nil then self.saved = false end
+end
+
+-- Registers fn to run on the gradient flowing into output `nr` of this node (a tensor hook).
+function Node:add_pre_hook(nr, fn)
+  self.pre_hooks = self.pre_hooks or {}
+  local list = self.pre_hooks[nr] or {}
+  self.pre_hooks[nr] = list
+  list[#list + 1] = fn
+  return #list
+end
+
+-- PyTorch-style introspection: node.next_functions = { {node, nr}, ... }
+function Node:next_functions()
+  local list = {}
+  for i = 1, self.n_inputs do
+    list[i] = { self.next[i] or nil, self.next_nr[i] or 0 }
+  end
+  return list
+end
+
+return M

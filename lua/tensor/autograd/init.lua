@@ -1,0 +1,275 @@
+-- tensor.autograd: reverse-mode automatic differentiation on a tape.
+--
+-- Installs the differentiable versions of the ops listed in tensor.autograd.derivatives over the raw ones,
+-- and provides backward, torch.autograd.grad, grad mode, hooks, custom Functions and gradcheck.
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
+local mode = require 'tensor.autograd.mode'
+local graph = require 'tensor.autograd.graph'
+local engine = require 'tensor.autograd.engine'
+local record = require 'tensor.autograd.record'
+local D = require 'tensor.autograd.derivatives'
+
+local torch, Tensor, mt = core.torch, core.Tensor, core.mt
+local is_tensor, is_opts, argerror = core.is_tensor, args.is_opts, args.argerror
+
+local autograd = {}
+torch.autograd = autograd
+
+-- ---------------------------------------------------------------- installing the wrappers
+
+-- Ops whose Tensor method, in-place method and torch function are all wrapped by the generic rule.
+local special = { where = true, copy_ = true, fill_ = true, _view_scatter = true, _convert = true }
+
+local function install(name, entry)
+  entry.name = entry.name or name
+  local raw = Tensor[name]
+  if raw then
+    Tensor[name] = record.wrap(entry, raw)
+    local raw_inplace = Tensor[name .. '_']
+    if raw_inplace then
+      Tensor[name .. '_'] = record.wrap_inplace(name .. '_', entry, Tensor[name], raw_inplace)
+    end
+  end
+  if torch[name] then torch[name] = record.wrap(entry, torch[name]) end
+end
+
+-- Installs every entry of the table (also called again as op families register their formulas).
+function autograd.install_all()
+  for name, entry in pairs(D) do
+    if type(entry) == 'table' and not special[name] and not entry.installed then
+      install(name, entry)
+      entry.installed = true
+    end
+  end
+end
+autograd.install_all()
+
+-- where(cond, a, b): differentiable in a and b
+D.where.name = 'where'
+torch.where = record.wrap(D.where, torch.where)
+
+-- Conversions between floating dtypes and devices carry gradients back to the original dtype/device.
+D._convert.name = 'to'
+for _, name in ipairs({ 'to', 'float', 'double', 'half', 'bfloat16', 'cpu', 'cuda', 'type', 'typeAs', '_convert' }) do
+  if Tensor[name] then Tensor[name] = record.wrap(D._convert, Tensor[name]) end
+end
+
+-- copy_, fill_ and zero_ are in-place only; their out-of-place forms exist just for recording.
+D.copy_.name, D.fill_.name = 'copy_', 'fill_'
+local raw_copy_, raw_fill_ = Tensor.copy_, Tensor.fill_
+local function copy_out_of_place(self, src)
+  local r = torch.empty_like(self)
+  raw_copy_(r, src)
+  return record.attach(D.copy_, r, self, src)
+end
+local function fill_out_of_place(self, value)
+  local r = torch.empty_like(self)
+  raw_fill_(r, value)
+  return record.attach(D.fill_, r, self, value)
+end
+Tensor.copy_ = record.wrap_inplace('copy_', D.copy_, copy_out_of_place, raw_copy_)
+Tensor.fill_ = record.wrap_inplace('fill_', D.fill_, fill_out_of_place, raw_fill_)
+Tensor.zero_ = function(self) return Tensor.fill_(self, 0) end
+Tensor.copy, Tensor.fill, Tensor.zero = Tensor.copy_, Tensor.fill_, Tensor.zero_
+
+-- Operators go through the (wrapped) methods.
+mt.__add = function(a, b) return Tensor.add(a, b) end
+mt.__sub = function(a, b) return Tensor.sub(a, b) end
+mt.__mul = function(a, b) return Tensor.mul(a, b) end
+mt.__div = function(a, b) return Tensor.div(a, b) end
+mt.__pow = function(a, b) return Tensor.pow(a, b) end
+mt.__mod = function(a, b) return Tensor.remainder(a, b) end
+mt.__unm = function(a) return Tensor.neg(a) end
+
+-- ---------------------------------------------------------------- properties
+
+local getters, setters = core.getters, core.setters
+
+getters.requires_grad = function(self) return rawget(self, '_rg') == true end
+setters.requires_grad = function(self, value)
+  if type(value) ~= 'boolean' then argerror('requires_grad', 'expected a boolean, got %s', type(value)) end
+  if value and not dtype.floating[tonumber(self._c.dtype)] then
+    argerror('requires_grad', 'only floating point tensors can require gradients, this one is %s', self:dtype())
+  end
+  if not value and rawget(self, '_fn') then
+    argerror('requires_grad', 'only leaf tensors can stop requiring grad; use :detach() for a non-leaf tensor')
+  end
+  rawset(self, '_rg', value or nil)
+end
+
+getters.grad = function(self) return rawget(self, '_grad') end
+setters.grad = function(self, value)
+  if value ~= nil then
+    if not is_tensor(value) then argerror('grad', 'expected a tensor or nil, got %s', type(value)) end
+    if not value:is_same_size(self) then
+      argerror('grad', 'the assigned gradient has size [%s] but the tensor has size [%s]',
+               table.concat(value:shape(), ' x '), table.concat(self:shape(), ' x '))
+    end
+  end
+  rawset(self, '_grad', value)
+end
+
+getters.grad_fn = function(self) return rawget(self, '_fn') end
+setters.grad_fn = function() error('grad_fn is read-only', 2) end
+getters.data = function(self) return self:detach() end
+setters.data = function(self, value)
+  core.check(core.C.tn_set_(self._c, core.c_of(value, 'data', 'the new data')._c), 2)
+end
+
+function Tensor:is_leaf() return rawget(self, '_fn') == nil end
+
+function Tensor:requires_grad_(value)
+  if value == nil then value = true end
+  self.requires_grad = value
+  return self
+end
+
+-- A tensor sharing storage, outside the graph (its own, not a view for in-place purposes).
+function Tensor:detach_()
+  rawset(self, '_fn', nil)
+  rawset(self, '_nr', nil)
+  rawset(self, '_rg', nil)
+  return self
+end
+
+-- ---------------------------------------------------------------- grad mode
+
+function torch.is_grad_enabled() return mode.enabled end
+function torch.set_grad_enabled(enabled) mode.enabled = enabled and true or false end
+-- torch.no_grad(fn, ...) runs fn without recording and returns its results.
+function torch.no_grad(fn, ...)
+  if type(fn) ~= 'function' then argerror('no_grad', 'expected a function to run, got %s', type(fn)) end
+  return mode.with(false, fn, ...)
+end
+function torch.enable_grad(fn, ...)
+  if type(fn) ~= 'function' then argerror('enable_grad', 'expected a function to run, got %s', type(fn)) end
+  return mode.with(true, fn, ...)
+end
+autograd.no_grad, autograd.enable_grad = torch.no_grad, torch.enable_grad
+
+-- ---------------------------------------------------------------- backward and grad
+
+local function shape_string(t) return '[' .. table.concat(t:shape(), ' x ') .. ']' end
+
+-- The gradient for an output: the given one (checked) or ones for a one-element output.
+local function root_gradient(fn, t, g)
+  if g == nil then
+    if t:numel() ~= 1 then
+      error(string.format('%s: a gradient can be created implicitly only for a one-element tensor, this one has ' ..
+                          'size %s; pass the gradient explicitly', fn, shape_string(t)), 3)
+    end
+    return torch.ones_like(t)
+  end
+  if not is_tensor(g) then error(string.format('%s: the gradient must be a tensor, got %s', fn, type(g)), 3) end
+  if not g:is_same_size(t) then
+    error(string.format('%s: the gradient has size %s but the tensor has size %s', fn, shape_string(g), shape_string(t)), 3)
+  end
+  if g:device() ~= t:device() then
+    error(string.format('%s: the gradient is on %s but the tensor is on %s', fn, g:device(), t:device()), 3)
+  end
+  if g:dtype() ~= t:dtype() then g = g:to(t:dtype()) end
+  return g
+end
+
+local function require_graph(fn, t, i)
+  if not rawget(t, '_rg') then
+    error(string.format('%s: %s does not require grad and has no grad_fn (set requires_grad=true on a leaf ' ..
+                        'it depends on)', fn, i and ('output ' .. i) or 'the tensor'), 3)
+  end
+end
+
+-- x:backward([gradient], {retain_graph=, create_graph=})
+function Tensor:backward(gradient, opts)
+  if is_opts(gradient) and not is_tensor(gradient) then gradient, opts = nil, gradient end
+  opts = opts or {}
+  require_graph('backward', self)
+  local g = root_gradient('backward', self, gradient)
+  local create = opts.create_graph == true
+  local retain = opts.retain_graph
+  if retain == nil then retain = create end
+  engine.execute({ self }, { g }, { retain_graph = retain, create_graph = create })
+end
+
+-- torch.autograd.backward(tensors, grad_tensors, opts)
+function autograd.backward(tensors, grads, opts)
+  if is_tensor(tensors) then tensors = { tensors } end
+  if is_tensor(grads) then grads = { grads } end
+  grads, opts = grads or {}, opts or {}
+  local gs = {}
+  for i, t in ipairs(tensors) do
+    require_graph('backward', t, i)
+    gs[i] = root_gradient('backward', t, grads[i])
+  end
+  local create = opts.create_graph == true
+  local retain = opts.retain_graph
+  if retain == nil then retain = create end
+  engine.execute(tensors, gs, { retain_graph = retain, create_graph = create })
+end
+
+-- torch.autograd.grad(outputs, inputs, {grad_outputs=, retain_graph=, create_graph=, allow_unused=}) -> list
+function autograd.grad(outputs, inputs, opts)
+  if is_tensor(outputs) then outputs = { outputs } end
+  if is_tensor(inputs) then inputs = { inputs } end
+  opts = opts or {}
+  local grad_outputs = opts.grad_outputs
+  if is_tensor(grad_outputs) then grad_outputs = { grad_outputs } end
+  grad_outputs = grad_outputs or {}
+  local gs = {}
+  for i, t in ipairs(outputs) do
+    require_graph('grad', t, i)
+    gs[i] = root_gradient('grad', t, grad_outputs[i])
+  end
+  for i, t in ipairs(inputs) do
+    if not is_tensor(t) then argerror('grad', 'input %d is not a tensor', i) end
+  end
+  local create = opts.create_graph == true
+  local retain = opts.retain_graph
+  if retain == nil then retain = create end
+  return engine.execute(outputs, gs, { retain_graph = retain, create_graph = create, inputs = inputs,
+                                       allow_unused = opts.allow_unused })
+end
+
+-- ---------------------------------------------------------------- hooks
+
+local function hook_handle(node, nr, index)
+  return { remove = function() node.pre_hooks[nr][index] = function() end end }
+end
+
+-- x:register_hook(fn): fn(grad) runs when the gradient for x is computed; a returned tensor replaces it.
+function Tensor:register_hook(fn)
+  if type(fn) ~= 'function' then argerror('register_hook', 'expected a function, got %s', type(fn)) end
+  if not rawget(self, '_rg') then
+    argerror('register_hook', 'cannot register a hook on a tensor that does not require grad')
+  end
+  local node, nr = graph.edge(self)
+  return hook_handle(node, nr, node:add_pre_hook(nr, fn))
+end
+
+-- x:retain_grad(): keep the gradient of a non-leaf tensor in x.grad after backward.
+function Tensor:retain_grad()
+  if not rawget(self, '_rg') then argerror('retain_grad', 'the tensor does not require grad') end
+  if rawget(self, '_fn') == nil or rawget(self, '_retains') then return self end
+  rawset(self, '_retains', true)
+  local node, nr = graph.edge(self)
+  local weak = setmetatable({ t = self }, { __mode = 'v' })
+  node:add_pre_hook(nr, function(g)
+    local t = weak.t
+    if t then
+      local current = rawget(t, '_grad')
+      rawset(t, '_grad', current and current + g or (mode.enabled and g or g:detach():clone()))
+    end
+  end)
+  return self
+end
+
+-- ---------------------------------------------------------------- custom functions
+
+autograd.Function = require('tensor.autograd.function')
+autograd.gradcheck = require('tensor.autograd.gradcheck').gradcheck
+autograd.gradgradcheck = require('tensor.autograd.gradcheck').gradgradcheck
+autograd.graph = graph
+autograd.record, autograd.derivatives, autograd.mode = record, D, mode
+
+return autograd

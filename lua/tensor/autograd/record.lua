@@ -1,0 +1,215 @@
+-- tensor.autograd.record: wraps raw ops so that, in grad mode with an input that requires grad, they
+-- record a node holding their derivative entry (tensor.autograd.derivatives).
+--
+-- An entry: { inputs = k (the first k arguments may be differentiable tensors), broadcast = true when the
+-- inputs broadcast (gradients are summed back to each input's shape), save = function(ctx, out, ...)
+-- storing what backward needs (ctx:save(...) for tensors, plain fields for the rest), backward =
+-- function(ctx, grad) returning one gradient per input (nil where ctx.next[i] is false) }.
+--
+-- In-place ops are recorded as their out-of-place form whose result is then written into the tensor,
+-- which takes over the new node. Writing in place into a view of another tensor rewires that base tensor's
+-- history too (PyTorch's CopySlices), so `buffer[{i}] = h` builds a differentiable buffer.
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local graph = require 'tensor.autograd.graph'
+local mode = require 'tensor.autograd.mode'
+
+local C, Tensor, is_tensor = core.C, core.Tensor, core.is_tensor
+local new_node, edge = graph.new_node, graph.edge
+local rawget, rawset, select = rawget, rawset, select
+
+local M = {}
+
+local floating = { [0] = true, [1] = true, [2] = true, [3] = true }
+
+local function needs_grad(t) return type(t) == 'table' and rawget(t, '_rg') == true end
+M.needs_grad = needs_grad
+
+-- Links node to the differentiable tensors among the first k arguments; true if any needs grad.
+local function connect(node, k, broadcast, out, ...)
+  local any = false
+  local out_dtype = out and out._c.dtype
+  for i = 1, k do
+    local t = select(i, ...)
+    if needs_grad(t) then
+      local nx, nr = edge(t)
+      node.next[i], node.next_nr[i] = nx, nr
+      any = true
+      if broadcast then
+        node.shapes = node.shapes or {}
+        node.shapes[i] = t:shape()
+      end
+      local dt = t._c.dtype
+      if out_dtype and dt ~= out_dtype then
+        node.dtypes = node.dtypes or {}
+        node.dtypes[i] = tonumber(dt)
+      end
+    else
+      node.next[i] = false
+      node.next_nr[i] = 0
+    end
+  end
+  return any
+end
+
+-- Makes out (a result of the raw op) the output of a new node for entry; returns out.
+local function attach(entry, out, ...)
+  if not is_tensor(out) or not floating[tonumber(out._c.dtype)] then return out end
+  -- ops that return their input unchanged (contiguous(), to() with nothing to do) add no node
+  for i = 1, entry.inputs do
+    if out == select(i, ...) then return out end
+  end
+  local node = new_node(entry.name, entry.backward, entry.inputs)
+  connect(node, entry.inputs, entry.broadcast, out, ...)
+  if entry.save then entry.save(node, out, ...) end
+  rawset(out, '_rg', true)
+  rawset(out, '_fn', node)
+  return out
+end
+M.attach = attach
+
+-- True if grad mode is on and one of the first k arguments requires grad.
+local function recording(k, ...)
+  if not mode.enabled then return false end
+  for i = 1, k do
+    if needs_grad((select(i, ...))) then return true end
+  end
+  return false
+end
+M.recording = recording
+
+-- The differentiable version of raw (a function whose first argument is a tensor or a number).
+function M.wrap(entry, raw)
+  local k = entry.inputs
+  if k == 1 then
+    return function(x, ...)
+      if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then return attach(entry, raw(x, ...), x, ...) end
+      return raw(x, ...)
+    end
+  elseif k == 2 then
+    return function(a, b, ...)
+      if mode.enabled and ((type(a) == 'table' and rawget(a, '_rg')) or (type(b) == 'table' and rawget(b, '_rg'))) then
+        local out, second = raw(a, b, ...)
+        return attach(entry, out, a, b, ...), second
+      end
+      return raw(a, b, ...)
+    end
+  end
+  return function(...)
+    if recording(k, ...) then
+      local out, second, third = raw(...)
+      return attach(entry, out, ...), second, third
+    end
+    return raw(...)
+  end
+end
+
+-- ---- in-place ops ----
+
+local function leaf_error(fn, self)
+  error(string.format('%s: a leaf tensor that requires grad (or a view of one) cannot be modified in place ' ..
+                      'while grad mode is on; wrap the update in torch.no_grad(function() ... end)', fn), 3)
+end
+
+-- The tensor a view looks into, if any.
+local function base_of(t) return rawget(t, '_base') end
+
+-- When the recorded node saved `self` itself, keep a copy of its current (pre-write) values instead.
+local function preserve_saved_self(node, self)
+  if not node or not node.saved then return end
+  for i = 1, node.n_saved do
+    if node.saved[i] == self then
+      local copy = self:detach():clone()
+      node.saved[i] = copy
+      node.saved_versions[i] = tonumber(copy._c.storage.version)
+    end
+  end
+end
+
+local copy_slices
+
+-- The in-place version of an op, given its (wrapped) out-of-place form and the raw in-place op.
+function M.wrap_inplace(fn_name, entry, out_of_place, raw_inplace)
+  local k = entry.inputs
+  return function(self, ...)
+    if not mode.enabled then return raw_inplace(self, ...) end
+    local base = base_of(self)
+    local base_needs = base and needs_grad(base)
+    if not (needs_grad(self) or base_needs or recording(k - 1, ...)) then return raw_inplace(self, ...) end
+    if needs_grad(self) and rawget(self, '_fn') == nil then leaf_error(fn_name, self) end
+    if base_needs and rawget(base, '_fn') == nil then leaf_error(fn_name, self) end
+    local result = out_of_place(self, ...)
+    preserve_saved_self(rawget(result, '_fn'), self)
+    -- Write the values without recording, then hand the new history to self (and its base).
+    C.tn_copy_(self._c, result._c)
+    if base then
+      copy_slices(self, base, rawget(result, '_fn'))
+    else
+      rawset(self, '_rg', rawget(result, '_rg'))
+      rawset(self, '_fn', rawget(result, '_fn'))
+      rawset(self, '_nr', rawget(result, '_nr'))
+    end
+    return self
+  end
+end
+
+-- ---- views written in place (CopySlices) ----
+
+-- The geometry of view v inside its base b, so a tensor shaped like b can be viewed the same way.
+local function geometry(v, b)
+  local c, bc = v._c, b._c
+  if C.tn_is_contiguous(bc) ~= 1 then
+    error('in-place write into a view: under autograd the base tensor must be contiguous', 4)
+  end
+  return { sizes = v:shape(), strides = v:stride(), offset = tonumber(c.offset - bc.offset) }
+end
+
+local function view_in(t, geo) return t:as_strided(geo.sizes, geo.strides, tonumber(t._c.offset) + geo.offset) end
+
+-- Backward of the base after the write: the written region's gradient goes to the op that produced the new
+-- values (and, through its first input, back into the region of the old base).
+local function copy_slices_backward(ctx, g)
+  local grad_base = g:contiguous():clone()
+  local region = view_in(grad_base, ctx.geo)
+  local grad_view = region:clone()
+  region:zero_()
+  local f = ctx.op
+  if not f then return grad_base end -- the region was overwritten by constants
+  local grads = { f.backward(f, grad_view) }
+  if f.next[1] and grads[1] ~= nil then
+    local g1 = grads[1]
+    if f.shapes and f.shapes[1] then g1 = require('tensor.autograd.engine').sum_to(g1, f.shapes[1]) end
+    region:add_(g1)
+  end
+  grads[1] = grad_base
+  return unpack(grads, 1, ctx.n_inputs)
+end
+
+-- Backward of a view of the (rewritten) base: scatter the view's gradient into a zero base.
+local function view_backward(ctx, g)
+  local geo = ctx.geo
+  return require('tensor.autograd.derivatives').scatter_into_view(g, ctx.base_shape, function(z) return view_in(z, geo) end)
+end
+
+copy_slices = function(self, base, op)
+  local geo = geometry(self, base)
+  local node = new_node('CopySlices', copy_slices_backward, op and op.n_inputs or 1)
+  node.geo, node.op = geo, op
+  local base_fn, base_nr = edge(base)
+  node.next[1], node.next_nr[1] = base_fn or false, base_nr
+  if op then
+    for i = 2, op.n_inputs do node.next[i], node.next_nr[i] = op.next[i], op.next_nr[i] end
+  end
+  rawset(base, '_rg', true)
+  rawset(base, '_fn', node)
+  rawset(base, '_nr', 0)
+  -- self is now a view of the new base
+  local view = new_node('AsStrided', view_backward, 1)
+  view.geo, view.base_shape = geo, base:shape()
+  view.next[1], view.next_nr[1] = node, 0
+  rawset(self, '_rg', true)
+  rawset(self, '_fn', view)
+  rawset(self, '_nr', 0)
+end
+
+return M
