@@ -7,9 +7,18 @@ local dtype = require 'tensor.dtype'
 local C, wrap, torch, Tensor = core.C, core.wrap, core.torch, core.Tensor
 local is_tensor, argerror = core.is_tensor, args.argerror
 
+--- Tensor:dtype() -> string
+-- The dtype name: 'float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8'
+-- or 'bool'.
 function Tensor:dtype() return dtype.name[self._c.dtype] end
+--- Tensor:device() -> string
+-- Where the elements live: 'cpu' or 'cuda:<index>'.
 function Tensor:device() return args.device_name(self._c) end
+--- Tensor:is_cuda() -> boolean
+-- Whether the tensor is on a GPU.
 function Tensor:is_cuda() return self._c.storage.device_type == 1 end
+--- Tensor:is_floating_point() -> boolean
+-- Whether the dtype is float32, float64, float16 or bfloat16.
 function Tensor:is_floating_point() return dtype.floating[self._c.dtype] == true end
 
 -- Converts to (dtype enum, device type, device index); returns self when nothing changes.
@@ -25,7 +34,13 @@ local function convert(self, dt, device_type, device_index, copy)
 end
 Tensor._convert = convert
 
--- x:to('float64'), x:to('cuda'), x:to{dtype=, device=, copy=}, x:to(other_tensor)
+--- Tensor:to(dtype) -> Tensor
+--- Tensor:to(device) -> Tensor
+--- Tensor:to(other) -> Tensor
+--- Tensor:to(opts) -> Tensor
+-- The tensor converted to a dtype name, a device ('cpu', 'cuda', 'cuda:1'), the dtype and device of another
+-- tensor, or opts {dtype=, device=, copy=}. Returns x itself when nothing changes, unless copy is true.
+-- Example: x:to('float64'), x:to('cuda'), x:to{dtype='float16', device='cuda'}
 function Tensor:to(target, opts)
   local c = self._c
   local dt, device_type, device_index = tonumber(c.dtype), tonumber(c.storage.device_type), tonumber(c.storage.device_index)
@@ -58,16 +73,32 @@ local function to_dtype(dt)
     return convert(self, dt, tonumber(c.storage.device_type), tonumber(c.storage.device_index))
   end
 end
+--- Tensor:float() -> Tensor
+--- Tensor:double() -> Tensor
+--- Tensor:half() -> Tensor
+--- Tensor:bfloat16() -> Tensor
+--- Tensor:long() -> Tensor
+--- Tensor:int() -> Tensor
+--- Tensor:short() -> Tensor
+--- Tensor:char() -> Tensor
+--- Tensor:byte() -> Tensor
+--- Tensor:bool() -> Tensor
+-- The tensor converted to float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool on
+-- the same device (x itself when it already has that dtype).
 Tensor.float, Tensor.double, Tensor.half, Tensor.bfloat16 =
   to_dtype(dtype.FLOAT32), to_dtype(dtype.FLOAT64), to_dtype(dtype.FLOAT16), to_dtype(dtype.BFLOAT16)
 Tensor.long, Tensor.int, Tensor.short, Tensor.char, Tensor.byte, Tensor.bool =
   to_dtype(dtype.INT64), to_dtype(dtype.INT32), to_dtype(dtype.INT16), to_dtype(dtype.INT8),
   to_dtype(dtype.UINT8), to_dtype(dtype.BOOL)
 
+--- Tensor:cpu() -> Tensor
+-- The tensor on the CPU (x itself when it is there already).
 function Tensor:cpu()
   return convert(self, tonumber(self._c.dtype), 0, 0)
 end
 
+--- Tensor:cuda(device) -> Tensor
+-- The tensor on GPU device (an index, counted from 0 as CUDA does; default: the current device).
 function Tensor:cuda(device)
   local device_type, device_index = args.device('cuda', device and ('cuda:' .. device) or 'cuda')
   return convert(self, tonumber(self._c.dtype), device_type, device_index)
@@ -82,6 +113,10 @@ local function type_name(c)
   return 'torch.' .. class .. 'Tensor'
 end
 
+--- Tensor:type() -> string
+--- Tensor:type(name) -> Tensor
+-- Without an argument, the Torch7 class name ('torch.FloatTensor', 'torch.CudaTensor', ...); with one, the
+-- tensor converted to that class. x:typeAs(other) converts to other's class.
 function Tensor:type(name)
   local c = self._c
   if name == nil then return type_name(c) end
@@ -96,7 +131,9 @@ function Tensor:type(name)
 end
 Tensor.typeAs = function(self, other) return self:type(other:type()) end
 
--- torch.type(x): the Torch7 class name of a tensor, else Lua's type
+--- torch.type(x) -> string
+-- The Torch7 class name of a tensor ('torch.DoubleTensor'), the __typename of an object that has one, else
+-- Lua's type(x). Also torch.typename(x).
 function torch.type(x)
   if is_tensor(x) then return type_name(x._c) end
   local mt = getmetatable(x)
@@ -104,10 +141,14 @@ function torch.type(x)
   return type(x)
 end
 torch.typename = torch.type
+--- torch.is_tensor(x) -> boolean
+-- Whether x is a Tensor. Torch7 name: torch.isTensor(x).
 function torch.is_tensor(x) return is_tensor(x) end
 torch.isTensor = torch.is_tensor
 
--- Nested Lua tables of the values (a number for a 0-d tensor).
+--- Tensor:tolist() -> table or number
+-- The values as nested Lua tables (a number for a 0-d tensor). Torch7 name: x:totable().
+-- Example: torch.eye(2):tolist()   -- {{1, 0}, {0, 1}}
 function Tensor:tolist()
   local t = self:cpu():contiguous()
   local c = t._c
@@ -133,7 +174,9 @@ function Tensor:tolist()
 end
 Tensor.totable = Tensor.tolist
 
--- A typed FFI pointer to the first element (float* for float32). It does not keep the tensor alive.
+--- Tensor:data_ptr() -> cdata
+-- A typed FFI pointer to the first element (float* for float32, ...). It does not keep the tensor alive:
+-- hold on to the tensor while the pointer is in use.
 function Tensor:data_ptr()
   local c = self._c
   return ffi.cast(dtype.ptr[tonumber(c.dtype)], C.tn_data_ptr(c))

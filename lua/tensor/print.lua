@@ -176,7 +176,10 @@ end
 core.mt.__tostring = M.tostring
 function Tensor:__tostring__() return M.tostring(self) end
 
--- torch.set_printoptions{threshold=, edgeitems=, linewidth=}
+--- torch.set_printoptions(opts)
+-- Changes how tensors print. opts: threshold (tensors of more elements are summarised, default 1000),
+-- edgeitems (the entries shown at each end of a summarised dimension, default 3), linewidth (default 80).
+-- Example: torch.set_printoptions{threshold=10000}
 function torch.set_printoptions(opts)
   for k, v in pairs(opts or {}) do
     if M[k] == nil or type(v) ~= 'number' then error('set_printoptions: unknown or invalid option ' .. tostring(k), 2) end

@@ -10,21 +10,35 @@ local C, torch = core.C, core.torch
 torch.version = '0.1.0'
 torch.__version__ = torch.version
 
+--- torch.set_num_threads(n)
+-- The number of threads the CPU kernels and the BLAS library use (a positive integer).
 function torch.set_num_threads(n)
   if type(n) ~= 'number' or n < 1 or n ~= math.floor(n) then
     error('set_num_threads: expected a positive integer, got ' .. tostring(n), 2)
   end
   C.tn_set_num_threads(n)
 end
+--- torch.get_num_threads() -> number
+-- The number of threads the CPU kernels use.
 function torch.get_num_threads() return C.tn_get_num_threads() end
 
 -- CPU memory held by tensors, from the allocator's counter.
 torch.memory = {
+  --- torch.memory.allocated() -> number
+  -- The bytes of CPU memory tensors hold now (the allocator's counter).
   allocated = function() return memory.live(0) end,
+  --- torch.memory.max_allocated() -> number
+  -- The most bytes of CPU memory tensors held at once, since the start or torch.memory.reset_peak().
   max_allocated = function() return memory.peak(0) end,
+  --- torch.memory.reset_peak()
+  -- Restarts torch.memory.max_allocated() from the current allocation.
   reset_peak = function() memory.reset_peak(0) end,
 }
 
+--- torch.config() -> string
+-- A readable summary of the build and the machine: version, BLAS library and its CPU kernel, threads,
+-- whether CUDA is available.
+-- Example: print(torch.config())
 function torch.config()
   local cuda_ok, cuda_reason = cuda_device.probe()
   local lines = {
@@ -38,7 +52,11 @@ function torch.config()
 end
 
 torch.cuda = torch.cuda or {}
+--- torch.cuda.is_available() -> boolean
+-- Whether a CUDA GPU and the CUDA backend library can be used.
 function torch.cuda.is_available() return (cuda_device.probe()) end
+--- torch.cuda.device_count() -> number
+-- The number of CUDA GPUs (0 when CUDA is not available).
 function torch.cuda.device_count()
   if not cuda_device.probe() then return 0 end
   return require('tensor.cuda_backend').device_count()
