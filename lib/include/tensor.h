@@ -184,6 +184,77 @@ int tn_sigint_install(void);
 int tn_sigint_uninstall(void);
 int tn_sigint_pending(void);
 void tn_sigint_clear(void);
+
+/* ---- serialization (lib/io): Torch7 .t7, safetensors and PyTorch .pt ----
+ * A reader parses and checks a whole file into a tree of nodes (tn_io_doc); the Lua side turns the tree into
+ * values. Nodes refer to one another by index; shared or cyclic references reuse an index. Strings and tensor
+ * bytes point into the file's bytes (or into memory the reader owns), valid until tn_io_free. */
+enum { TN_IO_AUTO = 0, TN_IO_T7 = 1, TN_IO_T7_ASCII = 2, TN_IO_SAFETENSORS = 3, TN_IO_PT = 4 };
+enum { TN_IO_LONG4 = 1 };           /* reader flag: Torch7 `long` is 4 bytes (files from Torch7 on Windows) */
+enum { TN_IO_MAX_DEPTH = 2000 };    /* the deepest nesting of containers a reader accepts */
+enum {
+  TN_IO_NIL = 0, TN_IO_BOOL = 1, TN_IO_INT = 2, TN_IO_NUMBER = 3, TN_IO_STRING = 4,
+  TN_IO_LIST = 5,       /* a sequence: Python list or tuple */
+  TN_IO_MAP = 6,        /* key/value pairs: Torch7 table, Python dict, JSON object */
+  TN_IO_STORAGE = 7,    /* numel elements of dtype at data */
+  TN_IO_TENSOR = 8,     /* a strided view of a STORAGE node (storage -1: no storage, numel 0) */
+  TN_IO_OBJECT = 9,     /* Torch7 object of another class: class name and a MAP of fields */
+  TN_IO_FUNCTION = 10,  /* Torch7 function: Lua bytecode and its upvalues (never run by the reader) */
+  TN_IO_GLOBAL = 11     /* a Python class or function named by a pickle (allowlisted ones only) */
+};
+enum { TN_IO_TUPLE = 1, TN_IO_SWAP = 2, TN_IO_REQUIRES_GRAD = 4 };   /* node flags */
+
+typedef struct tn_io_node {
+  int32_t kind;
+  int32_t flags;                   /* LIST: TUPLE; STORAGE: SWAP (big-endian data); TENSOR: REQUIRES_GRAD */
+  union {
+    int32_t boolean;
+    int64_t integer;
+    double number;
+    struct { const char *ptr; int64_t len; } string;                  /* STRING, GLOBAL (qualified name) */
+    struct { int32_t first, last, count; } list;                      /* LIST, MAP: a chain of links */
+    struct { const char *data; int64_t numel; int32_t dtype; } storage;
+    struct { int64_t offset, dims; int32_t storage, ndim, dtype; } tensor;   /* sizes at dims[dims..], then strides */
+    struct { int32_t name, fields, version; } object;                 /* name: a STRING node; fields: a MAP node */
+    struct { const char *ptr; int64_t len; int32_t upvalues, recursive; } func;
+  };
+} tn_io_node;
+
+/* One entry of a LIST (key -1) or MAP. */
+typedef struct tn_io_link { int32_t key, value, next; } tn_io_link;
+
+typedef struct tn_io_source tn_io_source;
+typedef struct tn_io_doc {
+  int32_t format;                  /* TN_IO_T7, ... */
+  int32_t root;                    /* the node of the value the file holds */
+  int32_t metadata;                /* safetensors: the __metadata__ MAP node, or -1 */
+  int32_t nnodes;
+  tn_io_node *nodes;
+  tn_io_link *links;
+  int64_t *dims;
+  int64_t size;                    /* bytes of input */
+  int32_t mapped;                  /* 1 when the input is a memory-mapped file */
+  tn_io_source *source;
+} tn_io_doc;
+
+/* The format of a file's first bytes (TN_IO_T7, ...), or -1 with an error naming `name`. */
+int tn_io_detect(const void *data, int64_t size, const char *name);
+/* Parses a file (memory-mapped, copy-on-write) or caller memory that must outlive the document; format may
+ * be TN_IO_AUTO. NULL with an error naming the file and the problem when the input is not valid. */
+tn_io_doc *tn_io_read(const char *path, int format, int flags);
+tn_io_doc *tn_io_parse(const void *data, int64_t size, int format, int flags, const char *name);
+void tn_io_free(tn_io_doc *doc);
+/* A CPU storage holding a STORAGE node's elements: a copy, or with share=1 (when the document is a mapped
+ * file and the data aligned) a storage over the mapping that keeps it alive. */
+tn_storage *tn_io_storage(tn_io_doc *doc, int node, int share);
+
+/* Writing, in Torch7's binary or ascii layout: n elements of a dtype (binary: raw little-endian bytes;
+ * ascii: Torch7's text, one line per call, raw bytes for int8, uint8 and bool). path NULL writes to memory. */
+typedef struct tn_io_writer tn_io_writer;
+tn_io_writer *tn_io_writer_open(const char *path, int ascii);
+int tn_io_write(tn_io_writer *w, int dtype, const void *data, int64_t n);
+const char *tn_io_writer_data(tn_io_writer *w, int64_t *size);
+int tn_io_writer_close(tn_io_writer *w);     /* flushes and frees; -1 if any write failed */
 /* FFI-END */
 
 #ifdef __cplusplus

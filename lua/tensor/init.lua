@@ -10,6 +10,7 @@ require 'tensor.convert'
 require 'tensor.pointwise'
 require 'tensor.print'
 require 'tensor.system'
+require 'tensor.serialization'
 
 
 -- Autograd wraps the ops loaded above with their differentiable versions, so it comes last.
