@@ -1,0 +1,143 @@
+-- tensor.nn.containers: Sequential, ModuleList, ModuleDict, and Torch7's Concat, ConcatTable, ParallelTable.
+local torch = require 'tensor'
+local module = require 'tensor.nn.module'
+
+local Module, is_module = module.Module, module.is_module
+
+return function(nn)
+  local function check_module(owner, m, what)
+    if not is_module(m) then
+      error(string.format('%s: %s is a %s, not a module', owner, what, type(m)), 3)
+    end
+  end
+
+  -- Submodules by position (1-based in Lua; their names are '0', '1', ... as in PyTorch state dicts).
+  local function positional(self, i)
+    local names = self._order.modules
+    if i < 0 then i = #names + i + 1 end
+    local name = names[i]
+    return name and self._modules[name]
+  end
+
+  --- nn.Sequential(m1, m2, ...) -> module
+  -- Applies its modules in order. seq[i] and seq:get(i) give the i-th module (1-based); seq:add(m) appends.
+  local Sequential = Module:extend('Sequential')
+  nn.Sequential = Sequential
+  function Sequential:init(...)
+    for i = 1, select('#', ...) do self:add((select(i, ...))) end
+  end
+  -- Positional containers also keep their modules in the array part, so #seq, seq[i] and ipairs(seq) work.
+  function Sequential:add(m)
+    check_module('Sequential:add', m, 'the argument')
+    local n = #self._order.modules
+    self:add_module(tostring(n), m)
+    rawset(self, n + 1, m)
+    return self
+  end
+  Sequential.append = Sequential.add
+  Sequential.__getitem = positional
+  function Sequential:get(i) return positional(self, i) end
+  function Sequential:size() return #self._order.modules end
+  function Sequential:forward(x, ...)
+    for _, m in self:named_children() do x = m(x, ...) end
+    return x
+  end
+
+  --- nn.ModuleList({m1, m2, ...}) -> module
+  -- Holds modules in a list (registered, so their parameters are found); it has no forward of its own.
+  local ModuleList = Module:extend('ModuleList')
+  nn.ModuleList = ModuleList
+  function ModuleList:init(list)
+    for _, m in ipairs(list or {}) do self:append(m) end
+  end
+  function ModuleList:append(m)
+    check_module('ModuleList:append', m, 'the argument')
+    local n = #self._order.modules
+    self:add_module(tostring(n), m)
+    rawset(self, n + 1, m)
+    return self
+  end
+  function ModuleList:extend(list)
+    for _, m in ipairs(list) do self:append(m) end
+    return self
+  end
+  ModuleList.__getitem = positional
+  function ModuleList:get(i) return positional(self, i) end
+  -- for i, m in list:ipairs() do ... end
+  function ModuleList:ipairs()
+    local i = 0
+    return function()
+      i = i + 1
+      local m = positional(self, i)
+      if m then return i, m end
+    end
+  end
+  function ModuleList:forward() error('ModuleList has no forward; iterate over its modules', 2) end
+
+  --- nn.ModuleDict({name = module, ...}) -> module
+  -- Holds modules by name (registered in sorted name order); d.name or d:get(name) returns one.
+  local ModuleDict = Module:extend('ModuleDict')
+  nn.ModuleDict = ModuleDict
+  function ModuleDict:init(dict)
+    local names = {}
+    for name in pairs(dict or {}) do names[#names + 1] = name end
+    table.sort(names)
+    for _, name in ipairs(names) do
+      check_module('ModuleDict', dict[name], 'entry ' .. name)
+      self:add_module(name, dict[name])
+    end
+  end
+  function ModuleDict:get(name) return self._modules[name] end
+  function ModuleDict:set(name, m)
+    check_module('ModuleDict:set', m, 'the argument')
+    self:add_module(name, m)
+  end
+  function ModuleDict:keys()
+    local list = {}
+    for name in self:named_children() do list[#list + 1] = name end
+    return list
+  end
+  function ModuleDict:forward() error('ModuleDict has no forward; index it by name', 2) end
+
+  --- nn.Concat(dim) -> module
+  -- Torch7: applies every submodule to the same input and concatenates the outputs along dim (1-based).
+  local Concat = Module:extend('Concat')
+  nn.Concat = Concat
+  function Concat:init(dim) self.dim = dim or 1 end
+  Concat.add, Concat.__getitem, Concat.get = Sequential.add, positional, positional
+  function Concat:forward(x)
+    local outs = {}
+    for _, m in self:named_children() do outs[#outs + 1] = m(x) end
+    return torch.cat(outs, self.dim)
+  end
+  function Concat:extra_repr() return 'dim=' .. self.dim end
+
+  --- nn.ConcatTable() -> module
+  -- Torch7: applies every submodule to the same input and returns the list of outputs.
+  local ConcatTable = Module:extend('ConcatTable')
+  nn.ConcatTable = ConcatTable
+  ConcatTable.add, ConcatTable.__getitem, ConcatTable.get = Sequential.add, positional, positional
+  function ConcatTable:forward(x)
+    local outs = {}
+    for _, m in self:named_children() do outs[#outs + 1] = m(x) end
+    return outs
+  end
+
+  --- nn.ParallelTable() -> module
+  -- Torch7: applies the i-th submodule to the i-th element of the input list; returns the list of outputs.
+  local ParallelTable = Module:extend('ParallelTable')
+  nn.ParallelTable = ParallelTable
+  ParallelTable.add, ParallelTable.__getitem, ParallelTable.get = Sequential.add, positional, positional
+  function ParallelTable:forward(inputs)
+    if type(inputs) ~= 'table' then error('ParallelTable: expected a list of inputs', 2) end
+    local outs, i = {}, 0
+    for _, m in self:named_children() do
+      i = i + 1
+      if inputs[i] == nil then
+        error(string.format('ParallelTable: %d modules but only %d inputs', #self._order.modules, i - 1), 2)
+      end
+      outs[i] = m(inputs[i])
+    end
+    return outs
+  end
+end

@@ -1,0 +1,10 @@
+-- tensor.nn: modules, containers, layers, losses, nn.functional (nn.F), nn.init and nn.utils.
+local module = require 'tensor.nn.module'
+
+local nn = {}
+nn.Module, nn.Parameter = module.Module, module.Parameter
+nn.is_module, nn.is_parameter = module.is_module, module.is_parameter
+
+require('tensor.nn.containers')(nn)
+
+return nn
