@@ -27,7 +27,10 @@ local function key(name) return (name:gsub(':', '.')) end
 M.key = key
 
 -- Parses the doc blocks of a Lua source text. Returns a list of entries
---   { name=, signatures={...}, text={lines}, line=<line of the first signature>, def=<the line after> }.
+--   { name=, names={...}, signatures={...}, text={lines}, line=<line of the first signature>,
+--     def=<the line after> }
+-- `name` is the first signature's name; `names` those of all signatures (one block may document several
+-- functions, e.g. Tensor:float(), Tensor:double(), ...).
 function M.parse(text, file)
   local entries = {}
   local lines = {}
@@ -36,13 +39,15 @@ function M.parse(text, file)
   while i <= #lines do
     local sig = lines[i]:match('^%s*%-%-%-%s+(%S.*)$')
     if sig and not lines[i]:match('^%s*%-%-%-%-') and signature_name(sig) then
-      local entry = { name = signature_name(sig), signatures = { (sig:gsub('%s+$', '')) }, text = {},
-                      file = file, line = i }
+      local entry = { name = signature_name(sig), names = { signature_name(sig) },
+                      signatures = { (sig:gsub('%s+$', '')) }, text = {}, file = file, line = i }
       i = i + 1
       while i <= #lines do
         local more = lines[i]:match('^%s*%-%-%-%s+(%S.*)$')
         if not more or lines[i]:match('^%s*%-%-%-%-') then break end
         entry.signatures[#entry.signatures + 1] = (more:gsub('%s+$', ''))
+        local name = signature_name(more)
+        if name and name ~= entry.names[#entry.names] then entry.names[#entry.names + 1] = name end
         i = i + 1
       end
       while i <= #lines do
@@ -117,7 +122,9 @@ local function build_index()
     for _, e in ipairs(mod.entries) do
       e.module = mod.name
       e.path = root .. '/' .. e.file
-      if not index[key(e.name)] then index[key(e.name)] = e end
+      for _, name in ipairs(e.names) do
+        if not index[key(name)] then index[key(name)] = e end
+      end
     end
   end
   return index
@@ -199,10 +206,13 @@ local function by_name(name)
   local entries = M.entries()
   local exact = entries[key(name)]
   if exact then return { exact } end
-  local found = {}
+  local found, seen = {}, {}
   local suffix = '.' .. key(name)
   for k, e in pairs(entries) do
-    if k:sub(-#suffix) == suffix then found[#found + 1] = e end
+    if k:sub(-#suffix) == suffix and not seen[e] then
+      seen[e] = true
+      found[#found + 1] = e
+    end
   end
   table.sort(found, function(a, b) return a.name < b.name end)
   return found
@@ -212,7 +222,7 @@ local function location(fn)
   if type(fn) ~= 'function' then return nil end
   local info = debug.getinfo(fn, 'S')
   if info.what == 'C' then return 'a built-in function' end
-  local src = info.source:gsub('^@', '')
+  local src = info.source:gsub('^[@=]', '')
   return src .. ':' .. info.linedefined
 end
 
@@ -224,8 +234,10 @@ function M.format_entry(e, aliases)
   for _, l in ipairs(e.text) do out[#out + 1] = '  ' .. l end
   if #e.text > 0 then out[#out + 1] = '' end
   local others = {}
+  local own = {}
+  for _, n in ipairs(e.names) do own[key(n)] = true end
   for _, a in ipairs(aliases or {}) do
-    if key(a) ~= key(e.name) then others[#others + 1] = a end
+    if not own[key(a)] then others[#others + 1] = a end
   end
   if #others > 0 then out[#out + 1] = '  Also: ' .. table.concat(others, ', ') end
   out[#out + 1] = '  Defined in ' .. (e.module or '?') .. ' (' .. (e.path or e.file or '?') .. ':' .. e.line .. ')'
@@ -277,6 +289,13 @@ function M.text(x)
   local entries = M.entries()
   for _, name in ipairs(names) do
     local e = entries[key(name)]
+    if e then return M.format_entry(e, names) end
+  end
+  -- torch.f(x, ...) is documented as x:f(...), and the other way round.
+  for _, name in ipairs(names) do
+    local other = name:match('^torch%.([%w_]+)$')
+    other = other and ('Tensor.' .. other) or (name:match('^Tensor[%.:]([%w_]+)$') and 'torch.' .. name:match('^Tensor[%.:]([%w_]+)$'))
+    local e = other and entries[other]
     if e then return M.format_entry(e, names) end
   end
   local where = location(x)

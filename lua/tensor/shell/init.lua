@@ -105,6 +105,26 @@ end
 
 -- ---- preloading ----
 
+-- The packages preloaded as globals besides torch.
+M.preloaded = { { 'nn', 'tensor.nn' }, { 'optim', 'tensor.optim' }, { 'data', 'tensor.data' } }
+
+-- Requires each {global, module} of list into _G. A module that does not exist is skipped silently; one
+-- that exists but fails to load (including through a missing module of its own) is reported: returns
+-- the list of warnings.
+function M.preload_globals(list)
+  local warnings = {}
+  for _, p in ipairs(list) do
+    local name, module = p[1], p[2]
+    local loaded, value = pcall(require, module)
+    if loaded then
+      _G[name] = value
+    elseif not tostring(value):find("^module '" .. module:gsub('%p', '%%%0') .. "' not found") then
+      warnings[#warnings + 1] = module .. ' failed to load: ' .. tostring(value)
+    end
+  end
+  return warnings
+end
+
 local function preload()
   local ok, torch = pcall(require, 'tensor')
   if not ok then
@@ -112,16 +132,7 @@ local function preload()
     os.exit(1)
   end
   _G.torch = torch
-  for _, p in ipairs({ { 'nn', 'tensor.nn' }, { 'optim', 'tensor.optim' }, { 'data', 'tensor.data' } }) do
-    local name, module = p[1], p[2]
-    local loaded, value = pcall(require, module)
-    if loaded then
-      _G[name] = value
-    elseif not tostring(value):find("^module '" .. module:gsub('%.', '%%.') .. "' not found") then
-      -- The package exists but fails to load: say so (the shell still starts).
-      eprint('th: warning: ' .. module .. ' failed to load: ' .. tostring(value))
-    end
-  end
+  for _, w in ipairs(M.preload_globals(M.preloaded)) do eprint('th: warning: ' .. w) end
 end
 
 -- ---- the interactive shell ----
