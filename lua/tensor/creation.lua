@@ -176,6 +176,8 @@ local function from_data(fn, data, opts)
   if #shape == 0 then visit(data, '') else walk(fn, data, shape, 1, visit, '') end
   local default = (#values > 0 and all_bool and dtype.BOOL) or (#values > 0 and all_int and dtype.INT64)
     or dtype.default
+  -- Lua cannot tell 1.0 from 1: values meant to require gradients are floating point.
+  if opts.requires_grad and default ~= dtype.BOOL then default = dtype.default end
   local dt, device_type, device_index = args.dtype_device(fn, opts, opts.default_dtype or default)
   local host = empty(shape, dt, 0, 0, fn)
   local c = host._c
