@@ -95,7 +95,7 @@ end
 function torch.save(path, value, opts)
   if type(path) ~= 'string' then args.argerror('save', 'expected a file name, got %s', type(path)) end
   opts = options('save', opts)
-  local format = format_of('save', opts)
+  local format = opts.format == nil and C.TN_IO_T7 or format_of('save', opts)
   if format == C.TN_IO_SAFETENSORS then return torch.save_safetensors(path, value, opts.metadata) end
   if format ~= C.TN_IO_T7 and format ~= C.TN_IO_T7_ASCII then
     args.argerror('save', "can write the 'binary' (t7), 'ascii' and 'safetensors' formats, not '%s'", opts.format)
@@ -144,8 +144,8 @@ end
 -- Example: local s = torch.serialize({1, 2, torch.ones(3)}); local v = torch.deserialize(s)
 function torch.serialize(value, opts)
   opts = options('serialize', opts)
-  local format = format_of('serialize', opts)
-  if format ~= C.TN_IO_T7 and format ~= C.TN_IO_T7_ASCII and opts.format ~= nil then
+  local format = opts.format == nil and C.TN_IO_T7 or format_of('serialize', opts)
+  if format ~= C.TN_IO_T7 and format ~= C.TN_IO_T7_ASCII then
     args.argerror('serialize', "can write the 'binary' and 'ascii' formats, not '%s'", opts.format)
   end
   local w = C.tn_io_writer_open(nil, format == C.TN_IO_T7_ASCII and 1 or 0)
