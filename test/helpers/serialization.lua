@@ -180,11 +180,14 @@ def parse_t7(path, outdir):
     return flat
 ]=]
 
--- Python code that can call parse_t7: the reader followed by `code` (dedented).
-function M.with_t7_reader(code)
+-- Removes the indentation of a snippet's first line from all its lines.
+function M.dedent(code)
   local indent = code:match('^\n?([ \t]*)%S')
   if indent and #indent > 0 then code = code:gsub('\n' .. indent, '\n'):gsub('^' .. indent, '') end
-  return M.python_t7_reader .. '\n' .. code
+  return code
 end
+
+-- Python code that can call parse_t7: the reader followed by `code` (dedented).
+function M.with_t7_reader(code) return M.python_t7_reader .. '\n' .. M.dedent(code) end
 
 return M
