@@ -207,7 +207,8 @@ local function by_name(name)
   local exact = entries[key(name)]
   if exact then return { exact } end
   local found, seen = {}, {}
-  local suffix = '.' .. key(name)
+  -- 'x:narrow' or 'nn.whatever.narrow': match on the last part
+  local suffix = '.' .. (key(name):match('([^%.]+)$') or key(name))
   for k, e in pairs(entries) do
     if k:sub(-#suffix) == suffix and not seen[e] then
       seen[e] = true

@@ -37,9 +37,12 @@ function M.start(command, opts)
   local env = {}
   for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. '=' .. shell_quote(v) end
   table.sort(env)
-  local cmd = (opts.cwd and ('cd ' .. shell_quote(opts.cwd) .. ' && ') or '') ..
-    'exec env ' .. table.concat(env, ' ') .. ' ' .. command
-  -- remain-on-exit keeps the pane (and its last screen) after the program ends
+  -- The exit status is printed after the program, for wait_exit (tmux can be slow to notice the end).
+  -- The shell around the program catches SIGINT (a handler, which exec resets: the program gets the
+  -- default disposition) so that a Ctrl-C sent to the program doesn't end the shell.
+  local cmd = 'trap : INT; ' .. (opts.cwd and ('cd ' .. shell_quote(opts.cwd) .. ' && ') or '') ..
+    'env ' .. table.concat(env, ' ') .. ' ' .. command .. '; echo "[exited $?]"'
+  -- remain-on-exit keeps the pane (and its last screen) after the command ends
   local line = string.format('tmux -L %s -f /dev/null new-session -d -s %s -x %d -y %d %s \\; ' ..
                              'set-option -t %s remain-on-exit on',
                              self.socket, self.name, opts.width or 160, opts.height or 50, shell_quote(cmd), self.name)
@@ -81,11 +84,10 @@ function Session:screen()
   return run(self:tmux('capture-pane -p -J -S -1000 -t ' .. self.name))
 end
 
--- Whether the program has ended (the pane is dead), and its exit status.
+-- Whether the program has ended, and its exit status.
 function Session:exited()
-  local out = run(self:tmux('list-panes -t ' .. self.name .. ' -F "#{pane_dead} #{pane_dead_status}"'))
-  local dead, status = out:match('^(%d) ?(%d*)')
-  return dead == '1', tonumber(status)
+  local status = self:screen():match('%[exited (%d+)%]')
+  return status ~= nil, tonumber(status)
 end
 
 -- Polls the screen until `check` (a plain substring, or a function of the screen returning true) holds.
