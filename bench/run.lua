@@ -55,6 +55,14 @@ for _, a in ipairs(arg) do
   else filters[#filters + 1] = a end
 end
 
+local function loadavg()
+  local f = io.open('/proc/loadavg')
+  local text = f and f:read('*l') or ''
+  if f then f:close() end
+  return text:match('^(%S+ %S+ %S+)') or '?'
+end
+local load_before = loadavg()
+
 local all, by_name = harness.load_workloads(root)
 local selected = harness.select(all, filters)
 if opts.list then
@@ -232,6 +240,7 @@ end
 
 local header = {
   'machine: ' .. cpu_model() .. ', ' .. command_output('nproc') .. ' CPUs, ' .. command_output('uname -sr'),
+  'load average (1, 5, 15 min): ' .. load_before .. ' before, ' .. loadavg() .. ' after (other processes skew the times)',
   'OPENBLAS_CORETYPE: ' .. (coretype or 'unset (OpenBLAS detects)') .. ', same for both sides',
   'tensor ' .. (info.lua.version or '?') .. ' (' .. (info.lua.library or '?') .. '), LuaJIT',
   opts.torch and ('PyTorch ' .. (info.torch.version or '?') .. ' (' .. python .. ')') or 'PyTorch: not run (--no-torch)',
