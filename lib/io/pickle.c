@@ -16,7 +16,7 @@
 /* The allowlisted globals. */
 enum {
   G_REBUILD_TENSOR_V2, G_REBUILD_PARAMETER, G_REBUILD_PARAMETER_WITH_STATE, G_REBUILD_FROM_TYPE_V2, G_ORDERED_DICT,
-  G_TENSOR_CLASS, G_PARAMETER_CLASS, G_STORAGE /* + dtype */
+  G_CODECS_ENCODE, G_TENSOR_CLASS, G_PARAMETER_CLASS, G_STORAGE /* + dtype */
 };
 
 static const struct { const char *module, *name; int id; } allowed[] = {
@@ -25,6 +25,7 @@ static const struct { const char *module, *name; int id; } allowed[] = {
     {"torch._utils", "_rebuild_parameter_with_state", G_REBUILD_PARAMETER_WITH_STATE},
     {"torch._tensor", "_rebuild_from_type_v2", G_REBUILD_FROM_TYPE_V2},
     {"collections", "OrderedDict", G_ORDERED_DICT},
+    {"_codecs", "encode", G_CODECS_ENCODE}, /* how protocols 0-2 pickle bytes: encode(text, 'latin1') */
     {"torch", "Tensor", G_TENSOR_CLASS},
     {"torch.nn.parameter", "Parameter", G_PARAMETER_CLASS},
     {"torch", "FloatStorage", G_STORAGE + TN_FLOAT32},
@@ -353,6 +354,32 @@ static int32_t rebuild_from_type(vm *m, int32_t args) {
   return call(m, func, inner);
 }
 
+/* _codecs.encode(text, 'latin1'): the bytes whose code points text (UTF-8) lists, each below 256. */
+static int32_t latin1_bytes(vm *m, int32_t args) {
+  int32_t text = item(m, args, 0), encoding = item(m, args, 1);
+  if (text < 0 || encoding < 0 || N(m, text)->kind != TN_IO_STRING || N(m, encoding)->kind != TN_IO_STRING)
+    return fail(m, "_codecs.encode with arguments that are not two strings");
+  const tn_io_node *e = N(m, encoding);
+  if (!((e->string.len == 6 && memcmp(e->string.ptr, "latin1", 6) == 0) ||
+        (e->string.len == 7 && memcmp(e->string.ptr, "latin-1", 7) == 0)))
+    return fail(m, "_codecs.encode to an encoding other than latin1");
+  const unsigned char *s = (const unsigned char *)N(m, text)->string.ptr;
+  int64_t len = N(m, text)->string.len, n = 0;
+  char *out = tn_io_alloc(m->doc, len);
+  if (!out) return -1;
+  for (int64_t i = 0; i < len; i++) {
+    if (s[i] < 0x80) {
+      out[n++] = (char)s[i];
+    } else if ((s[i] == 0xc2 || s[i] == 0xc3) && i + 1 < len && (s[i + 1] & 0xc0) == 0x80) {
+      out[n++] = (char)((s[i] & 0x03) << 6 | (s[i + 1] & 0x3f));
+      i++;
+    } else {
+      return fail(m, "_codecs.encode: text that is not latin1");
+    }
+  }
+  return new_string(m, out, n);
+}
+
 static int32_t call(vm *m, int32_t callable, int32_t args) {
   const tn_io_node *f = N(m, callable);
   if (f->kind != TN_IO_GLOBAL) return fail(m, "REDUCE of a %s, which cannot be called", kind_name(f->kind));
@@ -362,6 +389,7 @@ static int32_t call(vm *m, int32_t callable, int32_t args) {
   case G_REBUILD_PARAMETER:
   case G_REBUILD_PARAMETER_WITH_STATE: return rebuild_parameter(m, args);
   case G_REBUILD_FROM_TYPE_V2: return rebuild_from_type(m, args);
+  case G_CODECS_ENCODE: return latin1_bytes(m, args);
   case G_ORDERED_DICT: {
     int32_t map = tn_io_node_new(m->doc, TN_IO_MAP);
     if (map < 0) return -1;

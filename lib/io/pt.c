@@ -95,14 +95,13 @@ static int read_archive(tn_io_doc *doc, pt *z) {
   if (!slash) return tn_io_fail(doc, "not a PyTorch archive (entries are not in one folder)");
   z->prefix = z->entries[0].name;
   z->prefix_len = slash - z->prefix + 1;
+  if (entry(z, "constants.pkl", 13))
+    return tn_io_fail(doc, "a TorchScript archive (torch.jit.save), which is not supported: save a state_dict() "
+                           "with torch.save instead");
   const tn_zip_entry *pkl = entry(z, "data.pkl", 8);
-  if (!pkl) {
-    if (entry(z, "constants.pkl", 13) || entry(z, "code/", 5))
-      return tn_io_fail(doc, "a TorchScript archive (torch.jit.save), which is not supported: save a state_dict() "
-                             "with torch.save instead");
+  if (!pkl)
     return tn_io_fail(doc, "not a PyTorch archive (no %.*sdata.pkl)", (int)(z->prefix_len > 200 ? 200 : z->prefix_len),
                       z->prefix);
-  }
   const tn_zip_entry *order = entry(z, "byteorder", 9);
   if (order) {
     const char *text = NULL;
