@@ -7,6 +7,13 @@
 
 #include "tensor.h"
 
+/* Where a batched factorisation failed: the first failing matrix's place in the batch (-1: none) and
+ * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). */
+typedef struct tn_linalg_status {
+  int64_t index;
+  int64_t info;
+} tn_linalg_status;
+
 typedef struct tn_backend {
   const char *name;
   /* allocator accounting, updated atomically by the backend's allocator */
@@ -29,6 +36,23 @@ typedef struct tn_backend {
   int (*normal)(tn_tensor *t, double mean, double std, tn_generator *g);
   int (*randint)(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
   int (*bernoulli)(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
+
+  /* ---- linear algebra (lib/cpu/blas.c, lib/cpu/linalg.c; CUDA: cuBLAS and cuSOLVER) ----
+   * gemm: c = alpha * a @ b + beta * c for every batch index: a [*, m, k], b [*, k, n], c [*, m, n] with one
+   * batch shape (a and b may be expanded, stride 0). With sum_batches c is [m, n] and receives beta * c + alpha *
+   * the sum over the batch of a @ b. beta 0 ignores c's values. Any strides; float and integer dtypes. */
+  int (*gemm)(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches);
+  /* Factorisations of float32/float64 batches (shapes and meaning as the tn_linalg_* functions of tensor.h).
+   * Inputs have any strides and one batch shape; outputs come allocated as batches of column-major matrices
+   * (vectors contiguous), and are NULL where not wanted. A matrix that fails (singular, not positive-definite,
+   * no convergence) is reported in *st (the backend may stop there). */
+  int (*inv)(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st);
+  int (*solve)(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st);
+  int (*det)(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a);
+  int (*cholesky)(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st);
+  int (*qr)(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
+  int (*svd)(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
+  int (*eigh)(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
 } tn_backend;
 
 /* The registry: one backend per device type; NULL until that backend is loaded. */

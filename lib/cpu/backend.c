@@ -19,6 +19,14 @@ static tn_backend cpu_backend = {
     .normal = tn_cpu_normal,
     .randint = tn_cpu_randint,
     .bernoulli = tn_cpu_bernoulli,
+    .gemm = tn_cpu_gemm,
+    .inv = tn_cpu_inv,
+    .solve = tn_cpu_solve,
+    .det = tn_cpu_det,
+    .cholesky = tn_cpu_cholesky,
+    .qr = tn_cpu_qr,
+    .svd = tn_cpu_svd,
+    .eigh = tn_cpu_eigh,
 };
 
 static void *cpu_alloc(int device_index, int64_t nbytes) {

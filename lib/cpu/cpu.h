@@ -16,4 +16,25 @@ int tn_cpu_normal(tn_tensor *t, double mean, double std, tn_generator *g);
 int tn_cpu_randint(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
 int tn_cpu_bernoulli(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
 
+/* linear algebra (blas.c, linalg.c) */
+int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches);
+int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st);
+int tn_cpu_solve(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st);
+int tn_cpu_det(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a);
+int tn_cpu_cholesky(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st);
+int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
+int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
+int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
+
+/* The element offset of matrix (or vector) i of a batch: t's first nb dims are the batch, walked row-major. */
+static inline int64_t tn_cpu_batch_offset(const tn_tensor *t, int nb, int64_t i) {
+  int64_t off = t->offset;
+  for (int d = nb - 1; d >= 0; d--) {
+    int64_t size = t->sizes[d];
+    off += (i % size) * t->strides[d];
+    i /= size;
+  }
+  return off;
+}
+
 #endif /* TN_CPU_H */

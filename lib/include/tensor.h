@@ -177,6 +177,53 @@ int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g);
 int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g);
 tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g);
 
+/* ---- linear algebra: matrix products (lib/ops/blas.c) ----
+ * Operands share one dtype and device. float32/float64 run on BLAS, reading transposed and strided operands in
+ * place; float16/bfloat16 compute in float32; integer types use a blocked kernel (overflow wraps); bool is refused.
+ * The add* forms compute beta * input + alpha * product, the input broadcast to the result's shape; beta 0
+ * ignores the input's values (NaN and inf included); for integer dtypes alpha and beta must be integers.
+ * `out` may be NULL, an out= tensor (resized when needed), or for the add* forms the input itself (in place:
+ * no broadcasting). Sizes: mm [m x k] @ [k x n]; bmm [b x m x k] @ [b x k x n]; mv [m x k] @ [k]; dot and
+ * vdot two [k] (a 0-d result); outer [m] x [n] -> [m x n]; addbmm sums the b products into one [m x n].
+ * matmul follows PyTorch: 1-d @ 1-d is dot, 2-d @ 1-d is mv, a 1-d operand gains a dim that the result drops,
+ * batch dims broadcast. */
+tn_tensor *tn_mm(tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_bmm(tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_mv(tn_tensor *out, const tn_tensor *a, const tn_tensor *x);
+tn_tensor *tn_dot(tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_outer(tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_matmul(tn_tensor *out, const tn_tensor *a, const tn_tensor *b);
+tn_tensor *tn_addmm(tn_tensor *out, const tn_tensor *input, const tn_tensor *a, const tn_tensor *b, double beta,
+                    double alpha);
+tn_tensor *tn_addmv(tn_tensor *out, const tn_tensor *input, const tn_tensor *a, const tn_tensor *x, double beta,
+                    double alpha);
+tn_tensor *tn_addr(tn_tensor *out, const tn_tensor *input, const tn_tensor *a, const tn_tensor *b, double beta,
+                   double alpha);
+tn_tensor *tn_baddbmm(tn_tensor *out, const tn_tensor *input, const tn_tensor *a, const tn_tensor *b, double beta,
+                      double alpha);
+tn_tensor *tn_addbmm(tn_tensor *out, const tn_tensor *input, const tn_tensor *a, const tn_tensor *b, double beta,
+                     double alpha);
+
+/* ---- linear algebra: LAPACK (lib/ops/linalg.c) ----
+ * float32 and float64 matrices in the last two dims, batched over the leading dims. Results are batches of
+ * column-major matrices (strides like PyTorch's). Singular matrices (inv, solve), matrices that are not
+ * positive-definite (cholesky) and failed iterations (svd, eigh) are errors naming the op, the shape and the
+ * matrix of the batch. Functions with several results write them to the pointers they are given (each
+ * freshly allocated, owned by the caller) and return 0, or -1 with none allocated.
+ * solve: a [*, n, n], b [*, n, k] or [*, n] (a vector when b has one dim less than a), batch dims broadcast;
+ * left = 0 solves x a = b instead. qr mode: 0 'reduced', 1 'complete', 2 'r' (q is then an empty tensor).
+ * svd: full_matrices as in PyTorch; compute_uv = 0 returns empty u and vh. eigh: ascending eigenvalues, upper
+ * chooses the triangle that is read (PyTorch's UPLO='U'). */
+tn_tensor *tn_linalg_inv(tn_tensor *out, const tn_tensor *a);
+tn_tensor *tn_linalg_solve(tn_tensor *out, const tn_tensor *a, const tn_tensor *b, int left);
+tn_tensor *tn_linalg_det(tn_tensor *out, const tn_tensor *a);
+int tn_linalg_slogdet(const tn_tensor *a, tn_tensor **sign, tn_tensor **logabsdet);
+tn_tensor *tn_linalg_cholesky(tn_tensor *out, const tn_tensor *a, int upper);
+int tn_linalg_qr(const tn_tensor *a, int mode, tn_tensor **q, tn_tensor **r);
+int tn_linalg_svd(const tn_tensor *a, int full_matrices, int compute_uv, tn_tensor **u, tn_tensor **s,
+                  tn_tensor **vh);
+int tn_linalg_eigh(const tn_tensor *a, int upper, tn_tensor **eigenvalues, tn_tensor **eigenvectors);
+
 /* ---- the th shell's Ctrl-C (lib/shell_signal.c) ----
  * A SIGINT handler that only counts signals (installed without SA_RESTART, so blocking waits return EINTR);
  * the shell polls the count. The third unanswered SIGINT restores the previous disposition and re-raises. */

@@ -1,0 +1,396 @@
+/* blas.c: CPU matrix products, the backend's gemm: c = alpha * a @ b + beta * c over a batch.
+ *
+ * float32 and float64 go to OpenBLAS: ?gemm for matrices, ?gemv when one side of the result is a vector, ?dot
+ * for a single element. Operands are read where they lie: a matrix with contiguous rows is passed row-major
+ * with its leading dimension, one with contiguous columns as the transpose of a row-major matrix, and a
+ * column-major result is computed as its transpose (c' = b' a'). Only an operand with neither stride 1 (or
+ * an expanded one, stride 0) is copied, into a scratch buffer; the result likewise. Tiny products skip BLAS's
+ * call overhead; a batch of small products runs in parallel over the batch, one product per thread (OpenBLAS
+ * runs products below its threading threshold on the calling thread, and its OpenMP build any product called
+ * inside a parallel region).
+ * float16 and bfloat16 compute in float32. Integer types run a blocked kernel in unsigned arithmetic, so that
+ * overflow wraps as in PyTorch rather than being undefined behaviour. */
+#include "cpu.h"
+
+#include <cblas.h>
+#include <limits.h>
+#include <omp.h>
+#include <stdlib.h>
+
+/* One matrix of a batch: element (i, j) at base[i * rs + j * cs] (strides in elements). */
+typedef struct mat {
+  char *base;
+  int64_t rows, cols, rs, cs;
+} mat;
+
+static inline mat transposed(mat x) { return (mat){x.base, x.cols, x.rows, x.cs, x.rs}; }
+static inline int64_t max1(int64_t v) { return v > 1 ? v : 1; }
+
+/* How BLAS can read x in place: as a row-major matrix (*trans false) or as the transpose of one (*trans true),
+ * with leading dimension *ld. False when neither fits: no unit stride, an expanded dim, or an ld above int. */
+static bool blas_layout(const mat *x, bool *trans, int64_t *ld) {
+  if ((x->cols <= 1 || x->cs == 1) && (x->rows <= 1 || x->rs >= max1(x->cols))) {
+    *trans = false;
+    *ld = x->rows <= 1 ? max1(x->cols) : x->rs;
+  } else if ((x->rows <= 1 || x->rs == 1) && (x->cols <= 1 || x->cs >= max1(x->rows))) {
+    *trans = true;
+    *ld = x->cols <= 1 ? max1(x->rows) : x->cs;
+  } else {
+    return false;
+  }
+  return *ld <= INT_MAX;
+}
+
+/* The BLAS increment of a vector of n elements at stride s, or 0 when BLAS cannot walk it in place. */
+static inline int64_t blas_inc(int64_t n, int64_t s) { return n <= 1 ? 1 : (s > 0 && s <= INT_MAX) ? s : 0; }
+
+/* Per-thread scratch buffers (packed operands, a staged result, integer accumulators), grown on demand. */
+typedef struct scratch {
+  void *buf[3];
+  size_t cap[3];
+} scratch;
+
+static void *scratch_get(scratch *s, int slot, size_t bytes) {
+  if (bytes <= s->cap[slot]) return s->buf[slot];
+  free(s->buf[slot]);
+  size_t rounded = (bytes + 63) & ~(size_t)63;
+  s->buf[slot] = aligned_alloc(64, rounded);
+  s->cap[slot] = s->buf[slot] ? rounded : 0;
+  if (!s->buf[slot]) tn_error("matmul: out of memory for a %zu-byte scratch buffer", bytes);
+  return s->buf[slot];
+}
+
+static void scratch_free(scratch *s) {
+  for (int i = 0; i < 3; i++) free(s->buf[i]);
+}
+
+/* A product of one matrix of each operand: c = alpha * a @ b + beta * c (c is rows x cols, a rows x k). */
+typedef int (*product_fn)(mat a, mat b, mat c, double alpha, double beta, scratch *s);
+
+/* Products below this many multiply-adds run a plain loop instead of calling BLAS. */
+enum { TINY_MNK = 512 };
+/* OpenBLAS runs a gemm of at most this many multiply-adds on the calling thread (its SMP threshold,
+ * 65536 * GEMM_MULTITHREAD_THRESHOLD = 4), and a gemv or dot of at most BLAS_SERIAL_MV (2304 * 4 matrix
+ * elements; dot: 10000); batches of such products are split across our threads instead. */
+enum { BLAS_SERIAL_MNK = 262144, BLAS_SERIAL_MV = 9216 };
+/* Multiply-adds per thread below which a batch (or an integer product) is not split across threads. */
+enum { PARALLEL_GRAIN = 65536 };
+
+/* ---- floating point: BLAS ---- */
+
+/* The per-dtype parts: BLAS's prefix, the element type. */
+#define DEFINE_FLOAT_PRODUCT(SUF, T, P)                                                                          \
+  /* dst (a contiguous rows x cols buffer) = x */                                                               \
+  static void pack_##SUF(T *restrict dst, mat x) {                                                              \
+    const T *src = (const T *)x.base;                                                                           \
+    for (int64_t i = 0; i < x.rows; i++)                                                                        \
+      for (int64_t j = 0; j < x.cols; j++) dst[i * x.cols + j] = src[i * x.rs + j * x.cs];                      \
+  }                                                                                                             \
+  static void unpack_##SUF(mat x, const T *restrict src) {                                                      \
+    T *dst = (T *)x.base;                                                                                       \
+    for (int64_t i = 0; i < x.rows; i++)                                                                        \
+      for (int64_t j = 0; j < x.cols; j++) dst[i * x.rs + j * x.cs] = src[i * x.cols + j];                      \
+  }                                                                                                             \
+  /* c = beta * c, where beta 0 writes zeros whatever c held */                                                \
+  static void scale_##SUF(mat c, T beta) {                                                                      \
+    T *p = (T *)c.base;                                                                                         \
+    if (beta == 1) return;                                                                                      \
+    for (int64_t i = 0; i < c.rows; i++)                                                                        \
+      for (int64_t j = 0; j < c.cols; j++) {                                                                    \
+        T *e = &p[i * c.rs + j * c.cs];                                                                         \
+        *e = beta == 0 ? 0 : beta * *e;                                                                         \
+      }                                                                                                         \
+  }                                                                                                             \
+  /* the plain loop for tiny products */                                                                       \
+  static void tiny_##SUF(mat a, mat b, mat c, T alpha, T beta) {                                                \
+    const T *A = (const T *)a.base, *B = (const T *)b.base;                                                     \
+    T *Cp = (T *)c.base;                                                                                        \
+    for (int64_t i = 0; i < c.rows; i++)                                                                        \
+      for (int64_t j = 0; j < c.cols; j++) {                                                                    \
+        T acc = 0;                                                                                              \
+        for (int64_t p = 0; p < a.cols; p++) acc += A[i * a.rs + p * a.cs] * B[p * b.rs + j * b.cs];            \
+        T *e = &Cp[i * c.rs + j * c.cs];                                                                        \
+        *e = beta == 0 ? alpha * acc : alpha * acc + beta * *e;                                                 \
+      }                                                                                                         \
+  }                                                                                                             \
+  /* y = alpha * x @ v + beta * y: x a matrix, v and y vectors given as pointer, length, stride */             \
+  static int gemv_##SUF(mat x, const T *v, int64_t vs, T *y, int64_t ys, T alpha, T beta, scratch *s) {         \
+    bool trans;                                                                                                 \
+    int64_t ld, incv = blas_inc(x.cols, vs), incy = blas_inc(x.rows, ys);                                       \
+    if (!blas_layout(&x, &trans, &ld)) {                                                                        \
+      T *buf = scratch_get(s, 0, (size_t)(x.rows * x.cols) * sizeof(T));                                       \
+      if (!buf) return -1;                                                                                      \
+      pack_##SUF(buf, x);                                                                                       \
+      x = (mat){(char *)buf, x.rows, x.cols, x.cols, 1};                                                        \
+      trans = false;                                                                                            \
+      ld = max1(x.cols);                                                                                        \
+    }                                                                                                           \
+    if (!incv) {                                                                                                \
+      T *buf = scratch_get(s, 1, (size_t)x.cols * sizeof(T));                                                   \
+      if (!buf) return -1;                                                                                      \
+      for (int64_t p = 0; p < x.cols; p++) buf[p] = v[p * vs];                                                  \
+      v = buf;                                                                                                  \
+      incv = 1;                                                                                                 \
+    }                                                                                                           \
+    T *y_out = y, *staged = NULL;                                                                               \
+    int64_t y_out_s = ys;                                                                                       \
+    if (!incy) { /* a stride beyond BLAS's int (never 0: outputs with internal overlap are refused) */         \
+      if (!(staged = scratch_get(s, 2, (size_t)x.rows * sizeof(T)))) return -1;                                 \
+      for (int64_t i = 0; i < x.rows; i++) staged[i] = y[i * ys];                                               \
+      y = staged;                                                                                               \
+      ys = incy = 1;                                                                                            \
+    }                                                                                                           \
+    if (beta == 0) /* BLAS versions differ on whether 0 * NaN in y stays NaN: clear y ourselves */             \
+      for (int64_t i = 0; i < x.rows; i++) y[i * ys] = 0;                                                       \
+    if (trans)                                                                                                  \
+      cblas_##P##gemv(CblasRowMajor, CblasTrans, (blasint)x.cols, (blasint)x.rows, alpha, (const T *)x.base,    \
+                      (blasint)ld, v, (blasint)incv, beta, y, (blasint)incy);                                   \
+    else                                                                                                        \
+      cblas_##P##gemv(CblasRowMajor, CblasNoTrans, (blasint)x.rows, (blasint)x.cols, alpha, (const T *)x.base,  \
+                      (blasint)ld, v, (blasint)incv, beta, y, (blasint)incy);                                   \
+    if (staged)                                                                                                 \
+      for (int64_t i = 0; i < x.rows; i++) y_out[i * y_out_s] = staged[i];                                      \
+    return 0;                                                                                                   \
+  }                                                                                                             \
+  static int product_##SUF(mat a, mat b, mat c, double alpha_d, double beta_d, scratch *s) {                    \
+    T alpha = (T)alpha_d, beta = (T)beta_d;                                                                     \
+    int64_t m = c.rows, n = c.cols, k = a.cols;                                                                 \
+    if (m == 0 || n == 0) return 0;                                                                             \
+    if (k == 0 || alpha == 0) {                                                                                 \
+      scale_##SUF(c, beta);                                                                                     \
+      return 0;                                                                                                 \
+    }                                                                                                           \
+    if (m * n * k <= TINY_MNK) {                                                                                \
+      tiny_##SUF(a, b, c, alpha, beta);                                                                         \
+      return 0;                                                                                                 \
+    }                                                                                                           \
+    bool ct;                                                                                                    \
+    int64_t ldc;                                                                                                \
+    if (!blas_layout(&c, &ct, &ldc)) {                                                                          \
+      /* neither rows nor columns of c are contiguous: compute into a contiguous buffer */                     \
+      T *buf = scratch_get(s, 2, (size_t)(m * n) * sizeof(T));                                                  \
+      if (!buf) return -1;                                                                                      \
+      mat staged = {(char *)buf, m, n, n, 1};                                                                   \
+      if (beta != 0) pack_##SUF(buf, c);                                                                        \
+      if (product_##SUF(a, b, staged, alpha_d, beta_d, s)) return -1;                                           \
+      unpack_##SUF(c, buf);                                                                                     \
+      return 0;                                                                                                 \
+    }                                                                                                           \
+    if (ct) { /* c column-major: compute c' = b' a' */                                                         \
+      mat t = transposed(a);                                                                                    \
+      a = transposed(b);                                                                                        \
+      b = t;                                                                                                    \
+      c = transposed(c);                                                                                        \
+      m = c.rows;                                                                                               \
+      n = c.cols;                                                                                               \
+    }                                                                                                           \
+    T *C = (T *)c.base;                                                                                         \
+    if (m == 1 && n == 1) {                                                                                     \
+      int64_t inca = blas_inc(k, a.cs), incb = blas_inc(k, b.rs);                                               \
+      T d;                                                                                                      \
+      if (inca && incb) {                                                                                       \
+        d = cblas_##P##dot((blasint)k, (const T *)a.base, (blasint)inca, (const T *)b.base, (blasint)incb);     \
+      } else {                                                                                                  \
+        const T *A = (const T *)a.base, *B = (const T *)b.base;                                                 \
+        d = 0;                                                                                                  \
+        for (int64_t p = 0; p < k; p++) d += A[p * a.cs] * B[p * b.rs];                                         \
+      }                                                                                                         \
+      *C = beta == 0 ? alpha * d : alpha * d + beta * *C;                                                       \
+      return 0;                                                                                                 \
+    }                                                                                                           \
+    if (n == 1) /* a column: c = a @ (b's column) */                                                           \
+      return gemv_##SUF(a, (const T *)b.base, b.rs, C, c.rs, alpha, beta, s);                                   \
+    if (m == 1) /* a row: c' = b' @ (a's row)' */                                                              \
+      return gemv_##SUF(transposed(b), (const T *)a.base, a.cs, C, c.cs, alpha, beta, s);                       \
+    bool ta, tb;                                                                                                \
+    int64_t lda, ldb;                                                                                           \
+    if (!blas_layout(&a, &ta, &lda)) {                                                                          \
+      T *buf = scratch_get(s, 0, (size_t)(m * k) * sizeof(T));                                                  \
+      if (!buf) return -1;                                                                                      \
+      pack_##SUF(buf, a);                                                                                       \
+      a = (mat){(char *)buf, m, k, k, 1};                                                                       \
+      ta = false;                                                                                               \
+      lda = k;                                                                                                  \
+    }                                                                                                           \
+    if (!blas_layout(&b, &tb, &ldb)) {                                                                          \
+      T *buf = scratch_get(s, 1, (size_t)(k * n) * sizeof(T));                                                  \
+      if (!buf) return -1;                                                                                      \
+      pack_##SUF(buf, b);                                                                                       \
+      b = (mat){(char *)buf, k, n, n, 1};                                                                       \
+      tb = false;                                                                                               \
+      ldb = n;                                                                                                  \
+    }                                                                                                           \
+    cblas_##P##gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, \
+                    (blasint)n, (blasint)k, alpha, (const T *)a.base, (blasint)lda, (const T *)b.base,          \
+                    (blasint)ldb, beta, C, (blasint)ldc);                                                       \
+    return 0;                                                                                                   \
+  }
+
+DEFINE_FLOAT_PRODUCT(f32, float, s)
+DEFINE_FLOAT_PRODUCT(f64, double, d)
+
+/* ---- integer types: a blocked kernel ---- */
+
+/* Block sizes: a KC x NC block of the packed b (at most 256 KiB of uint64) stays in L2 while a block of rows
+ * of a streams past it; the accumulator row segment (NC elements) stays in L1. */
+enum { INT_MC = 16, INT_KC = 128, INT_NC = 256 };
+
+/* T the element type, U the unsigned type products accumulate in (uint64_t for int64, uint32_t otherwise:
+ * the low bits of a product do not depend on the higher ones, so narrow results wrap correctly). */
+#define DEFINE_INT_PRODUCT(SUF, T, U)                                                                            \
+  static int product_##SUF(mat a, mat b, mat c, double alpha_d, double beta_d, scratch *s) {                    \
+    int64_t m = c.rows, n = c.cols, k = a.cols;                                                                 \
+    if (m == 0 || n == 0) return 0;                                                                             \
+    U alpha = (U)(int64_t)alpha_d, beta = (U)(int64_t)beta_d;                                                   \
+    T *C = (T *)c.base;                                                                                         \
+    const T *A = (const T *)a.base, *B = (const T *)b.base;                                                     \
+    U *bp = NULL, *acc = NULL;                                                                                  \
+    if (k > 0 && alpha != 0) {                                                                                  \
+      bp = scratch_get(s, 0, (size_t)(k * n) * sizeof(U));                                                      \
+      acc = scratch_get(s, 1, (size_t)(m * n) * sizeof(U));                                                     \
+      if (!bp || !acc) return -1;                                                                               \
+      for (int64_t p = 0; p < k; p++)                                                                           \
+        for (int64_t j = 0; j < n; j++) bp[p * n + j] = (U)B[p * b.rs + j * b.cs];                              \
+      int64_t blocks = (m + INT_MC - 1) / INT_MC;                                                               \
+      _Pragma("omp parallel for schedule(static) if (m * n * k >= 2 * PARALLEL_GRAIN && !omp_in_parallel())")   \
+      for (int64_t ib = 0; ib < blocks; ib++) {                                                                 \
+        int64_t i1 = (ib + 1) * INT_MC < m ? (ib + 1) * INT_MC : m;                                             \
+        for (int64_t i = ib * INT_MC; i < i1; i++)                                                              \
+          for (int64_t j = 0; j < n; j++) acc[i * n + j] = 0;                                                   \
+        for (int64_t j0 = 0; j0 < n; j0 += INT_NC) {                                                            \
+          int64_t nc = n - j0 < INT_NC ? n - j0 : INT_NC;                                                       \
+          for (int64_t p0 = 0; p0 < k; p0 += INT_KC) {                                                          \
+            int64_t p1 = k - p0 < INT_KC ? k : p0 + INT_KC;                                                     \
+            for (int64_t i = ib * INT_MC; i < i1; i++) {                                                        \
+              U *restrict row = acc + i * n + j0;                                                               \
+              const T *ar = A + i * a.rs;                                                                       \
+              int64_t p = p0;                                                                                   \
+              for (; p + 4 <= p1; p += 4) {                                                                     \
+                U a0 = (U)ar[p * a.cs], a1 = (U)ar[(p + 1) * a.cs], a2 = (U)ar[(p + 2) * a.cs],                 \
+                  a3 = (U)ar[(p + 3) * a.cs];                                                                   \
+                const U *restrict b0 = bp + p * n + j0, *restrict b1 = b0 + n, *restrict b2 = b1 + n,           \
+                                  *restrict b3 = b2 + n;                                                        \
+                for (int64_t j = 0; j < nc; j++) row[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];   \
+              }                                                                                                 \
+              for (; p < p1; p++) {                                                                             \
+                U a0 = (U)ar[p * a.cs];                                                                         \
+                const U *restrict b0 = bp + p * n + j0;                                                         \
+                for (int64_t j = 0; j < nc; j++) row[j] += a0 * b0[j];                                          \
+              }                                                                                                 \
+            }                                                                                                   \
+          }                                                                                                     \
+        }                                                                                                       \
+      }                                                                                                         \
+    }                                                                                                           \
+    for (int64_t i = 0; i < m; i++)                                                                             \
+      for (int64_t j = 0; j < n; j++) {                                                                         \
+        T *e = &C[i * c.rs + j * c.cs];                                                                         \
+        U product = acc ? alpha * acc[i * n + j] : 0;                                                           \
+        *e = (T)(beta == 0 ? product : product + beta * (U)*e);                                                 \
+      }                                                                                                         \
+    return 0;                                                                                                   \
+  }
+
+DEFINE_INT_PRODUCT(i64, int64_t, uint64_t)
+DEFINE_INT_PRODUCT(i32, int32_t, uint32_t)
+DEFINE_INT_PRODUCT(i16, int16_t, uint32_t)
+DEFINE_INT_PRODUCT(i8, int8_t, uint32_t)
+DEFINE_INT_PRODUCT(u8, uint8_t, uint32_t)
+
+/* ---- the batch ---- */
+
+static mat matrix_at(const tn_tensor *t, int64_t offset) {
+  int nd = t->ndim;
+  return (mat){(char *)t->storage->data + offset * tn_dtype_size(t->dtype), t->sizes[nd - 2], t->sizes[nd - 1],
+               t->strides[nd - 2], t->strides[nd - 1]};
+}
+
+static int run_batch(product_fn product, tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha,
+                     double beta, int sum_batches) {
+  int nb = a->ndim - 2;
+  int64_t count = 1;
+  for (int d = 0; d < nb; d++) count *= a->sizes[d];
+  int64_t m = a->sizes[nb], k = a->sizes[nb + 1], n = b->sizes[nb + 1], mnk = m * n * k;
+  int cb = sum_batches ? 0 : nb; /* c's batch dims */
+  scratch s = {{NULL, NULL, NULL}, {0, 0, 0}};
+  int rc = 0;
+
+  if (sum_batches) {
+    if (count == 0) return product(matrix_at(a, 0), matrix_at(b, 0), matrix_at(c, c->offset), 0, beta, &s);
+    for (int64_t i = 0; i < count && rc == 0; i++)
+      rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
+                   matrix_at(c, c->offset), alpha, i == 0 ? beta : 1, &s);
+    scratch_free(&s);
+    return rc;
+  }
+  int64_t serial_limit = m == 1 || n == 1 ? BLAS_SERIAL_MV : BLAS_SERIAL_MNK;
+  int threads = count > 1 && mnk <= serial_limit ? tn_parallel_threads(count * (mnk + m * n), PARALLEL_GRAIN) : 1;
+  if (threads <= 1) {
+    for (int64_t i = 0; i < count && rc == 0; i++)
+      rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
+                   matrix_at(c, tn_cpu_batch_offset(c, cb, i)), alpha, beta, &s);
+    scratch_free(&s);
+    return rc;
+  }
+  int failed = 0;
+#pragma omp parallel num_threads(threads) reduction(| : failed)
+  {
+    scratch ts = {{NULL, NULL, NULL}, {0, 0, 0}};
+    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int64_t i = count * t / nt; i < count * (t + 1) / nt && !failed; i++)
+      failed |= product(matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
+                        matrix_at(c, tn_cpu_batch_offset(c, cb, i)), alpha, beta, &ts) != 0;
+    scratch_free(&ts);
+  }
+  return failed ? -1 : 0;
+}
+
+/* A float32 copy of t; dims t broadcasts (stride 0) stay broadcast instead of being materialised.
+ * *owner receives the tensor to free; the returned header views it. */
+static int to_float32(const tn_tensor *t, tn_tensor **owner, tn_tensor *view) {
+  tn_tensor compact = *t;
+  for (int d = 0; d < t->ndim; d++)
+    if (t->strides[d] == 0) compact.sizes[d] = 1;
+  compact.numel = tn_shape_numel(compact.ndim, compact.sizes);
+  *owner = tn_to(&compact, TN_FLOAT32, TN_CPU, 0);
+  if (!*owner) return -1;
+  *view = **owner;
+  for (int d = 0; d < t->ndim; d++) {
+    view->sizes[d] = t->sizes[d];
+    if (t->strides[d] == 0) view->strides[d] = 0;
+  }
+  view->numel = t->numel;
+  return 0;
+}
+
+/* float16 and bfloat16: the product of float32 copies, rounded once into c. */
+static int gemm_in_float32(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta,
+                           int sum_batches) {
+  tn_tensor *a_owner = NULL, *b_owner = NULL, *cf = NULL, av, bv;
+  int rc = -1;
+  if (to_float32(a, &a_owner, &av) || to_float32(b, &b_owner, &bv)) goto done;
+  cf = tn_empty(c->ndim, c->sizes, TN_FLOAT32, TN_CPU, 0);
+  if (!cf || (beta != 0 && tn_copy_(cf, c))) goto done;
+  if (run_batch(product_f32, cf, &av, &bv, alpha, beta, sum_batches)) goto done;
+  rc = tn_copy_(c, cf);
+done:
+  tn_tensor_free(a_owner);
+  tn_tensor_free(b_owner);
+  tn_tensor_free(cf);
+  return rc;
+}
+
+int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches) {
+  switch (c->dtype) {
+    case TN_FLOAT32: return run_batch(product_f32, c, a, b, alpha, beta, sum_batches);
+    case TN_FLOAT64: return run_batch(product_f64, c, a, b, alpha, beta, sum_batches);
+    case TN_FLOAT16:
+    case TN_BFLOAT16: return gemm_in_float32(c, a, b, alpha, beta, sum_batches);
+    case TN_INT64: return run_batch(product_i64, c, a, b, alpha, beta, sum_batches);
+    case TN_INT32: return run_batch(product_i32, c, a, b, alpha, beta, sum_batches);
+    case TN_INT16: return run_batch(product_i16, c, a, b, alpha, beta, sum_batches);
+    case TN_INT8: return run_batch(product_i8, c, a, b, alpha, beta, sum_batches);
+    case TN_UINT8: return run_batch(product_u8, c, a, b, alpha, beta, sum_batches);
+    default: return tn_error("matmul: not supported for %s tensors", tn_dtype_name(c->dtype));
+  }
+}

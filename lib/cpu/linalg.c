@@ -1,0 +1,60 @@
+/* linalg.c: CPU factorisations through LAPACK (OpenBLAS's): inv, solve, det/slogdet, cholesky, qr, svd, eigh,
+ * batched over the leading dims, for float32 and float64. The per-type code is linalg_real.h, included once per
+ * type; this file dispatches on the dtype (the entry points in lib/ops/linalg.c admit only those two). */
+#include "cpu.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+static inline int64_t max1(int64_t v) { return v > 1 ? v : 1; }
+
+/* The number of matrices in the batch of a [*, m, n] tensor. */
+static int64_t batch_count(const tn_tensor *t) {
+  int64_t count = 1;
+  for (int d = 0; d < t->ndim - 2; d++) count *= t->sizes[d];
+  return count;
+}
+
+#define REAL float
+#define LAPACK(x) s##x
+#define FN(x) x##_f32
+#include "linalg_real.h"
+#undef REAL
+#undef LAPACK
+#undef FN
+
+#define REAL double
+#define LAPACK(x) d##x
+#define FN(x) x##_f64
+#include "linalg_real.h"
+#undef REAL
+#undef LAPACK
+#undef FN
+
+#define DISPATCH(fn, t, ...) \
+  ((t)->dtype == TN_FLOAT64 ? fn##_f64(__VA_ARGS__) : fn##_f32(__VA_ARGS__))
+
+int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) { return DISPATCH(inv, a, out, a, st); }
+
+int tn_cpu_solve(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st) {
+  return DISPATCH(solve, a, x, a, b, st);
+}
+
+int tn_cpu_det(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a) {
+  return DISPATCH(det, a, det, sign, logabsdet, a);
+}
+
+int tn_cpu_cholesky(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  return DISPATCH(cholesky, a, out, a, upper, st);
+}
+
+int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a) { return DISPATCH(qr, a, q, r, a); }
+
+int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st) {
+  return DISPATCH(svd, a, u, s, vh, a, st);
+}
+
+int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  return DISPATCH(eigh, a, w, v, a, upper, st);
+}

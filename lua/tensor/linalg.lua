@@ -1,0 +1,693 @@
+-- tensor.linalg: matrix products (mm, bmm, matmul, mv, dot, vdot, inner, outer and the add* forms),
+-- torch.einsum, and the torch.linalg namespace (inv, solve, det, slogdet, cholesky, qr, svd, eigh, ...).
+-- The work happens in C (lib/ops/blas.c, lib/ops/linalg.c); this module reads arguments and options.
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+
+local C, wrap, Tensor, torch, mt = core.C, core.wrap, core.Tensor, core.torch, core.mt
+local is_opts = args.is_opts
+local last_error = C.tn_last_error
+
+local M = {}
+
+-- Raises the C library's last error at the user's call site (level 3: the caller of the function that
+-- called this one).
+local function c_error() error(ffi.string(last_error()), 3) end
+
+-- Raises "fn: message" at the call site of the public function that calls it.
+local function fail(fn, fmt, ...) error(fn .. ': ' .. string.format(fmt, ...), 3) end
+-- The same, for argument readers that public functions call.
+local function bad_argument(fn, fmt, ...) error(fn .. ': ' .. string.format(fmt, ...), 4) end
+
+local function operand(fn, x, what)
+  if getmetatable(x) ~= mt then
+    error(string.format('%s: expected a tensor for %s, got %s', fn, what, type(x)), 3)
+  end
+  return x._c
+end
+
+-- The out= tensor of a trailing options table, or nil.
+local function out_of(fn, opts)
+  if opts == nil then return nil end
+  if type(opts) ~= 'table' then bad_argument(fn, 'expected an options table, got %s', type(opts)) end
+  local out = opts.out
+  if out ~= nil and getmetatable(out) ~= mt then bad_argument(fn, 'out must be a tensor, got %s', type(out)) end
+  return out
+end
+
+-- ---- products of two operands ----
+
+local function define_product(name, cfn, what_a, what_b)
+  local f = C[cfn]
+  Tensor[name] = function(a, b)
+    local r = f(nil, a._c, operand(name, b, what_b))
+    if r == nil then c_error() end
+    return wrap(r)
+  end
+  torch[name] = function(a, b, opts)
+    local ac, bc = operand(name, a, what_a), operand(name, b, what_b)
+    local out = out_of(name, opts)
+    local r = f(out and out._c, ac, bc)
+    if r == nil then c_error() end
+    return out or wrap(r)
+  end
+end
+
+--- torch.mm(a, b, {out=}) -> Tensor
+--- Tensor:mm(b) -> Tensor
+-- The matrix product of an [m x k] and a [k x n] matrix. Both operands must have one dtype (float, double,
+-- half and bfloat16 run on BLAS or in float32; integer types on a blocked kernel; bool is refused).
+-- Transposed and strided operands are read in place.
+-- Example: torch.randn(2, 3):mm(torch.randn(3, 4))  -- 2x4
+define_product('mm', 'tn_mm', 'the first matrix', 'the second matrix')
+
+--- torch.bmm(a, b, {out=}) -> Tensor
+--- Tensor:bmm(b) -> Tensor
+-- Batched matrix product: [b x m x k] @ [b x k x n] -> [b x m x n] (no broadcasting; see matmul).
+define_product('bmm', 'tn_bmm', 'the first batch', 'the second batch')
+
+--- torch.mv(a, x, {out=}) -> Tensor
+--- Tensor:mv(x) -> Tensor
+-- Matrix-vector product: [m x k] @ [k] -> [m].
+define_product('mv', 'tn_mv', 'the matrix', 'the vector')
+
+--- torch.dot(a, b, {out=}) -> Tensor
+--- Tensor:dot(b) -> Tensor
+-- The dot product of two 1-d tensors of one length, as a 0-d tensor (x:dot(y):item() gives the number).
+define_product('dot', 'tn_dot', 'the first vector', 'the second vector')
+
+--- torch.vdot(a, b, {out=}) -> Tensor
+--- Tensor:vdot(b) -> Tensor
+-- The dot product (tensors are real, so the same as dot).
+Tensor.vdot, torch.vdot = Tensor.dot, torch.dot
+
+--- torch.outer(a, b, {out=}) -> Tensor
+--- Tensor:outer(b) -> Tensor
+-- The outer product of two vectors: [m] x [n] -> [m x n] with element (i, j) = a[i] * b[j]. Alias: ger.
+define_product('outer', 'tn_outer', 'the first vector', 'the second vector')
+Tensor.ger, torch.ger = Tensor.outer, torch.outer
+
+--- torch.matmul(a, b, {out=}) -> Tensor
+--- Tensor:matmul(b) -> Tensor
+-- The matrix product with PyTorch's rules: 1-d @ 1-d is the dot product (0-d); 2-d @ 2-d is mm; 2-d @ 1-d
+-- is mv; a 1-d first operand acts as a row [1 x k] and a 1-d second operand as a column [k x 1], the added
+-- dim being removed from the result; with more dims, the leading (batch) dims broadcast.
+-- Example: torch.randn(10, 3, 4):matmul(torch.randn(4, 5))  -- 10x3x5
+define_product('matmul', 'tn_matmul', 'the first operand', 'the second operand')
+
+-- ---- the add* forms: beta * input + alpha * product ----
+
+-- beta and alpha given positionally or as {beta=, alpha=, out=}; returns beta, alpha, out.
+local function scalars(fn, beta, alpha)
+  local out
+  if type(beta) == 'table' then
+    out = out_of(fn, beta)
+    beta, alpha = beta.beta, beta.alpha
+  end
+  if beta == nil then beta = 1 end
+  if alpha == nil then alpha = 1 end
+  if type(beta) ~= 'number' then bad_argument(fn, 'beta must be a number, got %s', type(beta)) end
+  if type(alpha) ~= 'number' then bad_argument(fn, 'alpha must be a number, got %s', type(alpha)) end
+  return beta, alpha, out
+end
+
+local function define_add(name, cfn, what_a, what_b)
+  local f = C[cfn]
+  local name_ = name .. '_'
+  Tensor[name] = function(input, a, b, beta, alpha)
+    local be, al = scalars(name, beta, alpha)
+    local r = f(nil, input._c, operand(name, a, what_a), operand(name, b, what_b), be, al)
+    if r == nil then c_error() end
+    return wrap(r)
+  end
+  Tensor[name_] = function(input, a, b, beta, alpha)
+    local be, al = scalars(name_, beta, alpha)
+    if f(input._c, input._c, operand(name_, a, what_a), operand(name_, b, what_b), be, al) == nil then c_error() end
+    return input
+  end
+  torch[name] = function(input, a, b, beta, alpha)
+    local ic = operand(name, input, 'the input')
+    local be, al, out = scalars(name, beta, alpha)
+    local r = f(out and out._c, ic, operand(name, a, what_a), operand(name, b, what_b), be, al)
+    if r == nil then c_error() end
+    return out or wrap(r)
+  end
+end
+
+--- torch.addmm(input, a, b, {beta=1, alpha=1, out=}) -> Tensor
+--- Tensor:addmm(a, b, {beta=, alpha=}) -> Tensor
+--- Tensor:addmm_(a, b, {beta=, alpha=}) -> Tensor
+-- beta * input + alpha * (a @ b) for matrices a [m x k] and b [k x n]; input broadcasts to [m x n] (in place:
+-- it must be [m x n]). beta and alpha may also be given positionally: x:addmm(a, b, beta, alpha). With beta 0
+-- the input's values are ignored (NaN and inf included), as in PyTorch.
+-- Example: bias:addmm(x, w:t())  -- a linear layer
+define_add('addmm', 'tn_addmm', 'the first matrix', 'the second matrix')
+
+--- torch.addmv(input, a, x, {beta=1, alpha=1, out=}) -> Tensor
+--- Tensor:addmv(a, x, {beta=, alpha=}) -> Tensor
+--- Tensor:addmv_(a, x, {beta=, alpha=}) -> Tensor
+-- beta * input + alpha * (a @ x) for a matrix a [m x k] and a vector x [k]; input broadcasts to [m].
+define_add('addmv', 'tn_addmv', 'the matrix', 'the vector')
+
+--- torch.addr(input, a, b, {beta=1, alpha=1, out=}) -> Tensor
+--- Tensor:addr(a, b, {beta=, alpha=}) -> Tensor
+--- Tensor:addr_(a, b, {beta=, alpha=}) -> Tensor
+-- beta * input + alpha * outer(a, b) for vectors a [m] and b [n]; input broadcasts to [m x n].
+define_add('addr', 'tn_addr', 'the first vector', 'the second vector')
+
+--- torch.baddbmm(input, a, b, {beta=1, alpha=1, out=}) -> Tensor
+--- Tensor:baddbmm(a, b, {beta=, alpha=}) -> Tensor
+--- Tensor:baddbmm_(a, b, {beta=, alpha=}) -> Tensor
+-- beta * input + alpha * bmm(a, b) for batches a [b x m x k] and b [b x k x n]; input broadcasts to [b x m x n].
+define_add('baddbmm', 'tn_baddbmm', 'the first batch', 'the second batch')
+
+--- torch.addbmm(input, a, b, {beta=1, alpha=1, out=}) -> Tensor
+--- Tensor:addbmm(a, b, {beta=, alpha=}) -> Tensor
+--- Tensor:addbmm_(a, b, {beta=, alpha=}) -> Tensor
+-- beta * input + alpha * (the sum over the batch of a[i] @ b[i]) for batches a [b x m x k] and b [b x k x n];
+-- input broadcasts to [m x n].
+define_add('addbmm', 'tn_addbmm', 'the first batch', 'the second batch')
+
+-- ---- inner, multi_dot, matrix_power ----
+
+local function dims_of(x)
+  local c, t = x._c, {}
+  for i = 0, c.ndim - 1 do t[i + 1] = tonumber(c.sizes[i]) end
+  return t
+end
+
+--- torch.inner(a, b, {out=}) -> Tensor
+--- Tensor:inner(b) -> Tensor
+-- The sum of products over the last dim of both: [..., k] and [..., k] give a.shape[:-1] .. b.shape[:-1]
+-- (for two vectors, the dot product; with a 0-d operand, the element-wise product).
+function torch.inner(a, b, opts)
+  operand('inner', a, 'the first operand')
+  operand('inner', b, 'the second operand')
+  local out = out_of('inner', opts)
+  local r
+  if a:dim() == 0 or b:dim() == 0 then
+    r = a * b
+  elseif a:dim() == 1 and b:dim() == 1 then
+    r = a:dot(b)
+  else
+    local sa, sb = dims_of(a), dims_of(b)
+    local k = sa[#sa]
+    if sb[#sb] ~= k then
+      error(string.format('inner: the last dims differ, [%s] and [%s]', table.concat(sa, ' x '),
+                          table.concat(sb, ' x ')), 2)
+    end
+    local shape = {}
+    for i = 1, #sa - 1 do shape[#shape + 1] = sa[i] end
+    for i = 1, #sb - 1 do shape[#shape + 1] = sb[i] end
+    r = a:reshape(-1, k):mm(b:reshape(-1, k):t()):reshape(shape)
+  end
+  if out then
+    out:resize_(r:shape()):copy_(r)
+    return out
+  end
+  return r
+end
+function Tensor:inner(b) return torch.inner(self, b) end
+
+-- ---- torch.einsum ----
+
+-- Label ids: letters are their byte; the dims an ellipsis covers are 1000 + position from the right.
+local ELLIPSIS = 1000
+
+-- Parses one operand's term into a list of label ids for a tensor of ndim dims.
+local function parse_term(term, ndim, which)
+  local labels, before, after, seen_ellipsis = {}, {}, {}, false
+  local i = 1
+  while i <= #term do
+    local ch = term:sub(i, i)
+    if term:sub(i, i + 2) == '...' then
+      if seen_ellipsis then error(string.format("einsum: more than one '...' in %s", which), 3) end
+      seen_ellipsis = true
+      i = i + 3
+    elseif ch:match('%a') then
+      local list = seen_ellipsis and after or before
+      list[#list + 1] = ch:byte()
+      i = i + 1
+    else
+      error(string.format("einsum: invalid character '%s' in %s (labels are letters a-z, A-Z)", ch, which), 3)
+    end
+  end
+  local explicit = #before + #after
+  if ndim and (seen_ellipsis and explicit > ndim or not seen_ellipsis and explicit ~= ndim) then
+    error(string.format('einsum: %s has %d labels for a tensor of %d dimension%s', which, explicit, ndim,
+                        ndim == 1 and '' or 's'), 3)
+  end
+  for _, l in ipairs(before) do labels[#labels + 1] = l end
+  local covered = ndim and seen_ellipsis and ndim - explicit or 0
+  for j = covered, 1, -1 do labels[#labels + 1] = ELLIPSIS + j end
+  for _, l in ipairs(after) do labels[#labels + 1] = l end
+  return labels, seen_ellipsis, covered
+end
+
+-- Sums x over its dims whose labels are in `drop` (a set), as a product with a vector of ones.
+local function sum_out(x, labels, drop)
+  local keep, gone, perm = {}, {}, {}
+  for d, l in ipairs(labels) do
+    if drop[l] then gone[#gone + 1] = d else keep[#keep + 1] = d end
+  end
+  if #gone == 0 then return x, labels end
+  local sizes, kept_labels, rest, count = dims_of(x), {}, {}, 1
+  for _, d in ipairs(keep) do
+    perm[#perm + 1] = d
+    kept_labels[#kept_labels + 1] = labels[d]
+    rest[#rest + 1] = sizes[d]
+  end
+  for _, d in ipairs(gone) do
+    perm[#perm + 1] = d
+    count = count * sizes[d]
+  end
+  local ones = torch.ones(count, { dtype = x:dtype(), device = x:device() })
+  local y = x:permute(perm):reshape(-1, count):mv(ones)
+  return y:reshape(rest), kept_labels
+end
+
+-- Takes the diagonal of every label that appears twice in one operand.
+local function diagonals(x, labels)
+  local again = true
+  while again do
+    again = false
+    for i = 1, #labels do
+      for j = i + 1, #labels do
+        if labels[i] == labels[j] then
+          local l = labels[i]
+          x = x:diagonal(0, i, j) -- the diagonal becomes the last dim
+          table.remove(labels, j)
+          table.remove(labels, i)
+          labels[#labels + 1] = l
+          again = true
+          break
+        end
+      end
+      if again then break end
+    end
+  end
+  return x, labels
+end
+
+-- The contraction of x (labels lx) with y (labels ly), keeping the labels in `needed` (a set).
+local function contract(x, lx, y, ly, needed)
+  local in_y, sx, sy = {}, dims_of(x), dims_of(y)
+  local size = {}
+  for d, l in ipairs(ly) do
+    in_y[l] = d
+    size[l] = sy[d]
+  end
+  local in_x = {}
+  for d, l in ipairs(lx) do
+    in_x[l] = d
+    if size[l] ~= nil and size[l] ~= sx[d] and size[l] ~= 1 and sx[d] ~= 1 then
+      local name = l < ELLIPSIS and "label '" .. string.char(l) .. "'" or "a dim of '...'"
+      error(string.format('einsum: %s has size %d in one operand and %d in another', name, sx[d], size[l]), 3)
+    end
+    if size[l] == nil or size[l] == 1 then size[l] = sx[d] end
+  end
+  local batch, left, right, summed = {}, {}, {}, {}
+  for _, l in ipairs(lx) do
+    if in_y[l] then
+      if needed[l] then batch[#batch + 1] = l else summed[#summed + 1] = l end
+    else
+      left[#left + 1] = l
+    end
+  end
+  for _, l in ipairs(ly) do
+    if not in_x[l] then right[#right + 1] = l end
+  end
+  local function arrange(t, at, groups)
+    local perm, shape, product = {}, {}, {}
+    for g, group in ipairs(groups) do
+      product[g] = 1
+      for _, l in ipairs(group) do
+        perm[#perm + 1] = at[l]
+        shape[#shape + 1] = size[l]
+        product[g] = product[g] * size[l]
+      end
+    end
+    return t:permute(perm):expand(shape):reshape(product)
+  end
+  -- x -> [batch, left, summed], y -> [batch, summed, right]
+  local bx = arrange(x, in_x, { batch, left, summed })
+  local by = arrange(y, in_y, { batch, summed, right })
+  local r = bx:bmm(by)
+  local shape, labels = {}, {}
+  for _, group in ipairs({ batch, left, right }) do
+    for _, l in ipairs(group) do
+      shape[#shape + 1] = size[l]
+      labels[#labels + 1] = l
+    end
+  end
+  return r:reshape(shape), labels
+end
+
+--- torch.einsum(equation, operands...) -> Tensor
+-- Einstein summation: 'ij,jk->ik' is a matrix product, 'bij,bjk->bik' a batched one, 'ii->i' a diagonal,
+-- 'ij->' a sum, 'i,j->ij' an outer product, '...ij->...ji' a transpose of the last two dims. Operands may be
+-- given as varargs or as one table. Without '->' the output holds the labels that appear once, in
+-- alphabetical order (PyTorch's rule). Products run as batched matrix products (bmm) over permuted views;
+-- several operands are contracted left to right.
+-- Example: torch.einsum('bhqd,bhkd->bhqk', q, k)
+function torch.einsum(equation, ...)
+  if type(equation) ~= 'string' then fail('einsum', 'expected an equation string, got %s', type(equation)) end
+  local ops = { ... }
+  if #ops == 1 and type(ops[1]) == 'table' and getmetatable(ops[1]) ~= mt then ops = ops[1] end
+  local eq = equation:gsub('%s', '')
+  local lhs, rhs = eq:match('^(.-)%->(.*)$')
+  lhs = lhs or eq
+  local terms = {}
+  for term in (lhs .. ','):gmatch('([^,]*),') do terms[#terms + 1] = term end
+  if #terms ~= #ops then
+    fail('einsum', 'the equation has %d operand%s but %d tensor%s given', #terms, #terms == 1 and '' or 's',
+             #ops, #ops == 1 and ' was' or 's were')
+  end
+  local labels, counts, max_covered, any_ellipsis = {}, {}, 0, false
+  for i, x in ipairs(ops) do
+    operand('einsum', x, 'operand ' .. i)
+    local l, has_ellipsis, covered = parse_term(terms[i], x:dim(), 'operand ' .. i)
+    labels[i] = l
+    any_ellipsis = any_ellipsis or has_ellipsis
+    if covered > max_covered then max_covered = covered end
+    for _, id in ipairs(l) do counts[id] = (counts[id] or 0) + 1 end
+  end
+  -- the output's labels
+  local out_labels = {}
+  if rhs then
+    local l, has_ellipsis = parse_term(rhs, nil, 'the output')
+    for _, id in ipairs(l) do
+      if id < ELLIPSIS then
+        if not counts[id] then fail('einsum', "the output label '%s' appears in no operand", string.char(id)) end
+        out_labels[#out_labels + 1] = id
+      end
+    end
+    if has_ellipsis then -- the ellipsis dims go where '...' stands
+      local pos = rhs:find('...', 1, true)
+      local before = select(2, rhs:sub(1, pos - 1):gsub('%a', ''))
+      for j = max_covered, 1, -1 do table.insert(out_labels, before + 1 + (max_covered - j), ELLIPSIS + j) end
+    end
+    local seen = {}
+    for _, id in ipairs(out_labels) do
+      if seen[id] and id < ELLIPSIS then fail('einsum', "the output label '%s' appears twice", string.char(id)) end
+      seen[id] = true
+    end
+  else
+    for j = max_covered, 1, -1 do out_labels[#out_labels + 1] = ELLIPSIS + j end
+    local singles = {}
+    for id, n in pairs(counts) do
+      if n == 1 and id < ELLIPSIS then singles[#singles + 1] = id end
+    end
+    table.sort(singles)
+    for _, id in ipairs(singles) do out_labels[#out_labels + 1] = id end
+  end
+  local in_output = {}
+  for _, id in ipairs(out_labels) do in_output[id] = true end
+  -- every operand: diagonals of repeated labels, then sums over labels no one else needs
+  local xs, ls = {}, {}
+  for i, x in ipairs(ops) do
+    local y, l = diagonals(x, { unpack(labels[i]) })
+    local drop, others = {}, {}
+    for j = 1, #ops do
+      if j ~= i then for _, id in ipairs(labels[j]) do others[id] = true end end
+    end
+    for _, id in ipairs(l) do
+      if not in_output[id] and not others[id] then drop[id] = true end
+    end
+    xs[i], ls[i] = sum_out(y, l, drop)
+  end
+  -- left to right, contracting what neither the output nor a later operand needs
+  local x, lx = xs[1], ls[1]
+  for i = 2, #xs do
+    local needed = {}
+    for id in pairs(in_output) do needed[id] = true end
+    for j = i + 1, #xs do for _, id in ipairs(ls[j]) do needed[id] = true end end
+    x, lx = contract(x, lx, xs[i], ls[i], needed)
+  end
+  -- a label left that the output lacks (one operand) is summed; then the output's order
+  local drop = {}
+  for _, id in ipairs(lx) do if not in_output[id] then drop[id] = true end end
+  x, lx = sum_out(x, lx, drop)
+  local at, perm = {}, {}
+  for d, id in ipairs(lx) do at[id] = d end
+  for _, id in ipairs(out_labels) do perm[#perm + 1] = at[id] end
+  if #perm > 1 then x = x:permute(perm) end
+  return x
+end
+
+-- ---- torch.linalg ----
+
+local linalg = torch.linalg or {}
+torch.linalg = linalg
+local results = ffi.new('tn_tensor*[3]')
+
+local function matrix(fn, a) return operand(fn, a, 'the matrix') end
+
+--- torch.linalg.inv(A, {out=}) -> Tensor
+-- The inverse of a square matrix, or of each matrix of a batch [*, n, n] (float32 or float64), through
+-- LAPACK's LU factorisation. A singular matrix raises an error naming which one. Aliases: torch.inverse,
+-- A:inverse().
+function linalg.inv(a, opts)
+  local ac, out = matrix('linalg.inv', a), out_of('linalg.inv', opts)
+  local r = C.tn_linalg_inv(out and out._c, ac)
+  if r == nil then c_error() end
+  return out or wrap(r)
+end
+
+--- torch.linalg.solve(A, B, {left=true, out=}) -> Tensor
+-- The solution X of A X = B (left=false: X A = B) for square A [*, n, n] and B [*, n, k], or B [*, n] (a
+-- vector, or a batch of vectors, when B has one dim less than A); batch dims broadcast. Singular A raises.
+-- Example: torch.linalg.solve(A, b)  -- b a vector
+function linalg.solve(a, b, opts)
+  local ac, bc = matrix('linalg.solve', a), operand('linalg.solve', b, 'B')
+  local out = out_of('linalg.solve', opts)
+  local left = true
+  if opts and opts.left ~= nil then left = opts.left end
+  local r = C.tn_linalg_solve(out and out._c, ac, bc, left and 1 or 0)
+  if r == nil then c_error() end
+  return out or wrap(r)
+end
+
+--- torch.linalg.det(A, {out=}) -> Tensor
+-- The determinant of a square matrix (a 0-d tensor) or of each matrix of a batch, from the LU
+-- factorisation. Aliases: torch.det, A:det().
+function linalg.det(a, opts)
+  local ac, out = matrix('linalg.det', a), out_of('linalg.det', opts)
+  local r = C.tn_linalg_det(out and out._c, ac)
+  if r == nil then c_error() end
+  return out or wrap(r)
+end
+
+--- torch.linalg.slogdet(A) -> sign, logabsdet
+-- The sign (-1, 0 or 1) and the log of the absolute value of the determinant, as two tensors: det =
+-- sign * exp(logabsdet) without overflow for large matrices. A singular matrix gives sign 0 and -inf.
+function linalg.slogdet(a)
+  if C.tn_linalg_slogdet(matrix('linalg.slogdet', a), results, results + 1) ~= 0 then c_error() end
+  return wrap(results[0]), wrap(results[1])
+end
+
+--- torch.linalg.cholesky(A, {upper=false, out=}) -> Tensor
+-- The Cholesky factor L (lower triangular, A = L L') of a symmetric positive-definite matrix, or U = L'
+-- with upper=true; only that triangle of A is read. A matrix that is not positive-definite raises.
+function linalg.cholesky(a, opts)
+  local ac, out = matrix('linalg.cholesky', a), out_of('linalg.cholesky', opts)
+  local upper = opts and opts.upper or false
+  local r = C.tn_linalg_cholesky(out and out._c, ac, upper and 1 or 0)
+  if r == nil then c_error() end
+  return out or wrap(r)
+end
+
+local QR_MODES = { reduced = 0, complete = 1, r = 2 }
+
+--- torch.linalg.qr(A, mode='reduced') -> Q, R
+-- The QR factorisation A = Q R of an [m x n] matrix (or batch): Q with orthonormal columns, R upper
+-- triangular. mode (positional or {mode=}): 'reduced' (Q [m x k], R [k x n], k = min(m, n)), 'complete'
+-- (Q [m x m], R [m x n]) or 'r' (R only; Q is an empty tensor).
+function linalg.qr(a, mode)
+  local ac = matrix('linalg.qr', a)
+  if is_opts(mode) then mode = mode.mode end
+  local m = QR_MODES[mode or 'reduced']
+  if not m then fail('linalg.qr', "mode must be 'reduced', 'complete' or 'r', got %s", tostring(mode)) end
+  if C.tn_linalg_qr(ac, m, results, results + 1) ~= 0 then c_error() end
+  return wrap(results[0]), wrap(results[1])
+end
+
+--- torch.linalg.svd(A, full_matrices=true) -> U, S, Vh
+-- The singular value decomposition A = U diag(S) Vh of an [m x n] matrix (or batch), singular values in
+-- descending order (LAPACK's gesdd). full_matrices (positional or {full_matrices=}, default true as in
+-- PyTorch): U [m x m] and Vh [n x n]; false: U [m x k], Vh [k x n], k = min(m, n).
+function linalg.svd(a, full)
+  local ac = matrix('linalg.svd', a)
+  if is_opts(full) then full = full.full_matrices end
+  if full == nil then full = true end
+  if C.tn_linalg_svd(ac, full and 1 or 0, 1, results, results + 1, results + 2) ~= 0 then c_error() end
+  return wrap(results[0]), wrap(results[1]), wrap(results[2])
+end
+
+--- torch.linalg.svdvals(A) -> Tensor
+-- The singular values of A (or of each matrix of a batch), in descending order.
+function linalg.svdvals(a)
+  local ac = matrix('linalg.svdvals', a)
+  if C.tn_linalg_svd(ac, 0, 0, results, results + 1, results + 2) ~= 0 then c_error() end
+  local u, s, vh = wrap(results[0]), wrap(results[1]), wrap(results[2])
+  return s, u, vh
+end
+
+local function uplo_of(fn, uplo)
+  if is_opts(uplo) then uplo = uplo.UPLO or uplo.uplo end
+  if uplo == nil or uplo == 'L' then return 0 end
+  if uplo == 'U' then return 1 end
+  bad_argument(fn, "UPLO must be 'L' or 'U', got %s", tostring(uplo))
+end
+
+--- torch.linalg.eigh(A, UPLO='L') -> eigenvalues, eigenvectors
+-- The eigenvalues (ascending) and orthonormal eigenvectors (the columns of the second result) of a
+-- symmetric matrix or batch; only the triangle UPLO ('L' lower, 'U' upper; positional or {UPLO=}) is read.
+function linalg.eigh(a, uplo)
+  local ac = matrix('linalg.eigh', a)
+  if C.tn_linalg_eigh(ac, uplo_of('linalg.eigh', uplo), results, results + 1) ~= 0 then c_error() end
+  return wrap(results[0]), wrap(results[1])
+end
+
+--- torch.linalg.eigvalsh(A, UPLO='L') -> Tensor
+-- The eigenvalues (ascending) of a symmetric matrix or batch.
+function linalg.eigvalsh(a, uplo)
+  local ac = matrix('linalg.eigvalsh', a)
+  if C.tn_linalg_eigh(ac, uplo_of('linalg.eigvalsh', uplo), results, nil) ~= 0 then c_error() end
+  return wrap(results[0])
+end
+
+--- torch.linalg.matmul(a, b, {out=}) -> Tensor
+-- torch.matmul.
+linalg.matmul = torch.matmul
+
+--- torch.linalg.multi_dot(list) -> Tensor
+-- The product of a list of matrices, multiplied in the cheapest order (dynamic programming over the chain);
+-- the first may be a vector (a row) and the last a vector (a column), as in PyTorch.
+function linalg.multi_dot(list)
+  if type(list) ~= 'table' or #list < 2 then fail('linalg.multi_dot', 'expected a list of at least 2 tensors') end
+  local n = #list
+  local mats, dims = {}, {}
+  for i, x in ipairs(list) do
+    operand('linalg.multi_dot', x, 'tensor ' .. i)
+    local d = x:dim()
+    if d == 1 and (i == 1 or i == n) then
+      x = i == 1 and x:unsqueeze(1) or x:unsqueeze(2)
+    elseif d ~= 2 then
+      fail('linalg.multi_dot', 'tensor %d must be 2-d (the first and last may be 1-d), got %d dims', i, d)
+    end
+    mats[i] = x
+  end
+  for i = 1, n do dims[i] = mats[i]:size(1) end
+  dims[n + 1] = mats[n]:size(2)
+  -- cost[i][j]: the cheapest product of mats i..j; split[i][j] where it splits
+  local cost, split = {}, {}
+  for i = 1, n do cost[i], split[i] = { [i] = 0 }, {} end
+  for len = 2, n do
+    for i = 1, n - len + 1 do
+      local j = i + len - 1
+      cost[i][j] = math.huge
+      for s = i, j - 1 do
+        local c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+        if c < cost[i][j] then cost[i][j], split[i][j] = c, s end
+      end
+    end
+  end
+  local function product(i, j)
+    if i == j then return mats[i] end
+    local s = split[i][j]
+    return product(i, s):mm(product(s + 1, j))
+  end
+  local r = product(1, n)
+  if list[1]:dim() == 1 then r = r:squeeze(1) end
+  if list[n]:dim() == 1 then r = r:squeeze(-1) end
+  return r
+end
+
+--- torch.linalg.matrix_power(A, n) -> Tensor
+-- A multiplied by itself n times (n an integer; 0 gives the identity, a negative n the power of the
+-- inverse), by repeated squaring; batches work too.
+function linalg.matrix_power(a, n)
+  operand('linalg.matrix_power', a, 'the matrix')
+  args.integer('linalg.matrix_power', 'n', n)
+  local d = a:dim()
+  if d < 2 or a:size(d) ~= a:size(d - 1) then
+    fail('linalg.matrix_power', 'expected square matrices, got %d dims', d)
+  end
+  if n == 0 then
+    local k = a:size(d)
+    return torch.eye(k, { dtype = a:dtype(), device = a:device() }):expand(a:shape()):clone()
+  end
+  local base = n < 0 and linalg.inv(a) or a
+  n = math.abs(n)
+  local result
+  while n > 0 do
+    if n % 2 == 1 then result = result and result:matmul(base) or base:clone() end
+    n = math.floor(n / 2)
+    if n > 0 then base = base:matmul(base) end
+  end
+  return result
+end
+
+-- The PyTorch aliases and methods.
+
+--- torch.inverse(A) -> Tensor
+--- Tensor:inverse() -> Tensor
+-- torch.linalg.inv.
+torch.inverse = linalg.inv
+function Tensor:inverse() return linalg.inv(self) end
+
+--- torch.det(A) -> Tensor
+--- Tensor:det() -> Tensor
+-- torch.linalg.det.
+torch.det = linalg.det
+function Tensor:det() return linalg.det(self) end
+
+--- torch.slogdet(A) -> sign, logabsdet
+--- Tensor:slogdet() -> sign, logabsdet
+-- torch.linalg.slogdet.
+torch.slogdet = linalg.slogdet
+function Tensor:slogdet() return linalg.slogdet(self) end
+
+--- torch.logdet(A) -> Tensor
+--- Tensor:logdet() -> Tensor
+-- The log of the determinant: NaN where it is negative, -inf where it is 0.
+function torch.logdet(a)
+  local sign, logabs = linalg.slogdet(a)
+  return torch.where(sign:lt(0), 0 / 0, logabs)
+end
+function Tensor:logdet() return torch.logdet(self) end
+
+--- torch.cholesky(A, upper=false) -> Tensor
+--- Tensor:cholesky(upper=false) -> Tensor
+-- torch.linalg.cholesky with the upper flag given positionally (PyTorch's older function).
+function torch.cholesky(a, upper)
+  if is_opts(upper) then upper = upper.upper end
+  return linalg.cholesky(a, { upper = upper or false })
+end
+function Tensor:cholesky(upper) return torch.cholesky(self, upper) end
+
+--- torch.qr(A, some=true) -> Q, R
+--- Tensor:qr(some=true) -> Q, R
+-- PyTorch's older QR: some=true is mode 'reduced', false 'complete'.
+function torch.qr(a, some)
+  if is_opts(some) then some = some.some end
+  return linalg.qr(a, some == false and 'complete' or 'reduced')
+end
+function Tensor:qr(some) return torch.qr(self, some) end
+
+--- torch.svd(A, some=true, compute_uv=true) -> U, S, V
+--- Tensor:svd(some=true, compute_uv=true) -> U, S, V
+-- PyTorch's older SVD: returns V (not Vh), reduced unless some=false; with compute_uv=false, U and V are
+-- zero-filled as in PyTorch.
+function torch.svd(a, some, compute_uv)
+  if is_opts(some) then some, compute_uv = some.some, some.compute_uv end
+  local u, s, vh = linalg.svd(a, some == false)
+  local v = vh:transpose(-2, -1)
+  if compute_uv == false then return torch.zeros_like(u), s, torch.zeros_like(v) end
+  return u, s, v
+end
+function Tensor:svd(some, compute_uv) return torch.svd(self, some, compute_uv) end
+
+return M
