@@ -52,7 +52,7 @@ static inline int64_t pow_i64(int64_t base, int64_t e, tn_pointwise_ctx *c) {
 #define abs_F(x) TN_LIBM(fabs, x)
 #define abs_I(x) ((x) < 0 ? -(x) : (x))
 #define abs_B(x) (x)
-#define sign_F(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : (x))
+#define sign_F(x) ((x) > 0 ? 1 : (x) < 0 ? -1 : 0) /* 0 for NaN, like PyTorch */
 #define sign_I(x) (((x) > 0) - ((x) < 0))
 #define sign_B(x) (x)
 #define exp_F(x) TN_MATH(exp, x)

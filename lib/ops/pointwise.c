@@ -357,6 +357,10 @@ tn_tensor *tn_binary_scalar(int op, tn_tensor *out, const tn_tensor *a, double s
     return r;
   }
   const op_info *info = &binary_info[op];
+  /* Comparing integers with a number outside their range (or with a fraction) has a definite answer:
+   * compare exactly in float64 rather than wrapping the number into the integer type. */
+  if (info->result == TN_RESULT_BOOL && !tn_dtype_is_floating(promoted) && (!fits(promoted, s) || s != floor(s)))
+    promoted = TN_FLOAT64;
   int dtype = compute_dtype(info, promoted, float_dtype);
   if (dtype < 0) return NULL;
   if (!fits(dtype, s))

@@ -1,0 +1,257 @@
+-- Element-wise ops against PyTorch: unary, binary, ternary, comparisons; broadcasting, non-contiguous and
+-- expanded inputs, empty and 0-d tensors; PyTorch's type promotion (Lua numbers act as Python numbers);
+-- in-place and out= forms; errors.
+local torch = require 'tensor'
+local ref = require 'helpers.torchref'
+
+torch.manual_seed(1234)
+
+-- Inputs in an op's domain, in a few layouts: contiguous, transposed, expanded (stride 0), empty, 0-d.
+local function layouts(dtype, lo, hi)
+  local function rand(...)
+    local t = torch.rand(...):mul_(hi - lo):add_(lo)
+    return dtype == 'int64' and t:round():long() or t:to(dtype)
+  end
+  return {
+    rand(3, 4),
+    rand(4, 3):t(),
+    rand(1, 5):expand(3, 5),
+    rand(0, 3),
+    rand({}),
+    rand(2, 3, 4):narrow(3, 2, 2),
+  }
+end
+
+local cases = {}
+local function case(name, lua_fn, python, inputs, tol)
+  cases[#cases + 1] = { name = name, fn = lua_fn, python = python, inputs = inputs, tol = tol }
+end
+
+-- ---- unary ops: name, domain, PyTorch expression, dtypes ----
+local unary = {
+  { 'neg', -3, 3 }, { 'abs', -3, 3 }, { 'sign', -3, 3 }, { 'exp', -20, 20 }, { 'exp2', -10, 10 },
+  { 'expm1', -3, 3 }, { 'log', 0.01, 100 }, { 'log2', 0.01, 100 }, { 'log10', 0.01, 100 },
+  { 'log1p', -0.9, 10 }, { 'sqrt', 0, 100 }, { 'rsqrt', 0.01, 100 }, { 'sin', -10, 10 }, { 'cos', -10, 10 },
+  { 'tan', -1.5, 1.5 }, { 'asin', -0.99, 0.99 }, { 'acos', -0.99, 0.99 }, { 'atan', -10, 10 },
+  { 'sinh', -5, 5 }, { 'cosh', -5, 5 }, { 'tanh', -10, 10 }, { 'sigmoid', -30, 30 },
+  { 'relu', -3, 3 }, { 'silu', -8, 8 }, { 'erf', -4, 4 }, { 'erfc', -4, 4 }, { 'floor', -5, 5 },
+  { 'ceil', -5, 5 }, { 'round', -5, 5 }, { 'trunc', -5, 5 }, { 'frac', -5, 5 }, { 'reciprocal', 0.1, 5 },
+  { 'square', -5, 5 },
+}
+local python_name = { relu = 'torch.relu', silu = 'torch.nn.functional.silu' }
+for _, u in ipairs(unary) do
+  local name, lo, hi = u[1], u[2], u[3]
+  for _, dtype in ipairs({ 'float32', 'float64' }) do
+    for i, x in ipairs(layouts(dtype, lo, hi)) do
+      case(name .. ' ' .. dtype .. ' layout ' .. i, function(a) return a[name](a) end,
+           (python_name[name] or ('torch.' .. name)) .. '(a)', { a = x }, ref.tolerance(dtype))
+    end
+  end
+end
+-- integer inputs: same-dtype ops keep int64, float-valued ops promote to the default float
+for _, name in ipairs({ 'neg', 'abs', 'sign', 'relu', 'floor', 'square', 'exp', 'sqrt', 'sigmoid' }) do
+  local x = layouts('int64', -5, 5)[1]
+  if name == 'sqrt' then x = x:abs() end
+  case(name .. ' int64', function(a) return a[name](a) end, (python_name[name] or ('torch.' .. name)) .. '(a)',
+       { a = x }, { atol = 1e-6, rtol = 1e-6 })
+end
+-- activations with parameters
+local x = torch.randn(6, 7):mul_(4)
+case('leaky_relu', function(a) return a:leaky_relu(0.2) end, 'torch.nn.functional.leaky_relu(a, 0.2)', { a = x })
+case('elu', function(a) return a:elu(1.5) end, 'torch.nn.functional.elu(a, 1.5)', { a = x })
+case('gelu', function(a) return a:gelu() end, 'torch.nn.functional.gelu(a)', { a = x })
+case('gelu tanh', function(a) return a:gelu({ approximate = 'tanh' }) end,
+     "torch.nn.functional.gelu(a, approximate='tanh')", { a = x })
+case('softplus', function(a) return a:softplus(2, 5) end, 'torch.nn.functional.softplus(a, 2, 5)', { a = x })
+case('logsigmoid', function(a) return a:logsigmoid() end, 'torch.nn.functional.logsigmoid(a)', { a = x })
+case('clamp', function(a) return a:clamp(-1, 2) end, 'a.clamp(-1, 2)', { a = x })
+case('clamp min only', function(a) return a:clamp({ min = 0.5 }) end, 'a.clamp(min=0.5)', { a = x })
+case('clamp int', function(a) return a:clamp(-2, 3) end, 'a.clamp(-2, 3)', { a = x:long() })
+case('clamp tensor bounds', function(a, lo) return a:clamp(lo, lo + 1) end, 'torch.max(torch.min(a, lo + 1), lo)',
+     { a = x, lo = torch.randn(1, 7) })
+-- 16-bit floats compute in float32 and round once (PyTorch's CPU kernels lack some float16 ops, so the
+-- reference computes in float32 and rounds the same way)
+for _, dtype in ipairs({ 'float16', 'bfloat16' }) do
+  local h = torch.randn(5, 6):to(dtype)
+  for _, name in ipairs({ 'exp', 'tanh', 'sigmoid', 'neg', 'abs' }) do
+    case(name .. ' ' .. dtype, function(a) return a[name](a) end, 'torch.' .. name .. '(a.float()).to(a.dtype)', { a = h },
+         ref.tolerance(dtype))
+  end
+  case('add ' .. dtype, function(a, b) return a + b end, '(a.float() + b.float()).to(a.dtype)', { a = h, b = torch.randn(5, 6):to(dtype) },
+       ref.tolerance(dtype))
+end
+-- special values
+local special = torch.tensor({ 0, -0.0, 1 / 0, -1 / 0, 0 / 0, 1e-40, -1e-40, 88.7, -103, 1e30 })
+for _, name in ipairs({ 'exp', 'log', 'tanh', 'sigmoid', 'erf', 'sqrt', 'relu', 'abs', 'isnan', 'isinf', 'isfinite',
+                        'signbit', 'logical_not', 'sign' }) do
+  case(name .. ' special values', function(a) return a[name](a) end, 'torch.' .. name .. '(a)', { a = special },
+       { atol = 1e-6, rtol = 1e-5 })
+end
+
+-- ---- binary ops ----
+local a, b = torch.randn(3, 4), torch.randn(3, 4)
+local pos = torch.rand(3, 4):add_(0.5)
+local binary = {
+  { 'add', 'a + b' }, { 'sub', 'a - b' }, { 'mul', 'a * b' }, { 'div', 'a / b' }, { 'maximum', 'torch.maximum(a, b)' },
+  { 'minimum', 'torch.minimum(a, b)' }, { 'atan2', 'torch.atan2(a, b)' }, { 'fmod', 'torch.fmod(a, b)' },
+  { 'remainder', 'torch.remainder(a, b)' }, { 'floor_divide', 'torch.floor_divide(a, b)' },
+  { 'eq', 'a == b' }, { 'ne', 'a != b' }, { 'lt', 'a < b' }, { 'le', 'a <= b' }, { 'gt', 'a > b' }, { 'ge', 'a >= b' },
+  { 'logical_and', 'torch.logical_and(a, b)' }, { 'logical_or', 'torch.logical_or(a, b)' },
+  { 'logical_xor', 'torch.logical_xor(a, b)' },
+}
+for _, op in ipairs(binary) do
+  local name, expr = op[1], op[2]
+  case(name .. ' same shape', function(x, y) return x[name](x, y) end, expr, { a = a, b = b })
+  case(name .. ' broadcast', function(x, y) return x[name](x, y) end, expr,
+       { a = torch.randn(2, 1, 4), b = torch.randn(3, 1) })
+  case(name .. ' transposed', function(x, y) return x[name](x, y) end, expr,
+       { a = torch.randn(4, 3):t(), b = torch.randn(3, 4) })
+  case(name .. ' float64', function(x, y) return x[name](x, y) end, expr,
+       { a = a:double(), b = b:double() }, ref.tolerance('float64'))
+  case(name .. ' empty', function(x, y) return x[name](x, y) end, expr, { a = torch.randn(0, 4), b = torch.randn(1, 4) })
+end
+case('pow', function(x, y) return x:pow(y) end, 'torch.pow(a, b)', { a = pos, b = b })
+case('pow scalar 2', function(x) return x ^ 2 end, 'a ** 2', { a = a })
+case('pow scalar 0.5', function(x) return x ^ 0.5 end, 'a ** 0.5', { a = pos })
+case('pow scalar 3', function(x) return x ^ 3 end, 'a ** 3', { a = a })
+case('pow int', function(x) return x ^ 3 end, 'a ** 3', { a = torch.arange(-4, 5) })
+case('number ^ tensor', function(x) return 2 ^ x end, '2 ** a', { a = a })
+case('number - tensor', function(x) return 3 - x end, '3 - a', { a = a })
+case('number / tensor', function(x) return 3 / x end, '3 / a', { a = pos })
+case('add alpha', function(x, y) return x:add(y, 2.5) end, 'torch.add(a, b, alpha=2.5)', { a = a, b = b })
+case('sub alpha', function(x, y) return x:sub(y, { alpha = 0.5 }) end, 'torch.sub(a, b, alpha=0.5)', { a = a, b = b })
+case('% operator', function(x) return x % 0.7 end, 'a % 0.7', { a = a })
+-- integer arithmetic follows Python's floor division and modulo
+local ia, ib = torch.tensor({ 7, -7, 7, -7, 0, 13 }), torch.tensor({ 2, 2, -2, -2, 3, -5 })
+case('floor_divide int', function(x, y) return x:floor_divide(y) end, 'torch.floor_divide(a, b)', { a = ia, b = ib })
+case('remainder int', function(x, y) return x:remainder(y) end, 'torch.remainder(a, b)', { a = ia, b = ib })
+case('fmod int', function(x, y) return x:fmod(y) end, 'torch.fmod(a, b)', { a = ia, b = ib })
+case('div int is true division', function(x, y) return x / y end, 'a / b', { a = ia, b = ib })
+case('div rounding trunc', function(x, y) return x:div(y, { rounding_mode = 'trunc' }) end,
+     "torch.div(a, b, rounding_mode='trunc')", { a = ia, b = ib })
+case('div rounding floor', function(x, y) return x:div(y, { rounding_mode = 'floor' }) end,
+     "torch.div(a, b, rounding_mode='floor')", { a = ia, b = ib })
+case('bitwise and/or/xor', function(x, y) return x:bitwise_and(y) + x:bitwise_or(y) * 3 + x:bitwise_xor(y) * 7 end,
+     'torch.bitwise_and(a, b) + torch.bitwise_or(a, b) * 3 + torch.bitwise_xor(a, b) * 7', { a = ia, b = ib })
+case('bitwise_not', function(x) return x:bitwise_not() end, 'torch.bitwise_not(a)', { a = ia })
+
+-- ---- type promotion (the result dtype is compared too) ----
+local i32 = torch.tensor({ 1, 2, 3 }, { dtype = 'int32' })
+local u8 = torch.tensor({ 1, 2, 250 }, { dtype = 'uint8' })
+local i8 = torch.tensor({ 1, -2, 3 }, { dtype = 'int8' })
+local bools = torch.tensor({ true, false, true })
+local f64_0d = torch.tensor(2.5, { dtype = 'float64' })
+case('int32 + 1 stays int32', function(x) return x + 1 end, 'a + 1', { a = i32 })
+case('int32 * 2.5 is float32', function(x) return x * 2.5 end, 'a * 2.5', { a = i32 })
+case('uint8 + int8 is int16', function(x, y) return x + y end, 'a + b', { a = u8, b = i8 })
+case('bool + bool is bool', function(x, y) return x + y end, 'a + b', { a = bools, b = bools })
+case('bool + 1 is int64', function(x) return x + 1 end, 'a + 1', { a = bools })
+case('float32 + 0-d float64 stays float32', function(x, y) return x + y end, 'a + b', { a = a, b = f64_0d })
+case('int32 + 0-d float64 is float64', function(x, y) return x + y end, 'a + b', { a = i32, b = f64_0d })
+case('int64 + float16 is float16', function(x, y) return x + y end, 'a + b',
+     { a = torch.tensor({ 1, 2 }), b = torch.tensor({ 0.5, 1.5 }, { dtype = 'float16' }) })
+case('float16 + bfloat16 is float32', function(x, y) return x + y end, 'a + b',
+     { a = torch.randn(3):half(), b = torch.randn(3):bfloat16() }, ref.tolerance('bfloat16'))
+-- Comparing integers with an out-of-range number gives the mathematical answer (PyTorch wraps the number
+-- into uint8 here), so the reference is plain Python arithmetic.
+case('uint8 compared with out-of-range numbers', function(x) return x:gt(-1):logical_and(x:lt(300)) end,
+     'torch.tensor([v > -1 and v < 300 for v in a.tolist()])', { a = u8 })
+
+-- ---- ternary ----
+local c = torch.randn(3, 4)
+case('lerp scalar weight', function(x, y) return x:lerp(y, 0.3) end, 'torch.lerp(a, b, 0.3)', { a = a, b = b })
+case('lerp tensor weight', function(x, y, w) return x:lerp(y, w) end, 'torch.lerp(a, b, w)',
+     { a = a, b = b, w = torch.rand(1, 4) })
+case('addcmul', function(x, y, z) return x:addcmul(y, z, 0.5) end, 'torch.addcmul(a, b, z, value=0.5)',
+     { a = a, b = b, z = c })
+case('addcdiv', function(x, y, z) return x:addcdiv(y, z, 2) end, 'torch.addcdiv(a, b, z, value=2)',
+     { a = a, b = b, z = pos })
+case('where', function(cond, x, y) return torch.where(cond, x, y) end, 'torch.where(cond, a, b)',
+     { cond = torch.randn(3, 1):gt(0), a = a, b = b:double() })
+case('where with numbers', function(cond, x) return torch.where(cond, x, 0) end, 'torch.where(cond, a, 0.0)',
+     { cond = a:gt(0), a = a })
+
+-- ---- in-place and out= ----
+case('add_ in place', function(x, y) local r = x:clone() r:add_(y) return r end, 'a + b', { a = a, b = torch.randn(4) })
+case('mul_ number', function(x) local r = x:clone() r:mul_(3) return r end, 'a * 3', { a = a })
+case('exp_ on a transposed view', function(x) local r = x:clone():t() r:exp_() return r end, 'a.clone().t().exp()',
+     { a = a })
+case('out=', function(x, y)
+  local out = torch.empty(0)
+  local r = torch.add(x, y, { out = out })
+  assert(r == out)
+  return out
+end, 'a + b', { a = a, b = b })
+case('in-place with overlapping shifted views', function(x)
+  local r = x:clone()
+  r:narrow(1, 2, 5):add_(r:narrow(1, 1, 5))
+  return r
+end, 'torch.cat([a[:1], a[1:] + a[:-1]])', { a = torch.randn(6) })
+
+-- Run every case in PyTorch once, then compare.
+
+describe('element-wise ops match PyTorch', function()
+  local batch = {}
+  for i, cs in ipairs(cases) do
+    local names, inputs = {}, {}
+    for k, v in pairs(cs.inputs) do
+      names[#names + 1] = k
+      inputs[k] = v
+    end
+    batch[i] = { code = 'out = ' .. cs.python, inputs = inputs }
+  end
+  local results = ref.batch(batch)
+  for i, cs in ipairs(cases) do
+    it(cs.name, function()
+      -- inputs in the order the function takes them: a, b, z, w / cond first for where
+      local order = { 'cond', 'a', 'b', 'lo', 'z', 'w' }
+      local argv = {}
+      for _, k in ipairs(order) do
+        if cs.inputs[k] ~= nil then argv[#argv + 1] = cs.inputs[k] end
+      end
+      local got = cs.fn(unpack(argv))
+      local ok, msg = ref.compare(got, results[i], cs.tol or ref.tolerance(got:dtype()))
+      assert(ok, msg)
+    end)
+  end
+end)
+
+describe('element-wise errors', function()
+  local function message(fn)
+    local ok, err = pcall(fn)
+    assert.is_false(ok)
+    return tostring(err)
+  end
+  it('names the op and the shapes when shapes do not broadcast', function()
+    local m = message(function() return torch.randn(2, 3) + torch.randn(4) end)
+    assert.matches('add', m)
+    assert.matches('%[2 x 3%]', m)
+    assert.matches('%[4%]', m)
+  end)
+  it('refuses integer division by zero', function()
+    assert.matches('division by zero', message(function() return torch.tensor({ 1, 2 }):floor_divide(torch.tensor({ 1, 0 })) end))
+    assert.matches('division by zero', message(function() return torch.tensor({ 1, 2 }):remainder(0) end))
+  end)
+  it('refuses negative integer powers', function()
+    assert.matches('negative', message(function() return torch.tensor({ 2 }) ^ -1 end))
+  end)
+  it('refuses bitwise ops on floats and subtraction of bools', function()
+    assert.matches('bitwise_and', message(function() return torch.randn(2):bitwise_and(torch.randn(2)) end))
+    assert.matches('sub', message(function() return torch.tensor({ true }) - torch.tensor({ false }) end))
+  end)
+  it('refuses a scalar that overflows the dtype', function()
+    assert.matches('300', message(function() return torch.tensor({ 1 }, { dtype = 'uint8' }) + 300 end))
+  end)
+  it('refuses writing a broadcast result in place into a smaller tensor', function()
+    assert.matches('in place', message(function() return torch.randn(3):add_(torch.randn(2, 3)) end))
+  end)
+  it('refuses in-place float results into integer tensors', function()
+    assert.matches('cannot be written', message(function() return torch.tensor({ 1, 2 }):mul_(1.5) end))
+  end)
+  it('refuses a non-tensor operand', function()
+    assert.matches('expected a tensor or a number', message(function() return torch.randn(2) + 'x' end))
+  end)
+  it('refuses writing into an expanded tensor', function()
+    assert.matches('memory location', message(function() return torch.zeros(1, 3):expand(4, 3):add_(1) end))
+  end)
+end)
