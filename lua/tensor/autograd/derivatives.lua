@@ -341,4 +341,378 @@ end, backward = function(ctx, g) return g:_convert(ctx.dtype, ctx.device_type, c
 D.copy_ = { inputs = 2, broadcast = true, backward = function(ctx, g) return nil, g end }
 D.fill_ = { inputs = 1, backward = function(ctx, g) return nil end }
 
+-- ---------------------------------------------------------------- linear algebra
+
+local function mT(t) return t:transpose(-2, -1) end
+
+D.mm = { inputs = 2, save = save_ab, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and g:mm(b:t()), ctx.next[2] and a:t():mm(g)
+end }
+D.bmm = { inputs = 2, save = save_ab, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and g:bmm(mT(b)), ctx.next[2] and mT(a):bmm(g)
+end }
+D.mv = { inputs = 2, save = save_ab, backward = function(ctx, g)
+  local a, x = ctx:saved_values()
+  return ctx.next[1] and g:outer(x), ctx.next[2] and a:t():mv(g)
+end }
+D.dot = { inputs = 2, save = save_ab, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and b * g, ctx.next[2] and a * g
+end }
+D.vdot = D.dot
+D.outer = { inputs = 2, save = save_ab, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and g:mv(b), ctx.next[2] and g:t():mv(a)
+end }
+D.ger = D.outer
+-- matmul with PyTorch's rules; the engine sums broadcast batch dims back to each operand's shape.
+D.matmul = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  local da, db = a:dim(), b:dim()
+  local ga, gb
+  if da == 1 and db == 1 then
+    ga, gb = ctx.next[1] and b * g, ctx.next[2] and a * g
+  elseif db == 1 then -- [..., m, k] @ [k] -> [..., m]
+    ga = ctx.next[1] and g:unsqueeze(-1):matmul(b:unsqueeze(1))
+    gb = ctx.next[2] and mT(a):matmul(g:unsqueeze(-1)):squeeze(-1)
+  elseif da == 1 then -- [k] @ [..., k, n] -> [..., n]
+    ga = ctx.next[1] and g:unsqueeze(-2):matmul(mT(b)):squeeze(-2)
+    gb = ctx.next[2] and a:unsqueeze(-1):matmul(g:unsqueeze(-2))
+  else
+    ga = ctx.next[1] and g:matmul(mT(b))
+    gb = ctx.next[2] and mT(a):matmul(g)
+  end
+  return ga, gb
+end }
+
+-- The add* forms: beta * input + alpha * product (beta, alpha positional or {beta=, alpha=}).
+local function save_scaled(ctx, out, input, a, b, beta, alpha)
+  if type(beta) == 'table' then beta, alpha = beta.beta, beta.alpha end
+  ctx.beta, ctx.alpha = beta or 1, alpha or 1
+  ctx:save(a, b)
+end
+local function scale(g, s)
+  if s == 1 then return g end
+  return g * s
+end
+D.addmm = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(g:mm(b:t()), ctx.alpha),
+    ctx.next[3] and scale(a:t():mm(g), ctx.alpha)
+end }
+D.addmv = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
+  local a, x = ctx:saved_values()
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(g:outer(x), ctx.alpha),
+    ctx.next[3] and scale(a:t():mv(g), ctx.alpha)
+end }
+D.addr = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(g:mv(b), ctx.alpha),
+    ctx.next[3] and scale(g:t():mv(a), ctx.alpha)
+end }
+D.baddbmm = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(g:bmm(mT(b)), ctx.alpha),
+    ctx.next[3] and scale(mT(a):bmm(g), ctx.alpha)
+end }
+D.addbmm = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
+  local a, b = ctx:saved_values()
+  local gb3 = g:unsqueeze(1):expand(a:size(1), g:size(1), g:size(2))
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(gb3:bmm(mT(b)), ctx.alpha),
+    ctx.next[3] and scale(mT(a):bmm(gb3), ctx.alpha)
+end }
+
+D['linalg.inv'] = { inputs = 1, save = save_out, backward = function(ctx, g)
+  local y = ctx:saved_values()
+  return -mT(y):matmul(g):matmul(mT(y))
+end }
+D['linalg.det'] = { inputs = 1, save = save_x_out, backward = function(ctx, g)
+  local a, d = ctx:saved_values()
+  return (g * d):unsqueeze(-1):unsqueeze(-1) * mT(torch.linalg.inv(a))
+end }
+-- slogdet returns (sign, logabsdet); the gradient flows through logabsdet.
+D['linalg.slogdet'] = { inputs = 1, output = 2, save = save_x, backward = function(ctx, g)
+  local a = ctx:saved_values()
+  return g:unsqueeze(-1):unsqueeze(-1) * mT(torch.linalg.inv(a))
+end }
+D['linalg.solve'] = { inputs = 2, broadcast = true, save = function(ctx, out, a, b, opts)
+  ctx:save(a, out)
+  ctx.left = not (type(opts) == 'table' and opts.left == false)
+  ctx.vector = b:dim() == a:dim() - 1
+end, backward = function(ctx, g)
+  local a, x = ctx:saved_values()
+  if not ctx.left then -- X A = B  <=>  A' X' = B'
+    local gb = mT(torch.linalg.solve(mT(a), mT(g)))
+    return ctx.next[1] and -mT(x):matmul(gb), ctx.next[2] and gb
+  end
+  local gb = torch.linalg.solve(mT(a), g)
+  local ga
+  if ctx.next[1] then
+    if ctx.vector then ga = -gb:unsqueeze(-1):matmul(x:unsqueeze(-2)) else ga = -gb:matmul(mT(x)) end
+  end
+  return ga, gb
+end }
+-- Cholesky (lower L): dA = sym(L^-T Phi(L^T dL) L^-1), Phi taking the lower triangle with half the diagonal.
+D['linalg.cholesky'] = { inputs = 1, save = function(ctx, out, a, opts)
+  ctx:save(out)
+  ctx.upper = type(opts) == 'table' and opts.upper or false
+end, backward = function(ctx, g)
+  local l = ctx:saved_values()
+  if ctx.upper then l, g = mT(l), mT(g) end
+  local p = mT(l):matmul(g):tril()
+  p = p - torch.diag_embed(p:diagonal(0, -2, -1)) * 0.5
+  local linv = torch.linalg.inv(l)
+  local s = mT(linv):matmul(p):matmul(linv)
+  return (s + mT(s)) * 0.5
+end }
+local function not_differentiable(name)
+  return { inputs = 1, backward = function()
+    error(string.format('backward: the derivative of %s is not implemented', name), 0)
+  end }
+end
+D['linalg.qr'] = not_differentiable('linalg.qr')
+D['linalg.svd'] = not_differentiable('linalg.svd')
+D['linalg.svdvals'] = not_differentiable('linalg.svdvals')
+D['linalg.eigh'] = not_differentiable('linalg.eigh')
+D['linalg.eigvalsh'] = not_differentiable('linalg.eigvalsh')
+
+-- ---------------------------------------------------------------- reductions
+-- Reductions return Lua numbers unless they record: their entries carry `tensor_form(x, ...)`, the
+-- same reduction as a tensor (0-d over everything), which the wrapper uses when recording.
+
+local reduce = require 'tensor.reduce'
+
+-- The reduced dims (sorted, 1-based, positive) and keepdim of a reduction call.
+local function reduced_dims(x, dim, keepdim, opts, parse)
+  dim, keepdim = (parse or reduce.read_args)('backward', dim, keepdim, opts)
+  local nd = x:dim()
+  if dim == nil then return nil, keepdim end
+  local dims = type(dim) == 'number' and { dim } or { unpack(dim) }
+  for i, d in ipairs(dims) do dims[i] = d < 0 and d + nd + 1 or d end
+  table.sort(dims)
+  return dims, keepdim
+end
+
+-- Brings a reduction's gradient back to the input's shape (re-inserting reduced dims, then expanding).
+local function expand_back(g, shape, dims, keepdim)
+  if dims and not keepdim then
+    for _, d in ipairs(dims) do g = g:unsqueeze(d) end
+  elseif not dims and not keepdim and #shape > 0 then
+    local ones = {}
+    for i = 1, #shape do ones[i] = 1 end
+    g = g:reshape(ones)
+  end
+  return g:expand(shape)
+end
+
+-- The same reduction again, keeping dims, as a tensor (for formulas that need the forward value aligned).
+local function count_of(shape, dims)
+  local n = 1
+  if dims then
+    for _, d in ipairs(dims) do n = n * shape[d] end
+  else
+    for _, s in ipairs(shape) do n = n * s end
+  end
+  return n
+end
+
+local function save_reduction(ctx, out, x, dim, keepdim, opts)
+  ctx.shape = x:shape()
+  ctx.dims, ctx.keepdim = reduced_dims(x, dim, keepdim, opts)
+end
+
+local function tensor_form(name)
+  return function(x, dim, keepdim, opts) return reduce.tensor(name, x, dim, keepdim, opts) end
+end
+
+D.sum = { inputs = 1, reduction = true, tensor_form = tensor_form('sum'), save = save_reduction,
+  backward = function(ctx, g) return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) end }
+D.mean = { inputs = 1, reduction = true, tensor_form = tensor_form('mean'), save = save_reduction,
+  backward = function(ctx, g)
+    return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) / count_of(ctx.shape, ctx.dims)
+  end }
+D.nansum = { inputs = 1, reduction = true, tensor_form = tensor_form('nansum'),
+  save = function(ctx, out, x, ...) save_reduction(ctx, out, x, ...) ctx:save(x) end,
+  backward = function(ctx, g)
+    local x = ctx:saved_values()
+    return torch.where(x:isnan(), 0, expand_back(g, ctx.shape, ctx.dims, ctx.keepdim))
+  end }
+D.nanmean = { inputs = 1, reduction = true, tensor_form = tensor_form('nanmean'),
+  save = function(ctx, out, x, ...) save_reduction(ctx, out, x, ...) ctx:save(x) end,
+  backward = function(ctx, g)
+    local x = ctx:saved_values()
+    local valid = x:isnan():logical_not():to(g:dtype())
+    local count = ctx.dims and valid:sum(ctx.dims, true) or valid:sum({ tensor = true })
+    return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * valid / count
+  end }
+-- prod: the product of the other elements, as y / x where no element is zero; with zeros, the products
+-- of the elements before and after each one (exclusive cumulative products).
+local function product_of_others(x, dim)
+  local n = x:size(dim)
+  local shape = x:shape()
+  shape[dim] = 1
+  local one = torch.ones(shape, { dtype = x:dtype(), device = x:device() })
+  local before = torch.cat({ one, x:narrow(dim, 1, n - 1) }, dim):cumprod(dim)
+  local after = torch.cat({ x:narrow(dim, 2, n - 1), one }, dim):flip(dim):cumprod(dim):flip(dim)
+  return before * after
+end
+D.prod = { inputs = 1, reduction = true, tensor_form = tensor_form('prod'),
+  save = function(ctx, out, x, ...) save_reduction(ctx, out, x, ...) ctx:save(x, out) end,
+  backward = function(ctx, g)
+    local x, y = ctx:saved_values()
+    local ge = expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+    if not x:eq(0):any() then return ge * expand_back(y, ctx.shape, ctx.dims, ctx.keepdim) / x end
+    -- with zeros: reduce over one flattened dim of the reduced dims
+    local dims = ctx.dims
+    if dims == nil or #dims == x:dim() then
+      return ge * product_of_others(x:reshape(-1), 1):reshape(ctx.shape)
+    end
+    if #dims == 1 then return ge * product_of_others(x, dims[1]) end
+    -- several dims: move them last, flatten them, and come back
+    local keep, perm = {}, {}
+    local is_reduced = {}
+    for _, d in ipairs(dims) do is_reduced[d] = true end
+    for d = 1, x:dim() do if not is_reduced[d] then perm[#perm + 1] = d end end
+    for _, d in ipairs(dims) do perm[#perm + 1] = d end
+    local inverse = {}
+    for i, d in ipairs(perm) do inverse[d] = i end
+    local moved = x:permute(perm)
+    local mshape = moved:shape()
+    for i = 1, x:dim() - #dims do keep[i] = mshape[i] end
+    keep[#keep + 1] = -1
+    local others = product_of_others(moved:reshape(keep), #keep):reshape(mshape):permute(inverse)
+    return ge * others
+  end }
+-- amax/amin and max()/min() over everything: ties share the gradient equally.
+local function extreme_backward(ctx, g)
+  local x, y = ctx:saved_values()
+  local ye = expand_back(y, ctx.shape, ctx.dims, ctx.keepdim)
+  local mask = x:eq(ye):to(g:dtype())
+  local count = ctx.dims and mask:sum(ctx.dims, true) or mask:sum({ tensor = true })
+  return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * mask / count
+end
+local function save_extreme(ctx, out, x, ...)
+  save_reduction(ctx, out, x, ...)
+  ctx:save(x, out)
+end
+D.amax = { inputs = 1, reduction = true, tensor_form = tensor_form('amax'), save = save_extreme, backward = extreme_backward }
+D.amin = { inputs = 1, reduction = true, tensor_form = tensor_form('amin'), save = save_extreme, backward = extreme_backward }
+-- max(dim)/min(dim): the gradient goes to the index each value came from.
+local function save_extreme_dim(ctx, out, x, dim, keepdim, opts)
+  dim, keepdim = reduce.read_args('backward', dim, keepdim, opts)
+  ctx.shape, ctx.keepdim = x:shape(), keepdim
+  ctx.dim = dim < 0 and dim + x:dim() + 1 or dim
+  ctx:save(ctx.results[2])
+end
+local function extreme_dim_backward(ctx, g)
+  local idx = ctx:saved_values()
+  local dim, shape = ctx.dim, ctx.shape
+  if not ctx.keepdim then
+    g, idx = g:unsqueeze(dim), idx:unsqueeze(dim)
+  end
+  local positions = {}
+  for d = 1, #shape do positions[d] = d == dim and shape[d] or 1 end
+  local at = torch.arange(1, shape[dim] + 1, { device = g:device() }):reshape(positions)
+  return torch.where(at:eq(idx), g, 0):expand(shape)
+end
+D.max_dim = { inputs = 1, save = save_extreme_dim, backward = extreme_dim_backward }
+D.min_dim = { inputs = 1, save = save_extreme_dim, backward = extreme_dim_backward }
+D.max_all = { inputs = 1, save = save_extreme, backward = extreme_backward }
+D.min_all = D.max_all
+-- var and std: (x - mean) scaled; the correction and dims come from the same arguments as the forward.
+local function save_spread(ctx, out, x, dim, keepdim, opts)
+  local d, k, o = reduce.var_args('backward', dim, keepdim, opts)
+  ctx.shape, ctx.keepdim = x:shape(), k
+  ctx.dims = reduced_dims(x, d, k, o, function() return d, k end)
+  ctx.correction = reduce.correction_of('backward', o)
+  ctx:save(x, out)
+end
+D.var = { inputs = 1, reduction = true, tensor_form = function(x, dim, keepdim, opts)
+  local d, k, o = reduce.var_args('var', dim, keepdim, opts)
+  local merged = { unbiased = nil }
+  for key, v in pairs(o or {}) do merged[key] = v end
+  merged.dim, merged.keepdim = d, k
+  return reduce.tensor('var', x, merged)
+end, save = save_spread, backward = function(ctx, g)
+  local x = ctx:saved_values()
+  local mean = ctx.dims and x:mean(ctx.dims, true) or x:mean({ tensor = true })
+  local n = count_of(ctx.shape, ctx.dims) - ctx.correction
+  return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * (x - mean) * (2 / n)
+end }
+D.std = { inputs = 1, reduction = true, tensor_form = function(x, dim, keepdim, opts)
+  local d, k, o = reduce.var_args('std', dim, keepdim, opts)
+  local merged = {}
+  for key, v in pairs(o or {}) do merged[key] = v end
+  merged.dim, merged.keepdim = d, k
+  return reduce.tensor('std', x, merged)
+end, save = save_spread, backward = function(ctx, g)
+  local x, y = ctx:saved_values()
+  local mean = ctx.dims and x:mean(ctx.dims, true) or x:mean({ tensor = true })
+  local n = count_of(ctx.shape, ctx.dims) - ctx.correction
+  return expand_back(g / y, ctx.shape, ctx.dims, ctx.keepdim) * (x - mean) / n
+end }
+-- norm(p): d|x|_p = sign(x) |x|^(p-1) / |x|_p^(p-1); p = inf/-inf like an extreme of |x|; 0 has no gradient.
+local function norm_args(p, dim, keepdim, opts)
+  if type(p) == 'table' and not is_tensor(p) then
+    opts = p
+    p, dim, keepdim = opts.p, opts.dim, opts.keepdim
+  end
+  dim, keepdim, opts = reduce.read_args('norm', dim, keepdim, opts)
+  if opts and opts.p ~= nil and p == nil then p = opts.p end
+  if p == nil or p == 'fro' then p = 2 elseif p == 'inf' then p = math.huge elseif p == '-inf' then p = -math.huge end
+  return p, dim, keepdim, opts
+end
+D.norm = { inputs = 1, reduction = true, tensor_form = function(x, p, dim, keepdim, opts)
+  local pp, d, k, o = norm_args(p, dim, keepdim, opts)
+  local merged = {}
+  for key, v in pairs(o or {}) do merged[key] = v end
+  merged.p, merged.dim, merged.keepdim = pp, d, k
+  return reduce.tensor('norm', x, merged)
+end, save = function(ctx, out, x, p, dim, keepdim, opts)
+  local pp, d, k = norm_args(p, dim, keepdim, opts)
+  ctx.p, ctx.shape, ctx.keepdim = pp, x:shape(), k
+  ctx.dims = reduced_dims(x, d, k, nil, function() return d, k end)
+  ctx:save(x, out)
+end, backward = function(ctx, g)
+  local x, y = ctx:saved_values()
+  local p = ctx.p
+  local ge = expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+  local ye = expand_back(y, ctx.shape, ctx.dims, ctx.keepdim)
+  if p == 0 then return zeros_like(x) end
+  if p == 1 then return ge * x:sign() end
+  if p == math.huge or p == -math.huge then
+    local mask = x:abs():eq(ye):to(g:dtype())
+    local count = ctx.dims and mask:sum(ctx.dims, true) or mask:sum({ tensor = true })
+    return ge * x:sign() * mask / count
+  end
+  -- where the norm is 0 the gradient is 0 (as PyTorch defines it)
+  local safe = torch.where(ye:eq(0), 1, ye)
+  local r
+  if p == 2 then r = x / safe else r = x * x:abs():pow(p - 2) / safe:pow(p - 1) end
+  return torch.where(ye:eq(0), 0, ge * r)
+end }
+D.logsumexp = { inputs = 1, reduction = true, tensor_form = tensor_form('logsumexp'), save = save_extreme,
+  backward = function(ctx, g)
+    local x, y = ctx:saved_values()
+    return expand_back(g, ctx.shape, ctx.dims, ctx.keepdim) * (x - expand_back(y, ctx.shape, ctx.dims, ctx.keepdim)):exp()
+  end }
+local function save_cumulative(ctx, out, x, dim, opts)
+  if type(dim) == 'table' then dim = dim.dim end
+  ctx.dim = dim < 0 and dim + x:dim() + 1 or dim
+  ctx:save(x, out)
+end
+local function reverse_cumsum(g, dim)
+  if not mode.enabled then return reduce.cumsum_reverse(g, dim) end
+  return g:flip(dim):cumsum(dim):flip(dim)
+end
+D.cumsum = { inputs = 1, save = save_cumulative, backward = function(ctx, g) return reverse_cumsum(g, ctx.dim) end }
+-- cumprod: dx_i = sum_{j >= i} g_j y_j / x_i (zeros in x make this undefined; PyTorch's special path for
+-- them is not reproduced: such elements get a NaN or infinite gradient)
+D.cumprod = { inputs = 1, save = save_cumulative, backward = function(ctx, g)
+  local x, y = ctx:saved_values()
+  return reverse_cumsum(g * y, ctx.dim) / x
+end }
+
 return D

@@ -20,6 +20,8 @@ local function outputs_of(fn, inputs)
   local out = { fn(unpack(inputs, 1, table.maxn(inputs))) }
   local list = {}
   for _, o in ipairs(out) do
+    -- reductions give numbers when they do not record (gradcheck's finite differences run under no_grad)
+    if type(o) == 'number' then o = torch.tensor(o, { dtype = 'float64' }) end
     if is_tensor(o) then list[#list + 1] = o elseif type(o) == 'table' then
       for _, t in ipairs(o) do list[#list + 1] = t end
     end

@@ -20,10 +20,28 @@ torch.autograd = autograd
 -- ---------------------------------------------------------------- installing the wrappers
 
 -- Ops whose Tensor method, in-place method and torch function are all wrapped by the generic rule.
-local special = { where = true, copy_ = true, fill_ = true, _view_scatter = true, _convert = true }
+local special = { where = true, copy_ = true, fill_ = true, _view_scatter = true, _convert = true, max_dim = true,
+                  min_dim = true, max_all = true, min_all = true }
+
+-- Reductions return numbers unless they record; recording switches to their tensor form.
+local function install_reduction(name, entry)
+  local raw, form = Tensor[name], entry.tensor_form
+  Tensor[name] = function(x, ...)
+    if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then
+      return record.attach(entry, form(x, ...), x, ...)
+    end
+    return raw(x, ...)
+  end
+end
 
 local function install(name, entry)
-  entry.name = entry.name or name
+  if entry.reduction then return install_reduction(name, entry) end
+  local namespace, fn = name:match('^(%w+)%.(.+)$')
+  if namespace then -- torch.linalg.inv and the like
+    local ns = torch[namespace]
+    if ns and ns[fn] then ns[fn] = record.wrap(entry, ns[fn]) end
+    return
+  end
   local raw = Tensor[name]
   if raw then
     Tensor[name] = record.wrap(entry, raw)
@@ -35,12 +53,20 @@ local function install(name, entry)
   if torch[name] then torch[name] = record.wrap(entry, torch[name]) end
 end
 
--- Installs every entry of the table (also called again as op families register their formulas).
+-- Installs every entry of the table (also called again as op families register their formulas). Names
+-- that share one entry (view, reshape, ...) each get a copy carrying their own name for messages.
+local installed = {}
 function autograd.install_all()
   for name, entry in pairs(D) do
-    if type(entry) == 'table' and not special[name] and not entry.installed then
+    if type(entry) == 'table' and not special[name] and not installed[name] then
+      if entry.name and entry.name ~= name then
+        local copy = {}
+        for k, v in pairs(entry) do copy[k] = v end
+        entry = copy
+      end
+      entry.name = name
       install(name, entry)
-      entry.installed = true
+      installed[name] = true
     end
   end
 end
@@ -49,6 +75,27 @@ autograd.install_all()
 -- where(cond, a, b): differentiable in a and b
 D.where.name = 'where'
 torch.where = record.wrap(D.where, torch.where)
+
+-- max/min: over everything the tensor form of amax/amin; over a dim the values (their gradient goes to the
+-- indices); with a tensor argument the element-wise maximum/minimum (already differentiable).
+for _, name in ipairs({ 'max', 'min' }) do
+  local raw = Tensor[name]
+  local all_entry, dim_entry = D[name .. '_all'], D[name .. '_dim']
+  all_entry.name, dim_entry.name = name, name
+  local reduction = name == 'max' and 'amax' or 'amin'
+  Tensor[name] = function(x, dim, ...)
+    if mode.enabled and type(x) == 'table' and rawget(x, '_rg') and not is_tensor(dim) then
+      local d = dim
+      if is_opts(dim) then d = dim.dim end
+      if d == nil then
+        return record.attach(all_entry, require('tensor.reduce').tensor(reduction, x, dim, ...), x, dim, ...)
+      end
+      local values, indices = raw(x, dim, ...)
+      return record.attach_with(dim_entry, values, { values, indices }, x, dim, ...), indices
+    end
+    return raw(x, dim, ...)
+  end
+end
 
 -- Conversions between floating dtypes and devices carry gradients back to the original dtype/device.
 D._convert.name = 'to'

@@ -52,8 +52,9 @@ local function connect(node, k, broadcast, out, ...)
   return any
 end
 
--- Makes out (a result of the raw op) the output of a new node for entry; returns out.
-local function attach(entry, out, ...)
+-- Makes out (a result of the raw op) the output of a new node for entry; returns out. When the op
+-- returns several values, `results` holds them all (the entry's save reads them as ctx.results).
+local function attach_with(entry, out, results, ...)
   if not is_tensor(out) or not floating[tonumber(out._c.dtype)] then return out end
   -- ops that return their input unchanged (contiguous(), to() with nothing to do) add no node
   for i = 1, entry.inputs do
@@ -61,12 +62,16 @@ local function attach(entry, out, ...)
   end
   local node = new_node(entry.name, entry.backward, entry.inputs)
   connect(node, entry.inputs, entry.broadcast, out, ...)
+  node.results = results
   if entry.save then entry.save(node, out, ...) end
+  node.results = nil
   rawset(out, '_rg', true)
   rawset(out, '_fn', node)
   return out
 end
+local function attach(entry, out, ...) return attach_with(entry, out, nil, ...) end
 M.attach = attach
+M.attach_with = attach_with
 
 -- True if grad mode is on and one of the first k arguments requires grad.
 local function recording(k, ...)
@@ -78,27 +83,36 @@ local function recording(k, ...)
 end
 M.recording = recording
 
--- The differentiable version of raw (a function whose first argument is a tensor or a number).
+local function pack(...) return { n = select('#', ...), ... } end
+
+-- The differentiable version of raw (a function whose first argument is a tensor or a number). The
+-- entry's `output` (default 1) says which result carries the gradient; the others pass through.
 function M.wrap(entry, raw)
-  local k = entry.inputs
-  if k == 1 then
+  local k, which = entry.inputs, entry.output or 1
+  if which == 1 and k == 1 then
     return function(x, ...)
-      if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then return attach(entry, raw(x, ...), x, ...) end
+      if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then
+        local out, second, third = raw(x, ...)
+        if second == nil then return attach(entry, out, x, ...) end
+        return attach_with(entry, out, { out, second, third }, x, ...), second, third
+      end
       return raw(x, ...)
     end
-  elseif k == 2 then
+  elseif which == 1 and k == 2 then
     return function(a, b, ...)
       if mode.enabled and ((type(a) == 'table' and rawget(a, '_rg')) or (type(b) == 'table' and rawget(b, '_rg'))) then
-        local out, second = raw(a, b, ...)
-        return attach(entry, out, a, b, ...), second
+        local out, second, third = raw(a, b, ...)
+        if second == nil then return attach(entry, out, a, b, ...) end
+        return attach_with(entry, out, { out, second, third }, a, b, ...), second, third
       end
       return raw(a, b, ...)
     end
   end
   return function(...)
     if recording(k, ...) then
-      local out, second, third = raw(...)
-      return attach(entry, out, ...), second, third
+      local results = pack(raw(...))
+      results[which] = attach_with(entry, results[which], results, ...)
+      return unpack(results, 1, results.n)
     end
     return raw(...)
   end
