@@ -14,6 +14,22 @@ typedef struct tn_linalg_status {
   int64_t info;
 } tn_linalg_status;
 
+/* How an index tensor addresses one dimension of a tensor (dim, 0-based), or a whole tensor flattened in
+ * row-major order (dim -1). An index value v means position v - base (base is 1 from Lua); with `negative`,
+ * a negative v counts from the end (position v + size). Valid positions are 0 .. size-1; the element at
+ * position p lies p * stride elements from position 0. fn names the op in errors. */
+typedef struct tn_index_spec {
+  const char *fn;
+  int dim;
+  int negative;
+  int64_t size;
+  int64_t stride;
+  int64_t base;
+} tn_index_spec;
+
+/* Sets the error for an index value outside spec's range, in the user's numbering; returns -1. */
+int tn_index_error(const tn_index_spec *spec, int64_t value);
+
 typedef struct tn_backend {
   const char *name;
   /* allocator accounting, updated atomically by the backend's allocator */
@@ -53,6 +69,50 @@ typedef struct tn_backend {
   int (*qr)(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
   int (*svd)(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
   int (*eigh)(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
+
+  /* ---- indexing and ordering (entry points in lib/ops/index.c, sort.c, join.c) ----
+   * Index tensors are int64 and addressed through a tn_index_spec. */
+  /* out[i] = src[i + position(index[i]) * spec->stride]: src is a view with out's shape whose stride is 0
+   * along the indexed dim, index has out's shape (stride 0 where it is broadcast). Checks every index. */
+  int (*gather)(tn_tensor *out, const tn_tensor *src, const tn_tensor *index, const tn_index_spec *spec);
+  /* dst[i + position(index[i]) * spec->stride] (reduce)= src[i] (TN_SCATTER_*; ADD scales src by alpha) for i
+   * over index's shape; dst is a view with index's shape whose stride is 0 along spec->dim (for a flattened
+   * spec, dim -1, index is 1-d). Writes along spec->dim happen in index order (the last duplicate wins for
+   * SET); no other two elements can collide. src may be broadcast (a scalar). Validates every index before
+   * writing anything. */
+  int (*scatter)(tn_tensor *dst, const tn_tensor *index, const tn_tensor *src, const tn_index_spec *spec,
+                 int reduce, double alpha);
+  /* x = value where mask (bool or uint8, broadcast to x's shape) holds */
+  int (*masked_fill)(tn_tensor *x, const tn_tensor *mask, double value);
+  /* The number of nonzero elements of x (NaN counts), or -1 on error. */
+  int64_t (*count_nonzero)(const tn_tensor *x);
+  /* out (1-d, count_nonzero(mask) elements) = x where mask, in row-major order; x and mask have one shape */
+  int (*masked_select)(tn_tensor *out, const tn_tensor *x, const tn_tensor *mask);
+  /* x where mask (x's shape) = consecutive elements of src (1-d, at least count_nonzero(mask) elements) */
+  int (*masked_scatter)(tn_tensor *x, const tn_tensor *mask, const tn_tensor *src);
+  /* out [count_nonzero(x) x ndim] int64 = the coordinates of the nonzero elements, row-major, offset by base */
+  int (*nonzero)(tn_tensor *out, const tn_tensor *x, int64_t base);
+  /* Stable sort of every slice along dim (NaN largest); values (may be NULL) and indices have x's shape. */
+  int (*sort)(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int dim, int descending, int64_t base);
+  /* The k largest (or smallest) of every slice along dim, in order; values and indices have size k along dim. */
+  int (*topk)(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int64_t k, int dim, int largest,
+              int64_t base);
+  /* The k-th smallest (k from 1) of every slice along dim; values and indices have size 1 along dim. */
+  int (*kthvalue)(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int64_t k, int dim, int64_t base);
+  /* Unique elements (dim < 0) or slices along dim, sorted or (consecutive) runs in order; allocates the
+   * results; inverse and counts may be NULL when not wanted. */
+  int (*unique)(const char *fn, const tn_tensor *x, int dim, int consecutive, int64_t base, tn_tensor **values,
+                tn_tensor **inverse, tn_tensor **counts);
+  /* out[i] = the insertion position of values[i] in its row of sorted (last dim; a 1-d sorted serves every
+   * value), offset by base; sorted_view has values' shape with stride 0 along the last dim. */
+  int (*searchsorted)(tn_tensor *out, const tn_tensor *sorted_view, int64_t length, int64_t stride,
+                      const tn_tensor *values, int right, int64_t base);
+  /* out = the inputs joined along dim (shapes checked; inputs may have other dtypes than out) */
+  int (*cat)(tn_tensor *out, int n, const tn_tensor *const *inputs, int dim);
+  /* out = x reversed along the dims whose bit is set in dims */
+  int (*flip)(tn_tensor *out, const tn_tensor *x, uint32_t dims);
+  /* out = x with the elements above (lower: tril) or below (upper: triu) diagonal k zeroed; out may be x */
+  int (*triangle)(tn_tensor *out, const tn_tensor *x, int64_t k, int upper);
 } tn_backend;
 
 /* The registry: one backend per device type; NULL until that backend is loaded. */

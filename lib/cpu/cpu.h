@@ -37,4 +37,25 @@ static inline int64_t tn_cpu_batch_offset(const tn_tensor *t, int nb, int64_t i)
   return off;
 }
 
+/* indexing and ordering (index.c, sort.c, join.c) */
+int tn_cpu_gather(tn_tensor *out, const tn_tensor *src, const tn_tensor *index, const tn_index_spec *spec);
+int tn_cpu_scatter(tn_tensor *dst, const tn_tensor *index, const tn_tensor *src, const tn_index_spec *spec, int reduce,
+                   double alpha);
+int tn_cpu_masked_fill(tn_tensor *x, const tn_tensor *mask, double value);
+int64_t tn_cpu_count_nonzero(const tn_tensor *x);
+int tn_cpu_masked_select(tn_tensor *out, const tn_tensor *x, const tn_tensor *mask);
+int tn_cpu_masked_scatter(tn_tensor *x, const tn_tensor *mask, const tn_tensor *src);
+int tn_cpu_nonzero(tn_tensor *out, const tn_tensor *x, int64_t base);
+int tn_cpu_sort(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int dim, int descending, int64_t base);
+int tn_cpu_topk(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int64_t k, int dim, int largest,
+                int64_t base);
+int tn_cpu_kthvalue(tn_tensor *values, tn_tensor *indices, const tn_tensor *x, int64_t k, int dim, int64_t base);
+int tn_cpu_unique(const char *fn, const tn_tensor *x, int dim, int consecutive, int64_t base, tn_tensor **values,
+                  tn_tensor **inverse, tn_tensor **counts);
+int tn_cpu_searchsorted(tn_tensor *out, const tn_tensor *sorted_view, int64_t length, int64_t stride,
+                        const tn_tensor *values, int right, int64_t base);
+int tn_cpu_cat(tn_tensor *out, int n, const tn_tensor *const *inputs, int dim);
+int tn_cpu_flip(tn_tensor *out, const tn_tensor *x, uint32_t dims);
+int tn_cpu_triangle(tn_tensor *out, const tn_tensor *x, int64_t k, int upper);
+
 #endif /* TN_CPU_H */

@@ -202,6 +202,80 @@ int tn_linalg_svd(const tn_tensor *a, int full_matrices, int compute_uv, tn_tens
                   tn_tensor **vh);
 int tn_linalg_eigh(const tn_tensor *a, int upper, tn_tensor **eigenvalues, tn_tensor **eigenvectors);
 
+/* ---- indexing (lib/ops/index.c) ----
+ * Index tensors are int64 (int32 is accepted). `base` is the number of the first position: 1 from Lua, 0 for
+ * 0-based callers; indices are read and written offset by it, and errors report them as given. Every index is
+ * checked: an out-of-range one raises an error naming the op, the index and the valid range. Only take, put_
+ * and index_fill_ accept negative indices (counting from the end), as in PyTorch. Masks are bool (or uint8). */
+enum { TN_SCATTER_SET = 0, TN_SCATTER_ADD = 1, TN_SCATTER_MUL = 2, TN_SCATTER_AMAX = 3, TN_SCATTER_AMIN = 4 };
+/* out = the slices of x at index (1-d) along dim */
+tn_tensor *tn_index_select(tn_tensor *out, const tn_tensor *x, int dim, const tn_tensor *index, int64_t base);
+/* out[i][j] = x[index[i][j]][j] (dim 0; likewise for the other dims); out has index's shape */
+tn_tensor *tn_gather(tn_tensor *out, const tn_tensor *x, int dim, const tn_tensor *index, int64_t base);
+/* x[index[i][j]][j] (reduce)= src[i][j] (dim 0; likewise for the other dims), in place; src NULL scatters the
+ * scalar value. Duplicate indices accumulate for ADD/MUL/AMAX/AMIN; for SET the last one wins. */
+int tn_scatter_(tn_tensor *x, int dim, const tn_tensor *index, const tn_tensor *src, double value, int reduce,
+                int64_t base);
+/* x.select(dim, index[j]) (reduce)= src.select(dim, j) (src NULL: the scalar value), in place: index_add_
+ * (ADD, scaled by alpha), index_copy_ (SET), index_fill_ (SET of a value), and the other reductions. */
+int tn_index_reduce_(tn_tensor *x, int dim, const tn_tensor *index, const tn_tensor *src, double value,
+                     int reduce, double alpha, int64_t base);
+/* x viewed as 1-d in row-major order: out[i] = x[index[i]] (out has index's shape); put_ writes src there */
+tn_tensor *tn_take(tn_tensor *out, const tn_tensor *x, const tn_tensor *index, int64_t base);
+int tn_put_(tn_tensor *x, const tn_tensor *index, const tn_tensor *src, int accumulate, int64_t base);
+/* the elements of x where mask holds (x and mask broadcast together), as a 1-d tensor in row-major order */
+tn_tensor *tn_masked_select(tn_tensor *out, const tn_tensor *x, const tn_tensor *mask);
+/* in place, mask broadcast to x's shape: x = value where mask; x = the next elements of src where mask */
+int tn_masked_fill_(tn_tensor *x, const tn_tensor *mask, double value);
+int tn_masked_scatter_(tn_tensor *x, const tn_tensor *mask, const tn_tensor *src);
+/* [n x ndim] int64: the coordinates (offset by base) of the n nonzero elements, in row-major order */
+tn_tensor *tn_nonzero(tn_tensor *out, const tn_tensor *x, int64_t base);
+/* the number of nonzero elements (NaN counts), or -1 on error */
+int64_t tn_count_nonzero(const tn_tensor *x);
+
+/* ---- ordering (lib/ops/sort.c) ----
+ * Ops with several results take a tn_tensor** per result: *p NULL gets a new tensor, an existing tensor is
+ * written (out=, resized when needed); a NULL p means the result is not wanted. Sorting is stable and orders
+ * NaN above every number (PyTorch's order); -0.0 and 0.0 are equal. Indices are int64 offset by base. */
+int tn_sort(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int dim, int descending, int64_t base);
+/* the k largest (largest=1) or smallest elements along dim, sorted (best first) */
+int tn_topk(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int64_t k, int dim, int largest,
+            int64_t base);
+/* the k-th smallest element along dim (k from 1) and its index; keepdim keeps dim with size 1 */
+int tn_kthvalue(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int64_t k, int dim, int keepdim,
+                int64_t base);
+/* unique elements (has_dim 0: of the flattened tensor) or slices along dim, sorted ascending; consecutive: only
+ * runs of equal neighbours merge, in order. inverse: for each element (slice) of x the position of its value in
+ * values (offset by base); counts: how often each value occurs. NaNs are distinct from one another. */
+int tn_unique(tn_tensor **values, tn_tensor **inverse, tn_tensor **counts, const tn_tensor *x, int dim,
+              int has_dim, int consecutive, int64_t base);
+/* for each value, the position (offset by base) at which it would be inserted into `sorted` along its last dim
+ * to keep it sorted: before equal elements, or after them with right=1. sorted is 1-d or has values' leading
+ * dims. The result is int64 (int32 with out_int32) with values' shape. */
+tn_tensor *tn_searchsorted(tn_tensor *out, const tn_tensor *sorted, const tn_tensor *values, int right,
+                           int out_int32, int64_t base);
+
+/* ---- joining and reordering (lib/ops/join.c) ---- */
+/* the tensors joined along dim (dtypes promote; 1-d empty tensors are skipped, as in PyTorch) */
+tn_tensor *tn_cat(tn_tensor *out, int n, const tn_tensor *const *tensors, int dim);
+/* the tensors (all of one shape) joined along a new dim */
+tn_tensor *tn_stack(tn_tensor *out, int n, const tn_tensor *const *tensors, int dim);
+/* x reversed along the given dims */
+tn_tensor *tn_flip(tn_tensor *out, const tn_tensor *x, int ndims, const int32_t *dims);
+/* x rolled by shifts[i] along dims[i]; dims NULL (n = 1): the flattened tensor, shape kept */
+tn_tensor *tn_roll(tn_tensor *out, const tn_tensor *x, int n, const int64_t *shifts, const int32_t *dims);
+/* the lower (tril) or upper (triu) triangle of the last two dims from diagonal k on; out may be x (in place) */
+tn_tensor *tn_tril(tn_tensor *out, const tn_tensor *x, int64_t k);
+tn_tensor *tn_triu(tn_tensor *out, const tn_tensor *x, int64_t k);
+/* x tiled repeats[i] times along dim i (PyTorch's repeat; n >= x's dims, extra leading dims are new) */
+tn_tensor *tn_repeat(tn_tensor *out, const tn_tensor *x, int n, const int64_t *repeats);
+/* each element (has_dim 0: of the flattened x) or slice along dim repeated: `repeats` times each, or
+ * repeats_tensor[i] times for slice i when repeats_tensor (1-d, or one element) is given */
+tn_tensor *tn_repeat_interleave(tn_tensor *out, const tn_tensor *x, const tn_tensor *repeats_tensor,
+                                int64_t repeats, int dim, int has_dim);
+/* base, base+1, ... repeated repeats[i] times each (PyTorch's repeat_interleave(repeats)), int64 */
+tn_tensor *tn_repeat_interleave_index(const tn_tensor *repeats, int64_t base);
+
 /* ---- the th shell's Ctrl-C (lib/shell_signal.c) ----
  * A SIGINT handler that only counts signals (installed without SA_RESTART, so blocking waits return EINTR);
  * the shell polls the count. The third unanswered SIGINT restores the previous disposition and re-raises. */

@@ -1,0 +1,435 @@
+-- tensor.index_ops: indexing by index tensors and masks: index_select, gather, scatter_ (and its reductions),
+-- index_add_/index_copy_/index_fill_, take/put_, masked_select/masked_fill_/masked_scatter_, nonzero.
+-- The ordering ops live in tensor.sort_ops, joining and reordering in tensor.join_ops (both loaded from here).
+--
+-- Indices are 1-based both ways: index tensors given here count from 1, and nonzero returns 1-based
+-- coordinates. They are int64 tensors (int32 works too; a Lua table of integers is converted). Every index is
+-- checked, and a bad one raises an error naming the op, the index and the valid range. The C library reads
+-- them with an index base of 1, so nothing is converted on the way.
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
+
+local C, wrap, check, Tensor, torch = core.C, core.wrap, core.check, core.Tensor, core.torch
+local is_tensor, is_opts, argerror, dim_of = core.is_tensor, args.is_opts, args.argerror, args.dim
+
+local M = {}
+
+local BASE = 1 -- Lua's indices count from 1
+local SET, ADD, MUL, AMAX, AMIN = C.TN_SCATTER_SET, C.TN_SCATTER_ADD, C.TN_SCATTER_MUL, C.TN_SCATTER_AMAX,
+                                  C.TN_SCATTER_AMIN
+
+-- ---- arguments ----
+
+-- An index argument: an integer tensor, a Lua table of integers (made an int64 tensor) or one integer.
+local function index_arg(fn, index)
+  if is_tensor(index) then return index end
+  if type(index) == 'table' then
+    for i = 1, #index do
+      if not args.is_integer(index[i]) then
+        argerror(fn, 'index entry %d must be an integer, got %s', i, tostring(index[i]))
+      end
+    end
+    return torch.tensor(index, { dtype = 'int64' })
+  end
+  if args.is_integer(index) then return torch.tensor({ index }, { dtype = 'int64' }) end
+  argerror(fn, 'expected an index tensor (or a table of integers), got %s', type(index))
+end
+M.index_arg = index_arg
+
+-- A scalar argument (number, boolean or one-element tensor) as a number.
+local function scalar_arg(fn, v, what)
+  if type(v) == 'number' then return v end
+  if type(v) == 'boolean' then return v and 1 or 0 end
+  if is_tensor(v) and v:numel() == 1 then
+    local x = v:item()
+    if type(x) == 'boolean' then return x and 1 or 0 end
+    return x
+  end
+  argerror(fn, '%s must be a number, got %s', what or 'the value', is_tensor(v) and 'a tensor of ' .. v:numel() ..
+           ' elements' or type(v))
+end
+
+local function mask_arg(fn, mask)
+  if is_tensor(mask) then return mask end
+  argerror(fn, 'expected a bool mask tensor, got %s', type(mask))
+end
+
+-- The out= tensor of a trailing options table (nil when there is none).
+local function out_of(opts)
+  return is_opts(opts) and opts.out or nil
+end
+
+-- Runs a C function returning a tensor: a new tensor, or out itself.
+local function produce(ptr, out)
+  if ptr == nil then core.c_error(3) end
+  if out then return out end
+  return wrap(ptr)
+end
+
+-- ---- index_select and gather ----
+
+--- Tensor:index_select(dim, index) -> Tensor
+--- torch.index_select(x, dim, index, {out=}) -> Tensor
+-- The slices of x along dim at the (1-based) positions in index, a 1-d int64 tensor or a Lua table. The
+-- result has index's length along dim. x[idx] with an integer tensor idx is x:index_select(1, idx).
+-- Example: torch.tensor({{1, 2}, {3, 4}, {5, 6}}):index_select(1, {3, 1})   -- rows 3 and 1
+function Tensor:index_select(dim, index)
+  local c = self._c
+  return wrap(C.tn_index_select(nil, c, dim_of('index_select', dim, c.ndim), index_arg('index_select', index)._c,
+                                BASE))
+end
+Tensor.index = Tensor.index_select -- Torch7
+
+function torch.index_select(x, dim, index, opts)
+  local c, out = core.c_of(x, 'index_select', 'the input'), out_of(opts)
+  return produce(C.tn_index_select(out and out._c, c, dim_of('index_select', dim, c.ndim),
+                                   index_arg('index_select', index)._c, BASE), out)
+end
+
+--- Tensor:gather(dim, index) -> Tensor
+--- torch.gather(x, dim, index, {out=}) -> Tensor
+-- Values picked along dim: out[i][j] = x[index[i][j]][j] for dim 1 (likewise for other dims). index has as
+-- many dims as x and is no larger except along dim; the result has index's shape.
+-- Example: torch.tensor({{1, 2}, {3, 4}}):gather(2, torch.tensor({{2, 1}, {1, 1}}))   -- {{2, 1}, {3, 3}}
+function Tensor:gather(dim, index)
+  local c = self._c
+  return wrap(C.tn_gather(nil, c, dim_of('gather', dim, c.ndim), index_arg('gather', index)._c, BASE))
+end
+
+function torch.gather(x, dim, index, opts)
+  local c, out = core.c_of(x, 'gather', 'the input'), out_of(opts)
+  return produce(C.tn_gather(out and out._c, c, dim_of('gather', dim, c.ndim), index_arg('gather', index)._c, BASE),
+                 out)
+end
+
+--- Tensor:take_along_dim(index, dim) -> Tensor
+-- gather with broadcasting: index and x broadcast against each other except along dim. Without dim, x and
+-- index are flattened.
+function Tensor:take_along_dim(index, dim)
+  index = index_arg('take_along_dim', index)
+  if dim == nil then return self:reshape(-1):gather(1, index:reshape(-1)) end
+  local xs, is = self:shape(), index:shape()
+  if #xs ~= #is then
+    argerror('take_along_dim', 'the index must have as many dimensions as the input (%d), got %d', #xs, #is)
+  end
+  local d = dim_of('take_along_dim', dim, #xs) + 1
+  local xe, ie = {}, {}
+  for i = 1, #xs do
+    local m = xs[i] == 1 and is[i] or xs[i]
+    if is[i] ~= 1 and xs[i] ~= 1 and is[i] ~= xs[i] and i ~= d then
+      argerror('take_along_dim', 'the sizes of the input and the index do not broadcast at dimension %d', i)
+    end
+    xe[i], ie[i] = i == d and xs[i] or m, i == d and is[i] or m
+  end
+  return self:expand(xe):gather(dim, index:expand(ie))
+end
+
+-- ---- scatter ----
+
+local SCATTER_REDUCE = { add = ADD, multiply = MUL }
+
+local function scatter_into(fn, x, dim, index, src, reduce)
+  local c = x._c
+  local d = dim_of(fn, dim, c.ndim)
+  local idx = index_arg(fn, index)._c
+  if is_tensor(src) then
+    check(C.tn_scatter_(c, d, idx, src._c, 0, reduce, BASE), 3)
+  else
+    check(C.tn_scatter_(c, d, idx, nil, scalar_arg(fn, src, 'src'), reduce, BASE), 3)
+  end
+  return x
+end
+
+local function reduce_arg(fn, reduce)
+  if reduce == nil then return SET end
+  local r = SCATTER_REDUCE[reduce]
+  if not r then argerror(fn, "reduce must be 'add' or 'multiply', got %s", tostring(reduce)) end
+  return r
+end
+
+--- Tensor:scatter_(dim, index, src, [reduce]) -> self
+-- Writes src (a tensor, or a number for every position) into self at the positions index gives along dim:
+-- self[index[i][j]][j] = src[i][j] for dim 1 (likewise for other dims). With duplicate indices the last one
+-- wins; reduce 'add' or 'multiply' (positional or {reduce=}) combines instead. Indices are checked before
+-- anything is written.
+-- Example: torch.zeros(3, 2):scatter_(1, torch.tensor({{3, 1}}), torch.tensor({{5, 6}}))
+function Tensor:scatter_(dim, index, src, reduce)
+  if is_opts(reduce) then reduce = reduce.reduce end
+  return scatter_into('scatter_', self, dim, index, src, reduce_arg('scatter_', reduce))
+end
+
+--- Tensor:scatter(dim, index, src, [reduce]) -> Tensor
+--- torch.scatter(x, dim, index, src, [reduce]) -> Tensor
+-- scatter_ on a copy of self.
+function Tensor:scatter(dim, index, src, reduce)
+  if is_opts(reduce) then reduce = reduce.reduce end
+  return scatter_into('scatter', self:clone(), dim, index, src, reduce_arg('scatter', reduce))
+end
+
+--- Tensor:scatter_add_(dim, index, src) -> self
+-- Adds src into self at the positions index gives along dim; duplicate indices accumulate.
+-- Example: torch.zeros(3):scatter_add_(1, torch.tensor({1, 1, 3}), torch.ones(3))   -- {2, 0, 1}
+function Tensor:scatter_add_(dim, index, src)
+  if not is_tensor(src) then argerror('scatter_add_', 'src must be a tensor, got %s', type(src)) end
+  return scatter_into('scatter_add_', self, dim, index, src, ADD)
+end
+
+--- Tensor:scatter_add(dim, index, src) -> Tensor
+--- torch.scatter_add(x, dim, index, src) -> Tensor
+-- scatter_add_ on a copy of self.
+function Tensor:scatter_add(dim, index, src)
+  if not is_tensor(src) then argerror('scatter_add', 'src must be a tensor, got %s', type(src)) end
+  return scatter_into('scatter_add', self:clone(), dim, index, src, ADD)
+end
+
+local REDUCE_IDENTITY = { sum = 0, prod = 1 }
+
+--- Tensor:scatter_reduce_(dim, index, src, reduce, {include_self=true}) -> self
+-- Reduces src into self at the positions index gives along dim, with reduce 'sum', 'prod', 'mean', 'amax' or
+-- 'amin' (NaN propagates through amax/amin). include_self=false leaves self's old values out of the reduction
+-- at the positions that receive something.
+function Tensor:scatter_reduce_(dim, index, src, reduce, opts)
+  local fn = 'scatter_reduce_'
+  if is_opts(reduce) then reduce, opts = reduce.reduce, reduce end
+  local include_self = true
+  if is_opts(opts) and opts.include_self ~= nil then include_self = opts.include_self end
+  if not is_tensor(src) then argerror(fn, 'src must be a tensor, got %s', type(src)) end
+  index = index_arg(fn, index)
+  if reduce == 'amax' or reduce == 'amin' then
+    -- max and min are idempotent: seeding the positions with one of their own values drops self's
+    if not include_self then scatter_into(fn, self, dim, index, src, SET) end
+    return scatter_into(fn, self, dim, index, src, reduce == 'amax' and AMAX or AMIN)
+  elseif reduce == 'sum' or reduce == 'prod' then
+    if not include_self then scatter_into(fn, self, dim, index, REDUCE_IDENTITY[reduce], SET) end
+    return scatter_into(fn, self, dim, index, src, reduce == 'sum' and ADD or MUL)
+  elseif reduce == 'mean' then
+    local counts = include_self and torch.ones_like(self) or torch.zeros_like(self)
+    scatter_into(fn, counts, dim, index, torch.ones_like(src, { dtype = self:dtype() }), ADD)
+    if not include_self then scatter_into(fn, self, dim, index, 0, SET) end
+    scatter_into(fn, self, dim, index, src, ADD)
+    counts:clamp_(1)
+    if dtype.floating[tonumber(self._c.dtype)] then return self:div_(counts) end
+    return self:copy_(self:floor_divide(counts))
+  end
+  argerror(fn, "reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got %s", tostring(reduce))
+end
+
+--- Tensor:scatter_reduce(dim, index, src, reduce, {include_self=true}) -> Tensor
+--- torch.scatter_reduce(x, dim, index, src, reduce, {include_self=true}) -> Tensor
+-- scatter_reduce_ on a copy of self.
+function Tensor:scatter_reduce(dim, index, src, reduce, opts)
+  return self:clone():scatter_reduce_(dim, index, src, reduce, opts)
+end
+
+-- ---- index_add_, index_copy_, index_fill_ ----
+
+local function index_reduce_into(fn, x, dim, index, src, value, reduce, alpha)
+  local c = x._c
+  local d = dim_of(fn, dim, c.ndim)
+  local idx = index_arg(fn, index)._c
+  check(C.tn_index_reduce_(c, d, idx, src and src._c, value or 0, reduce, alpha or 1, BASE), 3)
+  return x
+end
+
+local function alpha_arg(fn, alpha)
+  if is_opts(alpha) then alpha = alpha.alpha end
+  if alpha == nil then return 1 end
+  if type(alpha) ~= 'number' then argerror(fn, 'alpha must be a number, got %s', type(alpha)) end
+  return alpha
+end
+
+local function source_arg(fn, src)
+  if is_tensor(src) then return src end
+  argerror(fn, 'source must be a tensor, got %s', type(src))
+end
+
+--- Tensor:index_add_(dim, index, source, [alpha]) -> self
+-- Adds alpha (default 1; positional or {alpha=}) times the slices of source along dim into the slices of self
+-- at the positions in index (1-d, one per slice of source); duplicate indices accumulate.
+-- Example: torch.zeros(3, 2):index_add_(1, {1, 1}, torch.ones(2, 2))   -- row 1 becomes {2, 2}
+function Tensor:index_add_(dim, index, source, alpha)
+  return index_reduce_into('index_add_', self, dim, index, source_arg('index_add_', source), 0, ADD,
+                           alpha_arg('index_add_', alpha))
+end
+
+--- Tensor:index_add(dim, index, source, [alpha]) -> Tensor
+--- torch.index_add(x, dim, index, source, [alpha]) -> Tensor
+-- index_add_ on a copy of self.
+function Tensor:index_add(dim, index, source, alpha)
+  return index_reduce_into('index_add', self:clone(), dim, index, source_arg('index_add', source), 0, ADD,
+                           alpha_arg('index_add', alpha))
+end
+
+--- Tensor:index_copy_(dim, index, source) -> self
+-- Copies the slices of source along dim into self at the positions in index (the last duplicate wins).
+-- x[idx] = t with an integer tensor idx is x:index_copy_(1, idx, t).
+function Tensor:index_copy_(dim, index, source)
+  return index_reduce_into('index_copy_', self, dim, index, source_arg('index_copy_', source), 0, SET)
+end
+
+--- Tensor:index_copy(dim, index, source) -> Tensor
+--- torch.index_copy(x, dim, index, source) -> Tensor
+-- index_copy_ on a copy of self.
+function Tensor:index_copy(dim, index, source)
+  return index_reduce_into('index_copy', self:clone(), dim, index, source_arg('index_copy', source), 0, SET)
+end
+
+--- Tensor:index_fill_(dim, index, value) -> self
+-- Sets the slices of self along dim at the positions in index to value (negative indices count from the end).
+-- x[idx] = v with an integer tensor idx and a number v is x:index_fill_(1, idx, v).
+function Tensor:index_fill_(dim, index, value)
+  return index_reduce_into('index_fill_', self, dim, index, nil, scalar_arg('index_fill_', value), SET)
+end
+
+--- Tensor:index_fill(dim, index, value) -> Tensor
+--- torch.index_fill(x, dim, index, value) -> Tensor
+-- index_fill_ on a copy of self.
+function Tensor:index_fill(dim, index, value)
+  return index_reduce_into('index_fill', self:clone(), dim, index, nil, scalar_arg('index_fill', value), SET)
+end
+
+-- Torch7's in-place spellings
+Tensor.indexAdd = function(self, dim, index, source) return self:index_add_(dim, index, source) end
+Tensor.indexCopy = Tensor.index_copy_
+Tensor.indexFill = Tensor.index_fill_
+
+-- ---- take and put_ ----
+
+--- Tensor:take(index) -> Tensor
+--- torch.take(x, index, {out=}) -> Tensor
+-- The elements of x, seen as a 1-d tensor in row-major order, at the positions in index (any shape; the
+-- result has index's shape). Negative indices count from the end.
+-- Example: torch.tensor({{1, 2}, {3, 4}}):take({4, 1})   -- {4, 1}
+function Tensor:take(index)
+  return wrap(C.tn_take(nil, self._c, index_arg('take', index)._c, BASE))
+end
+
+function torch.take(x, index, opts)
+  local out = out_of(opts)
+  return produce(C.tn_take(out and out._c, core.c_of(x, 'take', 'the input'), index_arg('take', index)._c, BASE), out)
+end
+
+--- Tensor:put_(index, source, [accumulate]) -> self
+-- Writes the elements of source into self, seen as a 1-d tensor in row-major order, at the positions in
+-- index (as many as source has elements; negative ones count from the end). accumulate (positional or
+-- {accumulate=}) adds instead, so duplicate indices sum.
+function Tensor:put_(index, source, accumulate)
+  if is_opts(accumulate) then accumulate = accumulate.accumulate end
+  check(C.tn_put_(self._c, index_arg('put_', index)._c, source_arg('put_', source)._c, accumulate and 1 or 0, BASE))
+  return self
+end
+
+--- Tensor:put(index, source, [accumulate]) -> Tensor
+--- torch.put(x, index, source, [accumulate]) -> Tensor
+-- put_ on a copy of self.
+function Tensor:put(index, source, accumulate) return self:clone():put_(index, source, accumulate) end
+
+-- ---- masks ----
+
+--- Tensor:masked_select(mask) -> Tensor
+--- torch.masked_select(x, mask, {out=}) -> Tensor
+-- The elements of x where the bool mask holds, as a 1-d tensor in row-major order; x and mask broadcast
+-- together. x[mask] is x:masked_select(mask).
+-- Example: x:masked_select(x:gt(0))   -- the positive elements
+function Tensor:masked_select(mask)
+  return wrap(C.tn_masked_select(nil, self._c, mask_arg('masked_select', mask)._c))
+end
+Tensor.maskedSelect = Tensor.masked_select -- Torch7
+
+function torch.masked_select(x, mask, opts)
+  local out = out_of(opts)
+  return produce(C.tn_masked_select(out and out._c, core.c_of(x, 'masked_select', 'the input'),
+                                    mask_arg('masked_select', mask)._c), out)
+end
+
+--- Tensor:masked_fill_(mask, value) -> self
+-- Sets the elements of self where the bool mask (broadcast to self's shape) holds to value (a number,
+-- boolean or one-element tensor). x[mask] = v is x:masked_fill_(mask, v).
+-- Example: x:masked_fill_(x:lt(0), 0)
+function Tensor:masked_fill_(mask, value)
+  check(C.tn_masked_fill_(self._c, mask_arg('masked_fill_', mask)._c, scalar_arg('masked_fill_', value)))
+  return self
+end
+Tensor.maskedFill = Tensor.masked_fill_ -- Torch7
+
+--- Tensor:masked_fill(mask, value) -> Tensor
+--- torch.masked_fill(x, mask, value) -> Tensor
+-- masked_fill_ on a copy of self; self and mask broadcast together.
+local shape_a, shape_b, shape_out = ffi.new('int64_t[16]'), ffi.new('int64_t[16]'), ffi.new('int64_t[16]')
+
+function Tensor:masked_fill(mask, value)
+  mask = mask_arg('masked_fill', mask)
+  local c, m = self._c, mask._c
+  for d = 0, c.ndim - 1 do shape_a[d] = c.sizes[d] end
+  for d = 0, m.ndim - 1 do shape_b[d] = m.sizes[d] end
+  local nd = C.tn_broadcast_shapes(c.ndim, shape_a, m.ndim, shape_b, shape_out)
+  if nd < 0 then argerror('masked_fill', '%s', ffi.string(C.tn_last_error())) end
+  local same = nd == c.ndim
+  for d = 0, nd - 1 do same = same and shape_out[d] == c.sizes[d] end
+  local r
+  if same then
+    r = self:clone()
+  else
+    local sizes = {}
+    for d = 0, nd - 1 do sizes[d + 1] = tonumber(shape_out[d]) end
+    r = self:expand(sizes):clone()
+  end
+  check(C.tn_masked_fill_(r._c, m, scalar_arg('masked_fill', value)))
+  return r
+end
+
+--- Tensor:masked_scatter_(mask, source) -> self
+-- Copies consecutive elements of source (read in row-major order) into self where the bool mask (broadcast
+-- to self's shape) holds. source needs at least as many elements as the mask selects.
+-- x[mask] = t is x:masked_scatter_(mask, t).
+function Tensor:masked_scatter_(mask, source)
+  check(C.tn_masked_scatter_(self._c, mask_arg('masked_scatter_', mask)._c, source_arg('masked_scatter_', source)._c))
+  return self
+end
+Tensor.maskedCopy = Tensor.masked_scatter_ -- Torch7
+
+--- Tensor:masked_scatter(mask, source) -> Tensor
+--- torch.masked_scatter(x, mask, source) -> Tensor
+-- masked_scatter_ on a copy of self.
+function Tensor:masked_scatter(mask, source) return self:clone():masked_scatter_(mask, source) end
+
+-- ---- nonzero ----
+
+--- Tensor:nonzero({as_tuple=false}) -> Tensor or list
+--- torch.nonzero(x, {as_tuple=false, out=}) -> Tensor or list
+-- The 1-based coordinates of the nonzero elements of x (NaN counts as nonzero), in row-major order: an
+-- n x dim int64 tensor, or with as_tuple a Lua list of dim 1-d tensors, one per dimension (a 0-d x counts as
+-- 1-d). torch.where(cond) is nonzero(cond, {as_tuple=true}).
+-- Example: torch.tensor({0, 3, 0, 5}):nonzero()   -- {{2}, {4}}
+function Tensor:nonzero(opts)
+  local out = out_of(opts)
+  local r = produce(C.tn_nonzero(out and out._c, self._c, BASE), out)
+  if is_opts(opts) and opts.as_tuple then
+    if self._c.ndim == 0 then return { torch.ones(r:size(1), { dtype = 'int64' }) } end
+    local list = {}
+    for d = 1, self._c.ndim do list[d] = r:select(2, d) end
+    return list
+  end
+  return r
+end
+Tensor.argwhere = function(self) return self:nonzero() end
+
+-- ---- functional forms ----
+
+for _, name in ipairs({ 'scatter', 'scatter_add', 'scatter_reduce', 'index_add', 'index_copy', 'index_fill', 'put',
+                        'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
+                        'scatter_add_', 'index_add_', 'index_copy_', 'index_fill_', 'masked_fill_',
+                        'masked_scatter_', 'put_' }) do
+  local method = Tensor[name]
+  torch[name] = function(x, ...)
+    core.c_of(x, name, 'the input')
+    return method(x, ...)
+  end
+end
+
+require 'tensor.sort_ops'
+require 'tensor.join_ops'
+
+return M

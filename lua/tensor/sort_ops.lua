@@ -1,0 +1,257 @@
+-- tensor.sort_ops: ordering: sort, argsort, msort, topk, kthvalue, unique, unique_consecutive, searchsorted,
+-- bucketize. Indices returned are 1-based int64. Sorting is stable and puts NaN above every number, as
+-- PyTorch does; results of several tensors come back as multiple values (local v, i = x:sort()).
+local ffi = require 'ffi'
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+
+local C, wrap, check, Tensor, torch = core.C, core.wrap, core.check, core.Tensor, core.torch
+local is_tensor, is_opts, argerror, dim_of = core.is_tensor, args.is_opts, args.argerror, args.dim
+
+local BASE = 1
+
+-- Result slots for the C functions with several results: slots[i] is NULL (a new tensor) or an out= tensor.
+local slots = ffi.new('tn_tensor*[3]')
+
+-- Fills the slots from an out= list {values, indices, ...} (or clears them); returns the list.
+local function set_slots(fn, out, n)
+  for i = 0, n - 1 do slots[i] = nil end
+  if out == nil then return nil end
+  if type(out) ~= 'table' or is_tensor(out) then argerror(fn, 'out= must be a list of %d tensors', n) end
+  for i = 1, n do
+    if out[i] ~= nil then slots[i - 1] = core.c_of(out[i], fn, 'out[' .. i .. ']') end
+  end
+  return out
+end
+
+-- The results in the slots: the out= tensors given, or new tensors.
+local function take(out, i)
+  if out and out[i + 1] then return out[i + 1] end
+  return wrap(slots[i], 3)
+end
+
+local function boolean_arg(fn, what, v, default)
+  if v == nil then return default end
+  if type(v) ~= 'boolean' then argerror(fn, '%s must be a boolean, got %s', what, tostring(v)) end
+  return v
+end
+
+-- ---- sort ----
+
+-- Trailing options: the first of the optional arguments that is an options table ends the positional ones.
+-- Returns the positional values (nil after the table) and the table; its fields fill positions left nil.
+local function options(fn, names, a, b, c, d)
+  local opts
+  if is_opts(a) then opts, a, b, c = a, nil, nil, nil
+  elseif is_opts(b) then opts, b, c = b, nil, nil
+  elseif is_opts(c) then opts, c = c, nil
+  elseif is_opts(d) then opts = d
+  elseif d ~= nil then argerror(fn, 'too many arguments') end
+  if opts then
+    if a == nil then a = opts[names[1]] end
+    if b == nil and names[2] then b = opts[names[2]] end
+    if c == nil and names[3] then c = opts[names[3]] end
+  end
+  return a, b, c, opts
+end
+
+local SORT_NAMES = { 'dim', 'descending' }
+
+local function sort_args(fn, x, dim, descending, opts)
+  local d, desc, _, o = options(fn, SORT_NAMES, dim, descending, opts)
+  return dim_of(fn, d or -1, x._c.ndim), boolean_arg(fn, 'descending', desc, false), o
+end
+
+--- Tensor:sort([dim [, descending]] [, opts]) -> values, indices
+--- torch.sort(x, [dim [, descending]] [, {stable=, out={values, indices}}]) -> values, indices
+-- x sorted along dim (default the last), ascending unless descending, and the 1-based positions the sorted
+-- values came from. The sort is always stable (equal elements keep their order; stable= is accepted for
+-- PyTorch's signature); NaN sorts above every number, and -0.0 equals 0.0.
+-- Example: local v, i = torch.tensor({3, 1, 2}):sort()   -- v = {1, 2, 3}, i = {2, 3, 1}
+function Tensor:sort(dim, descending, opts)
+  local d, desc
+  d, desc, opts = sort_args('sort', self, dim, descending, opts)
+  local out = set_slots('sort', opts and opts.out, 2)
+  check(C.tn_sort(slots, slots + 1, self._c, d, desc and 1 or 0, BASE))
+  return take(out, 0), take(out, 1)
+end
+
+--- Tensor:argsort([dim [, descending]] [, opts]) -> Tensor
+--- torch.argsort(x, [dim [, descending]] [, opts]) -> Tensor
+-- The 1-based indices that sort x along dim (stable): x:sort(...)'s second result.
+function Tensor:argsort(dim, descending, opts)
+  local d, desc = sort_args('argsort', self, dim, descending, opts)
+  slots[1] = nil
+  check(C.tn_sort(nil, slots + 1, self._c, d, desc and 1 or 0, BASE))
+  return wrap(slots[1])
+end
+
+--- Tensor:msort() -> Tensor
+--- torch.msort(x) -> Tensor
+-- x sorted along its first dimension (the values of x:sort(1)).
+function Tensor:msort()
+  local values = self:sort(1)
+  return values
+end
+
+-- ---- topk and kthvalue ----
+
+--- Tensor:topk(k, [dim [, largest [, sorted]]] [, opts]) -> values, indices
+--- torch.topk(x, k, [dim [, largest [, sorted]]] [, {out={values, indices}}]) -> values, indices
+-- The k largest elements along dim (default the last; the smallest with largest=false) and their 1-based
+-- positions, best first (always sorted; NaN counts as the largest). Among equal elements, earlier ones win.
+-- Example: local v, i = torch.tensor({1, 5, 3, 4}):topk(2)   -- v = {5, 4}, i = {2, 4}
+local TOPK_NAMES = { 'dim', 'largest', 'sorted' }
+
+function Tensor:topk(k, dim, largest, sorted, opts)
+  if is_opts(k) then k, opts = k.k, k end
+  dim, largest, sorted, opts = options('topk', TOPK_NAMES, dim, largest, sorted, opts)
+  args.integer('topk', 'k', k)
+  local c = self._c
+  local d = dim_of('topk', dim or -1, c.ndim)
+  largest = boolean_arg('topk', 'largest', largest, true)
+  boolean_arg('topk', 'sorted', sorted, true)
+  local out = set_slots('topk', opts and opts.out, 2)
+  check(C.tn_topk(slots, slots + 1, c, k, d, largest and 1 or 0, BASE))
+  return take(out, 0), take(out, 1)
+end
+
+--- Tensor:kthvalue(k, [dim [, keepdim]] [, opts]) -> values, indices
+--- torch.kthvalue(x, k, [dim [, keepdim]] [, {out={values, indices}}]) -> values, indices
+-- The k-th smallest element along dim (default the last; k from 1) and its 1-based position; dim is
+-- removed from the results unless keepdim.
+-- Example: local v, i = torch.tensor({7, 1, 5}):kthvalue(2)   -- v = 5, i = 3 (0-d tensors)
+local KTH_NAMES = { 'dim', 'keepdim' }
+
+function Tensor:kthvalue(k, dim, keepdim, opts)
+  local _
+  dim, keepdim, _, opts = options('kthvalue', KTH_NAMES, dim, keepdim, opts)
+  args.integer('kthvalue', 'k', k)
+  local c = self._c
+  local d = dim_of('kthvalue', dim or -1, c.ndim)
+  keepdim = boolean_arg('kthvalue', 'keepdim', keepdim, false)
+  local out = set_slots('kthvalue', opts and opts.out, 2)
+  check(C.tn_kthvalue(slots, slots + 1, c, k, d, keepdim and 1 or 0, BASE))
+  return take(out, 0), take(out, 1)
+end
+
+-- ---- unique ----
+
+local function unique_impl(fn, x, consecutive, return_inverse, return_counts, dim)
+  local c = x._c
+  local has_dim = dim ~= nil
+  local d = has_dim and dim_of(fn, dim, c.ndim) or 0
+  slots[0], slots[1], slots[2] = nil, nil, nil
+  check(C.tn_unique(slots, return_inverse and slots + 1 or nil, return_counts and slots + 2 or nil, c, d,
+                    has_dim and 1 or 0, consecutive and 1 or 0, BASE), 3)
+  local values = wrap(slots[0])
+  local inverse = return_inverse and wrap(slots[1]) or nil
+  local counts = return_counts and wrap(slots[2]) or nil
+  if return_inverse and return_counts then return values, inverse, counts end
+  if return_inverse then return values, inverse end
+  if return_counts then return values, counts end
+  return values
+end
+
+--- Tensor:unique([sorted [, return_inverse [, return_counts [, dim]]]] [, opts]) -> values [, inverse] [, counts]
+--- torch.unique(x, ...) -> values [, inverse] [, counts]
+-- The distinct elements of x in ascending order (or, with dim, the distinct slices along dim, ordered
+-- lexicographically). With return_inverse, also the 1-based position in values of each element (slice) of
+-- x, with x's shape ([x:size(dim)] with dim); with return_counts, how often each value occurs. The results
+-- come back in that order, as in PyTorch. NaNs are all distinct. Options may be given as a table
+-- {sorted=, return_inverse=, return_counts=, dim=}; the result is sorted either way.
+-- Example: local v, inv, n = torch.tensor({3, 1, 3}):unique(true, true, true)   -- {1, 3}, {2, 1, 2}, {1, 2}
+function Tensor:unique(sorted, return_inverse, return_counts, dim)
+  if is_opts(sorted) then
+    local o = sorted
+    sorted, return_inverse, return_counts, dim = o.sorted, o.return_inverse, o.return_counts, o.dim
+  end
+  boolean_arg('unique', 'sorted', sorted, true)
+  return unique_impl('unique', self, false, boolean_arg('unique', 'return_inverse', return_inverse, false),
+                     boolean_arg('unique', 'return_counts', return_counts, false), dim)
+end
+
+--- Tensor:unique_consecutive([return_inverse [, return_counts [, dim]]] [, opts]) -> values [, inverse] [, counts]
+--- torch.unique_consecutive(x, ...) -> values [, inverse] [, counts]
+-- Like unique, but only runs of equal neighbours merge and the order is kept.
+-- Example: torch.tensor({1, 1, 2, 1}):unique_consecutive()   -- {1, 2, 1}
+function Tensor:unique_consecutive(return_inverse, return_counts, dim)
+  if is_opts(return_inverse) then
+    local o = return_inverse
+    return_inverse, return_counts, dim = o.return_inverse, o.return_counts, o.dim
+  end
+  return unique_impl('unique_consecutive', self, true,
+                     boolean_arg('unique_consecutive', 'return_inverse', return_inverse, false),
+                     boolean_arg('unique_consecutive', 'return_counts', return_counts, false), dim)
+end
+
+-- ---- searchsorted and bucketize ----
+
+local function values_arg(fn, v, like)
+  if is_tensor(v) then return v end
+  if type(v) == 'number' then return torch.tensor(v, { dtype = like:dtype() }) end
+  argerror(fn, 'expected a tensor or a number for the values, got %s', type(v))
+end
+
+local function search(fn, sorted, values, right, out_int32, out)
+  local ptr = C.tn_searchsorted(out and out._c, sorted._c, values._c, right and 1 or 0, out_int32 and 1 or 0, BASE)
+  if ptr == nil then core.c_error(3) end
+  return out or wrap(ptr)
+end
+
+--- torch.searchsorted(sorted_sequence, values, {right=false, side=, out_int32=false, out=}) -> Tensor
+-- For each value, the 1-based position at which inserting it into sorted_sequence (along its last dim)
+-- keeps the order: before equal elements, or after them with right=true (or side='right'). sorted_sequence
+-- is 1-d, or has values' leading dims. values may be a number. The result is int64 (int32 with out_int32).
+-- Example: torch.searchsorted(torch.tensor({1, 3, 5}), torch.tensor({0, 3, 6}))   -- {1, 2, 4}
+function torch.searchsorted(sorted, values, opts)
+  core.c_of(sorted, 'searchsorted', 'the sorted sequence')
+  opts = opts or {}
+  local right = opts.right
+  if opts.side ~= nil then
+    if opts.side ~= 'left' and opts.side ~= 'right' then
+      argerror('searchsorted', "side must be 'left' or 'right', got %s", tostring(opts.side))
+    end
+    if right and opts.side == 'left' then argerror('searchsorted', "right=true contradicts side='left'") end
+    right = opts.side == 'right'
+  end
+  return search('searchsorted', sorted, values_arg('searchsorted', values, sorted), right, opts.out_int32, opts.out)
+end
+
+--- Tensor:bucketize(boundaries, {right=false, out_int32=false, out=}) -> Tensor
+--- torch.bucketize(x, boundaries, {right=false, out_int32=false, out=}) -> Tensor
+-- The 1-based bucket of each element of x among the sorted 1-d boundaries: i such that
+-- boundaries[i-1] < v <= boundaries[i] (boundaries[i-1] <= v < boundaries[i] with right=true).
+function Tensor:bucketize(boundaries, opts)
+  core.c_of(boundaries, 'bucketize', 'the boundaries')
+  if boundaries:dim() ~= 1 then
+    argerror('bucketize', 'boundaries must be a 1-d tensor, got %d dimensions', boundaries:dim())
+  end
+  opts = opts or {}
+  return search('bucketize', boundaries, self, opts.right, opts.out_int32, opts.out)
+end
+
+function torch.bucketize(x, boundaries, opts)
+  if type(x) == 'number' then x = torch.tensor(x, { dtype = boundaries:dtype() }) end
+  core.c_of(x, 'bucketize', 'the input')
+  return x:bucketize(boundaries, opts)
+end
+
+-- ---- functional forms ----
+
+for _, name in ipairs({ 'argsort', 'msort', 'unique', 'unique_consecutive' }) do
+  local method = Tensor[name]
+  torch[name] = function(x, ...)
+    core.c_of(x, name, 'the input')
+    return method(x, ...)
+  end
+end
+for _, name in ipairs({ 'sort', 'topk', 'kthvalue' }) do
+  local method = Tensor[name]
+  torch[name] = function(x, ...)
+    core.c_of(x, name, 'the input')
+    return method(x, ...)
+  end
+end
+
+return {}
