@@ -53,6 +53,14 @@ typedef struct tn_backend {
   int (*randint)(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
   int (*bernoulli)(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
 
+  /* ---- reductions (entry points in lib/ops/reduce.c; CPU: lib/cpu/reduce.c, reduce_kernels.c, cumulative.c)
+   * reduce: kernel is a TN_RK_* of reduce_ops.h, which lists its input dtypes and result dtypes. out0 and out1
+   * (NULL when the kernel has no second result) have x's number of dims with size 1 on the dims whose bit is
+   * set in `reduced`; p is the kernel's parameter. cumulative: TN_CUMSUM/TN_CUMPROD along dim, out has x's
+   * shape (x's dtype for floats, else int64) and may be x itself. ---- */
+  int (*reduce)(int kernel, tn_tensor *out0, tn_tensor *out1, const tn_tensor *x, uint32_t reduced, double p);
+  int (*cumulative)(int op, tn_tensor *out, const tn_tensor *x, int dim, int reverse);
+
   /* ---- linear algebra (lib/cpu/blas.c, lib/cpu/linalg.c; CUDA: cuBLAS and cuSOLVER) ----
    * gemm: c = alpha * a @ b + beta * c for every batch index: a [*, m, k], b [*, k, n], c [*, m, n] with one
    * batch shape (a and b may be expanded, stride 0). With sum_batches c is [m, n] and receives beta * c + alpha *

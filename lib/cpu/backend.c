@@ -19,6 +19,9 @@ static tn_backend cpu_backend = {
     .normal = tn_cpu_normal,
     .randint = tn_cpu_randint,
     .bernoulli = tn_cpu_bernoulli,
+    /* reductions */
+    .reduce = tn_cpu_reduce,
+    .cumulative = tn_cpu_cumulative,
     /* indexing and ordering */
     .gather = tn_cpu_gather,
     .scatter = tn_cpu_scatter,

@@ -16,6 +16,10 @@ int tn_cpu_normal(tn_tensor *t, double mean, double std, tn_generator *g);
 int tn_cpu_randint(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
 int tn_cpu_bernoulli(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
 
+/* reductions (reduce.c, cumulative.c) */
+int tn_cpu_reduce(int kernel, tn_tensor *out0, tn_tensor *out1, const tn_tensor *x, uint32_t reduced, double p);
+int tn_cpu_cumulative(int op, tn_tensor *out, const tn_tensor *x, int dim, int reverse);
+
 /* linear algebra (blas.c, linalg.c) */
 int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches);
 int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st);

@@ -145,6 +145,35 @@ tn_tensor *tn_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tenso
 /* a 0-d tensor holding one value (wrapped numbers for the ternary ops) */
 tn_tensor *tn_scalar_tensor(double value, int dtype, int device_type, int device_index);
 
+/* ---- reductions (lib/ops/reduce.c) ----
+ * Over all elements (ndims 0 or dims NULL), or over the dims listed in dims[0..ndims) (0-based, negative from
+ * the end, each at most once). keepdim keeps the reduced dims with size 1. Result dtypes as in PyTorch: sum,
+ * nansum, prod, cumsum and cumprod of integers and bool give int64; mean, nanmean, var, std, norm need a
+ * floating input (or a floating dtype); all/any give bool (uint8 for uint8 inputs); argmax/argmin and
+ * count_nonzero give int64. `dtype` (-1: none) is the dtype sum/nansum/prod/mean/nanmean/norm/logsumexp and
+ * the cumulative ops convert the input to first. `p`: norm's order (2, 1, 0, INFINITY, -INFINITY, any other);
+ * var/std's correction (1: unbiased); argmax/argmin's index base (1 for Lua's indices). argmax/argmin take at
+ * most one dim (none: the index in the flattened tensor). max/min/amax/amin/argmax/argmin of an empty
+ * selection are errors; NaN propagates through max/min and is the arg-extreme. Float32 sums are pairwise. */
+enum {
+  TN_SUM, TN_NANSUM, TN_MEAN, TN_NANMEAN, TN_PROD, TN_AMAX, TN_AMIN, TN_ALL, TN_ANY, TN_COUNT_NONZERO,
+  TN_NORM, TN_VAR, TN_STD, TN_LOGSUMEXP, TN_ARGMAX, TN_ARGMIN,
+  TN_NUM_REDUCE_OPS
+};
+/* Two-result reductions: max/min over one dim (values, indices; p is the index base), aminmax (min, max),
+ * var_mean/std_mean (var or std, mean; p is the correction). */
+enum { TN_MAX_DIM, TN_MIN_DIM, TN_AMINMAX, TN_VAR_MEAN, TN_STD_MEAN, TN_NUM_REDUCE2_OPS };
+/* Cumulative ops along one dim; `reverse` scans from the end (the backward of cumsum). */
+enum { TN_CUMSUM, TN_CUMPROD, TN_NUM_CUMULATIVE_OPS };
+
+tn_tensor *tn_reduce(int op, tn_tensor *out, const tn_tensor *x, int ndims, const int32_t *dims, int keepdim,
+                     int dtype, double p);
+/* The reduction over all elements as a number, without allocating (Lua's x:sum() path); 0 or -1. */
+int tn_reduce_value(int op, const tn_tensor *x, int dtype, double p, double *value);
+/* outs[0], outs[1]: NULL or out= tensors on entry; the two results on success (0), untouched on error (-1). */
+int tn_reduce2(int op, tn_tensor **outs, const tn_tensor *x, int ndims, const int32_t *dims, int keepdim, double p);
+tn_tensor *tn_cumulative(int op, tn_tensor *out, const tn_tensor *x, int dim, int dtype, int reverse);
+
 /* random numbers */
 tn_generator *tn_default_generator(void);
 void tn_generator_seed(tn_generator *g, uint64_t seed);

@@ -8,6 +8,7 @@ require 'tensor.random'
 require 'tensor.indexing'
 require 'tensor.convert'
 require 'tensor.pointwise'
+require 'tensor.reduce'
 require 'tensor.index_ops'    -- with tensor.sort_ops and tensor.join_ops
 require 'tensor.linalg'
 require 'tensor.print'
