@@ -530,8 +530,9 @@ end
 function linalg.svdvals(a)
   local ac = matrix('linalg.svdvals', a)
   if C.tn_linalg_svd(ac, 0, 0, results, results + 1, results + 2) ~= 0 then c_error() end
-  local u, s, vh = wrap(results[0]), wrap(results[1]), wrap(results[2])
-  return s, u, vh
+  C.tn_tensor_free(results[0])
+  C.tn_tensor_free(results[2])
+  return wrap(results[1])
 end
 
 local function uplo_of(fn, uplo)
