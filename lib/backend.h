@@ -30,6 +30,51 @@ typedef struct tn_index_spec {
 /* Sets the error for an index value outside spec's range, in the user's numbering; returns -1. */
 int tn_index_error(const tn_index_spec *spec, int64_t value);
 
+/* ---- shapes of the nn kernels (see the nn block of tn_backend) ---- */
+
+/* A 2-d convolution (1-d ones have h = oh = kh = 1): input [n x c_in x h x w], weight
+ * [c_out x c_in/groups x kh x kw], output [n x c_out x oh x ow]. Output (i, j) reads input row
+ * i*sh - pt + a*dh and column j*sw - pl + b*dw for kernel position (a, b); reads outside the input are zeros.
+ * pb and pr, the padding after the data, only decide the output size (which the caller computed). A
+ * transposed convolution is described by the convolution it transposes (its input is this one's output). */
+typedef struct tn_conv_geom {
+  int64_t n, c_in, h, w;
+  int64_t c_out, oh, ow;
+  int64_t kh, kw, sh, sw, dh, dw;
+  int64_t pt, pb, pl, pr;
+  int64_t groups;
+} tn_conv_geom;
+
+/* 2-d pooling over planes (n * c of them) of h x w into oh x ow. Max and average pooling: window (i, j)
+ * starts at row i*sh - ph, column j*sw - pw. Average pooling divides by `divisor` when it is nonzero, else
+ * by the window's size (clipped to the input plus padding when count_include_pad, to the input otherwise).
+ * Adaptive pooling uses only planes, h, w, oh, ow. */
+typedef struct tn_pool_geom {
+  int64_t planes, h, w, oh, ow;
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+  int count_include_pad;
+  int64_t divisor;
+} tn_pool_geom;
+
+/* Classification losses over x [n x classes x inner] (inner: the product of the dims after the class dim).
+ * target: int64 class numbers [n x inner] counting from base (checked by the caller), or with probs, class
+ * probabilities shaped like x. weight: [classes] or NULL. reduction: TN_REDUCTION_* of tensor.h. */
+typedef struct tn_loss_spec {
+  int64_t n, classes, inner;
+  int reduction;
+  int probs;
+  int64_t ignore_index;         /* a target value (user numbering) that contributes nothing */
+  int64_t base;
+  double label_smoothing;
+} tn_loss_spec;
+
+/* Batch and group normalisation of x [n x c x s]. */
+typedef struct tn_norm_geom {
+  int64_t n, c, s, groups;
+  int training;
+  double momentum, eps;
+} tn_norm_geom;
+
 typedef struct tn_backend {
   const char *name;
   /* allocator accounting, updated atomically by the backend's allocator */
@@ -121,6 +166,65 @@ typedef struct tn_backend {
   int (*flip)(tn_tensor *out, const tn_tensor *x, uint32_t dims);
   /* out = x with the elements above (lower: tril) or below (upper: triu) diagonal k zeroed; out may be x */
   int (*triangle)(tn_tensor *out, const tn_tensor *x, int64_t k, int upper);
+
+  /* ---- nn kernels (entry points in lib/ops/conv.c pool.c softmax.c loss.c norm.c nn.c; CPU kernels in the
+   * lib/cpu/ files of the same names). Every tensor reaching them is contiguous; data tensors are float32 or
+   * float64 (one dtype per call), index tensors int64, counting from `base` (1 from Lua). ---- */
+  int (*conv2d)(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
+  int (*conv2d_backward_input)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w, const tn_conv_geom *g);
+  /* grad_w or grad_b may be NULL (not wanted); both are overwritten, not accumulated into. With grad_w NULL,
+   * x may be NULL too: the bias gradient reads only grad_out and g's n, c_out, oh, ow. */
+  int (*conv2d_backward_weight)(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
+                                const tn_conv_geom *g);
+  int (*max_pool2d)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
+  /* also the backward of adaptive max pooling: adds each gradient at its saved index (indices checked) */
+  int (*max_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
+                             const tn_pool_geom *g, int64_t base);
+  int (*avg_pool2d)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+  int (*avg_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+  int (*adaptive_avg_pool2d)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+  int (*adaptive_avg_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+  int (*adaptive_max_pool2d)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+                             int64_t base);
+  /* x seen as [outer x dim x inner], softmax over the middle dim; log: log_softmax */
+  int (*softmax)(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int log);
+  int (*softmax_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *out, int64_t outer,
+                          int64_t dim, int64_t inner, int log);
+  /* loss: 0-d (mean, sum) or [n x inner] (none); lse [n x inner]: each row's log-sum-exp, for the backward */
+  int (*cross_entropy)(tn_tensor *loss, tn_tensor *lse, const tn_tensor *x, const tn_tensor *target,
+                       const tn_tensor *weight, const tn_loss_spec *s);
+  int (*cross_entropy_backward)(tn_tensor *grad_x, const tn_tensor *grad_loss, const tn_tensor *x,
+                                const tn_tensor *lse, const tn_tensor *target, const tn_tensor *weight,
+                                const tn_loss_spec *s);
+  int (*nll_loss)(tn_tensor *loss, const tn_tensor *x, const tn_tensor *target, const tn_tensor *weight,
+                  const tn_loss_spec *s);
+  int (*nll_loss_backward)(tn_tensor *grad_x, const tn_tensor *grad_loss, const tn_tensor *target,
+                           const tn_tensor *weight, const tn_loss_spec *s);
+  /* x seen as [rows x cols], normalised over each row; mean, rstd: [rows]; w, b: [cols] or NULL */
+  int (*layer_norm)(tn_tensor *y, tn_tensor *mean, tn_tensor *rstd, const tn_tensor *x, const tn_tensor *w,
+                    const tn_tensor *b, int64_t rows, int64_t cols, double eps);
+  /* any of grad_x, grad_w, grad_b may be NULL (not wanted) */
+  int (*layer_norm_backward)(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                             const tn_tensor *x, const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *w,
+                             int64_t rows, int64_t cols);
+  /* Training: the batch statistics go to mean and invstd ([c]) and update the running ones (either may be
+   * NULL). Evaluation: mean and invstd come filled in (from the running statistics). w, b may be NULL. */
+  int (*batch_norm)(tn_tensor *y, tn_tensor *mean, tn_tensor *invstd, const tn_tensor *x, const tn_tensor *w,
+                    const tn_tensor *b, tn_tensor *running_mean, tn_tensor *running_var, const tn_norm_geom *g);
+  int (*batch_norm_backward)(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                             const tn_tensor *x, const tn_tensor *w, const tn_tensor *mean,
+                             const tn_tensor *invstd, const tn_norm_geom *g);
+  /* mean, rstd: [n x groups] */
+  int (*group_norm)(tn_tensor *y, tn_tensor *mean, tn_tensor *rstd, const tn_tensor *x, const tn_tensor *w,
+                    const tn_tensor *b, const tn_norm_geom *g);
+  int (*group_norm_backward)(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                             const tn_tensor *x, const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *w,
+                             const tn_norm_geom *g);
+  /* weight [num x dim] -> out [numel(indices) x dim]; indices checked by the caller */
+  int (*embedding)(tn_tensor *out, const tn_tensor *weight, const tn_tensor *indices, int64_t base);
+  /* grad_w [num x dim] is overwritten; rows whose index equals padding_idx (user numbering) add nothing */
+  int (*embedding_backward)(tn_tensor *grad_w, const tn_tensor *grad_out, const tn_tensor *indices,
+                            int64_t padding_idx, int scale_grad_by_freq, int64_t base);
 } tn_backend;
 
 /* The registry: one backend per device type; NULL until that backend is loaded. */

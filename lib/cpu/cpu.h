@@ -62,4 +62,50 @@ int tn_cpu_cat(tn_tensor *out, int n, const tn_tensor *const *inputs, int dim);
 int tn_cpu_flip(tn_tensor *out, const tn_tensor *x, uint32_t dims);
 int tn_cpu_triangle(tn_tensor *out, const tn_tensor *x, int64_t k, int upper);
 
+/* nn kernels (conv.c, pool.c, softmax.c, loss.c, norm.c, embedding.c) */
+int tn_cpu_conv2d(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
+int tn_cpu_conv2d_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w,
+                                 const tn_conv_geom *g);
+int tn_cpu_conv2d_backward_weight(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
+                                  const tn_conv_geom *g);
+int tn_cpu_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
+int tn_cpu_max_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
+                               const tn_pool_geom *g, int64_t base);
+int tn_cpu_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+int tn_cpu_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+int tn_cpu_adaptive_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+int tn_cpu_adaptive_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+int tn_cpu_adaptive_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+                               int64_t base);
+int tn_cpu_softmax(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int log);
+int tn_cpu_softmax_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *out, int64_t outer,
+                            int64_t dim, int64_t inner, int log);
+int tn_cpu_cross_entropy(tn_tensor *loss, tn_tensor *lse, const tn_tensor *x, const tn_tensor *target,
+                         const tn_tensor *weight, const tn_loss_spec *s);
+int tn_cpu_cross_entropy_backward(tn_tensor *grad_x, const tn_tensor *grad_loss, const tn_tensor *x,
+                                  const tn_tensor *lse, const tn_tensor *target, const tn_tensor *weight,
+                                  const tn_loss_spec *s);
+int tn_cpu_nll_loss(tn_tensor *loss, const tn_tensor *x, const tn_tensor *target, const tn_tensor *weight,
+                    const tn_loss_spec *s);
+int tn_cpu_nll_loss_backward(tn_tensor *grad_x, const tn_tensor *grad_loss, const tn_tensor *target,
+                             const tn_tensor *weight, const tn_loss_spec *s);
+int tn_cpu_layer_norm(tn_tensor *y, tn_tensor *mean, tn_tensor *rstd, const tn_tensor *x, const tn_tensor *w,
+                      const tn_tensor *b, int64_t rows, int64_t cols, double eps);
+int tn_cpu_layer_norm_backward(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                               const tn_tensor *x, const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *w,
+                               int64_t rows, int64_t cols);
+int tn_cpu_batch_norm(tn_tensor *y, tn_tensor *mean, tn_tensor *invstd, const tn_tensor *x, const tn_tensor *w,
+                      const tn_tensor *b, tn_tensor *running_mean, tn_tensor *running_var, const tn_norm_geom *g);
+int tn_cpu_batch_norm_backward(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                               const tn_tensor *x, const tn_tensor *w, const tn_tensor *mean, const tn_tensor *invstd,
+                               const tn_norm_geom *g);
+int tn_cpu_group_norm(tn_tensor *y, tn_tensor *mean, tn_tensor *rstd, const tn_tensor *x, const tn_tensor *w,
+                      const tn_tensor *b, const tn_norm_geom *g);
+int tn_cpu_group_norm_backward(tn_tensor *grad_x, tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_y,
+                               const tn_tensor *x, const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *w,
+                               const tn_norm_geom *g);
+int tn_cpu_embedding(tn_tensor *out, const tn_tensor *weight, const tn_tensor *indices, int64_t base);
+int tn_cpu_embedding_backward(tn_tensor *grad_w, const tn_tensor *grad_out, const tn_tensor *indices,
+                              int64_t padding_idx, int scale_grad_by_freq, int64_t base);
+
 #endif /* TN_CPU_H */

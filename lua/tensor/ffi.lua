@@ -305,6 +305,106 @@ tn_tensor *tn_repeat_interleave(tn_tensor *out, const tn_tensor *x, const tn_ten
 /* base, base+1, ... repeated repeats[i] times each (PyTorch's repeat_interleave(repeats)), int64 */
 tn_tensor *tn_repeat_interleave_index(const tn_tensor *repeats, int64_t base);
 
+/* ---- nn kernels (lib/ops/conv.c pool.c softmax.c loss.c norm.c nn.c) ----
+ * The forward and backward computations of the nn layers and losses, on float32 and float64 tensors (input
+ * and weights of one dtype). nsp is the number of spatial dims: 1 (conv1d, max_pool1d, ...) or 2. Inputs
+ * are batched, [N x C x W] or [N x C x H x W]; pooling also takes unbatched [C x W] / [C x H x W]. Sizes,
+ * strides and dilations are arrays of nsp values (H first); padding arrays of a convolution hold 2*nsp values,
+ * the padding before and after the data of each spatial dim. Index tensors (saved argmax positions, class
+ * targets, embedding ids) are int64 counting from `base` (1 from Lua); argmax positions index the flattened
+ * plane of the input (h * W + w + base). Backward functions take the gradient of the output and return or
+ * fill the gradients wanted: pointers to receive them may be NULL, and receive new tensors otherwise. */
+enum { TN_REDUCTION_NONE = 0, TN_REDUCTION_MEAN = 1, TN_REDUCTION_SUM = 2 };
+
+/* convolution: input [N x C_in x (H x) W], weight [C_out x C_in/groups x (kH x) kW], bias [C_out] or NULL */
+tn_tensor *tn_conv(tn_tensor *out, const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias, int nsp,
+                   const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups);
+int tn_conv_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *weight, int nsp,
+                     const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups,
+                     tn_tensor **grad_input, tn_tensor **grad_weight, tn_tensor **grad_bias);
+/* transposed convolution: weight [C_in x C_out/groups x (kH x) kW]; padding: nsp values (both sides) */
+tn_tensor *tn_conv_transpose(tn_tensor *out, const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias,
+                             int nsp, const int64_t *stride, const int64_t *padding, const int64_t *output_padding,
+                             const int64_t *dilation, int64_t groups);
+int tn_conv_transpose_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *weight, int nsp,
+                               const int64_t *stride, const int64_t *padding, const int64_t *output_padding,
+                               const int64_t *dilation, int64_t groups, tn_tensor **grad_input,
+                               tn_tensor **grad_weight, tn_tensor **grad_bias);
+
+/* pooling; padding: nsp values (both sides); *indices receives the argmax positions */
+tn_tensor *tn_max_pool(const tn_tensor *input, int nsp, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, const int64_t *dilation, int ceil_mode, int64_t base,
+                       tn_tensor **indices);
+/* the backward of max_pool and adaptive_max_pool: each gradient added at its saved position */
+tn_tensor *tn_max_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *indices,
+                                int nsp, int64_t base);
+/* divisor_override: 0 for none */
+tn_tensor *tn_avg_pool(const tn_tensor *input, int nsp, const int64_t *kernel, const int64_t *stride,
+                       const int64_t *padding, int ceil_mode, int count_include_pad, int64_t divisor_override);
+tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp, const int64_t *kernel,
+                                const int64_t *stride, const int64_t *padding, int ceil_mode, int count_include_pad,
+                                int64_t divisor_override);
+tn_tensor *tn_adaptive_avg_pool(const tn_tensor *input, int nsp, const int64_t *output_size);
+tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp);
+tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *output_size, int64_t base,
+                                tn_tensor **indices);
+
+/* softmax along dim (log: log_softmax), subtracting the maximum first; the backward takes the forward's output */
+tn_tensor *tn_softmax(tn_tensor *out, const tn_tensor *input, int dim, int log);
+tn_tensor *tn_softmax_backward(tn_tensor *out, const tn_tensor *grad_output, const tn_tensor *output, int dim,
+                               int log);
+
+/* Classification losses. input: logits (cross_entropy) or log-probabilities (nll_loss), [N x C x d1 x ...],
+ * [N x C] or [C]; target: class numbers [N x d1 x ...] (any integer dtype), or for cross_entropy class
+ * probabilities shaped like input. weight: [C] or NULL. The result is 0-d for mean and sum, shaped like
+ * target for none. cross_entropy's *lse (may be NULL) receives the log-sum-exp of each row, which its
+ * backward reuses (pass NULL there to recompute it). */
+tn_tensor *tn_cross_entropy(const tn_tensor *input, const tn_tensor *target, const tn_tensor *weight, int reduction,
+                            int64_t ignore_index, double label_smoothing, int64_t base, tn_tensor **lse);
+tn_tensor *tn_cross_entropy_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *target,
+                                     const tn_tensor *weight, const tn_tensor *lse, int reduction,
+                                     int64_t ignore_index, double label_smoothing, int64_t base);
+tn_tensor *tn_nll_loss(const tn_tensor *input, const tn_tensor *target, const tn_tensor *weight, int reduction,
+                       int64_t ignore_index, int64_t base);
+tn_tensor *tn_nll_loss_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *target,
+                                const tn_tensor *weight, int reduction, int64_t ignore_index, int64_t base);
+
+/* Normalisation. layer_norm normalises over the last normalized_ndim dims, whose sizes must be
+ * normalized_shape; weight and bias (or NULL) have that shape; *mean and *rstd (may be NULL) receive the
+ * statistics, shaped like the input with those dims of size 1. */
+tn_tensor *tn_layer_norm(const tn_tensor *input, int normalized_ndim, const int64_t *normalized_shape,
+                         const tn_tensor *weight, const tn_tensor *bias, double eps, tn_tensor **mean,
+                         tn_tensor **rstd);
+int tn_layer_norm_backward(const tn_tensor *grad_output, const tn_tensor *input, int normalized_ndim,
+                           const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *weight,
+                           tn_tensor **grad_input, tn_tensor **grad_weight, tn_tensor **grad_bias);
+/* batch_norm over input [N x C x ...]: training uses the batch's statistics (saved into *save_mean and
+ * *save_invstd) and updates running_mean and running_var in place (either may be NULL) with momentum and the
+ * unbiased variance; otherwise it uses the running statistics. */
+tn_tensor *tn_batch_norm(const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias,
+                         tn_tensor *running_mean, tn_tensor *running_var, int training, double momentum, double eps,
+                         tn_tensor **save_mean, tn_tensor **save_invstd);
+int tn_batch_norm_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *weight,
+                           const tn_tensor *running_mean, const tn_tensor *running_var, const tn_tensor *save_mean,
+                           const tn_tensor *save_invstd, int training, double eps, tn_tensor **grad_input,
+                           tn_tensor **grad_weight, tn_tensor **grad_bias);
+/* group_norm over input [N x C x ...] in num_groups groups of channels; statistics [N x num_groups] */
+tn_tensor *tn_group_norm(const tn_tensor *input, int64_t num_groups, const tn_tensor *weight, const tn_tensor *bias,
+                         double eps, tn_tensor **mean, tn_tensor **rstd);
+int tn_group_norm_backward(const tn_tensor *grad_output, const tn_tensor *input, int64_t num_groups,
+                           const tn_tensor *mean, const tn_tensor *rstd, const tn_tensor *weight,
+                           tn_tensor **grad_input, tn_tensor **grad_weight, tn_tensor **grad_bias);
+
+/* embedding: rows of weight [num x dim] picked by indices (any integer dtype) -> [indices' shape x dim];
+ * the backward sums gradient rows into [num x dim], skipping rows whose index is padding_idx (a value outside
+ * base .. base+num-1: none), scaled by 1/count with scale_grad_by_freq */
+tn_tensor *tn_embedding(const tn_tensor *weight, const tn_tensor *indices, int64_t base);
+tn_tensor *tn_embedding_backward(const tn_tensor *grad_output, const tn_tensor *indices, int64_t num_weights,
+                                 int64_t padding_idx, int scale_grad_by_freq, int64_t base);
+/* dropout: input * mask with mask = bernoulli(1 - p) / (1 - p) (input's dtype, floating), drawn from g (NULL:
+ * the default generator); *mask (may be NULL) receives it for the backward (grad * mask) */
+tn_tensor *tn_dropout(const tn_tensor *input, double p, tn_generator *g, tn_tensor **mask);
+
 /* ---- the th shell's Ctrl-C (lib/shell_signal.c) ----
  * A SIGINT handler that only counts signals (installed without SA_RESTART, so blocking waits return EINTR);
  * the shell polls the count. The third unanswered SIGINT restores the previous disposition and re-raises. */

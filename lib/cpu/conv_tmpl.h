@@ -1,0 +1,432 @@
+/* conv_tmpl.h: the convolution kernels for one float type, included by conv.c once per type with
+ *   T (the element type), V / VU (its aligned / unaligned vector), VL (lanes), FN(name) (name with the
+ *   type's suffix), GEMM (cblas_sgemm or cblas_dgemm).
+ * See conv.c for the algorithms. */
+
+/* ---- the direct (stride 1) kernels ---- */
+
+/* Copies images [n x channels x h x w] into the zero-padded planes of p (image by image, image_stride apart). */
+static void FN(pad_images)(T *dst, const T *x, int64_t n, int64_t channels, int64_t h, int64_t w, const direct_plan *p) {
+  int64_t plane = p->hp * p->wp, tail = p->image_stride - channels * plane;
+  int threads = tn_nn_threads(n * channels * plane, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < n * channels; i++) {
+    int64_t img = i / channels, c = i % channels;
+    T *d = dst + img * p->image_stride + c * plane;
+    const T *s = x + i * h * w;
+    memset(d, 0, sizeof(T) * (size_t)(p->pt * p->wp));
+    for (int64_t r = 0; r < h; r++) {
+      T *row = d + (p->pt + r) * p->wp;
+      memset(row, 0, sizeof(T) * (size_t)p->pl);
+      memcpy(row + p->pl, s + r * w, sizeof(T) * (size_t)w);
+      memset(row + p->pl + w, 0, sizeof(T) * (size_t)(p->wp - p->pl - w));
+    }
+    memset(d + (p->pt + h) * p->wp, 0, sizeof(T) * (size_t)((p->hp - p->pt - h) * p->wp));
+    if (c == channels - 1) memset(d + plane, 0, sizeof(T) * (size_t)tail);
+  }
+}
+
+/* Packs weights for the direct kernel: blocks of TILE_CO output channels stored [k][TILE_CO] (zero rows past
+ * the group's channels), then single rows stored [k]. Source w: [groups*rows x chans x kh x kw], or with
+ * transposed (the backward of the input) [groups*chans x rows x kh x kw] read with the kernel flipped. */
+static void FN(pack_weights)(T *dst, const T *w, const direct_plan *p, int transposed) {
+  int64_t rows = p->cout_g, chans = p->cin_g, kk = p->kh * p->kw, K = chans * kk;
+  for (int64_t g = 0; g < p->groups; g++) {
+    T *gd = dst + g * p->wpack_group;
+    for (int64_t row = 0; row < p->blocks * TILE_CO + p->singles; row++) {
+      bool single = row >= p->blocks * TILE_CO;
+      int64_t src_row = single ? p->full_rows + (row - p->blocks * TILE_CO) : row;
+      T *d = single ? gd + p->blocks * TILE_CO * K + (row - p->blocks * TILE_CO) * K
+                    : gd + (row / TILE_CO) * TILE_CO * K + row % TILE_CO;
+      int64_t step = single ? 1 : TILE_CO;
+      for (int64_t k = 0; k < K; k++) {
+        T v = 0;
+        if (src_row < rows) {
+          int64_t c = k / kk, pos = k % kk;
+          if (transposed)
+            v = w[((g * chans + c) * rows + src_row) * kk + (kk - 1 - pos)];
+          else
+            v = w[((g * rows + src_row) * chans + c) * kk + pos];
+        }
+        d[k * step] = v;
+      }
+    }
+  }
+}
+
+/* TILE_CO output channels x TILE_P positions: buf[c][i] = sum_k wp[k][c] * x[off[k] + i]. */
+static void FN(tile_rows)(int64_t K, const T *restrict wp, const T *restrict x, const int64_t *restrict off,
+                          T *restrict buf) {
+  V acc[TILE_CO][TILE_PV];
+  for (int c = 0; c < TILE_CO; c++)
+    for (int v = 0; v < TILE_PV; v++) acc[c][v] = (V){0};
+  for (int64_t k = 0; k < K; k++) {
+    const T *b = x + off[k];
+    V bv[TILE_PV];
+    for (int v = 0; v < TILE_PV; v++) bv[v] = *(const VU *)(b + v * VL);
+    const T *a = wp + k * TILE_CO;
+    for (int c = 0; c < TILE_CO; c++) {
+      T s = a[c];
+      for (int v = 0; v < TILE_PV; v++) acc[c][v] += s * bv[v];
+    }
+  }
+  for (int c = 0; c < TILE_CO; c++)
+    for (int v = 0; v < TILE_PV; v++) *(VU *)(buf + c * TILE_PV * VL + v * VL) = acc[c][v];
+}
+
+/* One output channel x TILE_P positions (the rows left over by the blocks). */
+static void FN(tile_row)(int64_t K, const T *restrict wp, const T *restrict x, const int64_t *restrict off,
+                         T *restrict buf) {
+  V acc[TILE_PV];
+  for (int v = 0; v < TILE_PV; v++) acc[v] = (V){0};
+  for (int64_t k = 0; k < K; k++) {
+    const T *b = x + off[k];
+    T s = wp[k];
+    for (int v = 0; v < TILE_PV; v++) acc[v] += s * *(const VU *)(b + v * VL);
+  }
+  for (int v = 0; v < TILE_PV; v++) *(VU *)(buf + v * VL) = acc[v];
+}
+
+/* Writes rows of a tile (positions p0 .. p0+TILE_P of the padded-width grid) into output planes, dropping
+ * the columns past ow and adding the bias. */
+static void FN(store_tile)(T *out, int64_t out_plane, const T *buf, int rows, const T *bias, int64_t p0,
+                           const direct_plan *p) {
+  const int64_t tile_p = TILE_PV * VL;
+  int64_t end = p0 + tile_p < p->len ? p0 + tile_p : p->len;
+  for (int64_t pos = p0; pos < end;) {
+    int64_t oh = pos / p->wp, ow = pos % p->wp;
+    int64_t seg = p->wp - ow < end - pos ? p->wp - ow : end - pos;
+    if (ow < p->ow) {
+      int64_t cnt = seg < p->ow - ow ? seg : p->ow - ow;
+      for (int r = 0; r < rows; r++) {
+        T *d = out + r * out_plane + oh * p->ow + ow;
+        const T *s = buf + r * tile_p + (pos - p0);
+        T b = bias ? bias[r] : 0;
+        for (int64_t j = 0; j < cnt; j++) d[j] = s[j] + b;
+      }
+    }
+    pos += seg;
+  }
+}
+
+/* out [n x groups*cout_g x oh x ow] = the stride-1 convolution of the padded images with the packed weights. */
+static void FN(direct_run)(T *out, const T *xpad, const T *wpack, const T *bias, const int64_t *off,
+                           const direct_plan *p) {
+  const int64_t tile_p = TILE_PV * VL;
+  int64_t K = p->cin_g * p->kh * p->kw, tiles = p->len_r / tile_p, units = p->blocks + p->singles;
+  int64_t total = p->n * p->groups * tiles * units, out_plane = p->oh * p->ow;
+  int threads = tn_nn_threads(total * K * tile_p * TILE_CO, 1 << 21);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t i = 0; i < total; i++) {
+    T buf[TILE_CO * TILE_PV * VL] __attribute__((aligned(64)));
+    int64_t u = i % units, rest = i / units;
+    int64_t tile = rest % tiles, ig = rest / tiles; /* ig = img * groups + g */
+    int64_t g = ig % p->groups, img = ig / p->groups;
+    const T *x = xpad + img * p->image_stride + g * p->cin_g * p->hp * p->wp + tile * tile_p;
+    const T *wg = wpack + g * p->wpack_group;
+    int64_t row0;
+    int rows;
+    if (u < p->blocks) {
+      FN(tile_rows)(K, wg + u * TILE_CO * K, x, off, buf);
+      row0 = u * TILE_CO;
+      rows = (int)(p->cout_g - row0 < TILE_CO ? p->cout_g - row0 : TILE_CO);
+    } else {
+      FN(tile_row)(K, wg + p->blocks * TILE_CO * K + (u - p->blocks) * K, x, off, buf);
+      row0 = p->full_rows + (u - p->blocks);
+      rows = 1;
+    }
+    int64_t channel = g * p->cout_g + row0;
+    FN(store_tile)(out + (img * p->groups * p->cout_g + channel) * out_plane, out_plane, buf, rows,
+                   bias ? bias + channel : NULL, tile * tile_p, p);
+  }
+}
+
+/* The stride-1 convolution through the direct kernel: forward (transposed 0) or the gradient of the input
+ * (transposed 1: x is the output gradient, w read flipped). */
+static int FN(direct_conv)(T *out, const T *x, const T *w, const T *bias, const direct_plan *p, int transposed,
+                           const char *fn) {
+  int64_t K = p->cin_g * p->kh * p->kw;
+  T *xpad = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->image_stride);
+  T *wpack = xpad ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->groups * p->wpack_group) : NULL;
+  int64_t *off = wpack ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * K) : NULL;
+  if (!off) {
+    tn_nn_scratch_free(xpad);
+    tn_nn_scratch_free(wpack);
+    return -1;
+  }
+  FN(pad_images)(xpad, x, p->n, p->groups * p->cin_g, p->h, p->w, p);
+  FN(pack_weights)(wpack, w, p, transposed);
+  direct_offsets(off, p);
+  FN(direct_run)(out, xpad, wpack, bias, off, p);
+  tn_nn_scratch_free(off);
+  tn_nn_scratch_free(wpack);
+  tn_nn_scratch_free(xpad);
+  return 0;
+}
+
+/* Weight-gradient tile: acc[r][c] += sum over np positions of x[off[r] + i] * gop[i][c], for WGT_KT rows r
+ * and nv vectors of output channels c. */
+static inline __attribute__((always_inline)) void FN(wgrad_tile)(int64_t np, const T *restrict gop, int64_t ldg,
+                                                                   const T *restrict x, const int64_t *restrict off,
+                                                                   T *restrict acc, int64_t lda, const int nv) {
+  V a[WGT_KT][WGT_NV];
+  for (int r = 0; r < WGT_KT; r++)
+    for (int v = 0; v < nv; v++) a[r][v] = *(const VU *)(acc + r * lda + v * VL);
+  const T *xr[WGT_KT];
+  for (int r = 0; r < WGT_KT; r++) xr[r] = x + off[r];
+  for (int64_t i = 0; i < np; i++) {
+    V gv[WGT_NV];
+    for (int v = 0; v < nv; v++) gv[v] = *(const VU *)(gop + i * ldg + v * VL);
+    for (int r = 0; r < WGT_KT; r++) {
+      T s = xr[r][i];
+      for (int v = 0; v < nv; v++) a[r][v] += s * gv[v];
+    }
+  }
+  for (int r = 0; r < WGT_KT; r++)
+    for (int v = 0; v < nv; v++) *(VU *)(acc + r * lda + v * VL) = a[r][v];
+}
+
+static void FN(wgrad_tile_any)(int64_t np, const T *gop, int64_t ldg, const T *x, const int64_t *off, T *acc,
+                               int64_t lda, int nv) {
+  switch (nv) {
+#if WGT_NV >= 4
+    case 4: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 4); break;
+#endif
+    case 3: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 3); break;
+    case 2: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 2); break;
+    default: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 1); break;
+  }
+}
+
+/* grad_w [groups*cout_g x cin_g x kh x kw] for a stride-1 convolution: the output gradient is laid out as
+ * gop [n x groups x len_r x cog_p] on the padded-width grid (zeros at the dropped columns), and each thread
+ * accumulates [groups x k_r x cog_p] sums over its share of the positions. */
+static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const direct_plan *p, const char *fn) {
+  int64_t K = p->cin_g * p->kh * p->kw, k_r = (K + WGT_KT - 1) / WGT_KT * WGT_KT;
+  int64_t cog_p = (p->cout_g + VL - 1) / VL * VL, vecs = cog_p / VL;
+  int64_t chunk = 24576 / (cog_p * (int64_t)sizeof(T));
+  chunk = chunk < 16 ? 16 : chunk > 1024 ? 1024 : chunk;
+  int64_t chunks = (p->len + chunk - 1) / chunk, units = p->n * p->groups * chunks;
+  int64_t acc_size = p->groups * k_r * cog_p;
+  int threads = tn_nn_threads(p->n * p->len * K * p->groups * cog_p, 1 << 21);
+  if (threads > units) threads = (int)units;
+  if (threads < 1) threads = 1;
+
+  T *xpad = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->image_stride);
+  T *gop = xpad ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->groups * p->len_r * cog_p) : NULL;
+  T *acc = gop ? tn_nn_scratch(fn, (int64_t)sizeof(T) * acc_size * threads) : NULL;
+  int64_t *off = acc ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * k_r) : NULL;
+  if (!off) {
+    tn_nn_scratch_free(xpad);
+    tn_nn_scratch_free(gop);
+    tn_nn_scratch_free(acc);
+    return -1;
+  }
+  FN(pad_images)(xpad, x, p->n, p->groups * p->cin_g, p->h, p->w, p);
+  direct_offsets(off, p);
+  for (int64_t k = K; k < k_r; k++) off[k] = 0; /* padding rows read position 0 and are dropped */
+
+  /* gop[img][g][pos][c] = grad_out[img][g*cout_g + c][pos / wp][pos % wp], zero off the output */
+  int64_t out_plane = p->oh * p->ow;
+  int tthreads = tn_nn_threads(p->n * p->groups * p->len_r * cog_p, 1 << 15);
+#pragma omp parallel for num_threads(tthreads) schedule(static)
+  for (int64_t i = 0; i < p->n * p->groups; i++) {
+    T *d = gop + i * p->len_r * cog_p;
+    const T *s = grad_out + i * p->cout_g * out_plane;
+    memset(d, 0, sizeof(T) * (size_t)(p->len_r * cog_p));
+    for (int64_t oh = 0; oh < p->oh; oh++)
+      for (int64_t ow = 0; ow < p->ow; ow++) {
+        T *dd = d + (oh * p->wp + ow) * cog_p;
+        const T *ss = s + oh * p->ow + ow;
+        for (int64_t c = 0; c < p->cout_g; c++) dd[c] = ss[c * out_plane];
+      }
+  }
+
+  memset(acc, 0, sizeof(T) * (size_t)(acc_size * threads));
+#pragma omp parallel num_threads(threads)
+  {
+    int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    T *mine = acc + t * acc_size;
+    for (int64_t u = units * t / nt; u < units * (t + 1) / nt; u++) {
+      int64_t ig = u / chunks, p0 = (u % chunks) * chunk;
+      int64_t np = p->len - p0 < chunk ? p->len - p0 : chunk;
+      int64_t g = ig % p->groups, img = ig / p->groups;
+      const T *xg = xpad + img * p->image_stride + g * p->cin_g * p->hp * p->wp + p0;
+      const T *gg = gop + ig * p->len_r * cog_p + p0 * cog_p;
+      T *ag = mine + g * k_r * cog_p;
+      for (int64_t k0 = 0; k0 < k_r; k0 += WGT_KT)
+        for (int64_t v0 = 0; v0 < vecs; v0 += WGT_NV) {
+          int nv = (int)(vecs - v0 < WGT_NV ? vecs - v0 : WGT_NV);
+          FN(wgrad_tile_any)(np, gg + v0 * VL, cog_p, xg, off + k0, ag + k0 * cog_p + v0 * VL, cog_p, nv);
+        }
+    }
+  }
+  /* grad_w[g*cout_g + c][k] = the sum over threads of acc[g][k][c] */
+  for (int64_t g = 0; g < p->groups; g++)
+    for (int64_t c = 0; c < p->cout_g; c++)
+      for (int64_t k = 0; k < K; k++) {
+        T s = 0;
+        for (int t = 0; t < threads; t++) s += acc[t * acc_size + (g * k_r + k) * cog_p + c];
+        grad_w[(g * p->cout_g + c) * K + k] = s;
+      }
+  tn_nn_scratch_free(off);
+  tn_nn_scratch_free(acc);
+  tn_nn_scratch_free(gop);
+  tn_nn_scratch_free(xpad);
+  return 0;
+}
+
+/* ---- im2col + GEMM (any stride) ---- */
+
+/* cols [c_in_g*kh*kw x oh*ow] = the input patches of one image's group (x: [c_in_g x h x w]). */
+static void FN(im2col)(T *cols, const T *x, const tn_conv_geom *g, int64_t chans) {
+  int64_t kk = g->kh * g->kw, rows = chans * kk, len = g->oh * g->ow;
+  int threads = tn_nn_threads(rows * len, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t c = r / kk, a = (r % kk) / g->kw, b = r % g->kw;
+    const T *plane = x + c * g->h * g->w;
+    T *d = cols + r * len;
+    /* the output columns whose input column lies inside: ow in [lo, hi) */
+    int64_t col0 = b * g->dw - g->pl;
+    int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
+    int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + g->sw - 1) / g->sw;
+    if (hi > g->ow) hi = g->ow;
+    if (lo > hi) lo = hi;
+    for (int64_t oh = 0; oh < g->oh; oh++) {
+      int64_t ih = oh * g->sh - g->pt + a * g->dh;
+      T *dr = d + oh * g->ow;
+      if (ih < 0 || ih >= g->h) {
+        memset(dr, 0, sizeof(T) * (size_t)g->ow);
+        continue;
+      }
+      const T *sr = plane + ih * g->w;
+      for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
+      if (g->sw == 1)
+        memcpy(dr + lo, sr + lo + col0, sizeof(T) * (size_t)(hi - lo));
+      else
+        for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow * g->sw + col0];
+      for (int64_t ow = hi; ow < g->ow; ow++) dr[ow] = 0;
+    }
+  }
+}
+
+/* x [c_in_g x h x w] += the patches of cols (the adjoint of im2col); channels in parallel. */
+static void FN(col2im)(T *x, const T *cols, const tn_conv_geom *g, int64_t chans) {
+  int64_t kk = g->kh * g->kw, len = g->oh * g->ow;
+  int threads = tn_nn_threads(chans * kk * len, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < chans; c++) {
+    T *plane = x + c * g->h * g->w;
+    for (int64_t r = c * kk; r < (c + 1) * kk; r++) {
+      int64_t a = (r % kk) / g->kw, b = r % g->kw;
+      const T *s = cols + r * len;
+      int64_t col0 = b * g->dw - g->pl;
+      int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
+      int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + g->sw - 1) / g->sw;
+      if (hi > g->ow) hi = g->ow;
+      for (int64_t oh = 0; oh < g->oh; oh++) {
+        int64_t ih = oh * g->sh - g->pt + a * g->dh;
+        if (ih < 0 || ih >= g->h) continue;
+        T *dr = plane + ih * g->w;
+        const T *sr = s + oh * g->ow;
+        for (int64_t ow = lo; ow < hi; ow++) dr[ow * g->sw + col0] += sr[ow];
+      }
+    }
+  }
+}
+
+static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
+  int64_t len = g->oh * g->ow;
+  T *cols = tn_nn_scratch("conv2d", (int64_t)sizeof(T) * K * len);
+  if (!cols) return -1;
+  for (int64_t img = 0; img < g->n; img++)
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+      T *o = out + (img * g->c_out + grp * cout_g) * len;
+      FN(im2col)(cols, x + (img * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      if (bias)
+        for (int64_t c = 0; c < cout_g; c++)
+          for (int64_t j = 0; j < len; j++) o[c * len + j] = bias[grp * cout_g + c];
+      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)len, (int)K, 1, w + grp * cout_g * K, (int)K,
+           cols, (int)len, bias ? 1 : 0, o, (int)len);
+    }
+  tn_nn_scratch_free(cols);
+  return 0;
+}
+
+static int FN(gemm_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
+  int64_t len = g->oh * g->ow;
+  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * len);
+  if (!cols) return -1;
+  memset(grad_x, 0, sizeof(T) * (size_t)(g->n * g->c_in * g->h * g->w));
+  for (int64_t img = 0; img < g->n; img++)
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)len, (int)cout_g, 1, w + grp * cout_g * K, (int)K,
+           grad_out + (img * g->c_out + grp * cout_g) * len, (int)len, 0, cols, (int)len);
+      FN(col2im)(grad_x + (img * g->c_in + grp * cin_g) * g->h * g->w, cols, g, cin_g);
+    }
+  tn_nn_scratch_free(cols);
+  return 0;
+}
+
+static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, const tn_conv_geom *g) {
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
+  int64_t len = g->oh * g->ow;
+  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * len);
+  if (!cols) return -1;
+  for (int64_t img = 0; img < g->n; img++)
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+      FN(im2col)(cols, x + (img * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout_g, (int)K, (int)len, 1,
+           grad_out + (img * g->c_out + grp * cout_g) * len, (int)len, cols, (int)len, img > 0 ? 1 : 0,
+           grad_w + grp * cout_g * K, (int)K);
+    }
+  if (g->n == 0) memset(grad_w, 0, sizeof(T) * (size_t)(g->c_out * K));
+  tn_nn_scratch_free(cols);
+  return 0;
+}
+
+/* grad_b[c] = the sum of grad_out over images and positions of channel c */
+static void FN(bias_grad)(T *grad_b, const T *grad_out, const tn_conv_geom *g) {
+  int64_t len = g->oh * g->ow;
+  int threads = tn_nn_threads(g->n * g->c_out * len, 1 << 16);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < g->c_out; c++) {
+    double s = 0;
+    for (int64_t img = 0; img < g->n; img++) {
+      const T *r = grad_out + (img * g->c_out + c) * len;
+      T part = 0;
+#pragma omp simd reduction(+ : part)
+      for (int64_t j = 0; j < len; j++) part += r[j];
+      s += part;
+    }
+    grad_b[c] = (T)s;
+  }
+}
+
+/* ---- entry points of this type ---- */
+
+static int FN(conv_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
+  direct_plan p;
+  if (g->sh == 1 && g->sw == 1 && direct_forward_plan(&p, g, VL))
+    return FN(direct_conv)(out, x, w, bias, &p, 0, "conv2d");
+  return FN(gemm_forward)(out, x, w, bias, g);
+}
+
+static int FN(conv_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
+  direct_plan p;
+  if (g->sh == 1 && g->sw == 1 && direct_backward_input_plan(&p, g, VL))
+    return FN(direct_conv)(grad_x, grad_out, w, NULL, &p, 1, "conv2d_backward");
+  return FN(gemm_backward_input)(grad_x, grad_out, w, g);
+}
+
+static int FN(conv_backward_weight)(T *grad_w, T *grad_b, const T *grad_out, const T *x, const tn_conv_geom *g) {
+  if (grad_b) FN(bias_grad)(grad_b, grad_out, g);
+  if (!grad_w) return 0;
+  direct_plan p;
+  if (g->sh == 1 && g->sw == 1 && g->c_out / g->groups >= VL / 2 && direct_forward_plan(&p, g, VL))
+    return FN(direct_wgrad)(grad_w, grad_out, x, &p, "conv2d_backward");
+  return FN(gemm_backward_weight)(grad_w, grad_out, x, g);
+}

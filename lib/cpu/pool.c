@@ -1,0 +1,67 @@
+/* pool.c: CPU pooling kernels (max with argmax indices, average, adaptive average and adaptive max), forward
+ * and backward, on planes of contiguous [planes x h x w] tensors. The per-type code is in pool_tmpl.h. */
+#include "nn_simd.h"
+
+/* Adaptive windows: output i of n over an input of size len covers [floor(i*len/n), ceil((i+1)*len/n)). */
+static inline int64_t adaptive_start(int64_t i, int64_t n, int64_t len) { return i * len / n; }
+static inline int64_t adaptive_end(int64_t i, int64_t n, int64_t len) { return ((i + 1) * len + n - 1) / n; }
+
+
+#define FN(name) name##_f32
+#define T float
+#include "pool_tmpl.h"
+#undef FN
+#undef T
+
+#define FN(name) name##_f64
+#define T double
+#include "pool_tmpl.h"
+#undef FN
+#undef T
+
+/* Calls the float or double version of a kernel: KERNEL(name, dtype, args...) */
+#define BY_DTYPE(name, dtype, ...)           \
+  do {                                       \
+    if ((dtype) == TN_FLOAT64)               \
+      name##_f64(__VA_ARGS__);               \
+    else                                     \
+      name##_f32(__VA_ARGS__);               \
+  } while (0)
+
+int tn_cpu_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base) {
+  BY_DTYPE(max_pool, x->dtype, tn_data_ptr(out), tn_data_ptr(indices), tn_data_ptr(x), g, base);
+  return 0;
+}
+
+int tn_cpu_max_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
+                               const tn_pool_geom *g, int64_t base) {
+  BY_DTYPE(max_pool_backward, grad_x->dtype, tn_data_ptr(grad_x), tn_data_ptr(grad_out), tn_data_ptr(indices), g,
+           base);
+  return 0;
+}
+
+int tn_cpu_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g) {
+  BY_DTYPE(avg_pool, x->dtype, tn_data_ptr(out), tn_data_ptr(x), g);
+  return 0;
+}
+
+int tn_cpu_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g) {
+  BY_DTYPE(avg_pool_backward, grad_x->dtype, tn_data_ptr(grad_x), tn_data_ptr(grad_out), g);
+  return 0;
+}
+
+int tn_cpu_adaptive_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g) {
+  BY_DTYPE(adaptive_avg_pool, x->dtype, tn_data_ptr(out), tn_data_ptr(x), g);
+  return 0;
+}
+
+int tn_cpu_adaptive_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g) {
+  BY_DTYPE(adaptive_avg_pool_backward, grad_x->dtype, tn_data_ptr(grad_x), tn_data_ptr(grad_out), g);
+  return 0;
+}
+
+int tn_cpu_adaptive_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+                               int64_t base) {
+  BY_DTYPE(adaptive_max_pool, x->dtype, tn_data_ptr(out), tn_data_ptr(indices), tn_data_ptr(x), g, base);
+  return 0;
+}

@@ -1,0 +1,171 @@
+/* pool_tmpl.h: the pooling kernels for one float type, included by pool.c with T (the element type) and
+ * FN(name) (name with the type's suffix). Work is split over (plane, output row) pairs; planes are
+ * independent, so the backward kernels, which add into the input plane, split over planes only. */
+
+static void FN(max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geom *g, int64_t base) {
+  int64_t rows = g->planes * g->oh;
+  int threads = tn_nn_threads(rows * g->ow * g->kh * g->kw, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t plane = r / g->oh, oh = r % g->oh;
+    const T *xp = x + plane * g->h * g->w;
+    T *o = out + r * g->ow;
+    int64_t *ix = indices + r * g->ow;
+    int64_t h0 = oh * g->sh - g->ph, h1 = h0 + (g->kh - 1) * g->dh + 1;
+    if (h1 > g->h) h1 = g->h;
+    while (h0 < 0) h0 += g->dh;
+    for (int64_t ow = 0; ow < g->ow; ow++) {
+      int64_t w0 = ow * g->sw - g->pw, w1 = w0 + (g->kw - 1) * g->dw + 1;
+      if (w1 > g->w) w1 = g->w;
+      while (w0 < 0) w0 += g->dw;
+      /* PyTorch's rule: the first maximum wins, a NaN always takes over (so the last NaN wins) */
+      int64_t best = h0 * g->w + w0;
+      T v = -INFINITY;
+      for (int64_t ih = h0; ih < h1; ih += g->dh)
+        for (int64_t iw = w0; iw < w1; iw += g->dw) {
+          T e = xp[ih * g->w + iw];
+          if (e > v || e != e) {
+            v = e;
+            best = ih * g->w + iw;
+          }
+        }
+      o[ow] = v;
+      ix[ow] = best + base;
+    }
+  }
+}
+
+/* grad_x = zeros; grad_x[index] += grad_out, plane by plane (also the backward of adaptive max pooling) */
+static void FN(max_pool_backward)(T *grad_x, const T *grad_out, const int64_t *indices, const tn_pool_geom *g,
+                                  int64_t base) {
+  int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+  int threads = tn_nn_threads(g->planes * (in_plane + out_plane), 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < g->planes; p++) {
+    T *gx = grad_x + p * in_plane;
+    const T *go = grad_out + p * out_plane;
+    const int64_t *ix = indices + p * out_plane;
+    memset(gx, 0, sizeof(T) * (size_t)in_plane);
+    for (int64_t i = 0; i < out_plane; i++) gx[ix[i] - base] += go[i];
+  }
+}
+
+/* The window of output (oh, ow) for average pooling, clipped to the input, and its divisor. */
+static inline T FN(avg_window)(const tn_pool_geom *g, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1, int64_t *w0,
+                               int64_t *w1) {
+  int64_t hs = oh * g->sh - g->ph, ws = ow * g->sw - g->pw;
+  int64_t he = hs + g->kh < g->h + g->ph ? hs + g->kh : g->h + g->ph;
+  int64_t we = ws + g->kw < g->w + g->pw ? ws + g->kw : g->w + g->pw;
+  int64_t padded = (he - hs) * (we - ws);
+  hs = hs < 0 ? 0 : hs;
+  ws = ws < 0 ? 0 : ws;
+  he = he < g->h ? he : g->h;
+  we = we < g->w ? we : g->w;
+  *h0 = hs;
+  *h1 = he;
+  *w0 = ws;
+  *w1 = we;
+  if (g->divisor) return (T)g->divisor;
+  return (T)(g->count_include_pad ? padded : (he - hs) * (we - ws));
+}
+
+static void FN(avg_pool)(T *out, const T *x, const tn_pool_geom *g) {
+  int64_t rows = g->planes * g->oh;
+  int threads = tn_nn_threads(rows * g->ow * g->kh * g->kw, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t plane = r / g->oh, oh = r % g->oh;
+    const T *xp = x + plane * g->h * g->w;
+    for (int64_t ow = 0; ow < g->ow; ow++) {
+      int64_t h0, h1, w0, w1;
+      T div = FN(avg_window)(g, oh, ow, &h0, &h1, &w0, &w1);
+      T s = 0;
+      for (int64_t ih = h0; ih < h1; ih++)
+        for (int64_t iw = w0; iw < w1; iw++) s += xp[ih * g->w + iw];
+      out[r * g->ow + ow] = h0 < h1 && w0 < w1 ? s / div : 0;
+    }
+  }
+}
+
+static void FN(avg_pool_backward)(T *grad_x, const T *grad_out, const tn_pool_geom *g) {
+  int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+  int threads = tn_nn_threads(g->planes * (in_plane + out_plane * g->kh * g->kw), 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < g->planes; p++) {
+    T *gx = grad_x + p * in_plane;
+    const T *go = grad_out + p * out_plane;
+    memset(gx, 0, sizeof(T) * (size_t)in_plane);
+    for (int64_t oh = 0; oh < g->oh; oh++)
+      for (int64_t ow = 0; ow < g->ow; ow++) {
+        int64_t h0, h1, w0, w1;
+        T div = FN(avg_window)(g, oh, ow, &h0, &h1, &w0, &w1);
+        T v = go[oh * g->ow + ow] / div;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) gx[ih * g->w + iw] += v;
+      }
+  }
+}
+
+static void FN(adaptive_avg_pool)(T *out, const T *x, const tn_pool_geom *g) {
+  int64_t rows = g->planes * g->oh;
+  int threads = tn_nn_threads(g->planes * g->h * g->w, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t plane = r / g->oh, oh = r % g->oh;
+    const T *xp = x + plane * g->h * g->w;
+    int64_t h0 = adaptive_start(oh, g->oh, g->h), h1 = adaptive_end(oh, g->oh, g->h);
+    for (int64_t ow = 0; ow < g->ow; ow++) {
+      int64_t w0 = adaptive_start(ow, g->ow, g->w), w1 = adaptive_end(ow, g->ow, g->w);
+      T s = 0;
+      for (int64_t ih = h0; ih < h1; ih++)
+        for (int64_t iw = w0; iw < w1; iw++) s += xp[ih * g->w + iw];
+      out[r * g->ow + ow] = s / (T)((h1 - h0) * (w1 - w0));
+    }
+  }
+}
+
+static void FN(adaptive_avg_pool_backward)(T *grad_x, const T *grad_out, const tn_pool_geom *g) {
+  int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+  int threads = tn_nn_threads(g->planes * (in_plane + out_plane), 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t p = 0; p < g->planes; p++) {
+    T *gx = grad_x + p * in_plane;
+    const T *go = grad_out + p * out_plane;
+    memset(gx, 0, sizeof(T) * (size_t)in_plane);
+    for (int64_t oh = 0; oh < g->oh; oh++) {
+      int64_t h0 = adaptive_start(oh, g->oh, g->h), h1 = adaptive_end(oh, g->oh, g->h);
+      for (int64_t ow = 0; ow < g->ow; ow++) {
+        int64_t w0 = adaptive_start(ow, g->ow, g->w), w1 = adaptive_end(ow, g->ow, g->w);
+        T v = go[oh * g->ow + ow] / (T)((h1 - h0) * (w1 - w0));
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t iw = w0; iw < w1; iw++) gx[ih * g->w + iw] += v;
+      }
+    }
+  }
+}
+
+static void FN(adaptive_max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geom *g, int64_t base) {
+  int64_t rows = g->planes * g->oh;
+  int threads = tn_nn_threads(g->planes * g->h * g->w, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t plane = r / g->oh, oh = r % g->oh;
+    const T *xp = x + plane * g->h * g->w;
+    int64_t h0 = adaptive_start(oh, g->oh, g->h), h1 = adaptive_end(oh, g->oh, g->h);
+    for (int64_t ow = 0; ow < g->ow; ow++) {
+      int64_t w0 = adaptive_start(ow, g->ow, g->w), w1 = adaptive_end(ow, g->ow, g->w);
+      int64_t best = h0 * g->w + w0;
+      T v = -INFINITY;
+      for (int64_t ih = h0; ih < h1; ih++)
+        for (int64_t iw = w0; iw < w1; iw++) {
+          T e = xp[ih * g->w + iw];
+          if (e > v || e != e) {
+            v = e;
+            best = ih * g->w + iw;
+          }
+        }
+      out[r * g->ow + ow] = v;
+      indices[r * g->ow + ow] = best + base;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/* softmax.c: CPU softmax and log_softmax, forward and backward, over the middle dim of [outer x dim x inner].
+ * The maximum is subtracted before exponentiating, so large inputs do not overflow. */
+#include "nn_simd.h"
+
+#define COLS 256
+
+#define FN(name) name##_f32
+#define T float
+#define EXP tn_expf
+#define LOG logf
+#include "softmax_tmpl.h"
+#undef FN
+#undef T
+#undef EXP
+#undef LOG
+
+#define FN(name) name##_f64
+#define T double
+#define EXP exp
+#define LOG log
+#include "softmax_tmpl.h"
+#undef FN
+#undef T
+#undef EXP
+#undef LOG
+
+int tn_cpu_softmax(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int as_log) {
+  void *y = tn_data_ptr(out);
+  const void *xp = tn_data_ptr(x);
+  if (x->dtype == TN_FLOAT64) {
+    if (inner == 1)
+      softmax_rows_f64(y, xp, outer, dim, as_log);
+    else
+      softmax_cols_f64(y, xp, outer, dim, inner, as_log);
+  } else {
+    if (inner == 1)
+      softmax_rows_f32(y, xp, outer, dim, as_log);
+    else
+      softmax_cols_f32(y, xp, outer, dim, inner, as_log);
+  }
+  return 0;
+}
+
+int tn_cpu_softmax_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *out, int64_t outer,
+                            int64_t dim, int64_t inner, int as_log) {
+  void *gx = tn_data_ptr(grad_x);
+  const void *g = tn_data_ptr(grad_out), *y = tn_data_ptr(out);
+  if (grad_x->dtype == TN_FLOAT64) {
+    if (inner == 1)
+      softmax_backward_rows_f64(gx, g, y, outer, dim, as_log);
+    else
+      softmax_backward_cols_f64(gx, g, y, outer, dim, inner, as_log);
+  } else {
+    if (inner == 1)
+      softmax_backward_rows_f32(gx, g, y, outer, dim, as_log);
+    else
+      softmax_backward_cols_f32(gx, g, y, outer, dim, inner, as_log);
+  }
+  return 0;
+}
