@@ -7,13 +7,6 @@
 
 #include "tensor.h"
 
-/* Where a batched factorisation failed: the first failing matrix's place in the batch (-1: none) and
- * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). */
-typedef struct tn_linalg_status {
-  int64_t index;
-  int64_t info;
-} tn_linalg_status;
-
 /* How an index tensor addresses one dimension of a tensor (dim, 0-based), or a whole tensor flattened in
  * row-major order (dim -1). An index value v means position v - base (base is 1 from Lua); with `negative`,
  * a negative v counts from the end (position v + size). Valid positions are 0 .. size-1; the element at
@@ -29,6 +22,13 @@ typedef struct tn_index_spec {
 
 /* Sets the error for an index value outside spec's range, in the user's numbering; returns -1. */
 int tn_index_error(const tn_index_spec *spec, int64_t value);
+
+/* Where a batched factorisation failed: the first failing matrix's place in the batch (-1: none) and
+ * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). */
+typedef struct tn_linalg_status {
+  int64_t index;
+  int64_t info;
+} tn_linalg_status;
 
 /* ---- shapes of the nn kernels (see the nn block of tn_backend) ---- */
 
@@ -83,6 +83,8 @@ typedef struct tn_backend {
 
   void *(*alloc)(int device_index, int64_t nbytes);
   void (*free)(int device_index, void *ptr, int64_t nbytes);
+  int64_t (*cached_bytes)(void);  /* memory the allocator holds for reuse (may be NULL) */
+  void (*empty_cache)(void);      /* returns that memory (may be NULL) */
 
   /* dst = src (broadcast src, convert dtype); called for the device of dst, or of src when dst is on the CPU */
   int (*copy)(tn_tensor *dst, const tn_tensor *src);

@@ -100,6 +100,12 @@ static inline uint16_t tn_f32_to_bf16(float f) {
 
 static inline float tn_bf16_to_f32(uint16_t h) { return tn_bits_f32((uint32_t)h << 16); }
 
+/* ---- host memory: 64-byte aligned blocks from the CPU backend's cache (lib/cpu/alloc.c) ---- */
+void *tn_host_alloc(int64_t nbytes);
+void tn_host_free(void *p, int64_t nbytes);
+int64_t tn_host_cached_bytes(void);
+void tn_host_empty_cache(void);
+
 /* ---- small shape helpers ---- */
 static inline int64_t tn_elem_size(int dtype) { return tn_dtype_size(dtype); }
 bool tn_valid_dtype(int dtype);

@@ -50,17 +50,33 @@ void tn_memory_reset_peak(int device_type) {
   __atomic_store_n(&b->peak_bytes, __atomic_load_n(&b->live_bytes, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
 }
 
+int64_t tn_memory_cached_bytes(int device_type) {
+  if (device_type == TN_CPU) return tn_host_cached_bytes();
+  if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return 0;
+  return tn_backends[device_type]->cached_bytes ? tn_backends[device_type]->cached_bytes() : 0;
+}
+
+void tn_memory_empty_cache(int device_type) {
+  if (device_type == TN_CPU) {
+    tn_host_empty_cache();
+  } else if (device_type > 0 && device_type < TN_NUM_DEVICE_TYPES && tn_backends[device_type] &&
+             tn_backends[device_type]->empty_cache) {
+    tn_backends[device_type]->empty_cache();
+  }
+}
+
 tn_storage *tn_storage_new(int64_t nbytes, int dtype, int device_type, int device_index) {
   if (nbytes < 0) return tn_error_null("storage: negative size %lld bytes", (long long)nbytes);
   if (!tn_valid_dtype(dtype)) return tn_error_null("storage: unknown dtype %d", dtype);
   tn_backend *b = tn_backend_for_device("storage", device_type);
   if (!b) return NULL;
-  tn_storage *s = calloc(1, sizeof *s);
+  tn_storage *s = tn_host_alloc(sizeof *s);
   if (!s) return tn_error_null("storage: out of memory for the storage header");
+  memset(s, 0, sizeof *s);
   if (nbytes > 0) {
     s->data = b->alloc(device_index, nbytes);
     if (!s->data) {
-      free(s);
+      tn_host_free(s, sizeof *s);
       return NULL; /* the allocator has set the error */
     }
   }
@@ -79,8 +95,9 @@ tn_storage *tn_storage_wrap(void *data, int64_t nbytes, int dtype, int device_ty
   if (!tn_valid_dtype(dtype)) return tn_error_null("from_pointer: unknown dtype %d", dtype);
   if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES)
     return tn_error_null("from_pointer: unknown device type %d", device_type);
-  tn_storage *s = calloc(1, sizeof *s);
+  tn_storage *s = tn_host_alloc(sizeof *s);
   if (!s) return tn_error_null("from_pointer: out of memory for the storage header");
+  memset(s, 0, sizeof *s);
   s->data = data;
   s->nbytes = nbytes;
   s->refcount = 1;
@@ -104,5 +121,5 @@ void tn_storage_release(tn_storage *s) {
   } else if (s->data) {
     tn_backends[s->device_type]->free(s->device_index, s->data, s->nbytes);
   }
-  free(s);
+  tn_host_free(s, sizeof *s);
 }

@@ -84,7 +84,7 @@ int tn_broadcast_shapes(int ndim_a, const int64_t *a, int ndim_b, const int64_t 
 
 static tn_tensor *header_new(tn_storage *s, int64_t offset, int ndim, const int64_t *sizes, const int64_t *strides,
                              int dtype) {
-  tn_tensor *t = malloc(sizeof *t);
+  tn_tensor *t = tn_host_alloc(sizeof *t);
   if (!t) return tn_error_null("tensor: out of memory for a tensor header");
   t->storage = s;
   t->offset = offset;
@@ -156,7 +156,7 @@ tn_tensor *tn_alias(const tn_tensor *t) {
 void tn_tensor_free(tn_tensor *t) {
   if (!t) return;
   tn_storage_release(t->storage);
-  free(t);
+  tn_host_free(t, sizeof *t);
 }
 
 int tn_is_contiguous(const tn_tensor *t) {

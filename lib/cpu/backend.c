@@ -1,4 +1,4 @@
-/* backend.c: the CPU backend table and its 64-byte aligned, byte-counting allocator. */
+/* backend.c: the CPU backend table, with its byte-counting allocator over the host block cache (alloc.c). */
 #include "cpu.h"
 
 #include <stdlib.h>
@@ -19,9 +19,6 @@ static tn_backend cpu_backend = {
     .normal = tn_cpu_normal,
     .randint = tn_cpu_randint,
     .bernoulli = tn_cpu_bernoulli,
-    /* reductions */
-    .reduce = tn_cpu_reduce,
-    .cumulative = tn_cpu_cumulative,
     /* nn kernels */
     .conv2d = tn_cpu_conv2d,
     .conv2d_backward_input = tn_cpu_conv2d_backward_input,
@@ -47,6 +44,9 @@ static tn_backend cpu_backend = {
     .group_norm_backward = tn_cpu_group_norm_backward,
     .embedding = tn_cpu_embedding,
     .embedding_backward = tn_cpu_embedding_backward,
+    /* reductions */
+    .reduce = tn_cpu_reduce,
+    .cumulative = tn_cpu_cumulative,
     /* indexing and ordering */
     .gather = tn_cpu_gather,
     .scatter = tn_cpu_scatter,
@@ -75,9 +75,7 @@ static tn_backend cpu_backend = {
 
 static void *cpu_alloc(int device_index, int64_t nbytes) {
   (void)device_index;
-  /* aligned_alloc wants a multiple of the alignment; 64 bytes suits AVX-512 and cache lines. */
-  size_t rounded = ((size_t)nbytes + 63) & ~(size_t)63;
-  void *p = aligned_alloc(64, rounded);
+  void *p = tn_host_alloc(nbytes);
   if (!p)
     return tn_error_null("out of memory: could not allocate %lld bytes (%lld bytes of tensors are live)",
                          (long long)nbytes, (long long)cpu_backend.live_bytes);
@@ -87,7 +85,7 @@ static void *cpu_alloc(int device_index, int64_t nbytes) {
 
 static void cpu_free(int device_index, void *ptr, int64_t nbytes) {
   (void)device_index;
-  free(ptr);
+  tn_host_free(ptr, nbytes);
   tn_account_free(&cpu_backend, nbytes);
 }
 

@@ -83,6 +83,8 @@ uint16_t tn_float_to_bfloat16(float f);
 int64_t tn_memory_live_bytes(int device_type);
 int64_t tn_memory_peak_bytes(int device_type);
 void tn_memory_reset_peak(int device_type);
+int64_t tn_memory_cached_bytes(int device_type);
+void tn_memory_empty_cache(int device_type);
 
 /* threads (OpenMP kernels and the BLAS library) and the BLAS library in use */
 void tn_set_num_threads(int n);
