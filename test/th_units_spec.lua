@@ -117,6 +117,17 @@ describe('th: completion', function()
     assert.same({ '(x:narrow' }, complete.complete('(x:nar', '(x:nar', env))
   end)
 
+  it('offers tensor properties after x. but not after x:', function()
+    local core = require 'tensor.core'
+    core.getters.th_spec_property = function() return 1 end
+    local ok, err = pcall(function()
+      assert.same({ 'th_spec_property' }, complete.complete('x.th_spec_p', 'th_spec_p', env))
+      assert.same({}, complete.complete('x:th_spec_p', 'th_spec_p', env))
+    end)
+    core.getters.th_spec_property = nil
+    assert(ok, err)
+  end)
+
   it('asks for file name completion in other strings', function()
     assert.equal('files', complete.complete("dofile('/tm", '/tm', env))
   end)
@@ -145,9 +156,24 @@ describe('th: value printing', function()
   it('stops at the depth limit and marks cycles', function()
     local deep = { a = { b = { c = { d = { e = 1 } } } } }
     assert.equal('{a = {b = {c = {...}}}}', pretty.format(deep))
-    local t = { name = 'loop' }
-    t.self = t
-    assert.matches('self = <cycle: table: 0x%x+>', pretty.format(t))
+    local a, b = { name = 'a' }, { name = 'b' }
+    a.other, b.other = b, a
+    assert.matches('^{name = "a", other = {name = "b", other = <cycle: table: 0x%x+>}}$', pretty.format(a))
+  end)
+
+  it('prints a loaded module as its name and fields, and as its name inside a table', function()
+    package.loaded['th_spec_module'] = { beta = 2, alpha = function() end }
+    local text = pretty.format(package.loaded['th_spec_module'])
+    local inner = pretty.format({ m = package.loaded['th_spec_module'] })
+    package.loaded['th_spec_module'] = nil
+    assert.equal("<module 'th_spec_module'> with 2 fields:\n  alpha, beta", text)
+    assert.equal("{m = <module 'th_spec_module'>}", inner)
+  end)
+
+  it('marks a table that refers to itself (a class whose __index is itself)', function()
+    local class = { name = 'C' }
+    class.__index = class
+    assert.equal('{__index = <self>, name = "C"}', pretty.format(class))
   end)
 
   it('shows tensors inside tables by their summary line', function()

@@ -7,12 +7,14 @@
 -- Each session runs on its own tmux server (a private socket), so specs don't touch the user's tmux.
 local ffi = require 'ffi'
 
-pcall(ffi.cdef, 'int poll(void *fds, unsigned long nfds, int timeout);')
-pcall(ffi.cdef, 'int getpid(void);')
+ffi.cdef [[
+int th_tmux_poll(void *fds, unsigned long nfds, int timeout) __asm__("poll");
+int th_tmux_getpid(void) __asm__("getpid");
+]]
 
 local M = {}
 
-local function sleep_ms(ms) ffi.C.poll(nil, 0, ms) end
+local function sleep_ms(ms) ffi.C.th_tmux_poll(nil, 0, ms) end
 M.sleep_ms = sleep_ms
 
 local function shell_quote(s)
@@ -33,7 +35,7 @@ Session.__index = Session
 function M.start(command, opts)
   opts = opts or {}
   counter = counter + 1
-  local self = setmetatable({ socket = 'th-spec-' .. ffi.C.getpid() .. '-' .. counter, name = 's' }, Session)
+  local self = setmetatable({ socket = 'th-spec-' .. ffi.C.th_tmux_getpid() .. '-' .. counter, name = 's' }, Session)
   local env = {}
   for k, v in pairs(opts.env or {}) do env[#env + 1] = k .. '=' .. shell_quote(v) end
   table.sort(env)
@@ -100,6 +102,9 @@ function Session:wait_for(check, timeout)
     local ok
     if type(check) == 'function' then ok = check(screen) else ok = screen:find(check, 1, true) ~= nil end
     if ok then return screen end
+    if screen:find('%[exited %d+%]') then
+      error('the program ended while waiting; the screen was:\n' .. screen, 2)
+    end
     if os.time() > deadline then
       error(string.format('timed out waiting for %s; the screen was:\n%s', type(check) == 'string'
         and ('%q'):format(check) or 'a condition', screen), 2)

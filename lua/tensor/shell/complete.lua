@@ -12,7 +12,8 @@ local M = {}
 
 local function is_tensor(v)
   local ok, core = pcall(require, 'tensor.core')
-  return ok and core.is_tensor(v), ok and core.Tensor
+  if not ok then return false end
+  return core.is_tensor(v), core.Tensor, core
 end
 
 local function index(v, key)
@@ -33,10 +34,14 @@ local function members(v)
     local mt = getmetatable(t)
     if type(mt) == 'table' and type(rawget(mt, '__index')) == 'table' then add_table(rawget(mt, '__index'), depth + 1) end
   end
-  local tensor, Tensor = is_tensor(v)
+  local tensor, Tensor, core = is_tensor(v)
   if tensor then
     add_table(Tensor, 0)
-    for k in pairs(v) do if type(k) == 'string' and k ~= '_c' then out[k] = true end end
+    for k in pairs(v) do if type(k) == 'string' then out[k] = true end end
+    -- properties such as x.grad and x.requires_grad
+    for k in pairs(type(core.getters) == 'table' and core.getters or {}) do
+      if type(k) == 'string' then out[k] = true end
+    end
   elseif type(v) == 'table' then
     add_table(v, 0)
   elseif type(v) == 'string' then

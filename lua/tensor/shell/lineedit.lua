@@ -12,8 +12,6 @@ local sys = require 'tensor.shell.sys'
 
 local M = {}
 
-pcall(ffi.cdef, 'void clearerr(void *stream);')
-pcall(ffi.cdef, 'extern void *stdin;')
 
 local readline_decls = [[
 typedef void (*th_rl_vcpfunc_t)(char *line);
@@ -64,6 +62,7 @@ local history_file
 local completer   -- function(line_before_cursor, word) -> list of replacements for word, or 'files'
 local interrupt   -- tensor.shell.interrupt (pending/clear)
 local has_sigcleanup -- readline >= 7
+local has_reset_size -- readline >= 6.3
 
 local function load_readline()
   if os.getenv('TH_NO_READLINE') and os.getenv('TH_NO_READLINE') ~= '' then return nil, 'TH_NO_READLINE is set' end
@@ -97,7 +96,7 @@ local generator = function(_, state)
   match_index = match_index + 1
   local m = matches[match_index]
   if m == nil then return nil end
-  return ffi.C.strdup(m)
+  return sys.strdup(m)
 end
 
 local attempted = function(text, start, finish)
@@ -140,6 +139,8 @@ function M.init(opts)
   rl = lib
   has_sigcleanup = pcall(ffi.cdef, 'void rl_callback_sigcleanup(void);') and
     pcall(function() return rl.rl_callback_sigcleanup end)
+  has_reset_size = pcall(ffi.cdef, 'void rl_reset_screen_size(void);') and
+    pcall(function() return rl.rl_reset_screen_size end)
   rl.rl_readline_name = cstring('th')
   rl.rl_catch_signals = 0
   rl.rl_completer_word_break_characters = cstring(WORD_BREAKS)
@@ -190,7 +191,7 @@ local on_line = function(line)
     line_value = nil
   else
     line_value = ffi.string(line)
-    ffi.C.free(line)
+    sys.free(line)
   end
   rl.rl_callback_handler_remove()
 end
@@ -201,8 +202,11 @@ local function read_readline(prompt)
   io.stderr:flush()
   line_done, line_value = false, nil
   if interrupt then interrupt.clear() end
+  -- The terminal may have been resized since the last line (readline knows rl_instream only after its
+  -- first initialisation).
+  if has_reset_size and rl.rl_instream ~= nil then rl.rl_reset_screen_size() end
   rl.rl_callback_handler_install(prompt, keep.on_line)
-  local fd = rl.rl_instream ~= nil and ffi.C.fileno(rl.rl_instream) or 0
+  local fd = rl.rl_instream ~= nil and sys.fileno(rl.rl_instream) or 0
   while not line_done do
     local ready = sys.wait_readable(fd, 250)
     if interrupt and interrupt.pending() > 0 then
@@ -252,7 +256,7 @@ local function read_pipe()
   local line = io.read('*l')
   if line == nil and interrupt and interrupt.pending() > 0 then
     interrupt.clear()
-    ffi.C.clearerr(ffi.C.stdin)
+    sys.clearerr_stdin()
     return false
   end
   return line

@@ -57,9 +57,40 @@ local function key_text(k)
   return '[' .. short(k) .. ']'
 end
 
+-- The name of a loaded module (a value of package.loaded), or nil.
+local function module_name(t)
+  for name, v in pairs(package.loaded) do
+    if v == t and type(name) == 'string' then return name end
+  end
+  return nil
+end
+
+-- A module prints as its name and the names it holds, not as the tree of everything inside it.
+local function format_module(name, t, indent)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = key_text(k) end
+  table.sort(keys)
+  local out, line = {}, indent .. '  '
+  for i, k in ipairs(keys) do
+    local piece = k .. (i < #keys and ', ' or '')
+    if #line + #piece > M.width and line:find('%S') then
+      out[#out + 1] = line:gsub('%s+$', '')
+      line = indent .. '  '
+    end
+    line = line .. piece
+  end
+  if line:find('%S') then out[#out + 1] = line end
+  return "<module '" .. name .. "'> with " .. #keys .. ' fields:\n' .. table.concat(out, '\n')
+end
+
 -- Formats table t at nesting level `level` (0 = top) with `indent`; `seen` holds the tables being printed.
 local function format_table(t, level, indent, seen)
   if seen[t] then return '<cycle: ' .. tostring(t) .. '>' end
+  local modname = module_name(t)
+  if modname then
+    if level == 0 then return format_module(modname, t, indent) end
+    return "<module '" .. modname .. "'>"
+  end
   if level >= M.depth then
     return next(t) == nil and '{}' or '{...}'
   end
@@ -72,6 +103,7 @@ local function format_table(t, level, indent, seen)
     items[#items + 1] = text
   end
   local function value_text(v)
+    if v == t then return '<self>' end
     if type(v) == 'table' and not has_tostring(v) then return format_table(v, level + 1, indent .. '  ', seen) end
     return short(v)
   end
