@@ -715,4 +715,169 @@ D.cumprod = { inputs = 1, save = save_cumulative, backward = function(ctx, g)
   return reverse_cumsum(g * y, ctx.dim) / x
 end }
 
+-- ---------------------------------------------------------------- nn kernels (nn.functional)
+-- Entries named 'F.<name>' are installed on nn.functional by tensor.nn.functional. Their backward runs the C
+-- backward kernels. Where a formula is not itself written with differentiable ops, the gradients it
+-- returns carry a node that refuses a second differentiation with a clear error instead of silently
+-- giving a wrong higher derivative.
+
+local K = require 'tensor.nn_kernels'
+
+local function copy_opts(opts, extra)
+  local o = {}
+  if type(opts) == 'table' then for k, v in pairs(opts) do o[k] = v end end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+-- A node whose backward refuses: put on gradients computed by kernels that are not themselves recorded.
+local function refuse_second(name, n)
+  return { inputs = n, name = name .. '_backward', backward = function()
+    error(string.format('backward: the second derivative of %s is not implemented', name), 0)
+  end }
+end
+-- Marks the gradients of a once-differentiable backward when a graph of the backward is being built and
+-- one of `deps` (the incoming gradient and the saved tensors the kernel read) requires grad.
+local function once(name, deps, ...)
+  if not mode.enabled then return ... end
+  local any = false
+  for i = 1, #deps do
+    if is_tensor(deps[i]) and rawget(deps[i], '_rg') then any = true end
+  end
+  if not any then return ... end
+  local entry = refuse_second(name, #deps)
+  local results = { ... }
+  for i = 1, select('#', ...) do
+    if is_tensor(results[i]) then
+      results[i] = require('tensor.autograd.record').attach(entry, results[i]:detach(), unpack(deps))
+    end
+  end
+  return unpack(results, 1, select('#', ...))
+end
+
+local function mask3(ctx, i, w, b)
+  return { ctx.next[i] and true or false, ctx.next[w] and true or false, ctx.next[b] and true or false }
+end
+
+local function conv_entry(name)
+  local backward = K[name .. '_backward']
+  return { inputs = 3, save = function(ctx, out, x, w, b, opts)
+    ctx:save(x, w)
+    ctx.opts = opts
+  end, backward = function(ctx, g)
+    local x, w = ctx:saved_values()
+    return once(name, { g, x, w }, backward(g, x, w, copy_opts(ctx.opts, { output_mask = mask3(ctx, 1, 2, 3) })))
+  end }
+end
+for _, name in ipairs({ 'conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d' }) do
+  D['F.' .. name] = conv_entry(name)
+end
+
+local function max_pool_entry(name)
+  return { inputs = 1, save = function(ctx, out, x)
+    ctx:save(x, ctx.results[2])
+  end, backward = function(ctx, g)
+    local x, indices = ctx:saved_values()
+    return once(name, { g, x }, K[name .. '_backward'](g, x, indices))
+  end }
+end
+for _, name in ipairs({ 'max_pool1d', 'max_pool2d', 'adaptive_max_pool1d', 'adaptive_max_pool2d' }) do
+  D['F.' .. name] = max_pool_entry(name)
+end
+for _, name in ipairs({ 'avg_pool1d', 'avg_pool2d' }) do
+  D['F.' .. name] = { inputs = 1, save = function(ctx, out, x, kernel_size, opts)
+    ctx:save(x)
+    ctx.kernel_size, ctx.opts = kernel_size, opts
+  end, backward = function(ctx, g)
+    local x = ctx:saved_values()
+    return once(name, { g, x }, K[name .. '_backward'](g, x, ctx.kernel_size, ctx.opts))
+  end }
+end
+for _, name in ipairs({ 'adaptive_avg_pool1d', 'adaptive_avg_pool2d' }) do
+  D['F.' .. name] = { inputs = 1, save = function(ctx, out, x) ctx:save(x) end, backward = function(ctx, g)
+    local x = ctx:saved_values()
+    return once(name, { g, x }, K[name .. '_backward'](g, x))
+  end }
+end
+
+local function softmax_dim(x, dim)
+  dim = dim or -1
+  if dim < 0 then dim = dim + x:dim() + 1 end
+  return math.max(dim, 1)
+end
+-- softmax and log_softmax are differentiable twice: their formulas use public ops when building a graph.
+D['F.softmax'] = { inputs = 1, save = function(ctx, out, x, dim)
+  ctx:save(out)
+  ctx.dim = softmax_dim(x, dim)
+end, backward = function(ctx, g)
+  local y = ctx:saved_values()
+  if not mode.enabled then return K.softmax_backward(g, y, ctx.dim) end
+  return y * (g - (g * y):sum(ctx.dim, true))
+end }
+D['F.log_softmax'] = { inputs = 1, save = function(ctx, out, x, dim)
+  ctx:save(out)
+  ctx.dim = softmax_dim(x, dim)
+end, backward = function(ctx, g)
+  local y = ctx:saved_values()
+  if not mode.enabled then return K.log_softmax_backward(g, y, ctx.dim) end
+  return g - y:exp() * g:sum(ctx.dim, true)
+end }
+D['F.cross_entropy'] = { inputs = 1, save = function(ctx, out, x, target, opts)
+  ctx:save(x, target, ctx.results and ctx.results[2])
+  ctx.opts = opts
+end, backward = function(ctx, g)
+  local x, target, lse = ctx:saved_values()
+  return once('cross_entropy', { g, x }, K.cross_entropy_backward(g, x, target, copy_opts(ctx.opts, { lse = lse })))
+end }
+D['F.nll_loss'] = { inputs = 1, save = function(ctx, out, x, target, opts)
+  ctx:save(x, target)
+  ctx.opts = opts
+end, backward = function(ctx, g)
+  local x, target = ctx:saved_values()
+  return once('nll_loss', { g }, K.nll_loss_backward(g, x, target, ctx.opts))
+end }
+-- layer_norm(x, normalized_shape, weight, bias, eps): weight and bias are arguments 3 and 4.
+D['F.layer_norm'] = { inputs = 4, save = function(ctx, out, x, shape, weight)
+  ctx:save(x, weight, ctx.results[2], ctx.results[3])
+  ctx.shape = shape
+end, backward = function(ctx, g)
+  local x, weight, mean, rstd = ctx:saved_values()
+  local gx, gw, gb = K.layer_norm_backward(g, x, ctx.shape, mean, rstd, weight, mask3(ctx, 1, 3, 4))
+  return once('layer_norm', { g, x, weight }, gx, nil, gw, gb)
+end }
+D['F.group_norm'] = { inputs = 4, save = function(ctx, out, x, groups, weight)
+  ctx:save(x, weight, ctx.results[2], ctx.results[3])
+  ctx.groups = groups
+end, backward = function(ctx, g)
+  local x, weight, mean, rstd = ctx:saved_values()
+  local gx, gw, gb = K.group_norm_backward(g, x, ctx.groups, mean, rstd, weight, mask3(ctx, 1, 3, 4))
+  return once('group_norm', { g, x, weight }, gx, nil, gw, gb)
+end }
+-- batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+D['F.batch_norm'] = { inputs = 5, save = function(ctx, out, x, running_mean, running_var, weight, bias, training,
+                                                  momentum, eps)
+  ctx:save(x, weight, running_mean, running_var, ctx.results[2], ctx.results[3])
+  ctx.training, ctx.eps = training == true, eps
+end, backward = function(ctx, g)
+  local x, weight, running_mean, running_var, save_mean, save_invstd = ctx:saved_values()
+  local gx, gw, gb = K.batch_norm_backward(g, x, { weight = weight, training = ctx.training, eps = ctx.eps,
+    save_mean = save_mean, save_invstd = save_invstd, running_mean = running_mean, running_var = running_var,
+    output_mask = mask3(ctx, 1, 4, 5) })
+  return once('batch_norm', { g, x, weight }, gx, nil, nil, gw, gb)
+end }
+-- embedding(ids, weight, opts): the gradient goes to the weight's rows
+D['F.embedding'] = { inputs = 2, save = function(ctx, out, ids, weight, opts)
+  ctx:save(ids)
+  ctx.num, ctx.opts = weight:size(1), opts
+end, backward = function(ctx, g)
+  local ids = ctx:saved_values()
+  return nil, once('embedding', { g }, K.embedding_backward(g, ids, ctx.num, ctx.opts))
+end }
+D['F.dropout'] = { inputs = 1, save = function(ctx, out)
+  ctx:save(ctx.results[2])
+end, backward = function(ctx, g)
+  local mask = ctx:saved_values()
+  return g * mask
+end }
+
 return D

@@ -34,6 +34,7 @@ local function install_reduction(name, entry)
   end
 end
 
+local installed = {}
 local function install(name, entry)
   if entry.reduction then return install_reduction(name, entry) end
   local namespace, fn = name:match('^(%w+)%.(.+)$')
@@ -53,12 +54,23 @@ local function install(name, entry)
   if torch[name] then torch[name] = record.wrap(entry, torch[name]) end
 end
 
+-- Installs the entries 'NS.<name>' onto a namespace table loaded later (nn.functional installs 'F').
+function autograd.install_namespace(prefix, namespace)
+  for name, entry in pairs(D) do
+    local fn = type(name) == 'string' and name:match('^' .. prefix .. '%.(.+)$')
+    if fn and namespace[fn] and not installed[name] then
+      entry.name = entry.name or fn
+      namespace[fn] = record.wrap(entry, namespace[fn])
+      installed[name] = true
+    end
+  end
+end
+
 -- Installs every entry of the table (also called again as op families register their formulas). Names
 -- that share one entry (view, reshape, ...) each get a copy carrying their own name for messages.
-local installed = {}
 function autograd.install_all()
   for name, entry in pairs(D) do
-    if type(entry) == 'table' and not special[name] and not installed[name] then
+    if type(entry) == 'table' and not special[name] and not installed[name] and not name:match('^F%.') then
       if entry.name and entry.name ~= name then
         local copy = {}
         for k, v in pairs(entry) do copy[k] = v end

@@ -6,5 +6,7 @@ nn.Module, nn.Parameter = module.Module, module.Parameter
 nn.is_module, nn.is_parameter = module.is_module, module.is_parameter
 
 require('tensor.nn.containers')(nn)
+nn.functional = require 'tensor.nn.functional'
+nn.F = nn.functional
 
 return nn

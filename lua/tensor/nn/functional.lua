@@ -1,0 +1,531 @@
+-- tensor.nn.functional (nn.F): the functional form of every layer, activation and loss, with
+-- torch.nn.functional's argument orders (positional or a trailing options table) and 1-based dims.
+-- Kernel-backed functions record their derivatives from tensor.autograd.derivatives ('F.<name>' entries);
+-- the others are compositions of differentiable tensor ops.
+local core = require 'tensor.core'
+local torch = require 'tensor'
+local K = require 'tensor.nn_kernels'
+
+local is_tensor = core.is_tensor
+
+local F = {}
+-- The kernel-backed functions with normalised arguments; autograd installs the 'F.<name>' derivative
+-- entries on these, and the public F functions below read their arguments and call them.
+local raw = {}
+
+local function is_opts(v) return type(v) == 'table' and not is_tensor(v) and getmetatable(v) == nil and v[1] == nil end
+
+local function fail(fn, fmt, ...) error('F.' .. fn .. ': ' .. string.format(fmt, ...), 3) end
+
+local function shape_string(t) return '[' .. table.concat(t:shape(), ' x ') .. ']' end
+
+local function check_tensor(fn, x, what)
+  if not is_tensor(x) then fail(fn, 'expected a tensor for %s, got %s', what, type(x)) end
+  return x
+end
+
+-- Options from positional arguments (named by `names`) or a trailing options table.
+local function options(names, ...)
+  local first = select(1, ...)
+  if is_opts(first) then return first end
+  local opts = {}
+  for i, name in ipairs(names) do
+    local v = select(i, ...)
+    if v ~= nil then opts[name] = v end
+  end
+  return opts
+end
+
+-- ---------------------------------------------------------------- linear layers
+
+--- F.linear(input, weight, bias) -> Tensor
+-- input @ weight' + bias, for input [..., in] and weight [out x in] (bias [out] or nil).
+function F.linear(x, w, b)
+  check_tensor('linear', x, 'the input')
+  check_tensor('linear', w, 'the weight')
+  local nd = x:dim()
+  if nd == 0 or x:size(-1) ~= w:size(2) then
+    fail('linear', 'the input %s has %s features (last dim) but the weight %s expects %d', shape_string(x),
+         nd == 0 and 'no' or tostring(x:size(-1)), shape_string(w), w:size(2))
+  end
+  if nd == 2 and b ~= nil then return torch.addmm(b, x, w:t()) end
+  local y = x:matmul(w:t())
+  if b ~= nil then y = y + b end
+  return y
+end
+
+--- F.bilinear(input1, input2, weight, bias) -> Tensor
+-- y_k = input1' weight_k input2 + bias_k, for weight [out x in1 x in2].
+function F.bilinear(x1, x2, w, b)
+  check_tensor('bilinear', x1, 'input1')
+  check_tensor('bilinear', x2, 'input2')
+  if x1:size(-1) ~= w:size(2) or x2:size(-1) ~= w:size(3) then
+    fail('bilinear', 'inputs %s and %s do not match the weight %s', shape_string(x1), shape_string(x2), shape_string(w))
+  end
+  local y = torch.einsum('...i,oij,...j->...o', x1, w, x2)
+  if b ~= nil then y = y + b end
+  return y
+end
+
+-- ---------------------------------------------------------------- convolution and pooling
+
+local CONV_NAMES = { 'stride', 'padding', 'dilation', 'groups' }
+local CONV_T_NAMES = { 'stride', 'padding', 'output_padding', 'groups', 'dilation' }
+
+local function define_conv(name, transposed)
+  local kernel = K[name]
+  local names = transposed and CONV_T_NAMES or CONV_NAMES
+  raw[name] = function(x, w, b, opts) return kernel(x, w, b, opts) end
+  F[name] = function(x, w, b, ...)
+    check_tensor(name, x, 'the input')
+    check_tensor(name, w, 'the weight')
+    return raw[name](x, w, b, options(names, ...))
+  end
+end
+
+--- F.conv1d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> Tensor
+--- F.conv2d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> Tensor
+-- Convolution (NCW / NCHW); padding may be a number, a table per dim, 'same' or 'valid'. The options may
+-- also come as one table: F.conv2d(x, w, b, {stride=2, padding=1}).
+define_conv('conv1d')
+define_conv('conv2d')
+--- F.conv_transpose1d(input, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor
+--- F.conv_transpose2d(input, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor
+-- Transposed convolution (the gradient of a convolution with respect to its input).
+define_conv('conv_transpose1d', true)
+define_conv('conv_transpose2d', true)
+
+local function define_max_pool(name)
+  raw[name] = function(x, kernel_size, opts) return K[name](x, kernel_size, opts) end
+  F[name] = function(x, kernel_size, ...)
+    check_tensor(name, x, 'the input')
+    local opts = options({ 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices' }, ...)
+    local y, indices = raw[name](x, kernel_size, opts)
+    if opts.return_indices then return y, indices end
+    return y
+  end
+end
+--- F.max_pool1d(input, kernel_size, stride, padding=0, dilation=1, ceil_mode=false, return_indices=false)
+--- F.max_pool2d(input, kernel_size, stride, padding=0, dilation=1, ceil_mode=false, return_indices=false)
+-- Max pooling (stride defaults to kernel_size); with return_indices also the 1-based argmax positions.
+define_max_pool('max_pool1d')
+define_max_pool('max_pool2d')
+
+local function define_avg_pool(name)
+  raw[name] = function(x, kernel_size, opts) return K[name](x, kernel_size, opts) end
+  F[name] = function(x, kernel_size, ...)
+    check_tensor(name, x, 'the input')
+    return raw[name](x, kernel_size,
+                          options({ 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override' }, ...))
+  end
+end
+--- F.avg_pool1d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true)
+--- F.avg_pool2d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
+-- Average pooling.
+define_avg_pool('avg_pool1d')
+define_avg_pool('avg_pool2d')
+
+local function define_adaptive(name, returns_indices)
+  raw[name] = function(x, size) return K[name](x, size) end
+  F[name] = function(x, output_size, return_indices)
+    check_tensor(name, x, 'the input')
+    if is_opts(return_indices) then return_indices = return_indices.return_indices end
+    local y, indices = raw[name](x, output_size)
+    if returns_indices and return_indices then return y, indices end
+    return y
+  end
+end
+--- F.adaptive_avg_pool1d(input, output_size) -> Tensor
+--- F.adaptive_avg_pool2d(input, output_size) -> Tensor
+--- F.adaptive_max_pool1d(input, output_size, return_indices=false)
+--- F.adaptive_max_pool2d(input, output_size, return_indices=false)
+-- Pooling to a fixed output size (a number or {H, W}).
+define_adaptive('adaptive_avg_pool1d')
+define_adaptive('adaptive_avg_pool2d')
+define_adaptive('adaptive_max_pool1d', true)
+define_adaptive('adaptive_max_pool2d', true)
+
+-- ---------------------------------------------------------------- activations
+
+local function activation(name, method)
+  F[name] = function(x, ...)
+    check_tensor(name, x, 'the input')
+    return x[method](x, ...)
+  end
+end
+
+--- F.relu(input, inplace=false) -> Tensor
+function F.relu(x, inplace)
+  check_tensor('relu', x, 'the input')
+  if inplace == true or (is_opts(inplace) and inplace.inplace) then return x:relu_() end
+  return x:relu()
+end
+--- F.leaky_relu(input, negative_slope=0.01, inplace=false) -> Tensor
+function F.leaky_relu(x, slope, inplace)
+  check_tensor('leaky_relu', x, 'the input')
+  if is_opts(slope) then slope, inplace = slope.negative_slope, slope.inplace end
+  if inplace then return x:leaky_relu_(slope or 0.01) end
+  return x:leaky_relu(slope or 0.01)
+end
+--- F.elu(input, alpha=1, inplace=false) -> Tensor
+function F.elu(x, alpha, inplace)
+  check_tensor('elu', x, 'the input')
+  if is_opts(alpha) then alpha, inplace = alpha.alpha, alpha.inplace end
+  if inplace then return x:elu_(alpha or 1) end
+  return x:elu(alpha or 1)
+end
+--- F.gelu(input, approximate='none') -> Tensor
+activation('gelu', 'gelu')
+--- F.silu(input) -> Tensor
+activation('silu', 'silu')
+--- F.sigmoid(input) -> Tensor
+activation('sigmoid', 'sigmoid')
+--- F.tanh(input) -> Tensor
+activation('tanh', 'tanh')
+--- F.logsigmoid(input) -> Tensor
+activation('logsigmoid', 'logsigmoid')
+--- F.softplus(input, beta=1, threshold=20) -> Tensor
+activation('softplus', 'softplus')
+--- F.hardtanh(input, min_val=-1, max_val=1) -> Tensor
+activation('hardtanh', 'hardtanh')
+--- F.relu6(input) -> Tensor
+activation('relu6', 'relu6')
+--- F.mish(input) -> Tensor
+-- x * tanh(softplus(x)).
+function F.mish(x) return x * x:softplus():tanh() end
+--- F.softsign(input) -> Tensor
+function F.softsign(x) return x / (x:abs() + 1) end
+--- F.hardsigmoid(input) -> Tensor
+function F.hardsigmoid(x) return (x / 6 + 0.5):clamp(0, 1) end
+--- F.hardswish(input) -> Tensor
+function F.hardswish(x) return x * F.hardsigmoid(x) end
+
+local function dim_of(x, dim)
+  if is_opts(dim) then dim = dim.dim end
+  return dim or -1
+end
+
+raw.softmax = function(x, dim) return K.softmax(x, dim) end
+raw.log_softmax = function(x, dim) return K.log_softmax(x, dim) end
+--- F.softmax(input, dim=-1) -> Tensor
+-- exp(x) / sum(exp(x)) along dim (1-based), computed stably.
+function F.softmax(x, dim)
+  check_tensor('softmax', x, 'the input')
+  return raw.softmax(x, dim_of(x, dim))
+end
+--- F.log_softmax(input, dim=-1) -> Tensor
+function F.log_softmax(x, dim)
+  check_tensor('log_softmax', x, 'the input')
+  return raw.log_softmax(x, dim_of(x, dim))
+end
+--- F.softmin(input, dim=-1) -> Tensor
+function F.softmin(x, dim) return F.softmax(-x, dim) end
+
+-- ---------------------------------------------------------------- normalisation and regularisation
+
+raw.batch_norm = function(x, running_mean, running_var, weight, bias, training, momentum, eps)
+  return K.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+end
+--- F.batch_norm(input, running_mean, running_var, weight, bias, training=false, momentum=0.1, eps=1e-5)
+-- Batch normalisation over [N x C x ...] per channel; in training, running statistics are updated in place.
+function F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+  check_tensor('batch_norm', x, 'the input')
+  if is_opts(weight) then
+    weight, bias, training, momentum, eps = weight.weight, weight.bias, weight.training, weight.momentum, weight.eps
+  end
+  return (raw.batch_norm(x, running_mean, running_var, weight, bias, training == true, momentum or 0.1, eps or 1e-5))
+end
+
+raw.layer_norm = function(x, shape, weight, bias, eps) return K.layer_norm(x, shape, weight, bias, eps) end
+--- F.layer_norm(input, normalized_shape, weight, bias, eps=1e-5) -> Tensor
+function F.layer_norm(x, shape, weight, bias, eps)
+  check_tensor('layer_norm', x, 'the input')
+  if is_opts(weight) then weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  return (raw.layer_norm(x, shape, weight, bias, eps or 1e-5))
+end
+
+raw.group_norm = function(x, groups, weight, bias, eps) return K.group_norm(x, groups, weight, bias, eps) end
+--- F.group_norm(input, num_groups, weight, bias, eps=1e-5) -> Tensor
+function F.group_norm(x, groups, weight, bias, eps)
+  check_tensor('group_norm', x, 'the input')
+  if is_opts(weight) then weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  return (raw.group_norm(x, groups, weight, bias, eps or 1e-5))
+end
+
+raw.dropout = function(x, p, opts) return K.dropout(x, p, true, opts) end
+--- F.dropout(input, p=0.5, training=true, inplace=false) -> Tensor
+-- Zeroes elements with probability p and scales the others by 1/(1-p) (identity when not training).
+function F.dropout(x, p, training, inplace)
+  check_tensor('dropout', x, 'the input')
+  local opts
+  if is_opts(p) then opts, p, training, inplace = p, p.p, p.training, p.inplace end
+  p = p or 0.5
+  if type(p) ~= 'number' or p < 0 or p > 1 then fail('dropout', 'p must be a probability in [0, 1], got %s', tostring(p)) end
+  if training == false or p == 0 then return x end
+  local y = raw.dropout(x, p, opts)
+  if inplace then return x:copy_(y) end
+  return y
+end
+
+raw.embedding = function(ids, weight, opts)
+  local y = K.embedding(ids, weight)
+  local pad = opts and opts.padding_idx
+  if pad ~= nil then
+    local _ = K.padding_index('embedding', pad, weight:size(1)) -- validates it
+  end
+  return y
+end
+--- F.embedding(input, weight, padding_idx, max_norm, norm_type, scale_grad_by_freq) -> Tensor
+-- Rows of weight picked by 1-based ids (input, an integer tensor); the row padding_idx (1-based) gets no
+-- gradient. Options may come as a table: F.embedding(ids, w, {padding_idx=1}).
+function F.embedding(ids, weight, ...)
+  check_tensor('embedding', ids, 'the ids')
+  check_tensor('embedding', weight, 'the weight')
+  local opts = options({ 'padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq' }, ...)
+  if opts.max_norm then
+    torch.no_grad(function()
+      local rows = ids:reshape(-1):unique()
+      local norms = weight:index_select(1, rows):norm(opts.norm_type or 2, 2, true)
+      local scale = torch.where(norms:gt(opts.max_norm), norms:reciprocal():mul_(opts.max_norm), 1)
+      weight:index_copy_(1, rows, weight:index_select(1, rows) * scale)
+    end)
+  end
+  return raw.embedding(ids, weight, opts)
+end
+
+-- ---------------------------------------------------------------- losses
+
+local REDUCTIONS = { mean = true, sum = true, none = true }
+local function reduce(fn, loss, reduction)
+  reduction = reduction or 'mean'
+  if not REDUCTIONS[reduction] then fail(fn, "reduction must be 'mean', 'sum' or 'none', got %s", tostring(reduction)) end
+  if reduction == 'none' then return loss end
+  if reduction == 'sum' then return loss:sum({ tensor = true }) end
+  return loss:mean({ tensor = true })
+end
+
+-- Input and target of a loss: tensors whose shapes broadcast (as in PyTorch).
+local function pair(fn, x, t)
+  check_tensor(fn, x, 'the input')
+  check_tensor(fn, t, 'the target')
+  local a, b = x:shape(), t:shape()
+  for i = 1, math.min(#a, #b) do
+    local sa, sb = a[#a - i + 1], b[#b - i + 1]
+    if sa ~= sb and sa ~= 1 and sb ~= 1 then
+      fail(fn, 'the input %s and the target %s do not broadcast', shape_string(x), shape_string(t))
+    end
+  end
+end
+
+local function reduction_of(opts, positional)
+  if is_opts(opts) then return opts.reduction end
+  return positional
+end
+
+--- F.mse_loss(input, target, reduction='mean') -> Tensor
+function F.mse_loss(x, t, reduction)
+  pair('mse_loss', x, t)
+  return reduce('mse_loss', (x - t):square(), reduction_of(reduction, reduction))
+end
+
+--- F.l1_loss(input, target, reduction='mean') -> Tensor
+function F.l1_loss(x, t, reduction)
+  pair('l1_loss', x, t)
+  return reduce('l1_loss', (x - t):abs(), reduction_of(reduction, reduction))
+end
+
+--- F.smooth_l1_loss(input, target, reduction='mean', beta=1) -> Tensor
+-- 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0 is the L1 loss).
+function F.smooth_l1_loss(x, t, reduction, beta)
+  if is_opts(reduction) then reduction, beta = reduction.reduction, reduction.beta end
+  pair('smooth_l1_loss', x, t)
+  beta = beta or 1
+  local d = (x - t):abs()
+  local loss = beta == 0 and d or torch.where(d:lt(beta), d:square() * (0.5 / beta), d - 0.5 * beta)
+  return reduce('smooth_l1_loss', loss, reduction)
+end
+
+--- F.huber_loss(input, target, reduction='mean', delta=1) -> Tensor
+function F.huber_loss(x, t, reduction, delta)
+  if is_opts(reduction) then reduction, delta = reduction.reduction, reduction.delta end
+  pair('huber_loss', x, t)
+  delta = delta or 1
+  local d = (x - t):abs()
+  return reduce('huber_loss', torch.where(d:lt(delta), d:square() * 0.5, (d - 0.5 * delta) * delta), reduction)
+end
+
+local function class_loss_options(fn, ...)
+  local opts = options({ 'weight', 'ignore_index', 'reduction', 'label_smoothing' }, ...)
+  if opts.reduction ~= nil and not REDUCTIONS[opts.reduction] then
+    fail(fn, "reduction must be 'mean', 'sum' or 'none', got %s", tostring(opts.reduction))
+  end
+  return opts
+end
+
+raw.cross_entropy = function(x, target, opts) return K.cross_entropy(x, target, opts) end
+--- F.cross_entropy(input, target, weight, ignore_index=-100, reduction='mean', label_smoothing=0) -> Tensor
+-- Cross entropy of logits [N x C] (or [N x C x d...] or [C]) with 1-based class ids (or class
+-- probabilities of input's shape); fused log_softmax + nll. Options may come as a table.
+function F.cross_entropy(x, target, ...)
+  check_tensor('cross_entropy', x, 'the input')
+  check_tensor('cross_entropy', target, 'the target')
+  return (raw.cross_entropy(x, target, class_loss_options('cross_entropy', ...)))
+end
+
+raw.nll_loss = function(x, target, opts) return K.nll_loss(x, target, opts) end
+--- F.nll_loss(input, target, weight, ignore_index=-100, reduction='mean') -> Tensor
+-- Negative log-likelihood of log-probabilities with 1-based class ids.
+function F.nll_loss(x, target, ...)
+  check_tensor('nll_loss', x, 'the input')
+  check_tensor('nll_loss', target, 'the target')
+  return raw.nll_loss(x, target, class_loss_options('nll_loss', ...))
+end
+
+--- F.binary_cross_entropy(input, target, weight, reduction='mean') -> Tensor
+-- -(t log x + (1 - t) log(1 - x)) for probabilities x, with the logs clamped at -100 as in PyTorch.
+function F.binary_cross_entropy(x, t, weight, reduction)
+  if is_opts(weight) then weight, reduction = weight.weight, weight.reduction end
+  pair('binary_cross_entropy', x, t)
+  local bad = torch.no_grad(function() return x:lt(0):logical_or(x:gt(1)):any() end)
+  if bad then fail('binary_cross_entropy', 'the input must hold probabilities in [0, 1]') end
+  local loss = -(t * x:log():clamp({ min = -100 }) + (1 - t) * (1 - x):log():clamp({ min = -100 }))
+  if weight ~= nil then loss = loss * weight end
+  return reduce('binary_cross_entropy', loss, reduction)
+end
+
+--- F.binary_cross_entropy_with_logits(input, target, weight, reduction='mean', pos_weight) -> Tensor
+-- Sigmoid and binary cross entropy in one stable expression; pos_weight weighs the positive class.
+function F.binary_cross_entropy_with_logits(x, t, weight, reduction, pos_weight)
+  if is_opts(weight) then weight, reduction, pos_weight = weight.weight, weight.reduction, weight.pos_weight end
+  pair('binary_cross_entropy_with_logits', x, t)
+  local softplus_neg = (-x:abs()):exp():log1p() + (-x):clamp({ min = 0 }) -- log(1 + exp(-x))
+  local loss
+  if pos_weight ~= nil then
+    loss = (1 - t) * x + ((pos_weight - 1) * t + 1) * softplus_neg
+  else
+    loss = (1 - t) * x + softplus_neg
+  end
+  if weight ~= nil then loss = loss * weight end
+  return reduce('binary_cross_entropy_with_logits', loss, reduction)
+end
+
+--- F.kl_div(input, target, reduction='mean', log_target=false) -> Tensor
+-- Kullback-Leibler divergence with log-probabilities as input: target * (log target - input) summed per the
+-- reduction ('batchmean' divides the sum by the batch size, the mathematically correct mean).
+function F.kl_div(x, t, reduction, log_target)
+  if is_opts(reduction) then reduction, log_target = reduction.reduction, reduction.log_target end
+  pair('kl_div', x, t)
+  local loss
+  if log_target then
+    loss = t:exp() * (t - x)
+  else
+    loss = torch.where(t:gt(0), t * (torch.where(t:gt(0), t, 1):log() - x), 0)
+  end
+  if reduction == 'batchmean' then return loss:sum({ tensor = true }) / (x:dim() > 0 and x:size(1) or 1) end
+  return reduce('kl_div', loss, reduction)
+end
+
+-- ---------------------------------------------------------------- utilities
+
+--- F.one_hot(ids, num_classes) -> Tensor
+-- An int64 tensor with a 1 at each 1-based id: [ids' shape x num_classes] (num_classes defaults to the max id).
+function F.one_hot(ids, num_classes)
+  check_tensor('one_hot', ids, 'the ids')
+  num_classes = num_classes or ids:max()
+  if ids:numel() > 0 and (ids:min() < 1 or ids:max() > num_classes) then
+    fail('one_hot', 'ids must be within 1..%d, got %d..%d', num_classes, ids:min(), ids:max())
+  end
+  local shape = ids:shape()
+  shape[#shape + 1] = 1
+  local positions = torch.arange(1, num_classes + 1)
+  return ids:reshape(shape):eq(positions):long()
+end
+
+--- F.normalize(input, p=2, dim=2, eps=1e-12) -> Tensor
+-- input / max(norm_p(input, dim), eps).
+function F.normalize(x, p, dim, eps)
+  if is_opts(p) then p, dim, eps = p.p, p.dim, p.eps end
+  local n = x:norm(p or 2, dim or 2, true):clamp({ min = eps or 1e-12 })
+  return x / n
+end
+
+--- F.cosine_similarity(x1, x2, dim=2, eps=1e-8) -> Tensor
+function F.cosine_similarity(a, b, dim, eps)
+  if is_opts(dim) then dim, eps = dim.dim, dim.eps end
+  dim, eps = dim or 2, eps or 1e-8
+  local na = a:norm(2, dim):clamp({ min = eps })
+  local nb = b:norm(2, dim):clamp({ min = eps })
+  return (a * b):sum(dim) / (na * nb)
+end
+
+--- F.pad(input, pad, mode='constant', value=0) -> Tensor
+-- Pads the last dims: pad = {left, right [, top, bottom [, front, back]]} as in PyTorch (last dim first).
+-- Modes: 'constant' (value), 'reflect', 'replicate'.
+function F.pad(x, pad, mode, value)
+  if is_opts(mode) then mode, value = mode.mode, mode.value end
+  mode = mode or 'constant'
+  if type(pad) ~= 'table' or #pad % 2 ~= 0 or #pad / 2 > x:dim() then
+    fail('pad', 'pad must hold pairs for at most %d dims', x:dim())
+  end
+  local y = x
+  for k = 1, #pad / 2 do
+    local dim = x:dim() - k + 1
+    local before, after = pad[2 * k - 1], pad[2 * k]
+    local parts = {}
+    local size = y:size(dim)
+    if mode == 'constant' then
+      if before > 0 then
+        local s = y:shape(); s[dim] = before
+        parts[#parts + 1] = torch.full(s, value or 0, { dtype = y:dtype(), device = y:device() })
+      end
+      parts[#parts + 1] = y:narrow(dim, 1 + math.max(-before, 0), size - math.max(-before, 0) - math.max(-after, 0))
+      if after > 0 then
+        local s = y:shape(); s[dim] = after
+        parts[#parts + 1] = torch.full(s, value or 0, { dtype = y:dtype(), device = y:device() })
+      end
+    elseif mode == 'reflect' or mode == 'replicate' then
+      if before >= size or after >= size then
+        fail('pad', '%s padding of %d needs a dim larger than its size %d', mode, math.max(before, after), size)
+      end
+      local function slice(i) return y:narrow(dim, i, 1) end
+      for i = before, 1, -1 do parts[#parts + 1] = mode == 'reflect' and slice(i + 1) or slice(1) end
+      parts[#parts + 1] = y
+      for i = 1, after do parts[#parts + 1] = mode == 'reflect' and slice(size - i) or slice(size) end
+    else
+      fail('pad', "mode must be 'constant', 'reflect' or 'replicate', got %s", tostring(mode))
+    end
+    y = #parts == 1 and parts[1] or torch.cat(parts, dim)
+  end
+  return y
+end
+
+--- F.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p=0, is_causal=false, scale) -> Tensor
+-- softmax(q k' * scale + mask) v over the last two dims; a boolean mask marks positions that may attend
+-- (true = keep), a float mask is added. scale defaults to 1/sqrt(head dim).
+function F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)
+  if is_opts(attn_mask) then
+    local o = attn_mask
+    attn_mask, dropout_p, is_causal, scale = o.attn_mask, o.dropout_p, o.is_causal, o.scale
+  end
+  scale = scale or 1 / math.sqrt(q:size(-1))
+  local scores = q:matmul(k:transpose(-2, -1)) * scale
+  if is_causal then
+    local L, S = q:size(-2), k:size(-2)
+    local causal = torch.ones(L, S, { dtype = 'bool', device = q:device() }):tril()
+    scores = scores:masked_fill(causal:logical_not(), -math.huge)
+  end
+  if attn_mask ~= nil then
+    if attn_mask:dtype() == 'bool' then
+      scores = scores:masked_fill(attn_mask:logical_not(), -math.huge)
+    else
+      scores = scores + attn_mask
+    end
+  end
+  local weights = F.softmax(scores, -1)
+  if dropout_p and dropout_p > 0 then weights = F.dropout(weights, dropout_p) end
+  return weights:matmul(v), weights
+end
+
+require('tensor.autograd').install_namespace('F', raw)
+
+return F
