@@ -1,6 +1,6 @@
 -- The README's tour can be pasted into th line by line: every ```lua block under the "Tour" heading is fed to
 -- th on stdin, one line at a time as a user would paste it, and any error fails the spec.
-local ROOT = os.getenv('PWD')
+local ROOT = io.popen('pwd'):read('*l')
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 

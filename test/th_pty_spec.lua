@@ -2,7 +2,7 @@
 -- sessions, multi-line input, errors, Ctrl-C, help, and Ctrl-D. Every wait polls the screen with a timeout.
 local tmux = require 'helpers.tmux'
 
-local ROOT = os.getenv('PWD')
+local ROOT = io.popen('pwd'):read('*l')
 local PROMPT, MORE = 'th> ', '..> '
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end

@@ -1,6 +1,6 @@
 -- bin/th as a script runner and as a shell fed from a pipe: arguments, -e, -l, -i, exit codes, shebang
 -- scripts, and the shell's printing, multi-line input and errors without a terminal.
-local ROOT = os.getenv('PWD')
+local ROOT = io.popen('pwd'):read('*l')
 local TH = ROOT .. '/bin/th'
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -238,6 +238,12 @@ describe('th shell fed from a pipe', function()
   it('runs what is left at the end of input', function()
     local r = th('', 'print("last")')
     assert.equal('last\n', r.out)
+  end)
+
+  it('lists the globals of the session with who()', function()
+    local r = th('', 'who()\nweights = torch.zeros(2, 3)\nname = "run 1"\nwho()\n')
+    assert.equal('', r.err)
+    assert.equal('(no globals defined in this session)\nname     "run 1"\nweights  [torch.FloatTensor of size 2x3]\n', r.out)
   end)
 
   it('sets _ to the last value', function()

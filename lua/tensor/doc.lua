@@ -249,7 +249,8 @@ local general = [[
 th: the tensor shell. Enter Lua statements or expressions; values are printed.
   help(f), ?f         the documentation of a function or module (?torch.zeros, help 'zeros')
   %time <command>     run a command and show how long it took (th -t times every command)
-  =expr               print the value of expr (bare expressions are printed too)
+  =expr               print the value of expr (bare expressions are printed too; _ is the last value)
+  who()               the globals defined in this session
   TAB                 complete names, fields, methods (x:<TAB>) and module paths (require '<TAB>)
   Ctrl-C              interrupt the running command, or clear the line being typed
   Ctrl-D              quit (history is kept in ~/.th_history)

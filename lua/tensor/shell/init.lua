@@ -29,6 +29,14 @@ local function eprint(s)
   io.stderr:flush()
 end
 
+-- Errors in red and interruptions in yellow when stderr is a terminal (and NO_COLOR is unset).
+local color = sys.isatty(2) and (os.getenv('NO_COLOR') or '') == '' and os.getenv('TERM') ~= 'dumb'
+local function paint(s, code)
+  if not color then return s end
+  return '\27[' .. code .. 'm' .. s .. '\27[0m'
+end
+local RED, YELLOW = '31', '33'
+
 -- ---- errors and tracebacks ----
 
 -- Frames of the shell itself (and the xpcall that runs user code) are cut from tracebacks.
@@ -185,7 +193,7 @@ function Shell:eval(chunk, opts)
   local f, status, err = compile(code)
   if not f then
     if status == 'incomplete' and not opts.final then return 'incomplete' end
-    eprint(err or status)
+    eprint(paint(err or status, RED))
     self.failures = self.failures + 1
     return 'done'
   end
@@ -204,9 +212,9 @@ function Shell:eval(chunk, opts)
   else
     local e = n
     if interrupt and interrupt.is_interrupt(e.raw) then
-      eprint(interrupted_message(e.raw))
+      eprint(paint(interrupted_message(e.raw), YELLOW))
     else
-      eprint(format_error(e))
+      eprint(paint(format_error(e), RED))
     end
     self.failures = self.failures + 1
   end
@@ -252,6 +260,21 @@ function M.repl(opts)
   local doc = require 'tensor.doc'
   local self = setmetatable({ failures = 0, time_all = opts.time }, Shell)
   _G.help = doc.help
+  -- who(): the globals this session defined (those present at start are torch, nn, ..., Lua's own)
+  local at_start = {}
+  for k in pairs(_G) do at_start[k] = true end
+  at_start.who, at_start._ = true, true
+  _G.who = function()
+    local names = {}
+    for k in pairs(_G) do
+      if type(k) == 'string' and not at_start[k] then names[#names + 1] = k end
+    end
+    table.sort(names)
+    if #names == 0 then print('(no globals defined in this session)') return end
+    local width = 0
+    for _, k in ipairs(names) do width = math.max(width, #k) end
+    for _, k in ipairs(names) do print(string.format('%-' .. width .. 's  %s', k, pretty.describe(_G[k]))) end
+  end
 
   local interrupt = require 'tensor.shell.interrupt'
   local installed, why = interrupt.install()

@@ -123,6 +123,20 @@ local function format_table(t, level, indent, seen)
   return '{\n' .. indent .. '  ' .. table.concat(items, ',\n' .. indent .. '  ') .. '\n' .. indent .. '}'
 end
 
+-- One line about a value (for who()): a tensor's summary, a table's size, a string's start.
+function M.describe(v)
+  local t = type(v)
+  if t == 'table' and not has_tostring(v) then
+    local n = 0
+    for _ in pairs(v) do n = n + 1 end
+    local name = module_name(v)
+    if name then return "module '" .. name .. "'" end
+    return 'table with ' .. n .. ' entr' .. (n == 1 and 'y' or 'ies')
+  end
+  if t == 'string' and #v > 60 then return quote(v:sub(1, 57) .. '...') end
+  return short(v)
+end
+
 -- The text the shell prints for one value.
 function M.format(v)
   local t = type(v)
