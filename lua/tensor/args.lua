@@ -61,7 +61,9 @@ M.check_sizes = check_sizes
 function M.sizes_and_opts(fn, ...)
   local n = select('#', ...)
   local opts = n > 0 and select(n, ...) or nil
-  if is_opts(opts) then n = n - 1 else opts = {} end
+  -- an empty table after other arguments is an (empty) options table, not a 0-d size
+  local empty_opts = n > 1 and type(opts) == 'table' and getmetatable(opts) == nil and next(opts) == nil
+  if is_opts(opts) or empty_opts then n = n - 1 else opts = {} end
   local sizes = {}
   local first = ...
   if n == 1 and type(first) == 'table' then

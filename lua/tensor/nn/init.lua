@@ -8,5 +8,11 @@ nn.is_module, nn.is_parameter = module.is_module, module.is_parameter
 require('tensor.nn.containers')(nn)
 nn.functional = require 'tensor.nn.functional'
 nn.F = nn.functional
+nn.init = require 'tensor.nn.initializers'
+nn.utils = require 'tensor.nn.utils'
+
+for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss' }) do
+  require('tensor.nn.' .. family)(nn)
+end
 
 return nn

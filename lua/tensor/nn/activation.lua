@@ -1,0 +1,118 @@
+-- tensor.nn.activation: ReLU, LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax, Softmin,
+-- Softplus, Hardtanh, ReLU6, Mish, Softsign, Hardsigmoid, Hardswish, LogSigmoid, PReLU.
+local common = require 'tensor.nn.common'
+local F = require 'tensor.nn.functional'
+local init = require 'tensor.nn.initializers'
+
+return function(nn)
+  local Module = nn.Module
+
+  -- An activation with no parameters: forward applies F[fname] with the module's options.
+  local function define(name, fname, init_fn, args_of, repr)
+    local class = Module:extend(name)
+    nn[name] = class
+    if init_fn then class.init = init_fn end
+    function class:forward(x)
+      if args_of then return F[fname](x, args_of(self)) end
+      return F[fname](x)
+    end
+    if repr then class.extra_repr = repr end
+    return class
+  end
+
+  local function inplace_init(self, inplace)
+    if common.is_opts(inplace) then inplace = inplace.inplace end
+    self.inplace = inplace == true
+  end
+  local function inplace_repr(self) return self.inplace and 'inplace=True' or '' end
+
+  --- nn.ReLU(inplace=false) -> module
+  define('ReLU', 'relu', inplace_init, function(self) return self.inplace end, inplace_repr)
+  --- nn.LeakyReLU(negative_slope=0.01, inplace=false) -> module
+  define('LeakyReLU', 'leaky_relu', function(self, slope, inplace)
+    if common.is_opts(slope) then slope, inplace = slope.negative_slope, slope.inplace end
+    self.negative_slope, self.inplace = slope or 0.01, inplace == true
+  end, function(self) return self.negative_slope, self.inplace end,
+  function(self) return 'negative_slope=' .. self.negative_slope end)
+  --- nn.ELU(alpha=1, inplace=false) -> module
+  define('ELU', 'elu', function(self, alpha, inplace)
+    if common.is_opts(alpha) then alpha, inplace = alpha.alpha, alpha.inplace end
+    self.alpha, self.inplace = alpha or 1, inplace == true
+  end, function(self) return self.alpha, self.inplace end, function(self) return 'alpha=' .. self.alpha end)
+  --- nn.GELU(approximate='none') -> module
+  define('GELU', 'gelu', function(self, approximate)
+    if common.is_opts(approximate) then approximate = approximate.approximate end
+    self.approximate = approximate or 'none'
+  end, function(self) return self.approximate end, function(self) return "approximate='" .. self.approximate .. "'" end)
+  --- nn.SiLU() -> module
+  define('SiLU', 'silu')
+  --- nn.Sigmoid() -> module
+  define('Sigmoid', 'sigmoid')
+  --- nn.Tanh() -> module
+  define('Tanh', 'tanh')
+  --- nn.LogSigmoid() -> module
+  define('LogSigmoid', 'logsigmoid')
+  --- nn.Mish() -> module
+  define('Mish', 'mish')
+  --- nn.Softsign() -> module
+  define('Softsign', 'softsign')
+  --- nn.Hardsigmoid() -> module
+  define('Hardsigmoid', 'hardsigmoid')
+  --- nn.Hardswish() -> module
+  define('Hardswish', 'hardswish')
+  --- nn.ReLU6() -> module
+  define('ReLU6', 'relu6')
+  --- nn.Softplus(beta=1, threshold=20) -> module
+  define('Softplus', 'softplus', function(self, beta, threshold)
+    if common.is_opts(beta) then beta, threshold = beta.beta, beta.threshold end
+    self.beta, self.threshold = beta or 1, threshold or 20
+  end, function(self) return self.beta, self.threshold end,
+  function(self) return string.format('beta=%s, threshold=%s', self.beta, self.threshold) end)
+  --- nn.Hardtanh(min_val=-1, max_val=1) -> module
+  define('Hardtanh', 'hardtanh', function(self, lo, hi)
+    if common.is_opts(lo) then lo, hi = lo.min_val, lo.max_val end
+    self.min_val, self.max_val = lo or -1, hi or 1
+  end, function(self) return self.min_val, self.max_val end,
+  function(self) return string.format('min_val=%s, max_val=%s', self.min_val, self.max_val) end)
+
+  local function dim_init(self, dim)
+    if common.is_opts(dim) then dim = dim.dim end
+    self.dim = dim
+  end
+  local function dim_args(self) return self.dim or -1 end
+  local function dim_repr(self) return 'dim=' .. tostring(self.dim) end
+  --- nn.Softmax(dim=-1) -> module
+  -- Softmax along dim (1-based; PyTorch requires a dim, here the last one is the default).
+  define('Softmax', 'softmax', dim_init, dim_args, dim_repr)
+  --- nn.LogSoftmax(dim=-1) -> module
+  define('LogSoftmax', 'log_softmax', dim_init, dim_args, dim_repr)
+  --- nn.Softmin(dim=-1) -> module
+  define('Softmin', 'softmin', dim_init, dim_args, dim_repr)
+
+  --- nn.PReLU(num_parameters=1, init=0.25) -> module
+  -- LeakyReLU with a learned slope (one, or one per channel of dim 2).
+  local PReLU = Module:extend('PReLU')
+  nn.PReLU = PReLU
+  function PReLU:init(num_parameters, value, opts)
+    if common.is_opts(num_parameters) then
+      opts = num_parameters
+      num_parameters, value = opts.num_parameters, opts.init
+    end
+    self.num_parameters = num_parameters or 1
+    self.weight = common.parameter({ self.num_parameters }, opts)
+    init.constant_(self.weight, value or 0.25)
+  end
+  function PReLU:forward(x)
+    local w = self.weight
+    if self.num_parameters > 1 then
+      if x:dim() < 2 or x:size(2) ~= self.num_parameters then
+        common.fail(self, 'expected %d channels in dim 2, got %s', self.num_parameters, common.shape(x))
+      end
+      local shape = {}
+      for d = 1, x:dim() do shape[d] = d == 2 and self.num_parameters or 1 end
+      w = w:view(shape)
+    end
+    return require('tensor').where(x:gt(0), x, x * w)
+  end
+  function PReLU:extra_repr() return 'num_parameters=' .. self.num_parameters end
+end

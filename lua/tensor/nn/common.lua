@@ -1,0 +1,55 @@
+-- tensor.nn.common: what the layer files share: options read positionally or from a trailing table,
+-- parameter creation with dtype/device options, and errors that name the module.
+local core = require 'tensor.core'
+local torch = require 'tensor'
+local module = require 'tensor.nn.module'
+
+local M = {}
+
+function M.is_opts(v) return type(v) == 'table' and not core.is_tensor(v) and getmetatable(v) == nil and v[1] == nil end
+
+-- Reads options named `names` from positional arguments, or from a table given in their place.
+function M.options(names, ...)
+  local first = select(1, ...)
+  if M.is_opts(first) then return first end
+  local opts = {}
+  for i, name in ipairs(names) do
+    local v = select(i, ...)
+    if v ~= nil then opts[name] = v end
+  end
+  return opts
+end
+
+-- A new parameter of the given shape (uninitialised), honouring opts.dtype and opts.device.
+function M.parameter(shape, opts)
+  return module.Parameter(torch.empty(shape, { dtype = opts and opts.dtype, device = opts and opts.device }))
+end
+
+function M.buffer(t, opts)
+  if opts and (opts.dtype or opts.device) then
+    return t:to({ dtype = t:is_floating_point() and opts.dtype or nil, device = opts.device })
+  end
+  return t
+end
+
+-- Raises "<Module>: message" at the caller of forward.
+function M.fail(self, fmt, ...)
+  error(self:typename() .. ': ' .. string.format(fmt, ...), 3)
+end
+
+function M.shape(t) return '[' .. table.concat(t:shape(), ' x ') .. ']' end
+
+function M.positive_int(owner, name, v)
+  if type(v) ~= 'number' or v < 1 or v ~= math.floor(v) then
+    error(string.format('%s: %s must be a positive integer, got %s', owner, name, tostring(v)), 4)
+  end
+  return v
+end
+
+-- "a, b" style tuples for printing
+function M.tuple(v)
+  if type(v) == 'table' then return '(' .. table.concat(v, ', ') .. ')' end
+  return tostring(v)
+end
+
+return M

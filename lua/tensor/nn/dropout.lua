@@ -1,0 +1,45 @@
+-- tensor.nn.dropout: Dropout and Dropout2d (whole channels).
+local torch = require 'tensor'
+local common = require 'tensor.nn.common'
+local F = require 'tensor.nn.functional'
+
+return function(nn)
+  local Module = nn.Module
+
+  local function check_p(name, p)
+    if type(p) ~= 'number' or p < 0 or p > 1 then
+      error(string.format('%s: p must be a probability in [0, 1], got %s', name, tostring(p)), 4)
+    end
+  end
+
+  --- nn.Dropout(p=0.5, inplace=false) -> module
+  -- In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval.
+  local Dropout = Module:extend('Dropout')
+  nn.Dropout = Dropout
+  function Dropout:init(p, inplace)
+    if common.is_opts(p) then p, inplace = p.p, p.inplace end
+    self.p, self.inplace = p or 0.5, inplace == true
+    check_p('Dropout', self.p)
+  end
+  function Dropout:forward(x) return F.dropout(x, self.p, self.training, self.inplace) end
+  function Dropout:extra_repr() return string.format('p=%s, inplace=%s', self.p, tostring(self.inplace)) end
+
+  --- nn.Dropout2d(p=0.5) -> module
+  -- Zeroes whole channels of [N x C x H x W] (or [C x H x W]) inputs.
+  local Dropout2d = Module:extend('Dropout2d')
+  nn.Dropout2d = Dropout2d
+  function Dropout2d:init(p)
+    if common.is_opts(p) then p = p.p end
+    self.p = p or 0.5
+    check_p('Dropout2d', self.p)
+  end
+  function Dropout2d:forward(x)
+    if not self.training or self.p == 0 then return x end
+    if x:dim() ~= 3 and x:dim() ~= 4 then common.fail(self, 'expected a 3-d or 4-d input, got %s', common.shape(x)) end
+    local shape = x:shape()
+    for d = x:dim() - 1, x:dim() do shape[d] = 1 end
+    local keep = torch.empty(shape, { dtype = x:dtype(), device = x:device() }):bernoulli_(1 - self.p)
+    return x * keep / (1 - self.p)
+  end
+  function Dropout2d:extra_repr() return 'p=' .. self.p end
+end

@@ -1,0 +1,148 @@
+-- tensor.nn.normalization: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm.
+local torch = require 'tensor'
+local common = require 'tensor.nn.common'
+local F = require 'tensor.nn.functional'
+local init = require 'tensor.nn.initializers'
+
+return function(nn)
+  local Module = nn.Module
+
+  local function batch_norm(name, dims, layout)
+    local class = Module:extend(name)
+    nn[name] = class
+    function class:init(num_features, eps, momentum, affine, track_running_stats, opts)
+      if common.is_opts(eps) then
+        opts = eps
+        eps, momentum, affine, track_running_stats = opts.eps, opts.momentum, opts.affine, opts.track_running_stats
+      end
+      common.positive_int(name, 'num_features', num_features)
+      self.num_features, self.eps = num_features, eps or 1e-5
+      -- momentum = false (PyTorch's None) gives a cumulative moving average
+      if momentum == nil then momentum = 0.1 end
+      self.momentum = momentum
+      self.affine, self.track_running_stats = affine ~= false, track_running_stats ~= false
+      if self.affine then
+        self.weight = common.parameter({ num_features }, opts)
+        self.bias = common.parameter({ num_features }, opts)
+      end
+      if self.track_running_stats then
+        self:register_buffer('running_mean', common.buffer(torch.zeros(num_features), opts))
+        self:register_buffer('running_var', common.buffer(torch.ones(num_features), opts))
+        self:register_buffer('num_batches_tracked', torch.tensor(0, { dtype = 'int64' }))
+      end
+      self:reset_parameters()
+    end
+    function class:reset_running_stats()
+      if self.track_running_stats then
+        torch.no_grad(function()
+          self.running_mean:zero_()
+          self.running_var:fill_(1)
+          self.num_batches_tracked:zero_()
+        end)
+      end
+    end
+    function class:reset_parameters()
+      self:reset_running_stats()
+      if self.affine then
+        init.ones_(self.weight)
+        init.zeros_(self.bias)
+      end
+    end
+    function class:forward(x)
+      local nd = x:dim()
+      if not dims[nd] then common.fail(self, 'expected %s input, got %s', layout, common.shape(x)) end
+      if x:size(2) ~= self.num_features then
+        common.fail(self, 'expected %d channels (dim 2), got %s', self.num_features, common.shape(x))
+      end
+      local factor = self.momentum or 0
+      if self.training and self.track_running_stats then
+        torch.no_grad(function() self.num_batches_tracked:add_(1) end)
+        if not self.momentum then factor = 1 / self.num_batches_tracked:item() end
+      end
+      local use_batch = self.training or not self.track_running_stats
+      local track = not self.training or self.track_running_stats
+      return F.batch_norm(x, track and self.running_mean or nil, track and self.running_var or nil, self.weight,
+                          self.bias, use_batch, factor, self.eps)
+    end
+    function class:extra_repr()
+      return string.format('%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s', self.num_features,
+                           self.eps, tostring(self.momentum or 'None'), tostring(self.affine),
+                           tostring(self.track_running_stats))
+    end
+  end
+
+  --- nn.BatchNorm1d(num_features, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
+  -- Batch normalisation of [N x C] or [N x C x L] per channel, with running statistics for evaluation
+  -- (momentum=false averages all batches, PyTorch's momentum=None).
+  batch_norm('BatchNorm1d', { [2] = true, [3] = true }, 'a 2-d [N x C] or 3-d [N x C x L]')
+  --- nn.BatchNorm2d(num_features, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
+  -- Batch normalisation of [N x C x H x W] per channel.
+  batch_norm('BatchNorm2d', { [4] = true }, 'a 4-d [N x C x H x W]')
+
+  --- nn.LayerNorm(normalized_shape, {eps=1e-5, elementwise_affine=true, bias=true})
+  -- Normalises over the trailing dims given by normalized_shape (a number or a table of sizes).
+  local LayerNorm = Module:extend('LayerNorm')
+  nn.LayerNorm = LayerNorm
+  function LayerNorm:init(shape, eps, elementwise_affine, opts)
+    if common.is_opts(eps) then
+      opts = eps
+      eps, elementwise_affine = opts.eps, opts.elementwise_affine
+    end
+    self.normalized_shape = type(shape) == 'number' and { shape } or shape
+    self.eps, self.elementwise_affine = eps or 1e-5, elementwise_affine ~= false
+    if self.elementwise_affine then
+      self.weight = common.parameter(self.normalized_shape, opts)
+      if not (opts and opts.bias == false) then self.bias = common.parameter(self.normalized_shape, opts) end
+    end
+    self:reset_parameters()
+  end
+  function LayerNorm:reset_parameters()
+    if self.weight ~= nil then init.ones_(self.weight) end
+    if self.bias ~= nil then init.zeros_(self.bias) end
+  end
+  function LayerNorm:forward(x)
+    local shape, n = self.normalized_shape, #self.normalized_shape
+    local ok = x:dim() >= n
+    for i = 1, n do ok = ok and x:size(x:dim() - n + i) == shape[i] end
+    if not ok then
+      common.fail(self, 'expected an input ending in [%s], got %s', table.concat(shape, ' x '), common.shape(x))
+    end
+    return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
+  end
+  function LayerNorm:extra_repr()
+    return string.format('%s, eps=%s, elementwise_affine=%s', common.tuple(self.normalized_shape), self.eps,
+                         tostring(self.elementwise_affine))
+  end
+
+  --- nn.GroupNorm(num_groups, num_channels, {eps=1e-5, affine=true})
+  -- Normalises each group of channels of each sample.
+  local GroupNorm = Module:extend('GroupNorm')
+  nn.GroupNorm = GroupNorm
+  function GroupNorm:init(num_groups, num_channels, eps, affine, opts)
+    if common.is_opts(eps) then
+      opts = eps
+      eps, affine = opts.eps, opts.affine
+    end
+    common.positive_int('GroupNorm', 'num_groups', num_groups)
+    common.positive_int('GroupNorm', 'num_channels', num_channels)
+    if num_channels % num_groups ~= 0 then
+      error(string.format('GroupNorm: num_channels (%d) must be divisible by num_groups (%d)', num_channels, num_groups), 3)
+    end
+    self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps or 1e-5, affine ~= false
+    if self.affine then
+      self.weight = common.parameter({ num_channels }, opts)
+      self.bias = common.parameter({ num_channels }, opts)
+      init.ones_(self.weight)
+      init.zeros_(self.bias)
+    end
+  end
+  function GroupNorm:forward(x)
+    if x:dim() < 2 or x:size(2) ~= self.num_channels then
+      common.fail(self, 'expected %d channels (dim 2), got %s', self.num_channels, common.shape(x))
+    end
+    return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+  end
+  function GroupNorm:extra_repr()
+    return string.format('%d, %d, eps=%s, affine=%s', self.num_groups, self.num_channels, self.eps, tostring(self.affine))
+  end
+end

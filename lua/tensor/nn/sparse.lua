@@ -1,0 +1,57 @@
+-- tensor.nn.sparse: Embedding.
+local torch = require 'tensor'
+local common = require 'tensor.nn.common'
+local F = require 'tensor.nn.functional'
+local init = require 'tensor.nn.initializers'
+local K = require 'tensor.nn_kernels'
+
+return function(nn)
+  local Module = nn.Module
+
+  --- nn.Embedding(num_embeddings, embedding_dim, {padding_idx=, max_norm=, norm_type=2, scale_grad_by_freq=false})
+  -- A lookup table of num_embeddings vectors, indexed by 1-based ids; the row padding_idx (1-based) is zero and
+  -- gets no gradient. Weights initialised from N(0, 1) as in PyTorch.
+  local Embedding = Module:extend('Embedding')
+  nn.Embedding = Embedding
+  function Embedding:init(num_embeddings, embedding_dim, padding_idx, opts)
+    if common.is_opts(padding_idx) then opts, padding_idx = padding_idx, padding_idx.padding_idx end
+    opts = opts or {}
+    common.positive_int('Embedding', 'num_embeddings', num_embeddings)
+    common.positive_int('Embedding', 'embedding_dim', embedding_dim)
+    self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+    if padding_idx ~= nil then
+      padding_idx = K.padding_index('Embedding', padding_idx, num_embeddings)
+    end
+    self.padding_idx = padding_idx
+    self.max_norm, self.norm_type, self.scale_grad_by_freq = opts.max_norm, opts.norm_type or 2,
+      opts.scale_grad_by_freq == true
+    self.weight = common.parameter({ num_embeddings, embedding_dim }, opts)
+    self:reset_parameters()
+  end
+  function Embedding:reset_parameters()
+    init.normal_(self.weight)
+    if self.padding_idx then torch.no_grad(function() self.weight[self.padding_idx]:zero_() end) end
+  end
+  function Embedding:forward(ids)
+    local dt = ids:dtype()
+    if dt ~= 'int64' and dt ~= 'int32' then
+      common.fail(self, 'expected integer ids (int64 or int32), got %s', dt)
+    end
+    return F.embedding(ids, self.weight, { padding_idx = self.padding_idx, max_norm = self.max_norm,
+                                           norm_type = self.norm_type, scale_grad_by_freq = self.scale_grad_by_freq })
+  end
+  function Embedding:extra_repr()
+    local s = string.format('%d, %d', self.num_embeddings, self.embedding_dim)
+    if self.padding_idx then s = s .. ', padding_idx=' .. self.padding_idx end
+    return s
+  end
+
+  --- nn.Embedding.from_pretrained(embeddings, {freeze=true, padding_idx=})
+  function Embedding.from_pretrained(embeddings, opts)
+    opts = opts or {}
+    local m = Embedding(embeddings:size(1), embeddings:size(2), { padding_idx = opts.padding_idx })
+    torch.no_grad(function() m.weight:copy_(embeddings) end)
+    m.weight.requires_grad = opts.freeze == false
+    return m
+  end
+end
