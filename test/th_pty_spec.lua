@@ -116,6 +116,15 @@ describe('th in a terminal', function()
     assert.is_truthy(screen:find('11\n22\n33\n', 1, true))
   end)
 
+  it('takes a pasted block line by line', function()
+    s = start()
+    s:paste('pasted = 20\npasted + 1\nfor i = 1, 2 do\n  print(i * 100)\nend\n')
+    s:wait_for('print(i * 100)\nend') -- the pasted text waits for Enter
+    s:keys('Enter')
+    local screen = s:wait_prompts(PROMPT, 2)
+    assert.is_truthy(screen:find('\n21\n100\n200\n', 1, true))
+  end)
+
   it('shows an error and keeps going', function()
     s = start()
     local screen = enter(s, "error('boom')", 2)

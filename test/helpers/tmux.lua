@@ -75,6 +75,16 @@ function Session:type(text)
   run(self:tmux('send-keys -t ' .. self.name .. ' -l ' .. shell_quote(text)))
 end
 
+-- Pastes text as a terminal does (bracketed paste, when the program asked for it).
+function Session:paste(text)
+  local path = os.tmpname()
+  local f = assert(io.open(path, 'wb'))
+  f:write(text)
+  f:close()
+  run(self:tmux('load-buffer ' .. shell_quote(path)) .. ' && ' .. self:tmux('paste-buffer -p -t ' .. self.name))
+  os.remove(path)
+end
+
 -- Types a line and presses Enter.
 function Session:line(text)
   self:type(text)

@@ -303,9 +303,13 @@ function M.repl(opts)
       if buffer then self:eval(buffer, { final = true }) end
       break
     else
-      if mode == 'readline' then lineedit.add_history(line) end
-      local chunk = buffer and (buffer .. '\n' .. line) or line
-      if self:eval(chunk) == 'incomplete' then buffer = chunk else buffer = nil end
+      -- A paste of several lines arrives as one (readline's bracketed paste): its lines are taken one
+      -- by one, as if typed.
+      for piece in (line .. '\n'):gmatch('([^\n]*)\n') do
+        if mode == 'readline' then lineedit.add_history(piece) end
+        local chunk = buffer and (buffer .. '\n' .. piece) or piece
+        if self:eval(chunk) == 'incomplete' then buffer = chunk else buffer = nil end
+      end
     end
   end
   lineedit.close()
