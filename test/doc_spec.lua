@@ -107,6 +107,26 @@ describe('doc: help text', function()
     assert.matches('^help: expected a function, a module or a name, got number 3', doc.text(3))
   end)
 
+  it('lists what a namespace holds', function()
+    local text = doc.text(torch)
+    assert.matches('^torch holds %d+ functions and tables %(help%(torch%.name%) for one%):\n', text)
+    assert.matches('zeros_like', text)
+  end)
+
+  it('documents an object by its class', function()
+    local Class = { step = function() end }
+    Class.__index = Class
+    torch.th_spec_class = Class
+    local entries = doc.entries()
+    entries['torch.th_spec_class'] = { name = 'torch.th_spec_class', names = { 'torch.th_spec_class' },
+                                       signatures = { 'torch.th_spec_class(opts) -> object' },
+                                       text = { 'A class for this spec.' }, line = 1, file = 'spec' }
+    local ok, text = pcall(doc.text, setmetatable({}, Class))
+    torch.th_spec_class, entries['torch.th_spec_class'] = nil, nil
+    assert(ok, text)
+    assert.matches('^torch%.th_spec_class%(opts%) %-> object\n\n  A class for this spec%.', text)
+  end)
+
   it('lists the methods of a tensor', function()
     local text = doc.text(torch.zeros(2, 3))
     assert.matches('^A Tensor %[torch%.FloatTensor of size 2x3%]%. Its %d+ methods', text)

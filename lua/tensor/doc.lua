@@ -195,6 +195,18 @@ function M.names_of(v)
   for _, name in ipairs(list) do
     if entries[key(name)] then documented[#documented + 1] = name else other[#other + 1] = name end
   end
+  -- Plain names first: nn.Module rather than nn.Linear.__parent.
+  local function rank(name)
+    local _, parts = name:gsub('[%.:]', '')
+    return (name:find('[%.:]_') and 100 or 0) + parts
+  end
+  local function order(a, b)
+    local ra, rb = rank(a), rank(b)
+    if ra ~= rb then return ra < rb end
+    return a < b
+  end
+  table.sort(documented, order)
+  table.sort(other, order)
   for _, name in ipairs(other) do documented[#documented + 1] = name end
   return documented
 end
@@ -287,22 +299,55 @@ function M.text(x)
   if type(x) ~= 'function' and type(x) ~= 'table' then
     return 'help: expected a function, a module or a name, got ' .. type(x) .. ' ' .. tostring(x)
   end
-  local names = M.names_of(x)
   local entries = M.entries()
-  for _, name in ipairs(names) do
-    local e = entries[key(name)]
-    if e then return M.format_entry(e, names) end
+  local function documented(v)
+    local names = M.names_of(v)
+    for _, name in ipairs(names) do
+      local e = entries[key(name)]
+      if e then return e, names end
+    end
+    -- torch.f(x, ...) is documented as x:f(...), and the other way round.
+    for _, name in ipairs(names) do
+      local method = name:match('^Tensor[%.:]([%w_]+)$')
+      local other = name:match('^torch%.([%w_]+)$') and ('Tensor.' .. name:match('^torch%.([%w_]+)$'))
+        or (method and 'torch.' .. method)
+      if other and entries[other] then return entries[other], names end
+    end
+    return nil, names
   end
-  -- torch.f(x, ...) is documented as x:f(...), and the other way round.
-  for _, name in ipairs(names) do
-    local other = name:match('^torch%.([%w_]+)$')
-    other = other and ('Tensor.' .. other) or (name:match('^Tensor[%.:]([%w_]+)$') and 'torch.' .. name:match('^Tensor[%.:]([%w_]+)$'))
-    local e = other and entries[other]
-    if e then return M.format_entry(e, names) end
+  local e, names = documented(x)
+  if e then return M.format_entry(e, names) end
+  -- An object (an nn module, an optimizer): the documentation of its class.
+  local mt = type(x) == 'table' and getmetatable(x)
+  if type(mt) == 'table' then
+    local class = type(rawget(mt, '__index')) == 'table' and rawget(mt, '__index') or mt
+    local ce, cnames = documented(class)
+    if ce then return M.format_entry(ce, cnames) end
   end
   local where = location(x)
-  if #names > 0 then
-    return 'help: ' .. names[1] .. ' has no documentation' .. (where and ' (defined at ' .. where .. ')' or '')
+  local name = names[1]
+  if type(x) == 'table' then
+    -- A namespace: what it holds.
+    local fields = {}
+    for k, v in pairs(x) do
+      if type(k) == 'string' and k:sub(1, 1) ~= '_' and (type(v) == 'function' or type(v) == 'table') then
+        fields[#fields + 1] = k
+      end
+    end
+    table.sort(fields)
+    if #fields == 0 then return 'help: no documentation for ' .. (name or 'this table') end
+    local lines, line = {}, ' '
+    for i, f in ipairs(fields) do
+      local piece = ' ' .. f .. (i < #fields and ',' or '')
+      if #line + #piece > 100 then lines[#lines + 1] = line; line = ' ' end
+      line = line .. piece
+    end
+    lines[#lines + 1] = line
+    return (name or 'This table') .. ' holds ' .. #fields .. ' functions and tables (help(' ..
+      (name or 't') .. '.name) for one):\n' .. table.concat(lines, '\n')
+  end
+  if name then
+    return 'help: ' .. name .. ' has no documentation' .. (where and ' (defined at ' .. where .. ')' or '')
   end
   return 'help: no documentation for this ' .. type(x) .. (where and ' (defined at ' .. where .. ')' or '')
 end
