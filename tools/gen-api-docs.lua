@@ -126,7 +126,6 @@ end
 -- Public functions (torch.*, Tensor methods) that no doc block names.
 function M.undocumented()
   require 'tensor'
-  local entries = doc.entries()
   local core = require 'tensor.core'
   local missing = {}
   -- A function is documented when any of its names is (aliases share one block).
@@ -134,12 +133,16 @@ function M.undocumented()
   local function visit(v, name)
     if type(v) ~= 'function' or name:match('[%.:]_[^%.:]*$') or seen[v] then return end
     seen[v] = true
-    local documented = false
-    for _, n in ipairs(doc.names_of(v)) do if entries[doc.key(n)] then documented = true end end
-    if not documented then missing[#missing + 1] = name end
+    if not doc.entry_of(v) then missing[#missing + 1] = name end
   end
-  for k, v in pairs(core.torch) do if type(k) == 'string' then visit(v, 'torch.' .. k) end end
-  for k, v in pairs(core.Tensor) do if type(k) == 'string' then visit(v, 'Tensor:' .. k) end end
+  local function visit_all(t, prefix)
+    local keys = {}
+    for k in pairs(t) do if type(k) == 'string' then keys[#keys + 1] = k end end
+    table.sort(keys)
+    for _, k in ipairs(keys) do visit(t[k], prefix .. k) end
+  end
+  visit_all(core.torch, 'torch.')
+  visit_all(core.Tensor, 'Tensor:')
   table.sort(missing)
   return missing
 end

@@ -239,6 +239,25 @@ local function location(fn)
   return src .. ':' .. info.linedefined
 end
 
+-- The doc entry of a value (a function, class or module) and the names it goes by; the entry is nil
+-- when none of the names has a block.
+function M.entry_of(v)
+  local entries = M.entries()
+  local names = M.names_of(v)
+  for _, name in ipairs(names) do
+    local e = entries[key(name)]
+    if e then return e, names end
+  end
+  -- torch.f(x, ...) is documented as x:f(...), and the other way round.
+  for _, name in ipairs(names) do
+    local method = name:match('^Tensor[%.:]([%w_]+)$')
+    local other = name:match('^torch%.([%w_]+)$') and ('Tensor.' .. name:match('^torch%.([%w_]+)$'))
+      or (method and 'torch.' .. method)
+    if other and entries[other] then return entries[other], names end
+  end
+  return nil, names
+end
+
 -- The text of one entry, as the shell shows it.
 function M.format_entry(e, aliases)
   local out = {}
@@ -299,22 +318,7 @@ function M.text(x)
   if type(x) ~= 'function' and type(x) ~= 'table' then
     return 'help: expected a function, a module or a name, got ' .. type(x) .. ' ' .. tostring(x)
   end
-  local entries = M.entries()
-  local function documented(v)
-    local names = M.names_of(v)
-    for _, name in ipairs(names) do
-      local e = entries[key(name)]
-      if e then return e, names end
-    end
-    -- torch.f(x, ...) is documented as x:f(...), and the other way round.
-    for _, name in ipairs(names) do
-      local method = name:match('^Tensor[%.:]([%w_]+)$')
-      local other = name:match('^torch%.([%w_]+)$') and ('Tensor.' .. name:match('^torch%.([%w_]+)$'))
-        or (method and 'torch.' .. method)
-      if other and entries[other] then return entries[other], names end
-    end
-    return nil, names
-  end
+  local documented = M.entry_of
   local e, names = documented(x)
   if e then return M.format_entry(e, names) end
   -- An object (an nn module, an optimizer): the documentation of its class.
