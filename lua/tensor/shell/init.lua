@@ -21,7 +21,9 @@ usage: th [options] [script.lua [args...]]
   --          stop handling options
   -           run the script read from stdin
 With no script and no -e, th starts the interactive shell. Globals preloaded: torch, and nn, optim and data
-when installed. In the shell: help() for help, ?name for the documentation of a function.]==]
+when installed. In the shell: help() for help, ?name for the documentation of a function.
+Environment: TH_HISTORY (the history file, default ~/.th_history), TH_NO_READLINE=1 (read plain lines),
+NO_COLOR (no colours), TENSOR_LIBRARY (the libtensor.so to load).]==]
 
 local function eprint(s)
   io.stdout:flush()
@@ -430,7 +432,7 @@ function M.main(argv)
   if o.script then
     local f, cerr
     if o.script == '-' then
-      f, cerr = load(io.read('*a'):gsub('^#![^\n]*', ''), '=stdin')
+      f, cerr = load((io.read('*a'):gsub('^#![^\n]*', '')), '=stdin')
     else
       f, cerr = loadfile(o.script)
     end
