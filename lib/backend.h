@@ -179,7 +179,8 @@ typedef struct tn_backend {
   int (*conv2d_backward_weight)(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
                                 const tn_conv_geom *g);
   int (*max_pool2d)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
-  /* also the backward of adaptive max pooling: adds each gradient at its saved index (indices checked) */
+  /* also the backward of adaptive max pooling: adds each gradient at its saved index (an index outside the
+   * plane is an error, which the kernel reports without naming the op) */
   int (*max_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
                              const tn_pool_geom *g, int64_t base);
   int (*avg_pool2d)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);

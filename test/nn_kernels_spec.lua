@@ -79,6 +79,12 @@ local conv2d = {
   { 'conv2d 1 input channel 5x5', { 4, 1, 12, 12 }, { 8, 1, 5, 5 }, {}, '' },
   { 'conv2d stride 2 1x1', { 2, 4, 7, 7 }, { 3, 4, 1, 1 }, { stride = 2 }, ', stride=2' },
   { 'conv2d kernel as big as the input', { 2, 2, 3, 3 }, { 3, 2, 3, 3 }, {}, '' },
+  { 'conv2d groups 2, 8 outputs per group', { 2, 8, 6, 6 }, { 16, 4, 3, 3 }, { groups = 2, padding = 1 },
+    ', groups=2, padding=1' },
+  { 'conv2d 5 -> 16 channels dilation 2', { 1, 5, 9, 9 }, { 16, 5, 3, 3 }, { dilation = 2, padding = 'same' },
+    ", dilation=2, padding='same'" },
+  { 'conv2d groups 2 stride 2 batch 3', { 3, 4, 7, 7 }, { 6, 2, 3, 3 }, { groups = 2, stride = 2, padding = 1 },
+    ', groups=2, stride=2, padding=1' },
 }
 for _, c in ipairs(conv2d) do
   for _, dtype in ipairs(DTYPES) do conv_case(c[1], 2, c[2], c[3], c[4], c[5], dtype) end
@@ -475,6 +481,24 @@ describe('nn kernels match PyTorch', function()
   end
 end)
 
+describe('empty batches', function()
+  it('give empty results and zero gradients', function()
+    local x, w, b = torch.randn(0, 3, 5, 5), torch.randn(4, 3, 3, 3), torch.randn(4)
+    local y = K.conv2d(x, w, b, { padding = 1 })
+    assert.are.same({ 0, 4, 5, 5 }, y:shape())
+    local gx, gw, gb = K.conv2d_backward(y, x, w, { padding = 1 })
+    assert.are.same({ 0, 3, 5, 5 }, gx:shape())
+    for _, v in ipairs(gw:view(-1):tolist()) do assert.are.equal(0, v) end
+    for _, v in ipairs(gb:tolist()) do assert.are.equal(0, v) end
+    assert.are.same({ 0, 3, 2, 2 }, (K.max_pool2d(x, 2)):shape())
+    assert.are.same({ 0, 7 }, K.softmax(torch.randn(0, 7), 2):shape())
+    local loss = K.cross_entropy(torch.randn(0, 4), torch.tensor({}):long(), { reduction = 'sum' })
+    assert.are.equal(0, loss:item())
+    assert.are.same({ 0, 4 }, K.cross_entropy_backward(torch.ones({}), torch.randn(0, 4), torch.tensor({}):long(),
+                                                       { reduction = 'sum' }):shape())
+  end)
+end)
+
 describe('dropout', function()
   it('keeps each element with probability 1 - p and scales it by 1 / (1 - p)', function()
     local x = torch.ones(200000)
@@ -540,6 +564,10 @@ describe('nn kernel errors', function()
     assert.matches('max_pool2d: expected a 3%-d', message(K.max_pool2d, torch.randn(8, 8), 2))
     assert.matches('output would be empty', message(K.avg_pool2d, torch.randn(1, 1, 2, 2), 3))
     assert.matches('kernel_size must be at least 1', message(K.avg_pool2d, x4, 0))
+    local y, idx = K.max_pool2d(x4, 2)
+    idx[{ 1, 2, 3, 4 }] = 65
+    assert.matches('max_pool2d_backward: index 65 is out of range for an input plane of 8 x 8 positions %(expected 1 to 64%)',
+                   message(K.max_pool2d_backward, torch.randn(y:shape()), x4, idx))
   end)
   it('losses name the bad label and the class count', function()
     local logits = torch.randn(3, 10)

@@ -13,7 +13,8 @@
  *
  * Other strides use im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel
  * region). */
-#pragma GCC optimize("fp-contract=fast") /* -std=c11 turns off a*b+c -> fma contraction; these loops need it */
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
 
 #include "nn_simd.h"
 
@@ -30,6 +31,8 @@
 #endif
 #define TILE_PV 3
 #define WGT_NV 4
+/* the most bytes of patches (im2col) one GEMM takes */
+#define GEMM_BUDGET ((int64_t)8 << 20)
 
 /* The direct (stride 1) convolution of n images in groups: cin_g input and cout_g output channels per group;
  * input h x w, output oh x ow; padding before the data pt, pl. */

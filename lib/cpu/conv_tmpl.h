@@ -276,17 +276,26 @@ static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const dire
   return 0;
 }
 
-/* ---- im2col + GEMM (any stride) ---- */
+/* ---- im2col + GEMM (any stride) ----
+ * Images go through in chunks whose patch matrix fits GEMM_BUDGET bytes: one GEMM per group and chunk,
+ * whose columns are the chunk's output positions image after image, so small images still make one large
+ * product. */
 
-/* cols [c_in_g*kh*kw x oh*ow] = the input patches of one image's group (x: [c_in_g x h x w]). */
-static void FN(im2col)(T *cols, const T *x, const tn_conv_geom *g, int64_t chans) {
+/* The images per chunk for a patch matrix of rows x len per image. */
+static int64_t FN(gemm_chunk)(int64_t n, int64_t rows, int64_t len) {
+  int64_t per_image = rows * len * (int64_t)sizeof(T), c = GEMM_BUDGET / (per_image > 0 ? per_image : 1);
+  return c < 1 ? 1 : c > n ? n : c;
+}
+
+/* cols [c_in_g*kh*kw x ld] (columns 0 .. oh*ow) = the input patches of one image's group (x: [c_in_g x h x w]). */
+static void FN(im2col)(T *cols, int64_t ld, const T *x, const tn_conv_geom *g, int64_t chans) {
   int64_t kk = g->kh * g->kw, rows = chans * kk, len = g->oh * g->ow;
   int threads = tn_nn_threads(rows * len, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     int64_t c = r / kk, a = (r % kk) / g->kw, b = r % g->kw;
     const T *plane = x + c * g->h * g->w;
-    T *d = cols + r * len;
+    T *d = cols + r * ld;
     /* the output columns whose input column lies inside: ow in [lo, hi) */
     int64_t col0 = b * g->dw - g->pl;
     int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
@@ -311,8 +320,8 @@ static void FN(im2col)(T *cols, const T *x, const tn_conv_geom *g, int64_t chans
   }
 }
 
-/* x [c_in_g x h x w] += the patches of cols (the adjoint of im2col); channels in parallel. */
-static void FN(col2im)(T *x, const T *cols, const tn_conv_geom *g, int64_t chans) {
+/* x [c_in_g x h x w] += the patches of cols [c_in_g*kh*kw x ld] (the adjoint of im2col); channels in parallel. */
+static void FN(col2im)(T *x, const T *cols, int64_t ld, const tn_conv_geom *g, int64_t chans) {
   int64_t kk = g->kh * g->kw, len = g->oh * g->ow;
   int threads = tn_nn_threads(chans * kk * len, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -320,7 +329,7 @@ static void FN(col2im)(T *x, const T *cols, const tn_conv_geom *g, int64_t chans
     T *plane = x + c * g->h * g->w;
     for (int64_t r = c * kk; r < (c + 1) * kk; r++) {
       int64_t a = (r % kk) / g->kw, b = r % g->kw;
-      const T *s = cols + r * len;
+      const T *s = cols + r * ld;
       int64_t col0 = b * g->dw - g->pl;
       int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
       int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + g->sw - 1) / g->sw;
@@ -336,54 +345,102 @@ static void FN(col2im)(T *x, const T *cols, const tn_conv_geom *g, int64_t chans
   }
 }
 
+/* Copies rows of `count` images between [count x channels x len] (a tensor's layout, rows `stride` channels
+ * apart per image) and [channels x count*len] (a GEMM operand); to_gemm picks the direction. */
+static void FN(regroup)(T *gemm, const T *tensor_in, T *tensor_out, int64_t count, int64_t channels, int64_t stride,
+                        int64_t len, int to_gemm) {
+  int threads = tn_nn_threads(count * channels * len, 1 << 16);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t r = 0; r < count * channels; r++) {
+    int64_t img = r / channels, c = r % channels;
+    T *gm = gemm + c * count * len + img * len;
+    if (to_gemm)
+      memcpy(gm, tensor_in + (img * stride + c) * len, sizeof(T) * (size_t)len);
+    else
+      memcpy(tensor_out + (img * stride + c) * len, gm, sizeof(T) * (size_t)len);
+  }
+}
+
 static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
   int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow;
-  T *cols = tn_nn_scratch("conv2d", (int64_t)sizeof(T) * K * len);
-  if (!cols) return -1;
-  for (int64_t img = 0; img < g->n; img++)
+  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv2d", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  if (!cols || (chunk > 1 && !tmp)) {
+    tn_nn_scratch_free(cols);
+    return -1;
+  }
+  for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
+    int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      T *o = out + (img * g->c_out + grp * cout_g) * len;
-      FN(im2col)(cols, x + (img * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      for (int64_t j = 0; j < count; j++)
+        FN(im2col)(cols + j * len, cl, x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      T *o = out + (i0 * g->c_out + grp * cout_g) * len;
+      T *dst = count > 1 ? tmp : o; /* one image: straight into the output */
+      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)cl, (int)K, 1, w + grp * cout_g * K, (int)K,
+           cols, (int)cl, 0, dst, (int)cl);
+      if (count > 1) FN(regroup)(tmp, NULL, o, count, cout_g, g->c_out, len, 0);
       if (bias)
-        for (int64_t c = 0; c < cout_g; c++)
-          for (int64_t j = 0; j < len; j++) o[c * len + j] = bias[grp * cout_g + c];
-      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)len, (int)K, 1, w + grp * cout_g * K, (int)K,
-           cols, (int)len, bias ? 1 : 0, o, (int)len);
+        for (int64_t j = 0; j < count; j++)
+          for (int64_t c = 0; c < cout_g; c++) {
+            T *row = o + (j * g->c_out + c) * len, bv = bias[grp * cout_g + c];
+            for (int64_t p = 0; p < len; p++) row[p] += bv;
+          }
     }
+  }
+  tn_nn_scratch_free(tmp);
   tn_nn_scratch_free(cols);
   return 0;
 }
 
 static int FN(gemm_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
   int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow;
-  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * len);
-  if (!cols) return -1;
+  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  if (!cols || (chunk > 1 && !tmp)) {
+    tn_nn_scratch_free(cols);
+    return -1;
+  }
   memset(grad_x, 0, sizeof(T) * (size_t)(g->n * g->c_in * g->h * g->w));
-  for (int64_t img = 0; img < g->n; img++)
+  for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
+    int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)len, (int)cout_g, 1, w + grp * cout_g * K, (int)K,
-           grad_out + (img * g->c_out + grp * cout_g) * len, (int)len, 0, cols, (int)len);
-      FN(col2im)(grad_x + (img * g->c_in + grp * cin_g) * g->h * g->w, cols, g, cin_g);
+      const T *go = grad_out + (i0 * g->c_out + grp * cout_g) * len;
+      if (count > 1) FN(regroup)(tmp, go, NULL, count, cout_g, g->c_out, len, 1);
+      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)cl, (int)cout_g, 1, w + grp * cout_g * K, (int)K,
+           count > 1 ? tmp : go, (int)cl, 0, cols, (int)cl);
+      for (int64_t j = 0; j < count; j++)
+        FN(col2im)(grad_x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, cols + j * len, cl, g, cin_g);
     }
+  }
+  tn_nn_scratch_free(tmp);
   tn_nn_scratch_free(cols);
   return 0;
 }
 
 static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, const tn_conv_geom *g) {
   int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow;
-  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * len);
-  if (!cols) return -1;
-  for (int64_t img = 0; img < g->n; img++)
-    for (int64_t grp = 0; grp < g->groups; grp++) {
-      FN(im2col)(cols, x + (img * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
-      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout_g, (int)K, (int)len, 1,
-           grad_out + (img * g->c_out + grp * cout_g) * len, (int)len, cols, (int)len, img > 0 ? 1 : 0,
-           grad_w + grp * cout_g * K, (int)K);
-    }
+  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  if (!cols || (chunk > 1 && !tmp)) {
+    tn_nn_scratch_free(cols);
+    return -1;
+  }
   if (g->n == 0) memset(grad_w, 0, sizeof(T) * (size_t)(g->c_out * K));
+  for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
+    int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
+    for (int64_t grp = 0; grp < g->groups; grp++) {
+      for (int64_t j = 0; j < count; j++)
+        FN(im2col)(cols + j * len, cl, x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      const T *go = grad_out + (i0 * g->c_out + grp * cout_g) * len;
+      if (count > 1) FN(regroup)(tmp, go, NULL, count, cout_g, g->c_out, len, 1);
+      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout_g, (int)K, (int)cl, 1, count > 1 ? tmp : go, (int)cl,
+           cols, (int)cl, i0 > 0 ? 1 : 0, grad_w + grp * cout_g * K, (int)K);
+    }
+  }
+  tn_nn_scratch_free(tmp);
   tn_nn_scratch_free(cols);
   return 0;
 }

@@ -1,5 +1,8 @@
 /* loss.c: CPU cross_entropy (fused log_softmax + nll_loss, with class weights, ignore_index, label smoothing
  * and probability targets) and nll_loss, forward and backward. The per-type code is in loss_tmpl.h. */
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
+
 #include "nn_simd.h"
 
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 /* norm.c: CPU layer, batch and group normalisation, forward and backward. The per-type code is in
  * norm_tmpl.h. */
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
+
 #include "nn_simd.h"
 
 #define FN(name) name##_f32

@@ -1,5 +1,8 @@
 /* pool.c: CPU pooling kernels (max with argmax indices, average, adaptive average and adaptive max), forward
  * and backward, on planes of contiguous [planes x h x w] tensors. The per-type code is in pool_tmpl.h. */
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
+
 #include "nn_simd.h"
 
 /* Adaptive windows: output i of n over an input of size len covers [floor(i*len/n), ceil((i+1)*len/n)). */
@@ -35,8 +38,15 @@ int tn_cpu_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, co
 
 int tn_cpu_max_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
                                const tn_pool_geom *g, int64_t base) {
-  BY_DTYPE(max_pool_backward, grad_x->dtype, tn_data_ptr(grad_x), tn_data_ptr(grad_out), tn_data_ptr(indices), g,
-           base);
+  int64_t bad = grad_x->dtype == TN_FLOAT64
+                    ? max_pool_backward_f64(tn_data_ptr(grad_x), tn_data_ptr(grad_out), tn_data_ptr(indices), g, base)
+                    : max_pool_backward_f32(tn_data_ptr(grad_x), tn_data_ptr(grad_out), tn_data_ptr(indices), g, base);
+  if (bad) {
+    int64_t v = ((const int64_t *)tn_data_ptr(indices))[bad - 1];
+    return tn_error("index %lld is out of range for an input plane of %lld x %lld positions "
+                    "(expected %lld to %lld)", (long long)v, (long long)g->h, (long long)g->w, (long long)base,
+                    (long long)(base + g->h * g->w - 1));
+  }
   return 0;
 }
 

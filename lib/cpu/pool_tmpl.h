@@ -35,10 +35,11 @@ static void FN(max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geo
   }
 }
 
-/* grad_x = zeros; grad_x[index] += grad_out, plane by plane (also the backward of adaptive max pooling) */
-static void FN(max_pool_backward)(T *grad_x, const T *grad_out, const int64_t *indices, const tn_pool_geom *g,
-                                  int64_t base) {
-  int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow;
+/* grad_x = zeros; grad_x[index] += grad_out, plane by plane (also the backward of adaptive max pooling).
+ * Returns the first index outside the plane (plus one, so 0 means none) of a plane that has one. */
+static int64_t FN(max_pool_backward)(T *grad_x, const T *grad_out, const int64_t *indices, const tn_pool_geom *g,
+                                     int64_t base) {
+  int64_t in_plane = g->h * g->w, out_plane = g->oh * g->ow, bad = 0;
   int threads = tn_nn_threads(g->planes * (in_plane + out_plane), 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t p = 0; p < g->planes; p++) {
@@ -46,8 +47,16 @@ static void FN(max_pool_backward)(T *grad_x, const T *grad_out, const int64_t *i
     const T *go = grad_out + p * out_plane;
     const int64_t *ix = indices + p * out_plane;
     memset(gx, 0, sizeof(T) * (size_t)in_plane);
-    for (int64_t i = 0; i < out_plane; i++) gx[ix[i] - base] += go[i];
+    for (int64_t i = 0; i < out_plane; i++) {
+      uint64_t at = (uint64_t)(ix[i] - base);
+      if (at >= (uint64_t)in_plane) {
+        __atomic_store_n(&bad, p * out_plane + i + 1, __ATOMIC_RELAXED);
+        break;
+      }
+      gx[at] += go[i];
+    }
   }
+  return bad;
 }
 
 /* The window of output (oh, ow) for average pooling, clipped to the input, and its divisor. */

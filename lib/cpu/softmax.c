@@ -1,5 +1,8 @@
 /* softmax.c: CPU softmax and log_softmax, forward and backward, over the middle dim of [outer x dim x inner].
  * The maximum is subtracted before exponentiating, so large inputs do not overflow. */
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
+
 #include "nn_simd.h"
 
 #define COLS 256

@@ -136,13 +136,13 @@ tn_tensor *tn_max_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
                          tn_nn_shape(s2, input));
   g.oh = nsp == 2 ? grad_output->sizes[grad_output->ndim - 2] : 1;
   g.ow = grad_output->sizes[grad_output->ndim - 1];
-  if (tn_nn_check_indices(fn, "index", indices, g.h * g.w, base, base - 1, "positions in an input plane")) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
   if (!be) return NULL;
   tn_tensor *go = contiguous_or_null(grad_output);
   tn_tensor *idx = go ? contiguous_or_null(indices) : NULL;
   tn_tensor *gx = idx ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
   int rc = gx ? be->max_pool2d_backward(gx, go, idx, &g, base) : -1;
+  if (rc && gx) tn_error("%s: %s", fn, tn_last_error());
   tn_tensor_free(go);
   tn_tensor_free(idx);
   if (rc) {

@@ -124,10 +124,11 @@ local function define_conv(nsp)
   local name = 'conv' .. nsp .. 'd'
   local bname = name .. '_backward'
 
-  --- K.conv2d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv2d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv1d(input, weight, bias, opts) -> Tensor
   -- Convolution of input [N x C_in x H x W] with weight [C_out x C_in/groups x kH x kW] plus bias [C_out]
   -- (or nil). opts: stride, padding (a number, a table per dim, 'same' or 'valid'), dilation, groups.
-  -- K.conv1d is the same over [N x C_in x W].
+  -- nn_kernels.conv1d is the same over [N x C_in x W].
   K[name] = function(x, w, b, opts)
     local xc, wc, bc = c_of(x, name, 'the input'), c_of(w, name, 'the weight'), opt_c(b, name, 'the bias')
     local stride, dilation, groups
@@ -139,9 +140,10 @@ local function define_conv(nsp)
     return wrap(C.tn_conv(nil, xc, wc, bc, nsp, stride, padding, dilation, groups))
   end
 
-  --- K.conv2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
-  -- Gradients of K.conv2d with the same opts; opts.output_mask = {input, weight, bias} picks the ones
-  -- computed (default all). K.conv1d_backward likewise.
+  --- nn_kernels.conv2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  --- nn_kernels.conv1d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  -- Gradients of nn_kernels.conv2d with the same opts; opts.output_mask = {input, weight, bias} picks the ones
+  -- computed (default all). nn_kernels.conv1d_backward likewise.
   K[bname] = function(g, x, w, opts)
     local gc, xc, wc = c_of(g, bname, 'the gradient'), c_of(x, bname, 'the input'), c_of(w, bname, 'the weight')
     local stride, dilation, groups
@@ -164,17 +166,19 @@ local function define_conv(nsp)
     return stride, padding, opad, dilation, groups, opts
   end
 
-  --- K.conv_transpose2d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv_transpose2d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv_transpose1d(input, weight, bias, opts) -> Tensor
   -- Transposed convolution of input [N x C_in x H x W] with weight [C_in x C_out/groups x kH x kW] plus bias
-  -- [C_out] (or nil). opts: stride, padding, output_padding, dilation, groups. K.conv_transpose1d likewise.
+  -- [C_out] (or nil). opts: stride, padding, output_padding, dilation, groups. nn_kernels.conv_transpose1d likewise.
   K[tname] = function(x, w, b, opts)
     local xc, wc, bc = c_of(x, tname, 'the input'), c_of(w, tname, 'the weight'), opt_c(b, tname, 'the bias')
     local stride, padding, opad, dilation, groups = transpose_options(tname, opts)
     return wrap(C.tn_conv_transpose(nil, xc, wc, bc, nsp, stride, padding, opad, dilation, groups))
   end
 
-  --- K.conv_transpose2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
-  -- Gradients of K.conv_transpose2d with the same opts (and output_mask). K.conv_transpose1d_backward likewise.
+  --- nn_kernels.conv_transpose2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  --- nn_kernels.conv_transpose1d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  -- Gradients of nn_kernels.conv_transpose2d with the same opts (and output_mask). nn_kernels.conv_transpose1d_backward likewise.
   K[tbname] = function(g, x, w, opts)
     local gc, xc, wc = c_of(g, tbname, 'the gradient'), c_of(x, tbname, 'the input'), c_of(w, tbname, 'the weight')
     local stride, padding, opad, dilation, groups
@@ -220,9 +224,10 @@ local function define_pool(nsp)
   local d = nsp .. 'd'
   local mp, ap, aap, amp = 'max_pool' .. d, 'avg_pool' .. d, 'adaptive_avg_pool' .. d, 'adaptive_max_pool' .. d
 
-  --- K.max_pool2d(input, kernel_size, opts) -> output, indices
+  --- nn_kernels.max_pool2d(input, kernel_size, opts) -> output, indices
+  --- nn_kernels.max_pool1d(input, kernel_size, opts) -> output, indices
   -- Max pooling of [N x C x H x W] or [C x H x W]; opts: stride (default kernel_size), padding, dilation,
-  -- ceil_mode. indices (int64, 1-based) number the argmax in each flattened input plane. K.max_pool1d likewise.
+  -- ceil_mode. indices (int64, 1-based) number the argmax in each flattened input plane. nn_kernels.max_pool1d likewise.
   K[mp] = function(x, kernel_size, opts)
     local xc = c_of(x, mp, 'the input')
     local kernel, stride, padding, dilation, ceil_mode = pool_options(mp, nsp, kernel_size, opts, true)
@@ -230,9 +235,10 @@ local function define_pool(nsp)
     return y, take(out1)
   end
 
-  --- K.max_pool2d_backward(grad_output, input, indices) -> grad_input
-  -- The gradient of K.max_pool2d: each output gradient added at its saved index. K.max_pool1d_backward and
-  -- K.adaptive_max_pool{1,2}d_backward are the same.
+  --- nn_kernels.max_pool2d_backward(grad_output, input, indices) -> grad_input
+  --- nn_kernels.max_pool1d_backward(grad_output, input, indices) -> grad_input
+  -- The gradient of nn_kernels.max_pool2d: each output gradient added at its saved index. nn_kernels.max_pool1d_backward and
+  -- nn_kernels.adaptive_max_pool{1,2}d_backward are the same.
   K[mp .. '_backward'] = function(g, x, indices)
     return wrap(C.tn_max_pool_backward(c_of(g, mp .. '_backward', 'the gradient'),
                                        c_of(x, mp .. '_backward', 'the input'),
@@ -251,40 +257,45 @@ local function define_pool(nsp)
     return kernel, stride, padding, ceil_mode, include, divisor
   end
 
-  --- K.avg_pool2d(input, kernel_size, opts) -> Tensor
+  --- nn_kernels.avg_pool2d(input, kernel_size, opts) -> Tensor
+  --- nn_kernels.avg_pool1d(input, kernel_size, opts) -> Tensor
   -- Average pooling; opts: stride (default kernel_size), padding, ceil_mode, count_include_pad (default
-  -- true), divisor_override. K.avg_pool1d likewise.
+  -- true), divisor_override. nn_kernels.avg_pool1d likewise.
   K[ap] = function(x, kernel_size, opts)
     local xc = c_of(x, ap, 'the input')
     return wrap(C.tn_avg_pool(xc, nsp, avg_options(ap, kernel_size, opts)))
   end
 
-  --- K.avg_pool2d_backward(grad_output, input, kernel_size, opts) -> grad_input
-  -- The gradient of K.avg_pool2d with the same options. K.avg_pool1d_backward likewise.
+  --- nn_kernels.avg_pool2d_backward(grad_output, input, kernel_size, opts) -> grad_input
+  --- nn_kernels.avg_pool1d_backward(grad_output, input, kernel_size, opts) -> grad_input
+  -- The gradient of nn_kernels.avg_pool2d with the same options. nn_kernels.avg_pool1d_backward likewise.
   K[ap .. '_backward'] = function(g, x, kernel_size, opts)
     local fn = ap .. '_backward'
     return wrap(C.tn_avg_pool_backward(c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), nsp,
                                        avg_options(fn, kernel_size, opts)))
   end
 
-  --- K.adaptive_avg_pool2d(input, output_size) -> Tensor
+  --- nn_kernels.adaptive_avg_pool2d(input, output_size) -> Tensor
+  --- nn_kernels.adaptive_avg_pool1d(input, output_size) -> Tensor
   -- Average pooling to a fixed output size (a number or {H, W}; false keeps the input's size).
-  -- K.adaptive_avg_pool1d likewise.
+  -- nn_kernels.adaptive_avg_pool1d likewise.
   K[aap] = function(x, output_size)
     local xc = c_of(x, aap, 'the input')
     return wrap(C.tn_adaptive_avg_pool(xc, nsp, adaptive_size(aap, x, nsp, output_size)))
   end
 
-  --- K.adaptive_avg_pool2d_backward(grad_output, input) -> grad_input
-  -- The gradient of K.adaptive_avg_pool2d. K.adaptive_avg_pool1d_backward likewise.
+  --- nn_kernels.adaptive_avg_pool2d_backward(grad_output, input) -> grad_input
+  --- nn_kernels.adaptive_avg_pool1d_backward(grad_output, input) -> grad_input
+  -- The gradient of nn_kernels.adaptive_avg_pool2d. nn_kernels.adaptive_avg_pool1d_backward likewise.
   K[aap .. '_backward'] = function(g, x)
     local fn = aap .. '_backward'
     return wrap(C.tn_adaptive_avg_pool_backward(c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), nsp))
   end
 
-  --- K.adaptive_max_pool2d(input, output_size) -> output, indices
-  -- Max pooling to a fixed output size, with 1-based argmax indices as K.max_pool2d; its backward is
-  -- K.adaptive_max_pool2d_backward(grad_output, input, indices). K.adaptive_max_pool1d likewise.
+  --- nn_kernels.adaptive_max_pool2d(input, output_size) -> output, indices
+  --- nn_kernels.adaptive_max_pool1d(input, output_size) -> output, indices
+  -- Max pooling to a fixed output size, with 1-based argmax indices as nn_kernels.max_pool2d; its backward is
+  -- nn_kernels.adaptive_max_pool2d_backward(grad_output, input, indices). nn_kernels.adaptive_max_pool1d likewise.
   K[amp] = function(x, output_size)
     local xc = c_of(x, amp, 'the input')
     local y = wrap(C.tn_adaptive_max_pool(xc, nsp, adaptive_size(amp, x, nsp, output_size), BASE, out1))
@@ -301,29 +312,29 @@ local function softmax_dim(fn, x, dim)
   return args.dim(fn, dim, x._c.ndim)
 end
 
---- K.softmax(input, dim) -> Tensor
+--- nn_kernels.softmax(input, dim) -> Tensor
 -- exp(x) / sum(exp(x)) along dim (1-based, default -1), computed stably (the maximum subtracted first).
 function K.softmax(x, dim)
   local xc = c_of(x, 'softmax', 'the input')
   return wrap(C.tn_softmax(nil, xc, softmax_dim('softmax', x, dim), 0))
 end
 
---- K.log_softmax(input, dim) -> Tensor
+--- nn_kernels.log_softmax(input, dim) -> Tensor
 -- log(softmax(x)) along dim (1-based, default -1), computed as x - max - log(sum(exp(x - max))).
 function K.log_softmax(x, dim)
   local xc = c_of(x, 'log_softmax', 'the input')
   return wrap(C.tn_softmax(nil, xc, softmax_dim('log_softmax', x, dim), 1))
 end
 
---- K.softmax_backward(grad_output, output, dim) -> grad_input
--- The gradient of K.softmax given its output: y * (g - sum(g * y)).
+--- nn_kernels.softmax_backward(grad_output, output, dim) -> grad_input
+-- The gradient of nn_kernels.softmax given its output: y * (g - sum(g * y)).
 function K.softmax_backward(g, y, dim)
   local gc, yc = c_of(g, 'softmax_backward', 'the gradient'), c_of(y, 'softmax_backward', 'the output')
   return wrap(C.tn_softmax_backward(nil, gc, yc, softmax_dim('softmax_backward', g, dim), 0))
 end
 
---- K.log_softmax_backward(grad_output, output, dim) -> grad_input
--- The gradient of K.log_softmax given its output: g - exp(y) * sum(g).
+--- nn_kernels.log_softmax_backward(grad_output, output, dim) -> grad_input
+-- The gradient of nn_kernels.log_softmax given its output: g - exp(y) * sum(g).
 function K.log_softmax_backward(g, y, dim)
   local gc, yc = c_of(g, 'log_softmax_backward', 'the gradient'), c_of(y, 'log_softmax_backward', 'the output')
   return wrap(C.tn_softmax_backward(nil, gc, yc, softmax_dim('log_softmax_backward', g, dim), 1))
@@ -344,11 +355,11 @@ local function loss_options(fn, opts)
   return opt_c(opts.weight, fn, 'the weight'), reduction, ignore, smoothing, opts
 end
 
---- K.cross_entropy(input, target, opts) -> loss, lse
+--- nn_kernels.cross_entropy(input, target, opts) -> loss, lse
 -- Cross entropy of logits [N x C], [N x C x d1 x ...] or [C] with class targets (1-based integers shaped
 -- like input without the class dim) or class probabilities (input's shape). opts: weight ([C]), ignore_index
 -- (a target value that adds nothing; default -100), reduction ('mean', 'sum' or 'none'), label_smoothing.
--- lse (the log-sum-exp per sample) may be passed to K.cross_entropy_backward as opts.lse.
+-- lse (the log-sum-exp per sample) may be passed to nn_kernels.cross_entropy_backward as opts.lse.
 function K.cross_entropy(x, target, opts)
   local fn = 'cross_entropy'
   local xc, tc = c_of(x, fn, 'the input'), c_of(target, fn, 'the target')
@@ -357,8 +368,8 @@ function K.cross_entropy(x, target, opts)
   return loss, take(out1)
 end
 
---- K.cross_entropy_backward(grad_output, input, target, opts) -> grad_input
--- The gradient of K.cross_entropy with respect to the logits; the same opts, plus lse from the forward
+--- nn_kernels.cross_entropy_backward(grad_output, input, target, opts) -> grad_input
+-- The gradient of nn_kernels.cross_entropy with respect to the logits; the same opts, plus lse from the forward
 -- (optional: recomputed when absent).
 function K.cross_entropy_backward(g, x, target, opts)
   local fn = 'cross_entropy_backward'
@@ -369,7 +380,7 @@ function K.cross_entropy_backward(g, x, target, opts)
                                           BASE))
 end
 
---- K.nll_loss(input, target, opts) -> loss
+--- nn_kernels.nll_loss(input, target, opts) -> loss
 -- Negative log-likelihood of log-probabilities [N x C (x d1 ...)] or [C] with 1-based class targets; opts:
 -- weight, ignore_index (default -100), reduction ('mean', 'sum' or 'none').
 function K.nll_loss(x, target, opts)
@@ -379,8 +390,8 @@ function K.nll_loss(x, target, opts)
   return wrap(C.tn_nll_loss(xc, tc, w, reduction, ignore, BASE))
 end
 
---- K.nll_loss_backward(grad_output, input, target, opts) -> grad_input
--- The gradient of K.nll_loss with respect to its input, with the same opts.
+--- nn_kernels.nll_loss_backward(grad_output, input, target, opts) -> grad_input
+-- The gradient of nn_kernels.nll_loss with respect to its input, with the same opts.
 function K.nll_loss_backward(g, x, target, opts)
   local fn = 'nll_loss_backward'
   local gc, xc, tc = c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), c_of(target, fn, 'the target')
@@ -406,7 +417,7 @@ local function eps_of(fn, eps)
   return eps
 end
 
---- K.layer_norm(input, normalized_shape, weight, bias, eps) -> output, mean, rstd
+--- nn_kernels.layer_norm(input, normalized_shape, weight, bias, eps) -> output, mean, rstd
 -- Normalises over the last dims (normalized_shape: a number or a table of sizes) with optional elementwise
 -- weight and bias of that shape; eps defaults to 1e-5. mean and rstd (1 / sqrt(var + eps)) have the input's
 -- shape with the normalised dims of size 1. The trailing arguments may also come as {weight=, bias=, eps=}.
@@ -420,9 +431,8 @@ function K.layer_norm(x, normalized_shape, weight, bias, eps)
   return y, take(out1), take(out2)
 end
 
---- K.layer_norm_backward(grad_output, input, normalized_shape, mean, rstd, weight, output_mask)
---   -> grad_input, grad_weight, grad_bias
--- Gradients of K.layer_norm from its saved mean and rstd; output_mask = {input, weight, bias} (default all;
+--- nn_kernels.layer_norm_backward(grad_output, input, normalized_shape, mean, rstd, weight, output_mask) -> grad_input, grad_weight, grad_bias
+-- Gradients of nn_kernels.layer_norm from its saved mean and rstd; output_mask = {input, weight, bias} (default all;
 -- ask for no weight or bias gradient when the layer has none).
 function K.layer_norm_backward(g, x, normalized_shape, mean, rstd, weight, output_mask)
   local fn = 'layer_norm_backward'
@@ -434,8 +444,7 @@ function K.layer_norm_backward(g, x, normalized_shape, mean, rstd, weight, outpu
   return mi and take(out1) or nil, mw and take(out2) or nil, mb and take(out3) or nil
 end
 
---- K.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
---   -> output, save_mean, save_invstd
+--- nn_kernels.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps) -> output, save_mean, save_invstd
 -- Batch normalisation of [N x C x ...] per channel (PyTorch's argument order; the trailing arguments may
 -- come as {weight=, bias=, training=false, momentum=0.1, eps=1e-5}). Training normalises with the batch's
 -- statistics and updates running_mean / running_var in place (either may be nil) with momentum and the
@@ -455,8 +464,8 @@ function K.batch_norm(x, running_mean, running_var, weight, bias, training, mome
   return y, take(out1), take(out2)
 end
 
---- K.batch_norm_backward(grad_output, input, opts) -> grad_input, grad_weight, grad_bias
--- Gradients of K.batch_norm. opts: weight, training, eps, save_mean and save_invstd (from a training
+--- nn_kernels.batch_norm_backward(grad_output, input, opts) -> grad_input, grad_weight, grad_bias
+-- Gradients of nn_kernels.batch_norm. opts: weight, training, eps, save_mean and save_invstd (from a training
 -- forward; needed in training mode), running_mean and running_var (evaluation mode), output_mask.
 function K.batch_norm_backward(g, x, opts)
   local fn = 'batch_norm_backward'
@@ -471,7 +480,7 @@ function K.batch_norm_backward(g, x, opts)
   return mi and take(out1) or nil, mw and take(out2) or nil, mb and take(out3) or nil
 end
 
---- K.group_norm(input, num_groups, weight, bias, eps) -> output, mean, rstd
+--- nn_kernels.group_norm(input, num_groups, weight, bias, eps) -> output, mean, rstd
 -- Group normalisation of [N x C x ...]: statistics over each group of C / num_groups channels of each sample;
 -- weight and bias per channel (or nil); eps defaults to 1e-5. mean and rstd are [N x num_groups].
 function K.group_norm(x, num_groups, weight, bias, eps)
@@ -483,9 +492,8 @@ function K.group_norm(x, num_groups, weight, bias, eps)
   return y, take(out1), take(out2)
 end
 
---- K.group_norm_backward(grad_output, input, num_groups, mean, rstd, weight, output_mask)
---   -> grad_input, grad_weight, grad_bias
--- Gradients of K.group_norm from its saved statistics.
+--- nn_kernels.group_norm_backward(grad_output, input, num_groups, mean, rstd, weight, output_mask) -> grad_input, grad_weight, grad_bias
+-- Gradients of nn_kernels.group_norm from its saved statistics.
 function K.group_norm_backward(g, x, num_groups, mean, rstd, weight, output_mask)
   local fn = 'group_norm_backward'
   if not is_integer(num_groups) then fail(fn, 'num_groups must be an integer, got %s', tostring(num_groups)) end
@@ -508,15 +516,15 @@ local function padding_index(fn, padding_idx, num)
   return padding_idx
 end
 
---- K.embedding(indices, weight) -> Tensor
+--- nn_kernels.embedding(indices, weight) -> Tensor
 -- Rows of weight [num_embeddings x dim] picked by 1-based integer ids: [indices' shape x dim]. Ids out of
 -- range raise an error naming the id.
 function K.embedding(indices, weight)
   return wrap(C.tn_embedding(c_of(weight, 'embedding', 'the weight'), c_of(indices, 'embedding', 'the indices'), BASE))
 end
 
---- K.embedding_backward(grad_output, indices, num_weights, opts) -> grad_weight
--- The gradient of the weight of K.embedding: grad_output rows summed into [num_weights x dim] at their ids.
+--- nn_kernels.embedding_backward(grad_output, indices, num_weights, opts) -> grad_weight
+-- The gradient of the weight of nn_kernels.embedding: grad_output rows summed into [num_weights x dim] at their ids.
 -- opts: padding_idx (1-based; its rows get no gradient), scale_grad_by_freq (divide by each id's count).
 function K.embedding_backward(g, indices, num_weights, opts)
   local fn = 'embedding_backward'
@@ -529,7 +537,7 @@ function K.embedding_backward(g, indices, num_weights, opts)
 end
 K.padding_index = padding_index
 
---- K.dropout(input, p, training, opts) -> output, mask
+--- nn_kernels.dropout(input, p, training, opts) -> output, mask
 -- Zeroes each element with probability p (default 0.5) and scales the rest by 1 / (1 - p); mask holds 0 or
 -- 1 / (1 - p) (the backward is grad * mask). Not training (training == false) returns input itself and no
 -- mask. opts: generator.
