@@ -134,8 +134,8 @@ end
 -- high is excluded, as in PyTorch. opts: generator. Returns x.
 function Tensor:random_(low, high, opts)
   if is_opts(high) then high, opts = nil, high end
+  if low == nil or is_opts(low) then argerror('random_', 'expected an upper bound') end
   if high == nil then low, high = 0, low end
-  if low == nil then argerror('random_', 'expected an upper bound') end
   low, high = args.integer('random_', 'low', low), args.integer('random_', 'high', high)
   check(C.tn_randint_(self._c, low, high, generator_of('random_', opts)))
   return self
