@@ -1,0 +1,386 @@
+-- Random numbers: reproducibility (seeds, threads, strides, processes), generator independence, the
+-- distributions' statistics, and argument errors.
+--
+-- Statistical bounds: with n = 10^6 samples a sample mean lies within 6 standard errors of its expectation
+-- with probability 1 - 2e-9, so the tests are (for practical purposes) deterministic failures of a wrong
+-- generator only. For a distribution with variance s2 and fourth central moment m4, the standard error of
+-- the mean is sqrt(s2 / n) and that of the sample variance sqrt((m4 - s2^2) / n).
+local ffi = require 'ffi'
+local torch = require 'tensor'
+
+local N = 1000000
+local SIGMAS = 6
+
+local function err(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert.is_false(ok, 'expected an error')
+  return tostring(msg)
+end
+
+-- mean, variance, min, max of a tensor's values (computed in float64 over its elements)
+local function stats(t)
+  local d = t:double():contiguous()
+  local p, n = d:data_ptr(), d:numel()
+  local sum, lo, hi = 0, math.huge, -math.huge
+  for i = 0, n - 1 do
+    local v = p[i]
+    sum = sum + v
+    if v < lo then lo = v end
+    if v > hi then hi = v end
+  end
+  local mean, ss = sum / n, 0
+  for i = 0, n - 1 do ss = ss + (p[i] - mean) ^ 2 end
+  return mean, ss / (n - 1), lo, hi
+end
+
+local function within(value, expected, se, what)
+  assert(math.abs(value - expected) <= SIGMAS * se,
+         string.format('%s = %.6g, expected %.6g within %d standard errors (%.3g)', what, value, expected, SIGMAS, se))
+end
+
+local function same_values(a, b)
+  assert.are.same(a:shape(), b:shape())
+  local x, y = a:double():contiguous():data_ptr(), b:double():contiguous():data_ptr()
+  for i = 0, a:numel() - 1 do
+    if x[i] ~= y[i] then return false end
+  end
+  return true
+end
+
+describe('reproducibility', function()
+  local draws = {
+    rand = function(n, o) return torch.rand(n, o) end,
+    randn = function(n, o) return torch.randn(n, o) end,
+    rand64 = function(n, o) return torch.rand(n, { dtype = 'float64', generator = o and o.generator }) end,
+    randn16 = function(n, o) return torch.randn(n, { dtype = 'float16', generator = o and o.generator }) end,
+    randint = function(n, o) return torch.randint(-1000, 1000, { n }, o) end,
+    randint8 = function(n, o) return torch.randint(-100, 100, { n }, { dtype = 'int8', generator = o and o.generator }) end,
+    bernoulli = function(n, o) return torch.zeros(n):bernoulli_(0.3, o) end,
+    uniform = function(n, o) return torch.zeros(n, { dtype = 'bfloat16' }):uniform_(-2, 3, o) end,
+    normal = function(n, o) return torch.zeros(n, { dtype = 'float64' }):normal_(1, 2, o) end,
+    random = function(n, o) return torch.zeros(n, { dtype = 'int32' }):random_(0, 50, o) end,
+    randperm = function(n, o) return torch.randperm(n, o) end,
+  }
+
+  for name, draw in pairs(draws) do
+    it(name .. ': the same seed gives the same values, another seed others', function()
+      torch.manual_seed(1234)
+      local a = draw(1000)
+      torch.manual_seed(1234)
+      local b = draw(1000)
+      torch.manual_seed(1235)
+      local c = draw(1000)
+      assert.is_true(same_values(a, b))
+      assert.is_false(same_values(a, c))
+      local d = draw(1000) -- the generator moved on
+      assert.is_false(same_values(c, d))
+    end)
+
+    it(name .. ': the same values on 1 and 2 threads (large enough to split)', function()
+      local threads = torch.get_num_threads()
+      torch.set_num_threads(1)
+      torch.manual_seed(7)
+      local ok1, a = pcall(draw, 200003)
+      torch.set_num_threads(2)
+      torch.manual_seed(7)
+      local ok2, b = pcall(draw, 200003)
+      torch.set_num_threads(threads)
+      assert(ok1, a)
+      assert(ok2, b)
+      assert.is_true(same_values(a, b))
+    end)
+  end
+
+  it('a non-contiguous target gets the values a contiguous one would, in logical order', function()
+    for _, dt in ipairs({ 'float32', 'float64', 'float16' }) do
+      torch.manual_seed(3)
+      local c = torch.empty(50, 80, { dtype = dt }):normal_()
+      torch.manual_seed(3)
+      local base = torch.empty(80, 50, { dtype = dt })
+      local nc = base:t()
+      nc:normal_()
+      assert.is_false(nc:is_contiguous())
+      assert.is_true(same_values(c, nc))
+      assert.is_true(same_values(c:t(), base))
+    end
+    torch.manual_seed(9)
+    local c = torch.randint(0, 100, { 30, 40 })
+    torch.manual_seed(9)
+    local big = torch.zeros(30, 80, { dtype = 'int64' })
+    local strided = big:narrow(2, 41, 40)
+    strided:random_(0, 100)
+    assert.is_true(same_values(c, strided))
+    assert.are.same(torch.zeros(30, 40, { dtype = 'int64' }):tolist(), big:narrow(2, 1, 40):tolist())
+  end)
+
+  it('a fresh process without manual_seed draws the same values every run', function()
+    local lib = os.getenv('TENSOR_LIBRARY') or ''
+    local cmd = string.format("TENSOR_LIBRARY='%s' luajit -e \"package.path='./lua/?.lua;./lua/?/init.lua;'..package.path " ..
+      "local t = require('tensor') local x = t.rand(4):double() io.write(string.format('%%.17g %%.17g', x[1], x[4]))\"", lib)
+    local function run()
+      local p = io.popen(cmd)
+      local s = p:read('*a')
+      p:close()
+      return s
+    end
+    local a, b = run(), run()
+    assert.truthy(a:match('^%S+ %S+$'), a)
+    assert.equals(a, b)
+  end)
+end)
+
+describe('torch.Generator', function()
+  it('generators with the same seed agree and do not move the default generator', function()
+    local g1, g2 = torch.Generator(), torch.Generator()
+    g1:manual_seed(5)
+    g2:manual_seed(5)
+    torch.manual_seed(11)
+    local expected = torch.rand(20)
+    torch.manual_seed(11)
+    local a = torch.rand(100, { generator = g1 })
+    local b = torch.rand(100, { generator = g2 })
+    local after = torch.rand(20)
+    assert.is_true(same_values(a, b))
+    assert.is_true(same_values(expected, after))
+    assert.is_false(same_values(torch.rand(100, { generator = g1 }), a))
+  end)
+
+  it('every random function takes {generator = g}', function()
+    local function with(seed, f)
+      local g = torch.Generator():manual_seed(seed)
+      return f(g)
+    end
+    local fns = {
+      function(g) return torch.rand(10, { generator = g }) end,
+      function(g) return torch.randn(2, 5, { generator = g }) end,
+      function(g) return torch.randint(0, 9, { 10 }, { generator = g }) end,
+      function(g) return torch.randint(9, { 10 }, { generator = g }) end,
+      function(g) return torch.randperm(10, { generator = g }) end,
+      function(g) return torch.zeros(10):uniform_(0, 2, { generator = g }) end,
+      function(g) return torch.zeros(10):uniform_({ generator = g }) end,
+      function(g) return torch.zeros(10):normal_(0, 2, { generator = g }) end,
+      function(g) return torch.zeros(10):normal_({ generator = g }) end,
+      function(g) return torch.zeros(10):bernoulli_(0.5, { generator = g }) end,
+      function(g) return torch.zeros(10):bernoulli_({ generator = g }) end,
+      function(g) return torch.zeros(10):bernoulli_(torch.full({ 10 }, 0.5), { generator = g }) end,
+      function(g) return torch.zeros(10):random_(0, 9, { generator = g }) end,
+      function(g) return torch.zeros(10):random_(9, { generator = g }) end,
+      function(g) return torch.rand_like(torch.zeros(10), { generator = g }) end,
+      function(g) return torch.randn_like(torch.zeros(10), { generator = g }) end,
+      function(g) return torch.randint_like(torch.zeros(10), 0, 9, { generator = g }) end,
+      function(g) return torch.bernoulli(torch.full({ 10 }, 0.5), { generator = g }) end,
+      function(g) return torch.normal(0, 1, { 10 }, { generator = g }) end,
+    }
+    for i, f in ipairs(fns) do
+      torch.manual_seed(100)
+      local a = with(42, f)
+      local b = with(42, f)
+      local c = with(43, f)
+      assert.is_true(same_values(a, b), 'function ' .. i .. ': same seed')
+      assert.is_false(same_values(a, c), 'function ' .. i .. ': another seed')
+    end
+  end)
+
+  it('state can be saved and restored; initial_seed reports the seed', function()
+    local g = torch.Generator():manual_seed(77)
+    assert.equals(77, g:initial_seed())
+    torch.rand(5, { generator = g })
+    local state = g:get_state()
+    local a = torch.rand(5, { generator = g })
+    g:set_state(state)
+    local b = torch.rand(5, { generator = g })
+    assert.is_true(same_values(a, b))
+    torch.manual_seed(8)
+    assert.equals(8, torch.initial_seed())
+    local s = torch.get_rng_state()
+    local c = torch.randn(4)
+    torch.set_rng_state(s)
+    assert.is_true(same_values(c, torch.randn(4)))
+    assert.matches('torch.Generator%(seed=77, offset=%d+%)', tostring(g))
+  end)
+
+  it('negative and large seeds are accepted', function()
+    torch.manual_seed(-1)
+    local a = torch.rand(3)
+    torch.manual_seed(-1)
+    assert.is_true(same_values(a, torch.rand(3)))
+    torch.manual_seed(2 ^ 62)
+    local b = torch.rand(3)
+    assert.is_false(same_values(a, b))
+  end)
+end)
+
+describe('distributions', function()
+  setup(function() torch.manual_seed(2024) end)
+
+  it('rand: uniform on [0, 1): mean 1/2, variance 1/12', function()
+    for _, dt in ipairs({ 'float32', 'float64' }) do
+      local mean, var, lo, hi = stats(torch.rand(N, { dtype = dt }))
+      within(mean, 0.5, math.sqrt(1 / 12 / N), dt .. ' mean')
+      within(var, 1 / 12, math.sqrt((1 / 80 - 1 / 144) / N), dt .. ' variance')
+      assert.is_true(lo >= 0 and hi < 1, string.format('range [%g, %g]', lo, hi))
+      assert.is_true(lo < 1e-4 and hi > 1 - 1e-4, 'covers [0, 1)')
+    end
+  end)
+
+  it('uniform_(a, b): mean (a+b)/2, variance (b-a)^2/12, values in [a, b)', function()
+    local mean, var, lo, hi = stats(torch.empty(N, { dtype = 'float64' }):uniform_(-2, 5))
+    within(mean, 1.5, math.sqrt(49 / 12 / N), 'mean')
+    within(var, 49 / 12, math.sqrt((7 ^ 4 / 80 - (49 / 12) ^ 2) / N), 'variance')
+    assert.is_true(lo >= -2 and hi < 5)
+  end)
+
+  it('randn: mean 0, variance 1, 68.27% within one standard deviation, symmetric', function()
+    for _, dt in ipairs({ 'float32', 'float64' }) do
+      local x = torch.randn(N, { dtype = dt })
+      local mean, var = stats(x)
+      within(mean, 0, math.sqrt(1 / N), dt .. ' mean')
+      within(var, 1, math.sqrt(2 / N), dt .. ' variance')
+      local p, inside, positive = x:double():data_ptr(), 0, 0
+      for i = 0, N - 1 do
+        if math.abs(p[i]) < 1 then inside = inside + 1 end
+        if p[i] > 0 then positive = positive + 1 end
+      end
+      within(inside / N, 0.682689492, math.sqrt(0.6827 * 0.3173 / N), dt .. ' fraction within 1 sd')
+      within(positive / N, 0.5, math.sqrt(0.25 / N), dt .. ' fraction positive')
+    end
+  end)
+
+  it('normal_(mean, std): the given mean and standard deviation', function()
+    local mean, var = stats(torch.empty(N, { dtype = 'float64' }):normal_(3, 2))
+    within(mean, 3, 2 / math.sqrt(N), 'mean')
+    within(var, 4, 4 * math.sqrt(2 / N), 'variance')
+  end)
+
+  it('randint(low, high): every value in [low, high), each about equally often', function()
+    local x = torch.randint(-3, 7, { N })
+    assert.equals('int64', x:dtype())
+    local p, counts = x:data_ptr(), {}
+    for i = 0, N - 1 do
+      local v = tonumber(p[i])
+      counts[v] = (counts[v] or 0) + 1
+    end
+    for v = -3, 6 do
+      local c = counts[v] or 0
+      within(c, N / 10, math.sqrt(N * 0.1 * 0.9), 'count of ' .. v)
+      counts[v] = nil
+    end
+    assert.is_nil(next(counts), 'a value outside [-3, 7)')
+  end)
+
+  it('randint covers int64 ranges beyond 2^53 exactly and small dtypes to their limits', function()
+    local x = torch.randint(2 ^ 60, 2 ^ 60 + 1024, { 1000 }) -- bounds exact in double; values need all 61 bits
+    local p, odd = x:data_ptr(), 0
+    for i = 0, 999 do
+      local d = tonumber(p[i] - 1152921504606846976LL)
+      assert.is_true(d >= 0 and d < 1024, 'offset ' .. d)
+      odd = odd + d % 2
+    end
+    within(odd, 500, math.sqrt(250), 'odd values')
+    local mean, _, lo, hi = stats(torch.randint(-128, 128, { N }, { dtype = 'int8' }))
+    assert.are.same({ -128, 127 }, { lo, hi })
+    within(mean, -0.5, math.sqrt((256 ^ 2 - 1) / 12 / N), 'int8 mean')
+    local _, _, blo, bhi = stats(torch.randint(0, 2, { 1000 }, { dtype = 'bool' }))
+    assert.are.same({ 0, 1 }, { blo, bhi })
+    local f = torch.randint(0, 5, { 1000 }, { dtype = 'float32' })
+    for _, v in ipairs(f:tolist()) do assert.is_true(v == math.floor(v) and v >= 0 and v < 5) end
+  end)
+
+  it('randperm(n) is a permutation of 1..n; all orders of 3 are about equally likely', function()
+    for _, n in ipairs({ 0, 1, 2, 10, 1000, 100003 }) do
+      local p = torch.randperm(n)
+      assert.equals('int64', p:dtype())
+      assert.are.same({ n }, p:shape())
+      local seen, ptr = {}, p:data_ptr()
+      for i = 0, n - 1 do
+        local v = tonumber(ptr[i])
+        assert.is_true(v >= 1 and v <= n and not seen[v], 'value ' .. v)
+        seen[v] = true
+      end
+    end
+    local counts, trials = {}, 30000
+    for _ = 1, trials do
+      local p = torch.randperm(3):tolist()
+      local key = table.concat(p)
+      counts[key] = (counts[key] or 0) + 1
+    end
+    local orders = 0
+    for key, c in pairs(counts) do
+      orders = orders + 1
+      within(c, trials / 6, math.sqrt(trials / 6 * 5 / 6), 'count of order ' .. key)
+    end
+    assert.equals(6, orders)
+    assert.equals('int32', torch.randperm(5, { dtype = 'int32' }):dtype())
+    assert.equals('float32', torch.randperm(5, { dtype = 'float32' }):dtype())
+  end)
+
+  it('bernoulli_(p): ones with frequency p', function()
+    local mean = stats(torch.zeros(N):bernoulli_(0.3))
+    within(mean, 0.3, math.sqrt(0.21 / N), 'frequency')
+    local _, _, lo, hi = stats(torch.zeros(1000, { dtype = 'int64' }):bernoulli_(0.5))
+    assert.are.same({ 0, 1 }, { lo, hi })
+    assert.are.same({ 0, 0, 0 }, torch.ones(3):bernoulli_(0):tolist())
+    assert.are.same({ 1, 1, 1 }, torch.zeros(3):bernoulli_(1):tolist())
+    local b = torch.zeros(3, { dtype = 'bool' }):bernoulli_(1)
+    assert.are.same({ true, true, true }, b:tolist())
+  end)
+
+  it('bernoulli_(p_tensor) uses a probability per element, broadcast to the target', function()
+    local p = torch.tensor({ 0, 1, 0.25 })
+    local x = torch.zeros(N / 4, 3):bernoulli_(p)
+    local cols = { x:select(2, 1), x:select(2, 2), x:select(2, 3) }
+    assert.are.same({ 0, 0 }, { select(3, stats(cols[1])), select(4, stats(cols[1])) })
+    assert.are.same({ 1, 1 }, { select(3, stats(cols[2])), select(4, stats(cols[2])) })
+    within(stats(cols[3]), 0.25, math.sqrt(0.25 * 0.75 / (N / 4)), 'frequency of p = 0.25')
+    local y = torch.bernoulli(torch.full({ 4 }, 1.0))
+    assert.are.same({ 1, 1, 1, 1 }, y:tolist())
+  end)
+end)
+
+describe('random argument errors', function()
+  local cases = {
+    { 'rand: negative size %-1 in %[%-1%]', torch.rand, -1 },
+    { 'rand: size 1 must be an integer, got 0.5', torch.rand, 0.5 },
+    { "rand: unknown dtype 'foo'", torch.rand, 2, { dtype = 'foo' } },
+    { 'uniform_: expected a floating point tensor, got int64', torch.rand, 2, { dtype = 'int64' } },
+    { 'rand: generator must come from torch.Generator%(%), got number', torch.rand, 3, { generator = 5 } },
+    { 'randn: negative size %-2', torch.randn, 3, -2 },
+    { 'normal_: expected a floating point tensor, got bool', torch.randn, 3, { dtype = 'bool' } },
+    { 'randint: expected low < high, got low=5 high=2', torch.randint, 5, 2, { 3 } },
+    { 'randint: expected low < high, got low=0 high=0', torch.randint, 0, { 3 } },
+    { 'randint: low and high must be integers, got 0.5 and 2', torch.randint, 0.5, 2, { 3 } },
+    { 'randint: expected a size table, got nil', torch.randint, 0, 2 },
+    { 'randint: negative size %-3', torch.randint, 0, 2, { -3 } },
+    { 'randint: range %[0, 1000%) does not fit dtype uint8 %(values 0 to 255%)', torch.randint, 0, 1000, { 3 }, { dtype = 'uint8' } },
+    { 'randint: range %[%-200, 0%) does not fit dtype int8', torch.randint, -200, 0, { 3 }, { dtype = 'int8' } },
+    { 'randint: range %[0, 3%) does not fit dtype bool', torch.randint, 0, 3, { 3 }, { dtype = 'bool' } },
+    { 'randperm: n must be a non%-negative integer, got %-1', torch.randperm, -1 },
+    { 'randperm: n must be a non%-negative integer, got 1.5', torch.randperm, 1.5 },
+    { 'randperm: unsupported dtype bool', torch.randperm, 3, { dtype = 'bool' } },
+    { 'randperm: the values 1 to 128 do not fit dtype int8', torch.randperm, 128, { dtype = 'int8' } },
+    { 'randperm: the values 1 to 2049 do not fit dtype float16', torch.randperm, 2049, { dtype = 'float16' } },
+    { 'randperm: .*too large', torch.randperm, 2 ^ 62 },
+    { 'manual_seed: seed must be an integer, got a', torch.manual_seed, 'a' },
+    { 'manual_seed: seed must be an integer, got 1.5', torch.manual_seed, 1.5 },
+    { 'uniform_: expected low <= high, got low=2 high=1', function() torch.zeros(3):uniform_(2, 1) end },
+    { 'uniform_: from must be a number, got a', function() torch.zeros(3):uniform_('a') end },
+    { 'uniform_: expected a floating point tensor, got int32', function() torch.zeros(3, { dtype = 'int32' }):uniform_() end },
+    { 'normal_: expected std >= 0, got %-1', function() torch.zeros(3):normal_(0, -1) end },
+    { 'normal_: std must be a number, got x', function() torch.zeros(3):normal_(0, 'x') end },
+    { 'bernoulli_: expected 0 <= p <= 1, got 1.5', function() torch.zeros(3):bernoulli_(1.5) end },
+    { 'bernoulli_: expected 0 <= p <= 1, got %-?nan', function() torch.zeros(3):bernoulli_(0 / 0) end },
+    { 'bernoulli_: p must be a number, got a', function() torch.zeros(3):bernoulli_('a') end },
+    { 'bernoulli_: probability 2 at element 2 is outside %[0, 1%]', function() torch.zeros(3):bernoulli_(torch.tensor({ 0.5, 2, 0.1 })) end },
+    { 'bernoulli_: expand: cannot expand size %[4%] to %[3%]', function() torch.zeros(3):bernoulli_(torch.zeros(4)) end },
+    { 'random_: expected an upper bound', function() torch.zeros(3):random_() end },
+    { 'random_: high must be an integer, got 2.5', function() torch.zeros(3):random_(0, 2.5) end },
+    { 'randint: range %[0, 1000%) does not fit dtype uint8', function() torch.zeros(3, { dtype = 'uint8' }):random_(0, 1000) end },
+    { 'randint_like: high must be an integer, got nil', function() torch.randint_like(torch.zeros(2)) end },
+    { 'bernoulli: expected a tensor for p, got number', function() torch.bernoulli(0.5) end },
+  }
+  for _, c in ipairs(cases) do
+    it(c[1], function()
+      assert.matches(c[1], err(c[2], unpack(c, 3, table.maxn(c))))
+    end)
+  end
+end)
