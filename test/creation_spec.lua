@@ -36,7 +36,9 @@ describe('creation options', function()
     assert.matches('zeros: only floating point tensors can require gradients, got int64',
                    err(torch.zeros, 2, { dtype = 'int64', requires_grad = true }))
     assert.matches('tensor: only floating point tensors can require gradients, got int64',
-                   err(torch.tensor, { 1 }, { requires_grad = true }))
+                   err(torch.tensor, { 1 }, { dtype = 'int64', requires_grad = true }))
+    -- Lua cannot write 1.0 apart from 1: integral values that require grad take the default float dtype
+    assert.equals('float32', torch.tensor({ 1, 2 }, { requires_grad = true }):dtype())
   end)
 
   it('*_like keep size, dtype and device unless told otherwise', function()
