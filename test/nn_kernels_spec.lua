@@ -20,9 +20,9 @@ end
 -- A case: inputs (tensors and numbers, visible to the snippet under their names), Python code that sets
 -- `out` to a dict of reference results, and a Lua function returning a table of ours under the same keys.
 local cases = {}
+local PRELUDE = 'import warnings\nwarnings.filterwarnings("ignore")\nimport torch.nn.functional as F\n'
 local function case(name, inputs, python, fn, tolerance)
-  cases[#cases + 1] = { name = name, inputs = inputs, python = 'import warnings\nwarnings.filterwarnings("ignore")\nimport torch.nn.functional as F\n' .. python, fn = fn,
-                        tol = tolerance }
+  cases[#cases + 1] = { name = name, inputs = inputs, python = PRELUDE .. python, fn = fn, tol = tolerance }
 end
 
 local function lua_list(t)
@@ -83,6 +83,11 @@ local conv2d = {
     ', groups=2, padding=1' },
   { 'conv2d 5 -> 16 channels dilation 2', { 1, 5, 9, 9 }, { 16, 5, 3, 3 }, { dilation = 2, padding = 'same' },
     ", dilation=2, padding='same'" },
+  { 'conv2d 3 -> 16 channels stride 2', { 2, 3, 11, 10 }, { 16, 3, 3, 3 }, { stride = 2, padding = 1 },
+    ', stride=2, padding=1' },
+  { 'conv2d 4 -> 12 channels stride (3,2) dilation (2,1)', { 1, 4, 13, 12 }, { 12, 4, 3, 2 },
+    { stride = { 3, 2 }, dilation = { 2, 1 }, padding = { 2, 1 } }, ', stride=(3, 2), dilation=(2, 1), padding=(2, 1)' },
+  { 'conv2d stride 4 larger than the kernel', { 2, 3, 13, 13 }, { 9, 3, 2, 2 }, { stride = 4 }, ', stride=4' },
   { 'conv2d groups 2 stride 2 batch 3', { 3, 4, 7, 7 }, { 6, 2, 3, 3 }, { groups = 2, stride = 2, padding = 1 },
     ', groups=2, stride=2, padding=1' },
 }

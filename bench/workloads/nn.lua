@@ -38,6 +38,47 @@ x, w, b = torch.randn(8, 64, 56, 56), torch.randn(64, 64, 3, 3), torch.randn(64)
     py = 'y = F.conv2d(x, w, b, padding=1)',
     min_time = 0.5 },
 
+  -- the layers of a small CNN on 28x28 images (examples/fashion_cnn.lua's shape), batch 64
+  { name = 'conv2d 64x1x28x28, 32 3x3 pad 1',
+    setup = [[
+local K = require 'tensor.nn_kernels'
+local x, w, b = torch.randn(64, 1, 28, 28), torch.randn(32, 1, 3, 3), torch.randn(32)]],
+    lua = 'local y = K.conv2d(x, w, b, { padding = 1 })',
+    py_setup = [[
+import torch.nn.functional as F
+x, w, b = torch.randn(64, 1, 28, 28), torch.randn(32, 1, 3, 3), torch.randn(32)]],
+    py = 'y = F.conv2d(x, w, b, padding=1)' },
+
+  { name = 'conv2d backward (weight, bias) 64x1x28x28, 32 3x3',
+    setup = [[
+local K = require 'tensor.nn_kernels'
+local x, w, g = torch.randn(64, 1, 28, 28), torch.randn(32, 1, 3, 3), torch.randn(64, 32, 28, 28)
+local opts = { padding = 1, output_mask = { false, true, true } }]],
+    lua = 'local _, gw, gb = K.conv2d_backward(g, x, w, opts)',
+    py_setup = 'x, w, g = torch.randn(64, 1, 28, 28), torch.randn(32, 1, 3, 3), torch.randn(64, 32, 28, 28)',
+    py = '_, gw, gb = torch.ops.aten.convolution_backward(g, x, w, [32], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, '
+      .. '[False, True, True])' },
+
+  { name = 'conv2d 64x32x14x14, 64 3x3 pad 1',
+    setup = [[
+local K = require 'tensor.nn_kernels'
+local x, w, b = torch.randn(64, 32, 14, 14), torch.randn(64, 32, 3, 3), torch.randn(64)]],
+    lua = 'local y = K.conv2d(x, w, b, { padding = 1 })',
+    py_setup = [[
+import torch.nn.functional as F
+x, w, b = torch.randn(64, 32, 14, 14), torch.randn(64, 32, 3, 3), torch.randn(64)]],
+    py = 'y = F.conv2d(x, w, b, padding=1)' },
+
+  { name = 'conv2d backward (input, weight, bias) 64x32x14x14, 64 3x3',
+    setup = [[
+local K = require 'tensor.nn_kernels'
+local x, w, g = torch.randn(64, 32, 14, 14), torch.randn(64, 32, 3, 3), torch.randn(64, 64, 14, 14)
+local opts = { padding = 1 }]],
+    lua = 'local gx, gw, gb = K.conv2d_backward(g, x, w, opts)',
+    py_setup = 'x, w, g = torch.randn(64, 32, 14, 14), torch.randn(64, 32, 3, 3), torch.randn(64, 64, 14, 14)',
+    py = 'gx, gw, gb = torch.ops.aten.convolution_backward(g, x, w, [64], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, '
+      .. '[True, True, True])' },
+
   { name = 'conv2d 64x32x14x14, 64 3x3 stride 2',
     setup = [[
 local K = require 'tensor.nn_kernels'

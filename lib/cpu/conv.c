@@ -1,18 +1,21 @@
 /* conv.c: CPU convolution kernels (forward, gradient of the input, gradient of the weight and bias).
  *
- * Stride 1 (the common case, any padding, dilation and groups) runs a direct kernel. Each input plane is
- * copied once into a zero-padded plane of width wp, and outputs are computed on the same wp-wide grid:
- * output position pos = oh * wp + ow reads input position pos + off(c, a, b) with the constant offset
- * off = c * plane + a * dh * wp + b * dw for every kernel tap. The convolution is then a matrix product
- * whose right-hand rows are contiguous runs of the padded input, with no im2col copy: a register tile of
- * TILE_CO output channels x TILE_P positions accumulates over the taps (one broadcast weight and TILE_PV
- * vector loads per tap feed TILE_CO x TILE_PV fused multiply-adds), and the wp - ow extra columns per row
- * (2 of 58 for a 56-wide image and a 3x3 kernel) are computed and dropped. The gradient of the input is the
- * same kernel run on the output gradient with the weight transposed and flipped; the gradient of the
- * weight accumulates, per thread, tap rows times vectors of output channels over chunks of positions.
+ * Forward and weight gradients run a direct kernel. Each input channel is copied once into zero-padded
+ * planes of hq x wq: for stride 1 one plane; for stride s, s x s phase planes, phase (u, v) holding the padded
+ * rows u, u + s, ... and columns v, v + s, .... Planes are stored [channel][phase][image], and outputs are
+ * computed on a grid of the same shape folded over the images: position pos = image * hq * wq + oh * wq + ow
+ * reads, for kernel tap (c, a, b), the element pos + off(c, a, b): a constant offset per tap (the planes of
+ * channel c's phase of rows a * dh mod s and columns b * dw mod s, shifted by a * dh / s rows and b * dw / s
+ * columns). The convolution is then a matrix product whose right-hand rows are contiguous runs of those planes,
+ * with no im2col copy: a register tile of TILE_CO output channels x TILE_P positions accumulates over the taps
+ * (one broadcast weight and TILE_PV vector loads per tap feed TILE_CO x TILE_PV fused multiply-adds), and the
+ * grid's extra columns and rows (2 of 58 for a 56-wide image and a 3x3 kernel) are computed and dropped. Tiles
+ * run on across images, so small images fill them too. The gradient of the weight accumulates, per thread, tap rows
+ * times vectors of output channels over chunks of positions. The gradient of the input of a stride-1
+ * convolution is the direct kernel run on the output gradient with the weight transposed and flipped.
  *
- * Other strides use im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel
- * region). */
+ * Other input gradients (strided), and weight gradients with few output channels per group, use
+ * im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel region). */
 /* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
 #pragma GCC optimize("fp-contract=fast", "no-trapping-math")
 
@@ -34,44 +37,41 @@
 /* the most bytes of patches (im2col) one GEMM takes */
 #define GEMM_BUDGET ((int64_t)8 << 20)
 
-/* The direct (stride 1) convolution of n images in groups: cin_g input and cout_g output channels per group;
- * input h x w, output oh x ow; padding before the data pt, pl. */
+/* The direct convolution of n images in groups: cin_g input and cout_g output channels per group; input
+ * h x w, output oh x ow; stride sh, sw; padding before the data pt, pl. The input is laid out as planes
+ * [channel][phase][image] of hq x wq, and the images' output grids (oh x wq of each plane) follow one another
+ * on one folded grid of positions, so that register tiles run on across images. */
 typedef struct direct_plan {
   int64_t n, groups, cin_g, cout_g;
   int64_t h, w, oh, ow;
-  int64_t kh, kw, dh, dw, pt, pl;
-  int64_t hp, wp;           /* the padded plane */
-  int64_t len, len_r;       /* positions computed per plane (oh * wp), rounded up to whole tiles */
-  int64_t image_stride;     /* elements between padded images: their planes and a zero tail read by the last tiles */
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl;
+  int64_t hq, wq, plane;    /* a phase plane; wq is also the row length of the output grid */
+  int64_t group_stride;     /* elements between the planes of two groups' channels */
+  int64_t total, total_r;   /* positions of the folded grid up to the last image's last output row; in tiles */
+  int64_t tail;             /* zeros after the planes, read by the last tiles */
+  int64_t buffer;           /* elements of the laid-out input */
   int64_t blocks, singles;  /* per group: register tiles of TILE_CO channels, then single leftover channels */
   int64_t full_rows;        /* the first channel done as a single row */
   int64_t wpack_group;      /* packed weight elements per group */
 } direct_plan;
 
 static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t cin_g, int64_t cout_g, int64_t h,
-                             int64_t w, int64_t oh, int64_t ow, const tn_conv_geom *g, int64_t pt, int64_t pl,
-                             int vl) {
-  p->n = n;
-  p->groups = groups;
-  p->cin_g = cin_g;
-  p->cout_g = cout_g;
-  p->h = h;
-  p->w = w;
-  p->oh = oh;
-  p->ow = ow;
-  p->kh = g->kh;
-  p->kw = g->kw;
-  p->dh = g->dh;
-  p->dw = g->dw;
-  p->pt = pt;
-  p->pl = pl;
-  int64_t reach_h = g->dh * (g->kh - 1), reach_w = g->dw * (g->kw - 1);
-  p->hp = pt + h > oh + reach_h ? pt + h : oh + reach_h;
-  p->wp = pl + w > ow + reach_w ? pl + w : ow + reach_w;
+                             int64_t w, int64_t oh, int64_t ow, const tn_conv_geom *g, int64_t sh, int64_t sw,
+                             int64_t pt, int64_t pl, int vl) {
+  *p = (direct_plan){.n = n, .groups = groups, .cin_g = cin_g, .cout_g = cout_g, .h = h, .w = w, .oh = oh, .ow = ow,
+                     .kh = g->kh, .kw = g->kw, .sh = sh, .sw = sw, .dh = g->dh, .dw = g->dw, .pt = pt, .pl = pl};
+  /* a tap reads phase row oh + (a * dh) / sh: the planes hold the data and every row a tap reads */
+  int64_t reach_h = g->dh * (g->kh - 1) / sh, reach_w = g->dw * (g->kw - 1) / sw;
+  int64_t data_h = (pt + h + sh - 1) / sh, data_w = (pl + w + sw - 1) / sw;
+  p->hq = data_h > oh + reach_h ? data_h : oh + reach_h;
+  p->wq = data_w > ow + reach_w ? data_w : ow + reach_w;
+  p->plane = p->hq * p->wq;
+  p->group_stride = cin_g * sh * sw * n * p->plane;
   int64_t tile_p = TILE_PV * vl;
-  p->len = oh * p->wp;
-  p->len_r = (p->len + tile_p - 1) / tile_p * tile_p;
-  p->image_stride = groups * cin_g * p->hp * p->wp + (p->len_r - p->len) + reach_w + vl;
+  p->total = n > 0 ? (n - 1) * p->plane + oh * p->wq : 0;
+  p->total_r = (p->total + tile_p - 1) / tile_p * tile_p;
+  p->tail = (p->total_r - p->total) + reach_w + vl;
+  p->buffer = groups * p->group_stride + p->tail;
   /* Leftover channels: one or two run as single rows, more as a zero-padded tile. */
   int64_t full = cout_g / TILE_CO, rem = cout_g % TILE_CO;
   p->blocks = rem > 2 ? full + 1 : full;
@@ -82,8 +82,8 @@ static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t 
 }
 
 static bool direct_forward_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
-  direct_plan_init(p, g->n, g->groups, g->c_in / g->groups, g->c_out / g->groups, g->h, g->w, g->oh, g->ow, g, g->pt,
-                   g->pl, vl);
+  direct_plan_init(p, g->n, g->groups, g->c_in / g->groups, g->c_out / g->groups, g->h, g->w, g->oh, g->ow, g, g->sh,
+                   g->sw, g->pt, g->pl, vl);
   return true;
 }
 
@@ -91,18 +91,22 @@ static bool direct_forward_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
  * padded by reach - pt before (it needs that to be >= 0). */
 static bool direct_backward_input_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
   int64_t pt = g->dh * (g->kh - 1) - g->pt, pl = g->dw * (g->kw - 1) - g->pl;
-  if (pt < 0 || pl < 0) return false;
-  direct_plan_init(p, g->n, g->groups, g->c_out / g->groups, g->c_in / g->groups, g->oh, g->ow, g->h, g->w, g, pt, pl,
-                   vl);
+  if (g->sh != 1 || g->sw != 1 || pt < 0 || pl < 0) return false;
+  direct_plan_init(p, g->n, g->groups, g->c_out / g->groups, g->c_in / g->groups, g->oh, g->ow, g->h, g->w, g, 1, 1,
+                   pt, pl, vl);
   return true;
 }
 
-/* off[k] for tap k = (c * kh + a) * kw + b: where it reads, relative to the output position */
+/* off[k] for tap k = (c * kh + a) * kw + b: where it reads, relative to the output position (the phase plane
+ * of its row and column offsets, then the offset inside it) */
 static void direct_offsets(int64_t *off, const direct_plan *p) {
-  int64_t plane = p->hp * p->wp;
   for (int64_t c = 0; c < p->cin_g; c++)
     for (int64_t a = 0; a < p->kh; a++)
-      for (int64_t b = 0; b < p->kw; b++) off[(c * p->kh + a) * p->kw + b] = c * plane + a * p->dh * p->wp + b * p->dw;
+      for (int64_t b = 0; b < p->kw; b++) {
+        int64_t ra = a * p->dh, rb = b * p->dw;
+        int64_t phase = (c * p->sh + ra % p->sh) * p->sw + rb % p->sw;
+        off[(c * p->kh + a) * p->kw + b] = phase * p->n * p->plane + (ra / p->sh) * p->wq + rb / p->sw;
+      }
 }
 
 #define FN(name) name##_f32

@@ -3,27 +3,39 @@
  *   type's suffix), GEMM (cblas_sgemm or cblas_dgemm).
  * See conv.c for the algorithms. */
 
-/* ---- the direct (stride 1) kernels ---- */
+/* ---- the direct kernels ---- */
 
-/* Copies images [n x channels x h x w] into the zero-padded planes of p (image by image, image_stride apart). */
-static void FN(pad_images)(T *dst, const T *x, int64_t n, int64_t channels, int64_t h, int64_t w, const direct_plan *p) {
-  int64_t plane = p->hp * p->wp, tail = p->image_stride - channels * plane;
-  int threads = tn_nn_threads(n * channels * plane, 1 << 15);
+/* Lays images [n x channels x h x w] out as the zero-padded phase planes of p, [channel][phase][image]
+ * (see conv.c): phase (u, v) holds the padded input's rows u, u + sh, ... and columns v, v + sw, .... */
+static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_plan *p) {
+  int64_t phases = p->sh * p->sw, count = channels * phases * p->n;
+  int threads = tn_nn_threads(count * p->plane, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < n * channels; i++) {
-    int64_t img = i / channels, c = i % channels;
-    T *d = dst + img * p->image_stride + c * plane;
-    const T *s = x + i * h * w;
-    memset(d, 0, sizeof(T) * (size_t)(p->pt * p->wp));
-    for (int64_t r = 0; r < h; r++) {
-      T *row = d + (p->pt + r) * p->wp;
-      memset(row, 0, sizeof(T) * (size_t)p->pl);
-      memcpy(row + p->pl, s + r * w, sizeof(T) * (size_t)w);
-      memset(row + p->pl + w, 0, sizeof(T) * (size_t)(p->wp - p->pl - w));
+  for (int64_t i = 0; i < count; i++) {
+    int64_t img = i % p->n, ph = (i / p->n) % phases, c = i / (p->n * phases), u = ph / p->sw, v = ph % p->sw;
+    T *d = dst + i * p->plane;
+    const T *s = x + (img * channels + c) * p->h * p->w;
+    /* the phase columns j whose input column j * sw + v - pl lies inside: [lo, hi) */
+    int64_t lo = v >= p->pl ? 0 : (p->pl - v + p->sw - 1) / p->sw;
+    int64_t hi = (p->pl + p->w - v + p->sw - 1) / p->sw;
+    hi = hi < lo ? lo : hi > p->wq ? p->wq : hi;
+    for (int64_t r = 0; r < p->hq; r++) {
+      T *row = d + r * p->wq;
+      int64_t ih = r * p->sh + u - p->pt;
+      if (ih < 0 || ih >= p->h) {
+        memset(row, 0, sizeof(T) * (size_t)p->wq);
+        continue;
+      }
+      const T *src = s + ih * p->w;
+      memset(row, 0, sizeof(T) * (size_t)lo);
+      if (p->sw == 1)
+        memcpy(row + lo, src + lo - p->pl, sizeof(T) * (size_t)(hi - lo));
+      else
+        for (int64_t k = lo; k < hi; k++) row[k] = src[k * p->sw + v - p->pl];
+      memset(row + hi, 0, sizeof(T) * (size_t)(p->wq - hi));
     }
-    memset(d + (p->pt + h) * p->wp, 0, sizeof(T) * (size_t)((p->hp - p->pt - h) * p->wp));
-    if (c == channels - 1) memset(d + plane, 0, sizeof(T) * (size_t)tail);
   }
+  memset(dst + count * p->plane, 0, sizeof(T) * (size_t)p->tail);
 }
 
 /* Packs weights for the direct kernel: blocks of TILE_CO output channels stored [k][TILE_CO] (zero rows past
@@ -87,20 +99,21 @@ static void FN(tile_row)(int64_t K, const T *restrict wp, const T *restrict x, c
   for (int v = 0; v < TILE_PV; v++) *(VU *)(buf + v * VL) = acc[v];
 }
 
-/* Writes rows of a tile (positions p0 .. p0+TILE_P of the padded-width grid) into output planes, dropping
- * the columns past ow and adding the bias. */
-static void FN(store_tile)(T *out, int64_t out_plane, const T *buf, int rows, const T *bias, int64_t p0,
-                           const direct_plan *p) {
+/* Writes rows of a tile (positions g0 .. g0+TILE_P of the folded grid) into output planes (image img's
+ * channel r at out[(img * out_image) + r * out_plane]), dropping the grid's extra rows and columns and adding
+ * the bias. */
+static void FN(store_tile)(T *out, int64_t out_image, int64_t out_plane, const T *buf, int rows, const T *bias,
+                           int64_t g0, const direct_plan *p) {
   const int64_t tile_p = TILE_PV * VL;
-  int64_t end = p0 + tile_p < p->len ? p0 + tile_p : p->len;
-  for (int64_t pos = p0; pos < end;) {
-    int64_t oh = pos / p->wp, ow = pos % p->wp;
-    int64_t seg = p->wp - ow < end - pos ? p->wp - ow : end - pos;
-    if (ow < p->ow) {
+  int64_t end = g0 + tile_p < p->total ? g0 + tile_p : p->total;
+  for (int64_t pos = g0; pos < end;) {
+    int64_t img = pos / p->plane, at = pos % p->plane, oh = at / p->wq, ow = at % p->wq;
+    int64_t seg = p->wq - ow < end - pos ? p->wq - ow : end - pos;
+    if (oh < p->oh && ow < p->ow) {
       int64_t cnt = seg < p->ow - ow ? seg : p->ow - ow;
       for (int r = 0; r < rows; r++) {
-        T *d = out + r * out_plane + oh * p->ow + ow;
-        const T *s = buf + r * tile_p + (pos - p0);
+        T *d = out + img * out_image + r * out_plane + oh * p->ow + ow;
+        const T *s = buf + r * tile_p + (pos - g0);
         T b = bias ? bias[r] : 0;
         for (int64_t j = 0; j < cnt; j++) d[j] = s[j] + b;
       }
@@ -109,20 +122,18 @@ static void FN(store_tile)(T *out, int64_t out_plane, const T *buf, int rows, co
   }
 }
 
-/* out [n x groups*cout_g x oh x ow] = the stride-1 convolution of the padded images with the packed weights. */
-static void FN(direct_run)(T *out, const T *xpad, const T *wpack, const T *bias, const int64_t *off,
+/* out [n x groups*cout_g x oh x ow] = the convolution of the laid-out images with the packed weights. */
+static void FN(direct_run)(T *out, const T *xs, const T *wpack, const T *bias, const int64_t *off,
                            const direct_plan *p) {
   const int64_t tile_p = TILE_PV * VL;
-  int64_t K = p->cin_g * p->kh * p->kw, tiles = p->len_r / tile_p, units = p->blocks + p->singles;
-  int64_t total = p->n * p->groups * tiles * units, out_plane = p->oh * p->ow;
+  int64_t K = p->cin_g * p->kh * p->kw, tiles = p->total_r / tile_p, units = p->blocks + p->singles;
+  int64_t total = p->groups * tiles * units, out_plane = p->oh * p->ow, out_image = p->groups * p->cout_g * out_plane;
   int threads = tn_nn_threads(total * K * tile_p * TILE_CO, 1 << 21);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < total; i++) {
     T buf[TILE_CO * TILE_PV * VL] __attribute__((aligned(64)));
-    int64_t u = i % units, rest = i / units;
-    int64_t tile = rest % tiles, ig = rest / tiles; /* ig = img * groups + g */
-    int64_t g = ig % p->groups, img = ig / p->groups;
-    const T *x = xpad + img * p->image_stride + g * p->cin_g * p->hp * p->wp + tile * tile_p;
+    int64_t u = i % units, tile = (i / units) % tiles, g = i / (units * tiles);
+    const T *x = xs + g * p->group_stride + tile * tile_p;
     const T *wg = wpack + g * p->wpack_group;
     int64_t row0;
     int rows;
@@ -136,31 +147,31 @@ static void FN(direct_run)(T *out, const T *xpad, const T *wpack, const T *bias,
       rows = 1;
     }
     int64_t channel = g * p->cout_g + row0;
-    FN(store_tile)(out + (img * p->groups * p->cout_g + channel) * out_plane, out_plane, buf, rows,
-                   bias ? bias + channel : NULL, tile * tile_p, p);
+    FN(store_tile)(out + channel * out_plane, out_image, out_plane, buf, rows, bias ? bias + channel : NULL,
+                   tile * tile_p, p);
   }
 }
 
-/* The stride-1 convolution through the direct kernel: forward (transposed 0) or the gradient of the input
- * (transposed 1: x is the output gradient, w read flipped). */
+/* The convolution through the direct kernel: forward (transposed 0) or the gradient of the input of a
+ * stride-1 convolution (transposed 1: x is the output gradient, w read transposed and flipped). */
 static int FN(direct_conv)(T *out, const T *x, const T *w, const T *bias, const direct_plan *p, int transposed,
                            const char *fn) {
   int64_t K = p->cin_g * p->kh * p->kw;
-  T *xpad = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->image_stride);
-  T *wpack = xpad ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->groups * p->wpack_group) : NULL;
+  T *xs = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->buffer);
+  T *wpack = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->groups * p->wpack_group) : NULL;
   int64_t *off = wpack ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * K) : NULL;
   if (!off) {
-    tn_nn_scratch_free(xpad);
+    tn_nn_scratch_free(xs);
     tn_nn_scratch_free(wpack);
     return -1;
   }
-  FN(pad_images)(xpad, x, p->n, p->groups * p->cin_g, p->h, p->w, p);
+  FN(split_images)(xs, x, p->groups * p->cin_g, p);
   FN(pack_weights)(wpack, w, p, transposed);
   direct_offsets(off, p);
-  FN(direct_run)(out, xpad, wpack, bias, off, p);
+  FN(direct_run)(out, xs, wpack, bias, off, p);
   tn_nn_scratch_free(off);
   tn_nn_scratch_free(wpack);
-  tn_nn_scratch_free(xpad);
+  tn_nn_scratch_free(xs);
   return 0;
 }
 
@@ -198,45 +209,47 @@ static void FN(wgrad_tile_any)(int64_t np, const T *gop, int64_t ldg, const T *x
   }
 }
 
-/* grad_w [groups*cout_g x cin_g x kh x kw] for a stride-1 convolution: the output gradient is laid out as
- * gop [n x groups x len_r x cog_p] on the padded-width grid (zeros at the dropped columns), and each thread
- * accumulates [groups x k_r x cog_p] sums over its share of the positions. */
+/* grad_w [groups*cout_g x cin_g x kh x kw] through the direct layout: the output gradient is laid out as
+ * gop [groups x total x cog_p] on the folded grid (zeros at the grid's extra rows and columns), and each
+ * thread accumulates [groups x k_r x cog_p] sums over its chunks of positions. */
 static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const direct_plan *p, const char *fn) {
   int64_t K = p->cin_g * p->kh * p->kw, k_r = (K + WGT_KT - 1) / WGT_KT * WGT_KT;
   int64_t cog_p = (p->cout_g + VL - 1) / VL * VL, vecs = cog_p / VL;
   int64_t chunk = 24576 / (cog_p * (int64_t)sizeof(T));
   chunk = chunk < 16 ? 16 : chunk > 1024 ? 1024 : chunk;
-  int64_t chunks = (p->len + chunk - 1) / chunk, units = p->n * p->groups * chunks;
+  int64_t chunks = (p->total + chunk - 1) / chunk, units = p->groups * chunks;
   int64_t acc_size = p->groups * k_r * cog_p;
-  int threads = tn_nn_threads(p->n * p->len * K * p->groups * cog_p, 1 << 21);
+  int threads = tn_nn_threads(p->total * K * p->groups * cog_p, 1 << 21);
   if (threads > units) threads = (int)units;
   if (threads < 1) threads = 1;
 
-  T *xpad = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->image_stride);
-  T *gop = xpad ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->n * p->groups * p->len_r * cog_p) : NULL;
+  T *xs = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->buffer);
+  T *gop = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->groups * p->total * cog_p) : NULL;
   T *acc = gop ? tn_nn_scratch(fn, (int64_t)sizeof(T) * acc_size * threads) : NULL;
   int64_t *off = acc ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * k_r) : NULL;
   if (!off) {
-    tn_nn_scratch_free(xpad);
+    tn_nn_scratch_free(xs);
     tn_nn_scratch_free(gop);
     tn_nn_scratch_free(acc);
     return -1;
   }
-  FN(pad_images)(xpad, x, p->n, p->groups * p->cin_g, p->h, p->w, p);
+  FN(split_images)(xs, x, p->groups * p->cin_g, p);
   direct_offsets(off, p);
   for (int64_t k = K; k < k_r; k++) off[k] = 0; /* padding rows read position 0 and are dropped */
 
-  /* gop[img][g][pos][c] = grad_out[img][g*cout_g + c][pos / wp][pos % wp], zero off the output */
-  int64_t out_plane = p->oh * p->ow;
-  int tthreads = tn_nn_threads(p->n * p->groups * p->len_r * cog_p, 1 << 15);
+  /* gop[g][img * plane + oh * wq + ow][c] = grad_out[img][g*cout_g + c][oh][ow], zero off the output */
+  int64_t out_plane = p->oh * p->ow, out_image = p->groups * p->cout_g * out_plane;
+  int tthreads = tn_nn_threads(p->groups * p->total * cog_p, 1 << 15);
 #pragma omp parallel for num_threads(tthreads) schedule(static)
-  for (int64_t i = 0; i < p->n * p->groups; i++) {
-    T *d = gop + i * p->len_r * cog_p;
-    const T *s = grad_out + i * p->cout_g * out_plane;
-    memset(d, 0, sizeof(T) * (size_t)(p->len_r * cog_p));
+  for (int64_t i = 0; i < p->groups * p->n; i++) {
+    int64_t g = i / p->n, img = i % p->n;
+    int64_t rows = img == p->n - 1 ? p->total - img * p->plane : p->plane;
+    T *d = gop + (g * p->total + img * p->plane) * cog_p;
+    const T *s = grad_out + img * out_image + g * p->cout_g * out_plane;
+    memset(d, 0, sizeof(T) * (size_t)(rows * cog_p));
     for (int64_t oh = 0; oh < p->oh; oh++)
       for (int64_t ow = 0; ow < p->ow; ow++) {
-        T *dd = d + (oh * p->wp + ow) * cog_p;
+        T *dd = d + (oh * p->wq + ow) * cog_p;
         const T *ss = s + oh * p->ow + ow;
         for (int64_t c = 0; c < p->cout_g; c++) dd[c] = ss[c * out_plane];
       }
@@ -248,11 +261,10 @@ static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const dire
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
     T *mine = acc + t * acc_size;
     for (int64_t u = units * t / nt; u < units * (t + 1) / nt; u++) {
-      int64_t ig = u / chunks, p0 = (u % chunks) * chunk;
-      int64_t np = p->len - p0 < chunk ? p->len - p0 : chunk;
-      int64_t g = ig % p->groups, img = ig / p->groups;
-      const T *xg = xpad + img * p->image_stride + g * p->cin_g * p->hp * p->wp + p0;
-      const T *gg = gop + ig * p->len_r * cog_p + p0 * cog_p;
+      int64_t g = u / chunks, p0 = (u % chunks) * chunk;
+      int64_t np = p->total - p0 < chunk ? p->total - p0 : chunk;
+      const T *xg = xs + g * p->group_stride + p0;
+      const T *gg = gop + (g * p->total + p0) * cog_p;
       T *ag = mine + g * k_r * cog_p;
       for (int64_t k0 = 0; k0 < k_r; k0 += WGT_KT)
         for (int64_t v0 = 0; v0 < vecs; v0 += WGT_NV) {
@@ -272,7 +284,7 @@ static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const dire
   tn_nn_scratch_free(off);
   tn_nn_scratch_free(acc);
   tn_nn_scratch_free(gop);
-  tn_nn_scratch_free(xpad);
+  tn_nn_scratch_free(xs);
   return 0;
 }
 
@@ -287,35 +299,40 @@ static int64_t FN(gemm_chunk)(int64_t n, int64_t rows, int64_t len) {
   return c < 1 ? 1 : c > n ? n : c;
 }
 
-/* cols [c_in_g*kh*kw x ld] (columns 0 .. oh*ow) = the input patches of one image's group (x: [c_in_g x h x w]). */
-static void FN(im2col)(T *cols, int64_t ld, const T *x, const tn_conv_geom *g, int64_t chans) {
-  int64_t kk = g->kh * g->kw, rows = chans * kk, len = g->oh * g->ow;
-  int threads = tn_nn_threads(rows * len, 1 << 15);
+/* cols [c_in_g*kh*kw x count*oh*ow] = the input patches of `count` images' group (image j's channels at
+ * x + j * image_stride, each [h x w]): row (c, a, b) holds, image after image, the input element each output
+ * position reads through kernel tap (a, b) of channel c. */
+static void FN(im2col)(T *cols, const T *x, int64_t count, int64_t image_stride, const tn_conv_geom *g,
+                       int64_t chans) {
+  int64_t kk = g->kh * g->kw, rows = chans * kk, len = g->oh * g->ow, sw = g->sw;
+  int threads = tn_nn_threads(rows * len * count, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     int64_t c = r / kk, a = (r % kk) / g->kw, b = r % g->kw;
-    const T *plane = x + c * g->h * g->w;
-    T *d = cols + r * ld;
     /* the output columns whose input column lies inside: ow in [lo, hi) */
     int64_t col0 = b * g->dw - g->pl;
-    int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
-    int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + g->sw - 1) / g->sw;
+    int64_t lo = col0 >= 0 ? 0 : (-col0 + sw - 1) / sw;
+    int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + sw - 1) / sw;
     if (hi > g->ow) hi = g->ow;
     if (lo > hi) lo = hi;
-    for (int64_t oh = 0; oh < g->oh; oh++) {
-      int64_t ih = oh * g->sh - g->pt + a * g->dh;
-      T *dr = d + oh * g->ow;
-      if (ih < 0 || ih >= g->h) {
-        memset(dr, 0, sizeof(T) * (size_t)g->ow);
-        continue;
+    for (int64_t img = 0; img < count; img++) {
+      const T *plane = x + img * image_stride + c * g->h * g->w;
+      T *d = cols + (r * count + img) * len;
+      for (int64_t oh = 0; oh < g->oh; oh++) {
+        int64_t ih = oh * g->sh - g->pt + a * g->dh;
+        T *dr = d + oh * g->ow;
+        if (ih < 0 || ih >= g->h) {
+          for (int64_t ow = 0; ow < g->ow; ow++) dr[ow] = 0;
+          continue;
+        }
+        const T *sr = plane + ih * g->w;
+        for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
+        if (sw == 1)
+          for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow + col0];
+        else
+          for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow * sw + col0];
+        for (int64_t ow = hi; ow < g->ow; ow++) dr[ow] = 0;
       }
-      const T *sr = plane + ih * g->w;
-      for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
-      if (g->sw == 1)
-        memcpy(dr + lo, sr + lo + col0, sizeof(T) * (size_t)(hi - lo));
-      else
-        for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow * g->sw + col0];
-      for (int64_t ow = hi; ow < g->ow; ow++) dr[ow] = 0;
     }
   }
 }
@@ -373,8 +390,7 @@ static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const
   for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
     int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      for (int64_t j = 0; j < count; j++)
-        FN(im2col)(cols + j * len, cl, x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * g->h * g->w, count, g->c_in * g->h * g->w, g, cin_g);
       T *o = out + (i0 * g->c_out + grp * cout_g) * len;
       T *dst = count > 1 ? tmp : o; /* one image: straight into the output */
       GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)cl, (int)K, 1, w + grp * cout_g * K, (int)K,
@@ -432,8 +448,7 @@ static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, co
   for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
     int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      for (int64_t j = 0; j < count; j++)
-        FN(im2col)(cols + j * len, cl, x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, g, cin_g);
+      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * g->h * g->w, count, g->c_in * g->h * g->w, g, cin_g);
       const T *go = grad_out + (i0 * g->c_out + grp * cout_g) * len;
       if (count > 1) FN(regroup)(tmp, go, NULL, count, cout_g, g->c_out, len, 1);
       GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout_g, (int)K, (int)cl, 1, count > 1 ? tmp : go, (int)cl,
@@ -467,14 +482,13 @@ static void FN(bias_grad)(T *grad_b, const T *grad_out, const tn_conv_geom *g) {
 
 static int FN(conv_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
   direct_plan p;
-  if (g->sh == 1 && g->sw == 1 && direct_forward_plan(&p, g, VL))
-    return FN(direct_conv)(out, x, w, bias, &p, 0, "conv2d");
+  if (direct_forward_plan(&p, g, VL)) return FN(direct_conv)(out, x, w, bias, &p, 0, "conv2d");
   return FN(gemm_forward)(out, x, w, bias, g);
 }
 
 static int FN(conv_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
   direct_plan p;
-  if (g->sh == 1 && g->sw == 1 && direct_backward_input_plan(&p, g, VL))
+  if (direct_backward_input_plan(&p, g, VL))
     return FN(direct_conv)(grad_x, grad_out, w, NULL, &p, 1, "conv2d_backward");
   return FN(gemm_backward_input)(grad_x, grad_out, w, g);
 }
@@ -483,7 +497,7 @@ static int FN(conv_backward_weight)(T *grad_w, T *grad_b, const T *grad_out, con
   if (grad_b) FN(bias_grad)(grad_b, grad_out, g);
   if (!grad_w) return 0;
   direct_plan p;
-  if (g->sh == 1 && g->sw == 1 && g->c_out / g->groups >= VL / 2 && direct_forward_plan(&p, g, VL))
+  if (g->c_out / g->groups >= VL / 2 && direct_forward_plan(&p, g, VL))
     return FN(direct_wgrad)(grad_w, grad_out, x, &p, "conv2d_backward");
   return FN(gemm_backward_weight)(grad_w, grad_out, x, g);
 }

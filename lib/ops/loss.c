@@ -43,7 +43,8 @@ static int loss_setup(loss_call *c, const char *fn, const tn_tensor *input, cons
   s->ignore_index = ignore_index;
   s->base = base;
   s->label_smoothing = label_smoothing;
-  if (s->classes < 1) return tn_error("%s: expected at least one class, got an input of size %s", fn, tn_nn_shape(s1, input));
+  if (s->classes < 1)
+    return tn_error("%s: expected at least one class, got an input of size %s", fn, tn_nn_shape(s1, input));
   c->sample_ndim = 0;
   for (int d = 0; d < input->ndim; d++)
     if (d != (batched ? 1 : 0)) c->sample_sizes[c->sample_ndim++] = input->sizes[d];
