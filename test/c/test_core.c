@@ -1,5 +1,6 @@
 /* test_core.c: 16-bit float conversions (exhaustively, against the compiler's own types), the allocator's
- * alignment and byte counter, storage reference counting, and the iterator's dim merging. */
+ * alignment and byte counter, storage reference counting, the iterator's dim merging, and iteration over
+ * any split of the range (what the threads of a parallel loop do). */
 #include "iter.h"
 #include "check.h"
 
@@ -102,10 +103,63 @@ static void test_iterator_merges_dims(void) {
   tn_tensor_free(b);
 }
 
+/* The inner loop of the range test: copies float32 operand 1 into operand 0. */
+static void copy_floats(char **data, const int64_t *strides, int64_t n, void *ctx) {
+  (void)ctx;
+  for (int64_t i = 0; i < n; i++) *(float *)(data[0] + i * strides[0]) = *(const float *)(data[1] + i * strides[1]);
+}
+
+/* The value of logical element `linear` (row-major over t's sizes) of a float32 tensor, by its strides. */
+static float element(const tn_tensor *t, int64_t linear) {
+  int64_t pos = t->offset;
+  for (int d = t->ndim - 1; d >= 0; d--) {
+    pos += (linear % t->sizes[d]) * t->strides[d];
+    linear /= t->sizes[d];
+  }
+  return ((const float *)t->storage->data)[pos];
+}
+
+/* Splitting the iteration range anywhere (as threads do) visits every element exactly once, for strided,
+ * permuted, narrowed and broadcast operands. */
+static void test_iterator_ranges(void) {
+  int64_t sizes[3] = {4, 5, 6};
+  int32_t perm[3] = {2, 0, 1};
+  tn_tensor *base = tn_empty(3, sizes, TN_FLOAT32, TN_CPU, 0);
+  for (int64_t i = 0; i < base->numel; i++) ((float *)base->storage->data)[i] = (float)i;
+  tn_tensor *transposed = tn_transpose(base, 0, 2), *second_row = tn_select(base, 0, 1);
+  tn_tensor *flat_row = tn_select(second_row, 0, 2);
+  tn_tensor *sources[4] = {tn_permute(base, 3, perm), tn_narrow(transposed, 1, 1, 3), base, tn_expand(flat_row, 3, sizes)};
+  for (int k = 0; k < 4; k++) {
+    const tn_tensor *src = sources[k];
+    CHECK(src != NULL, "source %d: %s", k, tn_last_error());
+    if (!src) continue;
+    tn_tensor *dst = tn_empty(src->ndim, src->sizes, TN_FLOAT32, TN_CPU, 0);
+    const tn_tensor *ops[2] = {dst, src};
+    tn_iter it;
+    tn_iter_init(&it, src->ndim, src->sizes, 2, ops);
+    for (int64_t chunk = 1; chunk <= it.numel; chunk += 7) {
+      memset(dst->storage->data, 0xff, (size_t)dst->storage->nbytes); /* NaN everywhere */
+      for (int64_t begin = 0; begin < it.numel; begin += chunk)
+        tn_iter_run_range(&it, begin, begin + chunk < it.numel ? begin + chunk : it.numel, copy_floats, NULL);
+      int64_t wrong = 0;
+      for (int64_t i = 0; i < dst->numel; i++)
+        if (((float *)dst->storage->data)[i] != element(src, i)) wrong++;
+      CHECK(wrong == 0, "source %d, chunks of %lld: %lld elements wrong", k, (long long)chunk, (long long)wrong);
+    }
+    tn_tensor_free(dst);
+  }
+  for (int k = 0; k < 4; k++) tn_tensor_free(sources[k]);
+  tn_tensor_free(flat_row);
+  tn_tensor_free(second_row);
+  tn_tensor_free(transposed);
+  tn_tensor_free(base);
+}
+
 int main(void) {
   test_half_exhaustive();
   test_bfloat16();
   test_allocator();
   test_iterator_merges_dims();
+  test_iterator_ranges();
   return CHECK_REPORT("test_core");
 }
