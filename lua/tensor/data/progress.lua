@@ -7,14 +7,15 @@ local ffi = require 'ffi'
 local state = { start = nil, last_draw = 0, n = nil }
 local width = 40
 
+-- a private name for libc's clock_gettime, so this declaration cannot clash with other modules' own
 ffi.cdef [[
 typedef struct { long tv_sec; long tv_nsec; } tn_progress_timespec;
-int clock_gettime(int clock, tn_progress_timespec *ts);
+int tn_progress_clock_gettime(int clock, tn_progress_timespec *ts) __asm__("clock_gettime");
 ]]
 local timespec = ffi.new('tn_progress_timespec')
 local CLOCK_MONOTONIC = 1
 local function now()
-  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  ffi.C.tn_progress_clock_gettime(CLOCK_MONOTONIC, timespec)
   return tonumber(timespec.tv_sec) + tonumber(timespec.tv_nsec) * 1e-9
 end
 

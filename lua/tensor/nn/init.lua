@@ -11,7 +11,8 @@ nn.F = nn.functional
 nn.init = require 'tensor.nn.initializers'
 nn.utils = require 'tensor.nn.utils'
 
-for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss' }) do
+for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss', 'rnn',
+                        'transformer' }) do
   require('tensor.nn.' .. family)(nn)
 end
 

@@ -467,6 +467,30 @@ function Module:load_state_dict(sd, opts)
   return missing, unexpected
 end
 
+--- Module:clone() -> module
+-- A deep copy: the same structure with copies of every parameter and buffer (Torch7's clone).
+function Module:clone()
+  local seen = {}
+  local function copy(v)
+    if type(v) ~= 'table' then return v end
+    if seen[v] then return seen[v] end
+    if is_tensor(v) then
+      local c = v:detach():clone()
+      if rawget(v, '_is_param') then
+        rawset(c, '_is_param', true)
+        c.requires_grad = v.requires_grad
+      end
+      seen[v] = c
+      return c
+    end
+    local out = {}
+    seen[v] = out
+    for k, x in pairs(v) do rawset(out, copy(k), copy(x)) end
+    return setmetatable(out, getmetatable(v))
+  end
+  return copy(self)
+end
+
 -- ---------------------------------------------------------------- printing
 
 --- Module:extra_repr() -> string
