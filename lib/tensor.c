@@ -430,6 +430,7 @@ tn_tensor *tn_expand(const tn_tensor *t, int ndim, const int64_t *sizes) {
                            (long long)have, d + 1);
     }
   }
+  if (check_sizes("expand", ndim, shape, t->dtype)) return NULL; /* its element count must fit in int64 */
   return view_of(t, ndim, shape, strides, t->offset);
 }
 
