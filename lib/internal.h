@@ -106,6 +106,9 @@ void tn_host_free(void *p, int64_t nbytes);
 int64_t tn_host_cached_bytes(void);
 void tn_host_empty_cache(void);
 
+/* A CPU storage in one block with its data, after `prefix` bytes the caller may use (a tensor header). */
+tn_storage *tn_storage_new_block(int64_t nbytes, int dtype, size_t prefix, void **prefix_out);
+
 /* ---- small shape helpers ---- */
 static inline int64_t tn_elem_size(int dtype) { return tn_dtype_size(dtype); }
 bool tn_valid_dtype(int dtype);

@@ -87,6 +87,7 @@ static tn_tensor *header_new(tn_storage *s, int64_t offset, int ndim, const int6
   tn_tensor *t = tn_host_alloc(sizeof *t);
   if (!t) return tn_error_null("tensor: out of memory for a tensor header");
   t->storage = s;
+  t->home = NULL;
   t->offset = offset;
   t->ndim = ndim;
   t->dtype = dtype;
@@ -102,12 +103,32 @@ static tn_tensor *header_new(tn_storage *s, int64_t offset, int ndim, const int6
 tn_tensor *tn_empty(int ndim, const int64_t *sizes, int dtype, int device_type, int device_index) {
   if (!tn_valid_dtype(dtype)) return tn_error_null("empty: unknown dtype %d", dtype);
   if (check_sizes("empty", ndim, sizes, dtype)) return NULL;
-  int64_t strides[TN_MAX_DIMS];
+  int64_t strides[TN_MAX_DIMS], nbytes = tn_shape_numel(ndim, sizes) * dtype_sizes[dtype];
   tn_contiguous_strides(ndim, sizes, strides);
-  tn_storage *s = tn_storage_new(tn_shape_numel(ndim, sizes) * dtype_sizes[dtype], dtype, device_type, device_index);
+  if (device_type != TN_CPU) {
+    tn_storage *s = tn_storage_new(nbytes, dtype, device_type, device_index);
+    if (!s) return NULL;
+    tn_tensor *t = header_new(s, 0, ndim, sizes, strides, dtype);
+    tn_storage_release(s);
+    return t;
+  }
+  /* On the CPU the header shares its storage's block: the header's own ("home") reference keeps the block
+   * alive for as long as the header lives, whatever storage the header points to later. */
+  void *block;
+  tn_storage *s = tn_storage_new_block(nbytes, dtype, sizeof(tn_tensor), &block);
   if (!s) return NULL;
-  tn_tensor *t = header_new(s, 0, ndim, sizes, strides, dtype);
-  tn_storage_release(s);
+  tn_tensor *t = block;
+  t->storage = s;
+  t->home = s;
+  s->refcount = 2;
+  t->offset = 0;
+  t->ndim = ndim;
+  t->dtype = dtype;
+  for (int d = 0; d < ndim; d++) {
+    t->sizes[d] = sizes[d];
+    t->strides[d] = strides[d];
+  }
+  t->numel = tn_shape_numel(ndim, sizes);
   return t;
 }
 
@@ -155,8 +176,12 @@ tn_tensor *tn_alias(const tn_tensor *t) {
 
 void tn_tensor_free(tn_tensor *t) {
   if (!t) return;
+  tn_storage *home = t->home;
   tn_storage_release(t->storage);
-  tn_host_free(t, sizeof *t);
+  if (home)
+    tn_storage_release(home); /* the header lives in home's block */
+  else
+    tn_host_free(t, sizeof *t);
 }
 
 int tn_is_contiguous(const tn_tensor *t) {
@@ -192,7 +217,9 @@ int tn_set_(tn_tensor *t, const tn_tensor *src) {
   if (t == src) return 0;
   tn_storage_retain(src->storage);
   tn_storage_release(t->storage);
+  tn_storage *home = t->home;
   *t = *src;
+  t->home = home;
   return 0;
 }
 

@@ -43,7 +43,8 @@ typedef struct tn_storage {
   int32_t dtype;                /* the element type it was created for (Torch7 storages are typed) */
   int32_t device_type;
   int32_t device_index;
-  int32_t foreign;              /* 1 when the memory belongs to someone else (tn_storage_wrap) */
+  int32_t foreign;              /* 1: the memory belongs to someone else (tn_storage_wrap); 2: one host block
+                                   holds this storage's header and data (and maybe a tensor header) */
   void (*deleter)(void *data, void *ctx);   /* for foreign memory: called on release, may be NULL */
   void *deleter_ctx;
 } tn_storage;
@@ -51,6 +52,7 @@ typedef struct tn_storage {
 /* A strided view of a storage. */
 typedef struct tn_tensor {
   tn_storage *storage;
+  tn_storage *home;             /* the storage whose memory block holds this header, or NULL */
   int64_t offset;               /* in elements */
   int64_t numel;
   int32_t ndim;
