@@ -233,18 +233,30 @@ char *tn_io_alloc(tn_io_doc *doc, int64_t n) {
   return c->bytes;
 }
 
-int tn_io_check_view(tn_io_doc *doc, const char *what, int64_t offset, int ndim, const int64_t *sizes,
-                     const int64_t *strides, int64_t numel) {
+int tn_io_check_shape(tn_io_doc *doc, const char *what, int ndim, const int64_t *sizes) {
   if (ndim < 0 || ndim > TN_MAX_DIMS)
     return tn_io_fail(doc, "%s has %d dimensions (at most %d are supported)", what, ndim, TN_MAX_DIMS);
-  if (offset < 0) return tn_io_fail(doc, "%s has a negative storage offset %lld", what, (long long)offset);
-  int64_t count = 1, last = offset;
+  /* The product of the sizes, zeros counted as ones, in bytes of the largest dtype: contiguous strides and
+   * byte counts then fit in int64 whatever the dtype. */
+  int64_t span = 8;
   for (int d = 0; d < ndim; d++) {
     if (sizes[d] < 0) return tn_io_fail(doc, "%s has a negative size %lld", what, (long long)sizes[d]);
-    if (strides[d] < 0) return tn_io_fail(doc, "%s has a negative stride %lld", what, (long long)strides[d]);
-    if (!tn_io_mul(count, sizes[d], &count)) return tn_io_fail(doc, "%s has too many elements", what);
+    if (!tn_io_mul(span, sizes[d] > 1 ? sizes[d] : 1, &span)) return tn_io_fail(doc, "%s has too many elements", what);
   }
-  if (count == 0) return 0;
+  return 0;
+}
+
+int tn_io_check_view(tn_io_doc *doc, const char *what, int64_t offset, int ndim, const int64_t *sizes,
+                     const int64_t *strides, int64_t numel) {
+  if (tn_io_check_shape(doc, what, ndim, sizes)) return -1;
+  if (offset < 0) return tn_io_fail(doc, "%s has a negative storage offset %lld", what, (long long)offset);
+  int64_t last = offset;
+  bool empty = false;
+  for (int d = 0; d < ndim; d++) {
+    if (strides[d] < 0) return tn_io_fail(doc, "%s has a negative stride %lld", what, (long long)strides[d]);
+    empty = empty || sizes[d] == 0;
+  }
+  if (empty) return 0;
   for (int d = 0; d < ndim; d++) {
     int64_t reach;
     if (!tn_io_mul(sizes[d] - 1, strides[d], &reach) || __builtin_add_overflow(last, reach, &last))

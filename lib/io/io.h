@@ -37,8 +37,11 @@ char *tn_io_alloc(tn_io_doc *doc, int64_t n);
 int tn_io_fail(tn_io_doc *doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *tn_io_format_name(int format);
 
-/* The checks every tensor view of a storage must pass: ndim within TN_MAX_DIMS, sizes and strides not
- * negative, the view inside numel elements, no int64 overflow. 0, or -1 with an error naming what. */
+/* Sizes a tensor may have: ndim within TN_MAX_DIMS, no negative size, and contiguous strides (the product
+ * of the sizes, zeros counted as ones) that fit in int64. 0, or -1 with an error naming what. */
+int tn_io_check_shape(tn_io_doc *doc, const char *what, int ndim, const int64_t *sizes);
+/* The checks every tensor view of a storage must pass: tn_io_check_shape, no negative stride or offset,
+ * the view inside numel elements, no int64 overflow. 0, or -1 with an error naming what. */
 int tn_io_check_view(tn_io_doc *doc, const char *what, int64_t offset, int ndim, const int64_t *sizes,
                      const int64_t *strides, int64_t numel);
 

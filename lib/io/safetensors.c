@@ -77,6 +77,9 @@ static int32_t entry(tn_io_doc *doc, const char *name, int len, int32_t spec, co
     dims[ndim++] = s->integer;
     if (!tn_io_mul(numel, s->integer, &numel)) return tn_io_fail(doc, "tensor '%.*s' is too large", len, name);
   }
+  char what[240];
+  snprintf(what, sizeof what, "tensor '%.*s'", len, name);
+  if (tn_io_check_shape(doc, what, ndim, dims)) return -1;
   if (!tn_io_mul(numel, tn_dtype_size(dtype), &want)) return tn_io_fail(doc, "tensor '%.*s' is too large", len, name);
   if (of->kind != TN_IO_LIST || of->list.count != 2 || tn_io_at(doc, doc->links[of->list.first].value)->kind != TN_IO_INT ||
       tn_io_at(doc, doc->links[of->list.last].value)->kind != TN_IO_INT)

@@ -111,54 +111,51 @@ static int check_overlaps(tn_io_doc *doc, tn_zip_entry *e, int64_t count) {
   return rc;
 }
 
+/* Reads the central directory record at *p (advancing it) and the entry's local header into *z. */
+static int read_entry(tn_io_doc *doc, const directory *dir, int64_t *p, int64_t i, tn_zip_entry *z) {
+  const char *b = doc->source->data;
+  int64_t at = *p, end = dir->offset + dir->size;
+  if (end - at < CENTRAL_SIZE || tn_io_u32(b + at) != SIG_CENTRAL)
+    return tn_io_fail(doc, "corrupt zip central directory (entry %lld)", (long long)i + 1);
+  int64_t name_len = tn_io_u16(b + at + 28), extra_len = tn_io_u16(b + at + 30), comment_len = tn_io_u16(b + at + 32);
+  int64_t csize = tn_io_u32(b + at + 20), usize = tn_io_u32(b + at + 24), header = tn_io_u32(b + at + 42);
+  if (name_len + extra_len + comment_len > end - at - CENTRAL_SIZE ||
+      zip64_extra(doc, b + at + CENTRAL_SIZE + name_len, extra_len, &usize, &csize, &header))
+    return tn_io_fail(doc, "corrupt zip central directory (entry %lld)", (long long)i + 1);
+  z->name = b + at + CENTRAL_SIZE;
+  z->name_len = (int32_t)name_len;
+  z->flags = tn_io_u16(b + at + 8);
+  z->method = tn_io_u16(b + at + 10);
+  z->header = header;
+  z->size = csize;
+  *p = at + CENTRAL_SIZE + name_len + extra_len + comment_len;
+  int n = name_len > 200 ? 200 : (int)name_len;
+  /* The local header repeats the name; the data follows it and its own extra field. */
+  if (header > dir->offset - LOCAL_SIZE || tn_io_u32(b + header) != SIG_LOCAL)
+    return tn_io_fail(doc, "zip entry '%.*s': no local header at byte %lld", n, z->name, (long long)header);
+  int64_t local_name = tn_io_u16(b + header + 26), local_extra = tn_io_u16(b + header + 28);
+  z->offset = header + LOCAL_SIZE + local_name + local_extra;
+  if (local_name != name_len || z->offset > dir->offset || memcmp(b + header + LOCAL_SIZE, z->name, (size_t)name_len) != 0)
+    return tn_io_fail(doc, "zip entry '%.*s': its local header disagrees with the central directory", n, z->name);
+  if (z->size > dir->offset - z->offset)
+    return tn_io_fail(doc, "zip entry '%.*s' (%lld bytes at byte %lld) reaches past its data area", n, z->name,
+                      (long long)z->size, (long long)z->offset);
+  if (z->method == 0 && usize != csize)
+    return tn_io_fail(doc, "zip entry '%.*s' is stored but its two sizes differ", n, z->name);
+  return 0;
+}
+
 int64_t tn_zip_read(tn_io_doc *doc, tn_zip_entry **entries) {
   directory dir = {0};
   *entries = NULL;
   if (find_directory(doc, &dir)) return -1;
-  const char *b = doc->source->data;
   tn_zip_entry *e = calloc((size_t)(dir.count ? dir.count : 1), sizeof *e);
   if (!e) return tn_error("out of memory");
-  int64_t p = dir.offset, end = dir.offset + dir.size;
+  int64_t p = dir.offset;
   for (int64_t i = 0; i < dir.count; i++) {
-    if (end - p < CENTRAL_SIZE || tn_io_u32(b + p) != SIG_CENTRAL) {
+    if (read_entry(doc, &dir, &p, i, &e[i])) {
       free(e);
-      return tn_io_fail(doc, "corrupt zip central directory (entry %lld)", (long long)i + 1);
-    }
-    int64_t name_len = tn_io_u16(b + p + 28), extra_len = tn_io_u16(b + p + 30), comment_len = tn_io_u16(b + p + 32);
-    int64_t csize = tn_io_u32(b + p + 20), usize = tn_io_u32(b + p + 24), header = tn_io_u32(b + p + 42);
-    if (name_len + extra_len + comment_len > end - p - CENTRAL_SIZE ||
-        zip64_extra(doc, b + p + CENTRAL_SIZE + name_len, extra_len, &usize, &csize, &header)) {
-      free(e);
-      return tn_io_fail(doc, "corrupt zip central directory (entry %lld)", (long long)i + 1);
-    }
-    tn_zip_entry *z = &e[i];
-    z->name = b + p + CENTRAL_SIZE;
-    z->name_len = (int32_t)name_len;
-    z->flags = tn_io_u16(b + p + 8);
-    z->method = tn_io_u16(b + p + 10);
-    z->header = header;
-    z->size = csize;
-    p += CENTRAL_SIZE + name_len + extra_len + comment_len;
-    int n = name_len > 200 ? 200 : (int)name_len;
-    /* The local header repeats the name; the data follows it and its own extra field. */
-    if (header > dir.offset - LOCAL_SIZE || tn_io_u32(b + header) != SIG_LOCAL) {
-      free(e);
-      return tn_io_fail(doc, "zip entry '%.*s': no local header at byte %lld", n, z->name, (long long)header);
-    }
-    int64_t local_name = tn_io_u16(b + header + 26), local_extra = tn_io_u16(b + header + 28);
-    z->offset = header + LOCAL_SIZE + local_name + local_extra;
-    if (local_name != name_len || z->offset > dir.offset || memcmp(b + header + LOCAL_SIZE, z->name, (size_t)name_len) != 0) {
-      free(e);
-      return tn_io_fail(doc, "zip entry '%.*s': its local header disagrees with the central directory", n, z->name);
-    }
-    if (z->size > dir.offset - z->offset) {
-      free(e);
-      return tn_io_fail(doc, "zip entry '%.*s' (%lld bytes at byte %lld) reaches past its data area", n, z->name,
-                        (long long)z->size, (long long)z->offset);
-    }
-    if (z->method == 0 && usize != csize) {
-      free(e);
-      return tn_io_fail(doc, "zip entry '%.*s' is stored but its two sizes differ", n, z->name);
+      return -1;
     }
   }
   if (check_overlaps(doc, e, dir.count)) {

@@ -76,6 +76,62 @@ function T.doubles(list)
   return table.concat(parts)
 end
 
+function M.u16(v) return ffi.string(ffi.new('uint16_t[1]', v), 2) end
+function M.u32(v) return ffi.string(ffi.new('uint32_t[1]', v), 4) end
+
+-- ---- zip archives of stored entries (APPNOTE: local headers, central directory, end record) ----
+-- entries: list of {name, data, [header_offset=, size=]}: the optional fields override what the central
+-- directory says (to make corrupt archives). CRCs are written as 0 (readers of PyTorch files need not check).
+function M.zip(entries)
+  local parts, central, offset = {}, {}, 0
+  for _, e in ipairs(entries) do
+    local header = M.u32(0x04034b50) .. M.u16(20) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u32(0)
+                   .. M.u32(#e[2]) .. M.u32(#e[2]) .. M.u16(#e[1]) .. M.u16(0) .. e[1]
+    parts[#parts + 1] = header .. e[2]
+    local size = e.size or #e[2]
+    central[#central + 1] = M.u32(0x02014b50) .. M.u16(20) .. M.u16(20) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u16(0)
+                            .. M.u32(0) .. M.u32(size) .. M.u32(size) .. M.u16(#e[1]) .. M.u16(0) .. M.u16(0)
+                            .. M.u16(0) .. M.u16(0) .. M.u32(0) .. M.u32(e.header_offset or offset) .. e[1]
+    offset = offset + #header + #e[2]
+  end
+  local cd = table.concat(central)
+  return table.concat(parts) .. cd .. M.u32(0x06054b50) .. M.u16(0) .. M.u16(0) .. M.u16(#entries) .. M.u16(#entries)
+         .. M.u32(#cd) .. M.u32(offset) .. M.u16(0)
+end
+
+-- ---- pickles, opcode by opcode ----
+local P = {}
+M.pickle = P
+function P.unicode(s) return 'X' .. M.u32(#s) .. s end
+function P.global(module, name) return 'c' .. module .. '\n' .. name .. '\n' end
+function P.int(v)
+  if v >= -2 ^ 31 and v < 2 ^ 31 then return 'J' .. M.i32(v) end
+  return '\x8a\x08' .. M.i64(v) -- LONG1
+end
+function P.tuple(items) return '(' .. table.concat(items) .. 't' end
+-- A pickled {name = tensor} dict as PyTorch writes it (protocol 2): tensor = {key=, class=, numel=, offset=,
+-- size={...}, stride={...}}.
+function P.state(name, t)
+  local function ints(list)
+    local parts = {}
+    for i, v in ipairs(list) do parts[i] = P.int(v) end
+    return P.tuple(parts)
+  end
+  local pid = P.tuple({ P.unicode('storage'), P.global('torch', t.class or 'FloatStorage'), P.unicode(t.key or '0'),
+                        P.unicode('cpu'), P.int(t.numel) }) .. 'Q'
+  local rebuild = P.global('torch._utils', '_rebuild_tensor_v2')
+                  .. P.tuple({ pid, P.int(t.offset or 0), ints(t.size), ints(t.stride), '\x89',
+                               P.global('collections', 'OrderedDict') .. ')R' }) .. 'R'
+  return '\x80\x02}' .. P.unicode(name) .. rebuild .. 's.'
+end
+-- A PyTorch archive holding a pickle and storages ({key = bytes}).
+function M.pt(pickle, storages)
+  local entries = { { 'archive/data.pkl', pickle } }
+  for key, data in pairs(storages or {}) do entries[#entries + 1] = { 'archive/data/' .. key, data } end
+  entries[#entries + 1] = { 'archive/version', '3\n' }
+  return M.zip(entries)
+end
+
 -- ---- flattening values: path -> leaf (numbers, strings, booleans, tensors), for comparing structures ----
 local function key_text(k)
   if type(k) == 'number' and k == math.floor(k) then return string.format('%d', k) end
