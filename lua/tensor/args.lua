@@ -14,7 +14,7 @@ M.dims_buf = ffi.new('int32_t[16]')
 local MAX_DIMS = 16
 
 local function argerror(fn, fmt, ...)
-  error(fn .. ': ' .. string.format(fmt, ...), 4)
+  core.raise(fn .. ': ' .. string.format(fmt, ...))
 end
 M.argerror = argerror
 

@@ -14,14 +14,31 @@ M.C = C
 
 local last_error, free, after_alloc = C.tn_last_error, C.tn_tensor_free, memory.after_alloc
 
--- Raises the C library's last error, attributed to the caller `level` frames up.
-function M.c_error(level)
-  error(ffi.string(last_error()), (level or 1) + 1)
+-- Raises msg attributed to the user's code: the first calling frame outside the tensor packages (so a
+-- message points at the line that called the library, however deep inside it the error was found).
+local function in_library(src)
+  return src == '=[C]' or src:find('/lua/tensor/', 1, true) ~= nil or src:find('^@lua/tensor/') ~= nil
+end
+local function raise(msg)
+  local level = 2 -- 1 is raise itself
+  while true do
+    local info = debug.getinfo(level, 'S')
+    if not info then return error(msg, 0) end
+    if not in_library(info.source) then break end
+    level = level + 1
+  end
+  error(msg, level)
+end
+M.raise = raise
+
+-- Raises the C library's last error at the user's call site.
+function M.c_error()
+  raise(ffi.string(last_error()))
 end
 
 -- A Lua tensor object for a new C tensor pointer (raises the C error if the pointer is NULL).
-local function wrap(ptr, level)
-  if ptr == nil then error(ffi.string(last_error()), (level or 2) + 1) end
+local function wrap(ptr)
+  if ptr == nil then raise(ffi.string(last_error())) end
   local device_type = ptr.storage.device_type
   after_alloc(device_type)
   return setmetatable({ _c = ffi.gc(ptr, free) }, mt)
@@ -29,8 +46,8 @@ end
 M.wrap = wrap
 
 -- Checks the return code of a C function that returns 0 or -1.
-function M.check(rc, level)
-  if rc ~= 0 then error(ffi.string(last_error()), (level or 2) + 1) end
+function M.check(rc)
+  if rc ~= 0 then raise(ffi.string(last_error())) end
 end
 
 local function is_tensor(x) return getmetatable(x) == mt end
@@ -39,7 +56,7 @@ M.is_tensor = is_tensor
 -- The C pointer of a tensor argument, or an error naming the function and the argument.
 function M.c_of(x, fn, what)
   if getmetatable(x) ~= mt then
-    error(string.format('%s: expected a tensor for %s, got %s', fn, what or 'the argument', type(x)), 3)
+    raise(string.format('%s: expected a tensor for %s, got %s', fn, what or 'the argument', type(x)))
   end
   return x._c
 end
