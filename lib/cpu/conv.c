@@ -24,16 +24,17 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-/* Register tiles: 24 of 32 vector registers accumulate with AVX-512, 12 of 16 otherwise. */
+/* Register tiles: 24 of 32 vector registers accumulate with AVX-512, at most 12 of 16 otherwise. */
 #if TN_VREGS >= 32
 #define TILE_CO 8
+#define WGT_CO 4
 #define WGT_KT 6
 #else
 #define TILE_CO 4
+#define WGT_CO 3
 #define WGT_KT 3
 #endif
 #define TILE_PV 3
-#define WGT_NV 4
 /* the most bytes of patches (im2col) one GEMM takes */
 #define GEMM_BUDGET ((int64_t)8 << 20)
 
@@ -46,6 +47,8 @@ typedef struct direct_plan {
   int64_t h, w, oh, ow;
   int64_t kh, kw, sh, sw, dh, dw, pt, pl;
   int64_t hq, wq, plane;    /* a phase plane; wq is also the row length of the output grid */
+  int64_t block;            /* elements between the planes of consecutive (channel, phase) pairs: n planes and a
+                               gap that keeps them from starting at the same place of a 4 KiB page */
   int64_t group_stride;     /* elements between the planes of two groups' channels */
   int64_t total, total_r;   /* positions of the folded grid up to the last image's last output row; in tiles */
   int64_t tail;             /* zeros after the planes, read by the last tiles */
@@ -66,7 +69,11 @@ static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t 
   p->hq = data_h > oh + reach_h ? data_h : oh + reach_h;
   p->wq = data_w > ow + reach_w ? data_w : ow + reach_w;
   p->plane = p->hq * p->wq;
-  p->group_stride = cin_g * sh * sw * n * p->plane;
+  /* Blocks a multiple of 4 KiB apart would map every tap's row to the same L1 sets: shift them by a line. */
+  int64_t esize = vl > 0 ? TN_VBYTES / vl : 4, line = 64 / esize;
+  p->block = (n * p->plane + line - 1) / line * line;
+  if ((p->block * esize) % 4096 == 0) p->block += line;
+  p->group_stride = cin_g * sh * sw * p->block;
   int64_t tile_p = TILE_PV * vl;
   p->total = n > 0 ? (n - 1) * p->plane + oh * p->wq : 0;
   p->total_r = (p->total + tile_p - 1) / tile_p * tile_p;
@@ -81,10 +88,14 @@ static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t 
   p->wpack_group = p->blocks * TILE_CO * K + p->singles * K;
 }
 
+/* Whether the direct kernel suits a plan: most of its grid must be outputs (a kernel about as large as its
+ * input leaves few; im2col + GEMM then does less work). */
+static bool direct_pays(const direct_plan *p) { return 2 * p->oh * p->ow >= p->hq * p->wq; }
+
 static bool direct_forward_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
   direct_plan_init(p, g->n, g->groups, g->c_in / g->groups, g->c_out / g->groups, g->h, g->w, g->oh, g->ow, g, g->sh,
                    g->sw, g->pt, g->pl, vl);
-  return true;
+  return direct_pays(p);
 }
 
 /* The gradient of the input of a stride-1 convolution is a stride-1 convolution of the output gradient,
@@ -94,7 +105,7 @@ static bool direct_backward_input_plan(direct_plan *p, const tn_conv_geom *g, in
   if (g->sh != 1 || g->sw != 1 || pt < 0 || pl < 0) return false;
   direct_plan_init(p, g->n, g->groups, g->c_out / g->groups, g->c_in / g->groups, g->oh, g->ow, g->h, g->w, g, 1, 1,
                    pt, pl, vl);
-  return true;
+  return direct_pays(p);
 }
 
 /* off[k] for tap k = (c * kh + a) * kw + b: where it reads, relative to the output position (the phase plane
@@ -105,7 +116,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
       for (int64_t b = 0; b < p->kw; b++) {
         int64_t ra = a * p->dh, rb = b * p->dw;
         int64_t phase = (c * p->sh + ra % p->sh) * p->sw + rb % p->sw;
-        off[(c * p->kh + a) * p->kw + b] = phase * p->n * p->plane + (ra / p->sh) * p->wq + rb / p->sw;
+        off[(c * p->kh + a) * p->kw + b] = phase * p->block + (ra / p->sh) * p->wq + rb / p->sw;
       }
 }
 
@@ -114,6 +125,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define V tn_vf32
 #define VU tn_vf32u
 #define VL TN_VL_F32
+#define VI tn_vi32
 #define GEMM cblas_sgemm
 #include "conv_tmpl.h"
 #undef FN
@@ -121,6 +133,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #undef V
 #undef VU
 #undef VL
+#undef VI
 #undef GEMM
 
 #define FN(name) name##_f64
@@ -128,6 +141,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define V tn_vf64
 #define VU tn_vf64u
 #define VL TN_VL_F64
+#define VI tn_vi64
 #define GEMM cblas_dgemm
 #include "conv_tmpl.h"
 #undef FN
@@ -135,6 +149,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #undef V
 #undef VU
 #undef VL
+#undef VI
 #undef GEMM
 
 static const void *ptr(const tn_tensor *t) { return t ? tn_data_ptr(t) : NULL; }

@@ -1,41 +1,59 @@
 /* conv_tmpl.h: the convolution kernels for one float type, included by conv.c once per type with
- *   T (the element type), V / VU (its aligned / unaligned vector), VL (lanes), FN(name) (name with the
- *   type's suffix), GEMM (cblas_sgemm or cblas_dgemm).
+ *   T (the element type), V / VU (its aligned / unaligned vector), VL (lanes), VI (a vector of lane
+ *   indices), FN(name) (name with the type's suffix), GEMM (cblas_sgemm or cblas_dgemm).
  * See conv.c for the algorithms. */
 
 /* ---- the direct kernels ---- */
 
+/* One row of a phase plane: zeros, then src[j * sw] for j in [lo, hi), then zeros up to wq. */
+static inline void FN(phase_row)(T *restrict row, const T *restrict src, int64_t lo, int64_t hi, int64_t wq,
+                                 int64_t sw) {
+  for (int64_t j = 0; j < lo; j++) row[j] = 0;
+  if (sw == 1)
+    for (int64_t j = lo; j < hi; j++) row[j] = src[j];
+  else if (sw == 2) {
+    /* every other element: the even lanes of two vectors (which read one element past the last one used,
+     * so the last vector's worth goes one by one) */
+    VI even;
+    for (int l = 0; l < VL; l++) even[l] = 2 * l;
+    int64_t j = lo;
+    for (; j + VL < hi; j += VL)
+      *(VU *)(row + j) = __builtin_shuffle(*(const VU *)(src + 2 * j), *(const VU *)(src + 2 * j + VL), even);
+    for (; j < hi; j++) row[j] = src[2 * j];
+  } else
+    for (int64_t j = lo; j < hi; j++) row[j] = src[j * sw];
+  for (int64_t j = hi; j < wq; j++) row[j] = 0;
+}
+
 /* Lays images [n x channels x h x w] out as the zero-padded phase planes of p, [channel][phase][image]
- * (see conv.c): phase (u, v) holds the padded input's rows u, u + sh, ... and columns v, v + sw, .... */
+ * (see conv.c): phase (u, v) holds the padded input's rows u, u + sh, ... and columns v, v + sw, ....
+ * Rows are short for small images, so loops do the copying rather than library calls. */
 static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_plan *p) {
-  int64_t phases = p->sh * p->sw, count = channels * phases * p->n;
-  int threads = tn_nn_threads(count * p->plane, 1 << 15);
+  int64_t phases = p->sh * p->sw, sw = p->sw, count = channels * p->n;
+  int threads = tn_nn_threads(count * phases * p->plane, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < count; i++) {
-    int64_t img = i % p->n, ph = (i / p->n) % phases, c = i / (p->n * phases), u = ph / p->sw, v = ph % p->sw;
-    T *d = dst + i * p->plane;
+    int64_t c = i / p->n, img = i % p->n;
     const T *s = x + (img * channels + c) * p->h * p->w;
-    /* the phase columns j whose input column j * sw + v - pl lies inside: [lo, hi) */
-    int64_t lo = v >= p->pl ? 0 : (p->pl - v + p->sw - 1) / p->sw;
-    int64_t hi = (p->pl + p->w - v + p->sw - 1) / p->sw;
-    hi = hi < lo ? lo : hi > p->wq ? p->wq : hi;
-    for (int64_t r = 0; r < p->hq; r++) {
-      T *row = d + r * p->wq;
-      int64_t ih = r * p->sh + u - p->pt;
-      if (ih < 0 || ih >= p->h) {
-        memset(row, 0, sizeof(T) * (size_t)p->wq);
-        continue;
+    for (int64_t ph = 0; ph < phases; ph++) {
+      int64_t u = ph / sw, v = ph % sw;
+      T *d = dst + (c * phases + ph) * p->block + img * p->plane;
+      /* the phase columns j whose input column j * sw + v - pl lies inside: [lo, hi) */
+      int64_t lo = v >= p->pl ? 0 : (p->pl - v + sw - 1) / sw;
+      int64_t hi = (p->pl + p->w - v + sw - 1) / sw;
+      hi = hi < lo ? lo : hi > p->wq ? p->wq : hi;
+      for (int64_t r = 0; r < p->hq; r++) {
+        int64_t ih = r * p->sh + u - p->pt;
+        if (ih < 0 || ih >= p->h)
+          FN(phase_row)(d + r * p->wq, s, 0, 0, p->wq, sw);
+        else
+          FN(phase_row)(d + r * p->wq, s + ih * p->w + v - p->pl, lo, hi, p->wq, sw);
       }
-      const T *src = s + ih * p->w;
-      memset(row, 0, sizeof(T) * (size_t)lo);
-      if (p->sw == 1)
-        memcpy(row + lo, src + lo - p->pl, sizeof(T) * (size_t)(hi - lo));
-      else
-        for (int64_t k = lo; k < hi; k++) row[k] = src[k * p->sw + v - p->pl];
-      memset(row + hi, 0, sizeof(T) * (size_t)(p->wq - hi));
+      if (img == p->n - 1) /* the gap after the block's planes */
+        for (int64_t j = p->n * p->plane; j < p->block; j++) dst[(c * phases + ph) * p->block + j] = 0;
     }
   }
-  memset(dst + count * p->plane, 0, sizeof(T) * (size_t)p->tail);
+  memset(dst + channels * phases * p->block, 0, sizeof(T) * (size_t)p->tail);
 }
 
 /* Packs weights for the direct kernel: blocks of TILE_CO output channels stored [k][TILE_CO] (zero rows past
@@ -175,84 +193,94 @@ static int FN(direct_conv)(T *out, const T *x, const T *w, const T *bias, const 
   return 0;
 }
 
-/* Weight-gradient tile: acc[r][c] += sum over np positions of x[off[r] + i] * gop[i][c], for WGT_KT rows r
- * and nv vectors of output channels c. */
-static inline __attribute__((always_inline)) void FN(wgrad_tile)(int64_t np, const T *restrict gop, int64_t ldg,
-                                                                   const T *restrict x, const int64_t *restrict off,
-                                                                   T *restrict acc, int64_t lda, const int nv) {
-  V a[WGT_KT][WGT_NV];
-  for (int r = 0; r < WGT_KT; r++)
-    for (int v = 0; v < nv; v++) a[r][v] = *(const VU *)(acc + r * lda + v * VL);
+/* Weight-gradient tile: out[c][k] += sum over np positions (a multiple of VL) of g[c][i] * x[off[k] + i], for
+ * WGT_CO gradient rows g[c] and WGT_KT taps; vectors run along the positions and are summed at the end. */
+static void FN(wgrad_tile)(int64_t np, const T *const *restrict g, const T *restrict x, const int64_t *restrict off,
+                           T *restrict out, int64_t ldo) {
+  V acc[WGT_CO][WGT_KT];
+  for (int c = 0; c < WGT_CO; c++)
+    for (int k = 0; k < WGT_KT; k++) acc[c][k] = (V){0};
   const T *xr[WGT_KT];
-  for (int r = 0; r < WGT_KT; r++) xr[r] = x + off[r];
-  for (int64_t i = 0; i < np; i++) {
-    V gv[WGT_NV];
-    for (int v = 0; v < nv; v++) gv[v] = *(const VU *)(gop + i * ldg + v * VL);
-    for (int r = 0; r < WGT_KT; r++) {
-      T s = xr[r][i];
-      for (int v = 0; v < nv; v++) a[r][v] += s * gv[v];
+  for (int k = 0; k < WGT_KT; k++) xr[k] = x + off[k];
+  for (int64_t i = 0; i < np; i += VL) {
+    V gv[WGT_CO];
+    for (int c = 0; c < WGT_CO; c++) gv[c] = *(const VU *)(g[c] + i);
+    for (int k = 0; k < WGT_KT; k++) {
+      V xv = *(const VU *)(xr[k] + i);
+      for (int c = 0; c < WGT_CO; c++) acc[c][k] += gv[c] * xv;
     }
   }
-  for (int r = 0; r < WGT_KT; r++)
-    for (int v = 0; v < nv; v++) *(VU *)(acc + r * lda + v * VL) = a[r][v];
+  for (int c = 0; c < WGT_CO; c++)
+    for (int k = 0; k < WGT_KT; k++) {
+      T s = 0;
+      for (int l = 0; l < VL; l++) s += acc[c][k][l];
+      out[c * ldo + k] += s;
+    }
 }
 
-static void FN(wgrad_tile_any)(int64_t np, const T *gop, int64_t ldg, const T *x, const int64_t *off, T *acc,
-                               int64_t lda, int nv) {
-  switch (nv) {
-#if WGT_NV >= 4
-    case 4: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 4); break;
-#endif
-    case 3: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 3); break;
-    case 2: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 2); break;
-    default: FN(wgrad_tile)(np, gop, ldg, x, off, acc, lda, 1); break;
-  }
-}
-
-/* grad_w [groups*cout_g x cin_g x kh x kw] through the direct layout: the output gradient is laid out as
- * gop [groups x total x cog_p] on the folded grid (zeros at the grid's extra rows and columns), and each
- * thread accumulates [groups x k_r x cog_p] sums over its chunks of positions. */
-static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const direct_plan *p, const char *fn) {
+/* grad_w [groups*cout_g x cin_g x kh x kw] (and grad_b, or NULL) through the direct layout: the output
+ * gradient is copied onto the folded grid (gop [groups x cout_g x total_v], zeros off the output), then each
+ * thread accumulates [groups x cout_r x k_r] sums over its chunks of positions, tile by tile. */
+static int FN(direct_wgrad)(T *grad_w, T *grad_b, const T *grad_out, const T *x, const direct_plan *p,
+                            const char *fn) {
   int64_t K = p->cin_g * p->kh * p->kw, k_r = (K + WGT_KT - 1) / WGT_KT * WGT_KT;
-  int64_t cog_p = (p->cout_g + VL - 1) / VL * VL, vecs = cog_p / VL;
-  int64_t chunk = 24576 / (cog_p * (int64_t)sizeof(T));
-  chunk = chunk < 16 ? 16 : chunk > 1024 ? 1024 : chunk;
-  int64_t chunks = (p->total + chunk - 1) / chunk, units = p->groups * chunks;
-  int64_t acc_size = p->groups * k_r * cog_p;
-  int threads = tn_nn_threads(p->total * K * p->groups * cog_p, 1 << 21);
+  int64_t cout_r = (p->cout_g + WGT_CO - 1) / WGT_CO * WGT_CO;
+  int64_t total_v = (p->total + VL - 1) / VL * VL, chunk = 2048;
+  int64_t chunks = (total_v + chunk - 1) / chunk, units = p->groups * chunks;
+  int64_t acc_size = p->groups * cout_r * k_r;
+  int threads = tn_nn_threads(p->total * K * p->groups * p->cout_g, 1 << 21);
   if (threads > units) threads = (int)units;
   if (threads < 1) threads = 1;
 
   T *xs = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->buffer);
-  T *gop = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * p->groups * p->total * cog_p) : NULL;
+  T *gop = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * (p->groups * p->cout_g * total_v + chunk)) : NULL;
   T *acc = gop ? tn_nn_scratch(fn, (int64_t)sizeof(T) * acc_size * threads) : NULL;
   int64_t *off = acc ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * k_r) : NULL;
   if (!off) {
     tn_nn_scratch_free(xs);
     tn_nn_scratch_free(gop);
     tn_nn_scratch_free(acc);
+    tn_nn_scratch_free(off);
     return -1;
   }
   FN(split_images)(xs, x, p->groups * p->cin_g, p);
   direct_offsets(off, p);
-  for (int64_t k = K; k < k_r; k++) off[k] = 0; /* padding rows read position 0 and are dropped */
+  for (int64_t k = K; k < k_r; k++) off[k] = 0; /* padding taps read position 0 and are dropped */
+  T *zeros = gop + p->groups * p->cout_g * total_v; /* a chunk of zeros: the rows of a tile past the channels */
+  memset(zeros, 0, sizeof(T) * (size_t)chunk);
 
-  /* gop[g][img * plane + oh * wq + ow][c] = grad_out[img][g*cout_g + c][oh][ow], zero off the output */
-  int64_t out_plane = p->oh * p->ow, out_image = p->groups * p->cout_g * out_plane;
-  int tthreads = tn_nn_threads(p->groups * p->total * cog_p, 1 << 15);
+  /* gop[g][c][img * plane + oh * wq + ow] = grad_out[img][g*cout_g + c][oh][ow], zero off the output */
+  int64_t out_plane = p->oh * p->ow, channels = p->groups * p->cout_g;
+  int tthreads = tn_nn_threads(channels * total_v, 1 << 15);
 #pragma omp parallel for num_threads(tthreads) schedule(static)
-  for (int64_t i = 0; i < p->groups * p->n; i++) {
-    int64_t g = i / p->n, img = i % p->n;
-    int64_t rows = img == p->n - 1 ? p->total - img * p->plane : p->plane;
-    T *d = gop + (g * p->total + img * p->plane) * cog_p;
-    const T *s = grad_out + img * out_image + g * p->cout_g * out_plane;
-    memset(d, 0, sizeof(T) * (size_t)(rows * cog_p));
-    for (int64_t oh = 0; oh < p->oh; oh++)
-      for (int64_t ow = 0; ow < p->ow; ow++) {
-        T *dd = d + (oh * p->wq + ow) * cog_p;
-        const T *ss = s + oh * p->ow + ow;
-        for (int64_t c = 0; c < p->cout_g; c++) dd[c] = ss[c * out_plane];
+  for (int64_t i = 0; i < channels * p->n; i++) {
+    int64_t ch = i / p->n, img = i % p->n;
+    int64_t span = img == p->n - 1 ? total_v - img * p->plane : p->plane; /* the last image's grid ends early */
+    T *d = gop + ch * total_v + img * p->plane;
+    const T *s = grad_out + (img * channels + ch) * out_plane;
+    for (int64_t r = 0; r < p->oh; r++) {
+      T *row = d + r * p->wq;
+      const T *src = s + r * p->ow;
+      for (int64_t j = 0; j < p->ow; j++) row[j] = src[j]; /* short rows: a loop, not a memcpy call */
+      for (int64_t j = p->ow; j < p->wq; j++) row[j] = 0;
+    }
+    memset(d + p->oh * p->wq, 0, sizeof(T) * (size_t)(span - p->oh * p->wq));
+  }
+  /* the bias gradient: each channel's row of gop summed (its zeros add nothing) */
+  if (grad_b) {
+#pragma omp parallel for num_threads(tthreads) schedule(static)
+    for (int64_t ch = 0; ch < channels; ch++) {
+      const T *row = gop + ch * total_v;
+      double sum = 0;
+      for (int64_t b0 = 0; b0 < total_v; b0 += 1024) {
+        int64_t end = b0 + 1024 < total_v ? b0 + 1024 : total_v;
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int64_t j = b0; j < end; j++) part += row[j];
+        sum += part;
       }
+      grad_b[ch] = (T)sum;
+    }
   }
 
   memset(acc, 0, sizeof(T) * (size_t)(acc_size * threads));
@@ -262,23 +290,24 @@ static int FN(direct_wgrad)(T *grad_w, const T *grad_out, const T *x, const dire
     T *mine = acc + t * acc_size;
     for (int64_t u = units * t / nt; u < units * (t + 1) / nt; u++) {
       int64_t g = u / chunks, p0 = (u % chunks) * chunk;
-      int64_t np = p->total - p0 < chunk ? p->total - p0 : chunk;
+      int64_t np = total_v - p0 < chunk ? total_v - p0 : chunk;
       const T *xg = xs + g * p->group_stride + p0;
-      const T *gg = gop + (g * p->total + p0) * cog_p;
-      T *ag = mine + g * k_r * cog_p;
-      for (int64_t k0 = 0; k0 < k_r; k0 += WGT_KT)
-        for (int64_t v0 = 0; v0 < vecs; v0 += WGT_NV) {
-          int nv = (int)(vecs - v0 < WGT_NV ? vecs - v0 : WGT_NV);
-          FN(wgrad_tile_any)(np, gg + v0 * VL, cog_p, xg, off + k0, ag + k0 * cog_p + v0 * VL, cog_p, nv);
-        }
+      const T *gg = gop + g * p->cout_g * total_v + p0;
+      T *ag = mine + g * cout_r * k_r;
+      for (int64_t c0 = 0; c0 < cout_r; c0 += WGT_CO) {
+        const T *rows[WGT_CO];
+        for (int c = 0; c < WGT_CO; c++) rows[c] = c0 + c < p->cout_g ? gg + (c0 + c) * total_v : zeros;
+        for (int64_t k0 = 0; k0 < k_r; k0 += WGT_KT)
+          FN(wgrad_tile)(np, rows, xg, off + k0, ag + c0 * k_r + k0, k_r);
+      }
     }
   }
-  /* grad_w[g*cout_g + c][k] = the sum over threads of acc[g][k][c] */
+  /* grad_w[g*cout_g + c][k] = the sum over threads of acc[g][c][k] */
   for (int64_t g = 0; g < p->groups; g++)
     for (int64_t c = 0; c < p->cout_g; c++)
       for (int64_t k = 0; k < K; k++) {
         T s = 0;
-        for (int t = 0; t < threads; t++) s += acc[t * acc_size + (g * k_r + k) * cog_p + c];
+        for (int t = 0; t < threads; t++) s += acc[t * acc_size + (g * cout_r + c) * k_r + k];
         grad_w[(g * p->cout_g + c) * K + k] = s;
       }
   tn_nn_scratch_free(off);
@@ -494,10 +523,9 @@ static int FN(conv_backward_input)(T *grad_x, const T *grad_out, const T *w, con
 }
 
 static int FN(conv_backward_weight)(T *grad_w, T *grad_b, const T *grad_out, const T *x, const tn_conv_geom *g) {
-  if (grad_b) FN(bias_grad)(grad_b, grad_out, g);
-  if (!grad_w) return 0;
   direct_plan p;
-  if (g->c_out / g->groups >= VL / 2 && direct_forward_plan(&p, g, VL))
-    return FN(direct_wgrad)(grad_w, grad_out, x, &p, "conv2d_backward");
-  return FN(gemm_backward_weight)(grad_w, grad_out, x, g);
+  if (grad_w && direct_forward_plan(&p, g, VL))
+    return FN(direct_wgrad)(grad_w, grad_b, grad_out, x, &p, "conv2d_backward");
+  if (grad_b) FN(bias_grad)(grad_b, grad_out, g);
+  return grad_w ? FN(gemm_backward_weight)(grad_w, grad_out, x, g) : 0;
 }

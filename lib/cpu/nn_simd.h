@@ -28,6 +28,8 @@ typedef float tn_vf32 __attribute__((vector_size(TN_VBYTES)));
 typedef float tn_vf32u __attribute__((vector_size(TN_VBYTES), aligned(4), may_alias));
 typedef double tn_vf64 __attribute__((vector_size(TN_VBYTES)));
 typedef double tn_vf64u __attribute__((vector_size(TN_VBYTES), aligned(8), may_alias));
+typedef int32_t tn_vi32 __attribute__((vector_size(TN_VBYTES))); /* lane indices for shuffles of tn_vf32 */
+typedef int64_t tn_vi64 __attribute__((vector_size(TN_VBYTES)));
 enum { TN_VL_F32 = TN_VBYTES / 4, TN_VL_F64 = TN_VBYTES / 8 };
 
 /* The floating dtypes of the nn kernels: X(ENUM, suffix, T, V, VU, VL) with T the element type, V its vector,
