@@ -853,10 +853,13 @@ end, backward = function(ctx, g)
   local gx, gw, gb = K.group_norm_backward(g, x, ctx.groups, mean, rstd, weight, mask3(ctx, 1, 3, 4))
   return once('group_norm', { g, x, weight }, gx, nil, gw, gb)
 end }
--- batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+-- batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps). The running statistics are
+-- saved only in evaluation mode, where the backward reads them: in training the forward updates them in place,
+-- and a later forward of the same module (before this backward) must not invalidate this graph.
 D['F.batch_norm'] = { inputs = 5, save = function(ctx, out, x, running_mean, running_var, weight, bias, training,
                                                   momentum, eps)
-  ctx:save(x, weight, running_mean, running_var, ctx.results[2], ctx.results[3])
+  local eval = training ~= true
+  ctx:save(x, weight, eval and running_mean or nil, eval and running_var or nil, ctx.results[2], ctx.results[3])
   ctx.training, ctx.eps = training == true, eps
 end, backward = function(ctx, g)
   local x, weight, running_mean, running_var, save_mean, save_invstd = ctx:saved_values()
