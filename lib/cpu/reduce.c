@@ -136,6 +136,10 @@ static void rwalk_init(rwalk *w, const plan *pl, int64_t begin, int64_t end) {
   w->pl = pl;
   w->off = 0;
   w->left = end - begin;
+  if (begin == 0) {
+    memset(w->idx, 0, sizeof w->idx[0] * (size_t)pl->nr);
+    return;
+  }
   for (int i = 0; i < pl->nr; i++) {
     const rdim *d = &pl->d[pl->rd[i]];
     w->idx[i] = begin % d->size;
@@ -240,8 +244,10 @@ static void reduce_item(const plan *pl, scratch *s, const char *base, int64_t be
   rwalk w;
   rwalk_init(&w, pl, begin, end);
   k->init(st, n);
-  cascade_reset(s);
   int64_t len, off, index;
+  /* a range that is one piece (or one leaf) needs no cascade */
+  bool cascade = k->cascade && !(pl->nr == 1 && end - begin <= (pl->inner ? RK_PIECE : RK_LEAF));
+  if (cascade) cascade_reset(s);
   if (pl->inner) {
     bool dense = r0->xs == pl->es;
     while ((len = rwalk_next(&w, RK_PIECE, &off, &index))) {
@@ -250,7 +256,7 @@ static void reduce_item(const plan *pl, scratch *s, const char *base, int64_t be
         gather(s->gather, p, r0->xs, len, pl->es);
         p = s->gather;
       }
-      if (k->cascade) {
+      if (cascade) {
         k->init(s->tmp, 1);
         k->run(s->tmp, 1, 0, p, len, index, &pl->ctx);
         cascade_push(pl, s, s->tmp, 1);
@@ -269,7 +275,7 @@ static void reduce_item(const plan *pl, scratch *s, const char *base, int64_t be
         p = s->gather;
         rs = n * pl->es;
       }
-      if (k->cascade) {
+      if (cascade) {
         k->init(s->tmp, n);
         k->rows(s->tmp, n, p, rs, len, index, &pl->ctx);
         cascade_push(pl, s, s->tmp, n);
@@ -278,21 +284,32 @@ static void reduce_item(const plan *pl, scratch *s, const char *base, int64_t be
       }
     }
   }
-  if (k->cascade) cascade_collapse(pl, s, st, n);
+  if (cascade) cascade_collapse(pl, s, st, n);
 }
 
-/* Writes the results of unit u (n outputs) from its state. */
-static void finish_unit(const plan *pl, int64_t u, const char *st) {
-  int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
+/* Writes the results of n outputs at byte offsets o0, o1 of the outputs from their state. */
+static void finish_at(const plan *pl, int64_t o0, int64_t o1, const char *st, int64_t n) {
   const rdim *c = &pl->d[0];
   pl->k->finish(pl->o0 + o0, pl->inner ? 0 : c->os0, pl->o1 ? pl->o1 + o1 : NULL, pl->inner ? 0 : c->os1, st, n,
                 &pl->ctx);
 }
 
-static bool scratch_alloc(const plan *pl, scratch *s) {
+/* Writes the results of unit u from its state. */
+static void finish_unit(const plan *pl, int64_t u, const char *st) {
+  int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
+  finish_at(pl, o0, o1, st, n);
+}
+
+/* Scratch space: the accumulator, a temporary state, the cascade's levels and (for strided inputs) a gather
+ * buffer. Small plans use the caller's stack buffer; larger ones allocate. */
+enum { SCRATCH_LOCAL = 4096 };
+
+static bool scratch_alloc(const plan *pl, scratch *s, char *local) {
   int64_t sb = pl->slot_bytes;
-  int64_t gather = pl->inner ? RK_PIECE * pl->es : RK_LEAF * pl->block * pl->es;
-  char *mem = malloc((size_t)(sb * (2 + CASCADE_LEVELS) + gather + 64));
+  bool dense = pl->inner ? pl->d[pl->rd[0]].xs == pl->es : pl->d[0].xs == pl->es;
+  int64_t gather = dense ? 0 : pl->inner ? RK_PIECE * pl->es : RK_LEAF * pl->block * pl->es;
+  int64_t bytes = sb * (2 + CASCADE_LEVELS) + gather;
+  char *mem = bytes <= SCRATCH_LOCAL ? local : malloc((size_t)bytes);
   if (!mem) return false;
   s->acc = mem;
   s->tmp = mem + sb;
@@ -301,26 +318,60 @@ static bool scratch_alloc(const plan *pl, scratch *s) {
   return true;
 }
 
+static void scratch_free(scratch *s, char *local) {
+  if (s->acc != local) free(s->acc);
+}
+
+/* Units [begin, end) of an unchunked inner reduction, one output each: the units are walked with an odometer
+ * over the kept dims rather than located one by one (the divisions cost as much as a short run). */
+static void run_lines(const plan *pl, scratch *s, int64_t begin, int64_t end) {
+  int64_t idx[TN_MAX_DIMS + 1], xo, o0, o1;
+  unit_locate(pl, begin, &xo, &o0, &o1);
+  int64_t rest = begin;
+  for (int i = 0; i < pl->nk; i++) {
+    const rdim *d = &pl->d[pl->kd[i]];
+    idx[i] = rest % d->size;
+    rest /= d->size;
+  }
+  for (int64_t u = begin; u < end; u++) {
+    reduce_item(pl, s, pl->x + xo, 0, pl->n_red, s->acc, 1);
+    finish_at(pl, o0, o1, s->acc, 1);
+    for (int i = 0; i < pl->nk; i++) { /* the next unit */
+      const rdim *d = &pl->d[pl->kd[i]];
+      xo += d->xs, o0 += d->os0, o1 += d->os1;
+      if (++idx[i] < d->size) break;
+      xo -= d->size * d->xs, o0 -= d->size * d->os0, o1 -= d->size * d->os1;
+      idx[i] = 0;
+    }
+  }
+}
+
 /* Runs work items [begin, end) of nunits * nchunks; partial states go to `partials` when chunked. */
 static bool run_items(const plan *pl, int64_t begin, int64_t end, char *partials) {
   scratch s;
-  if (!scratch_alloc(pl, &s)) return false;
-  for (int64_t item = begin; item < end; item++) {
-    int64_t u = item / pl->nchunks, ch = item % pl->nchunks;
-    int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
-    int64_t lo = ch * pl->chunk, hi = lo + pl->chunk < pl->n_red ? lo + pl->chunk : pl->n_red;
-    char *st = partials ? partials + item * pl->slot_bytes : s.acc;
-    reduce_item(pl, &s, pl->x + xo, lo, hi, st, n);
-    if (!partials) finish_unit(pl, u, st);
+  _Alignas(64) char local[SCRATCH_LOCAL];
+  if (!scratch_alloc(pl, &s, local)) return false;
+  if (pl->inner && !partials) {
+    run_lines(pl, &s, begin, end);
+  } else {
+    for (int64_t item = begin; item < end; item++) {
+      int64_t u = item / pl->nchunks, ch = item % pl->nchunks;
+      int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
+      int64_t lo = ch * pl->chunk, hi = lo + pl->chunk < pl->n_red ? lo + pl->chunk : pl->n_red;
+      char *st = partials ? partials + item * pl->slot_bytes : s.acc;
+      reduce_item(pl, &s, pl->x + xo, lo, hi, st, n);
+      if (!partials) finish_at(pl, o0, o1, st, n);
+    }
   }
-  free(s.acc);
+  scratch_free(&s, local);
   return true;
 }
 
 /* Merges each unit's chunk states in order and writes its results. */
 static bool merge_chunks(const plan *pl, const char *partials) {
   scratch s;
-  if (!scratch_alloc(pl, &s)) return false;
+  _Alignas(64) char local[SCRATCH_LOCAL];
+  if (!scratch_alloc(pl, &s, local)) return false;
   for (int64_t u = 0; u < pl->units; u++) {
     int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
     cascade_reset(&s);
@@ -330,7 +381,7 @@ static bool merge_chunks(const plan *pl, const char *partials) {
     cascade_collapse(pl, &s, s.acc, n);
     finish_unit(pl, u, s.acc);
   }
-  free(s.acc);
+  scratch_free(&s, local);
   return true;
 }
 

@@ -12,6 +12,11 @@
  *  - var: count, mean and M2 in float64; each run or tile is reduced in two passes (from cache) and merged
  *    with Chan's formula.
  *  - logsumexp: a max m and the sum of exp(x - m); runs and tiles in two passes, merged by rescaling. */
+/* Without trapping math GCC vectorises floorf (in tn_expf) with vrndscaleps; with it, every exp of logsumexp
+ * is a scalar libm call. Nothing here reads the floating-point exception flags. (Set before the includes so
+ * that the inline helpers of vecmath.h get it too.) */
+#pragma GCC optimize("no-trapping-math")
+
 #include "../internal.h"
 #include "../reduce_ops.h"
 #include "reduce.h"
@@ -26,8 +31,17 @@
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #pragma GCC diagnostic ignored "-Wunused-local-typedefs"
 
-/* Lanes: 256 bytes of accumulators (eight AVX2 registers), enough independent chains to hide latency. */
+/* Lanes: 256 bytes of accumulators (eight AVX2 registers), enough independent chains to hide latency; the
+ * rest of a run goes through one vector's width (64 bytes) of them, then one element at a time. */
 #define LANES(ACC) (256 / (int)sizeof(ACC))
+#define VEC(ACC) (64 / (int)sizeof(ACC))
+/* Rows of an outer reduction fold into a register block of accumulators: 1 KB with AVX-512's 32 registers
+ * (a whole block of outputs, so each row is read in one sweep), else 256 bytes. */
+#ifdef __AVX512F__
+#define ROW_LANES(ACC) (1024 / (int)sizeof(ACC))
+#else
+#define ROW_LANES(ACC) (256 / (int)sizeof(ACC))
+#endif
 
 static inline int nan_f(float x) { return x != x; }
 static inline int nan_d(double x) { return x != x; }
@@ -90,13 +104,18 @@ static inline int nan_none(int64_t x) { return 0; }
                          const rk_ctx *c) {                                                                \
     typedef CT ct;                                                                                         \
     typedef ACC acc_t;                                                                                     \
-    enum { L = LANES(ACC) };                                                                               \
+    enum { L = LANES(ACC), W = VEC(ACC) };                                                                 \
     const T *restrict p = (const T *)ptr;                                                                  \
     acc_t lane[L];                                                                                         \
     for (int j = 0; j < L; j++) lane[j] = IDENT;                                                           \
     int64_t i = 0;                                                                                         \
     for (; i + L <= len; i += L)                                                                           \
       for (int j = 0; j < L; j++) {                                                                        \
+        ct x = LOAD(p[i + j]);                                                                             \
+        lane[j] = lane[j] OP(acc_t)(MAP(x));                                                               \
+      }                                                                                                    \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) {                                                                        \
         ct x = LOAD(p[i + j]);                                                                             \
         lane[j] = lane[j] OP(acc_t)(MAP(x));                                                               \
       }                                                                                                    \
@@ -113,7 +132,7 @@ static inline int nan_none(int64_t x) { return 0; }
                           const rk_ctx *c) {                                                               \
     typedef CT ct;                                                                                         \
     typedef ACC acc_t;                                                                                     \
-    enum { L = LANES(ACC) };                                                                               \
+    enum { L = ROW_LANES(ACC) };                                                                           \
     acc_t *restrict a = st;                                                                                \
     int64_t j0 = 0;                                                                                        \
     for (; j0 + L <= n; j0 += L) {                                                                         \
@@ -195,29 +214,54 @@ TN_FOREACH_ALL_ARG(STAMP_ANY, _)
 
 /* ---- minmax: v replaced by x when TAKE(x, v) ---- */
 
-#define MINMAX_FAMILY(NAME, T, CT, LOAD, MAP, TAKE, IDENT, STORE, EMPTY)                                    \
+/* m = the extreme of MAP(LOAD(p[0..len))) by GT (> for max, < for min) from IDENT, or NaN when a NaN is among
+ * them. The lanes keep the plain extreme (a compare and a select: vmaxps/vminps) and, apart, whether a NaN
+ * went by, which keeps the loop-carried chain one instruction long. */
+#define RUN_EXTREME(m, T, CT, LOAD, MAP, GT, IDENT, ptr, len)                                               \
+  do {                                                                                                     \
+    enum { L_ = LANES(CT), W_ = VEC(CT) };                                                                 \
+    const T *restrict p_ = (const T *)(ptr);                                                               \
+    CT lane_[L_];                                                                                          \
+    int32_t nan_[L_];                                                                                      \
+    for (int j = 0; j < L_; j++) lane_[j] = IDENT, nan_[j] = 0;                                            \
+    int64_t i_ = 0;                                                                                        \
+    for (; i_ + L_ <= (len); i_ += L_)                                                                     \
+      for (int j = 0; j < L_; j++) {                                                                       \
+        CT x = MAP(LOAD(p_[i_ + j]));                                                                      \
+        lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                         \
+        nan_[j] |= IS_NAN(x);                                                                              \
+      }                                                                                                    \
+    for (; i_ + W_ <= (len); i_ += W_)                                                                     \
+      for (int j = 0; j < W_; j++) {                                                                       \
+        CT x = MAP(LOAD(p_[i_ + j]));                                                                      \
+        lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                         \
+        nan_[j] |= IS_NAN(x);                                                                              \
+      }                                                                                                    \
+    for (int j = 0; i_ < (len); i_++, j++) {                                                               \
+      CT x = MAP(LOAD(p_[i_]));                                                                            \
+      lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                           \
+      nan_[j] |= IS_NAN(x);                                                                                \
+    }                                                                                                      \
+    int32_t any_ = 0;                                                                                      \
+    for (int j = 0; j < L_; j++) any_ |= nan_[j];                                                          \
+    for (int w = L_ / 2; w > 0; w /= 2)                                                                    \
+      for (int j = 0; j < w; j++) lane_[j] = GT(lane_[j + w], lane_[j]) ? lane_[j + w] : lane_[j];         \
+    (m) = any_ ? (CT)NAN : lane_[0];                                                                       \
+  } while (0)
+#define GT_MAX(x, v) ((x) > (v))
+#define GT_MIN(x, v) ((x) < (v))
+
+#define MINMAX_FAMILY(NAME, T, CT, LOAD, MAP, GT, TAKE, IDENT, STORE, EMPTY)                                \
   static void NAME##_init(void *st, int64_t n) {                                                           \
     CT *v = st;                                                                                            \
     for (int64_t j = 0; j < n; j++) v[j] = IDENT;                                                          \
   }                                                                                                        \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = LANES(CT) };                                                                                \
-    const T *restrict p = (const T *)ptr;                                                                  \
-    CT lane[L];                                                                                            \
-    for (int j = 0; j < L; j++) lane[j] = IDENT;                                                           \
-    int64_t i = 0;                                                                                         \
-    for (; i + L <= len; i += L)                                                                           \
-      for (int j = 0; j < L; j++) {                                                                        \
-        CT x = MAP(LOAD(p[i + j]));                                                                        \
-        lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                          \
-      }                                                                                                    \
-    for (int j = 0; i < len; i++, j++) {                                                                   \
-      CT x = MAP(LOAD(p[i]));                                                                              \
-      lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                            \
-    }                                                                                                      \
+    CT m;                                                                                                  \
+    RUN_EXTREME(m, T, CT, LOAD, MAP, GT, IDENT, ptr, len);                                                 \
     CT *v = st;                                                                                            \
-    for (int j = 0; j < L; j++) v[slot] = TAKE(lane[j], v[slot]) ? lane[j] : v[slot];                      \
+    v[slot] = TAKE(m, v[slot]) ? m : v[slot];                                                              \
   }                                                                                                        \
   static void NAME##_rows(void *st, int64_t n, const char *ptr, int64_t rs, int64_t nrows, int64_t index,  \
                           const rk_ctx *c) {                                                               \
@@ -242,14 +286,14 @@ TN_FOREACH_ALL_ARG(STAMP_ANY, _)
   }
 
 #define STAMP_AMAX(A, ENUM, SUF, T, CT, KIND) \
-  MINMAX_FAMILY(amax_##SUF, T, CT, TN_LOAD_##KIND, MAP_ID, TAKE_MAX, LOWEST_##KIND(T), TN_STORE_##KIND, 0)
+  MINMAX_FAMILY(amax_##SUF, T, CT, TN_LOAD_##KIND, MAP_ID, GT_MAX, TAKE_MAX, LOWEST_##KIND(T), TN_STORE_##KIND, 0)
 #define STAMP_AMIN(A, ENUM, SUF, T, CT, KIND) \
-  MINMAX_FAMILY(amin_##SUF, T, CT, TN_LOAD_##KIND, MAP_ID, TAKE_MIN, HIGHEST_##KIND(T), TN_STORE_##KIND, 0)
+  MINMAX_FAMILY(amin_##SUF, T, CT, TN_LOAD_##KIND, MAP_ID, GT_MIN, TAKE_MIN, HIGHEST_##KIND(T), TN_STORE_##KIND, 0)
 /* the infinite-order norms of an empty selection are 0, as in PyTorch */
 #define STAMP_NORM_INF(A, ENUM, SUF, T, CT, KIND) \
-  MINMAX_FAMILY(norminf_##SUF, T, CT, TN_LOAD_##KIND, MAP_ABS, TAKE_MAX, 0, TN_STORE_##KIND, 0)
+  MINMAX_FAMILY(norminf_##SUF, T, CT, TN_LOAD_##KIND, MAP_ABS, GT_MAX, TAKE_MAX, 0, TN_STORE_##KIND, 0)
 #define STAMP_NORM_NINF(A, ENUM, SUF, T, CT, KIND) \
-  MINMAX_FAMILY(normninf_##SUF, T, CT, TN_LOAD_##KIND, MAP_ABS, TAKE_MIN, INFINITY, TN_STORE_##KIND, 0)
+  MINMAX_FAMILY(normninf_##SUF, T, CT, TN_LOAD_##KIND, MAP_ABS, GT_MIN, TAKE_MIN, INFINITY, TN_STORE_##KIND, 0)
 
 TN_FOREACH_ALL_ARG(STAMP_AMAX, _)
 TN_FOREACH_ALL_ARG(STAMP_AMIN, _)
@@ -264,13 +308,19 @@ TN_FOREACH_FLOATING_ARG(STAMP_NORM_NINF, _)
   }                                                                                                        \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = LANES(CT) / 2 };                                                                            \
+    enum { L = LANES(CT) / 2, W = VEC(CT) };                                                               \
     const T *restrict p = (const T *)ptr;                                                                  \
     CT lo[L], hi[L];                                                                                       \
     for (int j = 0; j < L; j++) lo[j] = LO, hi[j] = HI;                                                    \
     int64_t i = 0;                                                                                         \
     for (; i + L <= len; i += L)                                                                           \
       for (int j = 0; j < L; j++) {                                                                        \
+        CT x = LOAD(p[i + j]);                                                                             \
+        lo[j] = TAKE_MIN(x, lo[j]) ? x : lo[j];                                                            \
+        hi[j] = TAKE_MAX(x, hi[j]) ? x : hi[j];                                                            \
+      }                                                                                                    \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) {                                                                        \
         CT x = LOAD(p[i + j]);                                                                             \
         lo[j] = TAKE_MIN(x, lo[j]) ? x : lo[j];                                                            \
         hi[j] = TAKE_MAX(x, hi[j]) ? x : hi[j];                                                            \
@@ -329,7 +379,7 @@ TN_FOREACH_ALL_ARG(STAMP_AMINMAX, _)
   }                                                                                                        \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = LANES(CT) };                                                                                \
+    enum { L = LANES(CT), W = VEC(CT) };                                                                   \
     const T *restrict p = (const T *)ptr;                                                                  \
     CT lane[L];                                                                                            \
     for (int j = 0; j < L; j++) lane[j] = IDENT;                                                           \
@@ -339,12 +389,18 @@ TN_FOREACH_ALL_ARG(STAMP_AMINMAX, _)
         CT x = LOAD(p[i + j]);                                                                             \
         lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                          \
       }                                                                                                    \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) {                                                                        \
+        CT x = LOAD(p[i + j]);                                                                             \
+        lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                          \
+      }                                                                                                    \
     for (int j = 0; i < len; i++, j++) {                                                                   \
       CT x = LOAD(p[i]);                                                                                   \
       lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                            \
     }                                                                                                      \
+    for (int w = L / 2; w > 0; w /= 2)                                                                     \
+      for (int j = 0; j < w; j++) lane[j] = TAKE(lane[j + w], lane[j]) ? lane[j + w] : lane[j];            \
     CT m = lane[0];                                                                                        \
-    for (int j = 1; j < L; j++) m = TAKE(lane[j], m) ? lane[j] : m;                                        \
     int64_t k = 0;                                                                                         \
     if (IS_NAN(m)) {                                                                                       \
       while (k + 1 < len && !IS_NAN(LOAD(p[k]))) k++;                                                      \
@@ -427,18 +483,25 @@ static inline void chan_merge(double *n, double *mean, double *m2, double nb, do
   static void NAME##_init(void *st, int64_t n) { memset(st, 0, (size_t)n * 3 * sizeof(double)); }          \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = 16 };                                                                                       \
+    enum { L = 16, W = 8 };                                                                                \
     const T *restrict p = (const T *)ptr;                                                                  \
     double lane[L] = {0}, dev[L] = {0}, sq[L] = {0};                                                       \
     int64_t i = 0;                                                                                         \
     for (; i + L <= len; i += L)                                                                           \
       for (int j = 0; j < L; j++) lane[j] += (double)LOAD(p[i + j]);                                       \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) lane[j] += (double)LOAD(p[i + j]);                                       \
     for (int j = 0; i < len; i++, j++) lane[j] += (double)LOAD(p[i]);                                      \
     double sum = 0;                                                                                        \
     for (int j = 0; j < L; j++) sum += lane[j];                                                            \
     double mean = sum / (double)len;                                                                       \
     for (i = 0; i + L <= len; i += L)                                                                      \
       for (int j = 0; j < L; j++) {                                                                        \
+        double d = (double)LOAD(p[i + j]) - mean;                                                          \
+        dev[j] += d, sq[j] += d * d;                                                                       \
+      }                                                                                                    \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) {                                                                        \
         double d = (double)LOAD(p[i + j]) - mean;                                                          \
         dev[j] += d, sq[j] += d * d;                                                                       \
       }                                                                                                    \
@@ -523,7 +586,7 @@ TN_FOREACH_FLOATING_ARG(STAMP_VAR, _)
   static void NAME##_init(void *st, int64_t n) { memset(st, 0, (size_t)n * 2 * sizeof(CT)); }              \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = LANES(CT) };                                                                                \
+    enum { L = LANES(CT), W = VEC(CT) };                                                                   \
     const T *restrict p = (const T *)ptr;                                                                  \
     CT lane[L];                                                                                            \
     for (int j = 0; j < L; j++) lane[j] = -INFINITY;                                                       \
@@ -533,16 +596,24 @@ TN_FOREACH_FLOATING_ARG(STAMP_VAR, _)
         CT x = LOAD(p[i + j]);                                                                             \
         lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                      \
       }                                                                                                    \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) {                                                                        \
+        CT x = LOAD(p[i + j]);                                                                             \
+        lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                      \
+      }                                                                                                    \
     for (int j = 0; i < len; i++, j++) {                                                                   \
       CT x = LOAD(p[i]);                                                                                   \
       lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                        \
     }                                                                                                      \
+    for (int w = L / 2; w > 0; w /= 2)                                                                     \
+      for (int j = 0; j < w; j++) lane[j] = TAKE_MAX(lane[j + w], lane[j]) ? lane[j + w] : lane[j];        \
     CT m = lane[0];                                                                                        \
-    for (int j = 1; j < L; j++) m = TAKE_MAX(lane[j], m) ? lane[j] : m;                                    \
     m = LSE_SHIFT(m);                                                                                      \
     for (int j = 0; j < L; j++) lane[j] = 0;                                                               \
     for (i = 0; i + L <= len; i += L)                                                                      \
       for (int j = 0; j < L; j++) lane[j] += TN_MATH(exp, LOAD(p[i + j]) - m);                             \
+    for (; i + W <= len; i += W)                                                                           \
+      for (int j = 0; j < W; j++) lane[j] += TN_MATH(exp, LOAD(p[i + j]) - m);                             \
     for (int j = 0; i < len; i++, j++) lane[j] += TN_MATH(exp, LOAD(p[i]) - m);                            \
     for (int w = L / 2; w > 0; w /= 2)                                                                     \
       for (int j = 0; j < w; j++) lane[j] += lane[j + w];                                                  \

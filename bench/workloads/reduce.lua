@@ -1,0 +1,101 @@
+-- Reductions (issue 3, item 2): sums, extremes and statistics over one dim of a 1000x1000 float32 matrix
+-- (dim 1: the reduced dim is strided, an "outer" reduction vectorised across the outputs; dim 2: contiguous
+-- runs), over all of 10^7 floats, and the per-op cost on a small tensor. Over everything, tensor returns a
+-- Lua number and PyTorch a 0-d tensor; with a dim both allocate the result.
+return {
+  { name = 'x:sum(1), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:sum(1)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.sum(0)',
+    bytes = 4e6 },
+
+  { name = 'x:sum(2), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:sum(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.sum(1)',
+    bytes = 4e6 },
+
+  { name = 'x:max(1) values+indices, 1000x1000',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local v, i = x:max(1)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'v, i = x.max(0)',
+    bytes = 4e6 },
+
+  { name = 'x:max(2) values+indices, 1000x1000',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local v, i = x:max(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'v, i = x.max(1)',
+    bytes = 4e6 },
+
+  { name = 'x:amax(2), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:amax(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.amax(1)',
+    bytes = 4e6 },
+
+  { name = 'x:sum(), 10^7 float32',
+    setup = 'local x = torch.randn(10000000)',
+    lua = 'local s = x:sum()',
+    py_setup = 'x = torch.randn(10000000)',
+    py = 's = x.sum()',
+    bytes = 4e7 },
+
+  { name = 'x:mean(2), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:mean(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.mean(1)',
+    bytes = 4e6 },
+
+  { name = 'x:var(1), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:var(1)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.var(0)',
+    bytes = 4e6 },
+
+  { name = 'x:var(2), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:var(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.var(1)',
+    bytes = 4e6 },
+
+  { name = 'x:logsumexp(2), 256x1000 float32',
+    setup = 'local x = torch.randn(256, 1000)',
+    lua = 'local y = x:logsumexp(2)',
+    py_setup = 'x = torch.randn(256, 1000)',
+    py = 'y = x.logsumexp(1)',
+    bytes = 1.024e6 },
+
+  { name = 'x:argmax(2), 256x1000 float32',
+    setup = 'local x = torch.randn(256, 1000)',
+    lua = 'local y = x:argmax(2)',
+    py_setup = 'x = torch.randn(256, 1000)',
+    py = 'y = x.argmax(1)',
+    bytes = 1.024e6 },
+
+  { name = 'x:cumsum(2), 1000x1000 float32',
+    setup = 'local x = torch.randn(1000, 1000)',
+    lua = 'local y = x:cumsum(2)',
+    py_setup = 'x = torch.randn(1000, 1000)',
+    py = 'y = x.cumsum(1)',
+    bytes = 8e6 },
+
+  { name = 'x:sum(), 16 float32 (per-op cost)',
+    setup = 'local x = torch.randn(16)',
+    lua = 'local s = x:sum()',
+    py_setup = 'x = torch.randn(16)',
+    py = 's = x.sum()' },
+
+  { name = 'x:sum(1), 4x4 float32 (per-op cost)',
+    setup = 'local x = torch.randn(4, 4)',
+    lua = 'local y = x:sum(1)',
+    py_setup = 'x = torch.randn(4, 4)',
+    py = 'y = x.sum(0)' },
+}
