@@ -17,6 +17,7 @@ struct tn_io_source {
   const char *data;
   int64_t size;
   void *map;        /* the mmap'ed region (size bytes), or NULL for caller memory */
+  int fd;           /* the mapped regular file while the document lives (copies are pread from it), or -1 */
   int64_t refs;
   char name[256];   /* for messages: the path, shortened when long */
 };
