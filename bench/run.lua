@@ -202,9 +202,9 @@ for _, e in ipairs(selected) do
       errors[#errors + 1] = string.format('tensor, %s, %d thread(s): %s', e.name, threads, l.error)
     else
       row[3] = fmt_time(l.best)
-      if e.bytes then
-        local gbs = e.bytes / l.best / 1e9
-        local note = string.format('%.1f GB/s', gbs)
+      if e.bytes or e.flops then
+        local note = e.bytes and string.format('%.1f GB/s', e.bytes / l.best / 1e9)
+                     or string.format('%.1f GFLOP/s', e.flops / l.best / 1e9)
         local b = e.baseline and lua_results[threads][e.baseline]
         if b and b.best then
           note = note .. string.format(' = %.0f%% of %s', 100 * b.best / l.best, by_name[e.baseline].short or e.baseline)
@@ -219,6 +219,7 @@ for _, e in ipairs(selected) do
       else
         row[4] = fmt_time(t.best)
         if e.bytes then notes[#notes + 1] = string.format('PyTorch %.1f GB/s', e.bytes / t.best / 1e9) end
+        if e.flops then notes[#notes + 1] = string.format('PyTorch %.1f GFLOP/s', e.flops / t.best / 1e9) end
         if l.best then
           local ratio = t.best / l.best
           row[5] = string.format('%.2f', ratio)

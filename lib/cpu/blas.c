@@ -5,15 +5,17 @@
  * with its leading dimension, one with contiguous columns as the transpose of a row-major matrix, and a
  * column-major result is computed as its transpose (c' = b' a'). Only an operand with neither stride 1 (or
  * an expanded one, stride 0) is copied, into a scratch buffer; the result likewise. Tiny products skip BLAS's
- * call overhead; a batch of small products runs in parallel over the batch, one product per thread (OpenBLAS
- * runs products below its threading threshold on the calling thread, and its OpenMP build any product called
- * inside a parallel region).
+ * call overhead.
+ * Threads: OpenBLAS runs on one thread (lib/parallel.c keeps its own pool from starting), and the work is split
+ * here across the library's OpenMP threads: a large product into a grid of tiles of the result, one BLAS call
+ * per tile; a batch of smaller products by batch index.
  * float16 and bfloat16 compute in float32. Integer types run a blocked kernel in unsigned arithmetic, so that
  * overflow wraps as in PyTorch rather than being undefined behaviour. */
 #include "cpu.h"
 
 #include <cblas.h>
 #include <limits.h>
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 
@@ -69,12 +71,12 @@ typedef int (*product_fn)(mat a, mat b, mat c, double alpha, double beta, scratc
 
 /* Products below this many multiply-adds run a plain loop instead of calling BLAS. */
 enum { TINY_MNK = 512 };
-/* OpenBLAS runs a gemm of at most this many multiply-adds on the calling thread (its SMP threshold,
- * 65536 * GEMM_MULTITHREAD_THRESHOLD = 4), and a gemv or dot of at most BLAS_SERIAL_MV (2304 * 4 matrix
- * elements; dot: 10000); batches of such products are split across our threads instead. */
-enum { BLAS_SERIAL_MNK = 262144, BLAS_SERIAL_MV = 9216 };
-/* Multiply-adds per thread below which a batch (or an integer product) is not split across threads. */
-enum { PARALLEL_GRAIN = 65536 };
+/* Multiply-adds per thread below which work is not split across threads: waking a sleeping thread costs a few
+ * microseconds, about what 2^20 multiply-adds (GEMM_GRAIN) take in BLAS; a matrix-vector product is bound by
+ * memory, so 2^16 elements per thread already pay. PARALLEL_GRAIN is for batches and the integer kernel. */
+enum { GEMM_GRAIN = 1 << 20, GEMV_GRAIN = 1 << 16, PARALLEL_GRAIN = 65536 };
+/* Tile edges of a split product fall on multiples of this (BLAS kernels work in blocks of rows and columns). */
+enum { TILE_ALIGN = 16 };
 
 /* ---- floating point: BLAS ---- */
 
@@ -297,6 +299,69 @@ DEFINE_INT_PRODUCT(i16, int16_t, uint32_t)
 DEFINE_INT_PRODUCT(i8, int8_t, uint32_t)
 DEFINE_INT_PRODUCT(u8, uint8_t, uint32_t)
 
+/* ---- splitting one product across threads ---- */
+
+/* Threads for one m x n x k product: 1 below the grain, inside a parallel region, or for a single element. */
+static int product_threads(int64_t m, int64_t n, int64_t k) {
+  if (m <= 1 && n <= 1) return 1;
+  return tn_parallel_threads(m * n * k, m == 1 || n == 1 ? GEMV_GRAIN : GEMM_GRAIN);
+}
+
+/* The grid of pm x pn tiles of an m x n result for at most `threads` threads: as many tiles as possible, each
+ * reading as little as possible (a tile of r rows and c columns reads r + c rows and columns of a and b). */
+static void choose_grid(int64_t m, int64_t n, int threads, int *pm, int *pn) {
+  *pm = *pn = 1;
+  double best = INFINITY;
+  for (int p = 1; p <= threads && p <= m; p++)
+    for (int q = threads / p; q >= 1; q--) {
+      if (q > n) continue;
+      double cost = (double)m / p + (double)n / q - 1e9 * p * q; /* more tiles first */
+      if (cost < best) {
+        best = cost;
+        *pm = p;
+        *pn = q;
+      }
+      break; /* the largest q for this p */
+    }
+}
+
+/* Edge i of `parts` equal pieces of len, on a multiple of TILE_ALIGN where the pieces are large enough. */
+static int64_t cut(int64_t len, int parts, int i) {
+  if (i >= parts) return len;
+  int64_t e = len * i / parts;
+  return len >= (int64_t)TILE_ALIGN * 2 * parts ? e / TILE_ALIGN * TILE_ALIGN : e;
+}
+
+static mat rows_of(mat x, int64_t r0, int64_t r1, int64_t esize) {
+  return (mat){x.base + r0 * x.rs * esize, r1 - r0, x.cols, x.rs, x.cs};
+}
+static mat cols_of(mat x, int64_t c0, int64_t c1, int64_t esize) {
+  return (mat){x.base + c0 * x.cs * esize, x.rows, c1 - c0, x.rs, x.cs};
+}
+
+/* One product, on `threads` threads: each computes a tile of c (its rows of a, its columns of b). */
+static int split_product(product_fn product, mat a, mat b, mat c, double alpha, double beta, int threads,
+                         int64_t esize, scratch *s) {
+  if (threads <= 1) return product(a, b, c, alpha, beta, s);
+  int pm, pn;
+  choose_grid(c.rows, c.cols, threads, &pm, &pn);
+  int failed = 0;
+#pragma omp parallel num_threads(pm * pn) reduction(| : failed)
+  {
+    scratch ts = {{NULL, NULL, NULL}, {0, 0, 0}};
+    for (int tile = omp_get_thread_num(); tile < pm * pn; tile += omp_get_num_threads()) {
+      int im = tile / pn, in = tile % pn;
+      int64_t r0 = cut(c.rows, pm, im), r1 = cut(c.rows, pm, im + 1);
+      int64_t c0 = cut(c.cols, pn, in), c1 = cut(c.cols, pn, in + 1);
+      if (r1 > r0 && c1 > c0)
+        failed |= product(rows_of(a, r0, r1, esize), cols_of(b, c0, c1, esize),
+                          cols_of(rows_of(c, r0, r1, esize), c0, c1, esize), alpha, beta, &ts) != 0;
+    }
+    scratch_free(&ts);
+  }
+  return failed ? -1 : 0;
+}
+
 /* ---- the batch ---- */
 
 static mat matrix_at(const tn_tensor *t, int64_t offset) {
@@ -305,35 +370,34 @@ static mat matrix_at(const tn_tensor *t, int64_t offset) {
                t->strides[nd - 2], t->strides[nd - 1]};
 }
 
-static int run_batch(product_fn product, tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha,
-                     double beta, int sum_batches) {
+/* Every product of the batch. `splittable`: one product may be split into tiles (BLAS products; the integer
+ * kernel parallelises inside). Products are split when each is large enough for all threads and the batch is
+ * short; otherwise threads take whole products of the batch. */
+static int run_batch(product_fn product, bool splittable, tn_tensor *c, const tn_tensor *a, const tn_tensor *b,
+                     double alpha, double beta, int sum_batches) {
   int nb = a->ndim - 2;
   int64_t count = 1;
   for (int d = 0; d < nb; d++) count *= a->sizes[d];
   int64_t m = a->sizes[nb], k = a->sizes[nb + 1], n = b->sizes[nb + 1], mnk = m * n * k;
+  int64_t esize = tn_dtype_size(c->dtype);
   int cb = sum_batches ? 0 : nb; /* c's batch dims */
+  int split = splittable ? product_threads(m, n, k) : 1, most = omp_in_parallel() ? 1 : omp_get_max_threads();
   scratch s = {{NULL, NULL, NULL}, {0, 0, 0}};
   int rc = 0;
 
-  if (sum_batches) {
-    if (count == 0) return product(matrix_at(a, 0), matrix_at(b, 0), matrix_at(c, c->offset), 0, beta, &s);
+  if (sum_batches && count == 0) return product(matrix_at(a, 0), matrix_at(b, 0), matrix_at(c, c->offset), 0, beta, &s);
+  int by_batch = sum_batches || (split >= most && count < 4 * most)
+                     ? 1 : tn_parallel_threads(count * (mnk + m * n), PARALLEL_GRAIN);
+  if (by_batch <= 1 || count < 2) {
     for (int64_t i = 0; i < count && rc == 0; i++)
-      rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
-                   matrix_at(c, c->offset), alpha, i == 0 ? beta : 1, &s);
-    scratch_free(&s);
-    return rc;
-  }
-  int64_t serial_limit = m == 1 || n == 1 ? BLAS_SERIAL_MV : BLAS_SERIAL_MNK;
-  int threads = count > 1 && mnk <= serial_limit ? tn_parallel_threads(count * (mnk + m * n), PARALLEL_GRAIN) : 1;
-  if (threads <= 1) {
-    for (int64_t i = 0; i < count && rc == 0; i++)
-      rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
-                   matrix_at(c, tn_cpu_batch_offset(c, cb, i)), alpha, beta, &s);
+      rc = split_product(product, matrix_at(a, tn_cpu_batch_offset(a, nb, i)), matrix_at(b, tn_cpu_batch_offset(b, nb, i)),
+                         matrix_at(c, tn_cpu_batch_offset(c, cb, i)), alpha, sum_batches && i > 0 ? 1 : beta, split,
+                         esize, &s);
     scratch_free(&s);
     return rc;
   }
   int failed = 0;
-#pragma omp parallel num_threads(threads) reduction(| : failed)
+#pragma omp parallel num_threads(by_batch) reduction(| : failed)
   {
     scratch ts = {{NULL, NULL, NULL}, {0, 0, 0}};
     int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -371,7 +435,7 @@ static int gemm_in_float32(tn_tensor *c, const tn_tensor *a, const tn_tensor *b,
   if (to_float32(a, &a_owner, &av) || to_float32(b, &b_owner, &bv)) goto done;
   cf = tn_empty(c->ndim, c->sizes, TN_FLOAT32, TN_CPU, 0);
   if (!cf || (beta != 0 && tn_copy_(cf, c))) goto done;
-  if (run_batch(product_f32, cf, &av, &bv, alpha, beta, sum_batches)) goto done;
+  if (run_batch(product_f32, true, cf, &av, &bv, alpha, beta, sum_batches)) goto done;
   rc = tn_copy_(c, cf);
 done:
   tn_tensor_free(a_owner);
@@ -382,15 +446,35 @@ done:
 
 int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches) {
   switch (c->dtype) {
-    case TN_FLOAT32: return run_batch(product_f32, c, a, b, alpha, beta, sum_batches);
-    case TN_FLOAT64: return run_batch(product_f64, c, a, b, alpha, beta, sum_batches);
+    case TN_FLOAT32: return run_batch(product_f32, true, c, a, b, alpha, beta, sum_batches);
+    case TN_FLOAT64: return run_batch(product_f64, true, c, a, b, alpha, beta, sum_batches);
     case TN_FLOAT16:
     case TN_BFLOAT16: return gemm_in_float32(c, a, b, alpha, beta, sum_batches);
-    case TN_INT64: return run_batch(product_i64, c, a, b, alpha, beta, sum_batches);
-    case TN_INT32: return run_batch(product_i32, c, a, b, alpha, beta, sum_batches);
-    case TN_INT16: return run_batch(product_i16, c, a, b, alpha, beta, sum_batches);
-    case TN_INT8: return run_batch(product_i8, c, a, b, alpha, beta, sum_batches);
-    case TN_UINT8: return run_batch(product_u8, c, a, b, alpha, beta, sum_batches);
+    case TN_INT64: return run_batch(product_i64, false, c, a, b, alpha, beta, sum_batches);
+    case TN_INT32: return run_batch(product_i32, false, c, a, b, alpha, beta, sum_batches);
+    case TN_INT16: return run_batch(product_i16, false, c, a, b, alpha, beta, sum_batches);
+    case TN_INT8: return run_batch(product_i8, false, c, a, b, alpha, beta, sum_batches);
+    case TN_UINT8: return run_batch(product_u8, false, c, a, b, alpha, beta, sum_batches);
     default: return tn_error("matmul: not supported for %s tensors", tn_dtype_name(c->dtype));
   }
 }
+
+/* ---- cblas_?gemm for the other kernels ---- */
+
+/* A cblas-style matrix of `rows` x `cols` stored in `order` (transposed when trans), as a mat. */
+static mat cblas_mat(int order, int trans, int64_t rows, int64_t cols, const void *p, int64_t ld) {
+  bool row_major = (order == CblasRowMajor) != (trans != CblasNoTrans);
+  return row_major ? (mat){(char *)p, rows, cols, ld, 1} : (mat){(char *)p, rows, cols, 1, ld};
+}
+
+#define DEFINE_CBLAS(SUF, T, P)                                                                                  \
+  void tn_cpu_cblas_##P##gemm(int order, int ta, int tb, int m, int n, int k, T alpha, const T *a, int lda,      \
+                              const T *b, int ldb, T beta, T *c, int ldc) {                                      \
+    scratch s = {{NULL, NULL, NULL}, {0, 0, 0}};                                                                \
+    split_product(product_##SUF, cblas_mat(order, ta, m, k, a, lda), cblas_mat(order, tb, k, n, b, ldb),        \
+                  cblas_mat(order, CblasNoTrans, m, n, c, ldc), alpha, beta, product_threads(m, n, k),          \
+                  sizeof(T), &s); /* operands in BLAS layouts are never copied: no allocation to fail */        \
+    scratch_free(&s);                                                                                           \
+  }
+DEFINE_CBLAS(f32, float, s)
+DEFINE_CBLAS(f64, double, d)

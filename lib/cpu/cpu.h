@@ -30,6 +30,14 @@ int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
 int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
 int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
 
+/* cblas_sgemm and cblas_dgemm with the same arguments (order and transposes as CBLAS's enum values), split
+ * across the library's threads. Kernels that need a matrix product call these rather than BLAS itself, whose
+ * own threads are held at one (lib/parallel.c). */
+void tn_cpu_cblas_sgemm(int order, int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
+                        const float *b, int ldb, float beta, float *c, int ldc);
+void tn_cpu_cblas_dgemm(int order, int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
+                        const double *b, int ldb, double beta, double *c, int ldc);
+
 /* The element offset of matrix (or vector) i of a batch: t's first nb dims are the batch, walked row-major. */
 static inline int64_t tn_cpu_batch_offset(const tn_tensor *t, int nb, int64_t i) {
   int64_t off = t->offset;

@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 static inline int64_t max1(int64_t v) { return v > 1 ? v : 1; }
@@ -32,29 +33,56 @@ static int64_t batch_count(const tn_tensor *t) {
 #undef LAPACK
 #undef FN
 
-#define DISPATCH(fn, t, ...) \
-  ((t)->dtype == TN_FLOAT64 ? fn##_f64(__VA_ARGS__) : fn##_f32(__VA_ARGS__))
+/* ---- threads ----
+ * LAPACK's blocked algorithms spend their time in BLAS, whose pthreads build is held at one thread
+ * (lib/parallel.c): factorisations of large matrices lend it the library's thread count while they run (its
+ * threads then sleep soon after, see OPENBLAS_THREAD_TIMEOUT in lua/tensor/openblas_env.lua). The OpenMP build
+ * shares the OpenMP threads by itself. */
+extern void openblas_set_num_threads(int n);
+extern int openblas_get_parallel(void);
+enum { LEND_MIN_SIZE = 192 };
 
-int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) { return DISPATCH(inv, a, out, a, st); }
+static bool lend_blas_threads(const tn_tensor *a) {
+  int64_t rows = a->sizes[a->ndim - 2], cols = a->sizes[a->ndim - 1];
+  int threads = omp_get_max_threads();
+  if (openblas_get_parallel() != 1 || omp_in_parallel() || threads <= 1 ||
+      (rows < LEND_MIN_SIZE && cols < LEND_MIN_SIZE))
+    return false;
+  openblas_set_num_threads(threads);
+  return true;
+}
+
+#define DISPATCH(fn, t, ...)                                                                                   \
+  ((t)->dtype == TN_FLOAT64 ? fn##_f64(__VA_ARGS__) : fn##_f32(__VA_ARGS__))
+/* returns fn's result for t's dtype, run with lent threads where that pays */
+#define RUN(fn, t, ...)                                                                                        \
+  do {                                                                                                         \
+    bool lent = lend_blas_threads(t);                                                                          \
+    int rc = DISPATCH(fn, t, __VA_ARGS__);                                                                     \
+    if (lent) openblas_set_num_threads(1);                                                                     \
+    return rc;                                                                                                 \
+  } while (0)
+
+int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) { RUN(inv, a, out, a, st); }
 
 int tn_cpu_solve(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st) {
-  return DISPATCH(solve, a, x, a, b, st);
+  RUN(solve, a, x, a, b, st);
 }
 
 int tn_cpu_det(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a) {
-  return DISPATCH(det, a, det, sign, logabsdet, a);
+  RUN(det, a, det, sign, logabsdet, a);
 }
 
 int tn_cpu_cholesky(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st) {
-  return DISPATCH(cholesky, a, out, a, upper, st);
+  RUN(cholesky, a, out, a, upper, st);
 }
 
-int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a) { return DISPATCH(qr, a, q, r, a); }
+int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a) { RUN(qr, a, q, r, a); }
 
 int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st) {
-  return DISPATCH(svd, a, u, s, vh, a, st);
+  RUN(svd, a, u, s, vh, a, st);
 }
 
 int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st) {
-  return DISPATCH(eigh, a, w, v, a, upper, st);
+  RUN(eigh, a, w, v, a, upper, st);
 }

@@ -1,4 +1,5 @@
--- tensor.lib: finds and loads libtensor (C namespace of the FFI), after choosing the OpenBLAS core type.
+-- tensor.lib: finds and loads libtensor (C namespace of the FFI), after choosing the OpenBLAS core type and
+-- the thread settings (tensor.openblas_env).
 --
 -- Search order: $TENSOR_LIBRARY; the build/ folder of a source checkout (when this file is
 -- <root>/lua/tensor/lib.lua); every package.cpath template with '?' = 'libtensor' (a luarocks install);
@@ -6,6 +7,7 @@
 local ffi = require 'ffi'
 require 'tensor.ffi'
 require('tensor.openblas_env').configure()
+require('tensor.openblas_env').configure_threads()
 
 local function readable(path)
   local f = io.open(path, 'rb')

@@ -51,4 +51,26 @@ function M.configure()
   end
 end
 
+-- The thread policy (lib/parallel.c): one pool of threads, OpenMP's, whose idle threads sleep instead of
+-- spinning. On few cores, spinning threads take the cores the working ones need: two pools (OpenMP and
+-- OpenBLAS's pthreads) that spin between jobs make 2 threads several times slower than 1, and even one
+-- spinning pool collapses when anything else runs on the machine. Set here, before the libraries load, and only
+-- where the user has not set them:
+--   OMP_WAIT_POLICY=passive       OpenMP threads sleep between parallel regions (unless GOMP_SPINCOUNT is set)
+--   OPENBLAS_NUM_THREADS=1        OpenBLAS's pthreads build starts no threads of its own
+--   OPENBLAS_THREAD_TIMEOUT=20    and the threads lent to LAPACK sleep after 2^20 cycles without work
+M.thread_settings = {}
+
+function M.configure_threads()
+  local function default(name, value, unless)
+    if os.getenv(name) == nil and (unless == nil or os.getenv(unless) == nil) then
+      ffi.C.setenv(name, value, 0)
+      M.thread_settings[#M.thread_settings + 1] = name .. '=' .. value
+    end
+  end
+  default('OMP_WAIT_POLICY', 'passive', 'GOMP_SPINCOUNT')
+  default('OPENBLAS_NUM_THREADS', '1')
+  default('OPENBLAS_THREAD_TIMEOUT', '20')
+end
+
 return M
