@@ -65,7 +65,9 @@ function M.sizes_and_opts(fn, ...)
   local empty_opts = n > 1 and type(opts) == 'table' and getmetatable(opts) == nil and next(opts) == nil
   if is_opts(opts) or empty_opts then n = n - 1 else opts = {} end
   local sizes = {}
-  local first = ...
+  -- (select, not `local first = ...`: Debian 12's LuaJIT 2.1 (git 20220320) can load a later vararg there
+  -- after the select(n, ...) above, which turned torch.zeros({2, 3}, opts) into a 0-d tensor at random)
+  local first = (select(1, ...))
   if n == 1 and type(first) == 'table' then
     for i = 1, #first do sizes[i] = first[i] end
   else
