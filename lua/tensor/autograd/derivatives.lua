@@ -126,7 +126,7 @@ unary('erfc', save_x, function(ctx, g) local x = ctx:saved_values() return g * (
 unary('frac', nil, function(ctx, g) return g end)
 unary('reciprocal', save_out, function(ctx, g) local y = ctx:saved_values() return -(g * y * y) end)
 unary('square', save_x, function(ctx, g) local x = ctx:saved_values() return g * x * 2 end)
--- clamp with number bounds (tensor bounds are composed of maximum/minimum)
+-- clamp with number bounds (tensor bounds are composed of maximum/minimum, already differentiable)
 unary('clamp', function(ctx, out, x, lo, hi)
   ctx:save(x)
   if type(lo) == 'table' and not is_tensor(lo) then lo, hi = lo.min, lo.max end
@@ -138,6 +138,10 @@ end, function(ctx, g)
   if ctx.hi ~= nil then keep = keep and keep:logical_and(x:le(ctx.hi)) or x:le(ctx.hi) end
   return torch.where(keep, g, 0)
 end)
+D.clamp.declines = function(x, lo, hi)
+  if type(lo) == 'table' and not is_tensor(lo) then lo, hi = lo.min, lo.max end
+  return is_tensor(lo) or is_tensor(hi)
+end
 
 -- ---------------------------------------------------------------- binary element-wise
 
@@ -882,5 +886,211 @@ end, backward = function(ctx, g)
   local mask = ctx:saved_values()
   return g * mask
 end }
+
+-- ---------------------------------------------------------------- indexing, ordering, joining
+
+local function zeros_of(t) return torch.zeros_like(t) end
+local function dim_pos(d, n) return d < 0 and d + n + 1 or d end
+
+D.index_select = { inputs = 1, save = function(ctx, out, x, dim, index)
+  ctx:save(index)
+  ctx.shape, ctx.dim, ctx.dtype = x:shape(), dim_pos(dim, x:dim()), x:dtype()
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() }):index_add(ctx.dim, index, g)
+end }
+D.gather = { inputs = 1, save = function(ctx, out, x, dim, index)
+  ctx:save(index)
+  ctx.shape, ctx.dim = x:shape(), dim_pos(dim, x:dim())
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() }):scatter_add(ctx.dim, index, g)
+end }
+-- scatter(dim, index, src) with a tensor or number src (reduce modes are not differentiable)
+D.scatter = { inputs = 4, save = function(ctx, out, x, dim, index, src, reduce)
+  if reduce ~= nil and not (type(reduce) == 'table' and reduce.reduce == nil) then
+    error('scatter: gradients through scatter with reduce are not implemented', 0)
+  end
+  ctx:save(index)
+  ctx.dim = dim_pos(dim, x:dim())
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return ctx.next[1] and g:scatter(ctx.dim, index, 0), nil, nil, ctx.next[4] and g:gather(ctx.dim, index)
+end }
+D.scatter_add = { inputs = 4, save = function(ctx, out, x, dim, index)
+  ctx:save(index)
+  ctx.dim = dim_pos(dim, x:dim())
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return g, nil, nil, ctx.next[4] and g:gather(ctx.dim, index)
+end }
+D.index_add = { inputs = 4, save = function(ctx, out, x, dim, index, source, alpha)
+  ctx:save(index)
+  ctx.dim, ctx.alpha = dim_pos(dim, x:dim()), type(alpha) == 'table' and alpha.alpha or alpha or 1
+  ctx.source_shape = source:shape()
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  local gs
+  if ctx.next[4] then
+    gs = g:index_select(ctx.dim, index)
+    if ctx.alpha ~= 1 then gs = gs * ctx.alpha end
+    gs = gs:reshape(ctx.source_shape)
+  end
+  return g, nil, nil, gs
+end }
+D.index_copy = { inputs = 4, save = function(ctx, out, x, dim, index, source)
+  ctx:save(index)
+  ctx.dim, ctx.source_shape = dim_pos(dim, x:dim()), source:shape()
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return ctx.next[1] and g:index_fill(ctx.dim, index, 0), nil, nil,
+    ctx.next[4] and g:index_select(ctx.dim, index):reshape(ctx.source_shape)
+end }
+D.index_fill = { inputs = 1, save = function(ctx, out, x, dim, index)
+  ctx:save(index)
+  ctx.dim = dim_pos(dim, x:dim())
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  return g:index_fill(ctx.dim, index, 0)
+end }
+D.masked_fill = { inputs = 3, broadcast = true, save = function(ctx, out, x, mask) ctx:save(mask) end,
+  backward = function(ctx, g)
+    local mask = ctx:saved_values()
+    local gv
+    if ctx.next[3] then gv = torch.where(mask, g, 0):sum({ tensor = true }) end
+    return ctx.next[1] and g:masked_fill(mask, 0), nil, gv
+  end }
+local function broadcast_shape(a, b)
+  local n = math.max(#a, #b)
+  local out = {}
+  for i = 1, n do
+    local x, y = a[#a - n + i] or 1, b[#b - n + i] or 1
+    out[i] = x == 1 and y or x
+  end
+  return out
+end
+D.masked_select = { inputs = 1, save = function(ctx, out, x, mask)
+  ctx:save(mask)
+  ctx.shape = x:shape()
+end, backward = function(ctx, g)
+  local mask = ctx:saved_values()
+  -- the mask may broadcast the input: scatter into the broadcast shape, then sum back to the input's shape
+  local shape = broadcast_shape(ctx.shape, mask:shape())
+  local z = torch.zeros(shape, { dtype = g:dtype(), device = g:device() }):masked_scatter(mask, g)
+  return require('tensor.autograd.engine').sum_to(z, ctx.shape)
+end }
+D.masked_scatter = { inputs = 3, save = function(ctx, out, x, mask, source)
+  ctx:save(mask)
+  ctx.source_numel, ctx.source_shape = source:numel(), source:shape()
+end, backward = function(ctx, g)
+  local mask = ctx:saved_values()
+  local gs
+  if ctx.next[3] then
+    local picked = g:masked_select(mask)
+    local rest = ctx.source_numel - picked:numel()
+    if rest > 0 then picked = torch.cat({ picked, torch.zeros(rest, { dtype = g:dtype(), device = g:device() }) }, 1) end
+    gs = picked:reshape(ctx.source_shape)
+  end
+  return ctx.next[1] and g:masked_fill(mask, 0), nil, gs
+end }
+D.take = { inputs = 1, save = function(ctx, out, x, index)
+  ctx:save(index)
+  ctx.shape = x:shape()
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  local n = 1
+  for _, sz in ipairs(ctx.shape) do n = n * sz end
+  return torch.zeros(n, { dtype = g:dtype(), device = g:device() }):index_add(1, index:reshape(-1), g:reshape(-1))
+    :reshape(ctx.shape)
+end }
+D.flip = { inputs = 1, save = function(ctx, out, x, ...) ctx.dims = { ... } end,
+  backward = function(ctx, g) return g:flip(unpack(ctx.dims)) end }
+D.roll = { inputs = 1, save = function(ctx, out, x, shifts, dims) ctx.shifts, ctx.dims = shifts, dims end,
+  backward = function(ctx, g)
+    local shifts = ctx.shifts
+    if type(shifts) == 'table' then
+      local neg = {}
+      for i, v in ipairs(shifts) do neg[i] = -v end
+      shifts = neg
+    else
+      shifts = -shifts
+    end
+    return g:roll(shifts, ctx.dims)
+  end }
+D.tril = { inputs = 1, save = function(ctx, out, x, k) ctx.k = k end, backward = function(ctx, g) return g:tril(ctx.k) end }
+D.triu = { inputs = 1, save = function(ctx, out, x, k) ctx.k = k end, backward = function(ctx, g) return g:triu(ctx.k) end }
+-- repeatTensor/tile: each element's gradient is the sum over its copies
+local function save_repeat(ctx, out, x, ...)
+  local counts = select('#', ...) == 1 and type((...)) == 'table' and { unpack((...)) } or { ... }
+  ctx.shape, ctx.counts = x:shape(), counts
+end
+local function repeat_backward(ctx, g)
+  local counts, shape = ctx.counts, ctx.shape
+  local n = math.max(#counts, #shape)
+  local full = {}
+  for i = 1, n do full[i] = shape[i - (n - #shape)] or 1 end
+  local c = {}
+  for i = 1, n do c[i] = counts[i - (n - #counts)] or 1 end
+  local interleaved, sum_dims = {}, {}
+  for i = 1, n do
+    interleaved[#interleaved + 1] = c[i]
+    sum_dims[#sum_dims + 1] = #interleaved
+    interleaved[#interleaved + 1] = full[i]
+  end
+  return g:reshape(interleaved):sum(sum_dims):reshape(shape)
+end
+D.repeatTensor = { inputs = 1, save = save_repeat, backward = repeat_backward }
+D.tile = { inputs = 1, save = function(ctx, out, x, ...)
+  save_repeat(ctx, out, x, ...)
+  local counts = ctx.counts
+  while #counts < #ctx.shape do table.insert(counts, 1, 1) end
+end, backward = repeat_backward }
+D.repeat_interleave = { inputs = 1, save = function(ctx, out, x, repeats, dim)
+  if type(dim) == 'table' then dim = dim.dim end
+  ctx.shape, ctx.repeats = x:shape(), repeats
+  ctx.dim = dim and dim_pos(dim, x:dim()) or nil
+end, backward = function(ctx, g)
+  local n = ctx.dim and ctx.shape[ctx.dim] or count_of(ctx.shape)
+  local idx = torch.arange(1, n + 1):repeat_interleave(ctx.repeats)
+  if ctx.dim then
+    return torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() }):index_add(ctx.dim, idx, g)
+  end
+  return torch.zeros(n, { dtype = g:dtype(), device = g:device() }):index_add(1, idx, g:reshape(-1)):reshape(ctx.shape)
+end }
+-- sort/topk/kthvalue: the values' gradient goes back to where each value came from
+local function scatter_back(ctx, g)
+  local idx = ctx:saved_values()
+  if ctx.squeezed then g, idx = g:unsqueeze(ctx.dim), idx:unsqueeze(ctx.dim) end
+  return torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() }):scatter(ctx.dim, idx, g)
+end
+D.sort = { inputs = 1, save = function(ctx, out, x, dim)
+  if type(dim) == 'table' then dim = dim.dim end
+  ctx.shape, ctx.dim = x:shape(), dim_pos(dim or -1, x:dim())
+  ctx:save(ctx.results[2])
+end, backward = scatter_back }
+D.topk = { inputs = 1, save = function(ctx, out, x, k, dim)
+  if type(dim) == 'table' then dim = dim.dim end
+  ctx.shape, ctx.dim = x:shape(), dim_pos(dim or -1, x:dim())
+  ctx:save(ctx.results[2])
+end, backward = scatter_back }
+D.kthvalue = { inputs = 1, save = function(ctx, out, x, k, dim, keepdim)
+  if type(dim) == 'table' then dim, keepdim = dim.dim, dim.keepdim end
+  if type(keepdim) == 'table' then keepdim = keepdim.keepdim end
+  ctx.shape, ctx.dim, ctx.squeezed = x:shape(), dim_pos(dim or -1, x:dim()), not keepdim and x:dim() > 0
+  ctx:save(ctx.results[2])
+end, backward = scatter_back }
+-- cat and stack take a list: their wrappers (tensor.autograd) connect one input per list element
+D.cat = { list = true, save = function(ctx, out, list, dim)
+  if type(dim) == 'table' then dim = dim.dim end
+  local d = dim or 1
+  local nd = out:dim()
+  d = dim_pos(d, nd)
+  ctx.dim, ctx.sizes = d, {}
+  for i, t in ipairs(list) do ctx.sizes[i] = t:dim() == 1 and t:numel() == 0 and nd > 1 and 0 or t:size(d) end
+end, backward = function(ctx, g) return unpack(g:split(ctx.sizes, ctx.dim)) end }
+D.stack = { list = true, save = function(ctx, out, list, dim)
+  if type(dim) == 'table' then dim = dim.dim end
+  ctx.dim = dim_pos(dim or 1, out:dim())
+end, backward = function(ctx, g) return unpack(g:unbind(ctx.dim)) end }
 
 return D

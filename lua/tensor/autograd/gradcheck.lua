@@ -62,17 +62,26 @@ function M.gradcheck(fn, inputs, opts)
           analytic[k][r] = g and flat_values(g) or {}
         end
       end
-      -- numerical Jacobian, column by column (perturbing input element e)
-      local flat_in = input:detach():view(-1)
+      -- numerical Jacobian, column by column (perturbing input element e, in row-major order; the input may
+      -- be non-contiguous, so each element is reached through a 0-d view)
+      local base, shape = input:detach(), input:shape()
       for e = 1, n do
-        local saved = flat_in[e]
+        local element, rest = base, e - 1
+        for d = 1, #shape do
+          local stride = 1
+          for k = d + 1, #shape do stride = stride * shape[k] end
+          local i = math.floor(rest / stride)
+          rest = rest - i * stride
+          element = element:select(1, i + 1)
+        end
+        local saved = element:item()
         local plus, minus
         torch.no_grad(function()
-          flat_in[e] = saved + eps
+          element:fill_(saved + eps)
           plus = outputs_of(fn, inputs)
-          flat_in[e] = saved - eps
+          element:fill_(saved - eps)
           minus = outputs_of(fn, inputs)
-          flat_in[e] = saved
+          element:fill_(saved)
         end)
         for k = 1, #outputs do
           local p, m = flat_values(plus[k]), flat_values(minus[k])

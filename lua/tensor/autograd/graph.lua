@@ -70,9 +70,10 @@ function Node:saved_values()
       local t = saved[i]
       local now = tonumber(t._c.storage.version)
       if now ~= expected then
-        error(string.format('backward: a tensor of size %s (%s) saved by %s for its gradient was modified by an ' ..
+        local producer = rawget(t, '_fn')
+        error(string.format('backward: a tensor of size %s (%s)%s saved by %s for its gradient was modified by an ' ..
                             'in-place operation: it is at version %d, expected version %d', shape_string(t), t:type(),
-                            self.name, now, expected), 0)
+                            producer and (', the output of ' .. producer.name .. ',') or '', self.name, now, expected), 0)
       end
     end
   end

@@ -35,8 +35,37 @@ local function install_reduction(name, entry)
 end
 
 local installed = {}
+-- cat and stack take a list of tensors: one input per element.
+local function install_list(name, entry)
+  local raw = torch[name]
+  torch[name] = function(tensors, ...)
+    if not mode.enabled or is_tensor(tensors) or type(tensors) ~= 'table' then return raw(tensors, ...) end
+    local any = false
+    for _, t in ipairs(tensors) do
+      if record.needs_grad(t) then any = true break end
+    end
+    if not any then return raw(tensors, ...) end
+    local out = raw(tensors, ...)
+    local node = graph.new_node(name, entry.backward, #tensors)
+    node.dtypes = {}
+    for i, t in ipairs(tensors) do
+      if record.needs_grad(t) then
+        node.next[i], node.next_nr[i] = graph.edge(t)
+        node.dtypes[i] = tonumber(t._c.dtype)
+      else
+        node.next[i], node.next_nr[i] = false, 0
+      end
+    end
+    entry.save(node, out, tensors, ...)
+    rawset(out, '_rg', true)
+    rawset(out, '_fn', node)
+    return out
+  end
+end
+
 local function install(name, entry)
   if entry.reduction then return install_reduction(name, entry) end
+  if entry.list then return install_list(name, entry) end
   local namespace, fn = name:match('^(%w+)%.(.+)$')
   if namespace then -- torch.linalg.inv and the like
     local ns = torch[namespace]
@@ -83,6 +112,24 @@ function autograd.install_all()
   end
 end
 autograd.install_all()
+
+-- In-place methods without a derivative would silently corrupt gradients: refuse them on tensors that
+-- are part of a graph (they still work under no_grad and on tensors that do not require grad).
+for name, raw in pairs(Tensor) do
+  if type(name) == 'string' and name:match('[^_]_$') and type(raw) == 'function' and not installed[name:sub(1, -2)]
+     and not special[name] and name ~= 'requires_grad_' and name ~= 'detach_' then
+    Tensor[name] = function(self, ...)
+      if mode.enabled and type(self) == 'table' then
+        local base = rawget(self, '_base')
+        if rawget(self, '_rg') or (base and rawget(base, '_rg')) then
+          core.raise(string.format('%s: this in-place operation has no derivative; call it under torch.no_grad, or ' ..
+                                   'use an out-of-place form', name))
+        end
+      end
+      return raw(self, ...)
+    end
+  end
+end
 
 -- where(cond, a, b): differentiable in a and b
 D.where.name = 'where'

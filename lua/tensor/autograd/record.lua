@@ -56,6 +56,8 @@ end
 -- returns several values, `results` holds them all (the entry's save reads them as ctx.results).
 local function attach_with(entry, out, results, ...)
   if not is_tensor(out) or not floating[tonumber(out._c.dtype)] then return out end
+  -- an entry may decline calls its formula does not cover (their result is already differentiable)
+  if entry.declines and entry.declines(...) then return out end
   -- ops that return their input unchanged (contiguous(), to() with nothing to do) add no node
   for i = 1, entry.inputs do
     if out == select(i, ...) then return out end

@@ -1,0 +1,439 @@
+-- Autograd: every differentiable op against central finite differences (float64) on several shapes,
+-- including broadcast and non-contiguous inputs; gradients and second derivatives against PyTorch; the
+-- engine's semantics (retain_graph, hooks, retain_grad, custom Functions, grad mode, in-place rules) and its
+-- errors; memory staying flat over a training-like loop.
+local torch = require 'tensor'
+local ref = require 'helpers.torchref'
+
+local gradcheck = torch.autograd.gradcheck
+
+local function R(...) return torch.randn(...):double():requires_grad_() end
+local function P(...) return (torch.rand(...):double() + 0.5):requires_grad_() end -- positive
+local function U(...) return (torch.rand(...):double() * 1.6 - 0.8):requires_grad_() end -- in (-0.8, 0.8)
+-- a non-contiguous leaf: a transposed view materialised as its own leaf keeps the transposed strides
+local function T(a, b) return torch.randn(b, a):double():t():requires_grad_() end
+
+local function message(fn)
+  local ok, err = pcall(fn)
+  assert.is_false(ok, 'expected an error')
+  return tostring(err)
+end
+
+describe('gradcheck of every differentiable op', function()
+  torch.manual_seed(7)
+  local cases = {
+    -- unary element-wise
+    { 'neg', function(x) return -x end, { R(3, 4) } },
+    { 'abs', function(x) return x:abs() end, { R(3, 4) } },
+    { 'exp', function(x) return x:exp() end, { T(3, 4) } },
+    { 'exp2', function(x) return x:exp2() end, { R(5) } },
+    { 'expm1', function(x) return x:expm1() end, { R(5) } },
+    { 'log', function(x) return x:log() end, { P(3, 4) } },
+    { 'log2', function(x) return x:log2() end, { P(5) } },
+    { 'log10', function(x) return x:log10() end, { P(5) } },
+    { 'log1p', function(x) return x:log1p() end, { P(5) } },
+    { 'sqrt', function(x) return x:sqrt() end, { P(3, 4) } },
+    { 'rsqrt', function(x) return x:rsqrt() end, { P(5) } },
+    { 'sin', function(x) return x:sin() end, { T(3, 4) } },
+    { 'cos', function(x) return x:cos() end, { R(5) } },
+    { 'tan', function(x) return x:tan() end, { U(5) } },
+    { 'asin', function(x) return x:asin() end, { U(5) } },
+    { 'acos', function(x) return x:acos() end, { U(5) } },
+    { 'atan', function(x) return x:atan() end, { R(5) } },
+    { 'sinh', function(x) return x:sinh() end, { R(5) } },
+    { 'cosh', function(x) return x:cosh() end, { R(5) } },
+    { 'tanh', function(x) return x:tanh() end, { T(3, 4) } },
+    { 'sigmoid', function(x) return x:sigmoid() end, { R(3, 4) } },
+    { 'logsigmoid', function(x) return x:logsigmoid() end, { R(5) } },
+    { 'relu', function(x) return x:relu() end, { R(3, 4) } },
+    { 'gelu', function(x) return x:gelu() end, { R(5) } },
+    { 'gelu tanh', function(x) return x:gelu('tanh') end, { R(5) } },
+    { 'silu', function(x) return x:silu() end, { R(5) } },
+    { 'leaky_relu', function(x) return x:leaky_relu(0.2) end, { R(5) } },
+    { 'elu', function(x) return x:elu(1.3) end, { R(5) } },
+    { 'softplus', function(x) return x:softplus(2, 3) end, { R(5) } },
+    { 'erf', function(x) return x:erf() end, { R(5) } },
+    { 'erfc', function(x) return x:erfc() end, { R(5) } },
+    { 'frac', function(x) return x:frac() end, { R(5) } },
+    { 'reciprocal', function(x) return x:reciprocal() end, { P(5) } },
+    { 'square', function(x) return x:square() end, { R(5) } },
+    { 'clamp', function(x) return x:clamp(-0.5, 0.5) end, { R(3, 4) } },
+    { 'clamp tensor bounds', function(x, lo) return x:clamp(lo, lo + 1) end, { R(3, 4), R(1, 4) } },
+    { 'pow number', function(x) return x ^ 3 end, { R(3, 4) } },
+    { 'pow fractional', function(x) return x ^ 2.5 end, { P(5) } },
+    { 'number ^ tensor', function(x) return 2 ^ x end, { R(5) } },
+    -- binary, with broadcasting and non-contiguous operands
+    { 'add broadcast', function(a, b) return a + b end, { R(2, 3, 4), R(3, 1) } },
+    { 'add alpha', function(a, b) return a:add(b, 2.5) end, { R(3, 4), R(4) } },
+    { 'sub', function(a, b) return a:sub(b, 0.5) end, { T(3, 4), R(1, 4) } },
+    { 'mul broadcast', function(a, b) return a * b end, { R(3, 1), R(1, 4) } },
+    { 'div', function(a, b) return a / b end, { R(3, 4), P(4) } },
+    { 'pow tensors', function(a, b) return a:pow(b) end, { P(3, 4), R(3, 4) } },
+    { 'maximum', function(a, b) return torch.maximum(a, b) end, { R(3, 4), R(3, 4) } },
+    { 'minimum', function(a, b) return torch.minimum(a, b) end, { R(3, 4), R(4) } },
+    { 'atan2', function(a, b) return torch.atan2(a, b) end, { R(5), R(5) } },
+    { 'fmod', function(a, b) return torch.fmod(a, b) end, { R(5), P(5) } },
+    { 'remainder', function(a, b) return torch.remainder(a, b) end, { R(5), P(5) } },
+    -- ternary
+    { 'lerp', function(a, b, w) return a:lerp(b, w) end, { R(3, 4), R(3, 4), R(4) } },
+    { 'lerp number weight', function(a, b) return a:lerp(b, 0.3) end, { R(3, 4), R(4) } },
+    { 'addcmul', function(a, b, c) return a:addcmul(b, c, 0.5) end, { R(3, 4), R(3, 4), R(1, 4) } },
+    { 'addcdiv', function(a, b, c) return a:addcdiv(b, c, 2) end, { R(3, 4), R(3, 4), P(3, 4) } },
+    { 'where', function(a, b) return torch.where(a:gt(0), a, b) end, { R(3, 4), R(4) } },
+    -- views and copies
+    { 'view', function(x) return x:view(4, 3) * 2 end, { R(3, 4) } },
+    { 'reshape non-contiguous', function(x) return x:reshape(12):exp() end, { T(3, 4) } },
+    { 'narrow', function(x) return x:narrow(2, 2, 2):exp() end, { R(3, 4) } },
+    { 'select', function(x) return x:select(1, 2):exp() end, { R(3, 4) } },
+    { 'x[i] and table indexing', function(x) return x[2]:sin() + x[{ { 1, 2 }, 3 }]:sum() end, { R(3, 4) } },
+    { 'transpose', function(x) return x:transpose(1, 3):sin() end, { R(2, 3, 4) } },
+    { 't', function(x) return x:t():mm(x) end, { R(3, 4) } },
+    { 'permute', function(x) return x:permute(3, 1, 2):exp() end, { R(2, 3, 4) } },
+    { 'squeeze/unsqueeze', function(x) return x:unsqueeze(2):squeeze():sin() end, { R(3, 4) } },
+    { 'expand', function(x) return x:expand(3, 4):exp() end, { R(1, 4) } },
+    { 'flatten', function(x) return x:flatten():sin() end, { R(2, 3, 2) } },
+    { 'diagonal', function(x) return x:diagonal(1):exp() end, { R(4, 4) } },
+    { 'unfold', function(x) return x:unfold(1, 3, 2):sin() end, { R(7) } },
+    { 'as_strided', function(x) return x:as_strided({ 2, 2 }, { 1, 2 }):exp() end, { R(6) } },
+    { 'split', function(x) return x:split(2, 2)[2]:exp() end, { R(3, 4) } },
+    { 'chunk', function(x) return x:chunk(2, 1)[1]:sin() end, { R(4, 3) } },
+    { 'clone/contiguous', function(x) return x:t():contiguous():clone():exp() end, { R(3, 4) } },
+    { 'copy_ into a buffer', function(x)
+      local b = torch.zeros(2, 5, { dtype = 'float64' })
+      b[1]:copy_(x)
+      b[2] = x:exp()
+      return b * b
+    end, { R(5) } },
+    -- reductions
+    { 'sum', function(x) return x:sum() end, { R(3, 4) } },
+    { 'sum dims', function(x) return x:sum({ 1, 3 }) end, { R(2, 3, 4) } },
+    { 'mean keepdim', function(x) return x:mean(2, true) end, { T(3, 4) } },
+    { 'prod', function(x) return x:prod(2) end, { R(3, 4) } },
+    { 'max all', function(x) return x:max() end, { R(3, 4) } },
+    { 'max dim', function(x) return (x:max(2)) end, { R(3, 4) } },
+    { 'min dim keepdim', function(x) return (x:min(1, true)) end, { R(3, 4) } },
+    { 'amax', function(x) return x:amax({ 1, 2 }) end, { R(3, 4) } },
+    { 'var', function(x) return x:var(2) end, { R(3, 4) } },
+    { 'std', function(x) return x:std() end, { R(3, 4) } },
+    { 'norm', function(x) return x:norm(3, 1) end, { R(3, 4) } },
+    { 'logsumexp', function(x) return x:logsumexp(1) end, { R(3, 4) } },
+    { 'cumsum', function(x) return x:cumsum(2) end, { R(3, 4) } },
+    { 'cumprod', function(x) return x:cumprod(1) end, { P(3, 4) } },
+    -- linear algebra
+    { 'mm', function(a, b) return a:mm(b) end, { R(3, 4), T(4, 2) } },
+    { 'bmm', function(a, b) return a:bmm(b) end, { R(2, 3, 4), R(2, 4, 2) } },
+    { 'matmul broadcast', function(a, b) return a:matmul(b) end, { R(2, 3, 4), R(4, 2) } },
+    { 'matmul vector', function(a, b) return a:matmul(b) end, { R(4), R(2, 4, 3) } },
+    { 'mv', function(a, b) return a:mv(b) end, { R(3, 4), R(4) } },
+    { 'dot', function(a, b) return a:dot(b) end, { R(4), R(4) } },
+    { 'outer', function(a, b) return a:outer(b) end, { R(3), R(4) } },
+    { 'addmm', function(i, a, b) return torch.addmm(i, a, b, { beta = 0.5, alpha = 2 }) end, { R(3), R(3, 4), R(4, 3) } },
+    { 'einsum', function(a, b) return torch.einsum('bij,bjk->bik', a, b) end, { R(2, 3, 4), R(2, 4, 2) } },
+    { 'linalg.inv', function(a) return torch.linalg.inv(a) end,
+      { (torch.randn(3, 3):double() + torch.eye(3):double() * 3):requires_grad_() } },
+    { 'linalg.det', function(a) return torch.linalg.det(a) end, { R(3, 3) } },
+    { 'linalg.solve', function(a, b) return torch.linalg.solve(a, b) end,
+      { (torch.randn(3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(3, 2) } },
+    -- indexing and ordering
+    { 'index_select', function(x) return x:index_select(2, torch.tensor({ 3, 1, 3 })) end, { R(3, 4) } },
+    { 'gather', function(x) return x:gather(2, torch.tensor({ { 1, 2 }, { 4, 4 }, { 2, 3 } })) end, { R(3, 4) } },
+    { 'cat', function(a, b) return torch.cat({ a, b }, 2):exp() end, { R(2, 3), R(2, 2) } },
+    { 'stack', function(a, b) return torch.stack({ a, b }, 1):sin() end, { R(2, 3), R(2, 3) } },
+    { 'flip', function(x) return x:flip(2):exp() end, { R(3, 4) } },
+    { 'roll', function(x) return x:roll(1, 2):exp() end, { R(3, 4) } },
+    { 'tril', function(x) return x:tril():exp() end, { R(4, 4) } },
+    { 'repeatTensor', function(x) return x:repeatTensor(2, 3):sin() end, { R(2, 3) } },
+    { 'masked_fill', function(x) return x:masked_fill(x:gt(0), 0.5):exp() end, { R(3, 4) } },
+    { 'sort values', function(x) return (x:sort(2)) end, { R(3, 4) } },
+    { 'topk values', function(x) return (x:topk(2, 2)) end, { R(3, 4) } },
+  }
+  for _, c in ipairs(cases) do
+    it(c[1], function()
+      assert.is_true(gradcheck(c[2], c[3]))
+    end)
+  end
+end)
+
+describe('gradients agree with PyTorch', function()
+  it('for element-wise, reduction and matrix ops with broadcasting', function()
+    torch.manual_seed(3)
+    local a, b, w = torch.randn(4, 3):double(), torch.randn(3):double(), torch.randn(3, 5):double()
+    local g = torch.randn(4, 5):double()
+    local la, lb, lw = a:clone():requires_grad_(), b:clone():requires_grad_(), w:clone():requires_grad_()
+    local y = ((la * lb):tanh() + la:sigmoid() * 0.5):matmul(lw)
+    y = y - y:logsumexp(2, true)
+    y:backward(g)
+    local r = ref.run([[
+a.requires_grad_(); b.requires_grad_(); w.requires_grad_()
+y = ((a * b).tanh() + a.sigmoid() * 0.5) @ w
+y = y - y.logsumexp(1, keepdim=True)
+y.backward(g)
+out = {'a': a.grad, 'b': b.grad, 'w': w.grad}
+]], { a = a, b = b, w = w, g = g })
+    for name, t in pairs({ a = la, b = lb, w = lw }) do
+      local ok, msg = ref.compare(t.grad, r[name], ref.tolerance('float64'))
+      assert(ok, name .. ': ' .. tostring(msg))
+    end
+  end)
+
+  it('for a 2-layer MLP with the same weights', function()
+    torch.manual_seed(11)
+    local x, w1, b1 = torch.randn(8, 5), torch.randn(16, 5), torch.randn(16)
+    local w2, b2 = torch.randn(3, 16), torch.randn(3)
+    local target = torch.tensor({ 1, 3, 2, 2, 1, 3, 3, 2 })
+    local params = { w1 = w1:clone():requires_grad_(), b1 = b1:clone():requires_grad_(),
+                     w2 = w2:clone():requires_grad_(), b2 = b2:clone():requires_grad_() }
+    local nn = require 'tensor.nn'
+    local h = nn.F.relu(nn.F.linear(x, params.w1, params.b1))
+    local loss = nn.F.cross_entropy(nn.F.linear(h, params.w2, params.b2), target)
+    loss:backward()
+    local r = ref.run([[
+import torch.nn.functional as F
+for t in (w1, b1, w2, b2): t.requires_grad_()
+h = F.relu(F.linear(x, w1, b1))
+loss = F.cross_entropy(F.linear(h, w2, b2), target - 1)
+loss.backward()
+out = {'loss': loss.item(), 'w1': w1.grad, 'b1': b1.grad, 'w2': w2.grad, 'b2': b2.grad}
+]], { x = x, w1 = w1, b1 = b1, w2 = w2, b2 = b2, target = target })
+    assert.is_true(math.abs(loss:item() - r.loss) < 1e-5)
+    for name, t in pairs(params) do
+      local ok, msg = ref.compare(t.grad, r[name], { atol = 1e-5, rtol = 1e-4 })
+      assert(ok, name .. ': ' .. tostring(msg))
+    end
+  end)
+end)
+
+describe('higher-order gradients', function()
+  local function second_derivative(fn, x)
+    local xr = x:clone():requires_grad_()
+    local y = fn(xr)
+    local g = torch.autograd.grad({ y }, { xr }, { grad_outputs = { torch.ones_like(y) }, create_graph = true })[1]
+    return torch.autograd.grad({ g }, { xr }, { grad_outputs = { torch.ones_like(g) } })[1]
+  end
+
+  it('of tanh, exp, x^3 and softmax match PyTorch', function()
+    local x = torch.randn(2, 5):double()
+    local nn = require 'tensor.nn'
+    local got = {
+      tanh = second_derivative(function(t) return t:tanh() end, x),
+      exp = second_derivative(function(t) return t:exp() end, x),
+      cube = second_derivative(function(t) return t ^ 3 end, x),
+      softmax = second_derivative(function(t) return nn.F.softmax(t * t, 2) end, x),
+      log_softmax = second_derivative(function(t) return nn.F.log_softmax(t * t, 2) end, x),
+    }
+    local r = ref.run([[
+def second(f):
+    t = x.clone().requires_grad_()
+    y = f(t)
+    g, = torch.autograd.grad(y, t, torch.ones_like(y), create_graph=True)
+    gg, = torch.autograd.grad(g, t, torch.ones_like(g))
+    return gg
+out = {'tanh': second(torch.tanh), 'exp': second(torch.exp), 'cube': second(lambda t: t ** 3),
+       'softmax': second(lambda t: torch.softmax(t * t, 1)),
+       'log_softmax': second(lambda t: torch.log_softmax(t * t, 1))}
+]], { x = x })
+    for name, t in pairs(got) do
+      local ok, msg = ref.compare(t, r[name], ref.tolerance('float64'))
+      assert(ok, name .. ': ' .. tostring(msg))
+    end
+  end)
+
+  it('give the Hessian-vector product of an MLP loss that PyTorch gives', function()
+    torch.manual_seed(5)
+    local x, w1, w2, v1, v2 = torch.randn(6, 4):double(), torch.randn(5, 4):double(), torch.randn(1, 5):double(),
+      torch.randn(5, 4):double(), torch.randn(1, 5):double()
+    local p1, p2 = w1:clone():requires_grad_(), w2:clone():requires_grad_()
+    local loss = (x:matmul(p1:t()):tanh():matmul(p2:t())):square():mean()
+    local g = torch.autograd.grad({ loss }, { p1, p2 }, { create_graph = true })
+    local dot = (g[1] * v1):sum() + (g[2] * v2):sum()
+    local hv = torch.autograd.grad({ dot }, { p1, p2 })
+    local r = ref.run([[
+w1.requires_grad_(); w2.requires_grad_()
+loss = ((x @ w1.t()).tanh() @ w2.t()).square().mean()
+g = torch.autograd.grad(loss, (w1, w2), create_graph=True)
+dot = (g[0] * v1).sum() + (g[1] * v2).sum()
+hv = torch.autograd.grad(dot, (w1, w2))
+out = {'h1': hv[0], 'h2': hv[1]}
+]], { x = x, w1 = w1, w2 = w2, v1 = v1, v2 = v2 })
+    assert(ref.compare(hv[1], r.h1, ref.tolerance('float64')))
+    assert(ref.compare(hv[2], r.h2, ref.tolerance('float64')))
+  end)
+
+  it('pass gradgradcheck for composite functions', function()
+    assert.is_true(torch.autograd.gradgradcheck(function(a, b) return (a * b):tanh() + a:pow(3) / (b:exp() + 1) end,
+                                                { R(3), R(3) }))
+    assert.is_true(torch.autograd.gradgradcheck(function(a, b) return a:matmul(b):sigmoid() end, { R(2, 3), R(3, 2) }))
+  end)
+
+  it('refuse with a clear error where a kernel has no second derivative', function()
+    local nn = require 'tensor.nn'
+    local x, w = R(1, 1, 4, 4), R(1, 1, 2, 2)
+    local y = nn.F.conv2d(x, w):sum()
+    local gx = torch.autograd.grad({ y }, { x }, { create_graph = true })[1]
+    assert.matches('second derivative of conv2d is not implemented', message(function() gx:sum():backward() end))
+  end)
+end)
+
+describe('the engine', function()
+  it('accumulates into .grad across backward calls and zero_grad clears it', function()
+    local x = R(3)
+    local a, b = x * 2, x * 3
+    a:sum():backward()
+    b:sum():backward()
+    assert(ref.compare(x.grad, { dtype = 'float64', shape = { 3 }, values = { 5, 5, 5 } }))
+    x.grad = nil
+    assert.is_nil(x.grad)
+  end)
+
+  it('sums gradients flowing into one tensor from several uses', function()
+    local x = R(4)
+    local y = x * x + x:sin() * x
+    y:backward(torch.ones(4, { dtype = 'float64' }))
+    local xd = x:detach()
+    assert(ref.compare(x.grad, { dtype = 'float64', shape = { 4 },
+                                 values = (xd * 2 + xd:cos() * xd + xd:sin()):tolist() }, ref.tolerance('float64')))
+  end)
+
+  it('frees saved tensors unless retain_graph, and says so on a second backward', function()
+    local x = R(3)
+    local y = x:exp():sum()
+    y:backward(nil, { retain_graph = true })
+    y:backward()
+    assert.matches('backward through the graph a second time', message(function() y:backward() end))
+  end)
+
+  it('checks the root gradient', function()
+    local x = R(2, 3)
+    local y = x * 2
+    assert.matches('one%-element', message(function() y:backward() end))
+    assert.matches('size %[3%] but the tensor has size %[2 x 3%]',
+                   message(function() y:backward(torch.ones(3, { dtype = 'float64' })) end))
+    assert.matches('does not require grad', message(function() torch.ones(2):backward() end))
+    assert.matches('gradient must be a tensor', message(function() y:backward(3) end))
+  end)
+
+  it('detects in-place changes to saved tensors and names the op', function()
+    local x = R(3)
+    local y = x:sigmoid()
+    local z = y * 2
+    y:add_(1)
+    local m = message(function() z:sum():backward() end)
+    assert.matches('saved by mul', m)
+    assert.matches('modified by an in%-place operation: it is at version 2, expected version 1', m)
+  end)
+
+  it('refuses in-place ops on leaves that require grad, but not under no_grad', function()
+    local x = R(3)
+    assert.matches('leaf tensor that requires grad', message(function() x:add_(1) end))
+    assert.matches('leaf tensor that requires grad', message(function() x[1] = 0 end))
+    torch.no_grad(function() x:add_(1) end)
+  end)
+
+  it('records in-place ops on non-leaves and writes into views (CopySlices)', function()
+    local x = R(3)
+    local y = x * 1
+    y:mul_(x) -- y = x^2
+    y[2] = 7 -- the second element no longer depends on x
+    y:sum():backward()
+    local xd = x:detach()
+    assert(ref.compare(x.grad, { dtype = 'float64', shape = { 3 }, values = { 2 * xd[1], 0, 2 * xd[3] } },
+                       ref.tolerance('float64')))
+  end)
+
+  it('no_grad and enable_grad nest, and grad mode is restored after errors', function()
+    local x = R(2)
+    local inner
+    local y = torch.no_grad(function()
+      inner = torch.enable_grad(function() return x * 2 end)
+      return x * 2
+    end)
+    assert.is_false(y.requires_grad)
+    assert.is_true(inner.requires_grad)
+    pcall(torch.no_grad, function() error('boom') end)
+    assert.is_true(torch.is_grad_enabled())
+  end)
+
+  it('carries gradients through dtype conversions, in the input dtype', function()
+    local x = R(4)
+    local y = x:float() * 3
+    y:sum():backward()
+    assert.equals('float64', x.grad:dtype())
+    assert(ref.compare(x.grad, { dtype = 'float64', shape = { 4 }, values = { 3, 3, 3, 3 } }))
+  end)
+
+  it('detach, requires_grad_ and is_leaf behave as in PyTorch', function()
+    local x = R(2)
+    local y = x * 2
+    assert.is_false(y:is_leaf())
+    assert.is_true(x:is_leaf())
+    assert.is_false(y:detach().requires_grad)
+    assert.is_true(y:detach():shares_storage(y))
+    assert.matches('only leaf tensors', message(function() y.requires_grad = false end))
+    assert.matches('only floating point', message(function() torch.ones(2, { dtype = 'int64' }).requires_grad = true end))
+  end)
+
+  it('runs tensor hooks and keeps retained gradients', function()
+    local x = R(3)
+    x:register_hook(function(g) return g * 10 end)
+    local y = x * 2
+    y:retain_grad()
+    local seen
+    y:register_hook(function(g) seen = g:clone() end)
+    y:sum():backward()
+    assert(ref.compare(x.grad, { dtype = 'float64', shape = { 3 }, values = { 20, 20, 20 } }))
+    assert(ref.compare(y.grad, { dtype = 'float64', shape = { 3 }, values = { 1, 1, 1 } }))
+    assert(ref.compare(seen, { dtype = 'float64', shape = { 3 }, values = { 1, 1, 1 } }))
+  end)
+
+  it('grad() returns a list, leaves .grad alone, and honours allow_unused', function()
+    local x, z = R(3), R(3)
+    local y = (x * x):sum()
+    local g = torch.autograd.grad({ y }, { x }, { retain_graph = true })
+    assert(ref.compare(g[1], { dtype = 'float64', shape = { 3 }, values = (x:detach() * 2):tolist() }))
+    assert.is_nil(x.grad)
+    assert.matches('not used in the graph', message(function() torch.autograd.grad({ y }, { x, z }, { retain_graph = true }) end))
+    local g2 = torch.autograd.grad({ y }, { x, z }, { allow_unused = true })
+    assert.is_nil(g2[2])
+  end)
+
+  it('supports custom Functions with save_for_backward and needs_input_grad', function()
+    local Cube = torch.autograd.Function {
+      forward = function(ctx, x, k)
+        ctx:save_for_backward(x)
+        ctx.k = k
+        return x ^ 3 * k
+      end,
+      backward = function(ctx, g)
+        local x = ctx.saved_tensors[1]
+        assert(ctx.needs_input_grad[1])
+        return g * 3 * x * x * ctx.k, nil
+      end,
+    }
+    local x = R(4)
+    assert.is_true(gradcheck(function(t) return Cube.apply(t, 2) end, { x }))
+    local y = Cube.apply(x, 1)
+    x:detach():mul_(0) -- changes the saved tensor's storage
+    assert.matches('modified by an in%-place operation', message(function() y:sum():backward() end))
+  end)
+end)
+
+describe('memory', function()
+  it('stays flat over 1000 forward/backward steps without collectgarbage', function()
+    local nn = require 'tensor.nn'
+    local model = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10))
+    local x, y = torch.randn(64, 32), torch.randint(1, 11, { 64 })
+    local function step()
+      model:zero_grad()
+      local loss = nn.F.cross_entropy(model(x), y)
+      loss:backward()
+    end
+    for _ = 1, 100 do step() end
+    torch.memory.reset_peak()
+    local start = torch.memory.allocated()
+    for _ = 1, 1000 do step() end
+    -- the live set of one step is about 100 KB; the collector's slack is bounded, not growing
+    assert.is_true(torch.memory.max_allocated() - start < 96 * 1024 * 1024,
+                   'peak grew by ' .. (torch.memory.max_allocated() - start))
+    assert.is_true(torch.memory.allocated() - start < 64 * 1024 * 1024)
+  end)
+end)
