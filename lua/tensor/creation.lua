@@ -255,7 +255,7 @@ end
 -- Example: torch.arange(0, 1, 0.25)   -- 0, 0.25, 0.5, 0.75
 function torch.arange(...)
   local n, opts = trailing_opts(...)
-  local a, b, step = ...
+  local a, b, step = (select(1, ...)), (select(2, ...)), (select(3, ...)) -- (not `= ...`: see args.sizes_and_opts)
   if n == 1 then a, b = 0, a end
   if n == 0 or n > 3 then argerror('arange', 'expected (stop), (start, stop) or (start, stop, step)') end
   step = n == 3 and step or 1
@@ -272,7 +272,7 @@ end
 -- Example: torch.range(1, 4)   -- 1, 2, 3, 4
 function torch.range(...)
   local n, opts = trailing_opts(...)
-  local a, b, step = ...
+  local a, b, step = (select(1, ...)), (select(2, ...)), (select(3, ...)) -- (not `= ...`: see args.sizes_and_opts)
   if n < 2 or n > 3 then argerror('range', 'expected (start, stop) or (start, stop, step)') end
   step = n == 3 and step or 1
   local count = range_count('range', a, b, step, true)
@@ -370,7 +370,7 @@ local function typed_constructor(class, dt, device)
   local fn = 'torch.' .. class
   return function(...)
     local n = select('#', ...)
-    local first = ...
+    local first = (select(1, ...)) -- (not `= ...`: see args.sizes_and_opts)
     if n == 0 then return empty({ 0 }, dt) end
     if is_tensor(first) then
       -- Torch7: a new tensor viewing the same storage (converted when the type differs)

@@ -139,7 +139,7 @@ function Tensor:shares_storage(other) return self._c.storage == core.c_of(other,
 
 local function shape_args(fn, ...)
   local n = select('#', ...)
-  local first = ...
+  local first = (select(1, ...)) -- (not `= ...`: see args.sizes_and_opts)
   local buf = sizes_buf
   if n == 1 and type(first) == 'table' and not is_tensor(first) then
     n = #first
@@ -219,6 +219,7 @@ end
 -- Example: torch.arange(10):narrow(1, 3, 4)   -- 2, 3, 4, 5
 function Tensor:narrow(d, start, length)
   local c = self._c
+  if c.ndim == 0 then argerror('narrow', 'cannot narrow a 0-d tensor') end
   local cd = dim_of('narrow', d, c.ndim)
   if not args.is_integer(start) or not args.is_integer(length) then
     argerror('narrow', 'start and length must be integers, got %s and %s', tostring(start), tostring(length))
@@ -265,7 +266,7 @@ end
 
 local function dims_args(fn, ndim, ...)
   local n = select('#', ...)
-  local first = ...
+  local first = (select(1, ...)) -- (not `= ...`: see args.sizes_and_opts)
   local list = (n == 1 and type(first) == 'table') and first or { ... }
   if #list ~= ndim then argerror(fn, 'expected %d dimensions, got %d', ndim, #list) end
   for i = 1, #list do dims_buf[i - 1] = dim_of(fn, list[i], ndim) end
@@ -313,8 +314,8 @@ function Tensor:expand_as(other) return self:expand(other:shape()) end
 -- Merges dimensions start_dim (default 1) to end_dim (default -1) into one (a view when possible).
 function Tensor:flatten(s, e)
   local c = self._c
-  if c.ndim == 0 then return self:reshape(1) end
   local a, b = dim_of('flatten', s or 1, c.ndim), dim_of('flatten', e or -1, c.ndim)
+  if c.ndim == 0 then return self:reshape(1) end
   if a > b then argerror('flatten', 'start dimension %d comes after end dimension %d', s, e) end
   local shape, n = {}, 0
   for i = 0, c.ndim - 1 do
@@ -373,6 +374,7 @@ end
 function Tensor:split(sizes, d)
   d = d or 1
   local c = self._c
+  if c.ndim == 0 then argerror('split', 'cannot split a 0-d tensor') end
   local cd = dim_of('split', d, c.ndim)
   local total = tonumber(c.sizes[cd])
   local list, start = {}, 1
@@ -412,6 +414,7 @@ end
 function Tensor:chunk(n, d)
   if not args.is_integer(n) or n <= 0 then argerror('chunk', 'number of chunks must be a positive integer, got %s', tostring(n)) end
   local c = self._c
+  if c.ndim == 0 then argerror('chunk', 'cannot chunk a 0-d tensor') end
   local size = tonumber(c.sizes[dim_of('chunk', d or 1, c.ndim)])
   if size == 0 then -- PyTorch: n empty pieces
     local list = {}
