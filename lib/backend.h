@@ -133,8 +133,8 @@ typedef struct tn_backend {
   /* dst[i + position(index[i]) * spec->stride] (reduce)= src[i] (TN_SCATTER_*; ADD scales src by alpha) for i
    * over index's shape; dst is a view with index's shape whose stride is 0 along spec->dim (for a flattened
    * spec, dim -1, index is 1-d). Writes along spec->dim happen in index order (the last duplicate wins for
-   * SET); no other two elements can collide. src may be broadcast (a scalar). Validates every index before
-   * writing anything. */
+   * SET); no other two elements can collide. src may be broadcast (a scalar). Checks every index as it goes
+   * (a bad one raises an error; what was written before it stays written, as in PyTorch). */
   int (*scatter)(tn_tensor *dst, const tn_tensor *index, const tn_tensor *src, const tn_index_spec *spec,
                  int reduce, double alpha);
   /* x = value where mask (bool or uint8, broadcast to x's shape) holds */

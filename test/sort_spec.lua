@@ -82,6 +82,14 @@ do
   case('argsort', function(t) return t.x:argsort(1, true) end, 'out = torch.sort(x, stable=True, dim=0, descending=True)[1] + 1',
        { x = ties('int64', 50, 3) })
   case('msort', function(t) return t.x:msort() end, 'out = torch.msort(x)', { x = torch.randn(20, 3) })
+  -- rows of 2^16 elements and more sort with 11-bit radix digits
+  case('sort 10^5 float32 with ties', function(t) return { t.x:sort(1, true) } end,
+       'v, i = torch.sort(x, stable=True, dim=0, descending=True); out = [v, i + 1]',
+       { x = torch.randint(-300, 300, { 100000 }):float():div(7) })
+  case('sort 10^5 float64', function(t) return { t.x:sort() } end,
+       'v, i = torch.sort(x, stable=True); out = [v, i + 1]', { x = torch.randn(100000, { dtype = 'float64' }) })
+  case('sort 10^5 int64 with ties', function(t) return { t.x:sort() } end,
+       'v, i = torch.sort(x, stable=True); out = [v, i + 1]', { x = torch.randint(-2 ^ 40, 2 ^ 40, { 100000 }):div(2 ^ 30, { rounding_mode = 'floor' }) })
   case('sort many short rows (threaded)', function(t) return { t.x:sort(2) } end,
        'v, i = torch.sort(x, stable=True, dim=1); out = [v, i + 1]', { x = ties('float32', 3000, 20) })
 end
@@ -185,6 +193,12 @@ do
        { x = torch.randn(0, 3) })
   case('unique -0.0 and 0.0 are one value', function(t) return { t.x:unique(true, false, true) } end,
        'v, c = torch.unique(x, return_counts=True); out = [v.abs(), c]', { x = torch.tensor({ 0.0, -0.0, 1, 0.0 }):float() })
+  case('unique float32 large (radix)', function(t) return { t.x:unique(true, true, true) } end,
+       'v, i, c = torch.unique(x, return_inverse=True, return_counts=True); out = [v, i + 1, c]',
+       { x = torch.randint(-500, 500, { 100000 }):float():div(4) })
+  case('unique int64 wide range (sort, not counting)', function(t) return { t.x:unique(true, true, true) } end,
+       'v, i, c = torch.unique(x, return_inverse=True, return_counts=True); out = [v, i + 1, c]',
+       { x = torch.randint(-2 ^ 50, 2 ^ 50, { 3000 }):remainder(2 ^ 45):mul(3) })
   case('unique large', function(t) return { t.x:unique(true, true, true) } end,
        'v, i, c = torch.unique(x, return_inverse=True, return_counts=True); out = [v, i + 1, c]',
        { x = torch.randint(-1000, 1000, { 100000 }) })

@@ -2,8 +2,8 @@
  *
  * Moves that do not look at values (gather, scatter's SET, masked fill/select/scatter) go by element size;
  * reductions and nonzero tests are stamped per dtype from the dtype list. Gather checks each index as it
- * reads it; scatter validates the whole index before its first write, so a bad index leaves the tensor as it
- * was. Ops whose output order is the element order (masked_select, masked_scatter_, nonzero) count first,
+ * reads it, scatter as it applies it (a bad index stops the op with an error; what was written before it
+ * stays written, as in PyTorch). Ops whose output order is the element order (masked_select, masked_scatter_, nonzero) count first,
  * then write, each thread from the offset its predecessors' counts give. */
 #include "cpu.h"
 
@@ -36,7 +36,7 @@ static void report_bad(index_ctx *c, int64_t v) {
 #define DEFINE_GATHER(T)                                                                               \
   static void gather_##T(char **data, const int64_t *strides, int64_t n, void *context) {              \
     index_ctx *c = context;                                                                            \
-    const tn_index_spec *s = c->spec;                                                                  \
+    const tn_index_spec spec = *c->spec, *s = &spec;                                                   \
     char *out = data[0];                                                                               \
     const char *src = data[1], *idx = data[2];                                                         \
     if (strides[2] == 0) { /* one index for the run: a plain copy (index_select's rows) */             \
@@ -84,42 +84,10 @@ int tn_cpu_gather(tn_tensor *out, const tn_tensor *src, const tn_tensor *index, 
   return c.failed ? tn_index_error(spec, c.bad) : 0;
 }
 
-/* ---- index validation (before a scatter writes) ---- */
-
-static void check_loop(char **data, const int64_t *strides, int64_t n, void *context) {
-  index_ctx *c = context;
-  const tn_index_spec *s = c->spec;
-  bool bad = false;
-  if (strides[0] == sizeof(int64_t)) {
-    const int64_t *ix = (const int64_t *)data[0];
-    for (int64_t i = 0; i < n; i++) bad |= !in_range(s, position_of(s, ix[i]));
-  } else {
-    for (int64_t i = 0; i < n; i++) bad |= !in_range(s, position_of(s, *(const int64_t *)(data[0] + i * strides[0])));
-  }
-  if (!bad) return;
-  for (int64_t i = 0; i < n; i++) {
-    int64_t v = *(const int64_t *)(data[0] + i * strides[0]);
-    if (!in_range(s, position_of(s, v))) return report_bad(c, v);
-  }
-}
-
-/* Every value of index (a view that may repeat values through stride-0 dims) lies in spec's range. */
-static int check_indices(const tn_tensor *index, const tn_index_spec *spec) {
-  tn_tensor distinct = *index; /* each stored value once: drop the broadcast dims */
-  for (int d = 0; d < distinct.ndim; d++)
-    if (distinct.strides[d] == 0) distinct.sizes[d] = 1;
-  distinct.numel = tn_shape_numel(distinct.ndim, distinct.sizes);
-  index_ctx c = {spec, 0, 0, 0};
-  const tn_tensor *ops[1] = {&distinct};
-  tn_iter it;
-  tn_iter_init(&it, distinct.ndim, distinct.sizes, 1, ops);
-  tn_iter_run(&it, check_loop, &c, TN_GRAIN);
-  return c.failed ? tn_index_error(spec, c.bad) : 0;
-}
-
 /* ---- scatter: dst[i + position(index[i]) * step] (op)= src[i], serial along the scatter dim ---- */
 
 typedef struct scatter_ctx {
+  index_ctx check;              /* the spec, and the first bad index */
   const tn_index_spec *spec;
   int64_t step;                 /* bytes between positions of dst along the indexed dim */
   int64_t length;               /* elements along the serial dim */
@@ -128,15 +96,19 @@ typedef struct scatter_ctx {
 } scatter_ctx;
 
 /* The loop fn sees the iteration with the serial dim removed; for each of its n elements the serial dim's
- * `length` elements are applied in order, by APPLY(T *dst, const T *src, alpha). The two loop orders walk
- * memory along whichever of the run and the serial dim is closer to contiguous; both keep the serial order
- * per destination. */
-#define SCATTER_BODY(T, APPLY, ALPHA)                                                                  \
-  const scatter_ctx *c = context;                                                                      \
-  const tn_index_spec *s = c->spec;                                                                    \
+ * `length` elements are applied in order, by APPLY(T *dst, const T *src, alpha). Each index is checked as it
+ * is used: a bad one stops the op (what was written before it stays written, as in PyTorch). The loop
+ * orders walk memory along whichever of the run and the serial dim is closer to contiguous; all keep the
+ * serial order per destination. */
+#define CHECKED_POSITION(p, v, NEGATIVE)                                                               \
+  int64_t p = (NEGATIVE) && (v) < 0 ? (v) + s->size : (v) - s->base;                                   \
+  if ((uint64_t)p >= (uint64_t)s->size) return report_bad(&c->check, v)
+#define SCATTER_LOOPS(T, APPLY, ALPHA, NEGATIVE)                                                       \
   if (strides[1] == 0) { /* one index per serial step for the whole run (index_add_ and friends) */    \
     for (int64_t k = 0; k < c->length; k++) {                                                          \
-      char *o = data[0] + position_of(s, *(const int64_t *)(data[1] + k * c->index_step)) * c->step;   \
+      int64_t v = *(const int64_t *)(data[1] + k * c->index_step);                                     \
+      CHECKED_POSITION(p, v, NEGATIVE);                                                                \
+      char *o = data[0] + p * c->step;                                                                 \
       const char *from = data[2] + k * c->src_step;                                                    \
       if (strides[0] == sizeof(T) && strides[2] == sizeof(T)) {                                        \
         T *restrict po = (T *)o;                                                                       \
@@ -147,20 +119,50 @@ typedef struct scatter_ctx {
           APPLY((T *)(o + i * strides[0]), (const T *)(from + i * strides[2]), ALPHA);                 \
       }                                                                                                \
     }                                                                                                  \
+  } else if (c->index_step == sizeof(int64_t) && c->src_step == sizeof(T)) {                           \
+    /* along the innermost dim of index and src (scatter_add_ along the last dim): typed pointers */    \
+    const int64_t step = c->step / (int64_t)sizeof(T);                                                 \
+    for (int64_t i = 0; i < n; i++) {                                                                  \
+      T *o = (T *)(data[0] + i * strides[0]);                                                          \
+      const int64_t *restrict ix = (const int64_t *)(data[1] + i * strides[1]);                        \
+      const T *restrict ps = (const T *)(data[2] + i * strides[2]);                                    \
+      if (step == 1) {                                                                                 \
+        for (int64_t k = 0; k < c->length; k++) {                                                      \
+          CHECKED_POSITION(p, ix[k], NEGATIVE);                                                        \
+          APPLY(o + p, ps + k, ALPHA);                                                                 \
+        }                                                                                              \
+      } else {                                                                                         \
+        for (int64_t k = 0; k < c->length; k++) {                                                      \
+          CHECKED_POSITION(p, ix[k], NEGATIVE);                                                        \
+          APPLY(o + p * step, ps + k, ALPHA);                                                          \
+        }                                                                                              \
+      }                                                                                                \
+    }                                                                                                  \
   } else if (llabs(c->index_step) < llabs(strides[1])) {                                               \
     for (int64_t i = 0; i < n; i++)                                                                    \
       for (int64_t k = 0; k < c->length; k++) {                                                        \
-        int64_t p = position_of(s, *(const int64_t *)(data[1] + i * strides[1] + k * c->index_step));  \
+        int64_t v = *(const int64_t *)(data[1] + i * strides[1] + k * c->index_step);                  \
+        CHECKED_POSITION(p, v, NEGATIVE);                                                              \
         APPLY((T *)(data[0] + i * strides[0] + p * c->step),                                           \
               (const T *)(data[2] + i * strides[2] + k * c->src_step), ALPHA);                         \
       }                                                                                                \
   } else {                                                                                             \
     for (int64_t k = 0; k < c->length; k++)                                                            \
       for (int64_t i = 0; i < n; i++) {                                                                \
-        int64_t p = position_of(s, *(const int64_t *)(data[1] + i * strides[1] + k * c->index_step));  \
+        int64_t v = *(const int64_t *)(data[1] + i * strides[1] + k * c->index_step);                  \
+        CHECKED_POSITION(p, v, NEGATIVE);                                                              \
         APPLY((T *)(data[0] + i * strides[0] + p * c->step),                                           \
               (const T *)(data[2] + i * strides[2] + k * c->src_step), ALPHA);                         \
       }                                                                                                \
+  }
+/* (negative indices, which only index_fill_ and put_ take, get their own copy of the loops) */
+#define SCATTER_BODY(T, APPLY, ALPHA)                                                                  \
+  scatter_ctx *c = context;                                                                            \
+  const tn_index_spec spec = *c->spec, *s = &spec; /* a local copy the stores cannot alias */          \
+  if (s->negative) {                                                                                   \
+    SCATTER_LOOPS(T, APPLY, ALPHA, 1)                                                                  \
+  } else {                                                                                             \
+    SCATTER_LOOPS(T, APPLY, ALPHA, 0)                                                                  \
   }
 
 #define DEFINE_SCATTER_SET(T)                                                                          \
@@ -188,6 +190,9 @@ DEFINE_SCATTER_SET(uint64_t)
 #define add_F(a, b) ((a) + alpha * (b))
 #define add_I add_F
 #define add_B(a, b) ((a) | (b))
+#define add1_F(a, b) ((a) + (b)) /* add with alpha 1: the common case, without the multiply */
+#define add1_I add1_F
+#define add1_B(a, b) ((a) | (b))
 #define mul_F(a, b) ((a) * (b))
 #define mul_I mul_F
 #define mul_B(a, b) ((a) & (b))
@@ -208,13 +213,16 @@ DEFINE_SCATTER_SET(uint64_t)
     SCATTER_BODY(T, apply_##K##_##SUF, alpha)                                                          \
   }
 TN_FOREACH_ALL_ARG(DEFINE_SCATTER_REDUCE, add)
+TN_FOREACH_ALL_ARG(DEFINE_SCATTER_REDUCE, add1)
 TN_FOREACH_ALL_ARG(DEFINE_SCATTER_REDUCE, mul)
 TN_FOREACH_ALL_ARG(DEFINE_SCATTER_REDUCE, amax)
 TN_FOREACH_ALL_ARG(DEFINE_SCATTER_REDUCE, amin)
 
 #define REDUCE_ENTRY(K, ENUM, SUF, T, CT, KIND) [ENUM] = scatter_##K##_##SUF,
-static const tn_loop_fn scatter_reduce_loops[TN_SCATTER_AMIN + 1][TN_NUM_DTYPES] = {
+enum { SCATTER_ADD1 = TN_SCATTER_AMIN + 1 };
+static const tn_loop_fn scatter_reduce_loops[SCATTER_ADD1 + 1][TN_NUM_DTYPES] = {
     [TN_SCATTER_ADD] = {TN_FOREACH_ALL_ARG(REDUCE_ENTRY, add)},
+    [SCATTER_ADD1] = {TN_FOREACH_ALL_ARG(REDUCE_ENTRY, add1)},
     [TN_SCATTER_MUL] = {TN_FOREACH_ALL_ARG(REDUCE_ENTRY, mul)},
     [TN_SCATTER_AMAX] = {TN_FOREACH_ALL_ARG(REDUCE_ENTRY, amax)},
     [TN_SCATTER_AMIN] = {TN_FOREACH_ALL_ARG(REDUCE_ENTRY, amin)},
@@ -230,21 +238,20 @@ static tn_tensor without_dim(const tn_tensor *t, int dim) {
 
 int tn_cpu_scatter(tn_tensor *dst, const tn_tensor *index, const tn_tensor *src, const tn_index_spec *spec,
                    int reduce, double alpha) {
-  if (check_indices(index, spec)) return -1;
   int64_t es = tn_dtype_size(dst->dtype);
   int sd = spec->dim < 0 ? 0 : spec->dim;
-  scatter_ctx c = {spec, spec->stride * es, index->sizes[sd], index->strides[sd] * (int64_t)sizeof(int64_t),
-                   src->strides[sd] * es, alpha};
+  scatter_ctx c = {{spec, 0, 0, 0}, spec, spec->stride * es, index->sizes[sd],
+                   index->strides[sd] * (int64_t)sizeof(int64_t), src->strides[sd] * es, alpha};
   tn_tensor d = without_dim(dst, sd), i = without_dim(index, sd), s = without_dim(src, sd);
   const tn_tensor *ops[3] = {&d, &i, &s};
   tn_loop_fn fn = reduce == TN_SCATTER_SET
                       ? by_size(es, scatter_set_uint8_t, scatter_set_uint16_t, scatter_set_uint32_t, scatter_set_uint64_t)
-                      : scatter_reduce_loops[reduce][dst->dtype];
+                      : scatter_reduce_loops[reduce == TN_SCATTER_ADD && alpha == 1 ? SCATTER_ADD1 : reduce][dst->dtype];
   tn_iter it;
   tn_iter_init(&it, d.ndim, d.sizes, 3, ops);
   int64_t grain = TN_GRAIN / (c.length > 0 ? c.length : 1);
   tn_iter_run(&it, fn, &c, grain > 0 ? grain : 1);
-  return 0;
+  return c.check.failed ? tn_index_error(spec, c.check.bad) : 0;
 }
 
 /* ---- masks ---- */
@@ -305,7 +312,12 @@ static const tn_loop_fn count_loops[TN_NUM_DTYPES] = {TN_FOREACH_DTYPE(COUNT_ENT
 
 /* Splits it's element range over nt threads; counts[t] gets fn's count over thread t's part. */
 static void count_parts(const tn_iter *it, tn_loop_fn fn, int nt, int64_t *counts) {
-#pragma omp parallel num_threads(nt) if (nt > 1)
+  if (nt <= 1) {
+    counts[0] = 0;
+    tn_iter_run_range(it, 0, it->numel, fn, &counts[0]);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
   {
     int t = omp_get_thread_num();
     int64_t begin = it->numel * t / nt, end = it->numel * (t + 1) / nt;
@@ -319,11 +331,11 @@ int64_t tn_cpu_count_nonzero(const tn_tensor *x) {
   tn_iter it;
   tn_iter_init(&it, x->ndim, x->sizes, 1, ops);
   int nt = tn_parallel_threads(it.numel, TN_GRAIN);
-  int64_t *counts = malloc(sizeof(int64_t) * (size_t)nt), total = 0;
+  int64_t one, *counts = nt > 1 ? malloc(sizeof(int64_t) * (size_t)nt) : &one, total = 0;
   if (!counts) return tn_error("count_nonzero: out of memory");
   count_parts(&it, count_loops[x->dtype], nt, counts);
   for (int t = 0; t < nt; t++) total += counts[t];
-  free(counts);
+  if (counts != &one) free(counts);
   return total;
 }
 
@@ -402,10 +414,15 @@ static int masked_move(tn_tensor *values, const tn_tensor *mask, char *packed, i
   tn_iter it;
   rowmajor_iter_init(&it, values->ndim, values->sizes, 2, ops);
   int nt = tn_parallel_threads(it.numel, TN_GRAIN);
+  if (nt <= 1) {
+    packed_cursor cursor = {packed, packed_stride};
+    tn_iter_run_range(&it, 0, it.numel, fn, &cursor);
+    return 0;
+  }
   int64_t *counts = malloc(sizeof(int64_t) * (size_t)nt);
   if (!counts) return tn_error("masked op: out of memory");
-  if (nt > 1) count_parts(&it, count_mask, nt, counts);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+  count_parts(&it, count_mask, nt, counts);
+#pragma omp parallel num_threads(nt)
   {
     int t = omp_get_thread_num();
     int64_t offset = 0;
@@ -467,15 +484,20 @@ int tn_cpu_nonzero(tn_tensor *out, const tn_tensor *x, int64_t base) {
   tn_iter it;
   tn_iter_init(&it, 1, &n, 1, ops);
   int nt = tn_parallel_threads(n, TN_GRAIN);
+  const char *data = tn_data_ptr(flat);
+  int64_t *coords = tn_data_ptr(out);
+  if (nt <= 1) {
+    nonzero_loops[x->dtype](data, 0, n, x->ndim, x->sizes, coords, base);
+    tn_tensor_free(flat);
+    return 0;
+  }
   int64_t *counts = malloc(sizeof(int64_t) * (size_t)nt);
   if (!counts) {
     tn_tensor_free(flat);
     return tn_error("nonzero: out of memory");
   }
-  if (nt > 1) count_parts(&it, count_loops[x->dtype], nt, counts);
-  const char *data = tn_data_ptr(flat);
-  int64_t *coords = tn_data_ptr(out);
-#pragma omp parallel num_threads(nt) if (nt > 1)
+  count_parts(&it, count_loops[x->dtype], nt, counts);
+#pragma omp parallel num_threads(nt)
   {
     int t = omp_get_thread_num();
     int64_t offset = 0;

@@ -6,28 +6,34 @@
 
 /* ---- cat ---- */
 
-/* Inputs that are contiguous and of out's dtype (out contiguous too) are runs of bytes: each one contributes
- * one slab per index of the dims before `dim`. The slabs of all such inputs form one stream of bytes that
- * threads split evenly. The other inputs are copied into their part of out by the copy kernel. */
+/* Inputs that are contiguous and of out's dtype (out contiguous too) are runs of bytes: each contributes one
+ * slab per index of the dims before `dim`. Taken in destination order (outer index, then input), those slabs
+ * form one stream of bytes that threads split evenly; writes then move forward through out. The other inputs
+ * are copied into their part of out by the copy kernel. */
 typedef struct slab_input {
   const char *src;
   int64_t slab;   /* bytes per outer index */
   int64_t offset; /* byte offset of its part within each outer block of out */
-  int64_t start;  /* its first byte in the stream */
+  int64_t prefix; /* bytes of the stream before it within each outer step */
 } slab_input;
 
-static void copy_stream(const slab_input *in, int m, int64_t outer, char *dst, int64_t block, int64_t begin,
+/* Copies bytes [begin, end) of the stream; row is the stream's bytes per outer step, block out's. */
+static void copy_stream(const slab_input *in, int m, char *dst, int64_t block, int64_t row, int64_t begin,
                         int64_t end) {
+  if (begin >= end) return;
+  int64_t o = begin / row, within = begin % row;
   int i = 0;
-  while (i < m && in[i].start + in[i].slab * outer <= begin) i++;
-  for (int64_t at = begin; at < end && i < m; i++) {
+  while (in[i].prefix + in[i].slab <= within) i++;
+  for (int64_t at = begin; at < end;) {
     const slab_input *s = &in[i];
-    int64_t stop = s->start + s->slab * outer < end ? s->start + s->slab * outer : end;
-    while (at < stop) {
-      int64_t o = (at - s->start) / s->slab, within = (at - s->start) % s->slab;
-      int64_t len = s->slab - within < stop - at ? s->slab - within : stop - at;
-      memcpy(dst + o * block + s->offset + within, s->src + o * s->slab + within, (size_t)len);
-      at += len;
+    int64_t off = within - s->prefix, len = s->slab - off < end - at ? s->slab - off : end - at;
+    memcpy(dst + o * block + s->offset + off, s->src + o * s->slab + off, (size_t)len);
+    at += len;
+    within += len;
+    if (++i == m) {
+      i = 0;
+      o++;
+      within = 0;
     }
   }
 }
@@ -41,15 +47,15 @@ int tn_cpu_cat(tn_tensor *out, int n, const tn_tensor *const *inputs, int dim) {
   slab_input *slabs = n <= 64 ? stack : malloc(sizeof(slab_input) * (size_t)n);
   if (!slabs) return tn_error("cat: out of memory");
   int m = 0;
-  int64_t total = 0, position = 0;
+  int64_t row = 0, position = 0;
   int rc = 0;
   for (int i = 0; i < n && rc == 0; i++) {
     const tn_tensor *t = inputs[i];
     int64_t length = t->sizes[dim];
     if (t->numel > 0) {
       if (fast_out && t->dtype == out->dtype && tn_is_contiguous(t)) {
-        slabs[m] = (slab_input){tn_data_ptr(t), length * inner * es, position * inner * es, total};
-        total += slabs[m].slab * outer;
+        slabs[m] = (slab_input){tn_data_ptr(t), length * inner * es, position * inner * es, row};
+        row += slabs[m].slab;
         m++;
       } else {
         tn_tensor part = *out;
@@ -61,14 +67,19 @@ int tn_cpu_cat(tn_tensor *out, int n, const tn_tensor *const *inputs, int dim) {
     }
     position += length;
   }
+  int64_t total = row * outer;
   if (rc == 0 && total > 0) {
     char *dst = tn_data_ptr(out);
     int64_t block = out->sizes[dim] * inner * es;
     int nt = tn_parallel_threads(total, 1 << 18);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-      int t = omp_get_thread_num(), threads = omp_get_num_threads();
-      copy_stream(slabs, m, outer, dst, block, total * t / threads, total * (t + 1) / threads);
+    if (nt <= 1) {
+      copy_stream(slabs, m, dst, block, row, 0, total);
+    } else {
+#pragma omp parallel num_threads(nt)
+      {
+        int t = omp_get_thread_num(), threads = omp_get_num_threads();
+        copy_stream(slabs, m, dst, block, row, total * t / threads, total * (t + 1) / threads);
+      }
     }
   }
   if (slabs != stack) free(slabs);
@@ -147,30 +158,51 @@ static int64_t matrix_offset(const tn_tensor *t, int64_t b, int64_t es) {
   return offset * es;
 }
 
-int tn_cpu_triangle(tn_tensor *out, const tn_tensor *x, int64_t k, int upper) {
-  int nd = x->ndim;
-  int64_t rows = x->sizes[nd - 2], cols = x->sizes[nd - 1], es = tn_dtype_size(x->dtype);
-  int64_t total = x->numel / cols; /* rows over all matrices */
-  int64_t xr = x->strides[nd - 2] * es, xc = x->strides[nd - 1] * es;
-  int64_t orr = out->strides[nd - 2] * es, oc = out->strides[nd - 1] * es;
-  char *ob = tn_data_ptr(out);
-  const char *xb = tn_data_ptr(x);
-  int nt = tn_parallel_threads(x->numel, TN_GRAIN);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-  for (int64_t r = 0; r < total; r++) {
-    int64_t b = r / rows, i = r % rows;
-    const char *src = xb + matrix_offset(x, b, es) + i * xr;
-    char *dst = ob + matrix_offset(out, b, es) + i * orr;
-    /* tril keeps columns j <= i + k; triu keeps j >= i + k */
-    int64_t edge = upper ? i + k : i + k + 1;
+/* Rows [begin, end) over all matrices of a triangle op. */
+typedef struct triangle_job {
+  const tn_tensor *x;
+  tn_tensor *out;
+  int64_t k, rows, cols, es;
+  int upper;
+} triangle_job;
+
+static void triangle_rows(const triangle_job *j, int64_t begin, int64_t end) {
+  int nd = j->x->ndim;
+  int64_t es = j->es, cols = j->cols;
+  int64_t xr = j->x->strides[nd - 2] * es, xc = j->x->strides[nd - 1] * es;
+  int64_t orr = j->out->strides[nd - 2] * es, oc = j->out->strides[nd - 1] * es;
+  char *ob = tn_data_ptr(j->out);
+  const char *xb = tn_data_ptr(j->x);
+  for (int64_t r = begin; r < end; r++) {
+    int64_t b = r / j->rows, i = r % j->rows;
+    const char *src = xb + matrix_offset(j->x, b, es) + i * xr;
+    char *dst = ob + matrix_offset(j->out, b, es) + i * orr;
+    /* tril keeps columns c <= i + k; triu keeps c >= i + k */
+    int64_t edge = j->upper ? i + j->k : i + j->k + 1;
     edge = edge < 0 ? 0 : edge > cols ? cols : edge;
-    if (upper) {
+    if (j->upper) {
       zero_run(dst, oc, edge, es);
       copy_run(dst + edge * oc, oc, src + edge * xc, xc, cols - edge, es);
     } else {
       copy_run(dst, oc, src, xc, edge, es);
       zero_run(dst + edge * oc, oc, cols - edge, es);
     }
+  }
+}
+
+int tn_cpu_triangle(tn_tensor *out, const tn_tensor *x, int64_t k, int upper) {
+  int nd = x->ndim;
+  triangle_job j = {x, out, k, x->sizes[nd - 2], x->sizes[nd - 1], tn_dtype_size(x->dtype), upper};
+  int64_t total = x->numel / j.cols; /* rows over all matrices */
+  int nt = tn_parallel_threads(x->numel, TN_GRAIN);
+  if (nt <= 1) {
+    triangle_rows(&j, 0, total);
+    return 0;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), threads = omp_get_num_threads();
+    triangle_rows(&j, total * t / threads, total * (t + 1) / threads);
   }
   return 0;
 }

@@ -93,7 +93,7 @@ static const load_fn wide_loaders[TN_NUM_DTYPES] = {TN_FOREACH_DTYPE(WIDE_ENTRY)
 
 /* ---- sorting and selecting items, for both item types ---- */
 
-enum { INSERTION_MAX = 24, HEAP_BLOCK = 256 };
+enum { INSERTION_MAX = 24, HEAP_BLOCK = 256, RADIX_MAX_PASSES = 8 };
 
 #define DEFINE_ITEM_ALGORITHMS(NAME, ITEM, LESS, KEY)                                                  \
   static void insertion_sort_##NAME(ITEM *a, int64_t n) {                                              \
@@ -105,25 +105,33 @@ enum { INSERTION_MAX = 24, HEAP_BLOCK = 256 };
     }                                                                                                  \
   }                                                                                                    \
                                                                                                        \
-  /* LSD radix sort on the key's bytes (stable, so ties keep position order); returns a or tmp,        \
-   * whichever holds the result. */                                                                   \
+  /* LSD radix sort (stable, so ties keep position order) over the bits where the keys differ, in digits  \
+   * of 11 bits for long rows (8 for short ones, whose histograms would cost more than the passes save);  \
+   * returns a or tmp, whichever holds the result. */                                                  \
   static ITEM *radix_sort_##NAME(ITEM *a, ITEM *tmp, int64_t n, int key_bytes) {                       \
-    int64_t counts[8][256];                                                                            \
-    memset(counts, 0, sizeof(int64_t) * 256 * (size_t)key_bytes);                                     \
+    (void)key_bytes;                                                                                   \
+    uint64_t first = KEY(a[0]), differ = 0;                                                            \
+    for (int64_t i = 0; i < n; i++) differ |= KEY(a[i]) ^ first;                                       \
+    if (!differ) return a;                                                                             \
+    int low = __builtin_ctzll(differ), high = 64 - __builtin_clzll(differ);                            \
+    int bits = n >= (1 << 16) ? 11 : 8, passes = (high - low + bits - 1) / bits;                       \
+    uint64_t mask = ((uint64_t)1 << bits) - 1;                                                         \
+    int64_t counts[RADIX_MAX_PASSES][1 << 11];                                                         \
+    for (int p = 0; p < passes; p++) memset(counts[p], 0, sizeof(int64_t) << bits);                    \
     for (int64_t i = 0; i < n; i++) {                                                                  \
-      uint64_t k = KEY(a[i]);                                                                          \
-      for (int b = 0; b < key_bytes; b++) counts[b][(k >> (8 * b)) & 255]++;                           \
+      uint64_t k = KEY(a[i]) >> low;                                                                   \
+      for (int p = 0; p < passes; p++) counts[p][(k >> (p * bits)) & mask]++;                          \
     }                                                                                                  \
-    for (int b = 0; b < key_bytes; b++) {                                                              \
-      uint64_t first = (KEY(a[0]) >> (8 * b)) & 255;                                                   \
-      if (counts[b][first] == n) continue; /* every key has this byte: nothing to reorder */           \
+    for (int p = 0; p < passes; p++) {                                                                 \
+      int shift = low + p * bits;                                                                      \
       int64_t offset = 0;                                                                              \
-      for (int d = 0; d < 256; d++) {                                                                  \
-        int64_t c = counts[b][d];                                                                      \
-        counts[b][d] = offset;                                                                         \
+      for (uint64_t d = 0; d <= mask; d++) {                                                           \
+        int64_t c = counts[p][d];                                                                      \
+        counts[p][d] = offset;                                                                         \
         offset += c;                                                                                   \
       }                                                                                                \
-      for (int64_t i = 0; i < n; i++) tmp[counts[b][(KEY(a[i]) >> (8 * b)) & 255]++] = a[i];          \
+      int64_t *restrict slot = counts[p];                                                              \
+      for (int64_t i = 0; i < n; i++) tmp[slot[(KEY(a[i]) >> shift) & mask]++] = a[i];                 \
       ITEM *swap = a;                                                                                  \
       a = tmp;                                                                                         \
       tmp = swap;                                                                                      \
@@ -277,7 +285,7 @@ static void order_row(const order_job *job, int64_t r, void *scratch) {
   int64_t k = job->k;
   if (job->wide) {
     wide_item *a = scratch, *tmp = a + n;
-    if (job->kind == ORDER_TOPK && k * 8 <= n) {
+    if (job->kind == ORDER_TOPK && k * 32 <= n) {
       heap_select_wide(a, k, load, row, stride, n, job->flip);
       write_wide(sort_items_wide(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
       return;
@@ -294,7 +302,7 @@ static void order_row(const order_job *job, int64_t r, void *scratch) {
     }
   } else {
     narrow_item *a = scratch, *tmp = a + n;
-    if (job->kind == ORDER_TOPK && k * 8 <= n) {
+    if (job->kind == ORDER_TOPK && k * 32 <= n) {
       heap_select_narrow(a, k, load, row, stride, n, job->flip);
       write_narrow(sort_items_narrow(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
       return;
@@ -324,7 +332,14 @@ static int run_order(order_job *job, const char *fn) {
   int nt = tn_parallel_threads(x->numel, TN_GRAIN / 8);
   if (nt > rows) nt = (int)rows;
   int failed = 0;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+  if (nt <= 1) {
+    void *scratch = malloc(item * 2 * (size_t)n);
+    if (!scratch) return tn_error("%s: out of memory for rows of %lld elements", fn, (long long)n);
+    for (int64_t r = 0; r < rows; r++) order_row(job, r, scratch);
+    free(scratch);
+    return 0;
+  }
+#pragma omp parallel num_threads(nt)
   {
     void *scratch = malloc(item * 2 * (size_t)n);
     if (!scratch) __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
@@ -395,38 +410,131 @@ static int unique_outputs(const char *fn, const tn_tensor *x, int inverse_ndim, 
   return 0;
 }
 
-/* Unique elements of the flattened (contiguous) x. */
-static int unique_flat(const char *fn, const tn_tensor *x, const tn_tensor *flat, int consecutive, int64_t base,
-                       tn_tensor **values, tn_tensor **inverse, tn_tensor **counts) {
+/* The element of an integer or bool dtype whose key is `key` (the inverse of key_<dtype>). */
+static void store_from_key(int dtype, uint64_t key, char *dst) {
+  switch (dtype) {
+    case TN_INT64: *(int64_t *)dst = (int64_t)(key ^ 0x8000000000000000u); break;
+    case TN_INT32: *(int32_t *)dst = (int32_t)(uint32_t)(key ^ 0x80000000u); break;
+    case TN_INT16: *(int16_t *)dst = (int16_t)(uint16_t)(key ^ 0x8000u); break;
+    case TN_INT8: *(int8_t *)dst = (int8_t)(uint8_t)(key ^ 0x80u); break;
+    default: *(uint8_t *)dst = (uint8_t)key; break; /* uint8, bool */
+  }
+}
+
+enum { KEY_BLOCK = 512 };
+
+/* Sorted unique elements of an integer or bool tensor by counting: when the keys span a small range, one
+ * pass counts each key in a table indexed by key - min, and (for inverse) a second maps each element to its
+ * value's rank; no sort. Returns 1 (without an error) when the range is too wide for a table. */
+static int unique_by_counting(const char *fn, const tn_tensor *x, const tn_tensor *flat, int64_t base,
+                              tn_tensor **values, tn_tensor **inverse, tn_tensor **counts) {
   int64_t n = flat->numel, es = tn_dtype_size(x->dtype);
-  wide_item *items = malloc(sizeof(wide_item) * 2 * (size_t)(n ? n : 1));
-  if (!items) return tn_error("%s: out of memory for %lld elements", fn, (long long)n);
   const char *data = tn_data_ptr(flat);
-  wide_loaders[x->dtype](data, es, 0, n, 0, items);
-  const wide_item *order = consecutive ? items : sort_items_wide(items, items + n, n, key_bytes_of[x->dtype]);
-  /* NaNs never equal anything, themselves included */
-  uint64_t nan = tn_dtype_is_floating(x->dtype) ? nan_key(x->dtype) : 0;
-  bool floating = tn_dtype_is_floating(x->dtype);
+  load_fn load = wide_loaders[x->dtype];
+  wide_item block[KEY_BLOCK];
+  uint64_t lo = ~(uint64_t)0, hi = 0;
+  for (int64_t at = 0; at < n; at += KEY_BLOCK) {
+    int64_t m = n - at < KEY_BLOCK ? n - at : KEY_BLOCK;
+    load(data, es, at, m, 0, block);
+    for (int64_t i = 0; i < m; i++) {
+      lo = block[i].key < lo ? block[i].key : lo;
+      hi = block[i].key > hi ? block[i].key : hi;
+    }
+  }
+  uint64_t range = n ? hi - lo + 1 : 1, limit = (uint64_t)(n > (1 << 16) ? n : 1 << 16);
+  if (range == 0 || range > limit) return 1; /* (range 0: the full 64-bit span wrapped) */
+  int64_t *table = calloc((size_t)range, sizeof(int64_t));
+  if (!table) return tn_error("%s: out of memory", fn);
+  for (int64_t at = 0; at < n; at += KEY_BLOCK) {
+    int64_t m = n - at < KEY_BLOCK ? n - at : KEY_BLOCK;
+    load(data, es, at, m, 0, block);
+    for (int64_t i = 0; i < m; i++) table[block[i].key - lo]++;
+  }
   int64_t groups = 0;
-  for (int64_t i = 0; i < n; i++)
-    groups += i == 0 || order[i].key != order[i - 1].key || (floating && order[i].key == nan);
+  for (uint64_t k = 0; k < range; k++) groups += table[k] != 0;
   int rc = -1;
   if (!(*values = tn_empty(1, &groups, x->dtype, TN_CPU, 0))) goto done;
-  if (unique_outputs(fn, x, x->ndim, x->sizes, groups, inverse, counts)) goto done;
+  if (inverse && !(*inverse = tn_empty(x->ndim, x->sizes, TN_INT64, TN_CPU, 0))) goto done;
+  if (counts && !(*counts = tn_empty(1, &groups, TN_INT64, TN_CPU, 0))) goto done;
   char *v = tn_data_ptr(*values);
-  int64_t *inv = inverse ? tn_data_ptr(*inverse) : NULL, *cnt = counts ? tn_data_ptr(*counts) : NULL;
-  int64_t g = -1;
-  for (int64_t i = 0; i < n; i++) {
-    if (i == 0 || order[i].key != order[i - 1].key || (floating && order[i].key == nan)) {
-      g++;
-      memcpy(v + g * es, data + order[i].pos * es, (size_t)es);
-      if (cnt) cnt[g] = 0;
+  int64_t *cnt = counts ? tn_data_ptr(*counts) : NULL;
+  for (uint64_t k = 0, g = 0; k < range; k++) {
+    if (!table[k]) continue;
+    store_from_key(x->dtype, lo + k, v + g * es);
+    if (cnt) cnt[g] = table[k];
+    table[k] = (int64_t)g++ + base; /* from here on, the table maps a key to its value's index */
+  }
+  if (inverse) {
+    int64_t *inv = tn_data_ptr(*inverse);
+    for (int64_t at = 0; at < n; at += KEY_BLOCK) {
+      int64_t m = n - at < KEY_BLOCK ? n - at : KEY_BLOCK;
+      load(data, es, at, m, 0, block);
+      for (int64_t i = 0; i < m; i++) inv[at + i] = table[block[i].key - lo];
     }
-    if (cnt) cnt[g]++;
-    if (inv) inv[order[i].pos] = g + base;
   }
   rc = 0;
 done:
+  free(table);
+  return rc;
+}
+
+/* The runs of equal keys in sorted (or, for unique_consecutive, original) order: values (the first element
+ * of each run), inverse and counts. NaNs never equal anything, themselves included. */
+#define DEFINE_UNIQUE_RUNS(NAME, ITEM, KEY, POS)                                                       \
+  static int unique_runs_##NAME(const char *fn, const tn_tensor *x, const char *data, const ITEM *order, \
+                                int64_t n, int64_t base, tn_tensor **values, tn_tensor **inverse,      \
+                                tn_tensor **counts) {                                                  \
+    int64_t es = tn_dtype_size(x->dtype);                                                              \
+    bool floating = tn_dtype_is_floating(x->dtype);                                                    \
+    uint64_t nan = floating ? nan_key(x->dtype) : 0;                                                   \
+    int64_t groups = 0;                                                                                \
+    for (int64_t i = 0; i < n; i++)                                                                    \
+      groups += i == 0 || KEY(order[i]) != KEY(order[i - 1]) || (floating && KEY(order[i]) == nan);    \
+    if (!(*values = tn_empty(1, &groups, x->dtype, TN_CPU, 0))) return -1;                             \
+    if (unique_outputs(fn, x, x->ndim, x->sizes, groups, inverse, counts)) return -1;                  \
+    char *v = tn_data_ptr(*values);                                                                    \
+    int64_t *inv = inverse ? tn_data_ptr(*inverse) : NULL, *cnt = counts ? tn_data_ptr(*counts) : NULL; \
+    int64_t g = -1;                                                                                    \
+    for (int64_t i = 0; i < n; i++) {                                                                  \
+      if (i == 0 || KEY(order[i]) != KEY(order[i - 1]) || (floating && KEY(order[i]) == nan)) {        \
+        g++;                                                                                           \
+        memcpy(v + g * es, data + (int64_t)POS(order[i]) * es, (size_t)es);                            \
+        if (cnt) cnt[g] = 0;                                                                           \
+      }                                                                                                \
+      if (cnt) cnt[g]++;                                                                               \
+      if (inv) inv[POS(order[i])] = g + base;                                                          \
+    }                                                                                                  \
+    return 0;                                                                                          \
+  }
+DEFINE_UNIQUE_RUNS(narrow, narrow_item, NARROW_KEY, NARROW_POS)
+DEFINE_UNIQUE_RUNS(wide, wide_item, WIDE_KEY, WIDE_POS)
+
+/* Unique elements of the flattened (contiguous) x. */
+static int unique_flat(const char *fn, const tn_tensor *x, const tn_tensor *flat, int consecutive, int64_t base,
+                       tn_tensor **values, tn_tensor **inverse, tn_tensor **counts) {
+  if (!consecutive && !tn_dtype_is_floating(x->dtype)) {
+    int rc = unique_by_counting(fn, x, flat, base, values, inverse, counts);
+    if (rc <= 0) return rc;
+  }
+  int64_t n = flat->numel, es = tn_dtype_size(x->dtype);
+  int key_bytes = key_bytes_of[x->dtype];
+  bool wide = key_bytes == 8 || n > (int64_t)UINT32_MAX;
+  size_t item = wide ? sizeof(wide_item) : sizeof(narrow_item);
+  void *items = malloc(item * (consecutive ? 1 : 2) * (size_t)(n ? n : 1));
+  if (!items) return tn_error("%s: out of memory for %lld elements", fn, (long long)n);
+  const char *data = tn_data_ptr(flat);
+  int rc;
+  if (wide) {
+    wide_item *a = items;
+    wide_loaders[x->dtype](data, es, 0, n, 0, a);
+    const wide_item *order = consecutive ? a : sort_items_wide(a, a + n, n, key_bytes);
+    rc = unique_runs_wide(fn, x, data, order, n, base, values, inverse, counts);
+  } else {
+    narrow_item *a = items;
+    narrow_loaders[x->dtype](data, es, 0, n, 0, a);
+    const narrow_item *order = consecutive ? a : sort_items_narrow(a, a + n, n, key_bytes);
+    rc = unique_runs_narrow(fn, x, data, order, n, base, values, inverse, counts);
+  }
   free(items);
   return rc;
 }

@@ -44,8 +44,7 @@ static void free_result(tn_tensor *result, tn_tensor *out) {
 /* PyTorch's legacy rule: 1-d tensors with no elements may join tensors of any shape (they are skipped). */
 static bool skipped(const tn_tensor *t) { return t->ndim == 1 && t->sizes[0] == 0; }
 
-static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tensor *const *ts, int dim,
-                           const int *numbers) {
+static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tensor *const *ts, int dim) {
   char a[TN_SHAPE_STR], b[TN_SHAPE_STR];
   if (n <= 0) return tn_error_null("%s: expected a non-empty list of tensors", fn);
   const tn_tensor *ref = NULL;
@@ -53,9 +52,9 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
   for (int i = 0; i < n; i++) {
     if (ts[i]->ndim == 0)
       return tn_error_null("%s: a 0-d tensor (tensor %d) cannot be concatenated; unsqueeze it or use stack", fn,
-                           numbers[i]);
+                           i + 1);
     if (!same_device(ts[i], ts[0]))
-      return tn_error_null("%s: tensors %d and %d are on different devices", fn, numbers[0], numbers[i]);
+      return tn_error_null("%s: tensors %d and %d are on different devices", fn, 1, i + 1);
     dtype = tn_promote_types(dtype, ts[i]->dtype);
     if (!ref && !skipped(ts[i])) ref = ts[i];
   }
@@ -64,7 +63,7 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
   int64_t sizes[TN_MAX_DIMS];
   memcpy(sizes, ref->sizes, sizeof sizes);
   sizes[dim] = 0;
-  const tn_tensor **inputs = malloc(sizeof(tn_tensor *) * (size_t)n);
+  const tn_tensor *few[64], **inputs = n <= 64 ? few : malloc(sizeof(tn_tensor *) * (size_t)n);
   if (!inputs) return tn_error_null("%s: out of memory", fn);
   int m = 0;
   tn_tensor *result = NULL;
@@ -73,14 +72,14 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
     if (skipped(t) && t != ref) continue;
     if (t->ndim != ref->ndim) {
       tn_error("%s: tensors must have the same number of dimensions: tensor %d has size %s, tensor %d has size %s",
-               fn, numbers[0], tn_format_shape(a, sizeof a, ref->ndim, ref->sizes), numbers[i],
+               fn, 1, tn_format_shape(a, sizeof a, ref->ndim, ref->sizes), i + 1,
                tn_format_shape(b, sizeof b, t->ndim, t->sizes));
       goto done;
     }
     for (int d = 0; d < t->ndim; d++)
       if (d != dim && t->sizes[d] != ref->sizes[d]) {
         tn_error("%s: sizes must match except in dimension %d: tensor %d has size %s, tensor %d has size %s", fn,
-                 dim + 1, numbers[0], tn_format_shape(a, sizeof a, ref->ndim, ref->sizes), numbers[i],
+                 dim + 1, 1, tn_format_shape(a, sizeof a, ref->ndim, ref->sizes), i + 1,
                  tn_format_shape(b, sizeof b, t->ndim, t->sizes));
         goto done;
       }
@@ -98,17 +97,12 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
     }
   }
 done:
-  free(inputs);
+  if (inputs != few) free(inputs);
   return result;
 }
 
 tn_tensor *tn_cat(tn_tensor *out, int n, const tn_tensor *const *tensors, int dim) {
-  int *numbers = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
-  if (!numbers) return tn_error_null("cat: out of memory");
-  for (int i = 0; i < n; i++) numbers[i] = i + 1;
-  tn_tensor *r = cat_impl("cat", out, n, tensors, dim, numbers);
-  free(numbers);
-  return r;
+  return cat_impl("cat", out, n, tensors, dim);
 }
 
 tn_tensor *tn_stack(tn_tensor *out, int n, const tn_tensor *const *tensors, int dim) {
@@ -128,9 +122,8 @@ tn_tensor *tn_stack(tn_tensor *out, int n, const tn_tensor *const *tensors, int 
   /* each tensor with a new dim of size 1 at dim, then cat along it */
   tn_tensor *views = malloc(sizeof(tn_tensor) * (size_t)n);
   const tn_tensor **list = malloc(sizeof(tn_tensor *) * (size_t)n);
-  int *numbers = malloc(sizeof(int) * (size_t)n);
   tn_tensor *r = NULL;
-  if (!views || !list || !numbers) {
+  if (!views || !list) {
     tn_error("%s: out of memory", fn);
     goto done;
   }
@@ -150,13 +143,11 @@ tn_tensor *tn_stack(tn_tensor *out, int n, const tn_tensor *const *tensors, int 
       }
     }
     list[i] = v;
-    numbers[i] = i + 1;
   }
-  r = cat_impl(fn, out, n, list, dim, numbers);
+  r = cat_impl(fn, out, n, list, dim);
 done:
   free(views);
   free(list);
-  free(numbers);
   return r;
 }
 

@@ -48,17 +48,14 @@ local function tensor_list(fn, list)
   return n, list_buf
 end
 
--- Torch7's torch.cat(a, b, [dim]) as well as torch.cat({a, b}, [dim]): returns list, dim, opts.
-local function list_args(fn, first, ...)
-  if not is_tensor(first) then return first, ... end
-  local list, n = { first }, select('#', ...)
-  local i = 1
+-- Torch7's torch.cat(a, b, ..., [dim]): the tensors one by one. Returns the list, the dim and the options.
+local function torch7_list(...)
+  local list, n, i = {}, select('#', ...), 1
   while i <= n and is_tensor((select(i, ...))) do
-    list[#list + 1] = select(i, ...)
+    list[i] = (select(i, ...))
     i = i + 1
   end
-  if i <= n then return list, select(i, ...) end
-  return list
+  return list, (select(i, ...)), (select(i + 1, ...))
 end
 
 --- torch.cat(tensors, [dim], [{out=}]) -> Tensor
@@ -67,10 +64,13 @@ end
 -- in PyTorch; 1-d empty tensors are skipped. Torch7's torch.cat(a, b, dim) works too. Aliases: torch.concat,
 -- torch.concatenate.
 -- Example: torch.cat({torch.zeros(2, 3), torch.ones(1, 3)})   -- 3 x 3
-function torch.cat(...)
-  local list, dim, opts = list_args('cat', ...)
+function torch.cat(tensors, dim, opts, ...)
+  if is_tensor(tensors) then
+    local list, d, o = torch7_list(tensors, dim, opts, ...)
+    return torch.cat(list, d, o)
+  end
   if is_opts(dim) then dim, opts = dim.dim, dim end
-  local n, buf = tensor_list('cat', list)
+  local n, buf = tensor_list('cat', tensors)
   local out = out_of(opts)
   return produce(C.tn_cat(out and out._c, n, buf, cdim('cat', dim or 1)), out)
 end
@@ -79,10 +79,9 @@ torch.concat, torch.concatenate = torch.cat, torch.cat
 --- torch.stack(tensors, [dim], [{out=}]) -> Tensor
 -- The tensors (all of one size) joined along a new dim (default 1; -1 is a new last dim).
 -- Example: torch.stack({torch.zeros(3), torch.ones(3)}, 2)   -- 3 x 2
-function torch.stack(...)
-  local list, dim, opts = list_args('stack', ...)
+function torch.stack(tensors, dim, opts)
   if is_opts(dim) then dim, opts = dim.dim, dim end
-  local n, buf = tensor_list('stack', list)
+  local n, buf = tensor_list('stack', tensors)
   local out = out_of(opts)
   return produce(C.tn_stack(out and out._c, n, buf, cdim('stack', dim or 1)), out)
 end
