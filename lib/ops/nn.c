@@ -8,7 +8,7 @@ int tn_nn_check_indices(const char *fn, const char *what, const tn_tensor *idx, 
   int64_t hi = base + count;
   for (int64_t i = 0; i < idx->numel; i++) {
     int64_t x = v[i];
-    if ((x < base || x >= hi) && x != skip) {
+    if ((x < base || x >= hi) && (x != skip || skip == INT64_MIN)) {
       if (count == 0) return tn_error("%s: %s %lld is out of range: there are no %s", fn, what, (long long)x, count_what);
       return tn_error("%s: %s %lld is out of range for %lld %s (expected %lld to %lld)", fn, what, (long long)x,
                       (long long)count, count_what, (long long)base, (long long)(hi - 1));
@@ -36,7 +36,8 @@ tn_tensor *tn_embedding(const tn_tensor *weight, const tn_tensor *indices, int64
   tn_backend *be = tn_backend_of(fn, weight);
   if (!be) return NULL;
   tn_tensor *idx = tn_nn_int64(fn, "index tensor", indices);
-  if (!idx || tn_nn_check_indices(fn, "index", idx, weight->sizes[0], base, base - 1, "embeddings")) {
+  /* no index is exempt: base - 1 here let id 0 through, to read the row before the weight */
+  if (!idx || tn_nn_check_indices(fn, "index", idx, weight->sizes[0], base, INT64_MIN, "embeddings")) {
     tn_tensor_free(idx);
     return NULL;
   }
@@ -71,7 +72,7 @@ tn_tensor *tn_embedding_backward(const tn_tensor *grad_output, const tn_tensor *
   tn_backend *be = tn_backend_of(fn, grad_output);
   if (!be) return NULL;
   tn_tensor *idx = tn_nn_int64(fn, "index tensor", indices);
-  if (!idx || tn_nn_check_indices(fn, "index", idx, num_weights, base, base - 1, "embeddings")) {
+  if (!idx || tn_nn_check_indices(fn, "index", idx, num_weights, base, INT64_MIN, "embeddings")) {
     tn_tensor_free(idx);
     return NULL;
   }

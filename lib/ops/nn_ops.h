@@ -75,8 +75,8 @@ static inline void tn_nn_give(tn_tensor **slot, tn_tensor *r) {
     tn_tensor_free(r);
 }
 
-/* Checks that every value of an integer index tensor lies in [base, base + count) or equals `skip` (use a
- * value outside the range for none); what names the values ("target", "index") in the error, which gives the
+/* Checks that every value of an integer index tensor lies in [base, base + count) or equals `skip` (INT64_MIN
+ * for none: nothing is exempt); what names the values ("target", "index") in the error, which gives the
  * bad value and the valid range. CPU tensors are checked here; other devices check in their kernels. */
 int tn_nn_check_indices(const char *fn, const char *what, const tn_tensor *idx, int64_t count, int64_t base,
                         int64_t skip, const char *count_what);
