@@ -69,6 +69,9 @@ return function(nn)
         common.fail(self, 'expected %d input channels (dim %d), got %d in %s', self.in_channels, nd - nsp, channels,
                     common.shape(x))
       end
+      -- an unbatched input [C x ...] runs as a batch of one, as in PyTorch
+      local unbatched = nd == nsp + 1
+      if unbatched then x, nd = x:unsqueeze(1), nd + 1 end
       local opts = { stride = self.stride, padding = self.padding, dilation = self.dilation, groups = self.groups }
       if transposed then
         opts.output_padding = self.output_padding
@@ -88,7 +91,9 @@ return function(nn)
           opts.output_padding = op
         end
       end
-      return F[fname](x, self.weight, self.bias, opts)
+      local y = F[fname](x, self.weight, self.bias, opts)
+      if unbatched then y = y:squeeze(1) end
+      return y
     end
 
     function class:extra_repr()
