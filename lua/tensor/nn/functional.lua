@@ -286,7 +286,8 @@ function F.embedding(ids, weight, ...)
     torch.no_grad(function()
       local rows = ids:reshape(-1):unique()
       local norms = weight:index_select(1, rows):norm(opts.norm_type or 2, 2, true)
-      local scale = torch.where(norms:gt(opts.max_norm), norms:reciprocal():mul_(opts.max_norm), 1)
+      -- PyTorch's embedding_renorm_: scale = max_norm / (norm + 1e-7) for the rows above max_norm
+      local scale = torch.where(norms:gt(opts.max_norm), (norms + 1e-7):reciprocal():mul_(opts.max_norm), 1)
       weight:index_copy_(1, rows, weight:index_select(1, rows) * scale)
     end)
   end
