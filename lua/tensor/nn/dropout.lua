@@ -38,6 +38,7 @@ return function(nn)
     if x:dim() ~= 3 and x:dim() ~= 4 then common.fail(self, 'expected a 3-d or 4-d input, got %s', common.shape(x)) end
     local shape = x:shape()
     for d = x:dim() - 1, x:dim() do shape[d] = 1 end
+    if self.p == 1 then return x * 0 end -- every channel dropped (1 / (1 - p) would make 0 * inf = NaN)
     local keep = torch.empty(shape, { dtype = x:dtype(), device = x:device() }):bernoulli_(1 - self.p)
     return x * keep / (1 - self.p)
   end
