@@ -116,9 +116,12 @@ return function(nn)
       local h0, c0
       if hx ~= nil then
         if lstm then
-          if type(hx) ~= 'table' or hx[1] == nil or hx[2] == nil then common.fail(self, 'hx must be {h0, c0}') end
+          if torch.is_tensor(hx) or type(hx) ~= 'table' or not torch.is_tensor(hx[1]) or not torch.is_tensor(hx[2]) then
+            common.fail(self, 'hx must be {h0, c0}, a table of two tensors')
+          end
           h0, c0 = hx[1], hx[2]
         else
+          if not torch.is_tensor(hx) then common.fail(self, 'hx must be a tensor h0, got a %s', type(hx)) end
           h0 = hx
         end
         if unbatched then

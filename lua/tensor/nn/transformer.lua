@@ -16,11 +16,8 @@ return function(nn)
   -- key_padding_mask is [N x S]; attn_mask is [L x S] or [N*num_heads x L x S].
   local MHA = Module:extend('MultiheadAttention')
   nn.MultiheadAttention = MHA
-  function MHA:init(embed_dim, num_heads, opts)
-    if not common.is_opts(opts) then
-      opts = common.options({ 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first' },
-                            select(1, opts))
-    end
+  function MHA:init(embed_dim, num_heads, ...)
+    local opts = common.options({ 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first' }, ...)
     common.positive_int('MultiheadAttention', 'embed_dim', embed_dim)
     common.positive_int('MultiheadAttention', 'num_heads', num_heads)
     if embed_dim % num_heads ~= 0 then
@@ -156,11 +153,9 @@ return function(nn)
   -- with norm_first). m(src, {src_mask=, src_key_padding_mask=, is_causal=}).
   local Layer = Module:extend('TransformerEncoderLayer')
   nn.TransformerEncoderLayer = Layer
-  function Layer:init(d_model, nhead, opts)
-    if not common.is_opts(opts) then
-      opts = common.options({ 'dim_feedforward', 'dropout', 'activation', 'layer_norm_eps', 'batch_first', 'norm_first',
-                              'bias' }, select(1, opts))
-    end
+  function Layer:init(d_model, nhead, ...)
+    local opts = common.options({ 'dim_feedforward', 'dropout', 'activation', 'layer_norm_eps', 'batch_first',
+                                  'norm_first', 'bias' }, ...)
     local ff, p = opts.dim_feedforward or 2048, opts.dropout or 0.1
     local eps = opts.layer_norm_eps or 1e-5
     local factory = { dtype = opts.dtype, device = opts.device, bias = opts.bias }
