@@ -382,14 +382,37 @@ function F.nll_loss(x, target, ...)
   return raw.nll_loss(x, target, class_loss_options('nll_loss', ...))
 end
 
+-- The element-wise binary cross entropy with PyTorch's gradients: (x - t) / max(x (1 - x), 1e-12) for the input
+-- (finite at x = 0 and 1, where the clamped logs' own derivative is 0 * inf) and the clamped log ratio for the
+-- target.
+local clamped_log = function(v) return v:log():clamp({ min = -100 }) end
+local BinaryCrossEntropy = torch.autograd.Function {
+  name = 'binary_cross_entropy',
+  forward = function(ctx, x, t)
+    ctx:save_for_backward(x, t)
+    return -(t * clamped_log(x) + (1 - t) * clamped_log(1 - x))
+  end,
+  backward = function(ctx, g)
+    local x, t = unpack(ctx.saved_tensors)
+    local gx, gt
+    if ctx.needs_input_grad[1] then gx = g * (x - t) / (x * (1 - x)):clamp({ min = 1e-12 }) end
+    if ctx.needs_input_grad[2] then gt = g * (clamped_log(1 - x) - clamped_log(x)) end
+    return gx, gt
+  end,
+}
+
 --- F.binary_cross_entropy(input, target, weight, reduction='mean') -> Tensor
--- -(t log x + (1 - t) log(1 - x)) for probabilities x, with the logs clamped at -100 as in PyTorch.
+-- -(t log x + (1 - t) log(1 - x)) for probabilities x and a target of the same shape, with the logs clamped at
+-- -100 as in PyTorch; weight broadcasts to the input.
 function F.binary_cross_entropy(x, t, weight, reduction)
   if is_opts(weight) then weight, reduction = weight.weight, weight.reduction end
   pair('binary_cross_entropy', x, t)
+  if not x:is_same_size(t) then
+    fail('binary_cross_entropy', 'the target %s must have the size of the input %s', shape_string(t), shape_string(x))
+  end
   local bad = torch.no_grad(function() return x:lt(0):logical_or(x:gt(1)):any() end)
   if bad then fail('binary_cross_entropy', 'the input must hold probabilities in [0, 1]') end
-  local loss = -(t * x:log():clamp({ min = -100 }) + (1 - t) * (1 - x):log():clamp({ min = -100 }))
+  local loss = BinaryCrossEntropy.apply(x, t)
   if weight ~= nil then loss = loss * weight end
   return reduce('binary_cross_entropy', loss, reduction)
 end

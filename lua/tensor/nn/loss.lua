@@ -1,4 +1,5 @@
 -- tensor.nn.loss: loss modules over nn.functional's losses, with PyTorch's options.
+local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 
@@ -24,7 +25,11 @@ return function(nn)
       opts = opts or {}
       self.reduction = reduction_of(name, opts)
       for k, v in pairs(defaults or {}) do
-        if opts[k] == nil then self[k] = v else self[k] = opts[k] end
+        if opts[k] == nil then self[k] = v elseif not torch.is_tensor(opts[k]) then self[k] = opts[k] end
+      end
+      -- tensor options are buffers, as in PyTorch: in the state dict, converted by :to()
+      for _, k in ipairs({ 'weight', 'pos_weight' }) do
+        if torch.is_tensor(opts[k]) then self:register_buffer(k, opts[k]) end
       end
     end
     class.forward = fn
