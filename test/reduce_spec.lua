@@ -324,6 +324,39 @@ case('sum over dims {1, 3} of a 4-d tensor', function(a) return a:sum({ 1, 3 }) 
 case('mean over dims {2, 4} keepdim of a permuted 4-d tensor', function(a) return a:mean({ 2, 4 }, true) end,
      'torch.mean(a, (1, 3), keepdim=True)', { a = torch.randn(6, 5, 4, 3):permute(4, 2, 1, 3) })
 
+-- ---- size-1 dims, single-element reductions, wide integers ----
+
+local ones_dim = torch.randn(3, 1, 4)
+for _, op in ipairs({ 'sum', 'mean', 'amax', 'prod', 'logsumexp', 'var', 'argmax' }) do
+  local py = op == 'argmax' and 'torch.argmax(a, 1) + 1' or string.format('torch.%s(a, 1)', op)
+  case(op .. ' over a size-1 dim', function(a) return a[op](a, 2) end, py, { a = ones_dim })
+end
+case('max over a size-1 dim keepdim', function(a)
+  local v, i = a:max(2, true)
+  return { v, i }
+end, 'r = torch.max(a, 1, keepdim=True)\nout = [r[0], r[1] + 1]', { a = ones_dim })
+case('sum over dims {1, 3} with a size-1 dim between', function(a) return a:sum({ 1, 3 }) end, 'torch.sum(a, (0, 2))',
+     { a = ones_dim })
+case('sum of int32 beyond 2^31 is exact in int64', function(a) return a:sum(1) end, 'torch.sum(a, 0)',
+     { a = torch.full({ 4, 2 }, 2000000000, { dtype = 'int32' }) })
+case('sum of int64 wraps like PyTorch', function(a) return a:sum(1) end, 'torch.sum(a, 0)',
+     { a = torch.tensor({ { 9223372036854775807 }, { 1 } }, { dtype = 'int64' }) })
+case('cumsum of an expanded tensor', function(a) return a:cumsum(1) end, 'torch.cumsum(a, 0)',
+     { a = torch.randn(1, 5):expand(4, 5) })
+case('cumprod of a transposed int64 tensor', function(a) return a:cumprod(2) end, 'torch.cumprod(a, 1)',
+     { a = torch.randint(-3, 4, { 5, 6 }):t() })
+case('sum into a transposed out=', function(a)
+  local out = torch.empty(5, 4):t()
+  torch.sum(a, 3, { out = out })
+  return out
+end, 'torch.sum(a, 2)', { a = torch.randn(4, 5, 6) })
+case('cumsum out=', function(a)
+  local out = torch.empty(0)
+  local r = torch.cumsum(a, 2, { out = out })
+  assert(r == out)
+  return out
+end, 'torch.cumsum(a, 1)', { a = xn })
+
 -- ---- out= and {tensor=true} ----
 
 case('torch.sum out=', function(a)

@@ -371,7 +371,7 @@ TN_FOREACH_ALL_ARG(STAMP_AMINMAX, _)
 
 /* ---- arg: slots hold idx[n] (int64, -1 while empty) then v[n] ---- */
 
-#define ARG_FAMILY(NAME, T, CT, LOAD, TAKE, BETTER, IDENT, STORE)                                           \
+#define ARG_FAMILY(NAME, T, CT, LOAD, GT, BETTER, IDENT, STORE)                                             \
   static void NAME##_init(void *st, int64_t n) {                                                           \
     int64_t *idx = st;                                                                                     \
     CT *v = (CT *)(idx + n);                                                                               \
@@ -379,28 +379,9 @@ TN_FOREACH_ALL_ARG(STAMP_AMINMAX, _)
   }                                                                                                        \
   static void NAME##_run(void *st, int64_t n, int64_t slot, const char *ptr, int64_t len, int64_t index,   \
                          const rk_ctx *c) {                                                                \
-    enum { L = LANES(CT), W = VEC(CT) };                                                                   \
     const T *restrict p = (const T *)ptr;                                                                  \
-    CT lane[L];                                                                                            \
-    for (int j = 0; j < L; j++) lane[j] = IDENT;                                                           \
-    int64_t i = 0;                                                                                         \
-    for (; i + L <= len; i += L)                                                                           \
-      for (int j = 0; j < L; j++) {                                                                        \
-        CT x = LOAD(p[i + j]);                                                                             \
-        lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                          \
-      }                                                                                                    \
-    for (; i + W <= len; i += W)                                                                           \
-      for (int j = 0; j < W; j++) {                                                                        \
-        CT x = LOAD(p[i + j]);                                                                             \
-        lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                          \
-      }                                                                                                    \
-    for (int j = 0; i < len; i++, j++) {                                                                   \
-      CT x = LOAD(p[i]);                                                                                   \
-      lane[j] = TAKE(x, lane[j]) ? x : lane[j];                                                            \
-    }                                                                                                      \
-    for (int w = L / 2; w > 0; w /= 2)                                                                     \
-      for (int j = 0; j < w; j++) lane[j] = TAKE(lane[j + w], lane[j]) ? lane[j + w] : lane[j];            \
-    CT m = lane[0];                                                                                        \
+    CT m;                                                                                                  \
+    RUN_EXTREME(m, T, CT, LOAD, MAP_ID, GT, IDENT, ptr, len);                                              \
     int64_t k = 0;                                                                                         \
     if (IS_NAN(m)) {                                                                                       \
       while (k + 1 < len && !IS_NAN(LOAD(p[k]))) k++;                                                      \
@@ -458,9 +439,9 @@ TN_FOREACH_ALL_ARG(STAMP_AMINMAX, _)
   }
 
 #define STAMP_ARGMAX(A, ENUM, SUF, T, CT, KIND) \
-  ARG_FAMILY(argmax_##SUF, T, CT, TN_LOAD_##KIND, TAKE_MAX, BETTER_MAX, LOWEST_##KIND(T), TN_STORE_##KIND)
+  ARG_FAMILY(argmax_##SUF, T, CT, TN_LOAD_##KIND, GT_MAX, BETTER_MAX, LOWEST_##KIND(T), TN_STORE_##KIND)
 #define STAMP_ARGMIN(A, ENUM, SUF, T, CT, KIND) \
-  ARG_FAMILY(argmin_##SUF, T, CT, TN_LOAD_##KIND, TAKE_MIN, BETTER_MIN, HIGHEST_##KIND(T), TN_STORE_##KIND)
+  ARG_FAMILY(argmin_##SUF, T, CT, TN_LOAD_##KIND, GT_MIN, BETTER_MIN, HIGHEST_##KIND(T), TN_STORE_##KIND)
 TN_FOREACH_ALL_ARG(STAMP_ARGMAX, _)
 TN_FOREACH_ALL_ARG(STAMP_ARGMIN, _)
 
@@ -588,26 +569,10 @@ TN_FOREACH_FLOATING_ARG(STAMP_VAR, _)
                          const rk_ctx *c) {                                                                \
     enum { L = LANES(CT), W = VEC(CT) };                                                                   \
     const T *restrict p = (const T *)ptr;                                                                  \
+    CT m;                                                                                                  \
+    RUN_EXTREME(m, T, CT, LOAD, MAP_ID, GT_MAX, -INFINITY, ptr, len);                                      \
     CT lane[L];                                                                                            \
-    for (int j = 0; j < L; j++) lane[j] = -INFINITY;                                                       \
-    int64_t i = 0;                                                                                         \
-    for (; i + L <= len; i += L)                                                                           \
-      for (int j = 0; j < L; j++) {                                                                        \
-        CT x = LOAD(p[i + j]);                                                                             \
-        lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                      \
-      }                                                                                                    \
-    for (; i + W <= len; i += W)                                                                           \
-      for (int j = 0; j < W; j++) {                                                                        \
-        CT x = LOAD(p[i + j]);                                                                             \
-        lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                      \
-      }                                                                                                    \
-    for (int j = 0; i < len; i++, j++) {                                                                   \
-      CT x = LOAD(p[i]);                                                                                   \
-      lane[j] = TAKE_MAX(x, lane[j]) ? x : lane[j];                                                        \
-    }                                                                                                      \
-    for (int w = L / 2; w > 0; w /= 2)                                                                     \
-      for (int j = 0; j < w; j++) lane[j] = TAKE_MAX(lane[j + w], lane[j]) ? lane[j + w] : lane[j];        \
-    CT m = lane[0];                                                                                        \
+    int64_t i;                                                                                             \
     m = LSE_SHIFT(m);                                                                                      \
     for (int j = 0; j < L; j++) lane[j] = 0;                                                               \
     for (i = 0; i + L <= len; i += L)                                                                      \
