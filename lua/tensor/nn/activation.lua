@@ -33,12 +33,13 @@ return function(nn)
     if common.is_opts(slope) then slope, inplace = slope.negative_slope, slope.inplace end
     self.negative_slope, self.inplace = slope or 0.01, inplace == true
   end, function(self) return self.negative_slope, self.inplace end,
-  function(self) return 'negative_slope=' .. self.negative_slope end)
+  function(self) return 'negative_slope=' .. self.negative_slope .. (self.inplace and ', inplace=True' or '') end)
   --- nn.ELU(alpha=1, inplace=false) -> module
   define('ELU', 'elu', function(self, alpha, inplace)
     if common.is_opts(alpha) then alpha, inplace = alpha.alpha, alpha.inplace end
     self.alpha, self.inplace = alpha or 1, inplace == true
-  end, function(self) return self.alpha, self.inplace end, function(self) return 'alpha=' .. self.alpha end)
+  end, function(self) return self.alpha, self.inplace end,
+  function(self) return 'alpha=' .. common.float(self.alpha) .. (self.inplace and ', inplace=True' or '') end)
   --- nn.GELU(approximate='none') -> module
   define('GELU', 'gelu', function(self, approximate)
     if common.is_opts(approximate) then approximate = approximate.approximate end
@@ -73,7 +74,7 @@ return function(nn)
     if common.is_opts(lo) then lo, hi = lo.min_val, lo.max_val end
     self.min_val, self.max_val = lo or -1, hi or 1
   end, function(self) return self.min_val, self.max_val end,
-  function(self) return string.format('min_val=%s, max_val=%s', self.min_val, self.max_val) end)
+  function(self) return string.format('min_val=%s, max_val=%s', common.float(self.min_val), common.float(self.max_val)) end)
 
   local function dim_init(self, dim)
     if common.is_opts(dim) then dim = dim.dim end

@@ -46,9 +46,14 @@ function M.positive_int(owner, name, v)
   return v
 end
 
--- "a, b" style tuples for printing
+-- Printing in PyTorch's repr style: tuples ('(3,)' for one element), booleans, floats ('1.0').
 function M.tuple(v)
-  if type(v) == 'table' then return '(' .. table.concat(v, ', ') .. ')' end
+  if type(v) == 'table' then return '(' .. table.concat(v, ', ') .. (#v == 1 and ',)' or ')') end
+  return tostring(v)
+end
+function M.bool(v) return v and 'True' or 'False' end
+function M.float(v)
+  if v == math.floor(v) and math.abs(v) < 1e15 then return string.format('%.1f', v) end
   return tostring(v)
 end
 

@@ -99,9 +99,15 @@ return function(nn)
     function class:extra_repr()
       local parts = { string.format('%d, %d, kernel_size=%s, stride=%s', self.in_channels, self.out_channels,
                                     common.tuple(self.kernel_size), common.tuple(self.stride)) }
-      if type(self.padding) == 'string' or self.padding[1] ~= 0 then parts[#parts + 1] = 'padding=' .. common.tuple(self.padding) end
-      if self.dilation[1] ~= 1 then parts[#parts + 1] = 'dilation=' .. common.tuple(self.dilation) end
-      if transposed and self.output_padding[1] ~= 0 then
+      local function all(list, v)
+        for _, x in ipairs(list) do if x ~= v then return false end end
+        return true
+      end
+      if type(self.padding) == 'string' or not all(self.padding, 0) then
+        parts[#parts + 1] = 'padding=' .. common.tuple(self.padding)
+      end
+      if not all(self.dilation, 1) then parts[#parts + 1] = 'dilation=' .. common.tuple(self.dilation) end
+      if transposed and not all(self.output_padding, 0) then
         parts[#parts + 1] = 'output_padding=' .. common.tuple(self.output_padding)
       end
       if self.groups ~= 1 then parts[#parts + 1] = 'groups=' .. self.groups end

@@ -22,7 +22,7 @@ return function(nn)
     check_p('Dropout', self.p)
   end
   function Dropout:forward(x) return F.dropout(x, self.p, self.training, self.inplace) end
-  function Dropout:extra_repr() return string.format('p=%s, inplace=%s', self.p, tostring(self.inplace)) end
+  function Dropout:extra_repr() return string.format('p=%s, inplace=%s', self.p, common.bool(self.inplace)) end
 
   --- nn.Dropout2d(p=0.5) -> module
   -- Zeroes whole channels of [N x C x H x W] (or [C x H x W]) inputs.
@@ -42,5 +42,5 @@ return function(nn)
     local keep = torch.empty(shape, { dtype = x:dtype(), device = x:device() }):bernoulli_(1 - self.p)
     return x * keep / (1 - self.p)
   end
-  function Dropout2d:extra_repr() return 'p=' .. self.p end
+  function Dropout2d:extra_repr() return string.format('p=%s, inplace=False', self.p) end
 end

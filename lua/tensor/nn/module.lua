@@ -497,15 +497,28 @@ end
 -- The text inside the parentheses when the module is printed (layers override it).
 function Module:extra_repr() return '' end
 
+-- PyTorch's layout: a one-line extra_repr without children stays on the first line; otherwise the extra_repr
+-- lines and then the children, one per line, indented by two spaces.
 function Module:__tostring()
   local lines = {}
-  for name, child in self:named_children() do
-    local text = tostring(child):gsub('\n', '\n  ')
-    lines[#lines + 1] = '  (' .. name .. '): ' .. text
+  local extra = self:extra_repr()
+  if extra ~= '' then
+    for line in (extra .. '\n'):gmatch('(.-)\n') do lines[#lines + 1] = line end
   end
-  local head = self:typename() .. '(' .. self:extra_repr()
+  local n_extra = #lines
+  for name, child in self:named_children() do
+    lines[#lines + 1] = '(' .. name .. '): ' .. (tostring(child):gsub('\n', '\n  '))
+  end
+  local head = self:typename() .. '('
   if #lines == 0 then return head .. ')' end
-  return head .. '\n' .. table.concat(lines, '\n') .. '\n)'
+  if n_extra == 1 and #lines == 1 then return head .. lines[1] .. ')' end
+  return head .. '\n  ' .. table.concat(lines, '\n  ') .. '\n)'
 end
+
+-- nn.Module() itself makes a plain module (a container to hang fields on), as in PyTorch
+setmetatable(Module, {
+  __call = function(cls, ...) return cls:new(...) end,
+  __tostring = function() return 'nn.Module (class)' end,
+})
 
 return { Module = Module, Parameter = Parameter, is_module = is_module, is_parameter = is_parameter }

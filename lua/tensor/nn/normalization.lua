@@ -66,8 +66,8 @@ return function(nn)
     end
     function class:extra_repr()
       return string.format('%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s', self.num_features,
-                           self.eps, tostring(self.momentum or 'None'), tostring(self.affine),
-                           tostring(self.track_running_stats))
+                           self.eps, tostring(self.momentum or 'None'), common.bool(self.affine),
+                           common.bool(self.track_running_stats))
     end
   end
 
@@ -111,7 +111,7 @@ return function(nn)
   end
   function LayerNorm:extra_repr()
     return string.format('%s, eps=%s, elementwise_affine=%s', common.tuple(self.normalized_shape), self.eps,
-                         tostring(self.elementwise_affine))
+                         common.bool(self.elementwise_affine))
   end
 
   --- nn.GroupNorm(num_groups, num_channels, {eps=1e-5, affine=true})
@@ -143,6 +143,6 @@ return function(nn)
     return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
   end
   function GroupNorm:extra_repr()
-    return string.format('%d, %d, eps=%s, affine=%s', self.num_groups, self.num_channels, self.eps, tostring(self.affine))
+    return string.format('%d, %d, eps=%s, affine=%s', self.num_groups, self.num_channels, self.eps, common.bool(self.affine))
   end
 end

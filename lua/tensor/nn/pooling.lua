@@ -32,7 +32,7 @@ return function(nn)
     function class:extra_repr()
       return string.format('kernel_size=%s, stride=%s, padding=%s, dilation=%s, ceil_mode=%s',
                            common.tuple(self.kernel_size), common.tuple(self.stride), common.tuple(self.padding),
-                           common.tuple(self.dilation), tostring(self.ceil_mode))
+                           common.tuple(self.dilation), common.bool(self.ceil_mode))
     end
   end
   max_pool('MaxPool1d', 1)
@@ -57,8 +57,10 @@ return function(nn)
                                              divisor_override = self.divisor_override })
     end
     function class:extra_repr()
-      return string.format('kernel_size=%s, stride=%s, padding=%s', common.tuple(self.kernel_size),
-                           common.tuple(self.stride), common.tuple(self.padding))
+      -- (PyTorch's AvgPool1d keeps its sizes as 1-tuples)
+      local function show(v) return common.tuple(nsp == 1 and type(v) == 'number' and { v } or v) end
+      return string.format('kernel_size=%s, stride=%s, padding=%s', show(self.kernel_size), show(self.stride),
+                           show(self.padding))
     end
   end
   avg_pool('AvgPool1d', 1)
