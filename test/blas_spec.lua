@@ -52,7 +52,9 @@ local layouts = {
   { 'no unit stride (copied)', function(m, k, n, dt) return strided(m, k, dt), strided(k, n, dt) end },
   { 'expanded rows', function(m, k, n, dt) return rnd({ 1, k }, dt):expand(m, k), rnd({ k, 1 }, dt):expand(k, n) end },
 }
-local shapes = { { 2, 3, 4 }, { 1, 5, 7 }, { 6, 5, 1 }, { 1, 9, 1 }, { 17, 33, 9 }, { 64, 65, 66 } }
+-- (small shapes run a plain loop; from 512 multiply-adds on, BLAS's gemm, gemv for a row or column, dot)
+local shapes = { { 2, 3, 4 }, { 1, 5, 7 }, { 6, 5, 1 }, { 1, 9, 1 }, { 17, 33, 9 }, { 64, 65, 66 }, { 1, 70, 90 },
+                 { 80, 70, 1 }, { 1, 700, 1 } }
 for _, dtype in ipairs({ 'float32', 'float64' }) do
   for _, l in ipairs(layouts) do
     for _, s in ipairs(shapes) do
@@ -105,13 +107,27 @@ local function out_case(name, make_out)
       local r = torch.mm(x, y, { out = o })
       assert(r == o, 'out= returns the out tensor')
       return o
-    end, 'a.mm(b)', { rnd({ 5, 7 }, dtype), rnd({ 7, 6 }, dtype) }, tol(dtype, 7))
+    end, 'a.mm(b)', { rnd({ 40, 50 }, dtype), rnd({ 50, 30 }, dtype) }, tol(dtype, 50))
   end
 end
-out_case('contiguous', function(dt) return torch.zeros(5, 6, { dtype = dt }) end)
-out_case('column-major', function(dt) return torch.zeros(6, 5, { dtype = dt }):t() end)
-out_case('no unit stride', function(dt) return strided(5, 6, dt) end)
+out_case('contiguous', function(dt) return torch.zeros(40, 30, { dtype = dt }) end)
+out_case('column-major', function(dt) return torch.zeros(30, 40, { dtype = dt }):t() end)
+out_case('no unit stride', function(dt) return strided(40, 30, dt) end)
 out_case('resized from another size', function(dt) return torch.zeros(2, { dtype = dt }) end)
+case('mv out= a strided vector of a larger tensor', function(x, y)
+  local o = torch.zeros(2, 5)
+  return torch.mv(x, y, { out = o:as_strided({ 2 }, { 5 }, 0) })
+end, 'a.mv(b)', { rnd({ 2, 300 }), rnd({ 300 }) }, tol('float32', 300))
+case('addmm_ column-major result of a large product', function(m, x, y)
+  local r = m:t():contiguous():t()
+  return r:addmm_(x, y, { beta = -1 })
+end, 'torch.addmm(a, b, c, beta=-1)', { rnd({ 300, 200 }), rnd({ 300, 100 }), rnd({ 100, 200 }) }, tol('float32', 100))
+case('mm into a row of a result with no unit stride', function(x, y)
+  local o = torch.zeros(3, 400)
+  torch.mm(x, y, { out = o:as_strided({ 1, 200 }, { 1, 2 }, 1) })
+  return o
+end, 'torch.zeros(3, 400).as_strided((1, 200), (1, 2), 1).copy_(a.mm(b)).as_strided((3, 400), (400, 1), 0)',
+     { rnd({ 1, 50 }), rnd({ 50, 200 }) }, tol('float32', 50))
 case('mv out= column-major slice', function(x, y)
   local o = torch.zeros(4, 5):select(2, 2)
   torch.mv(x, y, { out = o })
