@@ -52,14 +52,48 @@ function torch.config()
 end
 
 torch.cuda = torch.cuda or {}
+
 --- torch.cuda.is_available() -> boolean
--- Whether a CUDA GPU and the CUDA backend library can be used.
+-- True when the CUDA backend was built and a device is present.
 function torch.cuda.is_available() return (cuda_device.probe()) end
+
 --- torch.cuda.device_count() -> number
--- The number of CUDA GPUs (0 when CUDA is not available).
 function torch.cuda.device_count()
   if not cuda_device.probe() then return 0 end
   return require('tensor.cuda_backend').device_count()
 end
+
+-- The remaining functions need a device: without one they raise, naming the reason.
+local function backend(fn)
+  local ok, reason = cuda_device.probe()
+  if not ok then core.raise(string.format('torch.cuda.%s: CUDA is not available: %s', fn, tostring(reason))) end
+  return require('tensor.cuda_backend')
+end
+
+--- torch.cuda.set_device(index)
+-- Makes device `index` (0-based, as in PyTorch) the current one.
+function torch.cuda.set_device(index) return backend('set_device').set_device(index) end
+--- torch.cuda.current_device() -> number
+function torch.cuda.current_device() return backend('current_device').current_device() end
+--- torch.cuda.synchronize()
+-- Waits for every queued operation of the current device.
+function torch.cuda.synchronize() return backend('synchronize').synchronize() end
+--- torch.cuda.memory_allocated() -> number
+-- Bytes of device memory held by tensors.
+function torch.cuda.memory_allocated() return backend('memory_allocated').memory_allocated() end
+--- torch.cuda.max_memory_allocated() -> number
+function torch.cuda.max_memory_allocated() return backend('max_memory_allocated').max_memory_allocated() end
+--- torch.cuda.memory_reserved() -> number
+-- Bytes the caching allocator holds, in use or cached.
+function torch.cuda.memory_reserved() return backend('memory_reserved').memory_reserved() end
+--- torch.cuda.empty_cache()
+-- Returns cached device memory to the driver.
+function torch.cuda.empty_cache() return backend('empty_cache').empty_cache() end
+--- torch.cuda.manual_seed(seed) / torch.cuda.manual_seed_all(seed)
+-- Seeds the CUDA generators; like PyTorch, silently ignored when CUDA is not available.
+function torch.cuda.manual_seed(seed)
+  if cuda_device.probe() then require('tensor.cuda_backend').manual_seed_all(seed) end
+end
+torch.cuda.manual_seed_all = torch.cuda.manual_seed
 
 return {}
