@@ -129,7 +129,7 @@ return function(nn)
   nn.ParallelTable = ParallelTable
   ParallelTable.add, ParallelTable.__getitem, ParallelTable.get = Sequential.add, positional, positional
   function ParallelTable:forward(inputs)
-    if type(inputs) ~= 'table' then error('ParallelTable: expected a list of inputs', 2) end
+    if type(inputs) ~= 'table' or torch.is_tensor(inputs) then error('ParallelTable: expected a list of inputs', 2) end
     local outs, i = {}, 0
     for _, m in self:named_children() do
       i = i + 1

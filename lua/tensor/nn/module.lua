@@ -140,12 +140,17 @@ function Module:__setattr(key, value)
   if type(key) ~= 'string' then
     rawset(self, key, value)
   elseif is_module(value) then
-    forget(self, key)
-    rawset(self, key, nil)
+    -- replacing a submodule (or parameter) keeps its place in the order, as in PyTorch
+    if self._modules[key] == nil then
+      forget(self, key)
+      rawset(self, key, nil)
+    end
     register(self, 'modules', key, value)
   elseif is_parameter(value) then
-    forget(self, key)
-    rawset(self, key, nil)
+    if self._parameters[key] == nil then
+      forget(self, key)
+      rawset(self, key, nil)
+    end
     register(self, 'parameters', key, value)
   elseif self._buffers[key] ~= nil and (value == nil or is_tensor(value)) then
     if value == nil then forget(self, key) else self._buffers[key] = value end
