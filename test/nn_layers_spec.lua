@@ -23,6 +23,24 @@ local function trained(m, ...)
   return m
 end
 
+-- BatchNorm1d over four training steps, then in evaluation (PyTorch runs it with the layer cases below)
+local bn_steps = { randn(6, 3, 4) * 2 + 1, randn(3, 3, 4) - 2, randn(8, 3, 4) * 0.5, randn(5, 3, 4) }
+local bn_probe = randn(4, 3, 4)
+local BN_STEPS = { code = [[
+import torch.nn as nn
+outs = {}
+for mom in (0.1, None):
+    m = nn.BatchNorm1d(3, momentum=mom)
+    stats = []
+    for x in (x1, x2, x3, x4):
+        m(x)
+        stats.append((m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)))
+    m.eval()
+    outs['none' if mom is None else 'ema'] = {'stats': stats, 'eval': m(probe)}
+out = outs
+]], inputs = { x1 = bn_steps[1], x2 = bn_steps[2], x3 = bn_steps[3], x4 = bn_steps[4], probe = bn_probe } }
+local bn_expected
+
 describe('nn layers match PyTorch', function()
   local cases = nnref.new()
   local function case(c) cases:add(c) end
@@ -345,28 +363,12 @@ describe('nn layers match PyTorch', function()
               'nn.Flatten(), nn.Linear(16, 3), nn.LogSoftmax(dim=1))',
          inputs = { randn(3, 1, 4, 4) } }
 
-  cases:run()
+  bn_expected = cases:run({ BN_STEPS })[1]
 end)
 
 describe('BatchNorm running statistics', function()
   it('follow PyTorch over several training steps, then the evaluation output does too', function()
-    local xs = { randn(6, 3, 4) * 2 + 1, randn(3, 3, 4) - 2, randn(8, 3, 4) * 0.5, randn(5, 3, 4) }
-    local probe = randn(4, 3, 4)
-    local inputs = { probe = probe }
-    for i, x in ipairs(xs) do inputs['x' .. i] = x end
-    local expected = ref.run([[
-import torch.nn as nn
-outs = {}
-for mom in (0.1, None):
-    m = nn.BatchNorm1d(3, momentum=mom)
-    stats = []
-    for x in (x1, x2, x3, x4):
-        m(x)
-        stats.append((m.running_mean.clone(), m.running_var.clone(), int(m.num_batches_tracked)))
-    m.eval()
-    outs['none' if mom is None else 'ema'] = {'stats': stats, 'eval': m(probe)}
-out = outs
-]], inputs)
+    local xs, probe, expected = bn_steps, bn_probe, bn_expected
     for key, momentum in pairs({ ema = 0.1, none = false }) do
       local m = nn.BatchNorm1d(3, { momentum = momentum })
       for i, x in ipairs(xs) do

@@ -6,7 +6,8 @@
 --              inputs = { torch.randn(4, 5) } }
 --   cases:run()   -- inside a describe(): one Python process for all cases, one it() per case
 --
--- A case: build() makes our module; py is the PyTorch constructor (evaluated with torch, nn, F in scope);
+-- A case: build() makes our module; py is the PyTorch constructor (evaluated with torch, nn, F in scope, after
+-- the optional py_setup, e.g. a class definition);
 -- inputs is a list of tensors (x1, x2, ... in Python); call(m, x1, ...) runs ours (default m(x1, ...)) and
 -- py_call the PyTorch one (default 'm(x1, ...)'); py_pre is Python run before the call (e.g. 'x2 = x2 - 1'
 -- to make 1-based ids 0-based). grad_inputs lists the inputs that get gradients (default: every floating
@@ -120,6 +121,7 @@ local function prepare(c)
   local code = table.concat({
     PRELUDE,
     'torch.manual_seed(0)',
+    c.py_setup or '',
     'm = ' .. c.py,
     string.format('m = m.to(torch.%s)', dtype),
     'keys_pt = list(m.state_dict().keys())',
@@ -181,8 +183,9 @@ function M.check(c, ours, theirs)
   end
 end
 
--- Runs every case here, PyTorch once for all of them, and defines one it() per case.
-function Cases:run()
+-- Runs every case here, PyTorch once for all of them, and defines one it() per case. `extra` (optional) is a list
+-- of further ref.batch snippets to run in the same Python process; their results are returned in order.
+function Cases:run(extra)
   local it = getfenv(2).it
   local prepared, batch = {}, {}
   for i, c in ipairs(self.list) do
@@ -195,6 +198,8 @@ function Cases:run()
       prepared[i] = { error = ours }
     end
   end
+  local n_cases = #batch
+  for _, snippet in ipairs(extra or {}) do batch[#batch + 1] = snippet end
   local results = ref.batch(batch)
   for i, c in ipairs(self.list) do
     it(c.name, function()
@@ -202,6 +207,9 @@ function Cases:run()
       M.check(c, prepared[i], results[c._slot])
     end)
   end
+  local extra_results = {}
+  for k = 1, #(extra or {}) do extra_results[k] = results[n_cases + k] end
+  return extra_results
 end
 
 return M
