@@ -620,23 +620,36 @@ typedef struct search_ctx {
   int64_t base;
 } search_ctx;
 
-/* The comparisons mirror PyTorch's, so NaN values land after every number. */
-#define DEFINE_SEARCH(ENUM, SUF, T, CT, KIND)                                                          \
+/* The number of leading elements of a sorted row that v goes after: those with !(m >= v) (left), or
+ * !(m > v) (right). These are PyTorch's comparisons, so a NaN value lands after every number. The halving
+ * steps select with conditional moves rather than branches, which random values would mispredict. */
+#define SEARCH_LOOP(T, KIND, GOES_AFTER)                                                               \
+  for (int64_t i = 0; i < n; i++) {                                                                    \
+    const CT v = TN_LOAD_##KIND(*(const T *)(data[1] + i * strides[1]));                               \
+    const char *seq = data[2] + i * strides[2];                                                        \
+    int64_t lo = 0, len = length;                                                                      \
+    while (len > 0) {                                                                                  \
+      int64_t half = len >> 1;                                                                         \
+      const CT m = TN_LOAD_##KIND(*(const T *)(seq + (lo + half) * stride));                           \
+      int64_t after = -(int64_t)GOES_AFTER(m, v); /* all ones or zero */                               \
+      lo += (half + 1) & after;                                                                        \
+      len = half + ((len - 2 * half - 1) & after);                                                     \
+    }                                                                                                  \
+    if (int32_result) *(int32_t *)(data[0] + i * strides[0]) = (int32_t)(lo + base);                   \
+    else *(int64_t *)(data[0] + i * strides[0]) = lo + base;                                           \
+  }
+#define AFTER_LEFT(m, v) (!((m) >= (v)))
+#define AFTER_RIGHT(m, v) (!((m) > (v)))
+#define DEFINE_SEARCH(ENUM, SUF, T, CT_, KIND)                                                         \
   static void search_##SUF(char **data, const int64_t *strides, int64_t n, void *context) {            \
+    typedef CT_ CT;                                                                                    \
     const search_ctx *c = context;                                                                     \
-    for (int64_t i = 0; i < n; i++) {                                                                  \
-      CT v = TN_LOAD_##KIND(*(const T *)(data[1] + i * strides[1]));                                   \
-      const char *seq = data[2] + i * strides[2];                                                      \
-      int64_t lo = 0, hi = c->length;                                                                  \
-      while (lo < hi) {                                                                                \
-        int64_t mid = lo + (hi - lo) / 2;                                                              \
-        CT m = TN_LOAD_##KIND(*(const T *)(seq + mid * c->stride));                                    \
-        bool before = c->right ? !(m > v) : !(m >= v);                                                 \
-        if (before) lo = mid + 1;                                                                      \
-        else hi = mid;                                                                                 \
-      }                                                                                                \
-      if (c->int32_result) *(int32_t *)(data[0] + i * strides[0]) = (int32_t)(lo + c->base);          \
-      else *(int64_t *)(data[0] + i * strides[0]) = lo + c->base;                                      \
+    const int64_t length = c->length, stride = c->stride, base = c->base;                              \
+    const int int32_result = c->int32_result;                                                          \
+    if (c->right) {                                                                                    \
+      SEARCH_LOOP(T, KIND, AFTER_RIGHT)                                                                \
+    } else {                                                                                           \
+      SEARCH_LOOP(T, KIND, AFTER_LEFT)                                                                 \
     }                                                                                                  \
   }
 TN_FOREACH_DTYPE(DEFINE_SEARCH)

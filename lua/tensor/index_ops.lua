@@ -63,7 +63,7 @@ end
 
 -- Runs a C function returning a tensor: a new tensor, or out itself.
 local function produce(ptr, out)
-  if ptr == nil then core.c_error(3) end
+  if ptr == nil then core.c_error() end
   if out then return out end
   return wrap(ptr)
 end
@@ -135,9 +135,9 @@ local function scatter_into(fn, x, dim, index, src, reduce)
   local d = dim_of(fn, dim, c.ndim)
   local idx = index_arg(fn, index)._c
   if is_tensor(src) then
-    check(C.tn_scatter_(c, d, idx, src._c, 0, reduce, BASE), 3)
+    check(C.tn_scatter_(c, d, idx, src._c, 0, reduce, BASE))
   else
-    check(C.tn_scatter_(c, d, idx, nil, scalar_arg(fn, src, 'src'), reduce, BASE), 3)
+    check(C.tn_scatter_(c, d, idx, nil, scalar_arg(fn, src, 'src'), reduce, BASE))
   end
   return x
 end
@@ -229,7 +229,7 @@ local function index_reduce_into(fn, x, dim, index, src, value, reduce, alpha)
   local c = x._c
   local d = dim_of(fn, dim, c.ndim)
   local idx = index_arg(fn, index)._c
-  check(C.tn_index_reduce_(c, d, idx, src and src._c, value or 0, reduce, alpha or 1, BASE), 3)
+  check(C.tn_index_reduce_(c, d, idx, src and src._c, value or 0, reduce, alpha or 1, BASE))
   return x
 end
 

@@ -23,7 +23,7 @@ end
 local function out_of(opts) return is_opts(opts) and opts.out or nil end
 
 local function produce(ptr, out)
-  if ptr == nil then core.c_error(3) end
+  if ptr == nil then core.c_error() end
   if out then return out end
   return wrap(ptr)
 end
@@ -242,11 +242,11 @@ function Tensor:tril(k) return wrap(C.tn_tril(nil, self._c, diagonal_arg('tril',
 function Tensor:triu(k) return wrap(C.tn_triu(nil, self._c, diagonal_arg('triu', k))) end
 
 function Tensor:tril_(k)
-  if C.tn_tril(self._c, self._c, diagonal_arg('tril_', k)) == nil then core.c_error(2) end
+  if C.tn_tril(self._c, self._c, diagonal_arg('tril_', k)) == nil then core.c_error() end
   return self
 end
 function Tensor:triu_(k)
-  if C.tn_triu(self._c, self._c, diagonal_arg('triu_', k)) == nil then core.c_error(2) end
+  if C.tn_triu(self._c, self._c, diagonal_arg('triu_', k)) == nil then core.c_error() end
   return self
 end
 

@@ -27,7 +27,7 @@ end
 -- The results in the slots: the out= tensors given, or new tensors.
 local function take(out, i)
   if out and out[i + 1] then return out[i + 1] end
-  return wrap(slots[i], 3)
+  return wrap(slots[i])
 end
 
 local function boolean_arg(fn, what, v, default)
@@ -143,7 +143,7 @@ local function unique_impl(fn, x, consecutive, return_inverse, return_counts, di
   local d = has_dim and dim_of(fn, dim, c.ndim) or 0
   slots[0], slots[1], slots[2] = nil, nil, nil
   check(C.tn_unique(slots, return_inverse and slots + 1 or nil, return_counts and slots + 2 or nil, c, d,
-                    has_dim and 1 or 0, consecutive and 1 or 0, BASE), 3)
+                    has_dim and 1 or 0, consecutive and 1 or 0, BASE))
   local values = wrap(slots[0])
   local inverse = return_inverse and wrap(slots[1]) or nil
   local counts = return_counts and wrap(slots[2]) or nil
@@ -195,7 +195,7 @@ end
 
 local function search(fn, sorted, values, right, out_int32, out)
   local ptr = C.tn_searchsorted(out and out._c, sorted._c, values._c, right and 1 or 0, out_int32 and 1 or 0, BASE)
-  if ptr == nil then core.c_error(3) end
+  if ptr == nil then core.c_error() end
   return out or wrap(ptr)
 end
 
