@@ -15,8 +15,9 @@
 
 /* ---- index positions ---- */
 
+/* (in unsigned arithmetic: an index near INT64_MIN wraps to a position out of range instead of overflowing) */
 static inline int64_t position_of(const tn_index_spec *s, int64_t v) {
-  return v < 0 && s->negative ? v + s->size : v - s->base;
+  return (int64_t)(v < 0 && s->negative ? (uint64_t)v + (uint64_t)s->size : (uint64_t)v - (uint64_t)s->base);
 }
 static inline bool in_range(const tn_index_spec *s, int64_t p) { return (uint64_t)p < (uint64_t)s->size; }
 
@@ -101,7 +102,8 @@ typedef struct scatter_ctx {
  * orders walk memory along whichever of the run and the serial dim is closer to contiguous; all keep the
  * serial order per destination. */
 #define CHECKED_POSITION(p, v, NEGATIVE)                                                               \
-  int64_t p = (NEGATIVE) && (v) < 0 ? (v) + s->size : (v) - s->base;                                   \
+  int64_t p = (int64_t)((NEGATIVE) && (v) < 0 ? (uint64_t)(v) + (uint64_t)s->size                      \
+                                               : (uint64_t)(v) - (uint64_t)s->base);                   \
   if ((uint64_t)p >= (uint64_t)s->size) return report_bad(&c->check, v)
 #define SCATTER_LOOPS(T, APPLY, ALPHA, NEGATIVE)                                                       \
   if (strides[1] == 0) { /* one index per serial step for the whole run (index_add_ and friends) */    \

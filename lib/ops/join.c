@@ -321,6 +321,9 @@ tn_tensor *tn_repeat(tn_tensor *out, const tn_tensor *x, int n, const int64_t *r
     if (repeats[i] < 0) return tn_error_null("%s: repeat counts must be non-negative, got %lld", fn, (long long)repeats[i]);
     xs[i] = i < pad ? 1 : x->sizes[i - pad];
     xst[i] = i < pad ? 0 : x->strides[i - pad];
+    if (xs[i] > 0 && repeats[i] > INT64_MAX / xs[i])
+      return tn_error_null("%s: %lld repetitions of a dimension of size %lld are too many", fn,
+                           (long long)repeats[i], (long long)xs[i]);
     sizes[i] = xs[i] * repeats[i];
   }
   if (check_separate(fn, out, x)) return NULL;
@@ -390,6 +393,10 @@ tn_tensor *tn_repeat_interleave_index(const tn_tensor *repeats, int64_t base) {
       tn_error("%s: repeats must be non-negative, got %lld at position %lld", fn, (long long)r[i], (long long)(i + base));
       goto done;
     }
+    if (r[i] > INT64_MAX - total) {
+      tn_error("%s: the repeats add up to more than %lld", fn, (long long)INT64_MAX);
+      goto done;
+    }
     total += r[i];
   }
   if (!(cpu = tn_empty(1, &total, TN_INT64, TN_CPU, 0))) goto done;
@@ -454,6 +461,10 @@ tn_tensor *tn_repeat_interleave(tn_tensor *out, const tn_tensor *x, const tn_ten
   }
   int64_t sizes[TN_MAX_DIMS];
   memcpy(sizes, src.sizes, sizeof sizes);
+  if (sizes[dim] > 0 && repeats > INT64_MAX / sizes[dim]) {
+    tn_error("%s: %lld repetitions of %lld slices are too many", fn, (long long)repeats, (long long)sizes[dim]);
+    goto done;
+  }
   sizes[dim] *= repeats;
   if (!(result = tn_prepare_out(fn, out, src.ndim, sizes, x->dtype, x)) || result->numel == 0) goto done;
   tn_backend *b = tn_backend_of(fn, x);

@@ -414,7 +414,10 @@ function Tensor:nonzero(opts)
   end
   return r
 end
-Tensor.argwhere = function(self) return self:nonzero() end
+--- Tensor:argwhere() -> Tensor
+--- torch.argwhere(x) -> Tensor
+-- x:nonzero(): the n x dim tensor of the 1-based coordinates of the nonzero elements.
+function Tensor:argwhere() return self:nonzero() end
 
 -- ---- functional forms ----
 
