@@ -32,10 +32,12 @@ local function read_bytes(path)
     if f == nil then error(string.format("idx: cannot open '%s'", path), 3) end
     local chunks, size = {}, 1024 * 1024
     local buf = ffi.new('uint8_t[?]', size)
+    local errnum = ffi.new('int[1]')
     while true do
       local n = z.gzread(f, buf, size)
-      if n < 0 then
-        local msg = ffi.string(z.gzerror(f, nil))
+      -- a read error, or the end of a truncated stream (gzread then returns what it had, and sets an error)
+      local msg = (n <= 0) and ffi.string(z.gzerror(f, errnum))
+      if n < 0 or (n == 0 and errnum[0] ~= 0) then
         z.gzclose(f)
         error(string.format("idx: '%s' is not a valid gzip file (%s)", path, msg), 3)
       end

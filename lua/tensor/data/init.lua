@@ -161,6 +161,9 @@ function Loader:iter()
     local samples = {}
     for i = 1, count do samples[i] = { self.dataset:get(ids[i]) } end
     local batch = (self.collate or default_collate)(samples)
+    -- a list is returned as several values (for x, y in loader:iter()); anything else (a tensor, a table of
+    -- named fields) as it is
+    if type(batch) ~= 'table' or is_tensor(batch) or batch[1] == nil then return batch end
     return unpack(batch, 1, table.maxn(batch))
   end
 end
