@@ -547,7 +547,8 @@ function F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal
   end
   local weights = F.softmax(scores, -1)
   if dropout_p and dropout_p > 0 then weights = F.dropout(weights, dropout_p) end
-  return weights:matmul(v), weights
+  -- (the output alone, as PyTorch: a second result would reach the next call's arguments in f(F.sdpa(...)))
+  return (weights:matmul(v))
 end
 
 require('tensor.autograd').install_namespace('F', raw)
