@@ -355,6 +355,56 @@ describe('nn layers match PyTorch', function()
   act('PReLU(3) per channel on 4-d input', function() return nn.PReLU(3, 0.1) end, 'nn.PReLU(3, 0.1)',
       randn(2, 3, 2, 2))
 
+  -- ---- nn.functional's utilities (wrapped in a module on both sides) ----
+  local PY_FN = [[
+class Fn(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+    def forward(self, *args):
+        return self.f(*args)
+]]
+  local Fn = nn.Module:extend('Fn')
+  function Fn:init(f) self.f = f end
+  function Fn:forward(...) return self.f(...) end
+  local function fn_case(name, f, py, inputs, extra)
+    local c = { name = name, build = function() return Fn(f) end, py_setup = PY_FN, py = 'Fn(' .. py .. ')',
+                inputs = inputs }
+    for k, v in pairs(extra or {}) do c[k] = v end
+    case(c)
+  end
+  fn_case("F.pad constant, two dims, negative crop", function(x) return nn.F.pad(x, { 1, 2, -1, 1 }, 'constant', 0.5) end,
+          "lambda x: F.pad(x, (1, 2, -1, 1), 'constant', 0.5)", { randn(2, 3, 4) })
+  fn_case("F.pad reflect", function(x) return nn.F.pad(x, { 2, 1 }, 'reflect') end,
+          "lambda x: F.pad(x, (2, 1), 'reflect')", { randn(2, 3, 5) })
+  fn_case("F.pad replicate, two dims", function(x) return nn.F.pad(x, { 1, 2, 2, 0 }, 'replicate') end,
+          "lambda x: F.pad(x, (1, 2, 2, 0), 'replicate')", { randn(1, 2, 3, 4) })
+  fn_case('F.normalize p=2 dim=2 (PyTorch dim=1)', function(x) return nn.F.normalize(x) end,
+          'lambda x: F.normalize(x)', { randn(4, 5) })
+  fn_case('F.normalize p=1 dim=-1', function(x) return nn.F.normalize(x, 1, -1) end,
+          'lambda x: F.normalize(x, 1.0, -1)', { randn(3, 2, 4) })
+  fn_case('F.cosine_similarity', function(a, b) return nn.F.cosine_similarity(a, b) end,
+          'lambda a, b: F.cosine_similarity(a, b)', { randn(5, 4), randn(5, 4) })
+  fn_case('F.cosine_similarity dim=1 with broadcasting', function(a, b) return nn.F.cosine_similarity(a, b, 1) end,
+          'lambda a, b: F.cosine_similarity(a, b, 0)', { randn(4, 3), randn(4, 1) })
+  fn_case('F.scaled_dot_product_attention with a bool mask (true = attend) and a float mask', function(q, k, v, m, fm)
+            local a = nn.F.scaled_dot_product_attention(q, k, v, m)
+            local b = nn.F.scaled_dot_product_attention(q, k, v, { attn_mask = fm })
+            return a, b
+          end, [[lambda q, k, v, m, fm: (
+    torch.softmax((q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5).masked_fill(~m, float('-inf')), -1) @ v,
+    torch.softmax(q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5 + fm, -1) @ v)]],
+          { randn(2, 3, 4), randn(2, 5, 4), randn(2, 5, 6), torch.ones(3, 5):tril(1):bool(), randn(3, 5) },
+          { grad_inputs = { 1, 2, 3 } })
+  fn_case('F.scaled_dot_product_attention is_causal, scale', function(q, k, v)
+            return nn.F.scaled_dot_product_attention(q, k, v, { is_causal = true, scale = 0.3 })
+          end, [[lambda q, k, v: torch.softmax((q @ k.transpose(-2, -1) * 0.3).masked_fill(
+    torch.ones(4, 4, dtype=torch.bool).tril().logical_not(), float('-inf')), -1) @ v]],
+          { randn(2, 4, 3), randn(2, 4, 3), randn(2, 4, 2) })
+  case { name = 'Embedding.from_pretrained (frozen by default)', build = function()
+           return nn.Embedding.from_pretrained(randn(4, 3), { freeze = false, padding_idx = 2 }) end,
+         py = 'nn.Embedding(4, 3, padding_idx=1)', inputs = { ids({ 1, 2, 4, 2 }) }, py_pre = 'x1 = x1 - 1' }
+
   -- ---- containers ----
   case { name = 'Sequential CNN (conv, batch norm, pool, flatten, linear)', build = function()
            return nn.Sequential(nn.Conv2d(1, 4, 3, { padding = 1 }), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
