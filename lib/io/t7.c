@@ -17,6 +17,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -37,19 +38,22 @@ typedef struct t7 {
 
 static int64_t at(const t7 *r) { return (int64_t)(r->p - r->begin); }
 
-static int fail(t7 *r, const char *fmt, const char *detail) {
+/* Sets an error naming the position (and the class being read); returns -1. Cold and not inlined, so that its
+ * buffer is not part of every frame of the recursive reader. */
+static int fail(t7 *r, const char *fmt, ...) __attribute__((cold, noinline, format(printf, 2, 3)));
+static int fail(t7 *r, const char *fmt, ...) {
+  char detail[400];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(detail, sizeof detail, fmt, args);
+  va_end(args);
   if (r->context)
-    return tn_io_fail(r->doc, "%s at byte %lld (inside an object of class %.*s)", detail ? detail : fmt,
-                      (long long)at(r), r->context_len, r->context);
-  return tn_io_fail(r->doc, "%s at byte %lld", detail ? detail : fmt, (long long)at(r));
+    return tn_io_fail(r->doc, "%s at byte %lld (inside an object of class %.*s)", detail, (long long)at(r),
+                      r->context_len, r->context);
+  return tn_io_fail(r->doc, "%s at byte %lld", detail, (long long)at(r));
 }
 
-#define FAIL(r, ...)                                       \
-  do {                                                     \
-    char detail_[400];                                     \
-    snprintf(detail_, sizeof detail_, __VA_ARGS__);        \
-    return fail(r, NULL, detail_);                         \
-  } while (0)
+#define FAIL(r, ...) return fail(r, __VA_ARGS__)
 
 static int need(t7 *r, int64_t n, const char *what) {
   if (n <= r->end - r->p) return 0;
@@ -75,6 +79,7 @@ static int ascii_token(t7 *r, char tok[64], const char *what) {
 
 static int ascii_integer(t7 *r, int64_t *out, const char *what) {
   char tok[64], *endp;
+  *out = 0;
   if (ascii_token(r, tok, what)) return -1;
   errno = 0;
   long long v = strtoll(tok, &endp, 10);
@@ -85,6 +90,7 @@ static int ascii_integer(t7 *r, int64_t *out, const char *what) {
 
 static int ascii_double(t7 *r, double *out, const char *what) {
   char tok[64], *endp;
+  *out = 0;
   if (ascii_token(r, tok, what)) return -1;
   *out = strtod(tok, &endp);
   if (*endp != '\0') FAIL(r, "malformed number '%s' for %s", tok, what);
@@ -99,6 +105,7 @@ static void ascii_end_call(t7 *r) {
 /* ---- primitives ---- */
 
 static int read_int(t7 *r, int32_t *out, const char *what) {
+  *out = 0;
   if (r->ascii) {
     int64_t v = 0;
     if (ascii_integer(r, &v, what)) return -1;
@@ -116,6 +123,7 @@ static int read_int(t7 *r, int32_t *out, const char *what) {
 /* n `long`s (one write call). */
 static int read_longs(t7 *r, int64_t *out, int n, const char *what) {
   for (int i = 0; i < n; i++) {
+    out[i] = 0;
     if (r->ascii) {
       if (ascii_integer(r, &out[i], what)) return -1;
     } else {
@@ -129,6 +137,7 @@ static int read_longs(t7 *r, int64_t *out, int n, const char *what) {
 }
 
 static int read_double(t7 *r, double *out, const char *what) {
+  *out = 0;
   if (r->ascii) {
     if (ascii_double(r, out, what)) return -1;
     ascii_end_call(r);
@@ -260,7 +269,8 @@ static int class_dtype(const char *name, int64_t len, bool *is_tensor) {
   return -1;
 }
 
-static int32_t read_tensor(t7 *r, int32_t index, int dtype, const char *cls, int64_t cls_len) {
+/* (not inlined: its arrays stay out of the frames of the recursive readers) */
+__attribute__((noinline)) static int32_t read_tensor(t7 *r, int32_t index, int dtype, const char *cls, int64_t cls_len) {
   int32_t node = tn_io_node_new(r->doc, TN_IO_TENSOR);
   if (node < 0 || remember(r, index, node)) return -1;
   int32_t ndim;
