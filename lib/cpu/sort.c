@@ -93,7 +93,7 @@ static const load_fn wide_loaders[TN_NUM_DTYPES] = {TN_FOREACH_DTYPE(WIDE_ENTRY)
 
 /* ---- sorting and selecting items, for both item types ---- */
 
-enum { INSERTION_MAX = 24, HEAP_BLOCK = 256, RADIX_MAX_PASSES = 8 };
+enum { INSERTION_MAX = 16, MERGE_MAX = 48, HEAP_BLOCK = 256, RADIX_MAX_PASSES = 8 };
 
 #define DEFINE_ITEM_ALGORITHMS(NAME, ITEM, LESS, KEY)                                                  \
   static void insertion_sort_##NAME(ITEM *a, int64_t n) {                                              \
@@ -139,11 +139,32 @@ enum { INSERTION_MAX = 24, HEAP_BLOCK = 256, RADIX_MAX_PASSES = 8 };
     return a;                                                                                          \
   }                                                                                                    \
                                                                                                        \
+  /* Merge sort for short rows, where a radix sort's histograms cost more than the comparisons: runs of \
+   * INSERTION_MAX sorted by insertion, then merged pairwise; returns a or tmp. */                     \
+  static ITEM *merge_sort_##NAME(ITEM *a, ITEM *tmp, int64_t n) {                                      \
+    for (int64_t lo = 0; lo < n; lo += INSERTION_MAX)                                                  \
+      insertion_sort_##NAME(a + lo, n - lo < INSERTION_MAX ? n - lo : INSERTION_MAX);                  \
+    for (int64_t width = INSERTION_MAX; width < n; width *= 2) {                                       \
+      for (int64_t lo = 0; lo < n; lo += 2 * width) {                                                  \
+        int64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;   \
+        int64_t i = lo, j = mid, o = lo;                                                               \
+        while (i < mid && j < hi) tmp[o++] = LESS(a[j], a[i]) ? a[j++] : a[i++];                       \
+        while (i < mid) tmp[o++] = a[i++];                                                             \
+        while (j < hi) tmp[o++] = a[j++];                                                              \
+      }                                                                                                \
+      ITEM *swap = a;                                                                                  \
+      a = tmp;                                                                                         \
+      tmp = swap;                                                                                      \
+    }                                                                                                  \
+    return a;                                                                                          \
+  }                                                                                                    \
+                                                                                                       \
   static ITEM *sort_items_##NAME(ITEM *a, ITEM *tmp, int64_t n, int key_bytes) {                       \
     if (n <= INSERTION_MAX) {                                                                          \
       insertion_sort_##NAME(a, n);                                                                     \
       return a;                                                                                        \
     }                                                                                                  \
+    if (n <= MERGE_MAX) return merge_sort_##NAME(a, tmp, n);                                           \
     return radix_sort_##NAME(a, tmp, n, key_bytes);                                                    \
   }                                                                                                    \
                                                                                                        \
