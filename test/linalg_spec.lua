@@ -264,3 +264,59 @@ describe('torch.linalg errors', function()
     assert.matches("linalg.qr: mode must be 'reduced', 'complete' or 'r'", message(function() return torch.linalg.qr(torch.randn(3, 3), 'full') end))
   end)
 end)
+
+describe('norms, pinv, matrix_rank and cond match PyTorch', function()
+  local cases = {}
+  local function case(name, fn, python, inputs, tolerance)
+    cases[#cases + 1] = { name = name, fn = fn, python = python, inputs = inputs, tol = tolerance }
+  end
+  for _, dtype in ipairs({ 'float32', 'float64' }) do
+    local t = tol(dtype, 8)
+    local x = torch.randn(3, 4, 5, { dtype = dtype })
+    for _, ord in ipairs({ 2, 1, 3.5, 0, math.huge, -math.huge }) do
+      local py = ord == math.huge and 'float("inf")' or ord == -math.huge and '-float("inf")' or tostring(ord)
+      case(string.format('vector_norm ord %s %s', tostring(ord), dtype), function(a) return torch.linalg.vector_norm(a, ord) end,
+           'out = torch.linalg.vector_norm(a, ' .. py .. ')', { x }, t)
+      case(string.format('vector_norm ord %s dim 2 keepdim %s', tostring(ord), dtype),
+           function(a) return torch.linalg.vector_norm(a, { ord = ord, dim = 2, keepdim = true }) end,
+           'out = torch.linalg.vector_norm(a, ' .. py .. ', dim=1, keepdim=True)', { x }, t)
+    end
+    for _, ord in ipairs({ 'fro', 'nuc', 2, -2, 1, -1, 'inf', '-inf' }) do
+      local py = ord == 'inf' and 'float("inf")' or ord == '-inf' and '-float("inf")' or
+                 (type(ord) == 'string' and "'" .. ord .. "'" or tostring(ord))
+      case(string.format('matrix_norm %s %s', tostring(ord), dtype), function(a) return torch.linalg.matrix_norm(a, ord) end,
+           'out = torch.linalg.matrix_norm(a, ' .. py .. ')', { x }, t)
+      case(string.format('matrix_norm %s dims {1, 3} keepdim %s', tostring(ord), dtype),
+           function(a) return torch.linalg.matrix_norm(a, { ord = ord, dim = { 1, 3 }, keepdim = true }) end,
+           'out = torch.linalg.matrix_norm(a, ' .. py .. ', dim=(0, 2), keepdim=True)', { x }, t)
+    end
+    case('norm of all elements ' .. dtype, function(a) return torch.linalg.norm(a) end, 'out = torch.linalg.norm(a)', { x }, t)
+    case('norm of a matrix, nuc ' .. dtype, function(a) return torch.linalg.norm(a[1], 'nuc') end,
+         "out = torch.linalg.norm(a[0], 'nuc')", { x }, t)
+    case('norm over a dim ' .. dtype, function(a) return torch.linalg.norm(a, 3, -1) end,
+         'out = torch.linalg.norm(a, 3, -1)', { x }, t)
+    case('pinv wide ' .. dtype, torch.linalg.pinv, 'out = torch.linalg.pinv(a)', { torch.randn(2, 3, 5, { dtype = dtype }) }, t)
+    case('pinv tall, rank-deficient ' .. dtype, torch.linalg.pinv, 'out = torch.linalg.pinv(a)',
+         { torch.randn(6, 2, { dtype = dtype }):mm(torch.randn(2, 4, { dtype = dtype })) }, tol(dtype, 100))
+    case('pinv hermitian ' .. dtype, function(a) return torch.linalg.pinv(a, { hermitian = true }) end,
+         'out = torch.linalg.pinv(a, hermitian=True)', { spd({ 4, 4 }, dtype) }, t)
+    case('matrix_rank ' .. dtype, torch.linalg.matrix_rank, 'out = torch.linalg.matrix_rank(a)',
+         { torch.randn(3, 6, 2, { dtype = dtype }):matmul(torch.randn(2, 5, { dtype = dtype })) })
+    case('cond ' .. dtype, torch.linalg.cond, 'out = torch.linalg.cond(a)', { wellcond({ 3, 4, 4 }, dtype) }, t)
+    case('cond fro ' .. dtype, function(a) return torch.linalg.cond(a, 'fro') end, "out = torch.linalg.cond(a, 'fro')",
+         { wellcond({ 4, 4 }, dtype) }, t)
+  end
+  local batch = {}
+  for i, cs in ipairs(cases) do
+    local named = {}
+    for j, x in ipairs(cs.inputs) do named[NAMES[j]] = x end
+    batch[i] = { code = cs.python, inputs = named }
+  end
+  local results = ref.batch(batch)
+  for i, cs in ipairs(cases) do
+    it(cs.name, function()
+      local ok, msg = ref.compare(cs.fn(unpack(cs.inputs)), results[i], cs.tol or { atol = 0, rtol = 0 })
+      assert(ok, msg)
+    end)
+  end
+end)

@@ -631,6 +631,157 @@ function linalg.matrix_power(a, n)
   return result
 end
 
+-- ---- norms, pseudo-inverse, rank, condition number ----
+
+local function all_dims(x)
+  local d = {}
+  for i = 1, x:dim() do d[i] = i end
+  return d
+end
+
+-- an ord given as a string ('fro', 'nuc', 'inf', '-inf') or a number
+local function ord_of(ord)
+  if ord == 'inf' then return math.huge end
+  if ord == '-inf' then return -math.huge end
+  return ord
+end
+
+--- torch.linalg.vector_norm(x, ord=2, dim=nil, keepdim=false) -> Tensor
+-- The ord-norm (sum |x|^ord)^(1/ord) of x's elements, over all of them (dim nil) or over dim (a number or a
+-- table of dims); ord may be any number, inf or -inf (max and min of |x|) or 0 (the count of nonzeros).
+-- Arguments may also be given as a table {ord=, dim=, keepdim=}. Always a tensor (0-d without dims).
+function linalg.vector_norm(x, ord, dim, keepdim)
+  operand('linalg.vector_norm', x, 'the input')
+  if is_opts(ord) then ord, dim, keepdim = ord.ord, ord.dim, ord.keepdim end
+  ord = ord_of(ord == nil and 2 or ord)
+  if type(ord) ~= 'number' then fail('linalg.vector_norm', 'ord must be a number, got %s', tostring(ord)) end
+  if x:dim() == 0 then return x:reshape(1):norm(ord, 1) end
+  return x:norm(ord, dim == nil and all_dims(x) or dim, keepdim or false)
+end
+
+-- The last two dims of a matrix norm's input, as positive 1-based dims.
+local function matrix_dims(fn, a, dim)
+  local nd = a:dim()
+  if nd < 2 then fail(fn, 'expected a matrix or a batch of matrices, got %d dimension%s', nd, nd == 1 and '' or 's') end
+  dim = dim or { -2, -1 }
+  if type(dim) ~= 'table' or #dim ~= 2 then fail(fn, 'dim must be a table of two dims') end
+  local d1, d2 = dim[1] < 0 and dim[1] + nd + 1 or dim[1], dim[2] < 0 and dim[2] + nd + 1 or dim[2]
+  if d1 == d2 or d1 < 1 or d2 < 1 or d1 > nd or d2 > nd then
+    fail(fn, 'dim must name two different dims of a tensor of %d dimensions, got {%s, %s}', nd, tostring(dim[1]),
+         tostring(dim[2]))
+  end
+  return d1, d2
+end
+
+--- torch.linalg.matrix_norm(A, ord='fro', dim={-2, -1}, keepdim=false) -> Tensor
+-- A matrix norm of each matrix in dims dim: 'fro' (Frobenius), 'nuc' (the sum of the singular values), 2 and -2
+-- (the largest and smallest singular value), 1 and -1 (the largest and smallest column sum of |A|), inf and
+-- -inf (row sums). Arguments may also be given as a table {ord=, dim=, keepdim=}.
+function linalg.matrix_norm(a, ord, dim, keepdim)
+  local fn = 'linalg.matrix_norm'
+  operand(fn, a, 'the input')
+  if is_opts(ord) then ord, dim, keepdim = ord.ord, ord.dim, ord.keepdim end
+  ord = ord_of(ord == nil and 'fro' or ord)
+  local d1, d2 = matrix_dims(fn, a, dim)
+  local r
+  if ord == 'fro' then
+    r = a:norm(2, { d1, d2 }, keepdim or false)
+  else
+    -- the matrices into the last two dims
+    local perm = {}
+    for d = 1, a:dim() do if d ~= d1 and d ~= d2 then perm[#perm + 1] = d end end
+    perm[#perm + 1], perm[#perm + 2] = d1, d2
+    local m = a:permute(perm)
+    if ord == 'nuc' then
+      r = linalg.svdvals(m):sum(-1)
+    elseif ord == 2 then
+      r = linalg.svdvals(m):amax(-1)
+    elseif ord == -2 then
+      r = linalg.svdvals(m):amin(-1)
+    elseif ord == 1 or ord == -1 then
+      local sums = m:abs():sum(-2)
+      r = ord == 1 and sums:amax(-1) or sums:amin(-1)
+    elseif ord == math.huge or ord == -math.huge then
+      local sums = m:abs():sum(-1)
+      r = ord > 0 and sums:amax(-1) or sums:amin(-1)
+    else
+      fail(fn, "ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got %s", tostring(ord))
+    end
+    if keepdim then r = r:unsqueeze(math.min(d1, d2)):unsqueeze(math.max(d1, d2)) end
+  end
+  return r
+end
+
+--- torch.linalg.norm(A, ord=nil, dim=nil, keepdim=false) -> Tensor
+-- A vector norm (dim a number, or A 1-d, or ord and dim both nil: the 2-norm of all elements) or a matrix
+-- norm (dim two dims, or A 2-d with an ord), as torch.linalg.vector_norm and matrix_norm. Arguments may
+-- also be given as a table {ord=, dim=, keepdim=}.
+function linalg.norm(a, ord, dim, keepdim)
+  operand('linalg.norm', a, 'the input')
+  if is_opts(ord) then ord, dim, keepdim = ord.ord, ord.dim, ord.keepdim end
+  local matrix = (type(dim) == 'table' and #dim == 2) or (dim == nil and ord ~= nil and a:dim() == 2)
+  if matrix then return linalg.matrix_norm(a, ord, dim, keepdim) end
+  if ord == nil and dim == nil then return linalg.vector_norm(a, 2, nil, keepdim) end
+  if dim == nil and a:dim() ~= 1 then
+    fail('linalg.norm', 'an ord needs a 1-d or 2-d input, or dim, got %d dimensions', a:dim())
+  end
+  return linalg.vector_norm(a, ord == nil and 2 or ord, dim, keepdim)
+end
+
+-- singular values no larger than rtol times the largest (and atol) count as zero
+local function tolerance(s, rtol, atol, m, n)
+  if rtol == nil then
+    local eps = s:dtype() == 'float64' and 2.220446049250313e-16 or 1.1920928955078125e-07
+    rtol = (atol ~= nil and atol > 0) and 0 or math.max(m, n) * eps
+  end
+  if s:size(-1) == 0 then return torch.zeros({}, { dtype = s:dtype() }) end -- nothing to compare
+  return (s:amax(-1, true) * rtol):clamp({ min = atol or 0 })
+end
+
+--- torch.linalg.pinv(A, {rtol=, atol=, hermitian=false}) -> Tensor
+-- The Moore-Penrose pseudo-inverse of an [m x n] matrix (or batch), [n x m], from the SVD (or eigh when
+-- hermitian): singular values below max(atol, rtol * the largest) count as zero (rtol defaults to
+-- max(m, n) * eps when atol is not given, as in PyTorch).
+function linalg.pinv(a, opts)
+  operand('linalg.pinv', a, 'the input')
+  opts = opts or {}
+  local m, n = a:size(-2), a:size(-1)
+  if opts.hermitian then
+    local w, v = linalg.eigh(a)
+    local keep = w:abs():gt(tolerance(w:abs(), opts.rtol, opts.atol, m, n))
+    local inv = torch.where(keep, w:reciprocal(), 0)
+    return (v * inv:unsqueeze(-2)):matmul(v:transpose(-2, -1))
+  end
+  local u, s, vh = linalg.svd(a, false)
+  local keep = s:gt(tolerance(s, opts.rtol, opts.atol, m, n))
+  local inv = torch.where(keep, s:reciprocal(), 0)
+  return (vh:transpose(-2, -1) * inv:unsqueeze(-2)):matmul(u:transpose(-2, -1))
+end
+
+--- torch.linalg.matrix_rank(A, {rtol=, atol=, hermitian=false}) -> Tensor
+-- The number of singular values (of each matrix of a batch) above the tolerance of torch.linalg.pinv, as int64.
+function linalg.matrix_rank(a, opts)
+  operand('linalg.matrix_rank', a, 'the input')
+  opts = opts or {}
+  local s = opts.hermitian and linalg.eigvalsh(a):abs() or linalg.svdvals(a)
+  return s:gt(tolerance(s, opts.rtol, opts.atol, a:size(-2), a:size(-1))):sum(-1)
+end
+
+--- torch.linalg.cond(A, ord=nil) -> Tensor
+-- The condition number of a matrix (or batch): the ratio of its largest to smallest singular value (ord nil
+-- or 2), or norm(A, ord) * norm(inv(A), ord) for the other matrix norms ('fro', 'nuc', inf, -inf, 1, -1, -2).
+function linalg.cond(a, ord)
+  operand('linalg.cond', a, 'the input')
+  if is_opts(ord) then ord = ord.ord end
+  ord = ord_of(ord)
+  if ord == nil or ord == 2 or ord == -2 then
+    local s = linalg.svdvals(a)
+    local hi, lo = s:amax(-1), s:amin(-1)
+    return ord == -2 and lo / hi or hi / lo
+  end
+  return linalg.matrix_norm(a, ord) * linalg.matrix_norm(linalg.inv(a), ord)
+end
+
 -- The PyTorch aliases and methods.
 
 --- torch.inverse(A) -> Tensor
