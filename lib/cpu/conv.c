@@ -16,8 +16,9 @@
  *
  * Other input gradients (strided), and weight gradients with few output channels per group, use
  * im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel region). */
-/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising */
-#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
+/* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising;
+ * short copy loops stay loops rather than memcpy calls */
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math", "no-tree-loop-distribute-patterns")
 
 #include "nn_simd.h"
 
@@ -63,21 +64,37 @@ static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t 
                              int64_t pt, int64_t pl, int vl) {
   *p = (direct_plan){.n = n, .groups = groups, .cin_g = cin_g, .cout_g = cout_g, .h = h, .w = w, .oh = oh, .ow = ow,
                      .kh = g->kh, .kw = g->kw, .sh = sh, .sw = sw, .dh = g->dh, .dw = g->dw, .pt = pt, .pl = pl};
-  /* a tap reads phase row oh + (a * dh) / sh: the planes hold the data and every row a tap reads */
+  /* a tap reads phase row oh + (a * dh) / sh */
   int64_t reach_h = g->dh * (g->kh - 1) / sh, reach_w = g->dw * (g->kw - 1) / sw;
-  int64_t data_h = (pt + h + sh - 1) / sh, data_w = (pl + w + sw - 1) / sw;
-  p->hq = data_h > oh + reach_h ? data_h : oh + reach_h;
-  p->wq = data_w > ow + reach_w ? data_w : ow + reach_w;
+  if (sh == 1 && sw == 1) {
+    /* One plane, whose rows and images follow one another with the zeros between them shared: the padding
+     * after a row (image) is the padding before the next, so a plane is h + max(pt, pb) rows of
+     * w + max(pl, pr) (pb, pr: the padding the output's last row and column read). */
+    int64_t pb = oh + reach_h - pt - h, pr = ow + reach_w - pl - w;
+    p->hq = h + (pt > pb ? pt : pb);
+    p->wq = w + (pl > pr ? pl : pr);
+    p->hq = p->hq > oh ? p->hq : oh;
+    p->wq = p->wq > ow ? p->wq : ow;
+  } else {
+    /* each phase plane holds its share of the data and every row and column a tap reads */
+    int64_t data_h = (pt + h + sh - 1) / sh, data_w = (pl + w + sw - 1) / sw;
+    p->hq = data_h > oh + reach_h ? data_h : oh + reach_h;
+    p->wq = data_w > ow + reach_w ? data_w : ow + reach_w;
+  }
   p->plane = p->hq * p->wq;
-  /* Blocks a multiple of 4 KiB apart would map every tap's row to the same L1 sets: shift them by a line. */
-  int64_t esize = vl > 0 ? TN_VBYTES / vl : 4, line = 64 / esize;
-  p->block = (n * p->plane + line - 1) / line * line;
-  if ((p->block * esize) % 4096 == 0) p->block += line;
-  p->group_stride = cin_g * sh * sw * p->block;
   int64_t tile_p = TILE_PV * vl;
   p->total = n > 0 ? (n - 1) * p->plane + oh * p->wq : 0;
   p->total_r = (p->total + tile_p - 1) / tile_p * tile_p;
-  p->tail = (p->total_r - p->total) + reach_w + vl;
+  /* The last image's positions read past its plane (the rows a tap reaches below, the columns to the right and
+   * the tiles' rounding): zeros after each block's planes. */
+  int64_t below = oh + reach_h > p->hq ? oh + reach_h - p->hq : 0;
+  int64_t gap = (below + 1) * p->wq + reach_w + (p->total_r - p->total) + vl;
+  /* Blocks a multiple of 4 KiB apart would map every tap's row to the same L1 sets: shift them by a line. */
+  int64_t esize = vl > 0 ? TN_VBYTES / vl : 4, line = 64 / esize;
+  p->block = (n * p->plane + gap + line - 1) / line * line;
+  if ((p->block * esize) % 4096 == 0) p->block += line;
+  p->group_stride = cin_g * sh * sw * p->block;
+  p->tail = vl;
   p->buffer = groups * p->group_stride + p->tail;
   /* Leftover channels: one or two run as single rows, more as a zero-padded tile. */
   int64_t full = cout_g / TILE_CO, rem = cout_g % TILE_CO;
@@ -127,6 +144,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define VL TN_VL_F32
 #define VI tn_vi32
 #define GEMM cblas_sgemm
+#include "rows_tmpl.h"
 #include "conv_tmpl.h"
 #undef FN
 #undef T
@@ -143,6 +161,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define VL TN_VL_F64
 #define VI tn_vi64
 #define GEMM cblas_dgemm
+#include "rows_tmpl.h"
 #include "conv_tmpl.h"
 #undef FN
 #undef T

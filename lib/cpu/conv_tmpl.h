@@ -218,91 +218,91 @@ static void FN(wgrad_tile)(int64_t np, const T *const *restrict g, const T *rest
     }
 }
 
-/* grad_w [groups*cout_g x cin_g x kh x kw] (and grad_b, or NULL) through the direct layout: the output
- * gradient is copied onto the folded grid (gop [groups x cout_g x total_v], zeros off the output), then each
- * thread accumulates [groups x cout_r x k_r] sums over its chunks of positions, tile by tile. */
+/* gbuf [cout_g rows, ld apart (ld >= np + VL)] = the output gradient of group g's channels at the folded grid's
+ * positions p0 .. p0+np (zeros off the output), a grid row segment at a time. Rows of up to VL values go as one
+ * vector, whose extra lanes land on positions written next (or in the row's slack). */
+static void FN(gather_grid)(T *gbuf, int64_t ld, const T *grad_out, int64_t g, int64_t p0, int64_t np,
+                            const direct_plan *p) {
+  int64_t out_plane = p->oh * p->ow, channels = p->groups * p->cout_g;
+  const T *end = grad_out + p->n * channels * out_plane;
+  for (int64_t pos = p0; pos < p0 + np;) {
+    int64_t img = pos / p->plane, at = pos % p->plane, r = at / p->wq, col = at % p->wq;
+    int64_t seg = p->wq - col < p0 + np - pos ? p->wq - col : p0 + np - pos;
+    int64_t copy = img < p->n && r < p->oh && col < p->ow ? (p->ow - col < seg ? p->ow - col : seg) : 0;
+    const T *src = grad_out + (img * channels + g * p->cout_g) * out_plane + r * p->ow + col;
+    T *dst = gbuf + (pos - p0);
+    if (copy > 0 && copy <= VL && src + (p->cout_g - 1) * out_plane + VL <= end) {
+      for (int64_t c = 0; c < p->cout_g; c++) {
+        T *d = dst + c * ld;
+        *(VU *)d = *(const VU *)(src + c * out_plane);
+        for (int64_t j = copy; j < seg; j++) d[j] = 0;
+      }
+    } else {
+      for (int64_t c = 0; c < p->cout_g; c++) {
+        T *d = dst + c * ld;
+        const T *sc = src + c * out_plane;
+        for (int64_t j = 0; j < copy; j++) d[j] = sc[j];
+        for (int64_t j = copy; j < seg; j++) d[j] = 0;
+      }
+    }
+    pos += seg;
+  }
+}
+
+/* grad_w [groups*cout_g x cin_g x kh x kw] (and grad_b, or NULL) through the direct layout. Each thread takes
+ * chunks of the folded grid's positions: it copies the output gradient there into a buffer (in cache for
+ * what follows), adds the buffer's rows to its bias sums, and accumulates tap rows times gradient rows into
+ * its [groups x cout_r x k_r] sums, tile by tile; the threads' sums are added at the end. */
 static int FN(direct_wgrad)(T *grad_w, T *grad_b, const T *grad_out, const T *x, const direct_plan *p,
                             const char *fn) {
   int64_t K = p->cin_g * p->kh * p->kw, k_r = (K + WGT_KT - 1) / WGT_KT * WGT_KT;
-  int64_t cout_r = (p->cout_g + WGT_CO - 1) / WGT_CO * WGT_CO;
-  int64_t total_v = (p->total + VL - 1) / VL * VL, chunk = 2048;
+  int64_t cout_r = (p->cout_g + WGT_CO - 1) / WGT_CO * WGT_CO, channels = p->groups * p->cout_g;
+  int64_t total_v = (p->total + VL - 1) / VL * VL, chunk = 1024;
   int64_t chunks = (total_v + chunk - 1) / chunk, units = p->groups * chunks;
-  int64_t acc_size = p->groups * cout_r * k_r;
+  int64_t ld = chunk + VL, acc_size = p->groups * cout_r * k_r, buf_size = (cout_r + 1) * ld + channels;
   int threads = tn_nn_threads(p->total * K * p->groups * p->cout_g, 1 << 21);
   if (threads > units) threads = (int)units;
   if (threads < 1) threads = 1;
 
   T *xs = tn_nn_scratch(fn, (int64_t)sizeof(T) * p->buffer);
-  T *gop = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * (p->groups * p->cout_g * total_v + chunk)) : NULL;
-  T *acc = gop ? tn_nn_scratch(fn, (int64_t)sizeof(T) * acc_size * threads) : NULL;
-  int64_t *off = acc ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * k_r) : NULL;
+  T *acc = xs ? tn_nn_scratch(fn, (int64_t)sizeof(T) * acc_size * threads) : NULL;
+  T *bufs = acc ? tn_nn_scratch(fn, (int64_t)sizeof(T) * buf_size * threads) : NULL;
+  int64_t *off = bufs ? tn_nn_scratch(fn, (int64_t)sizeof(int64_t) * k_r) : NULL;
   if (!off) {
     tn_nn_scratch_free(xs);
-    tn_nn_scratch_free(gop);
     tn_nn_scratch_free(acc);
-    tn_nn_scratch_free(off);
+    tn_nn_scratch_free(bufs);
     return -1;
   }
   FN(split_images)(xs, x, p->groups * p->cin_g, p);
   direct_offsets(off, p);
   for (int64_t k = K; k < k_r; k++) off[k] = 0; /* padding taps read position 0 and are dropped */
-  T *zeros = gop + p->groups * p->cout_g * total_v; /* a chunk of zeros: the rows of a tile past the channels */
-  memset(zeros, 0, sizeof(T) * (size_t)chunk);
-
-  /* gop[g][c][img * plane + oh * wq + ow] = grad_out[img][g*cout_g + c][oh][ow], zero off the output */
-  int64_t out_plane = p->oh * p->ow, channels = p->groups * p->cout_g;
-  int tthreads = tn_nn_threads(channels * total_v, 1 << 15);
-#pragma omp parallel for num_threads(tthreads) schedule(static)
-  for (int64_t i = 0; i < channels * p->n; i++) {
-    int64_t ch = i / p->n, img = i % p->n;
-    int64_t span = img == p->n - 1 ? total_v - img * p->plane : p->plane; /* the last image's grid ends early */
-    T *d = gop + ch * total_v + img * p->plane;
-    const T *s = grad_out + (img * channels + ch) * out_plane;
-    for (int64_t r = 0; r < p->oh; r++) {
-      T *row = d + r * p->wq;
-      const T *src = s + r * p->ow;
-      for (int64_t j = 0; j < p->ow; j++) row[j] = src[j]; /* short rows: a loop, not a memcpy call */
-      for (int64_t j = p->ow; j < p->wq; j++) row[j] = 0;
-    }
-    memset(d + p->oh * p->wq, 0, sizeof(T) * (size_t)(span - p->oh * p->wq));
-  }
-  /* the bias gradient: each channel's row of gop summed (its zeros add nothing) */
-  if (grad_b) {
-#pragma omp parallel for num_threads(tthreads) schedule(static)
-    for (int64_t ch = 0; ch < channels; ch++) {
-      const T *row = gop + ch * total_v;
-      double sum = 0;
-      for (int64_t b0 = 0; b0 < total_v; b0 += 1024) {
-        int64_t end = b0 + 1024 < total_v ? b0 + 1024 : total_v;
-        T part = 0;
-#pragma omp simd reduction(+ : part)
-        for (int64_t j = b0; j < end; j++) part += row[j];
-        sum += part;
-      }
-      grad_b[ch] = (T)sum;
-    }
-  }
-
   memset(acc, 0, sizeof(T) * (size_t)(acc_size * threads));
+
 #pragma omp parallel num_threads(threads)
   {
     int t = omp_get_thread_num(), nt = omp_get_num_threads();
     T *mine = acc + t * acc_size;
+    /* the thread's buffer: cout_g gradient rows, then a row of zeros (tile rows past the channels), then bias sums */
+    T *gbuf = bufs + t * buf_size, *zeros = gbuf + cout_r * ld, *bias = zeros + ld;
+    memset(zeros, 0, sizeof(T) * (size_t)(ld + channels));
     for (int64_t u = units * t / nt; u < units * (t + 1) / nt; u++) {
       int64_t g = u / chunks, p0 = (u % chunks) * chunk;
       int64_t np = total_v - p0 < chunk ? total_v - p0 : chunk;
+      FN(gather_grid)(gbuf, ld, grad_out, g, p0, np, p);
+      if (grad_b)
+        for (int64_t c = 0; c < p->cout_g; c++) bias[g * p->cout_g + c] += FN(row_sum)(gbuf + c * ld, np);
       const T *xg = xs + g * p->group_stride + p0;
-      const T *gg = gop + g * p->cout_g * total_v + p0;
       T *ag = mine + g * cout_r * k_r;
       for (int64_t c0 = 0; c0 < cout_r; c0 += WGT_CO) {
         const T *rows[WGT_CO];
-        for (int c = 0; c < WGT_CO; c++) rows[c] = c0 + c < p->cout_g ? gg + (c0 + c) * total_v : zeros;
+        for (int c = 0; c < WGT_CO; c++) rows[c] = c0 + c < p->cout_g ? gbuf + (c0 + c) * ld : zeros;
         for (int64_t k0 = 0; k0 < k_r; k0 += WGT_KT)
           FN(wgrad_tile)(np, rows, xg, off + k0, ag + c0 * k_r + k0, k_r);
       }
     }
   }
-  /* grad_w[g*cout_g + c][k] = the sum over threads of acc[g][c][k] */
+  /* grad_w[g*cout_g + c][k] = the sum over threads of acc[g][c][k]; grad_b likewise */
   for (int64_t g = 0; g < p->groups; g++)
     for (int64_t c = 0; c < p->cout_g; c++)
       for (int64_t k = 0; k < K; k++) {
@@ -310,9 +310,15 @@ static int FN(direct_wgrad)(T *grad_w, T *grad_b, const T *grad_out, const T *x,
         for (int t = 0; t < threads; t++) s += acc[t * acc_size + (g * cout_r + c) * k_r + k];
         grad_w[(g * p->cout_g + c) * K + k] = s;
       }
+  if (grad_b)
+    for (int64_t c = 0; c < channels; c++) {
+      T s = 0;
+      for (int t = 0; t < threads; t++) s += bufs[t * buf_size + (cout_r + 1) * ld + c];
+      grad_b[c] = s;
+    }
   tn_nn_scratch_free(off);
+  tn_nn_scratch_free(bufs);
   tn_nn_scratch_free(acc);
-  tn_nn_scratch_free(gop);
   tn_nn_scratch_free(xs);
   return 0;
 }

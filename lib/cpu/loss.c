@@ -16,21 +16,39 @@ static inline int64_t sample_at(int64_t i, const tn_loss_spec *s) {
 
 #define FN(name) name##_f32
 #define T float
+#define V tn_vf32
+#define VU tn_vf32u
+#define VL TN_VL_F32
+#define VI tn_vi32
 #define EXP tn_expf
 #define LOG logf
+#include "rows_tmpl.h"
 #include "loss_tmpl.h"
 #undef FN
 #undef T
+#undef V
+#undef VU
+#undef VL
+#undef VI
 #undef EXP
 #undef LOG
 
 #define FN(name) name##_f64
 #define T double
+#define V tn_vf64
+#define VU tn_vf64u
+#define VL TN_VL_F64
+#define VI tn_vi64
 #define EXP exp
 #define LOG log
+#include "rows_tmpl.h"
 #include "loss_tmpl.h"
 #undef FN
 #undef T
+#undef V
+#undef VU
+#undef VL
+#undef VI
 #undef EXP
 #undef LOG
 

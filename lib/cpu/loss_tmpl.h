@@ -9,8 +9,7 @@
 static inline T FN(row_lse)(const T *x, int64_t classes, int64_t stride) {
   T m = -INFINITY, s = 0;
   if (stride == 1) {
-#pragma omp simd reduction(max : m)
-    for (int64_t c = 0; c < classes; c++) m = m > x[c] ? m : x[c];
+    m = FN(row_max)(x, classes);
 #pragma omp simd reduction(+ : s)
     for (int64_t c = 0; c < classes; c++) s += EXP(x[c] - m);
   } else {
@@ -21,17 +20,10 @@ static inline T FN(row_lse)(const T *x, int64_t classes, int64_t stride) {
 }
 
 /* sum over classes of w[c] * x[c * stride] (w NULL: weights 1) */
-static inline T FN(row_dot)(const T *x, const T *w, int64_t classes, int64_t stride) {
+static inline T FN(class_dot)(const T *x, const T *w, int64_t classes, int64_t stride) {
+  if (stride == 1) return w ? FN(row_dot)(w, x, classes) : FN(row_sum)(x, classes);
   T s = 0;
-  if (stride == 1 && w) {
-#pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < classes; c++) s += w[c] * x[c];
-  } else if (stride == 1) {
-#pragma omp simd reduction(+ : s)
-    for (int64_t c = 0; c < classes; c++) s += x[c];
-  } else {
-    for (int64_t c = 0; c < classes; c++) s += (w ? w[c] : 1) * x[c * stride];
-  }
+  for (int64_t c = 0; c < classes; c++) s += (w ? w[c] : 1) * x[c * stride];
   return s;
 }
 
@@ -60,7 +52,7 @@ static inline T FN(ce_sample)(const T *x, T lse, int64_t i, int64_t stride, cons
   T loss = wt * (lse - x[c * stride]);
   if (eps > 0) {
     /* the smoothing term: sum_c w_c (lse - x_c) / C */
-    T smooth = lse * wsum - FN(row_dot)(x, w, C, stride);
+    T smooth = lse * wsum - FN(class_dot)(x, w, C, stride);
     loss = (1 - eps) * loss + eps / (T)C * smooth;
   }
   *weight_out = wt;

@@ -4,14 +4,9 @@
 
 /* mean and sum of squared deviations of n contiguous values */
 static inline void FN(moments)(const T *x, int64_t n, T *mean, T *m2) {
-  T s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; i++) s += x[i];
-  T mu = s / (T)n, q = 0;
-#pragma omp simd reduction(+ : q)
-  for (int64_t i = 0; i < n; i++) q += (x[i] - mu) * (x[i] - mu);
+  T mu = FN(row_sum)(x, n) / (T)n;
   *mean = mu;
-  *m2 = q;
+  *m2 = FN(row_sqdev)(x, n, mu);
 }
 
 /* ---- layer norm: rows of cols values ---- */

@@ -9,10 +9,7 @@ static void FN(softmax_rows)(T *y, const T *x, int64_t outer, int64_t dim, int a
   for (int64_t r = 0; r < outer; r++) {
     const T *xr = x + r * dim;
     T *yr = y + r * dim;
-    T m = -INFINITY;
-#pragma omp simd reduction(max : m)
-    for (int64_t i = 0; i < dim; i++) m = m > xr[i] ? m : xr[i];
-    T s = 0;
+    T m = FN(row_max)(xr, dim), s = 0;
     if (as_log) {
 #pragma omp simd reduction(+ : s)
       for (int64_t i = 0; i < dim; i++) s += EXP(xr[i] - m);
@@ -68,14 +65,13 @@ static void FN(softmax_backward_rows)(T *gx, const T *g, const T *y, int64_t out
   for (int64_t r = 0; r < outer; r++) {
     const T *gr = g + r * dim, *yr = y + r * dim;
     T *o = gx + r * dim;
-    T s = 0;
     if (as_log) {
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < dim; i++) s += gr[i];
+      T s = FN(row_sum)(gr, dim);
+#pragma omp simd
       for (int64_t i = 0; i < dim; i++) o[i] = gr[i] - EXP(yr[i]) * s;
     } else {
-#pragma omp simd reduction(+ : s)
-      for (int64_t i = 0; i < dim; i++) s += gr[i] * yr[i];
+      T s = FN(row_dot)(gr, yr, dim);
+#pragma omp simd
       for (int64_t i = 0; i < dim; i++) o[i] = yr[i] * (gr[i] - s);
     }
   }
