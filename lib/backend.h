@@ -23,6 +23,12 @@ typedef struct tn_index_spec {
 /* Sets the error for an index value outside spec's range, in the user's numbering; returns -1. */
 int tn_index_error(const tn_index_spec *spec, int64_t value);
 
+/* b (from tn_backend_of), or NULL with an error naming fn when b lacks the kernel `op` (a backend being
+ * written fills its table a family at a time). */
+#define TN_WITH_KERNEL(fn, b, op) ((b) && !(b)->op ? tn_missing_kernel(fn, b) : (b))
+struct tn_backend;
+struct tn_backend *tn_missing_kernel(const char *fn, const struct tn_backend *b);
+
 /* Where a batched factorisation failed: the first failing matrix's place in the batch (-1: none) and
  * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). */
 typedef struct tn_linalg_status {

@@ -29,6 +29,10 @@ int tn_index_error(const tn_index_spec *s, int64_t value) {
                   (long long)value, s->dim + 1, (long long)s->size, first, last, negative);
 }
 
+tn_backend *tn_missing_kernel(const char *fn, const tn_backend *b) {
+  return tn_error_null("%s: not supported on %s tensors yet", fn, b->name);
+}
+
 /* ---- shared checks ---- */
 
 static bool same_device(const tn_tensor *a, const tn_tensor *b) {
@@ -185,6 +189,7 @@ tn_tensor *tn_index_select(tn_tensor *out, const tn_tensor *x, int dim, const tn
     tn_tensor ix = restrided(idx, xs.ndim, sizes, idx_strides);
     tn_index_spec spec = {fn, dim, 0, xs.sizes[dim], xs.strides[dim], base};
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, gather);
     tn_bump_version(result);
     if (!b || b->gather(&target, &src, &ix, &spec)) {
       if (result != out) tn_tensor_free(result);
@@ -231,6 +236,7 @@ tn_tensor *tn_gather(tn_tensor *out, const tn_tensor *x, int dim, const tn_tenso
     tn_tensor src = restrided(&xs, xs.ndim, is.sizes, src_strides);
     tn_index_spec spec = {fn, dim, 0, xs.sizes[dim], xs.strides[dim], base};
     tn_backend *be = tn_backend_of(fn, x);
+    be = TN_WITH_KERNEL(fn, be, gather);
     tn_bump_version(result);
     if (!be || be->gather(&target, &src, &is, &spec)) {
       if (result != out) tn_tensor_free(result);
@@ -276,6 +282,7 @@ static int run_scatter(const char *fn, tn_tensor *x, tn_tensor *dst, const tn_te
   int rc = 0;
   if (dst->numel > 0) {
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, scatter);
     tn_bump_version(x);
     rc = b ? b->scatter(dst, idx, src, spec, reduce, alpha) : -1;
   }
@@ -414,6 +421,7 @@ tn_tensor *tn_take(tn_tensor *out, const tn_tensor *x, const tn_tensor *index, i
     tn_tensor src = restrided(flat, idx->ndim, idx->sizes, zeros);
     tn_index_spec spec = {fn, -1, 1, x->numel, 1, base};
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, gather);
     tn_bump_version(result);
     if (!b || b->gather(result, &src, idx, &spec)) {
       if (result != out) tn_tensor_free(result);
@@ -451,6 +459,7 @@ int tn_put_(tn_tensor *x, const tn_tensor *index, const tn_tensor *src, int accu
   tn_index_spec spec = {fn, -1, 1, x->numel, 1, base};
   if (n > 0) {
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, scatter);
     tn_bump_version(x);
     if (!b || b->scatter(&dst, &ix, &from, &spec, accumulate ? TN_SCATTER_ADD : TN_SCATTER_SET, 1)) goto done;
   }
@@ -480,7 +489,7 @@ static int mask_view_of(const char *fn, const tn_tensor *x, const tn_tensor *mas
 
 int64_t tn_count_nonzero(const tn_tensor *x) {
   tn_backend *b = tn_backend_of("count_nonzero", x);
-  if (!b) return -1;
+  if (!(b = TN_WITH_KERNEL("count_nonzero", b, count_nonzero))) return -1;
   return x->numel ? b->count_nonzero(x) : 0;
 }
 
@@ -497,6 +506,7 @@ int tn_masked_fill_(tn_tensor *x, const tn_tensor *mask, double value) {
     view = broadcast_view(copy, x->ndim, x->sizes);
   }
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, masked_fill);
   tn_bump_version(x);
   int rc = b ? b->masked_fill(x, &view, value) : -1;
   tn_tensor_free(copy);
@@ -511,7 +521,7 @@ tn_tensor *tn_masked_select(tn_tensor *out, const tn_tensor *x, const tn_tensor 
   if (ndim < 0) return tn_error_null("%s: %s", fn, tn_last_error());
   tn_tensor xv = broadcast_view(x, ndim, shape), mv = broadcast_view(mask, ndim, shape);
   tn_backend *b = tn_backend_of(fn, x);
-  if (!b) return NULL;
+  if (!(b = TN_WITH_KERNEL(fn, b, masked_select)) || !(b = TN_WITH_KERNEL(fn, b, count_nonzero))) return NULL;
   int64_t count = xv.numel ? b->count_nonzero(&mv) : 0;
   if (count < 0) return NULL;
   tn_tensor *result = tn_prepare_out(fn, out, 1, &count, x->dtype, x);
@@ -533,7 +543,7 @@ int tn_masked_scatter_(tn_tensor *x, const tn_tensor *mask, const tn_tensor *src
       check_same_device(fn, x, src, "src") || check_same_dtype(fn, x, src, "src"))
     return -1;
   tn_backend *b = tn_backend_of(fn, x);
-  if (!b) return -1;
+  if (!(b = TN_WITH_KERNEL(fn, b, masked_scatter)) || !(b = TN_WITH_KERNEL(fn, b, count_nonzero))) return -1;
   int64_t count = x->numel ? b->count_nonzero(&view) : 0;
   if (count < 0) return -1;
   if (src->numel < count)
@@ -564,7 +574,7 @@ tn_tensor *tn_nonzero(tn_tensor *out, const tn_tensor *x, int64_t base) {
   const char *fn = "nonzero";
   if (check_out_not_input(fn, out, x)) return NULL;
   tn_backend *b = tn_backend_of(fn, x);
-  if (!b) return NULL;
+  if (!(b = TN_WITH_KERNEL(fn, b, nonzero)) || !(b = TN_WITH_KERNEL(fn, b, count_nonzero))) return NULL;
   int64_t count = x->numel ? b->count_nonzero(x) : 0;
   if (count < 0) return NULL;
   int64_t sizes[2] = {count, x->ndim};

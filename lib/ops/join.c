@@ -90,6 +90,7 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
   if (!(result = prepare_castable_out(fn, out, ref->ndim, sizes, dtype, ref))) goto done;
   if (result->numel > 0) {
     tn_backend *be = tn_backend_of(fn, ref);
+    be = TN_WITH_KERNEL(fn, be, cat);
     tn_bump_version(result);
     if (!be || be->cat(result, m, inputs, dim)) {
       free_result(result, out);
@@ -166,6 +167,7 @@ tn_tensor *tn_flip(tn_tensor *out, const tn_tensor *x, int ndims, const int32_t 
   tn_tensor *result = tn_prepare_out(fn, out, x->ndim, x->sizes, x->dtype, x);
   if (!result || result->numel == 0) return result;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, flip);
   tn_bump_version(result);
   if (!b || b->flip(result, x, mask)) {
     free_result(result, out);
@@ -277,6 +279,7 @@ static tn_tensor *triangle(const char *fn, tn_tensor *out, const tn_tensor *x, i
   }
   if (result->numel == 0) return result;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, triangle);
   tn_bump_version(result);
   if (!b || b->triangle(result, x, k, upper)) {
     free_result(result, out);

@@ -70,6 +70,7 @@ int tn_sort(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int dim
   rc = 0;
   if (x->numel > 0) {
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, sort);
     tn_tensor v = rs[0].t ? as_row(rs[0].t) : xr, i = as_row(rs[1].t);
     rc = b ? b->sort(rs[0].t ? &v : NULL, &i, &xr, dim, descending, base) : -1;
   }
@@ -96,6 +97,7 @@ int tn_topk(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int64_t
   rc = 0;
   if (x->numel > 0 && k > 0) {
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, topk);
     tn_tensor v = rs[0].t ? as_row(rs[0].t) : xr, i = as_row(rs[1].t);
     rc = b ? b->topk(rs[0].t ? &v : NULL, &i, &xr, k, dim, largest, base) : -1;
   }
@@ -137,6 +139,7 @@ int tn_kthvalue(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int
   rc = 0;
   if (x->numel > 0) {
     tn_backend *b = tn_backend_of(fn, x);
+    b = TN_WITH_KERNEL(fn, b, kthvalue);
     bool removed = x->ndim > 0 && !keepdim;
     tn_tensor v = !rs[0].t ? xr : removed ? reinsert_dim(rs[0].t, dim) : as_row(rs[0].t);
     tn_tensor i = removed ? reinsert_dim(rs[1].t, dim) : as_row(rs[1].t);
@@ -174,7 +177,7 @@ int tn_unique(tn_tensor **values, tn_tensor **inverse, tn_tensor **counts, const
     dim = -1;
   }
   tn_backend *b = tn_backend_of(fn, x);
-  if (!b) return -1;
+  if (!(b = TN_WITH_KERNEL(fn, b, unique))) return -1;
   tn_tensor *v = NULL, *inv = NULL, *cnt = NULL;
   int rc = b->unique(fn, x, dim, consecutive, base, &v, inverse ? &inv : NULL, counts ? &cnt : NULL);
   if (rc) {
@@ -230,6 +233,7 @@ tn_tensor *tn_searchsorted(tn_tensor *out, const tn_tensor *sorted, const tn_ten
     }
     view.numel = values->numel;
     tn_backend *be = tn_backend_of(fn, values);
+    be = TN_WITH_KERNEL(fn, be, searchsorted);
     tn_bump_version(result);
     if (!be || be->searchsorted(result, &view, seq->sizes[seq->ndim - 1], seq->strides[seq->ndim - 1], vals, right,
                                 base)) {
