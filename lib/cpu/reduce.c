@@ -294,12 +294,6 @@ static void finish_at(const plan *pl, int64_t o0, int64_t o1, const char *st, in
                 &pl->ctx);
 }
 
-/* Writes the results of unit u from its state. */
-static void finish_unit(const plan *pl, int64_t u, const char *st) {
-  int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
-  finish_at(pl, o0, o1, st, n);
-}
-
 /* Scratch space: the accumulator, a temporary state, the cascade's levels and (for strided inputs) a gather
  * buffer. Small plans use the caller's stack buffer; larger ones allocate. */
 enum { SCRATCH_LOCAL = 4096 };
@@ -308,13 +302,14 @@ static bool scratch_alloc(const plan *pl, scratch *s, char *local) {
   int64_t sb = pl->slot_bytes;
   bool dense = pl->inner ? pl->d[pl->rd[0]].xs == pl->es : pl->d[0].xs == pl->es;
   int64_t gather = dense ? 0 : pl->inner ? RK_PIECE * pl->es : RK_LEAF * pl->block * pl->es;
-  int64_t bytes = sb * (2 + CASCADE_LEVELS) + gather;
+  int64_t levels = pl->k->cascade ? CASCADE_LEVELS : 0;
+  int64_t bytes = sb * (2 + levels) + gather;
   char *mem = bytes <= SCRATCH_LOCAL ? local : malloc((size_t)bytes);
   if (!mem) return false;
   s->acc = mem;
   s->tmp = mem + sb;
   s->levels = mem + 2 * sb;
-  s->gather = mem + (2 + CASCADE_LEVELS) * sb;
+  s->gather = mem + (2 + levels) * sb;
   return true;
 }
 
@@ -333,9 +328,17 @@ static void run_lines(const plan *pl, scratch *s, int64_t begin, int64_t end) {
     idx[i] = rest % d->size;
     rest /= d->size;
   }
+  /* the common case, each output one contiguous piece: straight to the kernel */
+  const rk_kernel *k = pl->k;
+  bool piece = pl->nr == 1 && pl->n_red <= RK_PIECE && pl->d[pl->rd[0]].xs == pl->es;
   for (int64_t u = begin; u < end; u++) {
-    reduce_item(pl, s, pl->x + xo, 0, pl->n_red, s->acc, 1);
-    finish_at(pl, o0, o1, s->acc, 1);
+    if (piece) {
+      k->init(s->acc, 1);
+      k->run(s->acc, 1, 0, pl->x + xo, pl->n_red, 0, &pl->ctx);
+    } else {
+      reduce_item(pl, s, pl->x + xo, 0, pl->n_red, s->acc, 1);
+    }
+    k->finish(pl->o0 + o0, 0, pl->o1 ? pl->o1 + o1 : NULL, 0, s->acc, 1, &pl->ctx);
     for (int i = 0; i < pl->nk; i++) { /* the next unit */
       const rdim *d = &pl->d[pl->kd[i]];
       xo += d->xs, o0 += d->os0, o1 += d->os1;
@@ -372,14 +375,19 @@ static bool merge_chunks(const plan *pl, const char *partials) {
   scratch s;
   _Alignas(64) char local[SCRATCH_LOCAL];
   if (!scratch_alloc(pl, &s, local)) return false;
+  const rk_kernel *k = pl->k;
   for (int64_t u = 0; u < pl->units; u++) {
     int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
-    cascade_reset(&s);
-    for (int64_t ch = 0; ch < pl->nchunks; ch++)
-      cascade_push(pl, &s, partials + (u * pl->nchunks + ch) * pl->slot_bytes, n);
-    pl->k->init(s.acc, n);
-    cascade_collapse(pl, &s, s.acc, n);
-    finish_unit(pl, u, s.acc);
+    const char *first = partials + u * pl->nchunks * pl->slot_bytes;
+    k->init(s.acc, n);
+    if (k->cascade) {
+      cascade_reset(&s);
+      for (int64_t ch = 0; ch < pl->nchunks; ch++) cascade_push(pl, &s, first + ch * pl->slot_bytes, n);
+      cascade_collapse(pl, &s, s.acc, n);
+    } else {
+      for (int64_t ch = 0; ch < pl->nchunks; ch++) k->combine(s.acc, first + ch * pl->slot_bytes, n);
+    }
+    finish_at(pl, o0, o1, s.acc, n);
   }
   scratch_free(&s, local);
   return true;
@@ -390,7 +398,7 @@ static void finish_empty(const plan *pl, char *st) {
   for (int64_t u = 0; u < pl->units; u++) {
     int64_t xo, o0, o1, n = unit_locate(pl, u, &xo, &o0, &o1);
     pl->k->init(st, n);
-    finish_unit(pl, u, st);
+    finish_at(pl, o0, o1, st, n);
   }
 }
 

@@ -35,13 +35,6 @@
  * rest of a run goes through one vector's width (64 bytes) of them, then one element at a time. */
 #define LANES(ACC) (256 / (int)sizeof(ACC))
 #define VEC(ACC) (64 / (int)sizeof(ACC))
-/* Rows of an outer reduction fold into a register block of accumulators: 1 KB with AVX-512's 32 registers
- * (a whole block of outputs, so each row is read in one sweep), else 256 bytes. */
-#ifdef __AVX512F__
-#define ROW_LANES(ACC) (1024 / (int)sizeof(ACC))
-#else
-#define ROW_LANES(ACC) (256 / (int)sizeof(ACC))
-#endif
 
 static inline int nan_f(float x) { return x != x; }
 static inline int nan_d(double x) { return x != x; }
@@ -132,29 +125,14 @@ static inline int nan_none(int64_t x) { return 0; }
                           const rk_ctx *c) {                                                               \
     typedef CT ct;                                                                                         \
     typedef ACC acc_t;                                                                                     \
-    enum { L = ROW_LANES(ACC) };                                                                           \
     acc_t *restrict a = st;                                                                                \
-    int64_t j0 = 0;                                                                                        \
-    for (; j0 + L <= n; j0 += L) {                                                                         \
-      acc_t acc[L];                                                                                        \
-      for (int j = 0; j < L; j++) acc[j] = a[j0 + j];                                                      \
-      for (int64_t r = 0; r < nrows; r++) {                                                                \
-        const T *restrict p = (const T *)(ptr + r * rs) + j0;                                              \
-        for (int j = 0; j < L; j++) {                                                                      \
-          ct x = LOAD(p[j]);                                                                               \
-          acc[j] = acc[j] OP(acc_t)(MAP(x));                                                               \
-        }                                                                                                  \
+    for (int64_t r = 0; r < nrows; r++) {                                                                  \
+      const T *restrict p = (const T *)(ptr + r * rs);                                                     \
+      for (int64_t j = 0; j < n; j++) {                                                                    \
+        ct x = LOAD(p[j]);                                                                                 \
+        a[j] = a[j] OP(acc_t)(MAP(x));                                                                     \
       }                                                                                                    \
-      for (int j = 0; j < L; j++) a[j0 + j] = acc[j];                                                      \
     }                                                                                                      \
-    if (j0 < n)                                                                                            \
-      for (int64_t r = 0; r < nrows; r++) {                                                                \
-        const T *restrict p = (const T *)(ptr + r * rs);                                                   \
-        for (int64_t j = j0; j < n; j++) {                                                                 \
-          ct x = LOAD(p[j]);                                                                               \
-          a[j] = a[j] OP(acc_t)(MAP(x));                                                                   \
-        }                                                                                                  \
-      }                                                                                                    \
   }                                                                                                        \
   static void NAME##_combine(void *st, const void *later, int64_t n) {                                     \
     ACC *restrict a = st;                                                                                  \
