@@ -114,6 +114,9 @@ function M.batch(list)
   local p = io.popen(M.python .. ' ' .. script .. ' 2>&1')
   local text = p:read('*a')
   local ok = p:close()
+  -- The inputs and the script are read once; dropping the folder keeps /tmp from filling over a run.
+  os.execute("rm -rf '" .. tmpdir .. "'")
+  tmpdir = nil
   local chunk = text:match('^return {') and loadstring(text)
   if not ok or not chunk then
     error('torchref: the PyTorch reference failed:\n' .. text, 2)
