@@ -115,10 +115,10 @@ describe('torch.save/torch.load (Torch7 .t7)', function()
         assert.is_false(w[1]:shares_storage(w[3]))
       end)
 
-      it('saves 0-d tensors as one-element 1-d tensors and keeps empty shapes', function()
+      it('keeps 0-d tensors and empty shapes', function()
         local w = roundtrip({ torch.tensor(3.5), torch.empty(0), torch.empty(3, 0), torch.tensor({}, { dtype = 'int64' }) }, format)
-        assert.are.same({ 1 }, w[1]:shape())
-        assert.are.equal(3.5, w[1][1])
+        assert.are.same({}, w[1]:shape())
+        assert.are.equal(3.5, w[1]:item())
         assert.are.same({ 0 }, w[2]:shape())
         assert.are.same({ 3, 0 }, w[3]:shape())
         assert.are.equal('int64', w[4]:dtype())
@@ -131,7 +131,8 @@ describe('torch.save/torch.load (Torch7 .t7)', function()
         for k, x in pairs(sd) do
           if x:dim() > 0 then same_values(x, w[k]) end
         end
-        assert.are.equal(7, w['bn.num_batches_tracked'][1])
+        assert.are.same({}, w['bn.num_batches_tracked']:shape())
+        assert.are.equal(7, w['bn.num_batches_tracked']:item())
       end)
     end)
   end
@@ -140,6 +141,9 @@ describe('torch.save/torch.load (Torch7 .t7)', function()
     local r = ref.run([[
       import struct
       def s(b): return struct.pack('<i', len(b)) + b
+      # a 0-d tensor: Torch7 reads a one-element 1-d tensor (a tensor's version, here 2, is ignored by Torch7)
+      scalar = (struct.pack('<iii', 4, 1, 3) + b'V 2' + s(b'torch.LongTensor') + struct.pack('<iqqq', 1, 1, 1, 1)
+                + struct.pack('<ii', 4, 2) + s(b'V 1') + s(b'torch.LongStorage') + struct.pack('<qq', 1, -7))
       t = (struct.pack('<iii', 4, 1, 3) + b'V 1' + s(b'torch.FloatTensor') + struct.pack('<i', 2)
            + struct.pack('<qqqqq', 2, 3, 3, 1, 1)
            + struct.pack('<ii', 4, 2) + s(b'V 1') + s(b'torch.FloatStorage') + struct.pack('<q', 6)
@@ -147,12 +151,13 @@ describe('torch.save/torch.load (Torch7 .t7)', function()
       tbl = (struct.pack('<iii', 3, 1, 1) + struct.pack('<i', 2) + s(b'k') + struct.pack('<id', 1, 2.5))
       o = (struct.pack('<ii', 4, 1) + s(b'V 1') + s(b'nn.Linear') + struct.pack('<iii', 3, 2, 1)
            + struct.pack('<i', 2) + s(b'train') + struct.pack('<ii', 5, 1))
-      out = {'tensor': t.hex(), 'table': tbl.hex(), 'object': o.hex()}
+      out = {'tensor': t.hex(), 'table': tbl.hex(), 'object': o.hex(), 'scalar': scalar.hex()}
     ]])
     local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', c:byte()) end)) end
     assert.are.equal(r.tensor, hex(torch.serialize(torch.arange(6, { dtype = 'float32' }):view(2, 3))))
     assert.are.equal(r.table, hex(torch.serialize({ k = 2.5 })))
     assert.are.equal(r.object, hex(torch.serialize({ __typename = 'nn.Linear', train = true })))
+    assert.are.equal(r.scalar, hex(torch.serialize(torch.tensor(-7))))
   end)
 
   it("writes Torch7's exact ascii layout", function()

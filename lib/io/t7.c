@@ -6,7 +6,9 @@
  *   4 torch object: int32 index; if new: string "V <version>" (absent in files before versions existed),
  *       string class name, then the class's payload:
  *       torch.<T>Tensor:  int32 ndim, long sizes[ndim], long strides[ndim], long storage offset (1-based),
- *                         storage object (or nil)
+ *                         storage object (or nil). Torch7 has no 0-d tensors and ignores a tensor's version:
+ *                         we write a 0-d tensor as a one-element 1-d tensor with version 2 ("V 2"), which
+ *                         Torch7 reads as that 1-d tensor and this reader as the 0-d tensor it was.
  *       torch.<T>Storage: long count, count raw elements
  *       other classes:    one object, a table of the instance's fields
  *   6 function: int32 length, Lua bytecode, upvalues object (a list of values)
@@ -270,7 +272,8 @@ static int class_dtype(const char *name, int64_t len, bool *is_tensor) {
 }
 
 /* (not inlined: its arrays stay out of the frames of the recursive readers) */
-__attribute__((noinline)) static int32_t read_tensor(t7 *r, int32_t index, int dtype, const char *cls, int64_t cls_len) {
+__attribute__((noinline)) static int32_t read_tensor(t7 *r, int32_t index, int dtype, const char *cls, int64_t cls_len,
+                                                     int32_t version) {
   int32_t node = tn_io_node_new(r->doc, TN_IO_TENSOR);
   if (node < 0 || remember(r, index, node)) return -1;
   int32_t ndim;
@@ -300,6 +303,8 @@ __attribute__((noinline)) static int32_t read_tensor(t7 *r, int32_t index, int d
     ndim = 1;
     sizes[0] = 0;
     strides[0] = 1;
+  } else if (version == 2 && ndim == 1 && sizes[0] == 1) { /* our 0-d tensor */
+    ndim = 0;
   }
   char what[96];
   snprintf(what, sizeof what, "a %.*s", (int)(cls_len < 60 ? cls_len : 60), cls);
@@ -357,7 +362,7 @@ static int32_t read_torch(t7 *r, int32_t index) {
   int dtype = class_dtype(name, name_len, &is_tensor);
   int32_t node;
   if (dtype >= 0) {
-    node = is_tensor ? read_tensor(r, index, dtype, name, name_len) : read_storage(r, index, dtype);
+    node = is_tensor ? read_tensor(r, index, dtype, name, name_len, version_number) : read_storage(r, index, dtype);
   } else {
     node = tn_io_node_new(r->doc, TN_IO_OBJECT);
     if (node < 0 || remember(r, index, node)) return -1;

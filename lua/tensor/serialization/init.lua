@@ -88,7 +88,7 @@ end
 -- ..., and torch.HalfTensor, torch.BFloat16Tensor, torch.BoolTensor for the dtypes Torch7 lacks), with
 -- their storages written once, so views stay views. A table with a `__typename` field is written as an
 -- object of that Torch7 class. A view saves its whole storage (save x:clone() to save only the view); a 0-d
--- tensor is saved as a 1-element 1-d tensor; device tensors are saved as CPU tensors. Functions cannot be
+-- tensor loads in Torch7 as a 1-element 1-d tensor (here it stays 0-d); device tensors are saved as CPU tensors. Functions cannot be
 -- saved. opts (or a format string): format = 'binary' (default), 'ascii' (Torch7's text variant) or
 -- 'safetensors' (then value must be a table of name -> tensor; opts.metadata as in save_safetensors).
 -- Example: torch.save('checkpoint.t7', {epoch = 3, weights = w})

@@ -9,8 +9,9 @@
 --                                     storage, so views that share memory still share it when loaded
 --   tables with a __typename field    Torch7 objects of that class (e.g. nn.Linear), their other fields as the
 --   (or whose metatable has one)      instance's table; __version gives the class version (default 1)
--- A 0-d tensor is written as a 1-d tensor of one element (Torch7 has no 0-d tensors). Functions, coroutines
--- and cdata cannot be written: the error names where in the value they are.
+-- Torch7 has no 0-d tensors: a 0-d tensor is written as a one-element 1-d tensor whose version is 2 ("V 2";
+-- Torch7 ignores a tensor's version and reads the 1-d tensor, our reader restores the 0-d one). Functions,
+-- coroutines and cdata cannot be written: the error names where in the value they are.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
 local args = require 'tensor.args'
@@ -102,10 +103,10 @@ function M.write(w, obj, fn)
     if reference(x) then return end
     local c = x._c
     local dt = tonumber(c.dtype)
-    str('V 1')
-    str('torch.' .. dtype.class[dt] .. 'Tensor')
     local ndim = c.ndim
-    if ndim == 0 then -- Torch7 has no 0-d tensors: one element in one dimension
+    str(ndim == 0 and 'V 2' or 'V 1')
+    str('torch.' .. dtype.class[dt] .. 'Tensor')
+    if ndim == 0 then -- one element in one dimension, marked by the version
       int(1)
       i64[0], i64[1] = 1, 1
       write(w, INT64, i64, 1)
