@@ -363,6 +363,8 @@ describe('matrix product errors', function()
     assert.matches("einsum: the output label 'z' appears in no operand",
                    message(function() return torch.einsum('ij->z', torch.randn(2, 3)) end))
     assert.matches("einsum: label 'j' has size", message(function() return torch.einsum('ij,jk->ik', torch.randn(2, 3), torch.randn(4, 5)) end))
+    assert.matches("einsum: label 'i' repeats over dims of sizes 3 and 4",
+                   message(function() return torch.einsum('ii->i', torch.randn(3, 4)) end))
     assert.matches('einsum: the equation has 2 operands but 1 tensor was given',
                    message(function() return torch.einsum('ij,jk->ik', torch.randn(2, 3)) end))
   end)

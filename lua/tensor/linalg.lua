@@ -276,6 +276,10 @@ local function diagonals(x, labels)
       for j = i + 1, #labels do
         if labels[i] == labels[j] then
           local l = labels[i]
+          if x:size(i) ~= x:size(j) then
+            error(string.format("einsum: label '%s' repeats over dims of sizes %d and %d", l < ELLIPSIS and
+                                string.char(l) or '...', x:size(i), x:size(j)), 3)
+          end
           x = x:diagonal(0, i, j) -- the diagonal becomes the last dim
           table.remove(labels, j)
           table.remove(labels, i)
