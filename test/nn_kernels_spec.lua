@@ -176,6 +176,11 @@ local pools = {
                                                             '3, stride=2, padding=1, ceil_mode=True') },
   { 'max_pool2d unbatched', { 3, 6, 5 }, max_pool(2, 2, { stride = 1 }, '2, stride=1') },
   { 'max_pool1d k3 s2 p1', { 2, 3, 11 }, max_pool(1, 3, { stride = 2, padding = 1 }, '3, stride=2, padding=1') },
+  -- rows wide enough for the vectorised columns
+  { 'max_pool2d k2 wide', { 2, 3, 6, 70 }, max_pool(2, 2, {}, '2') },
+  { 'max_pool2d k3 s2 p1 wide', { 1, 2, 9, 75 }, max_pool(2, 3, { stride = 2, padding = 1 }, '3, stride=2, padding=1') },
+  { 'max_pool2d k3 s1 p1 wide', { 1, 2, 5, 40 }, max_pool(2, 3, { stride = 1, padding = 1 }, '3, stride=1, padding=1') },
+  { 'max_pool1d k4 s2 wide', { 2, 2, 81 }, max_pool(1, 4, { stride = 2 }, '4, stride=2') },
   { 'max_pool1d unbatched ceil_mode', { 4, 10 }, max_pool(1, 4, { stride = 3, ceil_mode = true }, '4, stride=3, ceil_mode=True') },
 }
 local function avg_pool(nsp, ks, opts, py)
@@ -239,6 +244,32 @@ for _, list in ipairs({ pools, avgs, adaptives }) do
 end
 pool_case('max_pool2d k3 s2 p1', { 2, 3, 9, 10 }, 'float32', pools[2][3], pools[2][4], 'transposed')
 pool_case('avg_pool2d k3 s2 p1', { 2, 3, 9, 10 }, 'float32', avgs[2][3], avgs[2][4], 'transposed')
+
+-- ties (integer values): the first maximum of a window wins, in the scalar and the vectorised columns
+for _, dtype in ipairs(DTYPES) do
+  local x = torch.randint(-2, 3, { 2, 2, 7, 70 }):to(dtype)
+  for _, c in ipairs({ { 2, {}, '2' }, { 3, { stride = 2, padding = 1 }, '3, stride=2, padding=1' },
+                       { 3, { stride = 1 }, '3, stride=1' } }) do
+    case('max_pool2d ties k' .. c[1] .. ' ' .. c[3] .. ' ' .. dtype, { x = x }, string.format([[
+y, i = F.max_pool2d(x, %s, return_indices=True)
+out = {'y': y, 'i': i + 1}]], c[3]), function()
+      local y, i = K.max_pool2d(x, c[1], c[2])
+      return { y = y, i = i }
+    end)
+  end
+end
+do -- NaN and -inf in the vectorised columns
+  local x = torch.randn(1, 1, 4, 40)
+  x[{ 1, 1, 2, 7 }] = 0 / 0
+  x[{ 1, 1, 1, 8 }] = 0 / 0
+  x[{ 1, 1, { 3, 4 }, { 20, 23 } }] = -1 / 0
+  case('max_pool2d wide with NaN and -inf', { x = x }, [[
+y, i = F.max_pool2d(x, 2, return_indices=True)
+out = {'y': y, 'i': i + 1}]], function()
+    local y, i = K.max_pool2d(x, 2)
+    return { y = y, i = i }
+  end)
+end
 
 -- NaN takes over a window (PyTorch's rule), and -inf windows report their first element
 do

@@ -1,9 +1,61 @@
-/* pool_tmpl.h: the pooling kernels for one float type, included by pool.c with T (the element type) and
- * FN(name) (name with the type's suffix). Work is split over (plane, output row) pairs; planes are
+/* pool_tmpl.h: the pooling kernels for one float type, included by pool.c with T (the element type), V / VU
+ * (its aligned / unaligned vector), VL (lanes), VI (lane indices) and FN(name) (name with the type's suffix). Work is split over (plane, output row) pairs; planes are
  * independent, so the backward kernels, which add into the input plane, split over planes only. */
+
+/* The window of output column ow scanned for the maximum of rows h0 .. h1 (PyTorch's rule: the first maximum
+ * wins, a NaN always takes over, so the last NaN wins; a window of -inf reports its first element). */
+static inline void FN(max_window)(T *o, int64_t *ix, const T *xp, const tn_pool_geom *g, int64_t h0, int64_t h1,
+                                  int64_t ow, int64_t base) {
+  int64_t w0 = ow * g->sw - g->pw, w1 = w0 + (g->kw - 1) * g->dw + 1;
+  if (w1 > g->w) w1 = g->w;
+  while (w0 < 0) w0 += g->dw;
+  int64_t best = h0 * g->w + w0;
+  T v = -INFINITY;
+  for (int64_t ih = h0; ih < h1; ih += g->dh)
+    for (int64_t iw = w0; iw < w1; iw += g->dw) {
+      T e = xp[ih * g->w + iw];
+      if (e > v || e != e) {
+        v = e;
+        best = ih * g->w + iw;
+      }
+    }
+  *o = v;
+  *ix = best + base;
+}
+
+static inline V FN(select)(VI m, V a, V b) { return (V)((m & (VI)a) | (~m & (VI)b)); }
+
+/* VL consecutive output columns from ow whose windows lie inside the row (dilation 1, stride 1 or 2): the same
+ * scan as max_window, a column per lane. */
+static inline void FN(max_window_vec)(T *o, int64_t *ix, const T *xp, const tn_pool_geom *g, int64_t h0, int64_t h1,
+                                      int64_t ow, int64_t base) {
+  VI lane, even;
+  for (int l = 0; l < VL; l++) lane[l] = l * (int)g->sw, even[l] = 2 * l;
+  V best = (V){0} - INFINITY;
+  int64_t col0 = ow * g->sw - g->pw;
+  typedef __typeof__(lane[0]) lane_t;
+  VI where = lane + (lane_t)(h0 * g->w + col0);
+  for (int64_t ih = h0; ih < h1; ih++)
+    for (int64_t b = 0; b < g->kw; b++) {
+      const T *src = xp + ih * g->w + col0 + b;
+      V v = g->sw == 1 ? *(const VU *)src : __builtin_shuffle(*(const VU *)src, *(const VU *)(src + VL), even);
+      VI m = (VI)(v > best) | (VI)(v != v);
+      best = FN(select)(m, v, best);
+      where = (m & (lane + (lane_t)(ih * g->w + col0 + b))) | (~m & where);
+    }
+  *(VU *)o = best;
+  for (int l = 0; l < VL; l++) ix[l] = (int64_t)where[l] + base;
+}
 
 static void FN(max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geom *g, int64_t base) {
   int64_t rows = g->planes * g->oh;
+  /* the columns whose windows (and, with stride 2, the vector's last odd lane) lie inside the row */
+  bool vec = g->dh == 1 && g->dw == 1 && (g->sw == 1 || g->sw == 2) && g->h * g->w < INT32_MAX;
+  int64_t vlo = (g->pw + g->sw - 1) / g->sw, reach = g->w - g->kw - (g->sw - 1) + g->pw;
+  int64_t vhi = reach < 0 ? 0 : reach / g->sw + 1;
+  if (vhi > g->ow) vhi = g->ow;
+  if (!vec || vhi < vlo) vhi = vlo;
+  int64_t vend = vlo + (vhi - vlo) / VL * VL;
   int threads = tn_nn_threads(rows * g->ow * g->kh * g->kw, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
@@ -14,24 +66,10 @@ static void FN(max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geo
     int64_t h0 = oh * g->sh - g->ph, h1 = h0 + (g->kh - 1) * g->dh + 1;
     if (h1 > g->h) h1 = g->h;
     while (h0 < 0) h0 += g->dh;
-    for (int64_t ow = 0; ow < g->ow; ow++) {
-      int64_t w0 = ow * g->sw - g->pw, w1 = w0 + (g->kw - 1) * g->dw + 1;
-      if (w1 > g->w) w1 = g->w;
-      while (w0 < 0) w0 += g->dw;
-      /* PyTorch's rule: the first maximum wins, a NaN always takes over (so the last NaN wins) */
-      int64_t best = h0 * g->w + w0;
-      T v = -INFINITY;
-      for (int64_t ih = h0; ih < h1; ih += g->dh)
-        for (int64_t iw = w0; iw < w1; iw += g->dw) {
-          T e = xp[ih * g->w + iw];
-          if (e > v || e != e) {
-            v = e;
-            best = ih * g->w + iw;
-          }
-        }
-      o[ow] = v;
-      ix[ow] = best + base;
-    }
+    int64_t ow = 0;
+    for (; ow < vlo && ow < g->ow; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
+    for (; ow < vend; ow += VL) FN(max_window_vec)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
+    for (; ow < g->ow; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
   }
 }
 
