@@ -1,11 +1,11 @@
--- tensor.serialization: torch.save / torch.load and friends. Files are parsed and checked in C (lib/io:
--- t7.c, safetensors.c, pt.c with zip.c and pickle.c); reader.lua turns the checked node tree into values;
--- t7.lua and safetensors.lua write.
+-- tensor.serialization: saving and loading. torch.save / torch.load in Torch7's .t7 format (the native one,
+-- binary or ascii), safetensors, and PyTorch's .pt/.pth files (read only); torch.load tells them apart by
+-- their first bytes. Nothing a file contains is ever run: PyTorch pickles may name only tensor-rebuilding
+-- functions, storage classes and OrderedDict, and Torch7 functions (Lua bytecode) load only with
+-- {allow_functions=true}.
 --
--- Formats: Torch7's .t7 (binary, the native format, and ascii), safetensors, and PyTorch's .pt/.pth zip
--- archives (torch.save since PyTorch 1.6; read only). torch.load tells them apart by their first bytes.
--- Nothing a file contains is ever run: PyTorch pickles may name only tensor-rebuilding functions, storage
--- classes and OrderedDict; Torch7 functions (Lua bytecode) load only with {allow_functions=true}.
+-- Files are parsed and checked in C (lib/io: t7.c, safetensors.c, and pt.c with zip.c and pickle.c, into a
+-- tree of nodes); reader.lua turns the tree into values; t7.lua and safetensors.lua write.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
 local args = require 'tensor.args'
