@@ -71,10 +71,11 @@ typedef int (*product_fn)(mat a, mat b, mat c, double alpha, double beta, scratc
 
 /* Products below this many multiply-adds run a plain loop instead of calling BLAS. */
 enum { TINY_MNK = 512 };
-/* Multiply-adds per thread below which work is not split across threads: waking a sleeping thread costs a few
- * microseconds, about what 2^20 multiply-adds (GEMM_GRAIN) take in BLAS; a matrix-vector product is bound by
- * memory, so 2^16 elements per thread already pay. PARALLEL_GRAIN is for batches and the integer kernel. */
-enum { GEMM_GRAIN = 1 << 20, GEMV_GRAIN = 1 << 16, PARALLEL_GRAIN = 65536 };
+/* Multiply-adds per thread below which work is not split across threads. Waking a sleeping thread (the thread
+ * policy of lib/parallel.c) takes from a few microseconds on an idle machine to far more on a busy one; 2^21
+ * multiply-adds take BLAS about 15 microseconds. A matrix-vector product is bound by memory, so 2^16 elements
+ * per thread already pay. PARALLEL_GRAIN is for batches and the integer kernel. */
+enum { GEMM_GRAIN = 1 << 21, GEMV_GRAIN = 1 << 16, PARALLEL_GRAIN = 65536 };
 /* Tile edges of a split product fall on multiples of this (BLAS kernels work in blocks of rows and columns). */
 enum { TILE_ALIGN = 16 };
 
