@@ -369,3 +369,56 @@ describe('matrix product errors', function()
                    message(function() return torch.einsum('ij,jk->ik', torch.randn(2, 3)) end))
   end)
 end)
+
+describe('the thread policy (one pool)', function()
+  -- Runs Lua code in a fresh process with an environment prefix; returns its output.
+  local function fresh(env, code)
+    local cmd = string.format("%s TENSOR_LIBRARY='%s' luajit -e \"package.path='./lua/?.lua;./lua/?/init.lua;'.." ..
+      "package.path %s\" 2>&1", env, os.getenv('TENSOR_LIBRARY') or '', code)
+    local p = io.popen(cmd)
+    local out = p:read('*a')
+    p:close()
+    return out
+  end
+  local probe = [[
+local ffi = require('ffi')
+ffi.cdef('int openblas_get_num_threads(void); int openblas_get_parallel(void);')
+local torch = require('tensor')
+local blas = ffi.load('openblas')
+torch.set_num_threads(2)
+local before = blas.openblas_get_num_threads()
+torch.linalg.inv(torch.randn(300, 300):add(torch.eye(300):mul(300)))
+io.write(table.concat({ tostring(os.getenv('OMP_WAIT_POLICY')), tostring(os.getenv('OPENBLAS_NUM_THREADS')),
+  tostring(os.getenv('OPENBLAS_THREAD_TIMEOUT')), blas.openblas_get_parallel(), before,
+  blas.openblas_get_num_threads(), torch.get_num_threads() }, ' '))]]
+  probe = probe:gsub('\n', ' ')
+
+  it('sleeps idle threads and keeps OpenBLAS from starting threads, unless the user says otherwise', function()
+    local out = fresh('env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT -u OPENBLAS_NUM_THREADS -u OPENBLAS_THREAD_TIMEOUT', probe)
+    local policy, blas_threads, timeout = out:match('^(%S+) (%S+) (%S+)')
+    assert.equals('passive', policy, out)
+    assert.equals('1', blas_threads, out)
+    assert.equals('20', timeout, out)
+    out = fresh('env OMP_WAIT_POLICY=active OPENBLAS_NUM_THREADS=2 OPENBLAS_THREAD_TIMEOUT=25', probe)
+    assert.truthy(out:match('^active 2 25 '), out)
+    out = fresh('env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000', probe)
+    assert.truthy(out:match('^nil '), out)
+  end)
+  it('holds the pthreads build of OpenBLAS at one thread, also after lending threads to LAPACK', function()
+    for _, env in ipairs({ 'env -u OPENBLAS_NUM_THREADS', 'env OPENBLAS_NUM_THREADS=2' }) do
+      local out = fresh(env, probe)
+      local kind, before, after, ours = out:match('(%d) (%d+) (%d+) (%d+)$')
+      assert.is_string(kind, out)
+      if kind == '1' then
+        assert.equals('1', before, out)
+        assert.equals('1', after, out)
+      end
+      assert.equals('2', ours, out)
+    end
+  end)
+  it('names the policy in torch.config()', function()
+    local out = fresh('env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT', "io.write(require('tensor').config())")
+    assert.truthy(out:find('threads: %d+ %(one pool; set at load: OMP_WAIT_POLICY=passive'), out)
+    assert.truthy(out:find('BLAS: OpenBLAS', 1, true), out)
+  end)
+end)

@@ -45,7 +45,8 @@ function torch.config()
     'tensor ' .. torch.version,
     'BLAS: ' .. ffi.string(C.tn_blas_info()),
     'OPENBLAS_CORETYPE: ' .. tostring(openblas_env.chosen or 'unset') .. ' (' .. tostring(openblas_env.reason) .. ')',
-    'threads: ' .. torch.get_num_threads(),
+    'threads: ' .. torch.get_num_threads() .. (#openblas_env.thread_settings > 0 and
+      ' (one pool; set at load: ' .. table.concat(openblas_env.thread_settings, ' ') .. ')' or ' (one pool)'),
     'CUDA: ' .. (cuda_ok and 'available' or ('not available (' .. tostring(cuda_reason) .. ')')),
   }
   return table.concat(lines, '\n')
