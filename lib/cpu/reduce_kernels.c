@@ -12,11 +12,6 @@
  *  - var: count, mean and M2 in float64; each run or tile is reduced in two passes (from cache) and merged
  *    with Chan's formula.
  *  - logsumexp: a max m and the sum of exp(x - m); runs and tiles in two passes, merged by rescaling. */
-/* Without trapping math GCC vectorises floorf (in tn_expf) with vrndscaleps; with it, every exp of logsumexp
- * is a scalar libm call. Nothing here reads the floating-point exception flags. (Set before the includes so
- * that the inline helpers of vecmath.h get it too.) */
-#pragma GCC optimize("no-trapping-math")
-
 #include "../internal.h"
 #include "../reduce_ops.h"
 #include "reduce.h"
