@@ -203,6 +203,9 @@ local function lower(ta, opts, shapes, dyn_consts, params)
   for _, ev in ipairs(ta.events) do
     ev.where = ev.path == '' and 'the model' or ev.path
     g.path = ev.path
+    -- the results' value ids first (exporters read the results' symbolic shapes)
+    for i, t in ipairs(ev.outs) do g.ids[t] = ev.ids[i] end
+    for t, id in pairs(ev.in_ids) do g.ids[t] = id end
     local names = ev.exporter(g, ev)
     for i, t in ipairs(ev.outs) do
       local name = names[i]
@@ -282,14 +285,14 @@ local function default_names(base, n)
 end
 
 -- Repeats the examples along the batch dim to batch size n.
-local function rebatch(inputs, dim, n)
-  local b = inputs[1]:size(dim)
+local function rebatch(inputs, dims, n)
+  local b = inputs[1]:size(dims[1])
   if n == b then return inputs end
   local idx = {}
   for i = 1, n do idx[i] = (i - 1) % b + 1 end
   local index = torch.tensor(idx, { dtype = 'int64' })
   local list = {}
-  for i, x in ipairs(inputs) do list[i] = x:index_select(dim, index) end
+  for i, x in ipairs(inputs) do list[i] = x:index_select(dims[i], index) end
   return list
 end
 
@@ -300,9 +303,9 @@ end
 -- Parameters and buffers become initializers under their state-dict names (`features.0.weight`); inputs and
 -- outputs are named by input_names / output_names (default 'input' / 'output', or 'input1', 'input2', ...).
 -- opset: 13 to 18 (default 17; the IR version follows: 7 for 13-14, 8 for 15-18).
--- dynamic_batch (default true): dim batch_dim (1-based, default 1) of every input and of the outputs that follow it
--- is the symbolic 'batch', so the file runs at any batch size (the model is traced at two batch sizes to find which
--- sizes follow the batch). Set it to false for a file with fixed shapes, e.g. for a forward that depends on the
+-- dynamic_batch (default true): dim batch_dim of every input (1-based, default 1; or a list, one per input) and the
+-- output dims that follow it are the symbolic 'batch', so the file runs at any batch size (the model is traced at
+-- two batch sizes to find which sizes follow the batch). Set it to false for a file with fixed shapes, e.g. for a forward that depends on the
 -- batch size in ways one graph cannot express.
 -- Tracing records one path: a forward that branches on tensor values exports the branch taken, and reading a
 -- traced value as a Lua number (item, tolist, sum() without a dim) prints a warning (quiet=true keeps them in
@@ -337,19 +340,30 @@ function onnx.export(model, example_input, path, opts)
     fail('opset must be an integer from %d to %d, got %s', onnx.MIN_OPSET, onnx.MAX_OPSET, tostring(opset))
   end
   local dynamic = opts.dynamic_batch ~= false
-  local batch_dim = opts.batch_dim or 1
+  -- the batch dim of each input (a number for all, or a list)
+  local batch_dims = {}
+  for i = 1, #inputs do
+    local d = opts.batch_dim or 1
+    if type(d) == 'table' then d = d[i] end
+    if type(d) ~= 'number' or d ~= math.floor(d) or d < 1 then
+      fail('batch_dim must be a positive integer or a list of them (one per input), got %s for input %d', tostring(d), i)
+    end
+    batch_dims[i] = d
+  end
   for i, x in ipairs(inputs) do
     if x:device() ~= 'cpu' then inputs[i] = x:cpu() end
     if dynamic then
-      if x:dim() < batch_dim or batch_dim < 1 then
+      local d = batch_dims[i]
+      if x:dim() < d then
         fail('input %d has size %s and no batch dim %d; export with dynamic_batch=false (or set batch_dim)', i,
-             shape_string(x:shape()), batch_dim)
+             shape_string(x:shape()), d)
       end
-      if x:size(batch_dim) ~= inputs[1]:size(batch_dim) then
-        fail('the inputs disagree on the batch size (dim %d): %s and %s; export with dynamic_batch=false', batch_dim,
-             shape_string(inputs[1]:shape()), shape_string(x:shape()))
+      if x:size(d) ~= inputs[1]:size(batch_dims[1]) then
+        fail('the inputs disagree on the batch size: input 1 has %d in dim %d (%s), input %d has %d in dim %d (%s); ' ..
+             'set batch_dim per input or export with dynamic_batch=false', inputs[1]:size(batch_dims[1]), batch_dims[1],
+             shape_string(inputs[1]:shape()), i, x:size(d), d, shape_string(x:shape()))
       end
-      if x:size(batch_dim) == 0 then fail('the example batch is empty') end
+      if x:size(d) == 0 then fail('the example batch is empty') end
     end
   end
   local input_names = check_names('input_names', opts.input_names, #inputs) or default_names('input', #inputs)
@@ -368,11 +382,11 @@ function onnx.export(model, example_input, path, opts)
   local ok, result = pcall(function()
     local ta, shapes, dyn_consts
     if dynamic then
-      local b = inputs[1]:size(batch_dim)
+      local b = inputs[1]:size(batch_dims[1])
       local na = math.max(b, 2)
       local nb = na + 1
-      ta = run_trace(model, rebatch(inputs, batch_dim, na), params)
-      local tb = run_trace(model, rebatch(inputs, batch_dim, nb), params)
+      ta = run_trace(model, rebatch(inputs, batch_dims, na), params)
+      local tb = run_trace(model, rebatch(inputs, batch_dims, nb), params)
       shapes, dyn_consts = compare(ta, tb, na, nb)
     else
       ta = run_trace(model, inputs, params)
@@ -381,7 +395,7 @@ function onnx.export(model, example_input, path, opts)
     end
     local output_names = check_names('output_names', opts.output_names, #ta.outputs) or default_names('output', #ta.outputs)
     local g = lower(ta, { opset = opset, input_names = input_names, output_names = output_names,
-                          dynamic_batch = dynamic, batch_dim = batch_dim }, shapes, dyn_consts, params)
+                          dynamic_batch = dynamic, batch_dim = batch_dims[1] }, shapes, dyn_consts, params)
     local ir = proto.IR_VERSION[opset]
     local bytes = proto.model({
       ir_version = ir,
