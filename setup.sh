@@ -25,6 +25,11 @@ TEST_PACKAGES=(
   tmux                                         # drives the th shell in a terminal in the shell's specs
   openmpi-bin libopenmpi-dev                   # mpirun and libmpi for tensor.distributed
 )
+# Node.js and npm run ONNX Runtime (the npm package onnxruntime-node, installed into tools/onnxruntime below) for
+# the ONNX export specs. Debian's nodejs 18 is enough; a machine that already has node and npm (NodeSource's
+# nodejs, which conflicts with Debian's npm package) keeps its own.
+command -v node >/dev/null 2>&1 || TEST_PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || TEST_PACKAGES+=(npm)
 
 deps_only=false
 case "${1:-}" in
@@ -45,6 +50,11 @@ echo "== installing system packages"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+
+# ONNX Runtime for node, pinned by tools/onnxruntime/package-lock.json (the CPU binding ships in the package;
+# ONNXRUNTIME_NODE_INSTALL=skip skips the optional download of GPU execution providers at install time).
+echo "== installing onnxruntime-node (tools/onnxruntime, npm ci)"
+(cd tools/onnxruntime && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
 
 if $deps_only; then exit 0; fi
 

@@ -101,7 +101,7 @@ local function recurrent(g, ev)
   return { out, h_n }
 end
 
---- The module exporters, by module type name.
+-- The module exporters, by module type name.
 M.exporters = { LSTM = recurrent, GRU = recurrent, RNN = recurrent }
 
 return M

@@ -12,11 +12,11 @@ local M = {}
 local concat = table.concat
 local str, i64, msg, f32 = pb.string, pb.int64, pb.message, pb.float
 
---- TensorProto.DataType codes by our dtype names.
+-- TensorProto.DataType codes by our dtype names.
 M.DTYPE = { float32 = 1, uint8 = 2, int8 = 3, uint16 = 4, int16 = 5, int32 = 6, int64 = 7, string = 8, bool = 9,
             float16 = 10, float64 = 11, uint32 = 12, uint64 = 13, bfloat16 = 16 }
 
---- AttributeProto.AttributeType codes.
+-- AttributeProto.AttributeType codes.
 M.ATTR = { FLOAT = 1, INT = 2, STRING = 3, TENSOR = 4, GRAPH = 5, FLOATS = 6, INTS = 7, STRINGS = 8 }
 
 -- The IR version that goes with each default-domain opset (onnx/helper.py's VERSION_TABLE: ONNX 1.8 and 1.9 have
