@@ -317,6 +317,43 @@ print(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param, m.graph.output[0
       roundtrip('conv2d_13', m2, function(b) return torch.randn(b, 2, 9, 7) end, { opset = 13 })
     end)
 
+    it('exports the other layers and activations of nn', function()
+      torch.manual_seed(8)
+      local acts = nn.ConcatTable()
+      for _, m in ipairs({ nn.ReLU(), nn.LeakyReLU(0.05), nn.ELU(0.5), nn.GELU('tanh'), nn.SiLU(), nn.Sigmoid(), nn.Tanh(),
+                           nn.Softmax(2), nn.LogSoftmax(2), nn.Softmin(2), nn.Softplus(2, 3), nn.Hardtanh(-0.5, 0.5),
+                           nn.ReLU6(), nn.Mish(), nn.Softsign(), nn.Hardsigmoid(), nn.Hardswish(), nn.LogSigmoid(),
+                           nn.PReLU(6), nn.Identity() }) do
+        acts:add(m)
+      end
+      local Net = nn.Module:extend('Layers')
+      function Net:init()
+        self.acts = acts
+        self.bilinear = nn.Bilinear(6, 6, 3)
+        self.up = nn.ConvTranspose1d(6, 2, 3, { stride = 2 })
+        self.drop2d = nn.Dropout2d(0.5)
+        self.pool = nn.AdaptiveMaxPool2d({ 2, 1 })
+        self.unflatten = nn.Unflatten(2, { 2, 3 })
+        self.attn = nn.MultiheadAttention(6, 2, { batch_first = true })
+        self.inplace = nn.ReLU(true)
+      end
+      function Net:forward(x)
+        -- x [B x 6]
+        local outs = self.acts(x)
+        local y = outs[1]
+        for i = 2, #outs do y = y + outs[i] end
+        local b = self.bilinear(x, y)
+        local u = self.up(y:unsqueeze(3):expand(x:size(1), 6, 4))
+        local p = self.pool(self.drop2d(u:unsqueeze(2)))
+        local seq = torch.stack({ x, y, x * y }, 2)                    -- [B x 3 x 6]
+        local att, weights = self.attn(seq, seq, seq)
+        local h0 = torch.zeros(x:size(1), 6)                           -- a constant that follows the batch size
+        local r = self.inplace(x - 0.1 + h0)
+        return b, p, self.unflatten(y), att, weights, r
+      end
+      roundtrip('layers', Net(), function(b) return torch.randn(b, 6) end)
+    end)
+
     it('writes fixed shapes without a dynamic batch, and the IR version of each opset', function()
       local model = nn.Sequential(nn.Linear(3, 2))
       for opset = 13, 18 do

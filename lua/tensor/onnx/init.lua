@@ -167,6 +167,12 @@ local function compare(ta, tb, na, nb)
     shapes[id] = s
   end
   if #ta.outputs ~= #tb.outputs then fail('the number of outputs depends on the batch size') end
+  -- outputs that are constants made inside forward
+  for i, t in ipairs(ta.outputs) do
+    if ta.values[t] == nil then
+      diff({ key = 'output ' .. i, path = '', in_ids = {} }, { in_ids = {} }, t, tb.outputs[i], 0)
+    end
+  end
   return shapes, dyn_consts
 end
 
@@ -226,7 +232,7 @@ local function lower(ta, opts, shapes, dyn_consts, params)
     local name = opts.output_names[i]
     g.nodes[#g.nodes + 1] = { name = g:fresh('/output_' .. (i - 1)), op_type = 'Identity', inputs = { src },
                               outputs = { name }, attributes = {} }
-    g.outputs[i] = value_info(name, t:dtype(), id and shapes[id] or t:shape())
+    g.outputs[i] = value_info(name, t:dtype(), id and shapes[id] or g:shape_of(t))
     is_output[name] = true
   end
   for _, info in ipairs(infos) do
