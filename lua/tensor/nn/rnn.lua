@@ -6,6 +6,16 @@ local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 local init = require 'tensor.nn.initializers'
 
+-- The steps of a sequence and the gates of a step as one differentiable operation each: the backward joins the
+-- pieces' gradients with one stack or cat. (Taking the pieces one by one with select/narrow would make each
+-- piece's backward write a zero tensor of the whole input's size: quadratic in the sequence length.)
+local Unbind = torch.autograd.Function { name = 'RNNUnbind',
+  forward = function(ctx, x) return unpack(x:unbind(1)) end,
+  backward = function(ctx, ...) return torch.stack({ ... }, 1) end }
+local Chunk = torch.autograd.Function { name = 'RNNChunk',
+  forward = function(ctx, x, n) return unpack(x:chunk(n, 2)) end,
+  backward = function(ctx, ...) return torch.cat({ ... }, 2) end }
+
 return function(nn)
   local Module = nn.Module
 
@@ -63,29 +73,31 @@ return function(nn)
     function class:_run(x, suffix, h, c, reverse)
       local w_ih, w_hh = self['weight_ih_' .. suffix], self['weight_hh_' .. suffix]
       local b_ih, b_hh = self['bias_ih_' .. suffix], self['bias_hh_' .. suffix]
-      local L, N, H = x:size(1), x:size(2), self.hidden_size
-      -- the input projection of every step in one product
-      local xproj = F.linear(x:reshape(L * N, x:size(3)), w_ih, b_ih):view(L, N, -1)
+      local L, N = x:size(1), x:size(2)
+      local mode = self.mode
+      -- the input projection of every step in one product; outside GRU (whose new gate scales W_hn h + b_hn by
+      -- the reset gate) the recurrent bias joins it there too
+      local bias = b_ih
+      if b_hh ~= nil and mode ~= 'GRU' then bias, b_hh = b_ih + b_hh, nil end
+      local xproj = F.linear(x:reshape(L * N, x:size(3)), w_ih, bias):view(L, N, -1)
+      local steps = { Unbind.apply(xproj) }
       local w_hh_t = w_hh:t()
       local outputs = {}
-      local mode = self.mode
       for k = 1, L do
         local t = reverse and (L - k + 1) or k
         local hproj = h:matmul(w_hh_t)
         if b_hh ~= nil then hproj = hproj + b_hh end
-        local gx = xproj[t]
+        local gx = steps[t]
         if mode == 'LSTM' then
-          local gates = gx + hproj
-          local i = gates:narrow(2, 1, H):sigmoid()
-          local f = gates:narrow(2, H + 1, H):sigmoid()
-          local g = gates:narrow(2, 2 * H + 1, H):tanh()
-          local o = gates:narrow(2, 3 * H + 1, H):sigmoid()
-          c = f * c + i * g
-          h = o * c:tanh()
+          local i, f, g, o = Chunk.apply(gx + hproj, 4)
+          c = f:sigmoid() * c + i:sigmoid() * g:tanh()
+          h = o:sigmoid() * c:tanh()
         elseif mode == 'GRU' then
-          local r = (gx:narrow(2, 1, H) + hproj:narrow(2, 1, H)):sigmoid()
-          local z = (gx:narrow(2, H + 1, H) + hproj:narrow(2, H + 1, H)):sigmoid()
-          local n = (gx:narrow(2, 2 * H + 1, H) + r * hproj:narrow(2, 2 * H + 1, H)):tanh()
+          local xr, xz, xn = Chunk.apply(gx, 3)
+          local hr, hz, hn = Chunk.apply(hproj, 3)
+          local r = (xr + hr):sigmoid()
+          local z = (xz + hz):sigmoid()
+          local n = (xn + r * hn):tanh()
           h = n + z * (h - n)
         elseif mode == 'RNN_TANH' then
           h = (gx + hproj):tanh()
