@@ -700,6 +700,33 @@ function E.cumsum(g, ev)
   return { g:node('CumSum', { g:val(x, dt), g:scalar(axis(ev, d, x:dim()), 'int64') }) }
 end
 
+-- sort/argsort/topk: TopK (stable for ties, lower indices first, as our sort), indices shifted to 1-based.
+local function topk_node(g, ev, x, k, d, largest)
+  local a = axis(ev, d or -1, math.max(x:dim(), 1))
+  local values, indices = g:node('TopK', { g:val(x), g:dim(k) }, { axis = A.i(a), largest = A.i(largest and 1 or 0),
+                                                                    sorted = A.i(1) }, 2)
+  return values, g:node('Add', { indices, g:scalar(1, 'int64') })
+end
+local function sort_like(indices_only)
+  return function(g, ev)
+    local x, d, desc = ev.args[1], ev.args[2], ev.args[3]
+    if is_opts(d) then d, desc = d.dim, d.descending elseif is_opts(desc) then desc = desc.descending end
+    local a = axis(ev, d or -1, math.max(x:dim(), 1))
+    local k = x:dim() == 0 and 1 or g:shape_of(x)[a + 1]
+    local values, indices = topk_node(g, ev, x, k, d, desc == true)
+    if indices_only then return { indices } end
+    return { values, indices }
+  end
+end
+E.sort, E.argsort = sort_like(false), sort_like(true)
+function E.topk(g, ev)
+  local x, k, d, largest = ev.args[1], ev.args[2], ev.args[3], ev.args[4]
+  if is_opts(k) then k, d, largest = k.k, k.dim, k.largest
+  elseif is_opts(d) then d, largest = d.dim, d.largest
+  elseif is_opts(largest) then largest = largest.largest end
+  return { topk_node(g, ev, x, k, d, largest ~= false) }
+end
+
 -- ---------------------------------------------------------------- creation from traced tensors
 
 local function like(fill)

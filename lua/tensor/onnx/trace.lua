@@ -70,6 +70,21 @@ local function result_tensors(res)
   return list
 end
 
+-- True if results hold values read out of tensors: numbers, booleans, pointers, or tables of them (tolist).
+local function reads_values(res)
+  for i = 1, res.n do
+    local r = res[i]
+    local tr = type(r)
+    if tr == 'number' or tr == 'boolean' or tr == 'cdata' then return true end
+    if is_plain_table(r) then
+      local first = r[1]
+      local tf = type(first)
+      if tf == 'number' or tf == 'boolean' or (tf == 'table' and not is_tensor(first)) then return true end
+    end
+  end
+  return false
+end
+
 local Trace = {}
 Trace.__index = Trace
 
@@ -145,16 +160,17 @@ function Trace:call(key, name, fn, ...)
   if not traced then return fn(...) end
   local inplace = name:sub(-1) == '_' and name:sub(-2) ~= '__'
   local exporter = self.lookup(key, name)
+  for i = 1, n do
+    local a = select(i, ...)
+    if is_plain_table(a) and is_tensor(rawget(a, 'out')) then
+      error(string.format('onnx.export: %s (called in %s) writes into an existing tensor (out=); ONNX values are ' ..
+                          'immutable: use the result instead', key, self:where()), 0)
+    end
+  end
   if not exporter then
     if inplace then unsupported(self, key) end
     local res = pack(fn(...))
-    for i = 1, res.n do
-      local r = res[i]
-      local tr = type(r)
-      if tr == 'number' or tr == 'boolean' or tr == 'cdata' then
-        read_warning(self, key)
-      end
-    end
+    if reads_values(res) then read_warning(self, key) end
     for _, t in ipairs(result_tensors(res)) do
       if values[t] == nil then unsupported(self, key) end
     end
@@ -165,7 +181,7 @@ function Trace:call(key, name, fn, ...)
   local outs = result_tensors(res)
   if #outs == 0 then
     -- a value read as a Lua number or boolean (x:sum() without a dim, x:max(), ...)
-    read_warning(self, key)
+    if reads_values(res) then read_warning(self, key) end
     return unpack(res, 1, res.n)
   end
   -- In place: the op's first argument gets the op's result as its new value.
