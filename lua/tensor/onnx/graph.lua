@@ -17,7 +17,7 @@ local Sym = {}
 Sym.__index = Sym
 M.Sym = Sym
 
---- graph.sym(a, c, v) -> Sym
+-- graph.sym(a, c, v) -> Sym
 -- The size a * batch + c, whose value in the traced run is v.
 function M.sym(a, c, v) return setmetatable({ a = a, c = c, v = v }, Sym) end
 local function is_sym(x) return getmetatable(x) == Sym end
@@ -30,7 +30,7 @@ function Sym:__tostring()
   return s
 end
 
---- graph.lin(x, k, m) -> number or Sym
+-- graph.lin(x, k, m) -> number or Sym
 -- x * k + m for a number or a Sym x.
 function M.lin(x, k, m)
   m = m or 0
@@ -42,7 +42,7 @@ function M.lin(x, k, m)
   return x * k + m
 end
 
---- graph.add(x, y) -> number or Sym
+-- graph.add(x, y) -> number or Sym
 function M.add(x, y)
   if not is_sym(x) and not is_sym(y) then return x + y end
   if not is_sym(x) then x, y = y, x end
@@ -52,7 +52,7 @@ function M.add(x, y)
   return M.sym(a, c, x.v + y.v)
 end
 
---- graph.value(x) -> number
+-- graph.value(x) -> number
 -- The traced value of a number or Sym.
 function M.value(x) if is_sym(x) then return x.v end return x end
 
@@ -63,7 +63,7 @@ G.__index = G
 
 local DTYPE = proto.DTYPE
 
---- graph.new{opset=, batch_input=, batch_axis=} -> Graph
+-- graph.new{opset=, batch_input=, batch_axis=} -> Graph
 function M.new(opts)
   return setmetatable({
     opset = opts.opset,
@@ -82,7 +82,7 @@ function M.new(opts)
   }, G)
 end
 
---- Graph:fresh(base) -> string
+-- Graph:fresh(base) -> string
 -- A name not used yet, made from base.
 function G:fresh(base)
   if not self.used[base] then
@@ -108,7 +108,7 @@ function A.floats(v) return { 'FLOATS', v } end
 function A.strings(v) return { 'STRINGS', v } end
 function A.t(v) return { 'TENSOR', v } end
 
---- Graph:node(op_type, inputs, attrs, n_outputs) -> output names...
+-- Graph:node(op_type, inputs, attrs, n_outputs) -> output names...
 -- Appends a node; attrs maps attribute names to A.* values. Returns the names of its outputs (n_outputs, default 1).
 function G:node(op_type, inputs, attrs, n_outputs)
   local prefix = self.path ~= '' and ('/' .. self.path .. '/') or '/'
@@ -148,7 +148,7 @@ local function raw_bytes(t)
 end
 M.raw_bytes = raw_bytes
 
---- Graph:initializer(name, tensor) -> name
+-- Graph:initializer(name, tensor) -> name
 -- Adds tensor as an initializer (the name made unique if taken).
 function G:initializer(name, t)
   local dt = DTYPE[t:dtype()]
@@ -158,7 +158,7 @@ function G:initializer(name, t)
   return name
 end
 
---- Graph:scalar(v, dtype) -> name
+-- Graph:scalar(v, dtype) -> name
 -- A 0-d constant of dtype (shared between uses).
 function G:scalar(v, dtype)
   if is_sym(v) then return self:cast(self:squeeze0(self:dim(v)), 'int64', dtype) end
@@ -173,7 +173,7 @@ function G:scalar(v, dtype)
   return name
 end
 
---- Graph:ints(list) -> name
+-- Graph:ints(list) -> name
 -- A 1-d int64 constant.
 function G:ints(list)
   local key = table.concat(list, ',')
@@ -187,7 +187,7 @@ function G:ints(list)
   return name
 end
 
---- Graph:cast(name, from, to) -> name
+-- Graph:cast(name, from, to) -> name
 -- name cast from dtype `from` to `to` (the name itself when they agree).
 function G:cast(name, from, to)
   if from == to then return name end
@@ -207,7 +207,7 @@ function G:batch()
   return self.batch_value
 end
 
---- Graph:dim(x) -> name
+-- Graph:dim(x) -> name
 -- A number or Sym as a 1-d int64 [1] value.
 function G:dim(x)
   if not is_sym(x) then return self:ints({ x }) end
@@ -221,11 +221,11 @@ function G:dim(x)
   return v
 end
 
---- Graph:squeeze0(name) -> name
+-- Graph:squeeze0(name) -> name
 -- A 1-d [1] value as a 0-d one.
 function G:squeeze0(name) return self:node('Reshape', { name, self:ints({}) }) end
 
---- Graph:shape_value(list, allow_infer) -> name
+-- Graph:shape_value(list, allow_infer) -> name
 -- A shape (numbers and Syms) as a 1-d int64 value. With allow_infer (Reshape targets), a single Sym becomes -1.
 function G:shape_value(list, allow_infer)
   local syms = 0
@@ -256,7 +256,7 @@ function G:shape_value(list, allow_infer)
   return self:node('Concat', parts, { axis = A.i(0) })
 end
 
---- Graph:shape_of(t) -> list
+-- Graph:shape_of(t) -> list
 -- The symbolic shape of tensor t's current value (a static shape for constants).
 function G:shape_of(t)
   local id = self.ids[t]
@@ -266,7 +266,7 @@ function G:shape_of(t)
   return t:shape()
 end
 
---- Graph:val(x, dtype) -> name
+-- Graph:val(x, dtype) -> name
 -- The ONNX value of a tensor (traced value, parameter, constant) or a number, cast to dtype when given.
 function G:val(x, dtype)
   local torch = require 'tensor'
@@ -303,7 +303,7 @@ function G:val(x, dtype)
   return name
 end
 
---- Graph:dim_param(d) -> number or string
+-- Graph:dim_param(d) -> number or string
 -- A dimension for a ValueInfoProto: its value, or a symbol ('batch', 'batch*4', ...).
 function M.dim_param(d)
   if is_sym(d) then return tostring(d) end

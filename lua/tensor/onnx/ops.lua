@@ -1002,7 +1002,7 @@ end
 
 -- ---------------------------------------------------------------- lookup
 
---- ops.lookup(key, name) -> exporter or nil
+-- ops.lookup(key, name) -> exporter or nil
 -- The exporter of an intercepted function: key is 'Tensor.<name>', 'torch.<name>', 'F.<name>' or
 -- 'torch.linalg.<name>'; in-place methods (name ending in '_') share their out-of-place exporter.
 function M.lookup(key, name)
@@ -1022,8 +1022,9 @@ function M.lookup(key, name)
   return nil
 end
 
---- ops.supported() -> list of names
--- The names of the exported ops (Tensor methods / torch functions, and F.<name>), sorted.
+--- onnx.ops.supported() -> list of names
+-- The names of the ops that export (Tensor methods and torch functions by name, nn.functional's as F.<name>), sorted.
+-- Functions not listed export too when they are made of listed ops (F.mish, F.one_hot, ...).
 function M.supported()
   local list = {}
   for name in pairs(E) do list[#list + 1] = name end

@@ -88,7 +88,7 @@ end
 local Trace = {}
 Trace.__index = Trace
 
---- trace.new(opts) -> Trace
+-- trace.new(opts) -> Trace
 -- opts.exporters: the op exporters (tensor.onnx.ops.lookup(key, fn_name)); opts.module_exporters: by module type
 -- name; opts.module_names: module -> dotted path.
 function M.new(opts)
@@ -291,7 +291,7 @@ local function namespaces()
   return list
 end
 
---- trace.run(t, fn, ...) -> results of fn
+-- trace.run(t, fn, ...) -> results of fn
 -- Runs fn(...) with t as the active trace and the interceptors installed; restores everything afterwards, also
 -- when fn raises.
 function M.run(t, fn, ...)
