@@ -24,6 +24,7 @@ local is_tensor = core.is_tensor
 
 local onnx = {}
 onnx.protobuf, onnx.proto, onnx.ops = require 'tensor.onnx.protobuf', proto, ops
+onnx.runtime = require 'tensor.onnx.runtime'
 
 onnx.MIN_OPSET, onnx.MAX_OPSET, onnx.DEFAULT_OPSET = 13, 18, 17
 

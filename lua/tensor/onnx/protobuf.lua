@@ -16,7 +16,7 @@ local bit = require 'bit'
 local M = {}
 
 local char, concat, floor = string.char, table.concat, math.floor
-local band, bor, rshift, lshift, bxor, arshift = bit.band, bit.bor, bit.rshift, bit.lshift, bit.bxor, bit.arshift
+local band, rshift, lshift, bxor, arshift = bit.band, bit.rshift, bit.lshift, bit.bxor, bit.arshift
 
 M.VARINT, M.FIXED64, M.BYTES, M.FIXED32 = 0, 1, 2, 5
 
