@@ -299,6 +299,24 @@ print(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param, m.graph.output[0
       end
     end)
 
+    it('exports scatter, scatter_add (opset 16+) and roll', function()
+      local Net = nn.Module:extend('Scatter')
+      function Net:forward(x, idx)
+        return x:scatter(2, idx, x * 10), x:scatter(2, idx, -1),
+          torch.zeros(x:size(1), 5):scatter_add(2, idx, x:narrow(2, 1, 2)), x:roll(1, 2), x:roll({ 3, -1 }, { 2, -1 })
+      end
+      local function make(b)
+        local rows = {}
+        for i = 1, b do rows[i] = { (i % 4) + 1, ((i + 1) % 4) + 1 } end
+        return { torch.randn(b, 4), torch.tensor(rows, { dtype = 'int64' }) }
+      end
+      roundtrip('scatter16', Net(), make, { opset = 16 })
+      roundtrip('scatter18', Net(), make, { opset = 18 })
+      local ok, e = pcall(onnx.export, Net(), make(3), tmp .. '/scatter13.onnx', { opset = 13, quiet = true })
+      assert.is_false(ok)
+      assert.matches('scatter_add needs opset 16', e, 1, true)
+    end)
+
     it('exports convolutions, pooling and normalisation layers', function()
       torch.manual_seed(7)
       local model = nn.Sequential(

@@ -516,6 +516,61 @@ function E.take(g, ev)
   return { g:node('Gather', { g:node('Reshape', { g:val(x), g:ints({ -1 }) }), zero_based(g, idx) }, { axis = A.i(0) }) }
 end
 
+-- scatter(dim, index, src): ScatterElements (a number src is expanded to the index's shape); scatter_add from
+-- opset 16 (ScatterElements with reduction='add').
+local function scatter(add)
+  return function(g, ev)
+    local x, d, idx, src, reduce = ev.args[1], ev.args[2], ev.args[3], ev.args[4], ev.args[5]
+    if reduce ~= nil and not (is_opts(reduce) and reduce.reduce == nil) then fail(ev, 'scatter with reduce is not supported') end
+    local dt = out_dtype(ev)
+    local attrs = { axis = A.i(axis(ev, d, x:dim())) }
+    if add then
+      if g.opset < 16 then fail(ev, 'scatter_add needs opset 16 or later (ScatterElements with reduction)') end
+      attrs.reduction = A.s('add')
+    end
+    local updates
+    if is_tensor(src) then
+      updates = g:val(src, dt)
+      if not src:is_same_size(idx) then
+        -- PyTorch reads only the index's extent of src
+        local starts = {}
+        for i = 1, idx:dim() do starts[i] = 0 end
+        updates = g:node('Slice', { updates, g:ints(starts), g:node('Shape', { g:val(idx) }) })
+      end
+    else
+      updates = g:node('Expand', { g:val(src, dt), g:node('Shape', { g:val(idx) }) })
+    end
+    return { g:node('ScatterElements', { g:val(x, dt), zero_based(g, idx), updates }, attrs) }
+  end
+end
+E.scatter, E.scatter_add = scatter(false), scatter(true)
+-- roll(shifts, dims): two Slices concatenated per dim (static sizes)
+function E.roll(g, ev)
+  local x, shifts, dims = ev.args[1], ev.args[2], ev.args[3]
+  shifts = type(shifts) == 'table' and shifts or { shifts }
+  local v = g:val(x)
+  local flat = dims == nil
+  local shape = g:shape_of(x)
+  if flat then
+    local n = 1
+    for _, sz in ipairs(shape) do n = n * static(ev, sz, 'the size') end
+    v, dims, shape = g:node('Reshape', { v, g:ints({ -1 }) }), { 1 }, { n }
+  end
+  dims = type(dims) == 'table' and dims or { dims }
+  for i, d in ipairs(dims) do
+    local a = axis(ev, d, #shape)
+    local n = static(ev, shape[a + 1], 'the rolled size')
+    local k = static(ev, shifts[i], 'the shift') % math.max(n, 1)
+    if k ~= 0 then
+      local tail = g:node('Slice', { v, g:ints({ n - k }), g:ints({ n }), g:ints({ a }) })
+      local head = g:node('Slice', { v, g:ints({ 0 }), g:ints({ n - k }), g:ints({ a }) })
+      v = g:node('Concat', { tail, head }, { axis = A.i(a) })
+    end
+  end
+  if flat then v = g:node('Reshape', { v, g:node('Shape', { g:val(x) }) }) end
+  return { v }
+end
+
 -- ---------------------------------------------------------------- linear algebra
 
 local function matmul(g, ev)
@@ -1026,9 +1081,16 @@ end
 -- The names of the ops that export (Tensor methods and torch functions by name, nn.functional's as F.<name>), sorted.
 -- Functions not listed export too when they are made of listed ops (F.mish, F.one_hot, ...).
 function M.supported()
+  local torch, Tensor = core.torch, core.Tensor
+  local F = require 'tensor.nn.functional'
   local list = {}
-  for name in pairs(E) do list[#list + 1] = name end
-  for name in pairs(EF) do list[#list + 1] = 'F.' .. name end
+  for name in pairs(E) do
+    if Tensor[name] ~= nil or torch[name] ~= nil then list[#list + 1] = name end
+  end
+  for key in pairs(BY_KEY) do list[#list + 1] = key:gsub('^torch%.', '') end
+  for name in pairs(EF) do
+    if F[name] ~= nil then list[#list + 1] = 'F.' .. name end
+  end
   table.sort(list)
   return list
 end
