@@ -39,6 +39,11 @@ local function flatten_outputs(res)
     if is_tensor(v) then
       list[#list + 1] = v
     elseif type(v) == 'table' and rawget(v, '_modules') == nil then
+      for k in pairs(v) do
+        if type(k) ~= 'number' then
+          fail('the model returned a table with a named field (%s.%s); return the outputs as a list', where, tostring(k))
+        end
+      end
       for i = 1, table.maxn(v) do
         if v[i] ~= nil then walk(v[i], where .. '[' .. i .. ']') end
       end
@@ -236,8 +241,12 @@ local function lower(ta, opts, shapes, dyn_consts, params)
     g.outputs[i] = value_info(name, t:dtype(), id and shapes[id] or g:shape_of(t))
     is_output[name] = true
   end
+  -- value infos for the intermediate values (not for names that are graph inputs, outputs or initializers)
+  local declared = {}
+  for _, v in ipairs(g.inputs) do declared[v.name] = true end
+  for _, t in ipairs(g.initializers) do declared[t.name] = true end
   for _, info in ipairs(infos) do
-    if not is_output[info.name] and info.shape then
+    if not is_output[info.name] and not declared[info.name] and info.shape then
       g.value_infos[#g.value_infos + 1] = value_info(info.name, info.dtype, info.shape)
     end
   end
