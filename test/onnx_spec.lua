@@ -372,6 +372,33 @@ print(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param, m.graph.output[0
       roundtrip('layers', Net(), function(b) return torch.randn(b, 6) end)
     end)
 
+    it("writes each opset's form of the ops whose signature changed", function()
+      local Net = nn.Module:extend('Forms')
+      function Net:init() self.norm = nn.LayerNorm(4) end
+      function Net:forward(x) return self.norm(x):mean(2, true):triu(1) + x:sum(2, true) + x:amax(2, true) end
+      local expected = {
+        [13] = 'LayerNormalization=False ReduceMean=attr ReduceSum=input ReduceMax=attr Trilu=False',
+        [14] = 'LayerNormalization=False ReduceMean=attr ReduceSum=input ReduceMax=attr Trilu=True',
+        [17] = 'LayerNormalization=True ReduceMean=attr ReduceSum=input ReduceMax=attr Trilu=True',
+        [18] = 'LayerNormalization=True ReduceMean=input ReduceSum=input ReduceMax=input Trilu=True',
+      }
+      for _, opset in ipairs({ 13, 14, 17, 18 }) do
+        local _, path = roundtrip('forms' .. opset, Net(), function(b) return torch.randn(b, 3, 4) end, { opset = opset })
+        local lines = python(string.format([[
+m = onnx.load(%q)
+ops = [n.op_type for n in m.graph.node]
+def form(op):
+    n = next(n for n in m.graph.node if n.op_type == op)
+    return 'attr' if any(a.name == 'axes' for a in n.attribute) else ('input' if len(n.input) > 1 else 'none')
+out = ['LayerNormalization=%%s' %% ('LayerNormalization' in ops)]
+out += ['%%s=%%s' %% (op, form(op)) for op in ('ReduceMean', 'ReduceSum', 'ReduceMax')]
+out += ['Trilu=%%s' %% ('Trilu' in ops)]
+print(' '.join(out))
+]], path))
+        assert.are.equal(expected[opset], lines[1])
+      end
+    end)
+
     it('writes fixed shapes without a dynamic batch, and the IR version of each opset', function()
       local model = nn.Sequential(nn.Linear(3, 2))
       for opset = 13, 18 do
