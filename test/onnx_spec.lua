@@ -154,6 +154,33 @@ print(d[0].dim_param, d[1].dim_value, m.graph.output[0].name)
 ]], path))
       assert.are.same({ '8 tensor x True 17', "g ['LeakyRelu', 'Add'] 0.25", '[1.0, -2.0, 0.5]', 'batch 3 z' }, lines)
     end)
+    it('encodes every attribute type as onnx reads it', function()
+      local tensor = { name = 't', dims = { 2 }, data_type = 7, raw_data = ffi.string(ffi.new('int64_t[2]', { -3, 5 }), 16) }
+      local bytes = onnx.proto.node({ name = 'n', op_type = 'Custom', domain = 'test', inputs = { 'a', '' }, outputs = { 'b' },
+        attributes = {
+          { name = 'f', type = 'FLOAT', value = -1.5 }, { name = 'i', type = 'INT', value = -7 },
+          { name = 's', type = 'STRING', value = 'text' }, { name = 't', type = 'TENSOR', value = tensor },
+          { name = 'fs', type = 'FLOATS', value = { 0.25, 2 } }, { name = 'is', type = 'INTS', value = { -1, 0, 300 } },
+          { name = 'ss', type = 'STRINGS', value = { 'x', 'yz' } },
+        } })
+      local path = tmp .. '/node.bin'
+      local f = assert(io.open(path, 'wb'))
+      f:write(bytes)
+      f:close()
+      local lines = python(string.format([[
+from onnx import helper, numpy_helper
+n = onnx.NodeProto()
+n.ParseFromString(open(%q, 'rb').read())
+print(n.name, n.op_type, n.domain, list(n.input), list(n.output))
+for a in n.attribute:
+    v = helper.get_attribute_value(a)
+    if a.type == onnx.AttributeProto.TENSOR: v = numpy_helper.to_array(v).tolist()
+    print(a.name, onnx.AttributeProto.AttributeType.Name(a.type), v)
+]], path))
+      assert.are.same({ "n Custom test ['a', ''] ['b']", 'f FLOAT -1.5', 'i INT -7', "s STRING b'text'",
+                        't TENSOR [-3, 5]', 'fs FLOATS [0.25, 2.0]', 'is INTS [-1, 0, 300]', "ss STRINGS [b'x', b'yz']" },
+                      lines)
+    end)
   end)
 
   describe('models', function()
