@@ -301,6 +301,16 @@ describe('torch.save/torch.load (Torch7 .t7)', function()
       assert.has_error(function() torch.deserialize(recur) end)
     end)
 
+    it('writes instances of classes (a __typename reached through the metatable) as Torch7 objects', function()
+      local Class = { __typename = 'nn.Tanh', __version = 3 }
+      Class.__index = Class
+      function Class.forward() end -- methods live in the class, not in the instance: not written
+      local obj = setmetatable({ inplace = true }, Class)
+      local got = torch.deserialize(torch.serialize({ obj, obj }))
+      assert.are.same({ inplace = true, __typename = 'nn.Tanh', __version = 3 }, got[1])
+      assert.are.equal(got[1], got[2])
+    end)
+
     it('maps Torch7 classes through registered readers', function()
       local bytes = T.object(1, 'nn.Linear', T.table(2, { { T.string('weight'), T.number(3) } }))
       local got = torch.deserialize(bytes, { classes = { ['nn.Linear'] = function(fields, name, version)

@@ -5,6 +5,7 @@
  * then used the way the Lua side uses it: every string and storage byte is read, every storage is copied
  * into a tensor storage, and every tensor node becomes a tensor over its storage. A crash, a sanitizer
  * report, or a tensor that the library refuses after the reader accepted it, is a bug. */
+#include "backend.h"
 #include "tensor.h"
 
 #include <stdio.h>
@@ -53,6 +54,16 @@ static void use(tn_io_doc *doc) {
     default: break;
     }
   }
+}
+
+/* run.sh links the readers with the storage and tensor code only (not the kernels): a CPU backend with no
+ * kernels is enough for making storages and tensor headers. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  static tn_backend cpu = {.name = "cpu (fuzz_io: storages only)"};
+  (void)argc;
+  (void)argv;
+  if (!tn_backends[TN_CPU]) tn_register_backend(TN_CPU, &cpu);
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

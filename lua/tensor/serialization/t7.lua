@@ -7,8 +7,8 @@
 --   tensors                           torch.<T>Tensor objects (T = Float, Double, Half, BFloat16, Long, Int,
 --                                     Short, Char, Byte, Bool), each over a torch.<T>Storage written once per
 --                                     storage, so views that share memory still share it when loaded
---   tables with a __typename field    Torch7 objects of that class (e.g. nn.Linear), their other fields as the
---   (or whose metatable has one)      instance's table; __version gives the class version (default 1)
+--   tables with a __typename field    Torch7 objects of that class (e.g. nn.Linear), their other (raw) fields
+--   (their own or their class's)      as the instance's table; __version gives the class version (default 1)
 -- Torch7 has no 0-d tensors: a 0-d tensor is written as a one-element 1-d tensor whose version is 2 ("V 2";
 -- Torch7 ignores a tensor's version and reads the 1-d tensor, our reader restores the 0-d one). Functions,
 -- coroutines and cdata cannot be written: the error names where in the value they are.
@@ -147,7 +147,7 @@ function M.write(w, obj, fn)
     if depth > MAX_DEPTH then fail('%s is nested more than %d levels deep', describe(path), MAX_DEPTH) end
     local typename = rawget(t, '__typename')
     local mt = getmetatable(t)
-    if typename == nil and type(mt) == 'table' then typename = rawget(mt, '__typename') end
+    if typename == nil and mt ~= nil then typename = t.__typename end -- a class's name, through __index
     if typename == nil then
       int(TYPE_TABLE)
       if reference(t) then return end
@@ -156,7 +156,7 @@ function M.write(w, obj, fn)
     if type(typename) ~= 'string' then fail('%s.__typename is a %s, not a string', describe(path), type(typename)) end
     int(TYPE_TORCH)
     if reference(t) then return end
-    local version = rawget(t, '__version') or (type(mt) == 'table' and rawget(mt, '__version')) or 1
+    local version = rawget(t, '__version') or (mt ~= nil and t.__version) or 1
     str('V ' .. tostring(version))
     str(typename)
     -- the instance's fields, as a table of their own (as Torch7 writes them)
