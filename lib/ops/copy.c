@@ -17,11 +17,19 @@ static bool may_overlap(const tn_tensor *dst, const tn_tensor *src) {
   return d0 * esize_d < (s1 + 1) * esize_s && s0 * esize_s < (d1 + 1) * esize_d;
 }
 
+/* True when src broadcasts to dst's shape: each of its dims, aligned to the right, is dst's or 1. */
+static bool broadcasts_to(const tn_tensor *src, const tn_tensor *dst) {
+  if (src->ndim > dst->ndim) return false;
+  for (int d = 1; d <= src->ndim; d++) {
+    int64_t s = src->sizes[src->ndim - d];
+    if (s != 1 && s != dst->sizes[dst->ndim - d]) return false;
+  }
+  return true;
+}
+
 int tn_copy_(tn_tensor *dst, const tn_tensor *src) {
-  int64_t shape[TN_MAX_DIMS];
   char a[TN_SHAPE_STR], b[TN_SHAPE_STR];
-  if (src->ndim > dst->ndim || tn_broadcast_shapes(dst->ndim, dst->sizes, src->ndim, src->sizes, shape) < 0 ||
-      tn_shape_numel(dst->ndim, shape) != dst->numel)
+  if (!broadcasts_to(src, dst))
     return tn_error("copy_: cannot copy a tensor of size %s into one of size %s",
                     tn_format_shape(a, sizeof a, src->ndim, src->sizes),
                     tn_format_shape(b, sizeof b, dst->ndim, dst->sizes));
