@@ -48,7 +48,8 @@ bool tn_same_shape(const tn_tensor *a, const tn_tensor *b) {
   return true;
 }
 
-/* Checks sizes for fn: dims in range, no negative size, and a byte count that fits in int64. */
+/* Checks sizes for fn: dims in range, no negative size, and a byte count that fits in int64. A size 0 counts
+ * as 1 there, as in the contiguous strides, so that strides and byte offsets stay representable too. */
 static int check_sizes(const char *fn, int ndim, const int64_t *sizes, int dtype) {
   char buf[TN_SHAPE_STR];
   if (ndim < 0 || ndim > TN_MAX_DIMS)
@@ -58,9 +59,10 @@ static int check_sizes(const char *fn, int ndim, const int64_t *sizes, int dtype
     if (sizes[d] < 0)
       return tn_error("%s: negative size %lld in %s", fn, (long long)sizes[d],
                       tn_format_shape(buf, sizeof buf, ndim, sizes));
-    if (sizes[d] > 0 && n > limit / sizes[d])
+    int64_t extent = sizes[d] > 1 ? sizes[d] : 1;
+    if (n > limit / extent)
       return tn_error("%s: size %s is too large", fn, tn_format_shape(buf, sizeof buf, ndim, sizes));
-    n *= sizes[d];
+    n *= extent;
   }
   return 0;
 }
@@ -140,12 +142,19 @@ tn_tensor *tn_empty_like(const tn_tensor *t) {
 static int check_view_bounds(const char *fn, const tn_storage *s, int64_t offset, int ndim, const int64_t *sizes,
                              const int64_t *strides, int dtype) {
   if (offset < 0) return tn_error("%s: negative storage offset %lld", fn, (long long)offset);
-  int64_t last = offset;
+  bool empty = false;
   for (int d = 0; d < ndim; d++) {
     if (strides[d] < 0) return tn_error("%s: negative stride %lld at dimension %d", fn, (long long)strides[d], d + 1);
-    if (sizes[d] == 0) return 0;
-    last += (sizes[d] - 1) * strides[d];
+    if (sizes[d] == 0) empty = true;
   }
+  if (empty) return 0;
+  /* An offset past INT64_MAX (huge strides) must not wrap around into the storage: it reaches past the end. */
+  int64_t last = offset, reach;
+  for (int d = 0; d < ndim; d++)
+    if (__builtin_mul_overflow(sizes[d] - 1, strides[d], &reach) || __builtin_add_overflow(last, reach, &last)) {
+      last = INT64_MAX;
+      break;
+    }
   int64_t capacity = s->nbytes / dtype_sizes[dtype];
   if (last >= capacity) {
     char buf[TN_SHAPE_STR];
@@ -264,8 +273,9 @@ static int infer_shape(const char *fn, int64_t numel, int ndim, const int64_t *s
       infer = d;
     } else if (sizes[d] < 0) {
       return tn_error("%s: invalid size %lld in %s", fn, (long long)sizes[d], tn_format_shape(buf, sizeof buf, ndim, sizes));
-    } else {
-      known *= sizes[d];
+    } else if (__builtin_mul_overflow(known, sizes[d], &known)) { /* e.g. [6 x 2^62 x 6], which wraps to 0 */
+      return tn_error("%s: shape %s is invalid for input of %lld elements", fn,
+                      tn_format_shape(buf, sizeof buf, ndim, sizes), (long long)numel);
     }
   }
   if (infer >= 0) {
@@ -311,7 +321,7 @@ static bool view_strides(const tn_tensor *t, int ndim, const int64_t *sizes, int
 
 tn_tensor *tn_view(const tn_tensor *t, int ndim, const int64_t *sizes) {
   int64_t shape[TN_MAX_DIMS], strides[TN_MAX_DIMS];
-  if (infer_shape("view", t->numel, ndim, sizes, shape)) return NULL;
+  if (infer_shape("view", t->numel, ndim, sizes, shape) || check_sizes("view", ndim, shape, t->dtype)) return NULL;
   if (!view_strides(t, ndim, shape, strides)) {
     char a[TN_SHAPE_STR], b[TN_SHAPE_STR], c[TN_SHAPE_STR];
     return tn_error_null("view: a tensor of size %s with strides %s cannot be viewed as %s without a copy; use reshape",
@@ -323,7 +333,7 @@ tn_tensor *tn_view(const tn_tensor *t, int ndim, const int64_t *sizes) {
 
 tn_tensor *tn_reshape(const tn_tensor *t, int ndim, const int64_t *sizes) {
   int64_t shape[TN_MAX_DIMS], strides[TN_MAX_DIMS];
-  if (infer_shape("reshape", t->numel, ndim, sizes, shape)) return NULL;
+  if (infer_shape("reshape", t->numel, ndim, sizes, shape) || check_sizes("reshape", ndim, shape, t->dtype)) return NULL;
   if (view_strides(t, ndim, shape, strides)) return view_of(t, ndim, shape, strides, t->offset);
   tn_tensor *copy = tn_contiguous(t);
   if (!copy) return NULL;
