@@ -2,6 +2,7 @@
 #include "../backend.h"
 #include "../internal.h"
 
+#include <float.h>
 #include <stdlib.h>
 
 /* PyTorch's default seed, so a fresh process is reproducible without manual_seed. */
@@ -44,6 +45,10 @@ int tn_uniform_(tn_tensor *t, double low, double high, tn_generator *g) {
   tn_backend *b = random_target("uniform_", t, &g);
   if (!b || require_floating("uniform_", t)) return -1;
   if (!(low <= high)) return tn_error("uniform_: expected low <= high, got low=%g high=%g", low, high);
+  /* The bounds must be finite in the target dtype (float16 overflows from 65520 on, as PyTorch checks). */
+  double max = t->dtype == TN_FLOAT16 ? 65504 : t->dtype == TN_FLOAT64 ? DBL_MAX : FLT_MAX;
+  if (!(low >= -max && high <= max))
+    return tn_error("uniform_: the range [%g, %g) does not fit dtype %s", low, high, tn_dtype_name(t->dtype));
   tn_bump_version(t);
   return t->numel ? b->uniform(t, low, high, g) : 0;
 }
@@ -61,9 +66,14 @@ int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
   if (!b) return -1;
   if (low >= high)
     return tn_error("randint: expected low < high, got low=%lld high=%lld", (long long)low, (long long)high);
-  /* Integer targets must hold every value of the range (floating ones round large values, as in PyTorch). */
+  /* Integer targets must hold every value of the range; floating ones round large values (as in PyTorch), but
+   * must not overflow to infinity (float16 is the one whose finite range int64 bounds can exceed). */
   int64_t lo, hi;
-  if (!tn_dtype_is_floating(t->dtype) && exact_integer_range(t->dtype, &lo, &hi) && (low < lo || high - 1 > hi))
+  if (t->dtype == TN_FLOAT16)
+    lo = -65504, hi = 65504;
+  else if (tn_dtype_is_floating(t->dtype) || !exact_integer_range(t->dtype, &lo, &hi))
+    lo = INT64_MIN, hi = INT64_MAX;
+  if (low < lo || high - 1 > hi)
     return tn_error("randint: range [%lld, %lld) does not fit dtype %s (values %lld to %lld)", (long long)low,
                     (long long)high, tn_dtype_name(t->dtype), (long long)lo, (long long)hi);
   tn_bump_version(t);

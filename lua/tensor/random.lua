@@ -137,7 +137,9 @@ function Tensor:random_(low, high, opts)
   if low == nil or is_opts(low) then argerror('random_', 'expected an upper bound') end
   if high == nil then low, high = 0, low end
   low, high = args.integer('random_', 'low', low), args.integer('random_', 'high', high)
-  check(C.tn_randint_(self._c, low, high, generator_of('random_', opts)))
+  if C.tn_randint_(self._c, low, high, generator_of('random_', opts)) ~= 0 then
+    core.raise((ffi.string(C.tn_last_error()):gsub('^randint:', 'random_:'))) -- (the C check is shared with randint)
+  end
   return self
 end
 
@@ -146,6 +148,7 @@ end
 local function random_sized(fn, ...)
   local sizes, opts = args.sizes_and_opts(fn, ...)
   local dt, device_type, device_index = args.dtype_device(fn, opts)
+  if not dtype.floating[dt] then argerror(fn, 'expected a floating point dtype, got %s', dtype.name[dt]) end
   return creation.empty(sizes, dt, device_type, device_index, fn), opts
 end
 
