@@ -18,7 +18,8 @@ typedef struct slab_input {
 } slab_input;
 
 /* memcpy for the short slabs of a cat along an inner dim: constant-size chunks the compiler inlines as
- * vector moves, rather than a library call per slab. */
+ * vector moves, rather than a library call per slab (GCC would turn the loops back into that call). */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
 static inline void copy_bytes(char *restrict dst, const char *restrict src, int64_t len) {
   if (len > 1024) {
     memcpy(dst, src, (size_t)len);
