@@ -129,7 +129,7 @@ function Tensor:type(name)
   if cuda_class then return convert(self, dt, args.device('type', 'cuda')) end
   return convert(self, dt, 0, 0)
 end
-Tensor.typeAs = function(self, other) return self:type(other:type()) end
+Tensor.typeAs = function(self, other) return self:type(core.c_of(other, 'typeAs', 'other') and other:type()) end
 
 --- torch.type(x) -> string
 -- The Torch7 class name of a tensor ('torch.DoubleTensor'), the __typename of an object that has one, else

@@ -193,7 +193,7 @@ end
 
 --- Tensor:reshape_as(other) -> Tensor
 -- x:reshape(other:shape()).
-function Tensor:reshape_as(other) return self:reshape(other:shape()) end
+function Tensor:reshape_as(other) return self:reshape(core.c_of(other, 'reshape_as', 'other') and other:shape()) end
 
 --- Tensor:as_strided(sizes, strides, offset) -> Tensor
 -- A view of the storage with the given sizes and strides (tables, strides in elements) starting at
@@ -308,7 +308,7 @@ end
 
 --- Tensor:expand_as(other) -> Tensor
 -- x:expand(other:shape()).
-function Tensor:expand_as(other) return self:expand(other:shape()) end
+function Tensor:expand_as(other) return self:expand(core.c_of(other, 'expand_as', 'other') and other:shape()) end
 
 --- Tensor:flatten(start_dim, end_dim) -> Tensor
 -- Merges dimensions start_dim (default 1) to end_dim (default -1) into one (a view when possible).
@@ -479,7 +479,7 @@ Tensor.resize = Tensor.resize_
 
 --- Tensor:resize_as_(other) -> Tensor
 -- x:resize_(other:shape()). Torch7 name: x:resizeAs(other).
-function Tensor:resize_as_(other) return self:resize_(other:shape()) end
+function Tensor:resize_as_(other) return self:resize_(core.c_of(other, 'resize_as_', 'other') and other:shape()) end
 Tensor.resizeAs = Tensor.resize_as_
 
 --- Tensor:t_() -> Tensor
