@@ -35,6 +35,26 @@ static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_
   for (int64_t i = 0; i < count; i++) {
     int64_t c = i / p->n, img = i % p->n;
     const T *s = x + (img * channels + c) * p->h * p->w;
+    if (phases == 1 && p->w <= VL && VL <= p->w + p->wq) {
+      /* stride 1, short rows: each row's data as one vector (the lanes past it land in the next row's padding
+       * and data, which are written next), the padding between rows zeroed after it */
+      T *d = dst + c * p->block + img * p->plane;
+      int64_t first = p->pt * p->wq + p->pl, last = (p->pt + p->h - 1) * p->wq + p->pl;
+      for (int64_t j = 0; j < first; j++) d[j] = 0;
+      for (int64_t ih = 0; ih < p->h; ih++) {
+        T *row = d + first + ih * p->wq;
+        const T *src = s + ih * p->w;
+        if (ih < p->h - 1)
+          *(VU *)row = *(const VU *)src;
+        else
+          for (int64_t j = 0; j < p->w; j++) row[j] = src[j];
+        int64_t gap_end = ih < p->h - 1 ? p->wq : p->plane - last;
+        for (int64_t j = p->w; j < gap_end; j++) row[j] = 0;
+      }
+      if (img == p->n - 1)
+        for (int64_t j = p->n * p->plane; j < p->block; j++) dst[c * p->block + j] = 0;
+      continue;
+    }
     for (int64_t ph = 0; ph < phases; ph++) {
       int64_t u = ph / sw, v = ph % sw;
       T *d = dst + (c * phases + ph) * p->block + img * p->plane;
@@ -257,7 +277,9 @@ static int FN(direct_wgrad)(T *grad_w, T *grad_b, const T *grad_out, const T *x,
                             const char *fn) {
   int64_t K = p->cin_g * p->kh * p->kw, k_r = (K + WGT_KT - 1) / WGT_KT * WGT_KT;
   int64_t cout_r = (p->cout_g + WGT_CO - 1) / WGT_CO * WGT_CO, channels = p->groups * p->cout_g;
-  int64_t total_v = (p->total + VL - 1) / VL * VL, chunk = 1024;
+  /* chunks of up to 2048 positions (fewer horizontal sums per tile), at least four per thread */
+  int64_t total_v = (p->total + VL - 1) / VL * VL, chunk = total_v / (4 * omp_get_max_threads());
+  chunk = chunk < 256 ? 256 : chunk > 2048 ? 2048 : chunk / VL * VL;
   int64_t chunks = (total_v + chunk - 1) / chunk, units = p->groups * chunks;
   int64_t ld = chunk + VL, acc_size = p->groups * cout_r * k_r, buf_size = (cout_r + 1) * ld + channels;
   int threads = tn_nn_threads(p->total * K * p->groups * p->cout_g, 1 << 21);
