@@ -88,6 +88,12 @@ describe('x[i]', function()
     assert.matches('index: cannot assign a string to a tensor element', err(function() v[1] = 'a' end))
     assert.matches('index: cannot assign a string', err(function() local x = M(); x[1] = 'a' end))
     assert.matches('index: index 4 is out of range', err(function() v[4] = 1 end))
+    local b = torch.zeros(2, { dtype = 'int8' })
+    assert.matches('index: value 128 cannot be converted to int8 without overflow', err(function() b[1] = 128 end))
+    assert.matches('fill_: value 128 cannot be converted to int8 without overflow', err(function() b[{ { 1, 2 } }] = 128 end))
+    assert.matches('fill_: value %-129 cannot be converted to int8', err(function() b:fill_(-129) end))
+    b[2] = -128.5 + 0.75 -- -127.75 truncates to -127
+    assert.are.same({ 0, -127 }, b:tolist())
   end)
 end)
 

@@ -56,9 +56,12 @@ function torch.zeros(...) return sized('zeros', 0, ...) end
 -- Example: torch.ones({4, 4}, {device='cuda'})
 function torch.ones(...) return sized('ones', 1, ...) end
 
-local function number_value(fn, v)
+local function number_value(fn, v, dt)
   if type(v) == 'boolean' then return v and 1 or 0 end
   if type(v) ~= 'number' then argerror(fn, 'expected a number for the fill value, got %s', type(v)) end
+  if not dtype.fits(v, dt) then
+    argerror(fn, 'value %s cannot be converted to %s without overflow', tostring(v), dtype.name[dt])
+  end
   return v
 end
 
@@ -75,7 +78,7 @@ function torch.full(size, value, opts)
     or (args.is_integer(value) and dtype.INT64) or dtype.default
   local dt, device_type, device_index = args.dtype_device('full', opts, default)
   local t = empty(size, dt, device_type, device_index, 'full')
-  check(C.tn_fill_(t._c, number_value('full', value)))
+  check(C.tn_fill_(t._c, number_value('full', value, dt)))
   return apply_requires_grad('full', t, opts)
 end
 
@@ -116,7 +119,7 @@ end
 -- A tensor of value with the size, dtype and device of x (opts: dtype, device, requires_grad).
 function torch.full_like(x, value, opts)
   local t, o = like('full_like', x, opts)
-  check(C.tn_fill_(t._c, number_value('full_like', value)))
+  check(C.tn_fill_(t._c, number_value('full_like', value, tonumber(t._c.dtype))))
   return apply_requires_grad('full_like', t, o)
 end
 
@@ -185,6 +188,9 @@ local function from_data(fn, data, opts)
   for i = 1, #values do
     local v = values[i]
     if type(v) == 'boolean' and dt ~= dtype.BOOL then v = v and 1 or 0 end
+    if not dtype.fits(v, dt) then
+      argerror(fn, 'value %s (element %d) cannot be converted to %s without overflow', tostring(v), i, dtype.name[dt])
+    end
     write(p, i - 1, v)
   end
   local t = host

@@ -76,4 +76,16 @@ writers[M.BFLOAT16] = function(p, i, v) p[i] = float_to_bf16(v) end
 writers[M.BOOL] = function(p, i, v) p[i] = (v and v ~= 0) and 1 or 0 end
 M.read, M.write = readers, writers
 
+-- The Lua numbers an integer dtype takes, as [low, high): PyTorch's rule, under which unsigned types also take
+-- negatives down to -max (they wrap). NaN and infinities fit only the floating types and bool.
+local int_range = {
+  [M.INT64] = { -2 ^ 63, 2 ^ 63 }, [M.INT32] = { -2 ^ 31, 2 ^ 31 }, [M.INT16] = { -2 ^ 15, 2 ^ 15 },
+  [M.INT8] = { -128, 128 }, [M.UINT8] = { -255, 256 },
+}
+-- Whether the number v can be stored in dtype dt without overflow.
+function M.fits(v, dt)
+  local r = int_range[dt]
+  return r == nil or (v >= r[1] and v < r[2])
+end
+
 return M

@@ -18,6 +18,9 @@ end
 local function write_at(c, pos, v)
   local dt = c.dtype
   if type(v) == 'boolean' and dt ~= dtype.BOOL then v = v and 1 or 0 end
+  if type(v) == 'number' and not dtype.fits(v, dt) then
+    argerror('index', 'value %s cannot be converted to %s without overflow', tostring(v), dtype.name[dt])
+  end
   writers[dt](ffi.cast(ptr_types[dt], c.storage.data), pos, v)
   c.storage.version = c.storage.version + 1
 end
@@ -185,6 +188,9 @@ function Tensor:fill_(value)
   if type(value) == 'boolean' then value = value and 1 or 0 end
   if is_tensor(value) then value = value:item() end
   if type(value) ~= 'number' then argerror('fill_', 'expected a number, got %s', type(value)) end
+  if not dtype.fits(value, self._c.dtype) then
+    argerror('fill_', 'value %s cannot be converted to %s without overflow', tostring(value), dtype.name[self._c.dtype])
+  end
   check(C.tn_fill_(self._c, value))
   return self
 end
