@@ -211,6 +211,7 @@ for _, e in ipairs(selected) do
         end
         notes[#notes + 1] = note
       end
+      if e.items then notes[#notes + 1] = string.format('%.0f %s/s', e.items / l.best, e.unit or 'items') end
     end
     if t then
       if t.error then
@@ -220,6 +221,7 @@ for _, e in ipairs(selected) do
         row[4] = fmt_time(t.best)
         if e.bytes then notes[#notes + 1] = string.format('PyTorch %.1f GB/s', e.bytes / t.best / 1e9) end
         if e.flops then notes[#notes + 1] = string.format('PyTorch %.1f GFLOP/s', e.flops / t.best / 1e9) end
+        if e.items then notes[#notes + 1] = string.format('PyTorch %.0f %s/s', e.items / t.best, e.unit or 'items') end
         if l.best then
           local ratio = t.best / l.best
           row[5] = string.format('%.2f', ratio)
