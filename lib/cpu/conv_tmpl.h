@@ -35,9 +35,10 @@ static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_
   for (int64_t i = 0; i < count; i++) {
     int64_t c = i / p->n, img = i % p->n;
     const T *s = x + (img * channels + c) * p->h * p->w;
-    if (phases == 1 && p->w <= VL && VL <= p->w + p->wq) {
-      /* stride 1, short rows: each row's data as one vector (the lanes past it land in the next row's padding
-       * and data, which are written next), the padding between rows zeroed after it */
+    if (phases == 1 && p->w <= VL && 2 * p->w >= VL && VL <= p->w + p->wq) {
+      /* stride 1, short rows: each row's data as one vector (it reads into the next input row, and its lanes
+       * past the data land in the next row's padding and data, which are written next), the padding between
+       * rows zeroed after it */
       T *d = dst + c * p->block + img * p->plane;
       int64_t first = p->pt * p->wq + p->pl, last = (p->pt + p->h - 1) * p->wq + p->pl;
       for (int64_t j = 0; j < first; j++) d[j] = 0;
