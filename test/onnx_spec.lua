@@ -188,8 +188,9 @@ for a in n.attribute:
       torch.manual_seed(1)
       local model = nn.Sequential(nn.Linear(20, 32), nn.Tanh(), nn.Linear(32, 16), nn.GELU(), nn.Dropout(0.3),
                                   nn.Linear(16, 5), nn.LogSoftmax(2))
+      -- an example batch of 1 (the export traces at batch sizes 2 and 3)
       local info, path = roundtrip('mlp', model, function(b) return torch.randn(b, 20) end,
-                                   { input_names = { 'features' } })
+                                   { input_names = { 'features' }, export_batch = 1 })
       assert.are.same({ 'features' }, info.input_names)
       assert.are.same({ 'output' }, info.output_names)
       -- parameters are initializers under their state-dict names; the batch dim is symbolic
@@ -244,7 +245,7 @@ print(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param, m.graph.output[0
       roundtrip('lstm', Net(), make)
     end)
 
-    it('exports GRU and RNN layers (bidirectional, batch in dim 2, initial states given)', function()
+    it('exports GRU, RNN and bidirectional LSTM layers (batch in dim 2, initial states given, unbatched)', function()
       torch.manual_seed(4)
       roundtrip('gru', nn.GRU(5, 7, { bidirectional = true, num_layers = 2 }),
                 function(b) return torch.randn(4, b, 5) end, { batch_dim = 2 })
@@ -253,6 +254,17 @@ print(m.graph.input[0].type.tensor_type.shape.dim[0].dim_param, m.graph.output[0
       function Net:forward(x, h0) return self.rnn(x, h0) end
       roundtrip('rnn', Net(), function(b) return { torch.randn(b, 3, 5), torch.randn(1, b, 6) } end,
                 { batch_dim = { 1, 2 } })
+      local Lstm = nn.Module:extend('BiLstm')
+      function Lstm:init() self.lstm = nn.LSTM(3, 4, { num_layers = 2, bidirectional = true, batch_first = true }) end
+      function Lstm:forward(x, h0, c0)
+        local out, hc = self.lstm(x, { h0, c0 })
+        return out, hc[1], hc[2]
+      end
+      roundtrip('bilstm', Lstm(), function(b) return { torch.randn(b, 5, 3), torch.randn(4, b, 4), torch.randn(4, b, 4) } end,
+                { batch_dim = { 1, 2, 2 } })
+      -- an unbatched sequence [L x input], fixed shapes (make ignores the batch size)
+      roundtrip('lstm_unbatched', nn.LSTM(3, 4), function() return torch.randn(5, 3) end,
+                { dynamic_batch = false, batches = { 1 } })
     end)
 
     it('exports a Transformer encoder layer', function()
