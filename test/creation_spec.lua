@@ -230,6 +230,27 @@ describe('torch.from_pointer', function()
   end)
 end)
 
+describe('torch.tensor with int64 cdata', function()
+  it('holds integers beyond 2^53 exactly and infers int64', function()
+    local t = torch.tensor({ 9223372036854775807LL, -9223372036854775807LL - 1, 2 ^ 53 + 1LL, 7 })
+    assert.equals('int64', t:dtype())
+    local p = t:data_ptr()
+    assert.is_true(p[0] == 9223372036854775807LL and p[1] == -9223372036854775807LL - 1 and p[2] == 9007199254740993LL)
+    assert.equals(7, t[4])
+    assert.are.same({ 5, 1 }, torch.tensor({ 5LL, true }, { dtype = 'float32' }):tolist())
+    assert.equals('float32', torch.tensor({ 5LL, 0.5 }):dtype())
+  end)
+
+  it('refuses values the dtype cannot hold', function()
+    local ok, msg = pcall(torch.tensor, { 300LL }, { dtype = 'uint8' })
+    assert.is_false(ok)
+    assert.matches('tensor: value 300LL %(element 1%) cannot be converted to uint8 without overflow', msg)
+    ok, msg = pcall(torch.tensor, { 18446744073709551615ULL })
+    assert.is_false(ok)
+    assert.matches('tensor: value 18446744073709551615ULL %(element 1%) cannot be converted to int64', msg)
+  end)
+end)
+
 describe('creation errors name the function and the values', function()
   local cases = {
     { 'zeros: negative size %-1 in %[2 x %-1%]', torch.zeros, 2, -1 },

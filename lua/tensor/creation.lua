@@ -157,7 +157,7 @@ end
 local function from_data(fn, data, opts)
   opts = opts or {}
   local shape
-  if type(data) == 'number' or type(data) == 'boolean' then
+  if type(data) == 'number' or type(data) == 'boolean' or dtype.is_int64(data) then
     shape = {}
   elseif type(data) == 'table' then
     shape = table_shape(fn, data)
@@ -171,6 +171,8 @@ local function from_data(fn, data, opts)
     if type(v) == 'number' then
       all_bool = false
       if v ~= math.floor(v) or v ~= v or math.abs(v) == math.huge then all_int = false end
+    elseif dtype.is_int64(v) then -- 9223372036854775807LL: exact int64 values
+      all_bool = false
     elseif type(v) ~= 'boolean' then
       argerror(fn, 'element %s is a %s, expected a number or boolean', path, type(v))
     end
@@ -201,7 +203,7 @@ M.from_data = from_data
 
 --- torch.tensor(data, opts) -> Tensor
 -- A new tensor holding data: a number or boolean (a 0-d tensor), a nested rectangular table of them, or a
--- tensor (copied, detached). The dtype is inferred as PyTorch does unless opts.dtype is given: all
+-- tensor (copied, detached). Integers beyond 2^53 can be given exactly as int64 cdata (9223372036854775807LL). The dtype is inferred as PyTorch does unless opts.dtype is given: all
 -- booleans give bool, all integers int64, anything else the default dtype. opts: dtype, device,
 -- requires_grad.
 -- Example: torch.tensor({{1, 2}, {3, 4}}, {dtype='float32'})

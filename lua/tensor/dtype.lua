@@ -82,10 +82,20 @@ local int_range = {
   [M.INT64] = { -2 ^ 63, 2 ^ 63 }, [M.INT32] = { -2 ^ 31, 2 ^ 31 }, [M.INT16] = { -2 ^ 15, 2 ^ 15 },
   [M.INT8] = { -128, 128 }, [M.UINT8] = { -255, 256 },
 }
--- Whether the number v can be stored in dtype dt without overflow.
+local int64_ct, uint64_ct = ffi.typeof('int64_t'), ffi.typeof('uint64_t')
+-- Whether v can be stored in dtype dt without overflow: a Lua number, or an int64_t/uint64_t cdata (whose
+-- values beyond 2^53 a Lua number cannot hold exactly, e.g. 9223372036854775807LL).
 function M.fits(v, dt)
   local r = int_range[dt]
-  return r == nil or (v >= r[1] and v < r[2])
+  if r == nil then return true end
+  if type(v) == 'cdata' then
+    if dt == M.INT64 then return ffi.istype(int64_ct, v) or v <= 9223372036854775807ULL end
+    v = tonumber(v) -- (exact for the ranges of the narrower types)
+  end
+  return v >= r[1] and v < r[2]
 end
+
+-- Whether v is a 64-bit integer cdata.
+function M.is_int64(v) return type(v) == 'cdata' and (ffi.istype(int64_ct, v) or ffi.istype(uint64_ct, v)) end
 
 return M
