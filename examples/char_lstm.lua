@@ -22,6 +22,8 @@ local torch = require 'tensor'
 local nn = require 'tensor.nn'
 local optim = require 'tensor.optim'
 
+io.stdout:setvbuf('line') -- progress shows up line by line even when the output goes to a file or a pipe
+
 -- ---------------------------------------------------------------- options
 
 local here = (arg and arg[0] or ''):match('^(.*)/[^/]*$') or '.'

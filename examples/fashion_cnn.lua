@@ -23,6 +23,8 @@ local nn = require 'tensor.nn'
 local optim = require 'tensor.optim'
 local data = require 'tensor.data'
 
+io.stdout:setvbuf('line') -- progress shows up line by line even when the output goes to a file or a pipe
+
 -- ---------------------------------------------------------------- options
 
 local usage = [==[
