@@ -222,8 +222,9 @@ int tn_io_append(tn_io_doc *doc, int32_t container, int32_t key, int32_t value) 
 
 int64_t tn_io_dims(tn_io_doc *doc, const int64_t *values, int n) {
   doc_impl *d = (doc_impl *)doc;
-  if (grow((void **)&doc->dims, &d->dims_cap, d->ndims + n, sizeof(int64_t))) return -1;
-  memcpy(doc->dims + d->ndims, values, (size_t)n * sizeof(int64_t));
+  /* (one spare slot: the pool exists even when every tensor so far is 0-d) */
+  if (grow((void **)&doc->dims, &d->dims_cap, d->ndims + n + 1, sizeof(int64_t))) return -1;
+  if (n > 0) memcpy(doc->dims + d->ndims, values, (size_t)n * sizeof(int64_t));
   int64_t at = d->ndims;
   d->ndims += n;
   return at;

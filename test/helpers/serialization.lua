@@ -82,21 +82,34 @@ function M.u32(v) return ffi.string(ffi.new('uint32_t[1]', v), 4) end
 -- ---- zip archives of stored entries (APPNOTE: local headers, central directory, end record) ----
 -- entries: list of {name, data, [header_offset=, size=]}: the optional fields override what the central
 -- directory says (to make corrupt archives). CRCs are written as 0 (readers of PyTorch files need not check).
-function M.zip(entries)
+-- opts.zip64: sizes and offsets in zip64 extra fields and a zip64 end record, as archives over 4 GB have.
+function M.zip(entries, opts)
+  local zip64 = opts and opts.zip64
   local parts, central, offset = {}, {}, 0
   for _, e in ipairs(entries) do
     local header = M.u32(0x04034b50) .. M.u16(20) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u32(0)
                    .. M.u32(#e[2]) .. M.u32(#e[2]) .. M.u16(#e[1]) .. M.u16(0) .. e[1]
     parts[#parts + 1] = header .. e[2]
-    local size = e.size or #e[2]
-    central[#central + 1] = M.u32(0x02014b50) .. M.u16(20) .. M.u16(20) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u16(0)
-                            .. M.u32(0) .. M.u32(size) .. M.u32(size) .. M.u16(#e[1]) .. M.u16(0) .. M.u16(0)
-                            .. M.u16(0) .. M.u16(0) .. M.u32(0) .. M.u32(e.header_offset or offset) .. e[1]
+    local size, at = e.size or #e[2], e.header_offset or offset
+    local extra = zip64 and (M.u16(1) .. M.u16(24) .. M.u64(size) .. M.u64(size) .. M.u64(at)) or ''
+    if zip64 then size, at = 0xffffffff, 0xffffffff end
+    central[#central + 1] = M.u32(0x02014b50) .. M.u16(45) .. M.u16(45) .. M.u16(0) .. M.u16(0) .. M.u16(0) .. M.u16(0)
+                            .. M.u32(0) .. M.u32(size) .. M.u32(size) .. M.u16(#e[1]) .. M.u16(#extra) .. M.u16(0)
+                            .. M.u16(0) .. M.u16(0) .. M.u32(0) .. M.u32(at) .. e[1] .. extra
     offset = offset + #header + #e[2]
   end
   local cd = table.concat(central)
-  return table.concat(parts) .. cd .. M.u32(0x06054b50) .. M.u16(0) .. M.u16(0) .. M.u16(#entries) .. M.u16(#entries)
-         .. M.u32(#cd) .. M.u32(offset) .. M.u16(0)
+  local tail = M.u32(0x06054b50) .. M.u16(0) .. M.u16(0) .. M.u16(#entries) .. M.u16(#entries) .. M.u32(#cd)
+               .. M.u32(offset) .. M.u16(0)
+  if zip64 then
+    local end64_at = offset + #cd
+    local end64 = M.u32(0x06064b50) .. M.u64(44) .. M.u16(45) .. M.u16(45) .. M.u32(0) .. M.u32(0) .. M.u64(#entries)
+                  .. M.u64(#entries) .. M.u64(#cd) .. M.u64(offset)
+    local locator = M.u32(0x07064b50) .. M.u32(0) .. M.u64(end64_at) .. M.u32(1)
+    tail = end64 .. locator .. M.u32(0x06054b50) .. M.u16(0) .. M.u16(0) .. M.u16(0xffff) .. M.u16(0xffff)
+           .. M.u32(0xffffffff) .. M.u32(0xffffffff) .. M.u16(0)
+  end
+  return table.concat(parts) .. cd .. tail
 end
 
 -- ---- pickles, opcode by opcode ----
@@ -125,11 +138,11 @@ function P.state(name, t)
   return '\x80\x02}' .. P.unicode(name) .. rebuild .. 's.'
 end
 -- A PyTorch archive holding a pickle and storages ({key = bytes}).
-function M.pt(pickle, storages)
+function M.pt(pickle, storages, opts)
   local entries = { { 'archive/data.pkl', pickle } }
   for key, data in pairs(storages or {}) do entries[#entries + 1] = { 'archive/data/' .. key, data } end
   entries[#entries + 1] = { 'archive/version', '3\n' }
-  return M.zip(entries)
+  return M.zip(entries, opts)
 end
 
 -- ---- flattening values: path -> leaf (numbers, strings, booleans, tensors), for comparing structures ----
