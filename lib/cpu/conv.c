@@ -9,13 +9,17 @@
  * columns). The convolution is then a matrix product whose right-hand rows are contiguous runs of those planes,
  * with no im2col copy: a register tile of TILE_CO output channels x TILE_P positions accumulates over the taps
  * (one broadcast weight and TILE_PV vector loads per tap feed TILE_CO x TILE_PV fused multiply-adds), and the
- * grid's extra columns and rows (2 of 58 for a 56-wide image and a 3x3 kernel) are computed and dropped. Tiles
- * run on across images, so small images fill them too. The gradient of the weight accumulates, per thread, tap rows
- * times vectors of output channels over chunks of positions. The gradient of the input of a stride-1
+ * grid's extra columns and rows (1 of 57 for a 56-wide image, 3x3 kernel, padding 1) are computed and dropped. Tiles
+ * run on across images, so small images fill them too. With stride 1 the zeros between rows and between images
+ * are shared (a row's right padding is the next row's left padding), which trims the extra columns and rows.
+ * The gradient of the weight is a product over the same grid: each thread takes chunks of positions, copies
+ * the output gradient there into rows of the grid's shape, and accumulates dot products of WGT_CO gradient
+ * rows with WGT_KT tap rows (vectors along the positions). The gradient of the input of a stride-1
  * convolution is the direct kernel run on the output gradient with the weight transposed and flipped.
  *
- * Other input gradients (strided), and weight gradients with few output channels per group, use
- * im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel region). */
+ * Strided input gradients, and convolutions whose grid would be mostly extra positions (a kernel about as large
+ * as its input), use im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel
+ * region). */
 /* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising;
  * short copy loops stay loops rather than memcpy calls */
 #pragma GCC optimize("fp-contract=fast", "no-trapping-math", "no-tree-loop-distribute-patterns")
