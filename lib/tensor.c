@@ -193,6 +193,13 @@ void tn_tensor_free(tn_tensor *t) {
     tn_host_free(t, sizeof *t);
 }
 
+void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count) {
+  for (int64_t i = 0; i < count; i++) {
+    tn_tensor_free(table[slots[i]]);
+    table[slots[i]] = NULL;
+  }
+}
+
 int tn_is_contiguous(const tn_tensor *t) {
   int64_t expected = 1;
   for (int d = t->ndim - 1; d >= 0; d--) {

@@ -1,13 +1,24 @@
-/* alloc.c: the host memory allocator behind the CPU backend: 64-byte aligned blocks, with freed blocks of up
- * to 1 MB kept in power-of-two size classes for reuse. Tensor headers, storages and small tensors are
- * allocated and dropped at every op, and going to malloc each time cost more than the op itself.
- * The cache holds at most CACHE_LIMIT bytes; tn_memory_empty_cache() returns it to the system. */
+/* alloc.c: the host memory allocator behind the CPU backend: 64-byte aligned blocks, with freed blocks kept in
+ * size classes for reuse. Tensor headers, storages and small tensors are allocated and dropped at every op,
+ * and going to malloc each time cost more than the op itself. Large blocks are cached too: Lua frees dead
+ * tensors only when its collector has found them, so without a cache each large result would be fresh
+ * memory from mmap, paying a page fault per 4 KB on first touch (several times the cost of the op).
+ *
+ * Classes are powers of two up to 1 MB, then quarter steps (1, 1.25, 1.5, 1.75 times a power of two), so
+ * a large block wastes at most a fifth of itself. The cache holds at most CACHE_LIMIT bytes;
+ * tn_memory_empty_cache() returns it to the system. */
 #include "cpu.h"
 
 #include <stdlib.h>
 
-enum { MIN_SHIFT = 6, MAX_SHIFT = 20, NUM_CLASSES = MAX_SHIFT - MIN_SHIFT + 1 };
-static const int64_t CACHE_LIMIT = 256ll << 20;
+enum {
+  MIN_SHIFT = 6,   /* 64 bytes, the smallest class */
+  STEP_SHIFT = 20, /* above 1 MB, classes are quarter steps */
+  MAX_SHIFT = 30,  /* up to 1 GB; larger blocks go straight to malloc */
+  SMALL_CLASSES = STEP_SHIFT - MIN_SHIFT + 1,
+  NUM_CLASSES = SMALL_CLASSES + 4 * (MAX_SHIFT - STEP_SHIFT)
+};
+static const int64_t CACHE_LIMIT = 512ll << 20;
 
 typedef struct free_block {
   struct free_block *next;
@@ -33,24 +44,39 @@ static int size_class(int64_t nbytes) {
   (void)nbytes;
   return -1;
 #endif
+  if (nbytes <= (1ll << STEP_SHIFT)) {
+    int shift = MIN_SHIFT;
+    while ((1ll << shift) < nbytes) shift++;
+    return shift - MIN_SHIFT;
+  }
   if (nbytes > (1ll << MAX_SHIFT)) return -1;
-  int shift = MIN_SHIFT;
-  while ((1ll << shift) < nbytes) shift++;
-  return shift - MIN_SHIFT;
+  int shift = STEP_SHIFT;
+  while ((2ll << shift) < nbytes) shift++; /* 2^shift < nbytes <= 2^(shift+1) */
+  int64_t quarter = 1ll << (shift - 2);
+  int step = (int)((nbytes - (1ll << shift) + quarter - 1) / quarter); /* 1..4 quarters above 2^shift */
+  return SMALL_CLASSES + 4 * (shift - STEP_SHIFT) + step - 1;
+}
+
+/* The block size of a class. */
+static int64_t class_bytes(int c) {
+  if (c < SMALL_CLASSES) return 1ll << (c + MIN_SHIFT);
+  int k = c - SMALL_CLASSES, shift = STEP_SHIFT + k / 4;
+  return (1ll << shift) + (int64_t)(k % 4 + 1) * (1ll << (shift - 2));
 }
 
 void *tn_host_alloc(int64_t nbytes) {
   int c = size_class(nbytes);
   if (c >= 0) {
+    int64_t size = class_bytes(c);
     lock();
     free_block *b = cache.lists[c];
     if (b) {
       cache.lists[c] = b->next;
-      cache.cached_bytes -= 1ll << (c + MIN_SHIFT);
+      cache.cached_bytes -= size;
     }
     unlock();
     if (b) return b;
-    return aligned_alloc(64, (size_t)1 << (c + MIN_SHIFT));
+    return aligned_alloc(64, (size_t)size);
   }
   return aligned_alloc(64, ((size_t)nbytes + 63) & ~(size_t)63);
 }
@@ -59,7 +85,7 @@ void tn_host_free(void *p, int64_t nbytes) {
   if (!p) return;
   int c = size_class(nbytes);
   if (c >= 0) {
-    int64_t size = 1ll << (c + MIN_SHIFT);
+    int64_t size = class_bytes(c);
     lock();
     if (cache.cached_bytes + size <= CACHE_LIMIT) {
       free_block *b = p;

@@ -12,7 +12,7 @@ local torch = {}       -- the namespace returned by require 'tensor'
 M.Tensor, M.mt, M.torch = Tensor, mt, torch
 M.C = C
 
-local last_error, free, after_alloc = C.tn_last_error, C.tn_tensor_free, memory.after_alloc
+local last_error, own, after_alloc = C.tn_last_error, memory.own, memory.after_alloc
 
 -- Raises msg attributed to the user's code: the first calling frame outside the tensor packages (so a
 -- message points at the line that called the library, however deep inside it the error was found).
@@ -41,7 +41,7 @@ local function wrap(ptr)
   if ptr == nil then raise(ffi.string(last_error())) end
   local device_type = ptr.storage.device_type
   after_alloc(device_type)
-  return setmetatable({ _c = ffi.gc(ptr, free) }, mt)
+  return setmetatable({ _c = own(ptr) }, mt)
 end
 M.wrap = wrap
 

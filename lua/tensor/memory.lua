@@ -4,9 +4,110 @@
 -- the collector would let dead tensors pile up. After each allocation we compare the C byte counter with
 -- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes twice
 -- what is still live (at least `minimum`). Peak memory thus stays within about twice the live set.
+--
+-- It also owns the C tensors behind Lua objects. LuaJIT's per-object finalizers (ffi.gc) cost about a
+-- microsecond each (a hash-table entry, then a protected call through the FFI at collection), several times
+-- the cost of a small op. Instead each C tensor takes a slot: its pointer in a C array, and the Lua box of
+-- the pointer (the object's `_c`) in a weak-valued table, which each collection cycle clears of dead boxes.
+-- A sweep then frees the tensors of the cleared slots. One userdata finalizer per cycle notes its end:
+-- after an explicit collectgarbage() the finalizer sweeps at once, so the memory (and a foreign buffer's
+-- deleter) is released before collectgarbage returns; after the collector's own steps the next allocation
+-- or memory query sweeps, in compiled code (finalizers run interpreted, several times slower).
+-- The frees go to C in batches from a function kept out of the JIT: freeing a tensor may release foreign
+-- memory whose deleter is a Lua callback (torch.from_pointer), and LuaJIT cannot enter a callback from a
+-- C function that compiled code called.
+local ffi = require 'ffi'
 local C = require 'tensor.lib'
 
 local M = {}
+
+-- slot -> the pointer's box while it lives; nil once collected; false when the slot is free
+local boxes = setmetatable({}, { __mode = 'v' })
+local capacity = 1024
+local pointers = ffi.new('tn_tensor *[?]', capacity + 1) -- slot -> the C tensor
+local free_slots, free_count, top = {}, 0, 0
+
+local BATCH = 256
+local dead = ffi.new('int32_t[?]', BATCH) -- slots to free, gathered by the sweep
+local function free_dead(count) C.tn_tensor_free_slots(pointers, dead, count) end
+jit.off(free_dead)
+
+local cycles, swept_cycles = 0, 0 -- collection cycles finished, and the last one swept after
+-- Tensors owned since the last sweep, and how many may be before a full collection is forced. The
+-- collector paces itself by Lua bytes, and a tensor's box is a few dozen of them (often the only Lua
+-- allocation of an op, once the JIT has sunk the rest), so without a count dead tensors could pile up by
+-- the million between cycles. The budget grows with the Lua heap, which bounds the collection cost per op.
+local owned_since_sweep, sweep_budget = 0, 32768
+local sweeping, collecting = false, false
+
+-- Frees the tensors whose box a finished cycle collected. It may run as a finalizer, so it must not
+-- raise; a collection step inside it finds it busy and leaves the work to it or to the next sweep.
+local function sweep()
+  if sweeping then return end
+  sweeping, swept_cycles, owned_since_sweep = true, cycles, 0
+  local count = 0
+  for slot = 1, top do
+    if boxes[slot] == nil then
+      boxes[slot] = false
+      dead[count] = slot
+      count = count + 1
+      if count == BATCH then
+        free_dead(count)
+        count = 0
+      end
+      free_count = free_count + 1
+      free_slots[free_count] = slot
+    end
+  end
+  if count > 0 then free_dead(count) end
+  sweeping = false
+end
+
+-- A fresh userdata per cycle: its finalizer runs once the cycle has cleared the weak table.
+local function watch_cycle()
+  local sentinel = newproxy(true)
+  getmetatable(sentinel).__gc = function()
+    cycles = cycles + 1
+    -- level 2 is what ran the collector: collectgarbage itself when the user asked for it
+    local caller = debug.getinfo(2, 'f')
+    if not collecting and caller and caller.func == collectgarbage then sweep() end
+    watch_cycle()
+  end
+end
+watch_cycle()
+
+local function collect()
+  collecting = true
+  collectgarbage('collect')
+  collecting = false
+  sweep()
+  sweep_budget = math.max(32768, collectgarbage('count') * 8) -- one tensor per 128 bytes of live heap
+end
+
+local function grow()
+  local bigger = ffi.new('tn_tensor *[?]', 2 * capacity + 1)
+  ffi.copy(bigger, pointers, ffi.sizeof('tn_tensor *') * (capacity + 1))
+  pointers, capacity = bigger, 2 * capacity
+end
+
+-- Takes ownership of a new C tensor; returns the box to keep (the tensor lives as long as it).
+function M.own(ptr)
+  if cycles ~= swept_cycles then sweep() end
+  owned_since_sweep = owned_since_sweep + 1
+  if owned_since_sweep > sweep_budget then collect() end
+  local slot
+  if free_count > 0 then
+    slot = free_slots[free_count]
+    free_count = free_count - 1
+  else
+    top = top + 1
+    if top > capacity then grow() end
+    slot = top
+  end
+  pointers[slot] = ptr
+  boxes[slot] = ptr
+  return ptr
+end
 
 local live_bytes = C.tn_memory_live_bytes
 local minimum = 64 * 1024 * 1024
@@ -15,7 +116,7 @@ local threshold = { [0] = minimum, [1] = minimum }
 function M.after_alloc(device_type)
   local live = tonumber(live_bytes(device_type))
   if live > threshold[device_type] then
-    collectgarbage('collect')
+    collect()
     live = tonumber(live_bytes(device_type))
     threshold[device_type] = math.max(minimum, 2 * live)
   end
@@ -27,7 +128,10 @@ function M.set_minimum(bytes)
   for device, value in pairs(threshold) do threshold[device] = math.max(minimum, math.min(value, minimum)) end
 end
 
-function M.live(device_type) return tonumber(live_bytes(device_type or 0)) end
+function M.live(device_type)
+  if cycles ~= swept_cycles then sweep() end
+  return tonumber(live_bytes(device_type or 0))
+end
 function M.peak(device_type) return tonumber(C.tn_memory_peak_bytes(device_type or 0)) end
 function M.reset_peak(device_type) C.tn_memory_reset_peak(device_type or 0) end
 
