@@ -40,13 +40,20 @@ function M.edge(t)
 end
 
 -- Saving tensors for backward: the version at save time is checked when backward reads them.
+local function version_of(v)
+  if type(v) == 'table' and v._c then return tonumber(v._c.storage.version) end
+  return nil
+end
 function Node:save(...)
   local n = select('#', ...)
-  local saved, versions = {}, {}
-  for i = 1, n do
-    local v = select(i, ...)
-    saved[i] = v
-    if type(v) == 'table' and v._c then versions[i] = tonumber(v._c.storage.version) end
+  local saved, versions
+  if n <= 3 then -- straight-line for the usual one to three values (no loop for the JIT to unroll)
+    local a, b, c = ...
+    saved = { a, b, c }
+    versions = { version_of(a), version_of(b), version_of(c) }
+  else
+    saved, versions = { ... }, {}
+    for i = 1, n do versions[i] = version_of(saved[i]) end
   end
   self.saved, self.saved_versions, self.n_saved = saved, versions, n
 end

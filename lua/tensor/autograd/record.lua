@@ -25,37 +25,64 @@ local floating = { [0] = true, [1] = true, [2] = true, [3] = true }
 local function needs_grad(t) return type(t) == 'table' and rawget(t, '_rg') == true end
 M.needs_grad = needs_grad
 
+-- True if tensors a and b (C pointers) have the same sizes.
+local function same_sizes(a, b)
+  local n = a.ndim
+  if n ~= b.ndim then return false end
+  for d = 0, n - 1 do
+    if a.sizes[d] ~= b.sizes[d] then return false end
+  end
+  return true
+end
+
+-- Links input i of node to tensor t (any argument: only tensors that require grad get an edge). With
+-- broadcasting inputs, an input whose shape differs from the output's keeps its shape, so that the engine
+-- sums its gradient back to it; one whose dtype differs keeps its dtype.
+local function link(node, i, broadcast, out_c, t)
+  if type(t) == 'table' and rawget(t, '_rg') == true then
+    local nx, nr = edge(t)
+    node.next[i], node.next_nr[i] = nx, nr
+    local c = t._c
+    if broadcast and not same_sizes(c, out_c) then
+      node.shapes = node.shapes or {}
+      node.shapes[i] = t:shape()
+    end
+    if out_c and c.dtype ~= out_c.dtype then
+      node.dtypes = node.dtypes or {}
+      node.dtypes[i] = tonumber(c.dtype)
+    end
+    return true
+  end
+  node.next[i], node.next_nr[i] = false, 0
+  return false
+end
+
 -- Links node to the differentiable tensors among the first k arguments; true if any needs grad.
 local function connect(node, k, broadcast, out, ...)
   local any = false
-  local out_dtype = out and out._c.dtype
+  local out_c = out and out._c
   for i = 1, k do
-    local t = select(i, ...)
-    if needs_grad(t) then
-      local nx, nr = edge(t)
-      node.next[i], node.next_nr[i] = nx, nr
-      any = true
-      if broadcast then
-        node.shapes = node.shapes or {}
-        node.shapes[i] = t:shape()
-      end
-      local dt = t._c.dtype
-      if out_dtype and dt ~= out_dtype then
-        node.dtypes = node.dtypes or {}
-        node.dtypes[i] = tonumber(dt)
-      end
-    else
-      node.next[i] = false
-      node.next_nr[i] = 0
-    end
+    if link(node, i, broadcast, out_c, (select(i, ...))) then any = true end
   end
   return any
 end
 
+-- The node's last steps once linked: what backward needs, then out becomes its output.
+local function finish(node, entry, out, results, ...)
+  node.results = results
+  if entry.save then entry.save(node, out, ...) end
+  node.results = nil
+  rawset(out, '_rg', true)
+  rawset(out, '_fn', node)
+  return out
+end
+
+local function differentiable_result(out) return is_tensor(out) and floating[tonumber(out._c.dtype)] end
+
 -- Makes out (a result of the raw op) the output of a new node for entry; returns out. When the op
 -- returns several values, `results` holds them all (the entry's save reads them as ctx.results).
 local function attach_with(entry, out, results, ...)
-  if not is_tensor(out) or not floating[tonumber(out._c.dtype)] then return out end
+  if not differentiable_result(out) then return out end
   -- an entry may decline calls its formula does not cover (their result is already differentiable)
   if entry.declines and entry.declines(...) then return out end
   -- ops that return their input unchanged (contiguous(), to() with nothing to do) add no node
@@ -64,12 +91,26 @@ local function attach_with(entry, out, results, ...)
   end
   local node = new_node(entry.name, entry.backward, entry.inputs)
   connect(node, entry.inputs, entry.broadcast, out, ...)
-  node.results = results
-  if entry.save then entry.save(node, out, ...) end
-  node.results = nil
-  rawset(out, '_rg', true)
-  rawset(out, '_fn', node)
-  return out
+  return finish(node, entry, out, results, ...)
+end
+
+-- attach_with for entries of one and two inputs, in straight-line code: the loops over varargs above
+-- would be unrolled into every trace of a chain of small ops and exhaust the JIT's unrolling budget.
+local function attach1(entry, out, x, ...)
+  if not differentiable_result(out) or out == x then return out end
+  if entry.declines and entry.declines(x, ...) then return out end
+  local node = new_node(entry.name, entry.backward, 1)
+  link(node, 1, entry.broadcast, out._c, x)
+  return finish(node, entry, out, nil, x, ...)
+end
+local function attach2(entry, out, a, b, ...)
+  if not differentiable_result(out) or out == a or out == b then return out end
+  if entry.declines and entry.declines(a, b, ...) then return out end
+  local node = new_node(entry.name, entry.backward, 2)
+  local out_c, broadcast = out._c, entry.broadcast
+  link(node, 1, broadcast, out_c, a)
+  link(node, 2, broadcast, out_c, b)
+  return finish(node, entry, out, nil, a, b, ...)
 end
 local function attach(entry, out, ...) return attach_with(entry, out, nil, ...) end
 M.attach = attach
@@ -95,7 +136,7 @@ function M.wrap(entry, raw)
     return function(x, ...)
       if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then
         local out, second, third = raw(x, ...)
-        if second == nil then return attach(entry, out, x, ...) end
+        if second == nil then return attach1(entry, out, x, ...) end
         return attach_with(entry, out, { out, second, third }, x, ...), second, third
       end
       return raw(x, ...)
@@ -104,7 +145,7 @@ function M.wrap(entry, raw)
     return function(a, b, ...)
       if mode.enabled and ((type(a) == 'table' and rawget(a, '_rg')) or (type(b) == 'table' and rawget(b, '_rg'))) then
         local out, second, third = raw(a, b, ...)
-        if second == nil then return attach(entry, out, a, b, ...) end
+        if second == nil then return attach2(entry, out, a, b, ...) end
         return attach_with(entry, out, { out, second, third }, a, b, ...), second, third
       end
       return raw(a, b, ...)
