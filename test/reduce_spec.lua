@@ -340,7 +340,7 @@ case('sum over dims {1, 3} with a size-1 dim between', function(a) return a:sum(
 case('sum of int32 beyond 2^31 is exact in int64', function(a) return a:sum(1) end, 'torch.sum(a, 0)',
      { a = torch.full({ 4, 2 }, 2000000000, { dtype = 'int32' }) })
 case('sum of int64 wraps like PyTorch', function(a) return a:sum(1) end, 'torch.sum(a, 0)',
-     { a = torch.tensor({ { 9223372036854775807 }, { 1 } }, { dtype = 'int64' }) })
+     { a = torch.tensor({ { 9223372036854775807LL }, { 1 } }, { dtype = 'int64' }) })
 case('cumsum of an expanded tensor', function(a) return a:cumsum(1) end, 'torch.cumsum(a, 0)',
      { a = torch.randn(1, 5):expand(4, 5) })
 case('cumprod of a transposed int64 tensor', function(a) return a:cumprod(2) end, 'torch.cumprod(a, 1)',

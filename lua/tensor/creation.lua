@@ -233,7 +233,8 @@ local function range_count(fn, start, stop, step, inclusive)
       argerror(fn, 'upper bound %s and lower bound %s inconsistent with step sign %s', stop, start, step)
     end
   end
-  local n = inclusive and math.floor((stop - start) / step + 1e-9) + 1 or math.ceil((stop - start) / step - 1e-12)
+  -- arange's count is PyTorch's exactly (arange(1, 1.3, 0.1) has 4 elements, as there)
+  local n = inclusive and math.floor((stop - start) / step + 1e-9) + 1 or math.ceil((stop - start) / step)
   return math.max(n, 0)
 end
 
