@@ -337,7 +337,8 @@ end
 --- torch.from_pointer(ptr, sizes, opts) -> Tensor
 -- A CPU tensor over memory the caller owns (no copy). ptr is an FFI pointer, sizes a table or a number;
 -- opts: dtype (default 'float32'), strides (a table, in elements), free (a Lua function or C function
--- pointer that receives ptr when the last view of the tensor is collected).
+-- pointer that receives ptr once the last view of the tensor has been collected: at once on
+-- collectgarbage(), otherwise at the next tensor allocation).
 function torch.from_pointer(ptr, sizes, opts)
   opts = opts or {}
   if type(ptr) ~= 'cdata' then argerror('from_pointer', 'expected an FFI pointer, got %s', type(ptr)) end
