@@ -4,6 +4,8 @@
 -- executes nodes once all their consumers have run (Kahn's order), summing gradients that fan in. Leaves
 -- accumulate into .grad; torch.autograd.grad instead captures the gradients arriving at its inputs and
 -- only runs the part of the graph that leads to them. Saved tensors are freed unless retain_graph.
+-- After a leaf's .grad is updated, its post-accumulate hooks run (node.post_hooks, each called with the
+-- leaf); callbacks queued during the pass run once it is over (nn.DistributedDataParallel uses both).
 local graph = require 'tensor.autograd.graph'
 local mode = require 'tensor.autograd.mode'
 
@@ -188,7 +190,14 @@ function M.run(roots, grads, opts)
     end
 
     if node.is_accumulator then
-      if not inputs and buf[1] ~= nil then accumulate(node.variable, buf[1], create_graph, adopted) end
+      if not inputs and buf[1] ~= nil then
+        local leaf = node.variable
+        accumulate(leaf, buf[1], create_graph, adopted)
+        local post = node.post_hooks
+        if post then
+          for i = 1, #post do post[i](leaf) end
+        end
+      end
     else
       local any = false
       for k = 1, node.n_outputs do
@@ -233,9 +242,38 @@ function M.run(roots, grads, opts)
   end
 end
 
--- The engine runs formulas with grad mode on only when building a graph of the backward pass.
+-- Callbacks queued during a backward pass (M.queue_callback), one list per pass in progress (a hook may
+-- itself run a backward pass).
+local pending = {}
+
+-- Queues fn to run once the backward pass in progress has finished (every gradient accumulated). Raises
+-- outside a backward pass.
+function M.queue_callback(fn)
+  local top = #pending
+  if top == 0 then error('queue_callback: no backward pass is running (call it from a hook during backward)', 0) end
+  local list = pending[top] or {}
+  pending[top] = list
+  list[#list + 1] = fn
+end
+
+-- The engine runs formulas with grad mode on only when building a graph of the backward pass. Callbacks
+-- queued during the pass run after it, in order (including those queued by callbacks); a pass that raises
+-- drops its callbacks.
 function M.execute(roots, grads, opts)
-  return mode.with(opts.create_graph == true, M.run, roots, grads, opts)
+  local top = #pending + 1
+  pending[top] = false -- the list is made by the first queue_callback
+  local ok, results = pcall(mode.with, opts.create_graph == true, M.run, roots, grads, opts)
+  local list = pending[top]
+  pending[top] = nil
+  if not ok then error(results, 0) end
+  if list then
+    local i = 1
+    while list[i] do
+      list[i]()
+      i = i + 1
+    end
+  end
+  return results
 end
 
 return M

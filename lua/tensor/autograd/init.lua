@@ -353,6 +353,34 @@ function Tensor:register_hook(fn)
   return hook_handle(node, nr, node:add_pre_hook(nr, fn))
 end
 
+--- Tensor:register_post_accumulate_grad_hook(fn) -> handle
+-- For a leaf that requires grad: fn(x) runs each time backward has accumulated a gradient into x.grad
+-- (x.grad then holds the new value; fn may read or change it in place). handle:remove() unregisters it.
+-- Example: w:register_post_accumulate_grad_hook(function(p) p.grad:clamp_(-1, 1) end)
+function Tensor:register_post_accumulate_grad_hook(fn)
+  if type(fn) ~= 'function' then argerror('register_post_accumulate_grad_hook', 'expected a function, got %s', type(fn)) end
+  if not rawget(self, '_rg') or rawget(self, '_fn') then
+    argerror('register_post_accumulate_grad_hook', 'only leaf tensors that require grad accumulate gradients')
+  end
+  local node = graph.accumulator(self)
+  local list = node.post_hooks or {}
+  node.post_hooks = list
+  list[#list + 1] = fn
+  return { remove = function()
+    for i = #list, 1, -1 do
+      if list[i] == fn then table.remove(list, i) break end
+    end
+  end }
+end
+
+--- torch.autograd.queue_callback(fn)
+-- During a backward pass (from a hook), queues fn() to run once the pass has finished, after every gradient
+-- has been accumulated; callbacks run in the order queued. Raises outside a backward pass.
+function autograd.queue_callback(fn)
+  if type(fn) ~= 'function' then argerror('queue_callback', 'expected a function, got %s', type(fn)) end
+  engine.queue_callback(fn)
+end
+
 -- x:retain_grad(): keep the gradient of a non-leaf tensor in x.grad after backward.
 function Tensor:retain_grad()
   if not rawget(self, '_rg') then argerror('retain_grad', 'the tensor does not require grad') end
