@@ -12,6 +12,8 @@ local function cnn()
 end
 
 describe('nn state dicts', function()
+  teardown(H.cleanup)
+
   it('a CNN trained in PyTorch loads with load_state_dict(torch.load(path)) and gives the same outputs', function()
     local x = torch.randn(5, 1, 8, 8)
     local path = H.path('trained.pt')

@@ -5,8 +5,7 @@ local torch = require 'tensor'
 local ref = require 'helpers.torchref'
 local H = require 'helpers.serialization'
 
-local dir = H.tmpdir()
-local function p(name) return dir .. '/' .. name end
+local function p(name) return H.path(name) end
 
 -- Every file is written by one Python run; `expected` holds what PyTorch says about them.
 local expected
@@ -68,7 +67,7 @@ local function setup()
                 'storage': t.storage().data_ptr()}
     out = {'cnn': {k: info(v) for k, v in sd.items()}, 'dtypes': dt, 'views': {k: info(v) for k, v in views.items()},
            'param': param.detach(), 'exp_avg': nested['opt']['state'][0]['exp_avg']}
-  ]=], dir)))
+  ]=], H.tmpdir())))
   return expected
 end
 
@@ -79,6 +78,8 @@ local function check_tensor(got, want, name)
 end
 
 describe('torch.load of PyTorch files', function()
+  teardown(H.cleanup)
+
   it("loads a CNN's state dict with PyTorch's names, values, strides and offsets", function()
     local e = setup()
     local sd = torch.load(p('cnn.pt'))

@@ -24,6 +24,8 @@ end
 local function float_storage(n, data) return T.storage(2, 'torch.FloatStorage', n, data) end
 
 describe('serialization robustness', function()
+  teardown(H.cleanup)
+
   describe('Torch7 records', function()
     local t7 = { format = 't7' }
 

@@ -57,6 +57,8 @@ local function sample(dt, shape)
 end
 
 describe('safetensors', function()
+  teardown(H.cleanup)
+
   it('loads files written by Python, every dtype, with metadata and escaped names', function()
     local path = H.path('python.safetensors')
     local r = ref.run(py(string.format([=[

@@ -34,6 +34,8 @@ local function roundtrip(v, format)
 end
 
 describe('torch.save/torch.load (Torch7 .t7)', function()
+  teardown(H.cleanup)
+
   for _, format in ipairs({ 'binary', 'ascii' }) do
     describe(format, function()
       it('round-trips nil, numbers, strings and booleans', function()

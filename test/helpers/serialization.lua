@@ -18,6 +18,12 @@ end
 
 function M.path(name) return M.tmpdir() .. '/' .. name end
 
+-- Removes the temporary directory (a spec's teardown); the next M.tmpdir() makes a new one.
+function M.cleanup()
+  if dir and dir:match('^/tmp/tensor%-io%-spec%.[%w]+$') then os.execute("rm -rf '" .. dir .. "'") end
+  dir = nil
+end
+
 function M.read(path)
   local f = assert(io.open(path, 'rb'))
   local s = f:read('*a')
