@@ -11,6 +11,7 @@ local is_tensor = core.is_tensor
 local data = {}
 data.read_idx = idx.read
 data.progress = require('tensor.data.progress').progress
+data.DistributedSampler = require('tensor.data.sampler').DistributedSampler
 
 -- ---------------------------------------------------------------- datasets
 

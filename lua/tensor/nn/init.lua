@@ -12,7 +12,7 @@ nn.init = require 'tensor.nn.initializers'
 nn.utils = require 'tensor.nn.utils'
 
 for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss', 'rnn',
-                        'transformer' }) do
+                        'transformer', 'parallel' }) do
   require('tensor.nn.' .. family)(nn)
 end
 
