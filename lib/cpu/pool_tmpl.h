@@ -25,51 +25,77 @@ static inline void FN(max_window)(T *o, int64_t *ix, const T *xp, const tn_pool_
 
 static inline V FN(select)(VI m, V a, V b) { return (V)((m & (VI)a) | (~m & (VI)b)); }
 
-/* VL consecutive output columns from ow whose windows lie inside the row (dilation 1, stride 1 or 2): the same
- * scan as max_window, a column per lane. */
-static inline void FN(max_window_vec)(T *o, int64_t *ix, const T *xp, const tn_pool_geom *g, int64_t h0, int64_t h1,
-                                      int64_t ow, int64_t base) {
+/* Output columns ow .. ow+nl (nl <= VL; dilation 1, stride 1 or 2), a lane each: the same scan as max_window.
+ * src holds the window rows (ld apart) with the first window's first column at src[sc0]; idx0 is that element's
+ * position in the input plane. Every column a lane reads must be readable (the caller stages rows near the end
+ * of the plane, padding them with -inf, which never wins). */
+static inline void FN(max_window_vec)(T *o, int64_t *ix, const T *src, int64_t ld, int64_t sc0, int64_t rows,
+                                      int64_t idx0, const tn_pool_geom *g, int64_t base, int nl) {
   VI lane, even;
   for (int l = 0; l < VL; l++) lane[l] = l * (int)g->sw, even[l] = 2 * l;
-  V best = (V){0} - INFINITY;
-  int64_t col0 = ow * g->sw - g->pw;
   typedef __typeof__(lane[0]) lane_t;
-  VI where = lane + (lane_t)(h0 * g->w + col0);
-  for (int64_t ih = h0; ih < h1; ih++)
+  V best = (V){0} - INFINITY;
+  VI where = lane + (lane_t)idx0;
+  for (int64_t r = 0; r < rows; r++)
     for (int64_t b = 0; b < g->kw; b++) {
-      const T *src = xp + ih * g->w + col0 + b;
-      V v = g->sw == 1 ? *(const VU *)src : __builtin_shuffle(*(const VU *)src, *(const VU *)(src + VL), even);
+      const T *p = src + r * ld + sc0 + b;
+      V v = g->sw == 1 ? *(const VU *)p : __builtin_shuffle(*(const VU *)p, *(const VU *)(p + VL), even);
       VI m = (VI)(v > best) | (VI)(v != v);
       best = FN(select)(m, v, best);
-      where = (m & (lane + (lane_t)(ih * g->w + col0 + b))) | (~m & where);
+      where = (m & (lane + (lane_t)(idx0 + r * g->w + b))) | (~m & where);
     }
-  *(VU *)o = best;
-  for (int l = 0; l < VL; l++) ix[l] = (int64_t)where[l] + base;
+  if (nl == VL)
+    *(VU *)o = best;
+  else
+    for (int l = 0; l < nl; l++) o[l] = best[l];
+  for (int l = 0; l < nl; l++) ix[l] = (int64_t)where[l] + base;
 }
 
 static void FN(max_pool)(T *out, int64_t *indices, const T *x, const tn_pool_geom *g, int64_t base) {
   int64_t rows = g->planes * g->oh;
-  /* the columns whose windows (and, with stride 2, the vector's last odd lane) lie inside the row */
-  bool vec = g->dh == 1 && g->dw == 1 && (g->sw == 1 || g->sw == 2) && g->h * g->w < INT32_MAX;
+  /* vectors for dilation 1 and stride 1 or 2; straight from the input for the columns whose windows (and, with
+   * stride 2, the vector's last odd lane) lie inside the row, through a staging buffer for the rest on the
+   * right; windows reaching into the left padding go one by one */
+  bool vec = g->dh == 1 && g->dw == 1 && (g->sw == 1 || g->sw == 2) && g->h * g->w < INT32_MAX && g->kh <= 64;
   int64_t vlo = (g->pw + g->sw - 1) / g->sw, reach = g->w - g->kw - (g->sw - 1) + g->pw;
   int64_t vhi = reach < 0 ? 0 : reach / g->sw + 1;
   if (vhi > g->ow) vhi = g->ow;
-  if (!vec || vhi < vlo) vhi = vlo;
-  int64_t vend = vlo + (vhi - vlo) / VL * VL;
+  if (vhi < vlo) vhi = vlo;
+  if (vlo > g->ow) vlo = g->ow;
+  int64_t vend = vlo + (vhi - vlo) / VL * VL, stage_w = g->kw + 2 * VL;
   int threads = tn_nn_threads(rows * g->ow * g->kh * g->kw, 1 << 15);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    int64_t plane = r / g->oh, oh = r % g->oh;
-    const T *xp = x + plane * g->h * g->w;
-    T *o = out + r * g->ow;
-    int64_t *ix = indices + r * g->ow;
-    int64_t h0 = oh * g->sh - g->ph, h1 = h0 + (g->kh - 1) * g->dh + 1;
-    if (h1 > g->h) h1 = g->h;
-    while (h0 < 0) h0 += g->dh;
-    int64_t ow = 0;
-    for (; ow < vlo && ow < g->ow; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
-    for (; ow < vend; ow += VL) FN(max_window_vec)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
-    for (; ow < g->ow; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
+#pragma omp parallel num_threads(threads)
+  {
+    T *stage = vec ? tn_nn_scratch("max_pool2d", (int64_t)sizeof(T) * (g->kh * stage_w + VL)) : NULL;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      int64_t plane = r / g->oh, oh = r % g->oh;
+      const T *xp = x + plane * g->h * g->w;
+      T *o = out + r * g->ow;
+      int64_t *ix = indices + r * g->ow;
+      int64_t h0 = oh * g->sh - g->ph, h1 = h0 + (g->kh - 1) * g->dh + 1;
+      if (h1 > g->h) h1 = g->h;
+      while (h0 < 0) h0 += g->dh;
+      int64_t ow = 0;
+      if (!vec || !stage) {
+        for (; ow < g->ow; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
+        continue;
+      }
+      for (; ow < vlo; ow++) FN(max_window)(o + ow, ix + ow, xp, g, h0, h1, ow, base);
+      for (; ow < vend; ow += VL) {
+        int64_t col0 = ow * g->sw - g->pw;
+        FN(max_window_vec)(o + ow, ix + ow, xp + h0 * g->w, g->w, col0, h1 - h0, h0 * g->w + col0, g, base, VL);
+      }
+      for (; ow < g->ow; ow += VL) {
+        int nl = (int)(g->ow - ow < VL ? g->ow - ow : VL);
+        int64_t col0 = ow * g->sw - g->pw;
+        for (int64_t ih = h0; ih < h1; ih++)
+          for (int64_t c = 0; c < stage_w; c++)
+            stage[(ih - h0) * stage_w + c] = col0 + c < g->w ? xp[ih * g->w + col0 + c] : -INFINITY;
+        FN(max_window_vec)(o + ow, ix + ow, stage, stage_w, 0, h1 - h0, h0 * g->w + col0, g, base, nl);
+      }
+    }
+    tn_nn_scratch_free(stage);
   }
 }
 
