@@ -18,8 +18,8 @@
  * convolution is the direct kernel run on the output gradient with the weight transposed and flipped.
  *
  * Strided input gradients, and convolutions whose grid would be mostly extra positions (a kernel about as large
- * as its input), use im2col + GEMM (OpenBLAS, multithreaded by itself: these loops are not in a parallel
- * region). */
+ * as its input), use im2col + GEMM (tn_cpu_cblas_?gemm: OpenBLAS split across the library's threads, since
+ * OpenBLAS's own pool is held at one thread; these loops are not in a parallel region). */
 /* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising;
  * short copy loops stay loops rather than memcpy calls */
 #pragma GCC optimize("fp-contract=fast", "no-trapping-math", "no-tree-loop-distribute-patterns")
@@ -147,7 +147,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define VU tn_vf32u
 #define VL TN_VL_F32
 #define VI tn_vi32
-#define GEMM cblas_sgemm
+#define GEMM tn_cpu_cblas_sgemm
 #include "rows_tmpl.h"
 #include "conv_tmpl.h"
 #undef FN
@@ -164,7 +164,7 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 #define VU tn_vf64u
 #define VL TN_VL_F64
 #define VI tn_vi64
-#define GEMM cblas_dgemm
+#define GEMM tn_cpu_cblas_dgemm
 #include "rows_tmpl.h"
 #include "conv_tmpl.h"
 #undef FN

@@ -1,6 +1,6 @@
 /* conv_tmpl.h: the convolution kernels for one float type, included by conv.c once per type with
  *   T (the element type), V / VU (its aligned / unaligned vector), VL (lanes), VI (a vector of lane
- *   indices), FN(name) (name with the type's suffix), GEMM (cblas_sgemm or cblas_dgemm).
+ *   indices), FN(name) (name with the type's suffix), GEMM (tn_cpu_cblas_sgemm or tn_cpu_cblas_dgemm).
  * See conv.c for the algorithms. */
 
 /* ---- the direct kernels ---- */
