@@ -56,15 +56,19 @@ local function toolkit_dirs()
   return dirs
 end
 
--- Opens the first library of names that loads (bare names through the dynamic linker, then the toolkit).
+-- Opens the library named by $env, or else the first of names that loads (through the dynamic linker, then
+-- from the toolkit's directories).
 local function open(env, names)
   local tried = {}
   local explicit = os.getenv(env)
   local list = {}
-  if explicit and explicit ~= '' then list[1] = explicit end
-  for _, n in ipairs(names) do list[#list + 1] = n end
-  for _, dir in ipairs(toolkit_dirs()) do
-    for _, n in ipairs(names) do list[#list + 1] = dir .. '/' .. n end
+  if explicit and explicit ~= '' then
+    list[1] = explicit -- the user's choice is the only candidate
+  else
+    for _, n in ipairs(names) do list[#list + 1] = n end
+    for _, dir in ipairs(toolkit_dirs()) do
+      for _, n in ipairs(names) do list[#list + 1] = dir .. '/' .. n end
+    end
   end
   for _, name in ipairs(list) do
     local ok, lib = pcall(ffi.load, name)
