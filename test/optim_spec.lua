@@ -510,6 +510,70 @@ describe('learning-rate schedulers match torch.optim.lr_scheduler over 30 steps'
       end
     end)
   end
+  -- A scheduler (and its optimizer) saved halfway through torch.save/torch.load and restored into fresh ones
+  -- must continue exactly as the run that was never interrupted.
+  local function resumes_exactly(kind, groups, make, step)
+    local function groups_of(opt)
+      local list = {}
+      for g, group in ipairs(opt.param_groups) do
+        list[g] = { group.lr, group.betas and group.betas[1] or group.momentum }
+      end
+      return list
+    end
+    local opt_a = make_optimizer(kind, groups)
+    local sched_a = make(opt_a)
+    local expected = {}
+    for k = 1, 24 do
+      opt_a:step()
+      step(sched_a, k)
+      expected[k] = groups_of(opt_a)
+    end
+    local opt_b = make_optimizer(kind, groups)
+    local sched_b = make(opt_b)
+    for k = 1, 12 do
+      opt_b:step()
+      step(sched_b, k)
+    end
+    local path = os.tmpname()
+    torch.save(path, { optimizer = opt_b:state_dict(), scheduler = sched_b:state_dict() })
+    local saved = torch.load(path)
+    os.remove(path)
+    local opt_c = make_optimizer(kind, groups)
+    local sched_c = make(opt_c)
+    opt_c:load_state_dict(saved.optimizer)
+    sched_c:load_state_dict(saved.scheduler)
+    for k = 13, 24 do
+      opt_c:step()
+      step(sched_c, k)
+      local got = groups_of(opt_c)
+      for g = 1, #got do
+        assert(got[g][1] == expected[k][g][1], string.format('step %d, group %d: lr %.17g after resuming, %.17g ' ..
+               'without a break', k, g, got[g][1], expected[k][g][1]))
+        assert(got[g][2] == expected[k][g][2], string.format('step %d, group %d: momentum %s after resuming, %s',
+               k, g, tostring(got[g][2]), tostring(expected[k][g][2])))
+      end
+    end
+  end
+  for _, c in ipairs(SCHEDULERS) do
+    it(c[1] .. ': state_dict saved halfway resumes the same schedule', function()
+      resumes_exactly(c.kind, c.groups, c[2], function(sched) sched:step() end)
+    end)
+  end
+  for _, c in ipairs(PLATEAUS) do
+    it(c[1] .. ': state_dict saved halfway resumes the same schedule', function()
+      resumes_exactly('sgd', c.groups, function(opt) return optim.lr_scheduler.ReduceLROnPlateau(opt, c[2]) end,
+                      function(sched, k) sched:step(PLATEAU_METRICS[k]) end)
+    end)
+  end
+  it('scheduler state dicts share nothing with the scheduler and reject a non-table', function()
+    local sched = optim.lr_scheduler.StepLR(make_optimizer('sgd'), { step_size = 2 })
+    local sd = sched:state_dict()
+    sd.base_lrs[1] = 123
+    assert.are_not.equal(123, sched.base_lrs[1])
+    local ok, msg = pcall(function() sched:load_state_dict(42) end)
+    assert.is_false(ok)
+    assert.matches('load_state_dict: expected the table from state_dict, got number', msg)
+  end)
   it('OneCycleLR refuses to step past total_steps; ReduceLROnPlateau takes a 0-d tensor metric', function()
     local opt = make_optimizer('sgd')
     local sched = optim.lr_scheduler.OneCycleLR(opt, { max_lr = 1, total_steps = 3 })

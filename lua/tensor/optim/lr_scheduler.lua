@@ -32,16 +32,42 @@ end
 --- Scheduler:get_last_lr() -> list of the rates last set, one per group
 function Scheduler:get_last_lr() return self._last_lr end
 
+-- A deep copy of v when it is plain data (numbers, strings, booleans, tables of them), else nil: functions
+-- such as LambdaLR's lr_lambda stay with the scheduler, as in PyTorch.
+local function plain_copy(v)
+  local kind = type(v)
+  if kind == 'number' or kind == 'string' or kind == 'boolean' then return v end
+  if kind ~= 'table' or getmetatable(v) then return nil end
+  local copy = {}
+  for k, x in pairs(v) do
+    local c = plain_copy(x)
+    if c == nil then return nil end
+    copy[k] = c
+  end
+  return copy
+end
+
+--- Scheduler:state_dict() -> table
+-- The scheduler's state (epoch counter, base and last rates, its settings) as a plain table that
+-- torch.save can write; the optimizer and any rate functions (LambdaLR) are left out, as in PyTorch.
+-- Restore with load_state_dict on a scheduler built the same way, after the optimizer's own load_state_dict.
 function Scheduler:state_dict()
   local sd = {}
   for k, v in pairs(self) do
-    if k ~= 'optimizer' and type(v) ~= 'function' then sd[k] = v end
+    if k ~= 'optimizer' then sd[k] = plain_copy(v) end
   end
   return sd
 end
 
+--- Scheduler:load_state_dict(state_dict)
+-- Restores what state_dict returned (copied, so the two schedulers share nothing).
 function Scheduler:load_state_dict(sd)
-  for k, v in pairs(sd) do self[k] = v end
+  if type(sd) ~= 'table' then
+    error(string.format('load_state_dict: expected the table from state_dict, got %s', type(sd)), 2)
+  end
+  for k, v in pairs(sd) do
+    if k ~= 'optimizer' then self[k] = plain_copy(v) end
+  end
 end
 
 local function current_lrs(self)
@@ -282,5 +308,7 @@ function Plateau:step(metric)
   self._last_lr = current_lrs(self)
 end
 Plateau.get_last_lr = Scheduler.get_last_lr
+Plateau.state_dict = Scheduler.state_dict
+Plateau.load_state_dict = Scheduler.load_state_dict
 
 return M
