@@ -131,3 +131,34 @@ describe('examples/char_lstm.lua', function()
     assert.matches('unknown argument %-%-bogus=1', r.out)
   end)
 end)
+
+describe('examples/distributed_digits.lua', function()
+  it('trains on 2 ranks under mpirun as on 1 process, the replicas identical', function()
+    if os.execute('command -v mpirun > /dev/null 2>&1') ~= 0 then
+      error('mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev; setup.sh does)')
+    end
+    -- root in CI containers, two ranks on however many cores, and no CMA single copy (see distributed_spec)
+    local mpirun = 'OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 120 mpirun --allow-run-as-root ' ..
+                   '--oversubscribe -np 2 ' .. quote(TH)
+    local out = tmpdir .. '/distributed'
+    local script = quote(ROOT .. '/examples/distributed_digits.lua')
+    os.execute(string.format('%s %s 5 > %s 2>&1; echo $? > %s', mpirun, script, quote(out), quote(out .. '.rc')))
+    local two = { out = read(out) or '', rc = tonumber(read(out .. '.rc')) }
+    assert.are.equal(0, two.rc, two.out)
+    assert.matches('2 ranks, batches of 32 per rank %(64 in all%)', two.out)
+    assert.matches('replicas identical on 2 ranks: yes', two.out)
+    local _, lines = two.out:gsub('epoch   5 ', '')
+    assert.are.equal(1, lines, 'only rank 0 prints: ' .. two.out)
+    local acc = tonumber(two.out:match('test accuracy ([%d.]+)%% after 5 epochs'))
+    assert.is_true(acc ~= nil and acc > 85, two.out)
+    local first = tonumber(two.out:match('epoch   1   loss ([%d.]+)'))
+    local last = tonumber(two.out:match('epoch   5   loss ([%d.]+)'))
+    assert.is_true(first and last and last < first / 2, two.out)
+    -- one process with batches of 64 sees the same samples per step: the same losses, to rounding
+    local one = run('distributed_digits.lua', '5')
+    assert.are.equal(0, one.rc, one.out)
+    assert.matches('1 rank, batches of 64 per rank %(64 in all%)', one.out)
+    local one_last = tonumber(one.out:match('epoch   5   loss ([%d.]+)'))
+    assert.is_true(one_last ~= nil and math.abs(one_last - last) <= 2e-4, one.out .. '\n' .. two.out)
+  end)
+end)
