@@ -16,6 +16,11 @@ tn_backend *tn_backend_for_device(const char *fn, int device_type) {
   if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES)
     return tn_error_null("%s: unknown device type %d", fn, device_type);
   tn_backend *b = tn_backends[device_type];
+  /* the CUDA backend registers itself when libtensor_cuda.so is loaded, on the first request for it */
+  if (!b && device_type == TN_CUDA) {
+    if (!tn_cuda_available()) return tn_error_null("%s: CUDA is not available: %s", fn, tn_cuda_status());
+    b = tn_backends[device_type];
+  }
   if (!b) return tn_error_null("%s: the %s backend is not loaded", fn, device_type_name(device_type));
   return b;
 }

@@ -489,6 +489,43 @@ tn_io_writer *tn_io_writer_open(const char *path, int ascii);
 int tn_io_write(tn_io_writer *w, int dtype, const void *data, int64_t n);
 const char *tn_io_writer_data(tn_io_writer *w, int64_t *size);
 int tn_io_writer_close(tn_io_writer *w);     /* flushes and frees; -1 if any write failed */
+
+/* ---- CUDA (lib/cuda_loader.c; the backend is cuda/, built as libtensor_cuda.so) ----
+ * libtensor_cuda.so is loaded on first use from the folder of libtensor.so (or from $TENSOR_CUDA_LIBRARY).
+ * Without that library, or without a device, tn_cuda_available() is 0, tn_cuda_status() says why, and the
+ * other functions fail with that reason as their error (tn_cuda_device_count gives 0). Devices are numbered
+ * from 0; `index` -1 means the current device. Each device has one stream: ops run asynchronously on it and
+ * only reads to the host (and tn_cuda_synchronize) wait. */
+typedef struct tn_cuda_memory {
+  int64_t allocated;      /* bytes of the allocator's blocks held by tensors (block sizes, rounded) */
+  int64_t max_allocated;  /* the peak of allocated since the start or tn_cuda_reset_peak */
+  int64_t reserved;       /* bytes the caching allocator holds from the driver, in use or cached */
+  int64_t max_reserved;
+  int64_t requested;      /* bytes the tensors asked for (before rounding to block sizes) */
+  int64_t device_malloc;  /* cudaMalloc calls so far */
+  int64_t device_free;    /* cudaFree calls so far */
+  int64_t oom_retries;    /* allocations that emptied the cache and retried */
+} tn_cuda_memory;
+int tn_cuda_available(void);
+/* why CUDA is unavailable, or the runtime, driver and devices when it is */
+const char *tn_cuda_status(void);
+int tn_cuda_device_count(void);
+int tn_cuda_set_device(int index);
+int tn_cuda_current_device(void);
+int tn_cuda_synchronize(int index);
+/* The generator random fills of CUDA tensors use when given none (tn_default_generator() is the CPU's);
+ * seeding it works with or without a device. */
+tn_generator *tn_cuda_default_generator(void);
+void tn_cuda_manual_seed(uint64_t seed);
+int tn_cuda_memory_stats(int index, tn_cuda_memory *out);
+int tn_cuda_reset_peak(int index);
+/* the device's stream (a cudaStream_t), for libraries that queue work after ours (NCCL); NULL on error */
+void *tn_cuda_stream(int index);
+/* float32 matrix products may use TF32 tensor cores (off by default, as in PyTorch) */
+int tn_cuda_set_allow_tf32(int allow);
+int tn_cuda_get_allow_tf32(void);
+/* how often the host has waited for a device (a debug counter: a training step should add none) */
+int64_t tn_cuda_sync_count(void);
 ]==]
 
 ffi.cdef(declarations)
