@@ -351,4 +351,31 @@ int cuda_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha
 
 } // namespace
 
+int tnc_gemm_rowmajor(const char *fn, const tn_tensor *like, int dtype, bool ta, bool tb, int64_t m, int64_t n,
+                      int64_t k, double alpha, const void *A, int64_t lda, int64_t sa, const void *B, int64_t ldb,
+                      int64_t sb, double beta, void *C, int64_t ldc, int64_t sc, int64_t batch) {
+  Ctx x;
+  x.fn = fn;
+  x.dtype = dtype;
+  x.device = tnc_device(like);
+  if (!(x.stream = tnc_stream(fn, like))) return -1;
+  if (!(x.handle = handle_for(fn, x.device, x.stream))) return -1;
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX || batch > INT32_MAX || lda > INT32_MAX || ldb > INT32_MAX ||
+      ldc > INT32_MAX)
+    return tn_error("%s: a product of [%lld x %lld] @ [%lld x %lld] is too large for cuBLAS", fn, (long long)m,
+                    (long long)k, (long long)k, (long long)n);
+  /* row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T */
+  cudaDataType_t t = cuda_type(dtype);
+  cublasComputeType_t compute = dtype == TN_FLOAT64 ? CUBLAS_COMPUTE_64F
+                                : dtype == TN_FLOAT32 && tn_cuda_get_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                                   : CUBLAS_COMPUTE_32F;
+  float af = (float)alpha, bf = (float)beta;
+  const void *al = dtype == TN_FLOAT64 ? (const void *)&alpha : (const void *)&af;
+  const void *be = dtype == TN_FLOAT64 ? (const void *)&beta : (const void *)&bf;
+  cublasStatus_t s = cublasGemmStridedBatchedEx(
+      x.handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, al, B, t,
+      (int)ldb, sb, A, t, (int)lda, sa, be, C, t, (int)ldc, sc, (int)batch, compute, CUBLAS_GEMM_DEFAULT);
+  return tn_cuda_check_cublas(fn, s);
+}
+
 extern "C" void tn_cuda_register_blas(tn_backend *b) { b->gemm = cuda_gemm; }

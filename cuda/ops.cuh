@@ -72,7 +72,7 @@ __device__ __forceinline__ void st(char *base, int64_t off, int dtype, C v) {
 }
 
 /* the compute type class of a dtype: 0 float, 1 double, 2 integer or bool */
-static inline int tnc_class(int dtype) {
+__host__ __device__ static inline int tnc_class(int dtype) {
   return dtype == TN_FLOAT64 ? 1 : (dtype == TN_FLOAT32 || dtype == TN_FLOAT16 || dtype == TN_BFLOAT16) ? 0 : 2;
 }
 
@@ -167,6 +167,13 @@ static inline void *tnc_scratch(int device, int64_t nbytes) { return tn_cuda_all
 static inline void tnc_scratch_free(int device, void *p, int64_t nbytes) {
   if (p) tn_cuda_free(device, p, nbytes > 0 ? nbytes : 1);
 }
+
+/* Row-major C = alpha op(A) op(B) + beta C through cuBLAS on like's device and stream (blas.cu): A is m x k
+ * (k x m when ta), B k x n (n x k when tb), leading dims lda/ldb/ldc, `batch` products sa/sb/sc elements
+ * apart. Floating dtypes; float32 uses TF32 only when allowed. */
+int tnc_gemm_rowmajor(const char *fn, const tn_tensor *like, int dtype, bool ta, bool tb, int64_t m, int64_t n,
+                      int64_t k, double alpha, const void *A, int64_t lda, int64_t sa, const void *B, int64_t ldb,
+                      int64_t sb, double beta, void *C, int64_t ldc, int64_t sc, int64_t batch);
 
 /* Registration of the nn families (nn_*.cu), called by tn_cuda_register_nn (nn_conv.cu). */
 void tnc_register_nn_conv(tn_backend *b);
