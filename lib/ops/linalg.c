@@ -88,7 +88,8 @@ static tn_tensor *deliver(const char *fn, tn_tensor *out, tn_tensor *r) {
   return rc ? NULL : out;
 }
 
-static tn_backend *backend_for(const char *fn, const tn_tensor *a) { return tn_backend_of(fn, a); }
+/* a's backend, or NULL with an error when it has no kernel `op` (CUDA without cuSOLVER kernels) */
+#define backend_for(fn, a, op) TN_WITH_KERNEL(fn, tn_backend_of(fn, a), op)
 
 static bool batch_empty(const tn_tensor *a) {
   for (int d = 0; d < a->ndim - 2; d++)
@@ -101,7 +102,7 @@ static bool batch_empty(const tn_tensor *a) {
 tn_tensor *tn_linalg_inv(tn_tensor *out, const tn_tensor *a) {
   const char *fn = "linalg.inv";
   if (check_matrices(fn, a, true)) return NULL;
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, inv);
   tn_tensor *r = b ? new_result(a, a->sizes[a->ndim - 2], a->sizes[a->ndim - 1]) : NULL;
   if (!r) return NULL;
   tn_linalg_status st = {-1, 0};
@@ -172,7 +173,7 @@ tn_tensor *tn_linalg_solve(tn_tensor *out, const tn_tensor *a, const tn_tensor *
     bv.sizes[nb + 1] = 1;
     bv.strides[nb + 1] = 1;
   }
-  tn_backend *backend = backend_for(fn, a);
+  tn_backend *backend = backend_for(fn, a, solve);
   if (!backend) return NULL;
   tn_tensor *x = empty_colmajor(bv.ndim, bv.sizes, a);
   if (!x) return NULL;
@@ -194,7 +195,7 @@ tn_tensor *tn_linalg_solve(tn_tensor *out, const tn_tensor *a, const tn_tensor *
 /* det and slogdet: one value per matrix (1 for an empty matrix) */
 static int determinants(const char *fn, const tn_tensor *a, tn_tensor **det, tn_tensor **sign, tn_tensor **logabs) {
   if (check_matrices(fn, a, true)) return -1;
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, det);
   if (!b) return -1;
   tn_tensor **outs[3] = {det, sign, logabs};
   for (int i = 0; i < 3; i++)
@@ -226,7 +227,7 @@ int tn_linalg_slogdet(const tn_tensor *a, tn_tensor **sign, tn_tensor **logabsde
 tn_tensor *tn_linalg_cholesky(tn_tensor *out, const tn_tensor *a, int upper) {
   const char *fn = "linalg.cholesky";
   if (check_matrices(fn, a, true)) return NULL;
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, cholesky);
   tn_tensor *r = b ? new_result(a, a->sizes[a->ndim - 2], a->sizes[a->ndim - 1]) : NULL;
   if (!r) return NULL;
   tn_linalg_status st = {-1, 0};
@@ -248,7 +249,7 @@ int tn_linalg_qr(const tn_tensor *a, int mode, tn_tensor **q, tn_tensor **r) {
   if (check_matrices(fn, a, false)) return -1;
   if (mode < 0 || mode > 2) return tn_error("%s: mode must be 0 ('reduced'), 1 ('complete') or 2 ('r'), got %d", fn, mode);
   if (!q || !r) return tn_error("%s: expected two result pointers", fn);
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, qr);
   if (!b) return -1;
   int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1], k = m < n ? m : n;
   int64_t zero = 0;
@@ -275,7 +276,7 @@ int tn_linalg_svd(const tn_tensor *a, int full_matrices, int compute_uv, tn_tens
   const char *fn = "linalg.svd";
   if (check_matrices(fn, a, false)) return -1;
   if (!u || !s || !vh) return tn_error("%s: expected three result pointers", fn);
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, svd);
   if (!b) return -1;
   int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1], k = m < n ? m : n, zero = 0;
   int dev = a->storage->device_type, index = a->storage->device_index;
@@ -298,7 +299,7 @@ int tn_linalg_eigh(const tn_tensor *a, int upper, tn_tensor **eigenvalues, tn_te
   const char *fn = "linalg.eigh";
   if (check_matrices(fn, a, true)) return -1;
   if (!eigenvalues) return tn_error("%s: expected a result pointer for the eigenvalues", fn);
-  tn_backend *b = backend_for(fn, a);
+  tn_backend *b = backend_for(fn, a, eigh);
   if (!b) return -1;
   int64_t n = a->sizes[a->ndim - 1];
   tn_tensor *w = new_result(a, n, -1), *v = eigenvectors ? new_result(a, n, n) : NULL;
