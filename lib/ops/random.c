@@ -16,7 +16,8 @@ void tn_generator_seed(tn_generator *g, uint64_t seed) {
 }
 
 static tn_backend *random_target(const char *fn, tn_tensor *t, tn_generator **g) {
-  if (!*g) *g = &default_generator;
+  /* without a generator, CUDA tensors draw from the CUDA default generator (torch.cuda.manual_seed) */
+  if (!*g) *g = t->storage->device_type == TN_CUDA ? tn_cuda_default_generator() : &default_generator;
   return tn_backend_of(fn, t);
 }
 

@@ -1,0 +1,167 @@
+/* random.cu: random fills from the Philox4x32-10 counter-based generator, the algorithm and streams of
+ * lib/cpu/random.c: element i of a fill takes its words from counter (offset + i / per_block) under the
+ * generator's seed, and a fill advances the generator's offset by its number of blocks, exactly as on the CPU.
+ * So for the same generator state a CUDA tensor receives the same numbers as a CPU tensor: bit for bit for
+ * uniform, randint and bernoulli (integer arithmetic and one rounding), and for normal up to the last bit of
+ * the double-precision log/sqrt/sin/cos of the device against the host's libm (which rounding to float32
+ * hides almost always). Non-contiguous targets are filled through a contiguous buffer, as on the CPU. */
+#include "elementwise.cuh"
+
+#include <cuda_runtime.h>
+#include <math.h>
+
+struct philox_words {
+  uint32_t w[4];
+};
+
+__device__ __forceinline__ philox_words philox(uint64_t seed, uint64_t counter) {
+  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
+  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+#pragma unroll
+  for (int round = 0; round < 10; round++) {
+    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+    c1 = (uint32_t)p1;
+    c3 = (uint32_t)p0;
+    c0 = n0;
+    c2 = n2;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  philox_words r = {{c0, c1, c2, c3}};
+  return r;
+}
+
+__device__ __forceinline__ double unit_double(uint32_t hi, uint32_t lo) {
+  return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1.0p-53;
+}
+__device__ __forceinline__ float unit_float(uint32_t w) { return (float)(w >> 8) * 0x1.0p-24f; }
+
+enum fill_kind { UNIFORM, NORMAL, RANDINT, BERNOULLI };
+struct fill_spec {
+  int kind;
+  double a, b;
+  int64_t low;
+  uint64_t range;
+  const double *p;     /* bernoulli probabilities on the device (contiguous, t's order), or NULL */
+  bool single;
+};
+
+static int per_block(const fill_spec &s) {
+  if (s.kind == RANDINT || s.kind == BERNOULLI) return 2;
+  return s.single ? 4 : 2;
+}
+
+__device__ __forceinline__ double value_at(const fill_spec &s, const philox_words &r, int64_t i) {
+  switch (s.kind) {
+    case UNIFORM:
+      if (s.single) return s.a + (s.b - s.a) * unit_float(r.w[i & 3]);
+      return s.a + (s.b - s.a) * unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
+    case NORMAL: {
+      double u1, u2;
+      int pair = s.single ? (int)(i & 3) >> 1 : 0, second = (int)(i & 1);
+      if (s.single) {
+        u1 = ((r.w[2 * pair] >> 8) + 1) * 0x1.0p-24;
+        u2 = (r.w[2 * pair + 1] >> 8) * 0x1.0p-24;
+      } else {
+        u1 = 1.0 - unit_double(r.w[0], r.w[1]);
+        u2 = unit_double(r.w[2], r.w[3]);
+      }
+      double radius = sqrt(-2.0 * log(u1)), angle = 2.0 * M_PI * u2;
+      return s.a + s.b * radius * (second ? sin(angle) : cos(angle));
+    }
+    case RANDINT: {
+      uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
+      return (double)(s.low + (int64_t)__umul64hi(bits, s.range));
+    }
+    default: {
+      double u = unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
+      return u < (s.p ? s.p[i] : s.a) ? 1.0 : 0.0;
+    }
+  }
+}
+
+/* One thread per block of k elements (the words are computed once per block, as on the CPU). */
+template <int DTYPE>
+__global__ void random_kernel(typename tn_cu_dtype<DTYPE>::storage *out, int64_t n, fill_spec s, int k,
+                              uint64_t seed, uint64_t offset) {
+  typedef tn_cu_dtype<DTYPE> D;
+  int64_t blocks = (n + k - 1) / k;
+  TN_CU_GRID_STRIDE(blk, blocks) {
+    philox_words r = philox(seed, offset + (uint64_t)blk);
+    for (int64_t i = blk * k; i < blk * k + k && i < n; i++) out[i] = D::store(value_at(s, r, i));
+  }
+}
+
+/* randint into int64 stores the integers directly (exact above 2^53) */
+__global__ void randint_i64_kernel(int64_t *out, int64_t n, int64_t low, uint64_t range, uint64_t seed,
+                                   uint64_t offset) {
+  int64_t blocks = (n + 1) / 2;
+  TN_CU_GRID_STRIDE(blk, blocks) {
+    philox_words r = philox(seed, offset + (uint64_t)blk);
+    for (int64_t i = blk * 2; i < blk * 2 + 2 && i < n; i++) {
+      uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
+      out[i] = low + (int64_t)__umul64hi(bits, range);
+    }
+  }
+}
+
+static int fill_contiguous(const char *fn, tn_tensor *t, const fill_spec &s, tn_generator *g) {
+  cudaStream_t stream = tn_cuda_tensor_stream(fn, t);
+  if (!stream) return -1;
+  int64_t n = t->numel, k = per_block(s);
+  uint64_t blocks = (uint64_t)((n + k - 1) / k);
+  uint64_t offset = __atomic_fetch_add(&g->offset, blocks, __ATOMIC_RELAXED);
+  unsigned grid = tn_cuda_grid((int64_t)blocks, TN_CUDA_THREADS);
+  if (s.kind == RANDINT && t->dtype == TN_INT64) {
+    randint_i64_kernel<<<grid, TN_CUDA_THREADS, 0, stream>>>((int64_t *)tn_base(t), n, s.low, s.range, g->seed,
+                                                            offset);
+    return tn_cuda_launched(fn);
+  }
+  int rc = tn_cu_dispatch(fn, t->dtype, [&](auto tag) {
+    typedef decltype(tag) D;
+    random_kernel<D::dtype><<<grid, TN_CUDA_THREADS, 0, stream>>>((typename D::storage *)tn_base(t), n, s, (int)k,
+                                                                  g->seed, offset);
+    return 0;
+  });
+  return rc ? rc : tn_cuda_launched(fn);
+}
+
+static int fill(const char *fn, tn_tensor *t, fill_spec &s, tn_generator *g) {
+  s.single = t->dtype == TN_FLOAT32 || t->dtype == TN_FLOAT16 || t->dtype == TN_BFLOAT16;
+  if (tn_is_contiguous(t)) return fill_contiguous(fn, t, s, g);
+  tn_tensor *tmp = tn_empty_like(t);
+  if (!tmp) return -1;
+  int rc = fill_contiguous(fn, tmp, s, g);
+  if (rc == 0) rc = tn_copy_(t, tmp);
+  tn_tensor_free(tmp);
+  return rc;
+}
+
+static int cuda_uniform(tn_tensor *t, double low, double high, tn_generator *g) {
+  fill_spec s = {UNIFORM, low, high, 0, 0, NULL, false};
+  return fill("uniform_", t, s, g);
+}
+
+static int cuda_normal(tn_tensor *t, double mean, double std, tn_generator *g) {
+  fill_spec s = {NORMAL, mean, std, 0, 0, NULL, false};
+  return fill("normal_", t, s, g);
+}
+
+static int cuda_randint(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
+  fill_spec s = {RANDINT, 0, 0, low, (uint64_t)high - (uint64_t)low, NULL, false};
+  return fill("randint", t, s, g);
+}
+
+/* p_tensor: float64, t's shape, contiguous, on t's device (lib/ops/random.c prepares it) */
+static int cuda_bernoulli(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g) {
+  fill_spec s = {BERNOULLI, p, 0, 0, 0, p_tensor ? (const double *)tn_base(p_tensor) : NULL, false};
+  return fill("bernoulli_", t, s, g);
+}
+
+extern "C" void tn_cuda_register_random(tn_backend *b) {
+  b->uniform = cuda_uniform;
+  b->normal = cuda_normal;
+  b->randint = cuda_randint;
+  b->bernoulli = cuda_bernoulli;
+}
