@@ -68,7 +68,8 @@ end
 
 local function footer(x, sizes)
   local c = x._c
-  local name = x:type()
+  -- the element type's CPU class name, then the device: [torch.FloatTensor of size 2x3 on cuda:0]
+  local name = 'torch.' .. dtype.class[tonumber(c.dtype)] .. 'Tensor'
   local where = c.storage.device_type == 1 and (' on cuda:' .. tonumber(c.storage.device_index)) or ''
   if #sizes == 0 then return '[' .. name .. ' with no dimension' .. where .. ']' end
   return '[' .. name .. ' of size ' .. table.concat(sizes, 'x') .. where .. ']'

@@ -67,8 +67,7 @@ torch.default_generator = C.tn_default_generator()
 -- the same on every run and for any number of threads. Returns the default generator.
 function torch.manual_seed(seed)
   torch.default_generator:manual_seed(seed)
-  local cuda = package.loaded['tensor.cuda_backend']
-  if cuda and cuda.manual_seed_all then cuda.manual_seed_all(seed) end
+  C.tn_cuda_manual_seed(torch.default_generator.seed)
   return torch.default_generator
 end
 --- torch.seed() -> number

@@ -4,6 +4,7 @@ local core = require 'tensor.core'
 local memory = require 'tensor.memory'
 local cuda_device = require 'tensor.cuda_device'
 local openblas_env = require 'tensor.openblas_env'
+local args = require 'tensor.args'
 
 local C, torch = core.C, core.torch
 
@@ -47,54 +48,122 @@ function torch.config()
     'OPENBLAS_CORETYPE: ' .. tostring(openblas_env.chosen or 'unset') .. ' (' .. tostring(openblas_env.reason) .. ')',
     'threads: ' .. torch.get_num_threads() .. (#openblas_env.thread_settings > 0 and
       ' (one pool; set at load: ' .. table.concat(openblas_env.thread_settings, ' ') .. ')' or ' (one pool)'),
-    'CUDA: ' .. (cuda_ok and 'available' or ('not available (' .. tostring(cuda_reason) .. ')')),
+    'CUDA: ' .. (cuda_ok and ('available: ' .. cuda_reason) or ('not available (' .. tostring(cuda_reason) .. ')')),
   }
   return table.concat(lines, '\n')
 end
 
 torch.cuda = torch.cuda or {}
 
---- torch.cuda.is_available() -> boolean
--- True when the CUDA backend was built and a device is present.
-function torch.cuda.is_available() return (cuda_device.probe()) end
+--- torch.cuda.is_available() -> boolean, string
+-- True when the CUDA backend (libtensor_cuda.so) was built and a device is present. The second result says
+-- why not (no library, no driver, no device), or names the runtime and the devices.
+-- Example: if torch.cuda.is_available() then x = x:cuda() end
+function torch.cuda.is_available() return cuda_device.probe() end
 
 --- torch.cuda.device_count() -> number
-function torch.cuda.device_count()
-  if not cuda_device.probe() then return 0 end
-  return require('tensor.cuda_backend').device_count()
-end
+-- The number of CUDA devices (0 without CUDA).
+function torch.cuda.device_count() return C.tn_cuda_device_count() end
 
--- The remaining functions need a device: without one they raise, naming the reason.
-local function backend(fn)
-  local ok, reason = cuda_device.probe()
-  if not ok then core.raise(string.format('torch.cuda.%s: CUDA is not available: %s', fn, tostring(reason))) end
-  return require('tensor.cuda_backend')
+-- A device argument (an index counted from 0, 'cuda:N', or nil for the current device) as an index; the
+-- functions below raise, naming the reason, when CUDA is not available.
+local function device_index(fn, device)
+  if device == nil then return -1 end
+  if type(device) == 'string' then
+    local _, index = args.device('torch.cuda.' .. fn, device)
+    return index
+  end
+  if type(device) ~= 'number' then
+    core.raise(string.format('torch.cuda.%s: expected a device index or name, got %s', fn, type(device)))
+  end
+  return device
 end
 
 --- torch.cuda.set_device(index)
--- Makes device `index` (0-based, as in PyTorch) the current one.
-function torch.cuda.set_device(index) return backend('set_device').set_device(index) end
---- torch.cuda.current_device() -> number
-function torch.cuda.current_device() return backend('current_device').current_device() end
---- torch.cuda.synchronize()
--- Waits for every queued operation of the current device.
-function torch.cuda.synchronize() return backend('synchronize').synchronize() end
---- torch.cuda.memory_allocated() -> number
--- Bytes of device memory held by tensors.
-function torch.cuda.memory_allocated() return backend('memory_allocated').memory_allocated() end
---- torch.cuda.max_memory_allocated() -> number
-function torch.cuda.max_memory_allocated() return backend('max_memory_allocated').max_memory_allocated() end
---- torch.cuda.memory_reserved() -> number
--- Bytes the caching allocator holds, in use or cached.
-function torch.cuda.memory_reserved() return backend('memory_reserved').memory_reserved() end
---- torch.cuda.empty_cache()
--- Returns cached device memory to the driver.
-function torch.cuda.empty_cache() return backend('empty_cache').empty_cache() end
---- torch.cuda.manual_seed(seed) / torch.cuda.manual_seed_all(seed)
--- Seeds the CUDA generators; like PyTorch, silently ignored when CUDA is not available.
-function torch.cuda.manual_seed(seed)
-  if cuda_device.probe() then require('tensor.cuda_backend').manual_seed_all(seed) end
+-- Makes device `index` (counted from 0, as in PyTorch) the current one: where 'cuda' and x:cuda() put tensors.
+function torch.cuda.set_device(index)
+  core.check(C.tn_cuda_set_device(device_index('set_device', index)))
 end
-torch.cuda.manual_seed_all = torch.cuda.manual_seed
+--- torch.cuda.current_device() -> number
+-- The index of the current device.
+function torch.cuda.current_device()
+  local index = C.tn_cuda_current_device()
+  if index < 0 then core.c_error() end
+  return index
+end
+--- torch.cuda.synchronize(device)
+-- Waits until every operation queued on the device (default: the current one) has finished. Operations on
+-- CUDA tensors run asynchronously; only reading values to the host (x:item(), x:cpu(), printing) waits.
+function torch.cuda.synchronize(device)
+  core.check(C.tn_cuda_synchronize(device_index('synchronize', device)))
+end
+
+local stats_ct = ffi.typeof('tn_cuda_memory')
+local function memory_stats(fn, device)
+  local stats = stats_ct()
+  core.check(C.tn_cuda_memory_stats(device_index(fn, device), stats))
+  return stats
+end
+
+--- torch.cuda.memory_allocated(device) -> number
+-- Bytes of device memory held by tensors on the device (default: the current one), in the caching allocator's
+-- blocks (sizes rounded up to 512 bytes).
+function torch.cuda.memory_allocated(device) return tonumber(memory_stats('memory_allocated', device).allocated) end
+--- torch.cuda.max_memory_allocated(device) -> number
+-- The most bytes torch.cuda.memory_allocated() reached, since the start or torch.cuda.reset_peak_memory_stats().
+function torch.cuda.max_memory_allocated(device)
+  return tonumber(memory_stats('max_memory_allocated', device).max_allocated)
+end
+--- torch.cuda.memory_reserved(device) -> number
+-- Bytes the caching allocator holds from the driver on the device, in use by tensors or cached for reuse.
+function torch.cuda.memory_reserved(device) return tonumber(memory_stats('memory_reserved', device).reserved) end
+--- torch.cuda.memory_stats(device) -> table
+-- The allocator's counters: allocated, max_allocated, reserved, max_reserved, requested (bytes asked for),
+-- device_malloc and device_free (cudaMalloc / cudaFree calls), oom_retries (allocations that emptied the
+-- cache and retried).
+function torch.cuda.memory_stats(device)
+  local s = memory_stats('memory_stats', device)
+  return {
+    allocated = tonumber(s.allocated), max_allocated = tonumber(s.max_allocated), reserved = tonumber(s.reserved),
+    max_reserved = tonumber(s.max_reserved), requested = tonumber(s.requested),
+    device_malloc = tonumber(s.device_malloc), device_free = tonumber(s.device_free),
+    oom_retries = tonumber(s.oom_retries),
+  }
+end
+--- torch.cuda.reset_peak_memory_stats(device)
+-- Restarts torch.cuda.max_memory_allocated() from the current allocation.
+function torch.cuda.reset_peak_memory_stats(device)
+  core.check(C.tn_cuda_reset_peak(device_index('reset_peak_memory_stats', device)))
+end
+--- torch.cuda.empty_cache()
+-- Returns the device memory the caching allocator holds but no tensor uses to the driver (waits for the
+-- devices). Without CUDA it does nothing.
+function torch.cuda.empty_cache() C.tn_memory_empty_cache(1) end
+
+--- torch.cuda.manual_seed(seed)
+-- Seeds the CUDA default generator, which random functions use for CUDA tensors. CUDA tensors receive the
+-- same numbers as CPU tensors drawn from a generator in the same state. Works with or without a device.
+function torch.cuda.manual_seed(seed)
+  if type(seed) ~= 'number' and type(seed) ~= 'cdata' then
+    core.raise('torch.cuda.manual_seed: expected an integer seed, got ' .. type(seed))
+  end
+  C.tn_cuda_manual_seed(seed)
+end
+--- torch.cuda.manual_seed_all(seed)
+-- Seeds the generator of every device (one CUDA generator serves them all here): torch.cuda.manual_seed.
+torch.cuda.manual_seed_all = function(seed) return torch.cuda.manual_seed(seed) end
+
+--- torch.cuda.sync_count() -> number
+-- How many times the host has waited for a device so far (a debug counter: a training step on CUDA tensors
+-- should add none).
+function torch.cuda.sync_count() return tonumber(C.tn_cuda_sync_count()) end
+
+--- torch.cuda.set_allow_tf32(allow)
+-- Lets float32 matrix products on CUDA use TF32 tensor cores (faster, 10-bit mantissa inputs; off by
+-- default, as in PyTorch). torch.cuda.allow_tf32() reads the flag.
+function torch.cuda.set_allow_tf32(allow) C.tn_cuda_set_allow_tf32(allow and 1 or 0) end
+--- torch.cuda.allow_tf32() -> boolean
+-- Whether float32 matrix products on CUDA may use TF32 tensor cores.
+function torch.cuda.allow_tf32() return C.tn_cuda_get_allow_tf32() == 1 end
 
 return {}
