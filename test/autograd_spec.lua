@@ -128,6 +128,13 @@ describe('gradcheck of every differentiable op', function()
     { 'dot', function(a, b) return a:dot(b) end, { R(4), R(4) } },
     { 'outer', function(a, b) return a:outer(b) end, { R(3), R(4) } },
     { 'addmm', function(i, a, b) return torch.addmm(i, a, b, { beta = 0.5, alpha = 2 }) end, { R(3), R(3, 4), R(4, 3) } },
+    -- transposed operands take the transposed-product path of the formulas (a Linear's weight:t())
+    { 'mm of transposed operands', function(a, b) return a:mm(b) end, { T(3, 4), T(4, 2) } },
+    { 'matmul of transposed operands', function(a, b) return a:matmul(b) end, { T(3, 4), T(4, 2) } },
+    { 'addmm of transposed operands', function(i, a, b) return torch.addmm(i, a, b, { alpha = 2 }) end,
+      { R(3), T(3, 4), T(4, 3) } },
+    { 'addmm through weight:t()', function(x, w, b) return torch.addmm(b, x, w:t()) end, { R(3, 4), R(2, 4), R(2) } },
+    { 'mm through weight:t()', function(x, w) return w:t():mm(x:t()) end, { R(4, 2), R(2, 3) } },
     { 'einsum', function(a, b) return torch.einsum('bij,bjk->bik', a, b) end, { R(2, 3, 4), R(2, 4, 2) } },
     { 'linalg.inv', function(a) return torch.linalg.inv(a) end,
       { (torch.randn(3, 3):double() + torch.eye(3):double() * 3):requires_grad_() } },
@@ -263,6 +270,8 @@ out = {'h1': hv[0], 'h2': hv[1]}
     assert.is_true(torch.autograd.gradgradcheck(function(a, b) return (a * b):tanh() + a:pow(3) / (b:exp() + 1) end,
                                                 { R(3), R(3) }))
     assert.is_true(torch.autograd.gradgradcheck(function(a, b) return a:matmul(b):sigmoid() end, { R(2, 3), R(3, 2) }))
+    assert.is_true(torch.autograd.gradgradcheck(function(x, w, b) return torch.addmm(b, x, w:t()):tanh() end,
+                                                { R(3, 4), R(2, 4), R(2) }))
   end)
 
   it('refuse with a clear error where a kernel has no second derivative', function()

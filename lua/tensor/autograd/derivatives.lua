@@ -349,9 +349,19 @@ D.fill_ = { inputs = 1, backward = function(ctx, g) return nil end }
 
 local function mT(t) return t:transpose(-2, -1) end
 
+-- x @ y, laid out as `like` (an operand whose gradient this is): when like is a transposed contiguous matrix
+-- (a Linear's weight:t()), the product is computed transposed, (y^T x^T)^T, so that the transpose's own
+-- backward hands the leaf a contiguous gradient instead of one that must be copied into place.
+local function product_like(x, y, like)
+  if like:dim() == 2 and not like:is_contiguous() and like:stride(1) == 1 and like:stride(2) == like:size(1) then
+    return y:t():mm(x:t()):t()
+  end
+  return x:mm(y)
+end
+
 D.mm = { inputs = 2, save = save_ab, backward = function(ctx, g)
   local a, b = ctx:saved_values()
-  return ctx.next[1] and g:mm(b:t()), ctx.next[2] and a:t():mm(g)
+  return ctx.next[1] and product_like(g, b:t(), a), ctx.next[2] and product_like(a:t(), g, b)
 end }
 D.bmm = { inputs = 2, save = save_ab, backward = function(ctx, g)
   local a, b = ctx:saved_values()
@@ -384,6 +394,9 @@ D.matmul = { inputs = 2, broadcast = true, save = save_ab, backward = function(c
   elseif da == 1 then -- [k] @ [..., k, n] -> [..., n]
     ga = ctx.next[1] and g:unsqueeze(-2):matmul(mT(b)):squeeze(-2)
     gb = ctx.next[2] and a:unsqueeze(-1):matmul(g:unsqueeze(-2))
+  elseif da == 2 and db == 2 then
+    ga = ctx.next[1] and product_like(g, b:t(), a)
+    gb = ctx.next[2] and product_like(a:t(), g, b)
   else
     ga = ctx.next[1] and g:matmul(mT(b))
     gb = ctx.next[2] and mT(a):matmul(g)
@@ -403,8 +416,8 @@ local function scale(g, s)
 end
 D.addmm = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
   local a, b = ctx:saved_values()
-  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(g:mm(b:t()), ctx.alpha),
-    ctx.next[3] and scale(a:t():mm(g), ctx.alpha)
+  return ctx.next[1] and scale(g, ctx.beta), ctx.next[2] and scale(product_like(g, b:t(), a), ctx.alpha),
+    ctx.next[3] and scale(product_like(a:t(), g, b), ctx.alpha)
 end }
 D.addmv = { inputs = 3, broadcast = true, save = save_scaled, backward = function(ctx, g)
   local a, x = ctx:saved_values()
