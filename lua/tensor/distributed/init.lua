@@ -456,6 +456,13 @@ function Work:finish()
   end
 end
 
+-- The finish of a collective queued on NCCL's stream: the stream first. (A function of its own rather than a
+-- closure in all_reduce, whose upvalues LuaJIT would have to close: that keeps all_reduce compiled.)
+local function finish_queued(w)
+  settle('all_reduce', codes.wait, w.dtype, w.numel)
+  Work.finish(w)
+end
+
 local function options(fn, op, opts, known)
   if is_opts(op) then op, opts = nil, op end
   opts = opts or {}
@@ -498,10 +505,7 @@ function dist.all_reduce(t, op, opts)
   watchdog.disarm()
   if rc ~= 0 then raise_rc('all_reduce', rc) end
   if work then -- NCCL: queued on the stream; wait() synchronizes
-    work.finish = function(w)
-      settle('all_reduce', codes.wait, dt, numel)
-      Work.finish(w)
-    end
+    work.finish = finish_queued
     return work
   end
   if staged then settle('all_reduce', codes.all_reduce, dt, numel) end
