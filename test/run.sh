@@ -5,7 +5,9 @@
 #   bash test/run.sh                      # everything
 #   bash test/run.sh test/views_spec.lua  # C tests, then only the given specs (any busted arguments)
 #
-# Environment: JOBS (parallel build jobs, default: the number of CPUs), BUILD_DIR (default: build).
+# Environment: JOBS (parallel build jobs, default: the number of CPUs), BUILD_DIR (default: build),
+# TENSOR_CUDA (ON/OFF: build the CUDA backend; default ON where nvidia-smi sees a GPU, else OFF: without a
+# device its specs only check the unavailable paths, and .ci/run already compiles and links it in the rock).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,6 +15,9 @@ cd "$root"
 build=${BUILD_DIR:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 jobs=${JOBS:-$(nproc)}
+if [ -z "${TENSOR_CUDA:-}" ]; then
+  if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then TENSOR_CUDA=ON; else TENSOR_CUDA=OFF; fi
+fi
 
 # Runs a command with its output hidden unless it fails.
 quiet() {
@@ -27,8 +32,8 @@ quiet() {
   rm -f "$log"
 }
 
-echo "== build (${build#"$root"/}, Release)"
-quiet cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTENSOR_TESTS=ON
+echo "== build (${build#"$root"/}, Release, CUDA $TENSOR_CUDA)"
+quiet cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTENSOR_TESTS=ON -DTENSOR_CUDA="$TENSOR_CUDA"
 quiet cmake --build "$build" -j "$jobs"
 
 echo "== C tests (ctest)"
