@@ -32,7 +32,7 @@ if not available then
       assert.is_truthy(err(function() return x:to('cuda') end):find('CUDA is not available', 1, true))
       assert.is_truthy(err(function() return torch.zeros(2, { device = 'cuda:0' }) end):find(reason, 1, true))
       assert.is_truthy(err(torch.cuda.synchronize):find('CUDA is not available', 1, true))
-      assert.is_truthy(err(torch.cuda.memory_allocated):find('CUDA is not available', 1, true))
+      assert.is_truthy(err(torch.cuda.memory_allocated):find('torch.cuda.memory_allocated: CUDA is not available', 1, true))
       assert.is_truthy(err(torch.cuda.set_device, 0):find('CUDA is not available', 1, true))
       assert.matches("unknown device 'tpu'", err(function() return torch.zeros(2, { device = 'tpu' }) end))
     end)

@@ -100,6 +100,9 @@ end
 
 local stats_ct = ffi.typeof('tn_cuda_memory')
 local function memory_stats(fn, device)
+  if C.tn_cuda_available() == 0 then
+    error(string.format('torch.cuda.%s: CUDA is not available: %s', fn, ffi.string(C.tn_cuda_status())), 3)
+  end
   local stats = stats_ct()
   core.check(C.tn_cuda_memory_stats(device_index(fn, device), stats))
   return stats
