@@ -3,7 +3,9 @@
 -- (same shapes, dtypes and NaN positions; values within a tolerance for floats, exactly for integers and
 -- indices). Inputs come in several shapes, non-contiguous (transposed, strided) and broadcast (expanded), in
 -- float32/float64, 16-bit floats and integer dtypes where the op takes them. Bad indices must raise the same
--- errors as on the CPU. Autograd through a small conv net and an MLP must give the CPU's gradients.
+-- errors as on the CPU. Autograd through a small conv net and an MLP must give the CPU's gradients. The
+-- factorisations (cuSOLVER) are compared where they are unique: singular vectors, eigenvectors and Q's columns
+-- up to sign, through |U|, reconstructions and orthogonality.
 --
 -- Without a CUDA device the spec prints "SKIPPED: no CUDA device" and asserts nothing else.
 -- TENSOR_CUDA_OPS_DEVICE=cpu runs the whole comparison with 'cpu' as the device under test: a check of the
@@ -471,6 +473,148 @@ describe('CUDA nn kernels', function()
         check('embedding_backward', function(g, i) return K.embedding_backward(g, i, 10, o) end,
               { torch.randn(4, 7, 6):to(dt), idx }, dt == 'float32' and 1e-5 or 1e-12)
       end
+    end
+  end)
+end)
+
+describe('CUDA linear algebra (cuSOLVER)', function()
+  local L = torch.linalg
+  local LTOL = { float32 = 2e-3, float64 = 1e-9 }
+  local function mT(t) return t:transpose(-2, -1) end
+  -- well-conditioned square matrices: randn + n I
+  local function wellcond(dt, ...)
+    local s = { ... }
+    return rand(dt, ...):add(torch.eye(s[#s]):to(dt):mul(s[#s]))
+  end
+  -- symmetric positive-definite: a a' + n I
+  local function spd(dt, ...)
+    local s = { ... }
+    local a = rand(dt, ...)
+    return a:matmul(mT(a)):add(torch.eye(s[#s]):to(dt):mul(s[#s]))
+  end
+  -- square matrices in several layouts: a batch, its transpose, a strided view, an expanded batch
+  local function squares(dt, make)
+    local a = make(dt, 3, 5, 5)
+    return {
+      { 'single', make(dt, 6, 6) }, { 'batch', a }, { 'transposed', mT(a) },
+      { 'strided', rand(dt, 3, 5, 10):narrow(3, 1, 5):copy_(make(dt, 3, 5, 5)) },
+      { 'expanded', make(dt, 1, 5, 5):expand(4, 5, 5) },
+    }
+  end
+
+  it('inv, solve (left and right, vectors, broadcast batches), det and slogdet against the CPU', function()
+    for _, dt in ipairs(FLOATS) do
+      local tol = LTOL[dt]
+      for _, l in ipairs(squares(dt, wellcond)) do
+        local tag = dt .. ' ' .. l[1]
+        check('inv ' .. tag, function(a) return L.inv(a) end, { l[2] }, tol)
+        check('det ' .. tag, function(a) return L.det(a) end, { l[2] }, tol)
+        check('slogdet ' .. tag, function(a) return L.slogdet(a) end, { l[2] }, tol)
+      end
+      local A = wellcond(dt, 3, 5, 5)
+      check('solve ' .. dt, function(a, b) return L.solve(a, b) end, { A, rand(dt, 3, 5, 2) }, tol)
+      check('solve broadcast B ' .. dt, function(a, b) return L.solve(a, b) end, { A, rand(dt, 5, 4) }, tol)
+      check('solve broadcast A ' .. dt, function(a, b) return L.solve(a, b) end, { A[1], rand(dt, 2, 5, 3) }, tol)
+      check('solve vector ' .. dt, function(a, b) return L.solve(a, b) end, { A, rand(dt, 3, 5) }, tol)
+      check('solve left=false ' .. dt, function(a, b) return L.solve(a, b, { left = false }) end,
+            { A, rand(dt, 3, 2, 5) }, tol)
+      check('solve transposed ' .. dt, function(a, b) return L.solve(a, b) end, { mT(A), mT(rand(dt, 3, 4, 5)) }, tol)
+      -- singular and sign cases: a zero pivot gives det 0, sign 0 and -inf; a swap flips the sign
+      local S = torch.tensor({ { { 1, 2 }, { 2, 4 } }, { { 0, 1 }, { 1, 0 } }, { { -2, 0 }, { 0, 3 } } }):to(dt)
+      check('det singular and signs ' .. dt, function(a) return L.det(a) end, { S }, tol)
+      check('slogdet singular and signs ' .. dt, function(a) return L.slogdet(a) end, { S }, tol)
+      check('det of empty matrices ' .. dt, function(a) return L.det(a) end, { torch.zeros(3, 0, 0):to(dt) })
+    end
+  end)
+
+  it('cholesky (upper and lower) and eigh/eigvalsh (upper and lower) against the CPU', function()
+    for _, dt in ipairs(FLOATS) do
+      local tol = LTOL[dt]
+      for _, l in ipairs(squares(dt, spd)) do
+        local tag = dt .. ' ' .. l[1]
+        check('cholesky ' .. tag, function(a) return L.cholesky(a) end, { l[2] }, tol)
+        check('cholesky upper ' .. tag, function(a) return L.cholesky(a, { upper = true }) end, { l[2] }, tol)
+        for _, uplo in ipairs({ 'L', 'U' }) do
+          -- eigenvectors are unique up to sign (distinct eigenvalues): compare |V|, V diag(w) V' and V'V
+          check('eigh ' .. uplo .. ' ' .. tag, function(a)
+            local w, v = L.eigh(a, uplo)
+            return w, v:abs()
+          end, { l[2] }, tol * 10)
+          check('eigh reconstruction ' .. uplo .. ' ' .. tag, function(a)
+            local w, v = L.eigh(a, uplo)
+            return (v * w:unsqueeze(-2)):matmul(mT(v)), mT(v):matmul(v)
+          end, { l[2] }, tol * 10)
+          check('eigvalsh ' .. uplo .. ' ' .. tag, function(a) return L.eigvalsh(a, uplo) end, { l[2] }, tol * 10)
+        end
+      end
+    end
+  end)
+
+  it('qr (reduced, complete, r) and svd (full, reduced, values only) of tall, wide and square batches', function()
+    for _, dt in ipairs(FLOATS) do
+      local tol = LTOL[dt] * 10
+      for _, shape in ipairs({ { 7, 4 }, { 3, 4, 7 }, { 2, 5, 5 }, { 3, 0 }, { 0, 3 } }) do
+        local x = rand(dt, unpack(shape))
+        for _, t in ipairs({ { 'contiguous', x }, { 'transposed', mT(mT(x):contiguous()) } }) do
+          local tag = ('%s %s [%s]'):format(dt, t[1], table.concat(shape, 'x'))
+          -- Q's columns and R's rows are unique up to sign: compare |Q|, |R|, Q R and Q'Q
+          check('qr reduced ' .. tag, function(a)
+            local q, r = L.qr(a)
+            return q:abs(), r:abs(), q:matmul(r), mT(q):matmul(q)
+          end, { t[2] }, tol)
+          check('qr complete ' .. tag, function(a)
+            local q, r = L.qr(a, 'complete')
+            return r:abs(), q:matmul(r), mT(q):matmul(q)
+          end, { t[2] }, tol)
+          check('qr r ' .. tag, function(a)
+            local q, r = L.qr(a, 'r')
+            return q, r:abs()
+          end, { t[2] }, tol)
+          -- singular vectors may differ by sign from the CPU's (gesvd on CUDA, gesdd on the CPU): compare
+          -- S, U diag(S) Vh, U'U and Vh Vh', and |U|, |Vh| of the reduced factorisation (distinct values)
+          check('svd reduced ' .. tag, function(a)
+            local u, s, vh = L.svd(a, false)
+            return s, (u * s:unsqueeze(-2)):matmul(vh), mT(u):matmul(u), vh:matmul(mT(vh)), u:abs(), vh:abs()
+          end, { t[2] }, tol)
+          check('svd full ' .. tag, function(a)
+            local u, s, vh = L.svd(a, true)
+            return s, mT(u):matmul(u), vh:matmul(mT(vh))
+          end, { t[2] }, tol)
+          check('svdvals ' .. tag, function(a) return L.svdvals(a) end, { t[2] }, tol)
+        end
+      end
+    end
+  end)
+
+  it('raises the CPU errors for singular and not positive-definite matrices', function()
+    for _, dt in ipairs(FLOATS) do
+      local singular = torch.tensor({ { 1, 2 }, { 2, 4 } }):to(dt)
+      local batch = torch.eye(2):to(dt):expand(3, 2, 2):contiguous()
+      batch[2]:copy_(singular)
+      check_error('inv singular ' .. dt, function(a) return L.inv(a) end, { singular })
+      check_error('inv singular in a batch ' .. dt, function(a) return L.inv(a) end, { batch })
+      check_error('solve singular ' .. dt, function(a, b) return L.solve(a, b) end, { batch, torch.ones(3, 2):to(dt) })
+      local notpd = torch.tensor({ { 4, 1, 0 }, { 1, -3, 0 }, { 0, 0, 2 } }):to(dt)
+      local pdbatch = torch.eye(3):to(dt):expand(4, 3, 3):contiguous()
+      pdbatch[3]:copy_(notpd)
+      check_error('cholesky not positive-definite ' .. dt, function(a) return L.cholesky(a) end, { notpd })
+      check_error('cholesky upper, in a batch ' .. dt, function(a) return L.cholesky(a, { upper = true }) end,
+                  { pdbatch })
+      check_error('inv of integers', function(a) return L.inv(a) end, { torch.ones(2, 2, { dtype = 'int64' }) })
+    end
+  end)
+
+  it('gradients of inv, det and solve through autograd', function()
+    for _, dt in ipairs(FLOATS) do
+      local A, B = wellcond(dt, 2, 4, 4), rand(dt, 2, 4, 3)
+      local function grads(device)
+        local a, b = A:clone():to(device):requires_grad_(), B:clone():to(device):requires_grad_()
+        local loss = L.inv(a):sum() + L.det(a):sum() + L.solve(a, b):mul(L.solve(a, b)):sum()
+        loss:backward()
+        return { loss:detach(), a.grad, b.grad }
+      end
+      local want, got = grads('cpu'), grads(DEV)
+      for i = 1, #want do compare(got[i], want[i], LTOL[dt], ('%s gradient %d'):format(dt, i)) end
     end
   end)
 end)

@@ -1,0 +1,583 @@
+/* linalg.cu: the factorisations of the CUDA backend through cuSOLVER: inv, solve, det, cholesky, qr, svd and
+ * eigh of float32 and float64 batches, with the semantics of lib/cpu/linalg_real.h (see lib/backend.h).
+ *
+ * As on the CPU, each routine first copies the input matrices into column-major buffers (the result itself
+ * where the result holds the factorisation), so cuSOLVER sees every matrix as it is whatever its strides; one
+ * kernel copies a whole batch. The factorisations then run one matrix at a time on the device's stream
+ * (cuSOLVER's dense routines), sharing one workspace from the caching allocator: the stream runs them in order.
+ *
+ * Failures (singular, not positive-definite, no convergence) land in one int per matrix on the device. inv,
+ * solve, cholesky, svd and eigh reduce those to the first failing matrix and read that back once per call:
+ * that read synchronises with the stream (one count of tn_cuda_sync_count), because the backend's contract,
+ * like the CPU path, reports the failure in *st when the call returns (the entry point raises the error).
+ * det and qr report nothing and never wait.
+ *
+ * Differences from the CPU that the contract allows: svd uses gesvd (QR iteration; of A's transpose when A is
+ * wide, since cuSOLVER's gesvd wants rows >= columns) where the CPU uses gesdd, and eigh uses cuSOLVER's syevd:
+ * singular vectors and eigenvectors agree with the CPU's up to sign (and up to rotation within repeated
+ * singular values or eigenvalues), since neither path normalises them.
+ *
+ * One cusolverDn handle per device, created on first use and bound to the device's stream at every call. */
+#include "ops.cuh"
+
+#include <cusolverDn.h>
+#include <pthread.h>
+
+namespace {
+
+/* ---- handles ---- */
+
+enum { MAX_DEVICES = 64 };
+cusolverDnHandle_t handles[MAX_DEVICES];
+pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cusolverDnHandle_t handle_for(const char *fn, int device, cudaStream_t stream) {
+  if (device < 0 || device >= MAX_DEVICES) {
+    tn_error("%s: CUDA device %d is out of range", fn, device);
+    return NULL;
+  }
+  pthread_mutex_lock(&handle_lock);
+  cusolverDnHandle_t h = handles[device];
+  if (!h && tn_cuda_check_cusolver(fn, cusolverDnCreate(&h)) == 0) handles[device] = h;
+  pthread_mutex_unlock(&handle_lock);
+  if (!h) return NULL;
+  if (tn_cuda_check_cusolver(fn, cusolverDnSetStream(h, stream))) return NULL;
+  return h;
+}
+
+/* ---- cuSOLVER's routines per type: Solver<float>::getrf is cusolverDnSgetrf, and so on ---- */
+
+template <class T> struct Solver;
+#define TNC_SOLVER(T, P)                                                                                       \
+  template <> struct Solver<T> {                                                                               \
+    typedef cusolverDnHandle_t H;                                                                              \
+    static cusolverStatus_t getrf_size(H h, int m, int n, T *a, int lda, int *lwork) {                         \
+      return cusolverDn##P##getrf_bufferSize(h, m, n, a, lda, lwork);                                          \
+    }                                                                                                          \
+    static cusolverStatus_t getrf(H h, int m, int n, T *a, int lda, T *work, int *ipiv, int *info) {           \
+      return cusolverDn##P##getrf(h, m, n, a, lda, work, ipiv, info);                                          \
+    }                                                                                                          \
+    static cusolverStatus_t getrs(H h, int n, int nrhs, const T *a, int lda, const int *ipiv, T *b, int ldb,   \
+                                  int *info) {                                                                 \
+      return cusolverDn##P##getrs(h, CUBLAS_OP_N, n, nrhs, a, lda, ipiv, b, ldb, info);                        \
+    }                                                                                                          \
+    static cusolverStatus_t potrf_size(H h, cublasFillMode_t uplo, int n, T *a, int lda, int *lwork) {         \
+      return cusolverDn##P##potrf_bufferSize(h, uplo, n, a, lda, lwork);                                       \
+    }                                                                                                          \
+    static cusolverStatus_t potrf(H h, cublasFillMode_t uplo, int n, T *a, int lda, T *work, int lwork,        \
+                                  int *info) {                                                                 \
+      return cusolverDn##P##potrf(h, uplo, n, a, lda, work, lwork, info);                                      \
+    }                                                                                                          \
+    static cusolverStatus_t geqrf_size(H h, int m, int n, T *a, int lda, int *lwork) {                         \
+      return cusolverDn##P##geqrf_bufferSize(h, m, n, a, lda, lwork);                                          \
+    }                                                                                                          \
+    static cusolverStatus_t geqrf(H h, int m, int n, T *a, int lda, T *tau, T *work, int lwork, int *info) {   \
+      return cusolverDn##P##geqrf(h, m, n, a, lda, tau, work, lwork, info);                                    \
+    }                                                                                                          \
+    static cusolverStatus_t orgqr_size(H h, int m, int n, int k, const T *a, int lda, const T *tau,            \
+                                       int *lwork) {                                                           \
+      return cusolverDn##P##orgqr_bufferSize(h, m, n, k, a, lda, tau, lwork);                                  \
+    }                                                                                                          \
+    static cusolverStatus_t orgqr(H h, int m, int n, int k, T *a, int lda, const T *tau, T *work, int lwork,    \
+                                  int *info) {                                                                 \
+      return cusolverDn##P##orgqr(h, m, n, k, a, lda, tau, work, lwork, info);                                 \
+    }                                                                                                          \
+    static cusolverStatus_t gesvd_size(H h, int m, int n, int *lwork) {                                        \
+      return cusolverDn##P##gesvd_bufferSize(h, m, n, lwork);                                                  \
+    }                                                                                                          \
+    static cusolverStatus_t gesvd(H h, signed char jobu, signed char jobvt, int m, int n, T *a, int lda, T *s, \
+                                  T *u, int ldu, T *vt, int ldvt, T *work, int lwork, T *rwork, int *info) {   \
+      return cusolverDn##P##gesvd(h, jobu, jobvt, m, n, a, lda, s, u, ldu, vt, ldvt, work, lwork, rwork, info);\
+    }                                                                                                          \
+    static cusolverStatus_t syevd_size(H h, cusolverEigMode_t jobz, cublasFillMode_t uplo, int n, const T *a,  \
+                                       int lda, const T *w, int *lwork) {                                      \
+      return cusolverDn##P##syevd_bufferSize(h, jobz, uplo, n, a, lda, w, lwork);                              \
+    }                                                                                                          \
+    static cusolverStatus_t syevd(H h, cusolverEigMode_t jobz, cublasFillMode_t uplo, int n, T *a, int lda,    \
+                                  T *w, T *work, int lwork, int *info) {                                       \
+      return cusolverDn##P##syevd(h, jobz, uplo, n, a, lda, w, work, lwork, info);                             \
+    }                                                                                                          \
+  };
+TNC_SOLVER(float, S)
+TNC_SOLVER(double, D)
+#undef TNC_SOLVER
+
+/* ---- the call's context and its scratch memory ---- */
+
+struct Ctx {
+  const char *fn;
+  int device;
+  cudaStream_t stream;
+  cusolverDnHandle_t h;
+};
+
+int open_ctx(Ctx &x, const char *fn, const tn_tensor *a) {
+  x.fn = fn;
+  x.device = tnc_device(a);
+  if (!(x.stream = tnc_stream(fn, a))) return -1;
+  return (x.h = handle_for(fn, x.device, x.stream)) ? 0 : -1;
+}
+
+/* 0, or -1 with an error naming the op when a cuSOLVER call was refused */
+int solver(const Ctx &x, cusolverStatus_t status) { return tn_cuda_check_cusolver(x.fn, (int)status); }
+
+/* Device memory from the caching allocator, given back when the call returns (safe while the kernels using
+ * it are still queued: they run on the one stream, before anything that reuses the block). */
+struct Scratch {
+  int device;
+  void *p;
+  int64_t bytes;
+  explicit Scratch(int d) : device(d), p(NULL), bytes(0) {}
+  ~Scratch() { tnc_scratch_free(device, p, bytes); }
+  Scratch(const Scratch &) = delete;
+  Scratch &operator=(const Scratch &) = delete;
+  template <class E> E *get(int64_t count) {
+    bytes = count * (int64_t)sizeof(E);
+    p = tnc_scratch(device, bytes);
+    return (E *)p;
+  }
+};
+
+/* ---- layouts ---- */
+
+int64_t batch_count(const tn_tensor *t) {
+  int64_t count = 1;
+  for (int d = 0; d < t->ndim - 2; d++) count *= t->sizes[d];
+  return count;
+}
+
+/* A batch of column-major matrices: matrix i at p + i * step, leading dimension ld (elements). */
+template <class T> struct Cm {
+  T *p;
+  int64_t ld, step;
+};
+
+/* The layout of a result the entry points allocated (lib/ops/linalg.c: column-major matrices, batch dims
+ * outermost and contiguous); anything else is refused rather than written wrongly. */
+template <class T> int cm_of(const char *fn, const tn_tensor *t, Cm<T> *c) {
+  int nb = t->ndim - 2;
+  int64_t rows = t->sizes[nb], cols = t->sizes[nb + 1], step = -1, span = 1;
+  c->p = (T *)tn_base(t);
+  c->ld = t->strides[nb + 1] > 1 ? t->strides[nb + 1] : 1; /* the CPU's ld_of */
+  bool ok = (rows <= 1 || t->strides[nb] == 1) && (cols <= 1 || c->ld >= rows);
+  for (int d = nb - 1; d >= 0; d--) {
+    if (t->sizes[d] == 1) continue;
+    if (step < 0) step = t->strides[d];
+    else if (t->strides[d] != step * span) ok = false;
+    span *= t->sizes[d];
+  }
+  c->step = step < 0 ? 0 : step;
+  if (!ok) return tn_error("%s: expected a batch of column-major results (internal error)", fn);
+  return 0;
+}
+
+/* Vector i of the batch of a contiguous [*, len] result (s of svd, w of eigh). */
+template <class T> T *vector_at(const tn_tensor *t, int64_t i) { return (T *)tn_base(t) + i * t->sizes[t->ndim - 1]; }
+
+/* ---- kernels ---- */
+
+/* the offset of matrix i of the batch of v (its first nb dims; stride 0 where broadcast) */
+__device__ __forceinline__ int64_t batch_off(const tv &v, int nb, int64_t i) {
+  int64_t off = 0;
+  for (int d = nb - 1; d >= 0; d--) {
+    off += (i % v.sizes[d]) * v.strides[d];
+    i /= v.sizes[d];
+  }
+  return off;
+}
+
+/* dst(r, j) of matrix i (column-major: dst + i * step + r + j * lda) = src(r, j) of src's matrix i, or src(j, r)
+ * with transpose; rows x cols each, count of them (rows * cols > 0). */
+template <class T>
+__global__ void load_kernel(T *dst, int64_t lda, int64_t step, tv src, int64_t rows, int64_t cols, int64_t count,
+                            int transpose) {
+  int nb = src.ndim - 2;
+  int64_t per = rows * cols;
+  const T *s = (const T *)src.data;
+  TNC_GRID_LOOP(e, count * per) {
+    int64_t i = e / per, rem = e - i * per, j = rem / rows, r = rem - j * rows;
+    int64_t sr = transpose ? j : r, sc = transpose ? r : j;
+    dst[i * step + r + j * lda] = s[batch_off(src, nb, i) + sr * src.strides[nb] + sc * src.strides[nb + 1]];
+  }
+}
+
+enum { COPY, UPPER, TRANSPOSE };
+/* dst(r, j) = src(r, j) (COPY), the same on and above the diagonal and 0 below it (UPPER), or src(j, r)
+ * (TRANSPOSE), for the rows x cols of each of count column-major matrices. */
+template <class T>
+__global__ void copy_kernel(T *dst, int64_t ldd, int64_t sd, const T *src, int64_t lds, int64_t ss, int64_t rows,
+                            int64_t cols, int64_t count, int mode) {
+  int64_t per = rows * cols;
+  TNC_GRID_LOOP(e, count * per) {
+    int64_t i = e / per, rem = e - i * per, j = rem / rows, r = rem - j * rows;
+    T v;
+    if (mode == TRANSPOSE) v = src[i * ss + j + r * lds];
+    else v = mode == UPPER && r > j ? (T)0 : src[i * ss + r + j * lds];
+    dst[i * sd + r + j * ldd] = v;
+  }
+}
+
+/* The rows x cols identity in each of count column-major matrices. */
+template <class T>
+__global__ void identity_kernel(T *dst, int64_t ldd, int64_t sd, int64_t rows, int64_t cols, int64_t count) {
+  int64_t per = rows * cols;
+  TNC_GRID_LOOP(e, count * per) {
+    int64_t i = e / per, rem = e - i * per, j = rem / rows, r = rem - j * rows;
+    dst[i * sd + r + j * ldd] = r == j ? (T)1 : (T)0;
+  }
+}
+
+/* Zeros the triangle of each n x n matrix that potrf leaves as it was (below the diagonal for upper). */
+template <class T>
+__global__ void clear_triangle_kernel(T *dst, int64_t ldd, int64_t sd, int64_t n, int64_t count, int upper) {
+  int64_t per = n * n;
+  TNC_GRID_LOOP(e, count * per) {
+    int64_t i = e / per, rem = e - i * per, j = rem / n, r = rem - j * n;
+    if (upper ? r > j : r < j) dst[i * sd + r + j * ldd] = (T)0;
+  }
+}
+
+/* det, sign and logabsdet (each may be NULL) of each LU factorisation (n x n, ipiv 1-based as LAPACK's), in
+ * T as the CPU computes them: the product of U's diagonal negated for an odd number of row swaps; the sign 0
+ * when a pivot is 0; the sum of log |u| (-inf with a zero pivot). n = 0 gives 1, 1 and 0. */
+template <class T>
+__global__ void det_kernel(const T *lu, int64_t lda, int64_t step, const int *ipiv, int64_t n, int64_t count,
+                           T *det, T *sign, T *logabsdet) {
+  TNC_GRID_LOOP(i, count) {
+    const T *m = lu + i * step;
+    const int *p = ipiv + i * n;
+    T product = 1, log_sum = 0;
+    bool swaps_odd = false, negatives_odd = false, zero = false;
+    for (int64_t j = 0; j < n; j++) {
+      T u = m[j + j * lda];
+      swaps_odd = swaps_odd != (p[j] != j + 1);
+      negatives_odd = negatives_odd != (u < 0);
+      zero = zero || u == 0;
+      product *= u;
+      log_sum += (T)log(fabs((double)u));
+    }
+    if (swaps_odd) product = -product;
+    if (det) det[i] = product;
+    if (sign) sign[i] = zero ? (T)0 : swaps_odd != negatives_odd ? (T)-1 : (T)1;
+    if (logabsdet) logabsdet[i] = log_sum;
+  }
+}
+
+/* out[0] = the first i < count with info[i] != 0 (count when none), out[1] = that info. One block. */
+__global__ void first_failure_kernel(const int *info, int64_t count, int64_t *out) {
+  __shared__ unsigned long long first;
+  if (threadIdx.x == 0) first = (unsigned long long)count;
+  __syncthreads();
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x)
+    if (info[i] != 0) {
+      atomicMin(&first, (unsigned long long)i);
+      break; /* this thread's later ones come after it */
+    }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    out[0] = (int64_t)first;
+    out[1] = (int64_t)first < count ? info[first] : 0;
+  }
+}
+
+/* ---- launching ---- */
+
+unsigned blocks_for(int64_t n) { return tnc_blocks(n > 0 ? n : 1); }
+
+template <class T>
+int load(const Ctx &x, T *dst, int64_t lda, int64_t step, const tn_tensor *src, int64_t rows, int64_t cols,
+         int64_t count, bool transpose = false) {
+  if (rows * cols * count == 0) return 0;
+  load_kernel<T><<<blocks_for(rows * cols * count), TNC_THREADS, 0, x.stream>>>(dst, lda, step, tv_of(src), rows,
+                                                                               cols, count, transpose);
+  return tnc_check(x.fn);
+}
+
+template <class T>
+int copy_out(const Ctx &x, Cm<T> dst, const T *src, int64_t lds, int64_t ss, int64_t rows, int64_t cols, int64_t count,
+         int mode) {
+  if (rows * cols * count == 0) return 0;
+  copy_kernel<T><<<blocks_for(rows * cols * count), TNC_THREADS, 0, x.stream>>>(dst.p, dst.ld, dst.step, src, lds,
+                                                                               ss, rows, cols, count, mode);
+  return tnc_check(x.fn);
+}
+
+template <class T> int identity(const Ctx &x, Cm<T> dst, int64_t rows, int64_t cols, int64_t count) {
+  if (rows * cols * count == 0) return 0;
+  identity_kernel<T><<<blocks_for(rows * cols * count), TNC_THREADS, 0, x.stream>>>(dst.p, dst.ld, dst.step, rows,
+                                                                                   cols, count);
+  return tnc_check(x.fn);
+}
+
+/* The first failing matrix of the batch (info[i] != 0, as the CPU's `info != 0`) into *st. This reads 16 bytes
+ * back and so synchronises with the stream: the contract reports failures in *st when the call returns (the
+ * entry point turns them into the CPU's errors), which needs the factorisations to have run. */
+int report(const Ctx &x, const int *info, int64_t count, tn_linalg_status *st) {
+  Scratch s(x.device);
+  int64_t *d = s.get<int64_t>(2), h[2];
+  if (!d) return -1;
+  first_failure_kernel<<<1, 1024, 0, x.stream>>>(info, count, d);
+  if (tnc_check(x.fn) || tn_cuda_read(x.fn, x.device, h, d, sizeof h)) return -1;
+  if (h[0] < count) {
+    st->index = h[0];
+    st->info = h[1];
+  }
+  return 0;
+}
+
+/* ---- the factorisations, per type ---- */
+
+/* inv: A's LU factorisation (getrf) in scratch, then the result, set to the identity, solved for (getrs). */
+template <class T> int inv_t(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.inv", a) || cm_of(x.fn, out, &o)) return -1;
+  int64_t n = a->sizes[a->ndim - 1], count = batch_count(a), nn = n * n;
+  Scratch lu_s(x.device), ipiv_s(x.device), info_s(x.device), work_s(x.device);
+  T *lu = lu_s.get<T>(count * nn);
+  int *ipiv = lu ? ipiv_s.get<int>(count * n) : NULL, *info = ipiv ? info_s.get<int>(count + 1) : NULL;
+  int lwork = 0;
+  if (!info || load(x, lu, n, nn, a, n, n, count) || identity(x, o, n, n, count) ||
+      solver(x, S::getrf_size(x.h, (int)n, (int)n, lu, (int)n, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++) {
+    T *m = lu + i * nn;
+    if (solver(x, S::getrf(x.h, (int)n, (int)n, m, (int)n, work, ipiv + i * n, info + i)) ||
+        solver(x, S::getrs(x.h, (int)n, (int)n, m, (int)n, ipiv + i * n, o.p + i * o.step, (int)o.ld, info + count)))
+      return -1;
+  }
+  return report(x, info, count, st);
+}
+
+/* solve: a [*, n, n] and b [*, n, k] with one batch shape (stride 0 where broadcast); x = A^-1 B as gesv. */
+template <class T> int solve_t(tn_tensor *xr, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.solve", a) || cm_of(x.fn, xr, &o)) return -1;
+  int64_t n = a->sizes[a->ndim - 1], k = b->sizes[b->ndim - 1], count = batch_count(a), nn = n * n;
+  Scratch lu_s(x.device), ipiv_s(x.device), info_s(x.device), work_s(x.device);
+  T *lu = lu_s.get<T>(count * nn);
+  int *ipiv = lu ? ipiv_s.get<int>(count * n) : NULL, *info = ipiv ? info_s.get<int>(count + 1) : NULL;
+  int lwork = 0;
+  if (!info || load(x, lu, n, nn, a, n, n, count) || load(x, o.p, o.ld, o.step, b, n, k, count) ||
+      solver(x, S::getrf_size(x.h, (int)n, (int)n, lu, (int)n, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++) {
+    T *m = lu + i * nn;
+    if (solver(x, S::getrf(x.h, (int)n, (int)n, m, (int)n, work, ipiv + i * n, info + i)) ||
+        solver(x, S::getrs(x.h, (int)n, (int)k, m, (int)n, ipiv + i * n, o.p + i * o.step, (int)o.ld, info + count)))
+      return -1;
+  }
+  return report(x, info, count, st);
+}
+
+/* det / slogdet from the LU factorisation; a zero pivot is no failure (the determinant is 0), so nothing is
+ * read back. The results are contiguous [*] tensors (NULL where not wanted). */
+template <class T> int det_t(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a) {
+  typedef Solver<T> S;
+  Ctx x;
+  if (open_ctx(x, "linalg.det", a)) return -1;
+  int64_t n = a->sizes[a->ndim - 1], count = batch_count(a), nn = n * n;
+  Scratch lu_s(x.device), ipiv_s(x.device), info_s(x.device), work_s(x.device);
+  T *lu = lu_s.get<T>(count * nn);
+  int *ipiv = lu ? ipiv_s.get<int>(count * n) : NULL, *info = ipiv ? info_s.get<int>(1) : NULL;
+  if (!info || load(x, lu, n, nn, a, n, n, count)) return -1;
+  if (n > 0) {
+    int lwork = 0;
+    if (solver(x, S::getrf_size(x.h, (int)n, (int)n, lu, (int)n, &lwork))) return -1;
+    T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+    if (!work) return -1;
+    for (int64_t i = 0; i < count; i++)
+      if (solver(x, S::getrf(x.h, (int)n, (int)n, lu + i * nn, (int)n, work, ipiv + i * n, info))) return -1;
+  }
+  T *dp = det ? (T *)tn_base(det) : NULL, *sp = sign ? (T *)tn_base(sign) : NULL;
+  T *lp = logabsdet ? (T *)tn_base(logabsdet) : NULL;
+  det_kernel<T><<<blocks_for(count), TNC_THREADS, 0, x.stream>>>(lu, n > 1 ? n : 1, nn, ipiv, n, count, dp, sp, lp);
+  return tnc_check(x.fn);
+}
+
+/* cholesky: potrf in the result, then the other triangle zeroed (also in a failed matrix, as the CPU). */
+template <class T> int cholesky_t(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.cholesky", a) || cm_of(x.fn, out, &o)) return -1;
+  int64_t n = a->sizes[a->ndim - 1], count = batch_count(a);
+  cublasFillMode_t uplo = upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER;
+  Scratch info_s(x.device), work_s(x.device);
+  int *info = info_s.get<int>(count);
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, n, n, count) ||
+      solver(x, S::potrf_size(x.h, uplo, (int)n, o.p, (int)o.ld, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::potrf(x.h, uplo, (int)n, o.p + i * o.step, (int)o.ld, work, lwork, info + i))) return -1;
+  clear_triangle_kernel<T><<<blocks_for(n * n * count), TNC_THREADS, 0, x.stream>>>(o.p, o.ld, o.step, n, count,
+                                                                                   upper);
+  if (tnc_check(x.fn)) return -1;
+  return report(x, info, count, st);
+}
+
+/* qr: q [*, m, qc] (NULL for mode 'r'), r [*, rr, n]. Householder QR (geqrf) of each matrix in scratch, R
+ * taken from its upper triangle, then Q formed from the reflectors (orgqr) and copied out. */
+template <class T> int qr_t(tn_tensor *q, tn_tensor *r, const tn_tensor *a) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> ro, qo = {NULL, 1, 0};
+  if (open_ctx(x, "linalg.qr", a) || cm_of(x.fn, r, &ro) || (q && cm_of(x.fn, q, &qo))) return -1;
+  int nd = a->ndim;
+  int64_t m = a->sizes[nd - 2], n = a->sizes[nd - 1], k = m < n ? m : n, count = batch_count(a);
+  int64_t qc = q ? q->sizes[nd - 1] : 0, rr = r->sizes[nd - 2];
+  if (k == 0) /* an empty factorisation: R is empty, Q (complete) the identity */
+    return q ? identity(x, qo, m, qc, count) : 0;
+  int64_t wc = n > qc ? n : qc, ws = m * wc; /* m >= 1: the leading dimension of the scratch matrices */
+  Scratch w_s(x.device), tau_s(x.device), info_s(x.device), work_s(x.device);
+  T *w = w_s.get<T>(count * ws), *tau = w ? tau_s.get<T>(count * k) : NULL;
+  int *info = tau ? info_s.get<int>(1) : NULL; /* geqrf and orgqr fail only on bad arguments */
+  if (!info) return -1;
+  /* columns n..qc-1 (complete Q of a tall A) are orgqr's to set; zeros keep garbage out of them regardless */
+  if (wc > n && tn_cuda_check(x.fn, (int)cudaMemsetAsync(w, 0, (size_t)(count * ws) * sizeof(T), x.stream)))
+    return -1;
+  if (load(x, w, m, ws, a, m, n, count)) return -1;
+  int l1 = 0, l2 = 0;
+  if (solver(x, S::geqrf_size(x.h, (int)m, (int)n, w, (int)m, &l1)) ||
+      (q && solver(x, S::orgqr_size(x.h, (int)m, (int)qc, (int)k, w, (int)m, tau, &l2))))
+    return -1;
+  int lwork = l1 > l2 ? l1 : l2;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::geqrf(x.h, (int)m, (int)n, w + i * ws, (int)m, tau + i * k, work, lwork, info))) return -1;
+  if (copy_out(x, ro, w, m, ws, rr, n, count, UPPER)) return -1;
+  if (!q) return 0;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::orgqr(x.h, (int)m, (int)qc, (int)k, w + i * ws, (int)m, tau + i * k, work, lwork, info)))
+      return -1;
+  return copy_out(x, qo, w, m, ws, m, qc, count, COPY);
+}
+
+/* svd: s [*, k]; u [*, m, uc] and vh [*, vr, n] (both NULL for singular values only). cuSOLVER's gesvd wants
+ * rows >= columns: a tall A is factorised as it is, U and V^T written straight into the results; a wide A
+ * (m < n) through its transpose A^T = U' S V'^T, so that U = V' and Vh = U'^T (copied out transposed). */
+template <class T> int svd_t(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> uo = {NULL, 1, 0}, vo = {NULL, 1, 0};
+  if (!u != !vh) return tn_error("linalg.svd: expected both singular vector results or neither");
+  if (open_ctx(x, "linalg.svd", a) || (u && cm_of(x.fn, u, &uo)) || (vh && cm_of(x.fn, vh, &vo))) return -1;
+  int nd = a->ndim;
+  int64_t m = a->sizes[nd - 2], n = a->sizes[nd - 1], k = m < n ? m : n, count = batch_count(a);
+  int64_t uc = u ? u->sizes[nd - 1] : 0, vr = vh ? vh->sizes[nd - 2] : 0;
+  if (k == 0) { /* no singular values; full U and Vh are identities */
+    if (u && identity(x, uo, m, uc, count)) return -1;
+    return vh ? identity(x, vo, vr, n, count) : 0;
+  }
+  bool wide = m < n;
+  int64_t M = wide ? n : m, N = wide ? m : n, ws = M * N; /* the factorised matrix, M >= N = k */
+  /* the columns of its U: A's (tall) or A's rows of Vh (wide); its V^T is N x N either way */
+  int64_t ucols = wide ? vr : uc;
+  signed char jobu = !u ? 'N' : ucols == k ? 'S' : 'A', jobvt = !u ? 'N' : 'A';
+  Scratch w_s(x.device), info_s(x.device), work_s(x.device), rwork_s(x.device), up_s(x.device), vtp_s(x.device);
+  T *w = w_s.get<T>(count * ws), *rwork = w ? rwork_s.get<T>(k) : NULL, *up = NULL, *vtp = NULL;
+  int *info = rwork ? info_s.get<int>(count) : NULL;
+  if (!info || load(x, w, M, ws, a, M, N, count, wide)) return -1;
+  if (u && wide && (!(up = up_s.get<T>(count * M * ucols)) || !(vtp = vtp_s.get<T>(count * N * N)))) return -1;
+  int lwork = 0;
+  if (solver(x, S::gesvd_size(x.h, (int)M, (int)N, &lwork))) return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++) {
+    T *ui = NULL, *vti = NULL;
+    int64_t ldu = M, ldvt = N;
+    if (u && !wide) {
+      ui = uo.p + i * uo.step, ldu = uo.ld;
+      vti = vo.p + i * vo.step, ldvt = vo.ld;
+    } else if (u) {
+      ui = up + i * M * ucols;
+      vti = vtp + i * N * N;
+    }
+    if (solver(x, S::gesvd(x.h, jobu, jobvt, (int)M, (int)N, w + i * ws, (int)M, vector_at<T>(s, i), ui, (int)ldu,
+                           vti, (int)ldvt, work, lwork, rwork, info + i)))
+      return -1;
+  }
+  if (u && wide) { /* u (m x m) = V'^T^T: the transpose of vtp (N x N); vh (vr x n) = U'^T: of up (M x vr) */
+    if (copy_out(x, uo, vtp, N, N * N, m, uc, count, TRANSPOSE) ||
+        copy_out(x, vo, up, M, M * ucols, vr, n, count, TRANSPOSE))
+      return -1;
+  }
+  return report(x, info, count, st);
+}
+
+/* eigh: w [*, n] ascending eigenvalues; v [*, n, n] the eigenvectors as columns (NULL: eigenvalues only, the
+ * matrices then go to scratch, which syevd overwrites). Only the `upper` (or lower) triangle is read. */
+template <class T> int eigh_t(tn_tensor *wr, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.eigh", a) || (v && cm_of(x.fn, v, &o))) return -1;
+  int64_t n = a->sizes[a->ndim - 1], count = batch_count(a);
+  cublasFillMode_t uplo = upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER;
+  cusolverEigMode_t jobz = v ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR;
+  Scratch m_s(x.device), info_s(x.device), work_s(x.device);
+  if (!v) {
+    T *p = m_s.get<T>(count * n * n);
+    if (!p) return -1;
+    o.p = p, o.ld = n, o.step = n * n;
+  }
+  int *info = info_s.get<int>(count);
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, n, n, count) ||
+      solver(x, S::syevd_size(x.h, jobz, uplo, (int)n, o.p, (int)o.ld, vector_at<T>(wr, 0), &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::syevd(x.h, jobz, uplo, (int)n, o.p + i * o.step, (int)o.ld, vector_at<T>(wr, i), work, lwork,
+                           info + i)))
+      return -1;
+  return report(x, info, count, st);
+}
+
+/* ---- the backend's entries: float64 or float32 (the entry points admit only those) ---- */
+
+int cuda_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? inv_t<double>(out, a, st) : inv_t<float>(out, a, st);
+}
+int cuda_solve(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? solve_t<double>(x, a, b, st) : solve_t<float>(x, a, b, st);
+}
+int cuda_det(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a) {
+  return a->dtype == TN_FLOAT64 ? det_t<double>(det, sign, logabsdet, a) : det_t<float>(det, sign, logabsdet, a);
+}
+int cuda_cholesky(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? cholesky_t<double>(out, a, upper, st) : cholesky_t<float>(out, a, upper, st);
+}
+int cuda_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a) {
+  return a->dtype == TN_FLOAT64 ? qr_t<double>(q, r, a) : qr_t<float>(q, r, a);
+}
+int cuda_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? svd_t<double>(u, s, vh, a, st) : svd_t<float>(u, s, vh, a, st);
+}
+int cuda_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? eigh_t<double>(w, v, a, upper, st) : eigh_t<float>(w, v, a, upper, st);
+}
+
+} // namespace
+
+TN_CUDA_EXTERN void tn_cuda_register_linalg(tn_backend *b) {
+  b->inv = cuda_inv;
+  b->solve = cuda_solve;
+  b->det = cuda_det;
+  b->cholesky = cuda_cholesky;
+  b->qr = cuda_qr;
+  b->svd = cuda_svd;
+  b->eigh = cuda_eigh;
+}
