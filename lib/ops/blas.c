@@ -167,6 +167,7 @@ static tn_tensor result_view(const product *p, const tn_tensor *r) {
  * whose rows and result rows both fold into one dim runs as one large product (x @ W for x [B, T, in]). */
 static int compute(const product *p, tn_tensor *r, double alpha, double beta) {
   tn_backend *backend = tn_backend_of(p->fn, r);
+  backend = TN_WITH_KERNEL(p->fn, backend, gemm);
   if (!backend) return -1;
   tn_tensor c = result_view(p, r), a = p->a, b = p->b;
   int nb = p->nb;

@@ -186,6 +186,8 @@ static tn_tensor *forward(const conv_args *a, tn_tensor *out, const tn_tensor *i
   int64_t sizes[4];
   if (conv_geometry(a, input, weight, bias, &g, sizes)) return NULL;
   tn_backend *be = tn_backend_of(a->fn, input);
+  be = TN_WITH_KERNEL(a->fn, be, conv2d);
+  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_input);
   if (!be) return NULL;
   if (out && tn_nn_check_device(a->fn, "out= tensor", out, "input", input)) return NULL;
   tn_tensor *target = tn_prepare_out(a->fn, out, a->nsp + 2, sizes, input->dtype, input);
@@ -235,6 +237,9 @@ static int backward(const conv_args *a, const tn_tensor *grad_output, const tn_t
       tn_nn_check_shape(a->fn, "a gradient", grad_output, a->nsp + 2, sizes))
     return -1;
   tn_backend *be = tn_backend_of(a->fn, input);
+  be = TN_WITH_KERNEL(a->fn, be, conv2d);
+  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_input);
+  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_weight);
   if (!be) return -1;
   conv_inputs c = {0};
   tn_tensor *gi = NULL, *gw = NULL, *gb = NULL;

@@ -42,6 +42,7 @@ int tn_copy_(tn_tensor *dst, const tn_tensor *src) {
   /* Cross-device copies belong to the non-CPU side's backend. */
   int device = dst->storage->device_type != TN_CPU ? dst->storage->device_type : src->storage->device_type;
   tn_backend *backend = tn_backend_for_device("copy_", device);
+  backend = TN_WITH_KERNEL("copy_", backend, copy);
   if (!backend) return -1;
   tn_bump_version(dst);
   if (!may_overlap(dst, src)) return backend->copy(dst, src);
@@ -56,6 +57,7 @@ int tn_copy_(tn_tensor *dst, const tn_tensor *src) {
 
 int tn_fill_(tn_tensor *t, double value) {
   tn_backend *backend = tn_backend_of("fill_", t);
+  backend = TN_WITH_KERNEL("fill_", backend, fill);
   if (!backend) return -1;
   tn_bump_version(t);
   return t->numel ? backend->fill(t, value) : 0;

@@ -231,6 +231,7 @@ tn_tensor *tn_roll(tn_tensor *out, const tn_tensor *x, int n, const int64_t *shi
   tn_tensor *result = tn_prepare_out(fn, out, x->ndim, x->sizes, x->dtype, x);
   if (!result || result->numel == 0) return result;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, copy);
   tn_tensor *flat = NULL, *target = result;
   int rc = -1;
   if (!b) goto done;
@@ -333,6 +334,7 @@ tn_tensor *tn_repeat(tn_tensor *out, const tn_tensor *x, int n, const int64_t *r
   tn_tensor *result = tn_prepare_out(fn, out, n, sizes, x->dtype, x);
   if (!result || result->numel == 0) return result;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, copy);
   int rc = -1;
   if (!b) goto done;
   tn_bump_version(result);
@@ -471,6 +473,7 @@ tn_tensor *tn_repeat_interleave(tn_tensor *out, const tn_tensor *x, const tn_ten
   sizes[dim] *= repeats;
   if (!(result = tn_prepare_out(fn, out, src.ndim, sizes, x->dtype, x)) || result->numel == 0) goto done;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, copy);
   tn_bump_version(result);
   /* result's dim split into (element, repetition), x with a stride-0 repetition dim */
   int64_t split[TN_MAX_DIMS + 1], to[TN_MAX_DIMS + 1], from[TN_MAX_DIMS + 1];

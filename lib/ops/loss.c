@@ -108,6 +108,7 @@ tn_tensor *tn_cross_entropy(const tn_tensor *input, const tn_tensor *target, con
   if (loss_setup(&c, "cross_entropy", input, target, weight, reduction, ignore_index, label_smoothing, base, true))
     goto fail;
   tn_backend *be = tn_backend_of(c.fn, input);
+  be = TN_WITH_KERNEL(c.fn, be, cross_entropy);
   if (!be || !(loss = loss_result(&c, input)) ||
       !(l = tn_nn_empty(c.sample_ndim, c.sample_sizes, input->dtype, input)))
     goto fail;
@@ -134,6 +135,7 @@ tn_tensor *tn_cross_entropy_backward(const tn_tensor *grad_output, const tn_tens
               tn_nn_check_shape(c.fn, "lse", lse, c.sample_ndim, c.sample_sizes)))
     goto fail;
   tn_backend *be = tn_backend_of(c.fn, input);
+  be = TN_WITH_KERNEL(c.fn, be, cross_entropy_backward);
   if (!be || !(g = loss_grad(&c, grad_output)) || (lse && !(l = tn_contiguous(lse))) ||
       !(gx = tn_nn_empty(input->ndim, input->sizes, input->dtype, input)))
     goto fail;
@@ -156,6 +158,7 @@ tn_tensor *tn_nll_loss(const tn_tensor *input, const tn_tensor *target, const tn
   tn_tensor *loss = NULL;
   if (loss_setup(&c, "nll_loss", input, target, weight, reduction, ignore_index, 0, base, false)) goto fail;
   tn_backend *be = tn_backend_of(c.fn, input);
+  be = TN_WITH_KERNEL(c.fn, be, nll_loss);
   if (!be || !(loss = loss_result(&c, input))) goto fail;
   if (be->nll_loss(loss, c.x, c.target, c.weight, &c.spec)) goto fail;
   loss_call_free(&c);
@@ -172,6 +175,7 @@ tn_tensor *tn_nll_loss_backward(const tn_tensor *grad_output, const tn_tensor *i
   tn_tensor *g = NULL, *gx = NULL;
   if (loss_setup(&c, "nll_loss_backward", input, target, weight, reduction, ignore_index, 0, base, false)) goto fail;
   tn_backend *be = tn_backend_of(c.fn, input);
+  be = TN_WITH_KERNEL(c.fn, be, nll_loss_backward);
   if (!be || !(g = loss_grad(&c, grad_output)) ||
       !(gx = tn_nn_empty(input->ndim, input->sizes, input->dtype, input)))
     goto fail;

@@ -34,6 +34,7 @@ tn_tensor *tn_embedding(const tn_tensor *weight, const tn_tensor *indices, int64
   if (indices->ndim + 1 > TN_MAX_DIMS)
     return tn_error_null("%s: indices of %d dims give too many dims", fn, indices->ndim);
   tn_backend *be = tn_backend_of(fn, weight);
+  be = TN_WITH_KERNEL(fn, be, embedding);
   if (!be) return NULL;
   tn_tensor *idx = tn_nn_int64(fn, "index tensor", indices);
   /* no index is exempt: base - 1 here let id 0 through, to read the row before the weight */
@@ -70,6 +71,7 @@ tn_tensor *tn_embedding_backward(const tn_tensor *grad_output, const tn_tensor *
     return tn_error_null("%s: expected a gradient of the indices' size %s followed by embedding_dim, got %s", fn,
                          tn_nn_shape(s1, indices), tn_nn_shape(s2, grad_output));
   tn_backend *be = tn_backend_of(fn, grad_output);
+  be = TN_WITH_KERNEL(fn, be, embedding_backward);
   if (!be) return NULL;
   tn_tensor *idx = tn_nn_int64(fn, "index tensor", indices);
   if (!idx || tn_nn_check_indices(fn, "index", idx, num_weights, base, INT64_MIN, "embeddings")) {

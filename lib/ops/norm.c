@@ -65,6 +65,7 @@ tn_tensor *tn_layer_norm(const tn_tensor *input, int normalized_ndim, const int6
     return NULL;
   if (!(eps >= 0)) return tn_error_null("%s: eps must be non-negative, got %g", fn, eps);
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, layer_norm);
   if (!be) return NULL;
   int64_t stat_sizes[TN_MAX_DIMS];
   for (int d = 0; d < input->ndim; d++) stat_sizes[d] = d < input->ndim - normalized_ndim ? input->sizes[d] : 1;
@@ -101,6 +102,7 @@ int tn_layer_norm_backward(const tn_tensor *grad_output, const tn_tensor *input,
   const int64_t *pshape = input->sizes + input->ndim - normalized_ndim;
   if (check_affine(fn, "weight", weight, input, normalized_ndim, pshape)) return -1;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, layer_norm_backward);
   if (!be) return -1;
   tn_tensor *t[8] = {0}; /* g, x, mean, rstd, w, gi, gw, gb */
   if (tn_nn_contiguous(grad_output, &t[0]) || tn_nn_contiguous(input, &t[1]) || tn_nn_contiguous(mean, &t[2]) ||
@@ -166,6 +168,7 @@ tn_tensor *tn_batch_norm(const tn_tensor *input, const tn_tensor *weight, const 
   g.momentum = momentum;
   g.eps = eps;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, batch_norm);
   if (!be) return NULL;
   /* t: x, w, b, rm, rv (contiguous; the running ones are written back when they are copies), y, mean, invstd */
   tn_tensor *t[8] = {0};
@@ -218,6 +221,7 @@ int tn_batch_norm_backward(const tn_tensor *grad_output, const tn_tensor *input,
   g.training = training != 0;
   g.eps = eps;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, batch_norm_backward);
   if (!be) return -1;
   int64_t c = g.c;
   tn_tensor *t[8] = {0}; /* g, x, w, mean, invstd, gi, gw, gb */
@@ -263,6 +267,7 @@ tn_tensor *tn_group_norm(const tn_tensor *input, int64_t num_groups, const tn_te
   if (!(eps >= 0)) return tn_error_null("%s: eps must be non-negative, got %g", fn, eps);
   g.eps = eps;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, group_norm);
   if (!be) return NULL;
   int64_t stat_sizes[2] = {g.n, num_groups};
   tn_tensor *t[6] = {0}; /* x, w, b, y, mean, rstd */
@@ -295,6 +300,7 @@ int tn_group_norm_backward(const tn_tensor *grad_output, const tn_tensor *input,
       tn_nn_check_shape(fn, "a mean", mean, 2, stat_sizes) || tn_nn_check_shape(fn, "an rstd", rstd, 2, stat_sizes))
     return -1;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, group_norm_backward);
   if (!be) return -1;
   int64_t c = g.c;
   tn_tensor *t[8] = {0}; /* g, x, mean, rstd, w, gi, gw, gb */

@@ -203,6 +203,9 @@ typedef struct pointwise_call {
 
 static int run_backend(const pointwise_call *call, tn_tensor *out, const tn_tensor *const *in) {
   tn_backend *b = tn_backend_of(call->name, out);
+  b = call->arity == 1   ? TN_WITH_KERNEL(call->name, b, unary)
+      : call->arity == 2 ? TN_WITH_KERNEL(call->name, b, binary)
+                         : TN_WITH_KERNEL(call->name, b, ternary);
   if (!b) return -1;
   switch (call->arity) {
     case 1: return b->unary(call->kernel, out, in[0], call->p0, call->p1);

@@ -99,6 +99,7 @@ tn_tensor *tn_max_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
       pool_window(fn, input, nsp, kernel, stride, padding, dilation, ceil_mode, 1, &g))
     return NULL;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, max_pool2d);
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);
@@ -137,6 +138,7 @@ tn_tensor *tn_max_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
   g.oh = nsp == 2 ? grad_output->sizes[grad_output->ndim - 2] : 1;
   g.ow = grad_output->sizes[grad_output->ndim - 1];
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, max_pool2d_backward);
   if (!be) return NULL;
   tn_tensor *go = contiguous_or_null(grad_output);
   tn_tensor *idx = go ? contiguous_or_null(indices) : NULL;
@@ -173,6 +175,7 @@ tn_tensor *tn_avg_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
   if (avg_pool_setup(fn, input, nsp, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, &g))
     return NULL;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, avg_pool2d);
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);
@@ -199,6 +202,7 @@ tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
   int nd = pool_out_shape(input, nsp, &g, sizes);
   if (tn_nn_check_shape(fn, "a gradient", grad_output, nd, sizes)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, avg_pool2d_backward);
   if (!be) return NULL;
   tn_tensor *go = contiguous_or_null(grad_output);
   tn_tensor *gx = go ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
@@ -231,6 +235,7 @@ tn_tensor *tn_adaptive_avg_pool(const tn_tensor *input, int nsp, const int64_t *
   tn_pool_geom g;
   if (adaptive_setup(fn, input, nsp, output_size, &g)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool2d);
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);
@@ -259,6 +264,7 @@ tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_
   g.oh = nsp == 2 ? grad_output->sizes[grad_output->ndim - 2] : 1;
   g.ow = grad_output->sizes[grad_output->ndim - 1];
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool2d_backward);
   if (!be) return NULL;
   tn_tensor *go = contiguous_or_null(grad_output);
   tn_tensor *gx = go ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
@@ -278,6 +284,7 @@ tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *
   if (indices) *indices = NULL;
   if (adaptive_setup(fn, input, nsp, output_size, &g)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
+  be = TN_WITH_KERNEL(fn, be, adaptive_max_pool2d);
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);

@@ -44,6 +44,7 @@ static int require_floating(const char *fn, const tn_tensor *t) {
 
 int tn_uniform_(tn_tensor *t, double low, double high, tn_generator *g) {
   tn_backend *b = random_target("uniform_", t, &g);
+  b = TN_WITH_KERNEL("uniform_", b, uniform);
   if (!b || require_floating("uniform_", t)) return -1;
   if (!(low <= high)) return tn_error("uniform_: expected low <= high, got low=%g high=%g", low, high);
   /* The bounds must be finite in the target dtype (float16 overflows from 65520 on, as PyTorch checks). */
@@ -56,6 +57,7 @@ int tn_uniform_(tn_tensor *t, double low, double high, tn_generator *g) {
 
 int tn_normal_(tn_tensor *t, double mean, double std, tn_generator *g) {
   tn_backend *b = random_target("normal_", t, &g);
+  b = TN_WITH_KERNEL("normal_", b, normal);
   if (!b || require_floating("normal_", t)) return -1;
   if (!(std >= 0)) return tn_error("normal_: expected std >= 0, got %g", std);
   tn_bump_version(t);
@@ -64,6 +66,7 @@ int tn_normal_(tn_tensor *t, double mean, double std, tn_generator *g) {
 
 int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
   tn_backend *b = random_target("randint", t, &g);
+  b = TN_WITH_KERNEL("randint", b, randint);
   if (!b) return -1;
   if (low >= high)
     return tn_error("randint: expected low < high, got low=%lld high=%lld", (long long)low, (long long)high);
@@ -83,6 +86,7 @@ int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g) {
 
 int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g) {
   tn_backend *b = random_target("bernoulli_", t, &g);
+  b = TN_WITH_KERNEL("bernoulli_", b, bernoulli);
   if (!b) return -1;
   if (!(p >= 0 && p <= 1)) return tn_error("bernoulli_: expected 0 <= p <= 1, got %g", p);
   tn_bump_version(t);
@@ -91,6 +95,7 @@ int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g) {
 
 int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g) {
   tn_backend *b = random_target("bernoulli_", t, &g);
+  b = TN_WITH_KERNEL("bernoulli_", b, bernoulli);
   if (!b) return -1;
   if (p->storage->device_type != t->storage->device_type)
     return tn_error("bernoulli_: the probabilities are on another device than the tensor");

@@ -218,9 +218,8 @@ static int check_out(const char *fn, const tn_tensor *out) {
 static int execute(reduction *r, tn_tensor **outs, int nres, bool keepdim) {
   const char *fn = r->fn;
   tn_backend *b = tn_backend_of(fn, r->x);
+  b = TN_WITH_KERNEL(fn, b, reduce);
   if (!b) return -1;
-  if (!b->reduce)
-    return tn_error("%s: not implemented for tensors on this device (%s backend)", fn, b->name);
   int64_t shape[TN_MAX_DIMS];
   int ndim = result_shape(r, keepdim, shape);
   int dev = r->x->storage->device_type, index = r->x->storage->device_index;
@@ -340,6 +339,7 @@ int tn_reduce_value(int op, const tn_tensor *x, int dtype, double p, double *val
   tn_tensor out = {.storage = &storage, .numel = 1, .ndim = r.x->ndim, .dtype = r.dtype[0]};
   for (int d = 0; d < r.x->ndim; d++) out.sizes[d] = 1, out.strides[d] = 0;
   tn_backend *b = tn_backend_of(r.fn, r.x);
+  b = TN_WITH_KERNEL(r.fn, b, reduce);
   int rc = b ? b->reduce(r.kernel, &out, NULL, r.x, r.mask, r.p) : -1;
   if (rc == 0) *value = read_value(&slot, r.dtype[0]);
   reduction_free(&r);
@@ -359,8 +359,8 @@ tn_tensor *tn_cumulative(int op, tn_tensor *out, const tn_tensor *x, int dim, in
   int target = dtype >= 0 ? dtype : x->dtype;
   int rdtype = tn_dtype_is_floating(target) ? target : TN_INT64;
   tn_backend *b = tn_backend_of(fn, x);
+  b = TN_WITH_KERNEL(fn, b, cumulative);
   if (!b) return NULL;
-  if (!b->cumulative) return tn_error_null("%s: not implemented for tensors on this device (%s backend)", fn, b->name);
 
   tn_tensor *converted = NULL, *target_t = NULL, *result = NULL;
   const tn_tensor *in = x;

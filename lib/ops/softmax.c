@@ -31,6 +31,8 @@ static tn_tensor *run(const char *fn, tn_tensor *out, const tn_tensor *a, const 
   int64_t outer, size, inner;
   if (split_at(fn, a, dim, &outer, &size, &inner)) return NULL;
   tn_backend *be = tn_backend_of(fn, a);
+  be = TN_WITH_KERNEL(fn, be, softmax);
+  be = TN_WITH_KERNEL(fn, be, softmax_backward);
   if (!be) return NULL;
   if (out && tn_nn_check_device(fn, "out= tensor", out, "input", a)) return NULL;
   tn_tensor *target = tn_prepare_out(fn, out, a->ndim, a->sizes, a->dtype, a);
