@@ -1,7 +1,7 @@
 /* backend.c: the CUDA backend table. The runtime entries (allocator) are filled here; each kernel family
  * fills its own pointers through its tn_cuda_register_* function (kernels.h). A family whose file is not
  * there yet keeps the weak definition below, which leaves its pointers NULL: those ops then fail with
- * "<op>: not implemented for CUDA tensors" instead of running anything. */
+ * "<op>: not supported on cuda tensors yet" instead of running anything. */
 #include "kernels.h"
 
 #include <pthread.h>

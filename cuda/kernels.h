@@ -91,8 +91,8 @@ void tn_cuda_alloc_reset_peak(int device);
 tn_backend *tn_cuda_backend(void);
 
 /* Each kernel family fills its pointers of the table. The families without kernels yet are defined weakly
- * in backend.c as leaving the pointers NULL (their ops then fail with "<op>: not implemented for CUDA
- * tensors"); a family's .cu file defines the strong version. */
+ * in backend.c as leaving the pointers NULL (their ops then fail with "<op>: not supported on cuda
+ * tensors yet", from the TN_WITH_KERNEL guards of lib/ops); a family's .cu file defines the strong version. */
 void tn_cuda_register_copy(tn_backend *b);       /* copy.cu: copy, fill */
 void tn_cuda_register_pointwise(tn_backend *b);  /* pointwise.cu: unary, binary, ternary */
 void tn_cuda_register_random(tn_backend *b);     /* random.cu: uniform, normal, randint, bernoulli */

@@ -519,7 +519,8 @@ end
 
 --- torch.linalg.svd(A, full_matrices=true) -> U, S, Vh
 -- The singular value decomposition A = U diag(S) Vh of an [m x n] matrix (or batch), singular values in
--- descending order (LAPACK's gesdd). full_matrices (positional or {full_matrices=}, default true as in
+-- descending order (LAPACK's gesdd on the CPU, cuSOLVER's gesvd on CUDA: singular vectors are unique only up to
+-- sign, and the two may differ there). full_matrices (positional or {full_matrices=}, default true as in
 -- PyTorch): U [m x m] and Vh [n x n]; false: U [m x k], Vh [k x n], k = min(m, n).
 function linalg.svd(a, full)
   local ac = matrix('linalg.svd', a)
