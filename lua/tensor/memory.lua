@@ -3,8 +3,7 @@
 -- A Tensor costs the Lua collector a few dozen bytes while its storage may hold megabytes, so on its own
 -- the collector would let dead tensors pile up. After each allocation we compare the C byte counter with
 -- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes twice
--- what is still live (at least a floor: 64 MB, raised to at most 256 MB on the CPU while collections cost
--- more than a few percent of the time). Peak memory thus stays within about twice the live set.
+-- what is still live (at least `minimum`). Peak memory thus stays within about twice the live set.
 --
 -- It also owns the C tensors behind Lua objects. LuaJIT's per-object finalizers (ffi.gc) cost about a
 -- microsecond each (a hash-table entry, then a protected call through the FFI at collection), several times
@@ -114,35 +113,12 @@ local live_bytes = C.tn_memory_live_bytes
 local minimum = 64 * 1024 * 1024
 local threshold = { [0] = minimum, [1] = minimum }
 
--- A training step can allocate tens of megabytes of short-lived tensors while the Lua heap the collector
--- must traverse holds a few megabytes of modules and graph nodes; at the 64 MB floor that is a full
--- collection every step or two, several percent of the time. So on the CPU the floor adapts: it doubles
--- (up to 4 times the minimum) while collections take more than 4% of the process's time between them, and
--- halves back when they take less than 1%.
-local CPU_FLOOR_SCALE_MAX = 4
-local cpu_floor_scale, cpu_last_collection = 1, os.clock()
-
 function M.after_alloc(device_type)
   local live = tonumber(live_bytes(device_type))
   if live > threshold[device_type] then
-    local floor = minimum
-    if device_type == 0 then
-      local start = os.clock()
-      collect()
-      local finish = os.clock()
-      local share = (finish - start) / math.max(finish - cpu_last_collection, 1e-6)
-      cpu_last_collection = finish
-      if share > 0.04 and cpu_floor_scale < CPU_FLOOR_SCALE_MAX then
-        cpu_floor_scale = cpu_floor_scale * 2
-      elseif share < 0.01 and cpu_floor_scale > 1 then
-        cpu_floor_scale = cpu_floor_scale / 2
-      end
-      floor = minimum * cpu_floor_scale
-    else
-      collect()
-    end
+    collect()
     live = tonumber(live_bytes(device_type))
-    threshold[device_type] = math.max(floor, 2 * live)
+    threshold[device_type] = math.max(minimum, 2 * live)
   end
 end
 
