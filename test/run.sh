@@ -5,7 +5,8 @@
 #   bash test/run.sh                      # everything
 #   bash test/run.sh test/views_spec.lua  # C tests, then only the given specs (any busted arguments)
 #
-# Environment: JOBS (parallel build jobs, default: the number of CPUs), BUILD_DIR (default: build),
+# Environment: JOBS (parallel build jobs, default: the number of CPUs), BUILD_DIR (default: build), BUSTED
+# (the busted command),
 # TENSOR_CUDA (ON/OFF: build the CUDA backend; default ON where nvidia-smi sees a GPU, else OFF: without a
 # device its specs only check the unavailable paths, and .ci/run already compiles and links it in the rock).
 set -euo pipefail
@@ -42,4 +43,12 @@ echo "== C tests (ctest)"
 echo "== Lua specs (busted)"
 # The specs load the library just built, whatever TENSOR_LIBRARY the caller's shell has.
 export TENSOR_LIBRARY="$build/libtensor.so"
-luajit /usr/bin/busted "$@"
+# busted: $BUSTED, else Debian's script run by LuaJIT (plain `busted` would run under Lua 5.2), else the one on
+# PATH (the GPU machine's kit provides a LuaJIT wrapper)
+if [ -n "${BUSTED:-}" ]; then
+  $BUSTED "$@"
+elif [ -x /usr/bin/busted ]; then
+  luajit /usr/bin/busted "$@"
+else
+  busted "$@"
+fi

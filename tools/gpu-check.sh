@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One run of everything that needs a GPU, for a session that has a GPU machine for a few minutes: builds the
+# CUDA backend for the machine's architecture, runs the CUDA specs (every CUDA op against the CPU), the
+# distributed spec (its NCCL branch runs where /dev/nvidia0 exists), then the whole suite on that build, and
+# leaves each log in $OUT (or ./gpu-check-logs). On the GPU machine of ../shared/device/README.md:
+#
+#   bash .gpu-kit/setup.sh && . /tmp/kit/env.sh && bash tools/gpu-check.sh
+#
+# The CUDA specs compare with the CPU and need nothing else; the full suite's reference checks need PyTorch
+# (/usr/bin/python3 with torch) and the distributed spec needs Open MPI: where those are missing, they fail
+# for that reason, which the logs show.
+#
+# Environment: CUDA_ARCH (default: the first GPU's compute capability from nvidia-smi, else 90), OUT, JOBS.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+out=${OUT:-$root/gpu-check-logs}
+mkdir -p "$out"
+jobs=${JOBS:-$(nproc)}
+if [ -x /usr/local/cuda/bin/nvcc ]; then export PATH="$PATH:/usr/local/cuda/bin"; fi
+
+arch=${CUDA_ARCH:-}
+if [ -z "$arch" ]; then
+  arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')
+  arch=${arch:-90}
+fi
+
+# busted: the GPU kit's wrapper on PATH, or Debian's script run by LuaJIT
+if [ -x /usr/bin/busted ]; then busted=(luajit /usr/bin/busted); else busted=(busted); fi
+export BUSTED="${busted[*]}"
+
+status=0
+# Runs a named step, its output into $out/<name>.log; the summary line goes to the terminal.
+step() {
+  local name=$1
+  shift
+  local start=$SECONDS
+  if "$@" >"$out/$name.log" 2>&1; then
+    echo "ok      $name ($((SECONDS - start)) s)"
+  else
+    echo "FAILED  $name ($((SECONDS - start)) s): see $out/$name.log"
+    tail -20 "$out/$name.log"
+    status=1
+  fi
+  grep -E 'successes|SKIPPED' "$out/$name.log" | tail -2
+}
+
+{ nvidia-smi; nvcc --version; } >"$out/machine.log" 2>&1
+echo "GPU: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1), sm_$arch"
+
+generator=()
+if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+step configure cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTENSOR_TESTS=ON \
+  -DTENSOR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" ${KIT_CMAKE_ARGS:-}
+step build cmake --build build-gpu -j "$jobs"
+export TENSOR_LIBRARY=$root/build-gpu/libtensor.so
+
+step cuda_spec "${busted[@]}" test/cuda_spec.lua
+step cuda_ops_spec "${busted[@]}" test/cuda_ops_spec.lua
+step distributed_spec "${busted[@]}" test/distributed_spec.lua
+step config luajit -e "package.path='./lua/?.lua;./lua/?/init.lua;'..package.path
+  local torch = require 'tensor'; print(torch.config()); print(torch.cuda.is_available(), torch.cuda.device_count())"
+step full_suite env TENSOR_CUDA=ON BUILD_DIR=build-gpu bash test/run.sh
+exit $status
