@@ -19,35 +19,18 @@ local TH = ROOT .. '/bin/th'
 -- without CAP_SYS_PTRACE: "Read -1, expected N, errno = 1"), so the specs use plain copy-in/copy-out.
 local MPIRUN = 'OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root --oversubscribe -np 2'
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read(path)
-  local f = io.open(path, 'rb')
-  if not f then return nil end
-  local s = f:read('*a')
-  f:close()
-  return s
-end
+local shell = require 'helpers.shell'
+local quote, read = shell.quote, shell.read
 
 local tmpdir
 local function temp_dir()
-  if not tmpdir then
-    local p = io.popen('mktemp -d /tmp/distributed_spec.XXXXXX')
-    tmpdir = p:read('*l')
-    p:close()
-  end
+  tmpdir = tmpdir or shell.temp_dir('distributed_spec')
   return tmpdir
 end
-teardown(function() if tmpdir then os.execute('rm -rf ' .. quote(tmpdir)) end end)
+teardown(function() if tmpdir then shell.remove(tmpdir) end end)
 
 -- Runs a shell command (stdout and stderr together) under a time limit; returns { out =, rc = }.
-local function sh(cmd, limit)
-  local dir = temp_dir()
-  local out = dir .. '/cmd.out'
-  os.execute(string.format('timeout %d sh -c %s > %s 2>&1; echo $? > %s', limit or 60, quote(cmd), quote(out),
-                           quote(out .. '.rc')))
-  return { out = read(out) or '', rc = tonumber(read(out .. '.rc')) }
-end
+local function sh(cmd, limit) return shell.run(temp_dir(), cmd, limit or 60) end
 
 local function mpirun(script, args, limit)
   return sh(string.format('%s %s %s %s', MPIRUN, quote(TH), quote(ROOT .. '/test/distributed/' .. script), args or ''),

@@ -8,30 +8,16 @@ local ROOT = io.popen('pwd'):read('*l')
 local TH = ROOT .. '/bin/th'
 local FASHION = '/usr/share/datasets/fashion-mnist'
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read(path)
-  local f = io.open(path, 'rb')
-  if not f then return nil end
-  local s = f:read('*a')
-  f:close()
-  return s
-end
+local shell = require 'helpers.shell'
+local quote, read = shell.quote, shell.read
 
 local tmpdir
-setup(function()
-  local p = io.popen('mktemp -d /tmp/examples_spec.XXXXXX')
-  tmpdir = p:read('*l')
-  p:close()
-end)
-teardown(function() if tmpdir then os.execute('rm -rf ' .. quote(tmpdir)) end end)
+setup(function() tmpdir = shell.temp_dir('examples_spec') end)
+teardown(function() if tmpdir then shell.remove(tmpdir) end end)
 
 -- Runs examples/<script> with the argument string; returns { out = stdout and stderr, rc = exit status }.
 local function run(script, args)
-  local out = tmpdir .. '/out'
-  os.execute(string.format('%s %s %s > %s 2>&1; echo $? > %s', quote(TH), quote(ROOT .. '/examples/' .. script),
-                           args or '', quote(out), quote(out .. '.rc')))
-  return { out = read(out) or '', rc = tonumber(read(out .. '.rc')) }
+  return shell.run(tmpdir, string.format('%s %s %s', quote(TH), quote(ROOT .. '/examples/' .. script), args or ''))
 end
 
 local function has_fashion()
@@ -138,12 +124,9 @@ describe('examples/distributed_digits.lua', function()
       error('mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev; setup.sh does)')
     end
     -- root in CI containers, two ranks on however many cores, and no CMA single copy (see distributed_spec)
-    local mpirun = 'OMPI_MCA_btl_vader_single_copy_mechanism=none timeout 120 mpirun --allow-run-as-root ' ..
-                   '--oversubscribe -np 2 ' .. quote(TH)
-    local out = tmpdir .. '/distributed'
-    local script = quote(ROOT .. '/examples/distributed_digits.lua')
-    os.execute(string.format('%s %s 5 > %s 2>&1; echo $? > %s', mpirun, script, quote(out), quote(out .. '.rc')))
-    local two = { out = read(out) or '', rc = tonumber(read(out .. '.rc')) }
+    local two = shell.run(tmpdir, 'OMPI_MCA_btl_vader_single_copy_mechanism=none mpirun --allow-run-as-root ' ..
+                          '--oversubscribe -np 2 ' .. quote(TH) .. ' ' ..
+                          quote(ROOT .. '/examples/distributed_digits.lua') .. ' 5', 120)
     assert.are.equal(0, two.rc, two.out)
     assert.matches('2 ranks, batches of 32 per rank %(64 in all%)', two.out)
     assert.matches('replicas identical on 2 ranks: yes', two.out)

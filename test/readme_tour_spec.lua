@@ -2,15 +2,8 @@
 -- th on stdin, one line at a time as a user would paste it, and any error fails the spec.
 local ROOT = io.popen('pwd'):read('*l')
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-
-local function read(path)
-  local f = io.open(path, 'rb')
-  if not f then return nil end
-  local s = f:read('*a')
-  f:close()
-  return s
-end
+local shell = require 'helpers.shell'
+local quote, read = shell.quote, shell.read
 
 -- The lua code blocks of the README section whose heading is "Tour" (up to the next heading of the same
 -- or a higher level), in order; nil when there is no such section.

@@ -5,7 +5,7 @@ local tmux = require 'helpers.tmux'
 local ROOT = io.popen('pwd'):read('*l')
 local PROMPT, MORE = 'th> ', '..> '
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local quote = require('helpers.shell').quote
 
 local home
 

@@ -3,7 +3,8 @@
 local ROOT = io.popen('pwd'):read('*l')
 local TH = ROOT .. '/bin/th'
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell = require 'helpers.shell'
+local quote, read = shell.quote, shell.read
 
 local tmpdir
 local function tmp(name) return tmpdir .. '/' .. name end
@@ -14,13 +15,6 @@ local function write(path, text)
   f:close()
 end
 
-local function read(path)
-  local f = io.open(path, 'rb')
-  if not f then return nil end
-  local s = f:read('*a')
-  f:close()
-  return s
-end
 
 -- Runs a shell command line with stdin text; returns { out=, err=, rc= }.
 local function sh(cmdline, stdin)
