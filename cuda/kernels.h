@@ -181,72 +181,18 @@ TN_HD int64_t tn_cuda_offset(const tn_cuda_view &v, int64_t k) {
   return off;
 }
 
-/* ---- 16-bit floats, bit for bit as lib/internal.h converts them (round to nearest even) ---- */
-TN_HD uint32_t tn_cu_f32_bits(float f) {
-#ifdef __CUDA_ARCH__
-  return __float_as_uint(f);
-#else
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  return u;
-#endif
-}
-TN_HD float tn_cu_bits_f32(uint32_t u) {
-#ifdef __CUDA_ARCH__
-  return __uint_as_float(u);
-#else
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-#endif
-}
-TN_HD uint16_t tn_cu_f32_to_f16(float f) {
-  const uint32_t f32_inf = 255u << 23, f16_overflow = (127u + 16u) << 23;
-  const uint32_t denorm_magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
-  uint32_t u = tn_cu_f32_bits(f);
-  uint32_t sign = u & 0x80000000u;
-  uint16_t out;
-  u ^= sign;
-  if (u >= f16_overflow) {
-    out = u > f32_inf ? 0x7e00 : 0x7c00;
-  } else if (u < (113u << 23)) {
-    float sum = tn_cu_bits_f32(u) + tn_cu_bits_f32(denorm_magic);
-    out = (uint16_t)(tn_cu_f32_bits(sum) - denorm_magic);
-  } else {
-    uint32_t odd = (u >> 13) & 1u;
-    u += ((uint32_t)(15 - 127) << 23) + 0xfffu + odd;
-    out = (uint16_t)(u >> 13);
-  }
-  return (uint16_t)(out | (sign >> 16));
-}
-TN_HD float tn_cu_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-  if (exponent == 0x1f) return tn_cu_bits_f32(sign | 0x7f800000u | (mantissa << 13));
-  if (exponent == 0) {
-    float magnitude = (float)mantissa * 5.9604644775390625e-8f; /* 2^-24 */
-    return sign ? -magnitude : magnitude;
-  }
-  return tn_cu_bits_f32(sign | ((exponent + 112u) << 23) | (mantissa << 13));
-}
-TN_HD uint16_t tn_cu_f32_to_bf16(float f) {
-  uint32_t u = tn_cu_f32_bits(f);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (uint16_t)(u >> 16);
-}
-TN_HD float tn_cu_bf16_to_f32(uint16_t h) { return tn_cu_bits_f32((uint32_t)h << 16); }
+/* 16-bit floats: lib/half.h (through internal.h), the same conversions as the CPU's. */
 
 /* Loading a stored element as its compute type and storing a compute value back, per dtype kind (the
  * device-side TN_LOAD_* / TN_STORE_* of internal.h). */
 #define TN_CU_LOAD_FLOAT(v) (v)
-#define TN_CU_LOAD_HALF(v) tn_cu_f16_to_f32(v)
-#define TN_CU_LOAD_BF16(v) tn_cu_bf16_to_f32(v)
+#define TN_CU_LOAD_HALF(v) tn_f16_to_f32(v)
+#define TN_CU_LOAD_BF16(v) tn_bf16_to_f32(v)
 #define TN_CU_LOAD_INT(v) (v)
 #define TN_CU_LOAD_BOOL(v) (v)
 #define TN_CU_STORE_FLOAT(T, v) ((T)(v))
-#define TN_CU_STORE_HALF(T, v) tn_cu_f32_to_f16((float)(v))
-#define TN_CU_STORE_BF16(T, v) tn_cu_f32_to_bf16((float)(v))
+#define TN_CU_STORE_HALF(T, v) tn_f32_to_f16((float)(v))
+#define TN_CU_STORE_BF16(T, v) tn_f32_to_bf16((float)(v))
 #define TN_CU_STORE_INT(T, v) ((T)(v))
 #define TN_CU_STORE_BOOL(T, v) ((T)((v) != 0))
 

@@ -34,10 +34,10 @@ __device__ __forceinline__ int64_t tv_offset(const tv &v, int64_t i) { return tn
 
 /* 16-bit floats convert bit for bit as the CPU does (kernels.h, after lib/internal.h): the intrinsics'
  * rounding agrees, but their NaN encodings do not (a NaN must store as the CPU's 0x7e00). */
-__device__ __forceinline__ float tnc_h2f(uint16_t h) { return tn_cu_f16_to_f32(h); }
-__device__ __forceinline__ float tnc_b2f(uint16_t h) { return tn_cu_bf16_to_f32(h); }
-__device__ __forceinline__ uint16_t tnc_f2h(float f) { return tn_cu_f32_to_f16(f); }
-__device__ __forceinline__ uint16_t tnc_f2b(float f) { return tn_cu_f32_to_bf16(f); }
+__device__ __forceinline__ float tnc_h2f(uint16_t h) { return tn_f16_to_f32(h); }
+__device__ __forceinline__ float tnc_b2f(uint16_t h) { return tn_bf16_to_f32(h); }
+__device__ __forceinline__ uint16_t tnc_f2h(float f) { return tn_f32_to_f16(f); }
+__device__ __forceinline__ uint16_t tnc_f2b(float f) { return tn_f32_to_bf16(f); }
 
 template <class C>
 __device__ __forceinline__ C ld(const char *base, int64_t off, int dtype) {
