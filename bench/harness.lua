@@ -49,10 +49,16 @@ function M.load_workloads(root)
 end
 
 -- The workloads whose name, group or file name contains one of the filters (plain text, case-insensitive);
--- all when there are none.
+-- all when there are none. GPU workloads (`cuda = true`) need a GPU on both sides and run only when a filter
+-- names them (`luajit bench/run.lua cuda`).
 function M.select(list, filters)
-  if #filters == 0 then return list end
   local chosen = {}
+  if #filters == 0 then
+    for _, e in ipairs(list) do
+      if not e.cuda then chosen[#chosen + 1] = e end
+    end
+    return chosen
+  end
   for _, e in ipairs(list) do
     local name, group, file = e.name:lower(), e.group:lower(), e.file:lower()
     for _, f in ipairs(filters) do

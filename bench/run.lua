@@ -149,8 +149,9 @@ for _, e in ipairs(selected) do
   names[#names + 1] = e.name
   if e.py then
     py_names[#py_names + 1] = e.name
-    py[#py + 1] = string.format('{"name": %s, "setup": %s, "code": %s, "min_time": %s}', json_string(e.name),
-      json_string(e.py_setup or ''), json_string(e.py), e.min_time and tostring(e.min_time) or 'null')
+    py[#py + 1] = string.format('{"name": %s, "setup": %s, "code": %s, "min_time": %s, "cuda": %s}',
+      json_string(e.name), json_string(e.py_setup or ''), json_string(e.py), e.min_time and tostring(e.min_time) or 'null',
+      tostring(e.cuda == true))
   end
 end
 local names_file, spec_file = os.tmpname(), os.tmpname()

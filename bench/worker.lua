@@ -23,7 +23,7 @@ io.stdout:flush()
 local _, by_name = harness.load_workloads(root)
 
 -- A workload's setup runs once as the body of a chunk whose locals the timed loop sees as upvalues;
--- the loop variable is `i`.
+-- the loop variable is `i`. GPU work is asynchronous: a timed run ends when the device is done.
 local template = [[
 local torch, ffi = ...
 %s
@@ -31,11 +31,13 @@ return function(_n)
   for i = 1, _n do
 %s
   end
+  %s
 end
 ]]
 
 local function run(e)
-  local chunk, err = loadstring(template:format(e.setup or '', e.lua), '=' .. e.name)
+  local finish = e.cuda and 'torch.cuda.synchronize()' or ''
+  local chunk, err = loadstring(template:format(e.setup or '', e.lua, finish), '=' .. e.name)
   if not chunk then return harness.error_line(e.name, err) end
   local ok, loop = pcall(chunk, torch, ffi)
   if not ok then return harness.error_line(e.name, loop) end

@@ -13,10 +13,11 @@ import time
 import torch
 
 
-def make_loop(setup, code):
+def make_loop(setup, code, cuda=False):
     """Runs `setup` once, then builds `_loop(_n)`, which runs `code` _n times with the loop variable `i`.
     The names setup defines become the loop function's locals (default arguments), as timeit does,
-    so that looking them up costs what it costs in a user's function."""
+    so that looking them up costs what it costs in a user's function. GPU work is asynchronous: with
+    `cuda`, a run ends when the device is done."""
     ns = {"torch": torch}
     exec(compile(setup or "", "<setup>", "exec"), ns)
     names = [k for k in ns if k.isidentifier() and not k.startswith("__")]
@@ -26,7 +27,8 @@ def make_loop(setup, code):
         f"    def _loop(_n{params}):\n"
         "        for i in range(_n):\n"
         f"{textwrap.indent(code.strip() or 'pass', ' ' * 12)}\n"
-        "    return _loop\n"
+        + ("        torch.cuda.synchronize()\n" if cuda else "")
+        + "    return _loop\n"
     )
     scope = {}
     exec(compile(src, "<workload>", "exec"), scope)
@@ -63,7 +65,7 @@ def main():
     for w in spec["workloads"]:
         name = w["name"]
         try:
-            loop = make_loop(w.get("setup"), w["code"])
+            loop = make_loop(w.get("setup"), w["code"], w.get("cuda", False))
             median, least, n = measure(loop, w.get("min_time") or spec["min_time"], spec["trials"])
             print(f"ok\t{name}\t{median:.6e}\t{least:.6e}\t{n}", flush=True)
         except Exception as exc:  # report and go on with the next workload

@@ -390,3 +390,30 @@ describe('CUDA synchronisation', function()
     assert.are.equal(before + 1, torch.cuda.sync_count())
   end)
 end)
+
+describe('A CUDA training step', function()
+  it('runs forward, backward and an Adam step without waiting for the device', function()
+    local nn, optim = require 'tensor.nn', require 'tensor.optim'
+    torch.manual_seed(3)
+    local model = nn.Sequential(
+      nn.Conv2d(1, 8, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(8), nn.MaxPool2d(2),
+      nn.Flatten(), nn.Linear(8 * 14 * 14, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10)):cuda()
+    local criterion = nn.CrossEntropyLoss()
+    local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
+    local x, y = torch.randn(16, 1, 28, 28):cuda(), torch.randint(1, 11, { 16 }):cuda()
+    local function step()
+      opt:zero_grad()
+      local loss = criterion(model(x), y)
+      loss:backward()
+      opt:step()
+      return loss
+    end
+    local first = step()
+    torch.cuda.synchronize()
+    local before = torch.cuda.sync_count()
+    local loss
+    for _ = 1, 5 do loss = step() end
+    assert.are.equal(before, torch.cuda.sync_count(), 'host waits during five training steps')
+    assert.is_true(loss:item() < first:item(), 'the loss falls')
+  end)
+end)

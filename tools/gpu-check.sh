@@ -10,7 +10,11 @@
 # (/usr/bin/python3 with torch) and the distributed spec needs Open MPI: where those are missing, they fail
 # for that reason, which the logs show.
 #
-# Environment: CUDA_ARCH (default: the first GPU's compute capability from nvidia-smi, else 90), OUT, JOBS.
+# Environment: CUDA_ARCH (default: the first GPU's compute capability from nvidia-smi, else 90), OUT, JOBS;
+# PREBUILT=dir: use libtensor.so and libtensor_cuda.so built elsewhere (e.g. here, with nvcc and
+# -DCMAKE_CUDA_ARCHITECTURES=90, then copied into an ignored folder that travels) instead of building, which
+# saves the GPU machine's minutes; STEPS: the steps to run, of cuda_spec cuda_ops_spec bench distributed_spec
+# full_suite (default: all); STEP_TIMEOUT: seconds each step may take (default 900).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,13 +34,15 @@ fi
 if [ -x /usr/bin/busted ]; then busted=(luajit /usr/bin/busted); else busted=(busted); fi
 export BUSTED="${busted[*]}"
 
+steps=" ${STEPS:-cuda_spec cuda_ops_spec bench distributed_spec full_suite} "
 status=0
 # Runs a named step, its output into $out/<name>.log; the summary line goes to the terminal.
 step() {
   local name=$1
   shift
+  case "$name" in configure|build|config) ;; *) [[ "$steps" == *" $name "* ]] || return 0 ;; esac
   local start=$SECONDS
-  if "$@" >"$out/$name.log" 2>&1; then
+  if timeout "${STEP_TIMEOUT:-900}" "$@" >"$out/$name.log" 2>&1; then
     echo "ok      $name ($((SECONDS - start)) s)"
   else
     echo "FAILED  $name ($((SECONDS - start)) s): see $out/$name.log"
@@ -49,17 +55,39 @@ step() {
 { nvidia-smi; nvcc --version; } >"$out/machine.log" 2>&1
 echo "GPU: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1), sm_$arch"
 
-generator=()
-if command -v ninja >/dev/null; then generator=(-G Ninja); fi
-step configure cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTENSOR_TESTS=ON \
-  -DTENSOR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" ${KIT_CMAKE_ARGS:-}
-step build cmake --build build-gpu -j "$jobs"
-export TENSOR_LIBRARY=$root/build-gpu/libtensor.so
+if [ -n "${PREBUILT:-}" ]; then
+  lib_dir=$(cd "$PREBUILT" && pwd)
+  export LD_LIBRARY_PATH="$lib_dir:${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+  if ldd "$lib_dir/libtensor_cuda.so" "$lib_dir/libtensor.so" | grep -q 'not found'; then
+    # the CUDA libraries of the Python wheels beside PyTorch, where the toolkit lacks one
+    for d in $(find / -xdev -type d \( -path '*/nvidia/*/lib' -o -path '*/torch/lib' \) 2>/dev/null); do
+      LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$d"
+    done
+    ldd "$lib_dir/libtensor_cuda.so" "$lib_dir/libtensor.so" | grep 'not found'
+  fi
+else
+  lib_dir=$root/build-gpu
+  generator=()
+  if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+  step configure cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTENSOR_TESTS=ON \
+    -DTENSOR_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" ${KIT_CMAKE_ARGS:-}
+  step build cmake --build build-gpu -j "$jobs"
+fi
+export TENSOR_LIBRARY=$lib_dir/libtensor.so
+step config luajit -e "package.path='./lua/?.lua;./lua/?/init.lua;'..package.path
+  local torch = require 'tensor'; print(torch.config()); print(torch.cuda.is_available(), torch.cuda.device_count())"
+cat "$out/config.log"
 
 step cuda_spec "${busted[@]}" test/cuda_spec.lua
 step cuda_ops_spec "${busted[@]}" test/cuda_ops_spec.lua
+# the GPU rows of bench/ against the PyTorch of this machine (python3 there, where Debian's is missing)
+python=
+for p in /usr/bin/python3 python3; do
+  if "$p" -c 'import torch' 2>/dev/null; then python=$(command -v "$p"); break; fi
+done
+step bench env PYTHON="${python:-python3}" \
+  luajit bench/run.lua --threads=1 --rounds=2 --markdown cuda
 step distributed_spec "${busted[@]}" test/distributed_spec.lua
-step config luajit -e "package.path='./lua/?.lua;./lua/?/init.lua;'..package.path
-  local torch = require 'tensor'; print(torch.config()); print(torch.cuda.is_available(), torch.cuda.device_count())"
 step full_suite env TENSOR_CUDA=ON BUILD_DIR=build-gpu bash test/run.sh
+if [ -f "$out/bench.log" ]; then grep '^|' "$out/bench.log"; fi
 exit $status

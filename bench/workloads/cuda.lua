@@ -1,0 +1,92 @@
+-- GPU rows (issue 7, "Speed"): run only when asked, on a machine with a CUDA device on both sides
+-- (`luajit bench/run.lua --threads=1 cuda`). Every timed run ends with a synchronisation on both sides, so the
+-- times are the device's. Matrix products keep PyTorch's default float32 precision (no TF32 on either side);
+-- the element-wise add is compared with a device-to-device copy of the same size, the bandwidth ceiling.
+local rows = {}
+
+local function add(e)
+  e.cuda = true
+  rows[#rows + 1] = e
+end
+
+add { name = 'cuda copy 10^8 float32 (device to device)',
+  setup = 'local x, y = torch.randn(100000000):cuda(), torch.empty(100000000):cuda()',
+  lua = 'y:copy_(x)',
+  py_setup = "x, y = torch.randn(100000000).cuda(), torch.empty(100000000, device='cuda')",
+  py = 'y.copy_(x)',
+  bytes = 8e8, short = 'copy' }
+
+add { name = 'cuda add 10^8 float32',
+  setup = 'local a, b = torch.randn(100000000):cuda(), torch.randn(100000000):cuda()',
+  lua = 'local c = a + b',
+  py_setup = 'a, b = torch.randn(100000000).cuda(), torch.randn(100000000).cuda()',
+  py = 'c = a + b',
+  bytes = 1.2e9, baseline = 'cuda copy 10^8 float32 (device to device)' }
+
+for _, n in ipairs({ 1024, 2048, 4096, 8192 }) do
+  for _, dtype in ipairs({ 'float32', 'bfloat16' }) do
+    add { name = ('cuda %s GEMM %d'):format(dtype == 'float32' and 'SGEMM' or 'bf16', n),
+      setup = ("local a, b = torch.randn(%d, %d):to('%s'):cuda(), torch.randn(%d, %d):to('%s'):cuda()")
+        :format(n, n, dtype, n, n, dtype),
+      lua = 'local c = a:mm(b)',
+      py_setup = ('a, b = torch.randn(%d, %d).to(torch.%s).cuda(), torch.randn(%d, %d).to(torch.%s).cuda()')
+        :format(n, n, dtype, n, n, dtype),
+      py = 'c = a.mm(b)',
+      flops = 2 * n ^ 3 }
+  end
+end
+
+add { name = 'cuda softmax 4096x4096 float32 (rows)',
+  setup = 'local x = torch.randn(4096, 4096):cuda()',
+  lua = 'local y = x:softmax(2)',
+  py_setup = 'x = torch.randn(4096, 4096).cuda()',
+  py = 'y = x.softmax(1)',
+  bytes = 2 * 4 * 4096 * 4096 }
+
+add { name = 'cuda conv2d 64x64x56x56, 3x3, padding 1 (forward)',
+  setup = [[
+local nn = require 'tensor.nn'
+local x = torch.randn(64, 64, 56, 56):cuda()
+local w = torch.randn(64, 64, 3, 3):mul_(0.05):cuda()]],
+  lua = 'local y = nn.functional.conv2d(x, w, nil, { padding = 1 })',
+  py_setup = [[
+x = torch.randn(64, 64, 56, 56).cuda()
+w = (torch.randn(64, 64, 3, 3) * 0.05).cuda()]],
+  py = 'y = torch.nn.functional.conv2d(x, w, None, padding=1)',
+  flops = 2 * 64 * 64 * 56 * 56 * 64 * 9 }
+
+-- examples/fashion_cnn.lua's network on a batch of 256 images, with Adam: forward, backward and step
+add { name = 'cuda fashion CNN train step, batch 256 of 1x28x28 (Adam)',
+  setup = [[
+local nn, optim = require 'tensor.nn', require 'tensor.optim'
+torch.manual_seed(0)
+local model = nn.Sequential(
+  nn.Conv2d(1, 16, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
+  nn.Conv2d(16, 32, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+  nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)):cuda()
+local criterion = nn.CrossEntropyLoss()
+local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
+local x, y = torch.randn(256, 1, 28, 28):cuda(), torch.randint(1, 11, { 256 }):cuda()]],
+  lua = [[
+opt:zero_grad()
+local loss = criterion(model(x), y)
+loss:backward()
+opt:step()]],
+  py_setup = [[
+import torch.nn as nn
+torch.manual_seed(0)
+model = nn.Sequential(
+    nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)).cuda()
+criterion = nn.CrossEntropyLoss()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+x, y = torch.randn(256, 1, 28, 28).cuda(), torch.randint(0, 10, (256,)).cuda()]],
+  py = [[
+opt.zero_grad()
+loss = criterion(model(x), y)
+loss.backward()
+opt.step()]],
+  items = 256, unit = 'images', min_time = 0.3 }
+
+return rows
