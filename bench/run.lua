@@ -208,7 +208,10 @@ for _, e in ipairs(selected) do
                      or string.format('%.1f GFLOP/s', e.flops / l.best / 1e9)
         local b = e.baseline and lua_results[threads][e.baseline]
         if b and b.best then
-          note = note .. string.format(' = %.0f%% of %s', 100 * b.best / l.best, by_name[e.baseline].short or e.baseline)
+          -- rates, not times: the baseline may move a different number of bytes (a copy beside an add)
+          local base = by_name[e.baseline]
+          local rate, base_rate = (e.bytes or e.flops) / l.best, (base.bytes or base.flops) / b.best
+          note = note .. string.format(' = %.0f%% of %s', 100 * rate / base_rate, base.short or e.baseline)
         end
         notes[#notes + 1] = note
       end

@@ -20,7 +20,12 @@ namespace {
 /* ---- handles ---- */
 
 enum { MAX_DEVICES = 64 };
+/* cuBLAS picks faster kernels (split-K among them) when it has room: 32 MiB per device, as PyTorch gives it on
+ * Hopper. The workspace lives as long as the handle, so it is taken with cudaMalloc once, outside the caching
+ * allocator (whose counters report the user's tensors and scratch). */
+enum { WORKSPACE_BYTES = 32 << 20 };
 cublasHandle_t handles[MAX_DEVICES];
+void *workspaces[MAX_DEVICES];
 pthread_mutex_t handle_lock = PTHREAD_MUTEX_INITIALIZER;
 
 cublasHandle_t handle_for(const char *fn, int device, cudaStream_t stream) {
@@ -30,10 +35,19 @@ cublasHandle_t handle_for(const char *fn, int device, cudaStream_t stream) {
   }
   pthread_mutex_lock(&handle_lock);
   cublasHandle_t h = handles[device];
-  if (!h && tn_cuda_check_cublas(fn, cublasCreate(&h)) == 0) handles[device] = h;
+  if (!h && tn_cuda_check_cublas(fn, cublasCreate(&h)) == 0) {
+    handles[device] = h;
+    if (cudaMalloc(&workspaces[device], WORKSPACE_BYTES) != cudaSuccess) {
+      (void)cudaGetLastError(); /* without the workspace cuBLAS uses its own default pool */
+      workspaces[device] = NULL;
+    }
+  }
+  void *workspace = workspaces[device];
   pthread_mutex_unlock(&handle_lock);
   if (!h) return NULL;
+  /* cublasSetStream also resets the workspace to cuBLAS's default pool, so it is set again after it */
   if (tn_cuda_check_cublas(fn, cublasSetStream(h, stream))) return NULL;
+  if (workspace && tn_cuda_check_cublas(fn, cublasSetWorkspace(h, workspace, WORKSPACE_BYTES))) return NULL;
   return h;
 }
 
@@ -185,6 +199,28 @@ cudaDataType_t cuda_type(int dtype) {
   }
 }
 
+/* Column-major C = alpha op(A) op(B) + beta C, `batch` times (steps sa, sb, sc between the operands), in x's
+ * dtype: float64 in float64, float32 in float32 (TF32 when allowed), 16-bit floats with float32 accumulation. */
+int gemm(const Ctx &x, cublasOperation_t opa, cublasOperation_t opb, int m, int n, int k, double alpha, const void *A,
+         int64_t lda, int64_t sa, const void *B, int64_t ldb, int64_t sb, double beta, void *C, int64_t ldc,
+         int64_t sc, int64_t batch) {
+  cudaDataType_t t = cuda_type(x.dtype);
+  cublasComputeType_t compute = x.dtype == TN_FLOAT64 ? CUBLAS_COMPUTE_64F
+                                : x.dtype == TN_FLOAT32 && tn_cuda_get_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                                     : CUBLAS_COMPUTE_32F;
+  float af = (float)alpha, bf = (float)beta;
+  const void *al = x.dtype == TN_FLOAT64 ? (const void *)&alpha : (const void *)&af;
+  const void *be = x.dtype == TN_FLOAT64 ? (const void *)&beta : (const void *)&bf;
+  /* one product through the plain call: cuBLAS's heuristics choose differently (and better) for it than for a
+   * batch of one */
+  cublasStatus_t s =
+      batch == 1 ? cublasGemmEx(x.handle, opa, opb, m, n, k, al, A, t, (int)lda, B, t, (int)ldb, be, C, t, (int)ldc,
+                                compute, CUBLAS_GEMM_DEFAULT)
+                 : cublasGemmStridedBatchedEx(x.handle, opa, opb, m, n, k, al, A, t, (int)lda, sa, B, t, (int)ldb, sb,
+                                              be, C, t, (int)ldc, sc, (int)batch, compute, CUBLAS_GEMM_DEFAULT);
+  return tn_cuda_check_cublas(x.fn, s);
+}
+
 /* C = alpha A B + beta C for `batch` products (A, B, C with steps sa, sb, sc between them) */
 int product(const Ctx &x, Mat A, Mat B, Mat C, double alpha, double beta, int64_t batch) {
   int64_t m = A.rows, k = A.cols, n = B.cols;
@@ -210,17 +246,7 @@ int product(const Ctx &x, Mat A, Mat B, Mat C, double alpha, double beta, int64_
     opa = a_row ? CUBLAS_OP_T : CUBLAS_OP_N, pa = A.p, la = lda, sa = A.bs;
     opb = b_row ? CUBLAS_OP_T : CUBLAS_OP_N, pb = B.p, lb = ldb, sb = B.bs;
   }
-  cudaDataType_t t = cuda_type(x.dtype);
-  cublasComputeType_t compute = x.dtype == TN_FLOAT64 ? CUBLAS_COMPUTE_64F
-                                : x.dtype == TN_FLOAT32 && tn_cuda_get_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                                     : CUBLAS_COMPUTE_32F;
-  float af = (float)alpha, bf = (float)beta;
-  const void *al = x.dtype == TN_FLOAT64 ? (const void *)&alpha : (const void *)&af;
-  const void *be = x.dtype == TN_FLOAT64 ? (const void *)&beta : (const void *)&bf;
-  cublasStatus_t s = cublasGemmStridedBatchedEx(x.handle, opa, opb, M, N, K, al, pa, t, (int)la, sa, pb, t, (int)lb,
-                                                sb, be, C.p, t, (int)ldc, C.bs, (int)batch, compute,
-                                                CUBLAS_GEMM_DEFAULT);
-  return tn_cuda_check_cublas(x.fn, s);
+  return gemm(x, opa, opb, M, N, K, alpha, pa, la, sa, pb, lb, sb, beta, C.p, ldc, C.bs, batch);
 }
 
 /* A contiguous scratch copy of t (batch dims first), or of its first `count` batches */
@@ -365,17 +391,8 @@ int tnc_gemm_rowmajor(const char *fn, const tn_tensor *like, int dtype, bool ta,
     return tn_error("%s: a product of [%lld x %lld] @ [%lld x %lld] is too large for cuBLAS", fn, (long long)m,
                     (long long)k, (long long)k, (long long)n);
   /* row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T */
-  cudaDataType_t t = cuda_type(dtype);
-  cublasComputeType_t compute = dtype == TN_FLOAT64 ? CUBLAS_COMPUTE_64F
-                                : dtype == TN_FLOAT32 && tn_cuda_get_allow_tf32() ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                                   : CUBLAS_COMPUTE_32F;
-  float af = (float)alpha, bf = (float)beta;
-  const void *al = dtype == TN_FLOAT64 ? (const void *)&alpha : (const void *)&af;
-  const void *be = dtype == TN_FLOAT64 ? (const void *)&beta : (const void *)&bf;
-  cublasStatus_t s = cublasGemmStridedBatchedEx(
-      x.handle, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, al, B, t,
-      (int)ldb, sb, A, t, (int)lda, sa, be, C, t, (int)ldc, sc, (int)batch, compute, CUBLAS_GEMM_DEFAULT);
-  return tn_cuda_check_cublas(fn, s);
+  return gemm(x, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, alpha, B, ldb,
+              sb, A, lda, sa, beta, C, ldc, sc, batch);
 }
 
 extern "C" void tn_cuda_register_blas(tn_backend *b) { b->gemm = cuda_gemm; }

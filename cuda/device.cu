@@ -6,6 +6,7 @@
  * (non-blocking, created on the device's first use): every op queues its kernels there and returns; the host
  * waits only where it reads results (tn_cuda_read) or asks to (tn_cuda_synchronize), and each wait counts in
  * the debug counter tn_cuda_sync_count(). */
+#include "conv_cudnn.h"
 #include "kernels.h"
 
 #include <cublas_v2.h>
@@ -163,6 +164,14 @@ static void describe_devices(void) {
     }
     used += (size_t)snprintf(dev.description + used, sizeof dev.description - used, "%s cuda:%d %s (sm_%d%d, %.1f GiB)",
                              i ? "," : "", i, p.name, p.major, p.minor, (double)p.totalGlobalMem / (1 << 30));
+  }
+  size_t cudnn = tnc_cudnn_version();
+  if (used < sizeof dev.description) {
+    if (cudnn)
+      snprintf(dev.description + used, sizeof dev.description - used, "; cuDNN %zu.%zu.%zu", cudnn / 10000,
+               cudnn % 10000 / 100, cudnn % 100);
+    else
+      snprintf(dev.description + used, sizeof dev.description - used, "; no cuDNN (convolutions by im2col)");
   }
 }
 

@@ -1,5 +1,6 @@
-/* nn_conv.cu: 2-d convolution forward and both backward kernels by im2col / col2im and cuBLAS, and the
- * registration of every nn family (tn_cuda_register_nn).
+/* nn_conv.cu: 2-d convolution forward and both backward kernels, through cuDNN where it takes them
+ * (conv_cudnn.cu), else by im2col / col2im and cuBLAS; and the registration of every nn family
+ * (tn_cuda_register_nn).
  *
  * Images are processed in chunks of B (the scratch kept under ~256 MB). For a chunk, the columns are laid out
  * as one matrix col [c_in*kh*kw x B*P] (P = oh*ow; column b*P + p is output position p of image b), so that
@@ -9,6 +10,7 @@
  *                    element: deterministic, no atomics)
  *   backward_weight  grad_w_g (+)= got_g @ col_g^T, chunk after chunk
  * The bias gradient is a block per output channel summing grad_out in float64. */
+#include "conv_cudnn.h"
 #include "ops.cuh"
 
 namespace {
@@ -71,15 +73,40 @@ __global__ void fold_grad_kernel(T *got, const T *go, int64_t c, int64_t P, int6
   }
 }
 
+/* The bias gradient: the sum of grad_out over each channel, by parts (tnc_for_channel_part) in float64, the
+ * parts then added in order. */
 template <class T>
-__global__ void bias_grad_kernel(T *gb, const T *go, int64_t n, int64_t c, int64_t P) {
+__global__ void bias_grad_parts(double *partial, const T *go, int64_t n, int64_t c, int64_t P, int parts) {
   __shared__ double sh[33];
   for (int64_t co = blockIdx.x; co < c; co += gridDim.x) {
     double s = 0;
-    for (int64_t k = threadIdx.x; k < n * P; k += blockDim.x) s += (double)go[((k / P) * c + co) * P + k % P];
+    tnc_for_channel_part(n, c, P, co, blockIdx.y, parts, [&](int64_t at) { s += (double)go[at]; });
     s = block_sum(s, sh);
-    if (threadIdx.x == 0) gb[co] = (T)s;
+    if (threadIdx.x == 0) partial[co * parts + blockIdx.y] = s;
   }
+}
+
+template <class T> __global__ void bias_grad_total(T *gb, const double *partial, int64_t c, int parts) {
+  TNC_GRID_LOOP(co, c) {
+    double s = 0;
+    for (int k = 0; k < parts; k++) s += partial[co * parts + k];
+    gb[co] = (T)s;
+  }
+}
+
+template <class T>
+int bias_grad(const char *fn, cudaStream_t s, int device, T *gb, const T *go, const tn_conv_geom *g) {
+  int64_t c = g->c_out, P = g->oh * g->ow;
+  if (c == 0) return 0;
+  int parts = tnc_channel_parts(tnc_sm_count(device), g->n, c);
+  int64_t bytes = c * parts * (int64_t)sizeof(double);
+  double *partial = (double *)tnc_scratch(device, bytes);
+  if (!partial) return -1;
+  bias_grad_parts<T><<<dim3((unsigned)(c < 65535 ? c : 65535), (unsigned)parts), 256, 0, s>>>(partial, go, g->n, c,
+                                                                                               P, parts);
+  bias_grad_total<T><<<tnc_blocks(c), TNC_THREADS, 0, s>>>(gb, partial, c, parts);
+  tnc_scratch_free(device, partial, bytes);
+  return tnc_check(fn);
 }
 
 /* images per chunk: the column matrix and one product result of a chunk under about 256 MB */
@@ -155,12 +182,10 @@ template <class T>
 int conv_backward_weight(const char *fn, cudaStream_t s, tn_tensor *gw, tn_tensor *gb, const tn_tensor *go,
                          const tn_tensor *x, const tn_conv_geom *g) {
   int64_t P = g->oh * g->ow;
-  if (gb) {
-    bias_grad_kernel<T><<<(unsigned)(g->c_out < 65535 ? g->c_out : 65535), 256, 0, s>>>(PTR(T, gb), PTR(const T, go),
-                                                                                        g->n, g->c_out, P);
-    if (tnc_check(fn)) return -1;
-  }
+  if (gb && bias_grad<T>(fn, s, tnc_device(go), PTR(T, gb), PTR(const T, go), g)) return -1;
   if (!gw) return 0;
+  int done = tnc_cudnn_conv_backward_weight(gw, go, x, g);
+  if (done <= 0) return done;
   int64_t es = (int64_t)sizeof(T), G = g->groups;
   int64_t cig = g->c_in / G, cog = g->c_out / G, K = cig * g->kh * g->kw, B = chunk_images(g, es);
   if (g->n == 0 || P == 0)
@@ -187,6 +212,8 @@ int cuda_conv2d(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn
   cudaStream_t s = tnc_stream(fn, x);
   if (!s) return -1;
   if (out->numel == 0) return 0;
+  int done = tnc_cudnn_conv_forward(out, x, w, bias, g);
+  if (done <= 0) return done;
   return x->dtype == TN_FLOAT64 ? conv_forward<double>(fn, s, out, x, w, bias, g)
                                 : conv_forward<float>(fn, s, out, x, w, bias, g);
 }
@@ -200,6 +227,8 @@ int cuda_conv2d_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, con
   if (g->oh * g->ow == 0 || g->c_out == 0)
     return tn_cuda_check(fn, cudaMemsetAsync(tn_base(grad_x), 0,
                                              (size_t)(grad_x->numel * tn_dtype_size(grad_x->dtype)), s));
+  int done = tnc_cudnn_conv_backward_input(grad_x, grad_out, w, g);
+  if (done <= 0) return done;
   return grad_out->dtype == TN_FLOAT64 ? conv_backward_input<double>(fn, s, grad_x, grad_out, w, g)
                                        : conv_backward_input<float>(fn, s, grad_x, grad_out, w, g);
 }

@@ -1,8 +1,8 @@
 /* nn_norm.cu: layer, batch and group normalisation and their backward (float32 and float64, contiguous),
  * following lib/cpu/norm_tmpl.h: statistics in two passes (the mean, then the mean squared deviation).
  *
- * Layer norm: a block per row. Batch norm: a block per channel (statistics in float64, then the channel's
- * outputs). Group norm: a block per (image, group). The weight and bias gradients of layer norm are column
+ * Layer norm: a block per row. Batch norm: statistics by parts of each channel in float64, merged per
+ * channel, then a grid loop over the outputs. Group norm: a block per (image, group). The weight and bias gradients of layer norm are column
  * sums over the rows (a thread per column); those of group norm sum per-(image, channel) sums over images. */
 #include "ops.cuh"
 
@@ -112,78 +112,170 @@ int cuda_layer_norm_backward(tn_tensor *gx, tn_tensor *gw, tn_tensor *gb, const 
                                 : layer_norm_backward_typed<float>(s, gx, gw, gb, g, x, mean, rstd, w, rows, cols);
 }
 
-/* ---- batch norm: x [n x c x s], a block per channel ---- */
+/* ---- batch norm: x [n x c x s], statistics by parts of each channel (ops.cuh) ----
+ * Forward: block (ch, part) takes the count, mean and squared deviations of its elements in float64 (two
+ * passes over its own elements, the second from cache); a thread per channel merges the parts in order
+ * (Chan's pairwise formula), writes the mean and 1/std and updates the running statistics; then a grid loop
+ * writes y. Backward: the parts sum g and g (x - mean) per channel, a thread per channel gives the weight and
+ * bias gradients and the coefficients of gx, and a grid loop writes gx. */
+
+enum { STATS = 3, GRADS = 2 }; /* doubles per part: count, mean, M2; sum g, sum g (x - mean) */
 
 template <class T>
-__global__ void __launch_bounds__(NB) batch_norm_channels(T *y, T *mean, T *invstd, const T *x, const T *w,
-                                                          const T *b, T *running_mean, T *running_var,
-                                                          tn_norm_geom g) {
+__global__ void __launch_bounds__(NB) batch_norm_stat_parts(double *part, const T *x, tn_norm_geom g, int parts) {
   __shared__ double sh[33];
-  int64_t n = g.n, c = g.c, sz = g.s, count = n * sz;
-  for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
-    T mu, is;
-    if (g.training) {
-      double sum = 0, m2 = 0;
-      for (int64_t k = threadIdx.x; k < count; k += blockDim.x) sum += (double)x[((k / sz) * c + ch) * sz + k % sz];
-      sum = block_sum(sum, sh);
-      mu = (T)(sum / (double)count);
-      for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-        double d = (double)(x[((k / sz) * c + ch) * sz + k % sz] - mu);
-        m2 += d * d;
-      }
-      m2 = block_sum(m2, sh);
-      is = (T)(1.0 / sqrt(m2 / (double)count + g.eps));
-      if (threadIdx.x == 0) {
-        if (running_mean) running_mean[ch] = (T)((1 - g.momentum) * running_mean[ch] + g.momentum * mu);
-        if (running_var)
-          running_var[ch] =
-              (T)((1 - g.momentum) * running_var[ch] + g.momentum * (m2 / (double)(count > 1 ? count - 1 : 1)));
-      }
-    } else {
-      mu = running_mean[ch];
-      is = (T)(1.0 / sqrt((double)running_var[ch] + g.eps));
+  int p = blockIdx.y;
+  double count = (double)tnc_part_count(g.n, g.s, p, parts);
+  for (int64_t ch = blockIdx.x; ch < g.c; ch += gridDim.x) {
+    double sum = 0, m2 = 0;
+    tnc_for_channel_part(g.n, g.c, g.s, ch, p, parts, [&](int64_t at) { sum += (double)x[at]; });
+    double mean = count > 0 ? block_sum(sum, sh) / count : 0;
+    tnc_for_channel_part(g.n, g.c, g.s, ch, p, parts, [&](int64_t at) {
+      double d = (double)x[at] - mean;
+      m2 += d * d;
+    });
+    m2 = block_sum(m2, sh);
+    if (threadIdx.x == 0) {
+      double *o = part + (ch * parts + p) * STATS;
+      o[0] = count, o[1] = mean, o[2] = m2;
     }
-    if (threadIdx.x == 0) mean[ch] = mu, invstd[ch] = is;
-    T scale = is * (w ? w[ch] : (T)1), shift = (b ? b[ch] : (T)0) - mu * scale;
-    for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      int64_t at = ((k / sz) * c + ch) * sz + k % sz;
-      y[at] = x[at] * scale + shift;
-    }
-    __syncthreads();
   }
 }
 
 template <class T>
-__global__ void __launch_bounds__(NB) batch_norm_backward_channels(T *gx, T *gw, T *gb, const T *gy, const T *x,
-                                                                   const T *w, const T *mean, const T *invstd,
-                                                                   tn_norm_geom g) {
+__global__ void batch_norm_stat_combine(T *mean, T *invstd, T *running_mean, T *running_var, const double *part,
+                                        tn_norm_geom g, int parts) {
+  TNC_GRID_LOOP(ch, g.c) {
+    double n = 0, mu = 0, m2 = 0;
+    for (int p = 0; p < parts; p++) {
+      const double *q = part + (ch * parts + p) * STATS;
+      if (q[0] == 0) continue;
+      double total = n + q[0], d = q[1] - mu;
+      mu += d * q[0] / total;
+      m2 += q[2] + d * d * n * q[0] / total;
+      n = total;
+    }
+    mean[ch] = (T)mu;
+    invstd[ch] = (T)(1.0 / sqrt(m2 / n + g.eps));
+    if (running_mean) running_mean[ch] = (T)((1 - g.momentum) * running_mean[ch] + g.momentum * mu);
+    if (running_var)
+      running_var[ch] = (T)((1 - g.momentum) * running_var[ch] + g.momentum * (m2 / (n > 1 ? n - 1 : 1)));
+  }
+}
+
+template <class T>
+__global__ void batch_norm_eval_stats(T *mean, T *invstd, const T *running_mean, const T *running_var,
+                                      tn_norm_geom g) {
+  TNC_GRID_LOOP(ch, g.c) {
+    mean[ch] = running_mean[ch];
+    invstd[ch] = (T)(1.0 / sqrt((double)running_var[ch] + g.eps));
+  }
+}
+
+template <class T>
+__global__ void batch_norm_apply(T *y, const T *x, const T *mean, const T *invstd, const T *w, const T *b,
+                                 tn_norm_geom g) {
+  TNC_GRID_LOOP(k, g.n * g.c * g.s) {
+    int64_t ch = (k / g.s) % g.c;
+    T scale = invstd[ch] * (w ? w[ch] : (T)1), shift = (b ? b[ch] : (T)0) - mean[ch] * scale;
+    y[k] = x[k] * scale + shift;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(NB) batch_norm_grad_parts(double *part, const T *gy, const T *x, const T *mean,
+                                                            tn_norm_geom g, int parts) {
   __shared__ double sh[33];
-  int64_t n = g.n, c = g.c, sz = g.s, count = n * sz;
-  for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
-    T mu = mean[ch], is = invstd[ch];
+  int p = blockIdx.y;
+  for (int64_t ch = blockIdx.x; ch < g.c; ch += gridDim.x) {
+    T mu = mean[ch];
     double sg = 0, sgx = 0;
-    for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-      int64_t at = ((k / sz) * c + ch) * sz + k % sz;
+    tnc_for_channel_part(g.n, g.c, g.s, ch, p, parts, [&](int64_t at) {
       sg += (double)gy[at];
       sgx += (double)(gy[at] * (x[at] - mu));
-    }
+    });
     sg = block_sum(sg, sh);
     sgx = block_sum(sgx, sh);
     if (threadIdx.x == 0) {
-      if (gw) gw[ch] = (T)(sgx * is);
-      if (gb) gb[ch] = (T)sg;
+      double *o = part + (ch * parts + p) * GRADS;
+      o[0] = sg, o[1] = sgx;
     }
-    if (gx) {
-      T k2 = is * (w ? w[ch] : (T)1);
-      T mg = g.training ? (T)(sg / (double)count) : (T)0;
-      T mx = g.training ? (T)(sgx * is * is / (double)count) : (T)0;
-      for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
-        int64_t at = ((k / sz) * c + ch) * sz + k % sz;
-        gx[at] = k2 * (gy[at] - mg - (x[at] - mu) * mx);
-      }
-    }
-    __syncthreads();
   }
+}
+
+/* coef[3 ch ..]: gx = coef0 (g - coef1 - (x - mean) coef2) */
+template <class T>
+__global__ void batch_norm_grad_combine(T *gw, T *gb, T *coef, const double *part, const T *w, const T *invstd,
+                                        tn_norm_geom g, int parts) {
+  TNC_GRID_LOOP(ch, g.c) {
+    double sg = 0, sgx = 0;
+    for (int p = 0; p < parts; p++) sg += part[(ch * parts + p) * GRADS], sgx += part[(ch * parts + p) * GRADS + 1];
+    T is = invstd[ch];
+    double count = (double)(g.n * g.s);
+    if (gw) gw[ch] = (T)(sgx * is);
+    if (gb) gb[ch] = (T)sg;
+    coef[3 * ch] = is * (w ? w[ch] : (T)1);
+    coef[3 * ch + 1] = g.training ? (T)(sg / count) : (T)0;
+    coef[3 * ch + 2] = g.training ? (T)(sgx * is * is / count) : (T)0;
+  }
+}
+
+template <class T>
+__global__ void batch_norm_grad_apply(T *gx, const T *gy, const T *x, const T *mean, const T *coef, tn_norm_geom g) {
+  TNC_GRID_LOOP(k, g.n * g.c * g.s) {
+    int64_t ch = (k / g.s) % g.c;
+    gx[k] = coef[3 * ch] * (gy[k] - coef[3 * ch + 1] - (x[k] - mean[ch]) * coef[3 * ch + 2]);
+  }
+}
+
+/* The part grid of a channel statistic: (channels, parts) blocks. */
+dim3 part_grid(int64_t c, int parts) { return dim3((unsigned)(c < 65535 ? c : 65535), (unsigned)parts); }
+
+template <class T>
+int batch_norm_typed(cudaStream_t s, int device, tn_tensor *y, tn_tensor *mean, tn_tensor *invstd, const tn_tensor *x,
+                     const tn_tensor *w, const tn_tensor *b, tn_tensor *running_mean, tn_tensor *running_var,
+                     const tn_norm_geom *g) {
+  if (g->training) {
+    int parts = tnc_channel_parts(tnc_sm_count(device), g->n, g->c);
+    int64_t bytes = g->c * parts * STATS * (int64_t)sizeof(double);
+    double *part = (double *)tnc_scratch(device, bytes);
+    if (!part) return -1;
+    batch_norm_stat_parts<T><<<part_grid(g->c, parts), NB, 0, s>>>(part, PTR(const T, x), *g, parts);
+    batch_norm_stat_combine<T><<<tnc_blocks(g->c), TNC_THREADS, 0, s>>>(
+        PTR(T, mean), PTR(T, invstd), PTR(T, running_mean), PTR(T, running_var), part, *g, parts);
+    tnc_scratch_free(device, part, bytes);
+  } else {
+    batch_norm_eval_stats<T><<<tnc_blocks(g->c), TNC_THREADS, 0, s>>>(
+        PTR(T, mean), PTR(T, invstd), PTR(const T, running_mean), PTR(const T, running_var), *g);
+  }
+  if (g->n * g->s > 0)
+    batch_norm_apply<T><<<tnc_blocks(g->n * g->c * g->s), TNC_THREADS, 0, s>>>(
+        PTR(T, y), PTR(const T, x), PTR(const T, mean), PTR(const T, invstd), PTR(const T, w), PTR(const T, b), *g);
+  return tnc_check("batch_norm");
+}
+
+template <class T>
+int batch_norm_backward_typed(cudaStream_t s, int device, tn_tensor *gx, tn_tensor *gw, tn_tensor *gb,
+                              const tn_tensor *gy, const tn_tensor *x, const tn_tensor *w, const tn_tensor *mean,
+                              const tn_tensor *invstd, const tn_norm_geom *g) {
+  int parts = tnc_channel_parts(tnc_sm_count(device), g->n, g->c);
+  int64_t part_bytes = g->c * parts * GRADS * (int64_t)sizeof(double), coef_bytes = 3 * g->c * (int64_t)sizeof(T);
+  double *part = (double *)tnc_scratch(device, part_bytes);
+  T *coef = part ? (T *)tnc_scratch(device, coef_bytes) : NULL;
+  if (!coef) {
+    tnc_scratch_free(device, part, part_bytes);
+    return -1;
+  }
+  batch_norm_grad_parts<T><<<part_grid(g->c, parts), NB, 0, s>>>(part, PTR(const T, gy), PTR(const T, x),
+                                                                 PTR(const T, mean), *g, parts);
+  batch_norm_grad_combine<T><<<tnc_blocks(g->c), TNC_THREADS, 0, s>>>(
+      PTR(T, gw), PTR(T, gb), coef, part, PTR(const T, w), PTR(const T, invstd), *g, parts);
+  if (gx && g->n * g->s > 0)
+    batch_norm_grad_apply<T><<<tnc_blocks(g->n * g->c * g->s), TNC_THREADS, 0, s>>>(
+        PTR(T, gx), PTR(const T, gy), PTR(const T, x), PTR(const T, mean), coef, *g);
+  tnc_scratch_free(device, part, part_bytes);
+  tnc_scratch_free(device, coef, coef_bytes);
+  return tnc_check("batch_norm_backward");
 }
 
 int cuda_batch_norm(tn_tensor *y, tn_tensor *mean, tn_tensor *invstd, const tn_tensor *x, const tn_tensor *w,
@@ -191,17 +283,10 @@ int cuda_batch_norm(tn_tensor *y, tn_tensor *mean, tn_tensor *invstd, const tn_t
   cudaStream_t s = tnc_stream("batch_norm", x);
   if (!s) return -1;
   if (g->c == 0) return 0;
-  unsigned blocks = row_blocks(g->c);
-  if (x->dtype == TN_FLOAT64)
-    batch_norm_channels<double><<<blocks, NB, 0, s>>>(PTR(double, y), PTR(double, mean), PTR(double, invstd),
-                                                      PTR(const double, x), PTR(const double, w),
-                                                      PTR(const double, b), PTR(double, running_mean),
-                                                      PTR(double, running_var), *g);
-  else
-    batch_norm_channels<float><<<blocks, NB, 0, s>>>(PTR(float, y), PTR(float, mean), PTR(float, invstd),
-                                                     PTR(const float, x), PTR(const float, w), PTR(const float, b),
-                                                     PTR(float, running_mean), PTR(float, running_var), *g);
-  return tnc_check("batch_norm");
+  int device = tnc_device(x);
+  return x->dtype == TN_FLOAT64
+             ? batch_norm_typed<double>(s, device, y, mean, invstd, x, w, b, running_mean, running_var, g)
+             : batch_norm_typed<float>(s, device, y, mean, invstd, x, w, b, running_mean, running_var, g);
 }
 
 int cuda_batch_norm_backward(tn_tensor *gx, tn_tensor *gw, tn_tensor *gb, const tn_tensor *gy, const tn_tensor *x,
@@ -210,16 +295,10 @@ int cuda_batch_norm_backward(tn_tensor *gx, tn_tensor *gw, tn_tensor *gb, const 
   cudaStream_t s = tnc_stream("batch_norm_backward", gy);
   if (!s) return -1;
   if (g->c == 0) return 0;
-  unsigned blocks = row_blocks(g->c);
-  if (gy->dtype == TN_FLOAT64)
-    batch_norm_backward_channels<double><<<blocks, NB, 0, s>>>(
-        PTR(double, gx), PTR(double, gw), PTR(double, gb), PTR(const double, gy), PTR(const double, x),
-        PTR(const double, w), PTR(const double, mean), PTR(const double, invstd), *g);
-  else
-    batch_norm_backward_channels<float><<<blocks, NB, 0, s>>>(
-        PTR(float, gx), PTR(float, gw), PTR(float, gb), PTR(const float, gy), PTR(const float, x),
-        PTR(const float, w), PTR(const float, mean), PTR(const float, invstd), *g);
-  return tnc_check("batch_norm_backward");
+  int device = tnc_device(gy);
+  return gy->dtype == TN_FLOAT64
+             ? batch_norm_backward_typed<double>(s, device, gx, gw, gb, gy, x, w, mean, invstd, g)
+             : batch_norm_backward_typed<float>(s, device, gx, gw, gb, gy, x, w, mean, invstd, g);
 }
 
 /* ---- group norm: x [n x c x s], a block per (image, group) of c / groups channels ---- */

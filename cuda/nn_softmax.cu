@@ -2,7 +2,8 @@
  * backward (float32 and float64, contiguous).
  *
  * inner == 1 (the usual last-dim softmax): a warp per row when rows are short (dim <= 1024), else a block per
- * row; each row is read three times (max, sum of exps, write), from L2 for the short ones. inner > 1: a
+ * row. Rows of up to 8 values per thread are held in registers (one read, one exp per element); longer ones
+ * are read three times (max, sum of exps, write), from L2. The backward reads its rows twice. inner > 1: a
  * thread per (outer, inner) column walks the dim, neighbouring threads reading neighbouring elements. */
 #include "ops.cuh"
 
@@ -37,19 +38,53 @@ __device__ void softmax_row(T *o, const T *x, int64_t n, int lane, int lanes, in
   }
 }
 
-template <class T>
+/* The same for rows of at most R * lanes values, held in registers: one read of x and one exp per element */
+template <class T, bool BLOCK, int R>
+__device__ void softmax_row_held(T *o, const T *x, int64_t n, int lane, int lanes, int log, T *sh) {
+  T v[R];
+  T m = -INFINITY;
+#pragma unroll
+  for (int j = 0; j < R; j++) {
+    int64_t i = lane + (int64_t)j * lanes;
+    v[j] = i < n ? x[i] : (T)-INFINITY;
+    m = (v[j] > m || v[j] != v[j]) ? v[j] : m;
+  }
+  m = BLOCK ? block_max(m, sh) : warp_max(m);
+  m = BLOCK ? m : __shfl_sync(0xffffffffu, m, 0);
+  T s = 0;
+#pragma unroll
+  for (int j = 0; j < R; j++) {
+    if (lane + (int64_t)j * lanes >= n) continue;
+    T e = ex(v[j] - m);
+    s += e;
+    if (!log) v[j] = e;
+  }
+  s = BLOCK ? block_sum(s, sh) : warp_sum(s);
+  s = BLOCK ? s : __shfl_sync(0xffffffffu, s, 0);
+  T l = m + (T)::log(s), r = (T)1 / s;
+#pragma unroll
+  for (int j = 0; j < R; j++) {
+    int64_t i = lane + (int64_t)j * lanes;
+    if (i < n) o[i] = log ? v[j] - l : v[j] * r;
+  }
+}
+
+/* R: the values a lane holds (0: rows too long to hold, read again from memory) */
+template <class T, int R>
 __global__ void softmax_warp_rows(T *out, const T *x, int64_t rows, int64_t n, int log) {
   int lane = threadIdx.x & 31;
   for (int64_t r = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5; r < rows;
        r += ((int64_t)gridDim.x * blockDim.x) >> 5)
-    softmax_row<T, false>(out + r * n, x + r * n, n, lane, 32, log, NULL);
+    softmax_row_held<T, false, R>(out + r * n, x + r * n, n, lane, 32, log, NULL);
 }
 
-template <class T>
+template <class T, int R>
 __global__ void softmax_block_rows(T *out, const T *x, int64_t rows, int64_t n, int log) {
   __shared__ T sh[33];
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x)
-    softmax_row<T, true>(out + r * n, x + r * n, n, threadIdx.x, blockDim.x, log, sh);
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    if (R) softmax_row_held<T, true, R ? R : 1>(out + r * n, x + r * n, n, threadIdx.x, blockDim.x, log, sh);
+    else softmax_row<T, true>(out + r * n, x + r * n, n, threadIdx.x, blockDim.x, log, sh);
+  }
 }
 
 template <class T>
@@ -122,12 +157,14 @@ int run_softmax(cudaStream_t s, tn_tensor *out, const tn_tensor *x, const tn_ten
   if (inner == 1 && dim <= 1024) {
     unsigned blocks = tnc_blocks(rows * 32);
     if (backward) backward_warp_rows<T><<<blocks, TNC_THREADS, 0, s>>>(o, a, b, rows, dim, log);
-    else softmax_warp_rows<T><<<blocks, TNC_THREADS, 0, s>>>(o, a, rows, dim, log);
+    else if (dim <= 128) softmax_warp_rows<T, 4><<<blocks, TNC_THREADS, 0, s>>>(o, a, rows, dim, log);
+    else softmax_warp_rows<T, 32><<<blocks, TNC_THREADS, 0, s>>>(o, a, rows, dim, log);
   } else if (inner == 1) {
     unsigned blocks = (unsigned)(rows < 65535 * 8 ? rows : 65535 * 8);
     int threads = dim >= 4096 ? 1024 : 512;
     if (backward) backward_block_rows<T><<<blocks, threads, 0, s>>>(o, a, b, rows, dim, log);
-    else softmax_block_rows<T><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
+    else if (dim <= 8 * threads) softmax_block_rows<T, 8><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
+    else softmax_block_rows<T, 0><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
   } else {
     unsigned blocks = tnc_blocks(outer * inner);
     if (backward) backward_cols<T><<<blocks, TNC_THREADS, 0, s>>>(o, a, b, outer, dim, inner, log);

@@ -138,6 +138,44 @@ __device__ T block_max(T v, T *sh) {
   return sh[32];
 }
 
+/* ---- per-channel sums over [n x c x s] (batch norm, the convolution's bias gradient) ----
+ * A block per channel alone leaves most of the device idle when channels are few (16 channels of 256 images
+ * of 28x28), so each channel is cut into `parts`: block (ch, part) visits the channel's elements of images
+ * part, part + parts, ...; a second kernel then combines the parts of a channel in order, which keeps the
+ * result deterministic (no atomics). */
+
+/* How many parts per channel fill the device (about two blocks per multiprocessor), at most one per image. */
+static inline int tnc_channel_parts(int device_sms, int64_t n, int64_t c) {
+  int64_t blocks = c < 65535 ? c : 65535, want = (2 * device_sms + blocks - 1) / (blocks > 0 ? blocks : 1);
+  int64_t most = n < 65535 ? n : 65535;
+  return (int)(want < most ? want : most > 0 ? most : 1);
+}
+
+/* The number of elements block part of a channel visits. */
+__device__ __forceinline__ int64_t tnc_part_count(int64_t n, int64_t s, int part, int parts) {
+  return part < n ? ((n - part + parts - 1) / parts) * s : 0;
+}
+
+/* Calls f(offset) for each element of channel ch in block `part`: whole rows of s contiguous elements when
+ * they are long, else the flattened (image, position) range so that every thread has work (s = 1 in
+ * BatchNorm1d). */
+template <class F>
+__device__ __forceinline__ void tnc_for_channel_part(int64_t n, int64_t c, int64_t s, int64_t ch, int part, int parts,
+                                                     F f) {
+  if (s >= (int64_t)blockDim.x) {
+    for (int64_t i = part; i < n; i += parts) {
+      int64_t row = (i * c + ch) * s;
+      for (int64_t p = threadIdx.x; p < s; p += blockDim.x) f(row + p);
+    }
+  } else {
+    int64_t count = tnc_part_count(n, s, part, parts);
+    for (int64_t k = threadIdx.x; k < count; k += blockDim.x) {
+      int64_t q = k / s;
+      f(((part + q * parts) * c + ch) * s + (k - q * s));
+    }
+  }
+}
+
 /* ---- host side: streams, launch checks, scratch memory ---- */
 
 /* The stream of t's device, or NULL with an error naming fn. */

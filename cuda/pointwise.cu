@@ -56,6 +56,44 @@ template <class F> __global__ void ew3(tn_cu_iter<4> it, F f) {
   }
 }
 
+/* The same three over contiguous operands (tn_cu_iter_contiguous): every offset is k, inputs are loaded
+ * TN_CU_UNROLL at a time before the results are stored (in place is safe: a thread reads its elements
+ * before it writes them). */
+template <class F> __global__ void ew1_contiguous(tn_cu_iter<2> it, F f) {
+  typename F::in0 a[TN_CU_UNROLL];
+  typename F::out *out = (typename F::out *)it.data[0];
+#define LOAD(j, k) a[j] = tn_cu_read<typename F::in0>(it, 1, k)
+#define STORE(j, k) out[k] = f(a[j])
+  TN_CU_UNROLLED_LOOP(it.numel, LOAD, STORE)
+#undef LOAD
+#undef STORE
+}
+
+template <class F> __global__ void ew2_contiguous(tn_cu_iter<3> it, F f) {
+  typename F::in0 a[TN_CU_UNROLL];
+  typename F::in1 b[TN_CU_UNROLL];
+  typename F::out *out = (typename F::out *)it.data[0];
+#define LOAD(j, k) a[j] = tn_cu_read<typename F::in0>(it, 1, k), b[j] = tn_cu_read<typename F::in1>(it, 2, k)
+#define STORE(j, k) out[k] = f(a[j], b[j])
+  TN_CU_UNROLLED_LOOP(it.numel, LOAD, STORE)
+#undef LOAD
+#undef STORE
+}
+
+template <class F> __global__ void ew3_contiguous(tn_cu_iter<4> it, F f) {
+  typename F::in0 a[TN_CU_UNROLL];
+  typename F::in1 b[TN_CU_UNROLL];
+  typename F::in2 c[TN_CU_UNROLL];
+  typename F::out *out = (typename F::out *)it.data[0];
+#define LOAD(j, k)                                                                                 \
+  a[j] = tn_cu_read<typename F::in0>(it, 1, k), b[j] = tn_cu_read<typename F::in1>(it, 2, k), \
+  c[j] = tn_cu_read<typename F::in2>(it, 3, k)
+#define STORE(j, k) out[k] = f(a[j], b[j], c[j])
+  TN_CU_UNROLLED_LOOP(it.numel, LOAD, STORE)
+#undef LOAD
+#undef STORE
+}
+
 /* ---- device math, overloaded for float and double (TN_LIBM / TN_MATH of the CPU) ---- */
 #define DEVICE_MATH1(name)                                                     \
   __device__ __forceinline__ float cu_##name(float x) { return name##f(x); }   \
@@ -414,17 +452,26 @@ typedef void (*launch3_fn)(const tn_cu_iter<4> &, cudaStream_t, cu_ctx);
 template <class F> static void launch1(const tn_cu_iter<2> &it, cudaStream_t s, cu_ctx c) {
   F f;
   f.c = c;
-  ew1<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  if (tn_cu_iter_contiguous(it))
+    ew1_contiguous<F><<<tn_cu_unrolled_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  else
+    ew1<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
 }
 template <class F> static void launch2(const tn_cu_iter<3> &it, cudaStream_t s, cu_ctx c) {
   F f;
   f.c = c;
-  ew2<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  if (tn_cu_iter_contiguous(it))
+    ew2_contiguous<F><<<tn_cu_unrolled_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  else
+    ew2<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
 }
 template <class F> static void launch3(const tn_cu_iter<4> &it, cudaStream_t s, cu_ctx c) {
   F f;
   f.c = c;
-  ew3<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  if (tn_cu_iter_contiguous(it))
+    ew3_contiguous<F><<<tn_cu_unrolled_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
+  else
+    ew3<F><<<tn_cuda_grid(it.numel, TN_CUDA_THREADS), TN_CUDA_THREADS, 0, s>>>(it, f);
 }
 
 static launch1_fn unary_launchers[TN_NUM_UNARY_KERNELS][TN_NUM_DTYPES];

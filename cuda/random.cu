@@ -55,8 +55,9 @@ static int per_block(const fill_spec &s) {
 __device__ __forceinline__ double value_at(const fill_spec &s, const philox_words &r, int64_t i) {
   switch (s.kind) {
     case UNIFORM:
-      if (s.single) return s.a + (s.b - s.a) * unit_float(r.w[i & 3]);
-      return s.a + (s.b - s.a) * unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
+      /* __dmul_rn: no fused multiply-add, which would round differently from the CPU's a + (b - a) * u */
+      if (s.single) return s.a + __dmul_rn(s.b - s.a, unit_float(r.w[i & 3]));
+      return s.a + __dmul_rn(s.b - s.a, unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]));
     case NORMAL: {
       double u1, u2;
       int pair = s.single ? (int)(i & 3) >> 1 : 0, second = (int)(i & 1);

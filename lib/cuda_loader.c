@@ -27,6 +27,7 @@ static struct {
 /* PyTorch's default seed, as for the CPU generator. */
 static tn_generator cuda_generator = {67280421310721ull, 0};
 static int allow_tf32;
+static int cudnn_enabled = 1;
 
 /* cuda.status = the formatted text, truncated to fit. */
 static void set_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -155,5 +156,12 @@ int tn_cuda_set_allow_tf32(int allow) {
 }
 
 int tn_cuda_get_allow_tf32(void) { return __atomic_load_n(&allow_tf32, __ATOMIC_RELAXED); }
+
+int tn_cuda_set_cudnn_enabled(int enabled) {
+  __atomic_store_n(&cudnn_enabled, enabled != 0, __ATOMIC_RELAXED);
+  return 0;
+}
+
+int tn_cuda_get_cudnn_enabled(void) { return __atomic_load_n(&cudnn_enabled, __ATOMIC_RELAXED); }
 
 int64_t tn_cuda_sync_count(void) { return tn_cuda_available() ? cuda.api.sync_count() : 0; }

@@ -28,7 +28,7 @@ local function is_tensor(v) return type(v) == 'table' and v._c ~= nil end
 -- v with every tensor in it moved to the device under test (views keep their layout: non-contiguous CPU
 -- inputs are re-created as the same kind of view of a device copy of their base)
 local function on_dev(v)
-  if is_tensor(v) then return v:to(DEV) end
+  if is_tensor(v) then return DEV == 'cpu' and v:clone() or v:to(DEV) end
   if type(v) == 'table' then
     local r = {}
     for k, x in pairs(v) do r[k] = on_dev(x) end
@@ -69,12 +69,17 @@ local function compare(got, want, tol, what)
   end
 end
 
--- runs fn on the CPU inputs and on device copies; compares every result
+-- runs fn on the CPU inputs and on device copies made before (fn may update its inputs in place); compares
+-- every result. Numbers (full reductions) are compared within the tolerance of the first input's dtype.
 local function check(what, fn, inputs, tol)
+  local dev_inputs = on_dev(inputs)
   local want = { fn(unpack(inputs)) }
-  local got = { fn(unpack(on_dev(inputs))) }
+  local got = { fn(unpack(dev_inputs)) }
   assert.are.equal(#want, #got, what .. ': number of results')
-  for i = 1, #want do compare(got[i], want[i], tol, ('%s (result %d)'):format(what, i)) end
+  local number_tol = tol or (is_tensor(inputs[1]) and TOL[inputs[1]:dtype()])
+  for i = 1, #want do
+    compare(got[i], want[i], is_tensor(want[i]) and tol or number_tol, ('%s (result %d)'):format(what, i))
+  end
 end
 
 -- fn must fail on the device exactly as on the CPU (same message)
@@ -246,8 +251,8 @@ describe('CUDA indexing', function()
       local rows = torch.tensor({ 3, 1, 3, 6 })
       check('index_select ' .. dt, function(t, i) return t:index_select(1, i) end, { x, rows })
       check('index_add ' .. dt, function(t, i, s) return t:index_add(1, i, s) end, { x, rows, src })
-      check('index_copy ' .. dt, function(t, i, s) return t:index_copy(1, torch.tensor({ 2, 4, 1, 5 }), s) end,
-            { x, rows, src })
+      check('index_copy ' .. dt, function(t, i, s) return t:index_copy(1, i, s) end,
+            { x, torch.tensor({ 2, 4, 1, 5 }), src })
       check('index_fill ' .. dt, function(t, i) return t:index_fill(2, i, 1) end, { x, rows })
       check('take ' .. dt, function(t, i) return t:take(i) end, { x, torch.randint(1, 55, { 20 }) })
       check('put accumulate ' .. dt, function(t, i, s) return t:put(i, s, true) end,
@@ -339,26 +344,47 @@ describe('CUDA joining', function()
 end)
 
 describe('CUDA nn kernels', function()
-  it('conv2d forward and backward (stride, padding, dilation, groups)', function()
+  -- through cuDNN where it is installed, and through im2col + cuBLAS (cuDNN disabled); padding='same' with an
+  -- even kernel pads unevenly, which cuDNN cannot, so it takes im2col either way
+  local function conv_cases(dt, cudnn)
+    local tol = dt == 'float32' and 1e-3 or 1e-9
+    if DEV == 'cuda' then torch.cuda.set_cudnn_enabled(cudnn) end
+    for _, o in ipairs({ {}, { stride = 2, padding = 1 }, { dilation = 2, padding = 2 }, { groups = 2, padding = 1 },
+                         { stride = { 1, 2 }, padding = { 0, 1 } }, { padding = 'same', kernel = 2 } }) do
+      local x = torch.randn(3, 4, 9, 8):to(dt)
+      local k = o.kernel or 3
+      o = { stride = o.stride, padding = o.padding, dilation = o.dilation, groups = o.groups }
+      local w = torch.randn(6, 4 / (o.groups or 1), k, k):to(dt)
+      local b = torch.randn(6):to(dt)
+      local tag = ('%s cuDNN %s kernel %d stride %s padding %s dilation %s groups %s'):format(dt, tostring(cudnn), k,
+        tostring(o.stride), tostring(o.padding), tostring(o.dilation), tostring(o.groups))
+      check('conv2d ' .. tag, function(xx, ww, bb) return K.conv2d(xx, ww, bb, o) end, { x, w, b }, tol)
+      local y = K.conv2d(x, w, b, o)
+      local g = torch.randn(unpack(y:shape())):to(dt)
+      check('conv2d_backward ' .. tag, function(gg, xx, ww) return K.conv2d_backward(gg, xx, ww, o) end,
+            { g, x, w }, tol)
+    end
+    check('conv1d', function(xx, ww) return K.conv1d(xx, ww, nil, { padding = 1 }) end,
+          { torch.randn(2, 3, 20):to(dt), torch.randn(5, 3, 3):to(dt) }, tol)
+    check('conv_transpose2d', function(xx, ww) return K.conv_transpose2d(xx, ww, nil, { stride = 2 }) end,
+          { torch.randn(2, 4, 5, 5):to(dt), torch.randn(4, 3, 3, 3):to(dt) }, tol)
+    check('conv_transpose2d output_padding', function(xx, ww)
+      return K.conv_transpose2d(xx, ww, nil, { stride = 2, padding = 1, output_padding = 1 })
+    end, { torch.randn(2, 4, 5, 5):to(dt), torch.randn(4, 3, 3, 3):to(dt) }, tol)
+    -- one image of many channels: the bias gradient's parts over few images
+    local x, w = torch.randn(1, 3, 6, 6):to(dt), torch.randn(70, 3, 3, 3):to(dt)
+    check('conv2d_backward of one image into many channels', function(gg, xx, ww)
+      return K.conv2d_backward(gg, xx, ww, { padding = 1 })
+    end, { torch.randn(1, 70, 6, 6):to(dt), x, w }, tol)
+  end
+
+  it('conv2d forward and backward (stride, padding, dilation, groups), with and without cuDNN', function()
     for _, dt in ipairs(FLOATS) do
-      local tol = dt == 'float32' and 1e-3 or 1e-9
-      for _, o in ipairs({ {}, { stride = 2, padding = 1 }, { dilation = 2, padding = 2 }, { groups = 2, padding = 1 },
-                           { stride = { 1, 2 }, padding = { 0, 1 } } }) do
-        local x = torch.randn(3, 4, 9, 8):to(dt)
-        local w = torch.randn(6, 4 / (o.groups or 1), 3, 3):to(dt)
-        local b = torch.randn(6):to(dt)
-        local tag = ('%s stride %s padding %s dilation %s groups %s'):format(dt, tostring(o.stride),
-          tostring(o.padding), tostring(o.dilation), tostring(o.groups))
-        check('conv2d ' .. tag, function(xx, ww, bb) return K.conv2d(xx, ww, bb, o) end, { x, w, b }, tol)
-        local y = K.conv2d(x, w, b, o)
-        local g = torch.randn(unpack(y:shape())):to(dt)
-        check('conv2d_backward ' .. tag, function(gg, xx, ww) return K.conv2d_backward(gg, xx, ww, o) end,
-              { g, x, w }, tol)
+      for _, cudnn in ipairs({ true, false }) do
+        local ok, e = pcall(conv_cases, dt, cudnn)
+        if DEV == 'cuda' then torch.cuda.set_cudnn_enabled(true) end
+        assert(ok, e)
       end
-      check('conv1d', function(xx, ww) return K.conv1d(xx, ww, nil, { padding = 1 }) end,
-            { torch.randn(2, 3, 20):to(dt), torch.randn(5, 3, 3):to(dt) }, tol)
-      check('conv_transpose2d', function(xx, ww) return K.conv_transpose2d(xx, ww, nil, { stride = 2 }) end,
-            { torch.randn(2, 4, 5, 5):to(dt), torch.randn(4, 3, 3, 3):to(dt) }, tol)
     end
   end)
 
@@ -413,13 +439,14 @@ describe('CUDA nn kernels', function()
       local w = torch.rand(5):to(dt)
       for _, o in ipairs({ {}, { reduction = 'sum' }, { reduction = 'none' }, { weight = w },
                            { label_smoothing = 0.1 }, { weight = w, label_smoothing = 0.2, reduction = 'sum' } }) do
-        check('cross_entropy', function(a, b) return K.cross_entropy(a, b, o) end, { x, t })
+        -- the options travel with the inputs: a class weight goes to the device too
+        check('cross_entropy', function(a, b, oo) return K.cross_entropy(a, b, oo) end, { x, t, o })
         local l = K.cross_entropy(x, t, o)
-        check('cross_entropy_backward', function(g, a, b) return K.cross_entropy_backward(g, a, b, o) end,
-              { o.reduction == 'none' and torch.rand(16):to(dt) or torch.tensor(1.5):to(dt), x, t })
-        check('nll_loss', function(a, b) return K.nll_loss(a, b, o) end, { x, t })
-        check('nll_loss_backward', function(g, a, b) return K.nll_loss_backward(g, a, b, o) end,
-              { o.reduction == 'none' and torch.rand(16):to(dt) or torch.tensor(0.5):to(dt), x, t })
+        check('cross_entropy_backward', function(g, a, b, oo) return K.cross_entropy_backward(g, a, b, oo) end,
+              { o.reduction == 'none' and torch.rand(16):to(dt) or torch.tensor(1.5):to(dt), x, t, o })
+        check('nll_loss', function(a, b, oo) return K.nll_loss(a, b, oo) end, { x, t, o })
+        check('nll_loss_backward', function(g, a, b, oo) return K.nll_loss_backward(g, a, b, oo) end,
+              { o.reduction == 'none' and torch.rand(16):to(dt) or torch.tensor(0.5):to(dt), x, t, o })
         assert.is_true(l:numel() >= 1)
       end
       local p = K.softmax(torch.randn(16, 5):to(dt), 2)

@@ -13,8 +13,8 @@
 # Environment: CUDA_ARCH (default: the first GPU's compute capability from nvidia-smi, else 90), OUT, JOBS;
 # PREBUILT=dir: use libtensor.so and libtensor_cuda.so built elsewhere (e.g. here, with nvcc and
 # -DCMAKE_CUDA_ARCHITECTURES=90, then copied into an ignored folder that travels) instead of building, which
-# saves the GPU machine's minutes; STEPS: the steps to run, of cuda_spec cuda_ops_spec bench distributed_spec
-# full_suite (default: all); STEP_TIMEOUT: seconds each step may take (default 900).
+# saves the GPU machine's minutes; STEPS: the steps to run, of cuda_spec cuda_ops_spec bench profile
+# distributed_spec full_suite (default: all); STEP_TIMEOUT: seconds each step may take (default 900).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,7 +34,7 @@ fi
 if [ -x /usr/bin/busted ]; then busted=(luajit /usr/bin/busted); else busted=(busted); fi
 export BUSTED="${busted[*]}"
 
-steps=" ${STEPS:-cuda_spec cuda_ops_spec bench distributed_spec full_suite} "
+steps=" ${STEPS:-cuda_spec cuda_ops_spec bench profile distributed_spec full_suite} "
 status=0
 # Runs a named step, its output into $out/<name>.log; the summary line goes to the terminal.
 step() {
@@ -87,7 +87,9 @@ for p in /usr/bin/python3 python3; do
 done
 step bench env PYTHON="${python:-python3}" \
   luajit bench/run.lua --threads=1 --rounds=2 --markdown cuda
+step profile env PYTHON="${python:-python3}" bash tools/cuda-step-profile.sh
 step distributed_spec "${busted[@]}" test/distributed_spec.lua
 step full_suite env TENSOR_CUDA=ON BUILD_DIR=build-gpu bash test/run.sh
+if [ -f "$out/profile.log" ]; then grep -E '^(tensor|PyTorch) ' "$out/profile.log"; fi
 if [ -f "$out/bench.log" ]; then grep '^|' "$out/bench.log"; fi
 exit $status

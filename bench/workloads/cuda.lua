@@ -1,6 +1,7 @@
 -- GPU rows (issue 7, "Speed"): run only when asked, on a machine with a CUDA device on both sides
 -- (`luajit bench/run.lua --threads=1 cuda`). Every timed run ends with a synchronisation on both sides, so the
--- times are the device's. Matrix products keep PyTorch's default float32 precision (no TF32 on either side);
+-- times are the device's. float32 matrix products and convolutions run without TF32 on both sides (tensor's
+-- default and PyTorch's for products; PyTorch's convolutions are told torch.backends.cudnn.allow_tf32 = False);
 -- the element-wise add is compared with a device-to-device copy of the same size, the bandwidth ceiling.
 local rows = {}
 
@@ -37,8 +38,8 @@ for _, n in ipairs({ 1024, 2048, 4096, 8192 }) do
 end
 
 add { name = 'cuda softmax 4096x4096 float32 (rows)',
-  setup = 'local x = torch.randn(4096, 4096):cuda()',
-  lua = 'local y = x:softmax(2)',
+  setup = "local F = require('tensor.nn').functional\nlocal x = torch.randn(4096, 4096):cuda()",
+  lua = 'local y = F.softmax(x, 2)',
   py_setup = 'x = torch.randn(4096, 4096).cuda()',
   py = 'y = x.softmax(1)',
   bytes = 2 * 4 * 4096 * 4096 }
@@ -50,6 +51,7 @@ local x = torch.randn(64, 64, 56, 56):cuda()
 local w = torch.randn(64, 64, 3, 3):mul_(0.05):cuda()]],
   lua = 'local y = nn.functional.conv2d(x, w, nil, { padding = 1 })',
   py_setup = [[
+torch.backends.cudnn.allow_tf32 = False
 x = torch.randn(64, 64, 56, 56).cuda()
 w = (torch.randn(64, 64, 3, 3) * 0.05).cuda()]],
   py = 'y = torch.nn.functional.conv2d(x, w, None, padding=1)',
@@ -74,6 +76,7 @@ loss:backward()
 opt:step()]],
   py_setup = [[
 import torch.nn as nn
+torch.backends.cudnn.allow_tf32 = False
 torch.manual_seed(0)
 model = nn.Sequential(
     nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),

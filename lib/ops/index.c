@@ -268,7 +268,14 @@ static const tn_tensor *scatter_source(const char *fn, const tn_tensor *x, const
   *owned = NULL;
   if (!src) {
     if (check_value(fn, x->dtype, value, "the value")) return NULL;
-    return stack_scalar_init(scalar, x->dtype, value);
+    if (x->storage->device_type == TN_CPU) return stack_scalar_init(scalar, x->dtype, value);
+    /* a device's kernels cannot read this stack: the value travels as a one-element tensor on x's device */
+    tn_tensor *on_device = tn_empty(0, NULL, x->dtype, x->storage->device_type, x->storage->device_index);
+    if (!on_device || tn_fill_(on_device, value)) {
+      tn_tensor_free(on_device);
+      return NULL;
+    }
+    return *owned = on_device;
   }
   if (check_same_device(fn, x, src, "src") || check_same_dtype(fn, x, src, "src")) return NULL;
   if (src->storage == x->storage) return *owned = tn_clone(src);

@@ -162,11 +162,21 @@ torch.cuda.manual_seed_all = function(seed) return torch.cuda.manual_seed(seed) 
 function torch.cuda.sync_count() return tonumber(C.tn_cuda_sync_count()) end
 
 --- torch.cuda.set_allow_tf32(allow)
--- Lets float32 matrix products on CUDA use TF32 tensor cores (faster, 10-bit mantissa inputs; off by
--- default, as in PyTorch). torch.cuda.allow_tf32() reads the flag.
+-- Lets float32 matrix products and convolutions on CUDA use TF32 tensor cores (faster, 10-bit mantissa
+-- inputs; off by default, which is PyTorch's default for matrix products; PyTorch allows it in convolutions
+-- unless torch.backends.cudnn.allow_tf32 = False). torch.cuda.allow_tf32() reads the flag.
 function torch.cuda.set_allow_tf32(allow) C.tn_cuda_set_allow_tf32(allow and 1 or 0) end
 --- torch.cuda.allow_tf32() -> boolean
 -- Whether float32 matrix products on CUDA may use TF32 tensor cores.
 function torch.cuda.allow_tf32() return C.tn_cuda_get_allow_tf32() == 1 end
+
+--- torch.cuda.set_cudnn_enabled(enabled)
+-- Convolutions on CUDA go through cuDNN when libcudnn.so.9 is found at run time (torch.config() says whether
+-- it was), else through im2col and cuBLAS. set_cudnn_enabled(false) always takes the latter, like PyTorch's
+-- torch.backends.cudnn.enabled = False. torch.cuda.cudnn_enabled() reads the flag.
+function torch.cuda.set_cudnn_enabled(enabled) C.tn_cuda_set_cudnn_enabled(enabled and 1 or 0) end
+--- torch.cuda.cudnn_enabled() -> boolean
+-- Whether convolutions on CUDA may use cuDNN (on by default).
+function torch.cuda.cudnn_enabled() return C.tn_cuda_get_cudnn_enabled() == 1 end
 
 return {}
