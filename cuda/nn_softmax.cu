@@ -2,7 +2,7 @@
  * backward (float32 and float64, contiguous).
  *
  * inner == 1 (the usual last-dim softmax): a warp per row when rows are short (dim <= 1024), else a block per
- * row. Rows of up to 8 values per thread are held in registers (one read, one exp per element); longer ones
+ * row. Rows of up to 16 values per thread are held in registers (one read, one exp per element); longer ones
  * are read three times (max, sum of exps, write), from L2. The backward reads its rows twice. inner > 1: a
  * thread per (outer, inner) column walks the dim, neighbouring threads reading neighbouring elements. */
 #include "ops.cuh"
@@ -161,9 +161,11 @@ int run_softmax(cudaStream_t s, tn_tensor *out, const tn_tensor *x, const tn_ten
     else softmax_warp_rows<T, 32><<<blocks, TNC_THREADS, 0, s>>>(o, a, rows, dim, log);
   } else if (inner == 1) {
     unsigned blocks = (unsigned)(rows < 65535 * 8 ? rows : 65535 * 8);
-    int threads = dim >= 4096 ? 1024 : 512;
-    if (backward) backward_block_rows<T><<<blocks, threads, 0, s>>>(o, a, b, rows, dim, log);
-    else if (dim <= 8 * threads) softmax_block_rows<T, 8><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
+    /* held rows: 16 values per thread and few threads, so that the two block reductions stay cheap beside the
+     * row's loads; longer rows: many threads over three passes */
+    int threads = dim <= 16 * 256 ? 256 : dim <= 16 * 512 ? 512 : 1024;
+    if (backward) backward_block_rows<T><<<blocks, dim >= 4096 ? 1024 : 512, 0, s>>>(o, a, b, rows, dim, log);
+    else if (dim <= 16 * threads) softmax_block_rows<T, 16><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
     else softmax_block_rows<T, 0><<<blocks, threads, 0, s>>>(o, a, rows, dim, log);
   } else {
     unsigned blocks = tnc_blocks(outer * inner);

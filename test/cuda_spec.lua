@@ -370,6 +370,20 @@ describe('the CUDA caching allocator', function()
     assert.are.equal(torch.cuda.memory_allocated(), torch.cuda.max_memory_allocated())
   end)
 
+  it('gets dead tensors back without collectgarbage(), within the collector threshold', function()
+    local memory = require 'tensor.memory'
+    local x = torch.ones(2 * 1024 * 1024):cuda() -- 8 MiB
+    local high, y = 0, nil
+    for _ = 1, 400 do -- 3.2 GB of results, each dead once the next one is made
+      y = x * 2
+      high = math.max(high, torch.cuda.memory_allocated())
+    end
+    assert.are.equal(2, y:cpu()[1])
+    -- the floor, twice the live set, and one result allocated past the threshold
+    assert.is_true(high <= memory.minimum(1) + 2 * 8 * 1024 * 1024 + 64 * 1024 * 1024,
+      'memory allocated reached ' .. high)
+  end)
+
   it('reports running out of memory after emptying the cache and retrying', function()
     local before = torch.cuda.memory_stats().oom_retries
     local msg = err(function() return torch.empty(2 ^ 50, { dtype = 'uint8', device = 'cuda' }) end)
