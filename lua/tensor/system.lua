@@ -167,7 +167,7 @@ function torch.cuda.sync_count() return tonumber(C.tn_cuda_sync_count()) end
 -- unless torch.backends.cudnn.allow_tf32 = False). torch.cuda.allow_tf32() reads the flag.
 function torch.cuda.set_allow_tf32(allow) C.tn_cuda_set_allow_tf32(allow and 1 or 0) end
 --- torch.cuda.allow_tf32() -> boolean
--- Whether float32 matrix products on CUDA may use TF32 tensor cores.
+-- Whether float32 matrix products and convolutions on CUDA may use TF32 tensor cores.
 function torch.cuda.allow_tf32() return C.tn_cuda_get_allow_tf32() == 1 end
 
 --- torch.cuda.set_cudnn_enabled(enabled)
