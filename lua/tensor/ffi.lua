@@ -524,6 +524,7 @@ void *tn_cuda_stream(int index);
 /* float32 matrix products may use TF32 tensor cores (off by default, as in PyTorch) */
 int tn_cuda_set_allow_tf32(int allow);
 int tn_cuda_get_allow_tf32(void);
+/* convolutions go through cuDNN where it is installed (on by default; off: im2col + cuBLAS) */
 int tn_cuda_set_cudnn_enabled(int enabled);
 int tn_cuda_get_cudnn_enabled(void);
 /* how often the host has waited for a device (a debug counter: a training step should add none) */
