@@ -8,6 +8,7 @@
  * take a gather from the flattened tensor. This file checks the arguments and builds those views. */
 #include "../backend.h"
 #include "../internal.h"
+#include "stack_scalar.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -102,33 +103,6 @@ static tn_tensor broadcast_view(const tn_tensor *t, int ndim, const int64_t *siz
     strides[d] = td >= 0 && t->sizes[td] != 1 ? t->strides[td] : 0;
   }
   return restrided(t, ndim, sizes, strides);
-}
-
-/* A one-element CPU storage and tensor on the stack, for a scalar operand. */
-typedef struct stack_scalar {
-  tn_storage storage;
-  tn_tensor tensor;
-  uint64_t slot;
-} stack_scalar;
-
-#define STORE_CASE(ENUM, SUF, T, CT, KIND) \
-  case ENUM: *(T *)dst = TN_STORE_##KIND(T, v); break;
-static void store_value(void *dst, int dtype, double v) {
-  switch (dtype) { TN_FOREACH_DTYPE(STORE_CASE) }
-}
-
-static const tn_tensor *stack_scalar_init(stack_scalar *s, int dtype, double v) {
-  memset(s, 0, sizeof *s);
-  s->storage.data = &s->slot;
-  s->storage.nbytes = sizeof s->slot;
-  s->storage.refcount = 1 << 30;
-  s->storage.dtype = dtype;
-  s->storage.foreign = 1;
-  s->tensor.storage = &s->storage;
-  s->tensor.numel = 1;
-  s->tensor.dtype = dtype;
-  store_value(&s->slot, dtype, v);
-  return &s->tensor;
 }
 
 /* A scalar value for a tensor of dtype: integer tensors need an integral value in range. */
@@ -264,11 +238,11 @@ static const char *scatter_name(int reduce) {
 
 /* The source of a scatter: src itself, a copy when it shares memory with the destination, or the scalar. */
 static const tn_tensor *scatter_source(const char *fn, const tn_tensor *x, const tn_tensor *src, double value,
-                                       stack_scalar *scalar, tn_tensor **owned) {
+                                       tn_stack_scalar *scalar, tn_tensor **owned) {
   *owned = NULL;
   if (!src) {
     if (check_value(fn, x->dtype, value, "the value")) return NULL;
-    if (x->storage->device_type == TN_CPU) return stack_scalar_init(scalar, x->dtype, value);
+    if (x->storage->device_type == TN_CPU) return tn_stack_scalar_init(scalar, x->dtype, value);
     /* a device's kernels cannot read this stack: the value travels as a one-element tensor on x's device */
     tn_tensor *on_device = tn_empty(0, NULL, x->dtype, x->storage->device_type, x->storage->device_index);
     if (!on_device || tn_fill_(on_device, value)) {
@@ -344,7 +318,7 @@ int tn_scatter_(tn_tensor *x, int dim, const tn_tensor *index, const tn_tensor *
   tn_tensor *owned_idx, *owned_src;
   const tn_tensor *idx = scatter_index(fn, x, index, &owned_idx);
   if (!idx) return -1;
-  stack_scalar scalar;
+  tn_stack_scalar scalar;
   const tn_tensor *source = scatter_source(fn, x, src, value, &scalar, &owned_src);
   if (!source) {
     tn_tensor_free(owned_idx);
@@ -391,7 +365,7 @@ int tn_index_reduce_(tn_tensor *x, int dim, const tn_tensor *index, const tn_ten
   tn_tensor *owned_idx, *owned_src;
   const tn_tensor *idx = scatter_index(fn, x, index, &owned_idx);
   if (!idx) return -1;
-  stack_scalar scalar;
+  tn_stack_scalar scalar;
   const tn_tensor *source = scatter_source(fn, x, src, value, &scalar, &owned_src);
   if (!source) {
     tn_tensor_free(owned_idx);

@@ -2,6 +2,7 @@
  * in-place handling, then the backend's kernel. */
 #include "../backend.h"
 #include "../internal.h"
+#include "stack_scalar.h"
 #include "../pointwise_ops.h"
 
 #include <math.h>
@@ -89,12 +90,6 @@ static int compute_dtype(const op_info *info, int promoted, int float_dtype) {
 
 /* ---- scalars ---- */
 
-#define STORE_CASE(ENUM, SUF, T, CT, KIND) \
-  case ENUM: *(T *)dst = TN_STORE_##KIND(T, v); break;
-static void store_value(void *dst, int dtype, double v) {
-  switch (dtype) { TN_FOREACH_DTYPE(STORE_CASE) }
-}
-
 static bool fits(int dtype, double v) {
   switch (dtype) {
     case TN_INT64: return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
@@ -106,31 +101,10 @@ static bool fits(int dtype, double v) {
   }
 }
 
-/* A 0-d CPU tensor on the stack holding one value, for scalar operands (no allocation). */
-typedef struct stack_scalar {
-  tn_storage storage;
-  tn_tensor tensor;
-  int64_t slot;
-} stack_scalar;
-
-static const tn_tensor *stack_scalar_init(stack_scalar *s, int dtype, double v) {
-  memset(s, 0, sizeof *s);
-  s->storage.data = &s->slot;
-  s->storage.nbytes = sizeof s->slot;
-  s->storage.refcount = 1 << 30; /* never released */
-  s->storage.dtype = dtype;
-  s->storage.foreign = 1;
-  s->tensor.storage = &s->storage;
-  s->tensor.numel = 1;
-  s->tensor.dtype = dtype;
-  store_value(&s->slot, dtype, v);
-  return &s->tensor;
-}
-
 tn_tensor *tn_scalar_tensor(double value, int dtype, int device_type, int device_index) {
   tn_tensor *t = tn_empty(0, NULL, dtype, TN_CPU, 0);
   if (!t) return NULL;
-  store_value(tn_data_ptr(t), dtype, value);
+  tn_store_value(tn_data_ptr(t), dtype, value);
   if (device_type == TN_CPU) return t;
   tn_tensor *moved = tn_to(t, dtype, device_type, device_index);
   tn_tensor_free(t);
@@ -372,8 +346,8 @@ tn_tensor *tn_binary_scalar(int op, tn_tensor *out, const tn_tensor *a, double s
   if (!tn_dtype_is_floating(dtype) && s != floor(s))
     return tn_error_null("%s: the value %.17g is not an integer for a %s operation", info->name, s,
                          tn_dtype_name(dtype));
-  stack_scalar scalar;
-  const tn_tensor *st = stack_scalar_init(&scalar, dtype, s);
+  tn_stack_scalar scalar;
+  const tn_tensor *st = tn_stack_scalar_init(&scalar, dtype, s);
   return reversed ? binary_call(op, out, st, a, promoted, p0, p1, float_dtype, false)
                   : binary_call(op, out, a, st, promoted, p0, p1, float_dtype, out == a);
 }
