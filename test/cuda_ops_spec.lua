@@ -3,7 +3,8 @@
 -- (same shapes, dtypes and NaN positions; values within a tolerance for floats, exactly for integers and
 -- indices). Inputs come in several shapes, non-contiguous (transposed, strided) and broadcast (expanded), in
 -- float32/float64, 16-bit floats and integer dtypes where the op takes them. Bad indices must raise the same
--- errors as on the CPU. Autograd through a small conv net and an MLP must give the CPU's gradients. The
+-- errors as on the CPU. Autograd through a small conv net, an MLP, recurrent models (embedding, LSTM, GRU) and
+-- multi-head attention with masks must give the CPU's gradients. The
 -- factorisations (cuSOLVER) are compared where they are unique: singular vectors, eigenvectors and Q's columns
 -- up to sign, through |U|, reconstructions and orthogonality.
 --
@@ -677,5 +678,55 @@ describe('CUDA autograd', function()
       return nn.Sequential(nn.Conv2d(3, 8, 3, { padding = 1 }), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
                            nn.Conv2d(8, 6, 3), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 2 * 2, 4))
     end, torch.randn(5, 3, 8, 8), torch.randint(1, 5, { 5 }), 1e-3)
+  end)
+
+  -- the loss and every parameter's gradient of `forward(modules, device)` (a loss), modules made by `build`
+  -- from one seed on the CPU and on the device
+  local function same_module_grads(build, forward, tol)
+    local function run(device)
+      torch.manual_seed(11)
+      local modules = build()
+      local out = {}
+      for _, m in ipairs(modules) do
+        if device ~= 'cpu' then m:to(device) end
+      end
+      local loss = forward(modules, device)
+      loss:backward()
+      out[1] = loss:detach()
+      for _, m in ipairs(modules) do
+        for _, p in ipairs(m:parameters()) do out[#out + 1] = p.grad end
+      end
+      return out
+    end
+    local want, got = run('cpu'), run(DEV)
+    assert.are.equal(#want, #got)
+    for i = 1, #want do compare(got[i], want[i], tol, ('gradient %d'):format(i)) end
+  end
+
+  it('embedding and 2-layer bidirectional LSTM and GRU, batch first', function()
+    local ids, targets = torch.randint(1, 31, { 4, 7 }), torch.randint(1, 31, { 4 * 7 })
+    for _, kind in ipairs({ 'LSTM', 'GRU' }) do
+      same_module_grads(function()
+        return { nn.Embedding(30, 8), nn[kind](8, 12, { num_layers = 2, bidirectional = true, batch_first = true }),
+                 nn.Linear(24, 30) }
+      end, function(m, device)
+        local out = m[2](m[1](ids:to(device)))
+        return nn.CrossEntropyLoss()(m[3](out):reshape(-1, 30), targets:to(device))
+      end, 1e-4)
+    end
+  end)
+
+  it('multi-head attention with a causal mask and a key padding mask', function()
+    local x = torch.randn(3, 5, 16)
+    local padding = torch.zeros(3, 5, { dtype = 'bool' })
+    padding[2][5], padding[3][4] = true, true
+    local causal = torch.ones(5, 5, { dtype = 'bool' }):triu(1)
+    same_module_grads(function()
+      return { nn.MultiheadAttention(16, 4, { batch_first = true }), nn.Linear(16, 3) }
+    end, function(m, device)
+      local out = m[1](x:to(device), x:to(device), x:to(device),
+                       { attn_mask = causal:to(device), key_padding_mask = padding:to(device) })
+      return m[2](out):pow(2):mean()
+    end, 1e-4)
   end)
 end)
