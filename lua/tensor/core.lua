@@ -41,7 +41,12 @@ local function wrap(ptr)
   if ptr == nil then raise(ffi.string(last_error())) end
   local device_type = ptr.storage.device_type
   after_alloc(device_type)
-  return setmetatable({ _c = own(ptr) }, mt)
+  -- Not a tail call: a trace that starts here (wrap is hot wherever the caller runs interpreted) must end at
+  -- a return bytecode. Returning through a tail-called builtin leaves it in the caller's frame, where LuaJIT
+  -- aborts it ("leaving loop in root trace"); a dozen such aborts blacklist wrap for good, and from then on
+  -- every op that makes a tensor ran interpreted, several times slower, for the rest of the process.
+  local t = setmetatable({ _c = own(ptr) }, mt)
+  return t
 end
 M.wrap = wrap
 

@@ -16,8 +16,10 @@ Node.__tostring = function(self) return '<' .. self.name .. 'Backward>' end
 local M = { Node = Node }
 
 function M.new_node(name, backward, n_inputs)
-  return setmetatable({ name = name, backward = backward, next = {}, next_nr = {}, n_inputs = n_inputs or 0,
-                        n_outputs = 1 }, Node)
+  -- not a tail call of setmetatable, for the JIT's sake (see core.wrap)
+  local node = setmetatable({ name = name, backward = backward, next = {}, next_nr = {}, n_inputs = n_inputs or 0,
+                              n_outputs = 1 }, Node)
+  return node
 end
 
 -- The accumulator node of a leaf that requires grad (created once, kept on the leaf).
