@@ -193,7 +193,12 @@ void tn_tensor_free(tn_tensor *t) {
     tn_host_free(t, sizeof *t);
 }
 
+/* The sweep's tensors died a collection cycle ago and their headers are cold. Freeing one reads its header,
+ * then its storage's, then writes the block: three misses in a row per tensor. Prefetching every header,
+ * then every storage, lets the misses of the whole batch overlap. */
 void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count) {
+  for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]], 1, 3);
+  for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]]->storage, 1, 3);
   for (int64_t i = 0; i < count; i++) {
     tn_tensor_free(table[slots[i]]);
     table[slots[i]] = NULL;
