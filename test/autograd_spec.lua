@@ -147,6 +147,10 @@ describe('gradcheck of every differentiable op', function()
     { 'cat', function(a, b) return torch.cat({ a, b }, 2):exp() end, { R(2, 3), R(2, 2) } },
     { 'stack', function(a, b) return torch.stack({ a, b }, 1):sin() end, { R(2, 3), R(2, 3) } },
     { 'flip', function(x) return x:flip(2):exp() end, { R(3, 4) } },
+    -- F.linear on a 2-d input is one node with its own formula (bias 1-d, broadcast 2-d, or none)
+    { 'F.linear', function(x, w, b) return require('tensor.nn').F.linear(x, w, b) end, { R(3, 4), R(2, 4), R(2) } },
+    { 'F.linear, [1 x out] bias', function(x, w, b) return require('tensor.nn').F.linear(x, w, b) end, { T(3, 4), R(2, 4), R(1, 2) } },
+    { 'F.linear without bias', function(x, w) return require('tensor.nn').F.linear(x, w) end, { R(3, 4), T(2, 4) } },
     { 'roll', function(x) return x:roll(1, 2):exp() end, { R(3, 4) } },
     { 'tril', function(x) return x:tril():exp() end, { R(4, 4) } },
     { 'repeatTensor', function(x) return x:repeatTensor(2, 3):sin() end, { R(2, 3) } },
@@ -392,6 +396,51 @@ describe('the engine', function()
     assert(ref.compare(x.grad, { dtype = 'float64', shape = { 3 }, values = { 20, 20, 20 } }))
     assert(ref.compare(y.grad, { dtype = 'float64', shape = { 3 }, values = { 1, 1, 1 } }))
     assert(ref.compare(seen, { dtype = 'float64', shape = { 3 }, values = { 1, 1, 1 } }))
+  end)
+
+  it('adopts as .grad the gradients it alone holds, and copies those user code has seen', function()
+    local nn = require 'tensor.nn'
+    local core = require 'tensor.core'
+    local layer = nn.Linear(4, 3)
+    local x = torch.randn(5, 4)
+    local clone, clones = core.Tensor.clone, 0
+    core.Tensor.clone = function(...) clones = clones + 1 return clone(...) end
+    local ok, err = pcall(function() layer(x):pow(2):sum():backward() end)
+    core.Tensor.clone = clone
+    assert(ok, err)
+    assert.are.equal(0, clones) -- weight and bias gradients are fresh results of their formulas
+    local expected = torch.autograd.grad({ layer(x):pow(2):sum() }, { layer.weight })[1]
+    assert.is_true((layer.weight.grad - expected):abs():max() < 1e-5)
+
+    -- a hook keeps the gradient it saw: the leaf's .grad must be another tensor, or accumulating into it
+    -- would change what the hook kept
+    local w = R(3)
+    local seen
+    w:register_hook(function(g) seen = g end)
+    local function twice() (w * 2):sum():backward() end
+    twice()
+    assert.is_false(rawequal(seen, w.grad))
+    local kept = seen:clone()
+    twice()
+    assert.are.equal(0, (seen - kept):abs():max())
+    assert(ref.compare(w.grad, { dtype = 'float64', shape = { 3 }, values = { 4, 4, 4 } }))
+
+    -- so does a custom Function that returns a gradient it also keeps
+    local made
+    local Keep = torch.autograd.Function {
+      forward = function(ctx, t) return t * 1 end,
+      backward = function(ctx, g)
+        made = g * 3
+        return made
+      end,
+    }
+    local v = R(3)
+    Keep.apply(v):sum():backward()
+    assert.is_false(rawequal(made, v.grad))
+    local first = made
+    Keep.apply(v):sum():backward()
+    assert(ref.compare(first, { dtype = 'float64', shape = { 3 }, values = { 3, 3, 3 } }))
+    assert(ref.compare(v.grad, { dtype = 'float64', shape = { 3 }, values = { 6, 6, 6 } }))
   end)
 
   it('grad() returns a list, leaves .grad alone, and honours allow_unused', function()

@@ -305,6 +305,19 @@ end
 define_pool(1)
 define_pool(2)
 
+-- ---- linear ----
+
+--- nn_kernels.linear(input, weight, bias) -> Tensor
+-- input @ weight' + bias for a 2-d input [N x in], weight [out x in] and bias (broadcast to [N x out]) or nil:
+-- one GEMM, the weight read transposed in place.
+function K.linear(x, w, b)
+  local fn = 'linear'
+  local xc = c_of(x, fn, 'the input')
+  local wt = wrap(C.tn_transpose(c_of(w, fn, 'the weight'), 0, 1))
+  if b == nil then return wrap(C.tn_mm(nil, xc, wt._c)) end
+  return wrap(C.tn_addmm(nil, c_of(b, fn, 'the bias'), xc, wt._c, 1, 1))
+end
+
 -- ---- softmax ----
 
 local function softmax_dim(fn, x, dim)

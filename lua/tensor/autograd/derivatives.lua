@@ -823,6 +823,19 @@ local function softmax_dim(x, dim)
   return math.max(dim, 1)
 end
 -- softmax and log_softmax are differentiable twice: their formulas use public ops when building a graph.
+-- A 2-d linear layer as one node: its weight gradient g' x comes out contiguous and unshared, so the engine
+-- adopts it as the weight's .grad (through mm and a transpose node it was a view, copied into place).
+D['F.linear'] = { inputs = 3, save = function(ctx, out, x, w, b)
+  ctx:save(x, w)
+  if b ~= nil and b:dim() ~= 1 then ctx.bias_shape = b:shape() end
+end, backward = function(ctx, g)
+  local x, w = ctx:saved_values()
+  local gb
+  if ctx.next[3] then
+    gb = ctx.bias_shape and require('tensor.autograd.engine').sum_to(g, ctx.bias_shape) or g:sum(1)
+  end
+  return ctx.next[1] and g:mm(w), ctx.next[2] and g:t():mm(x), gb
+end }
 D['F.softmax'] = { inputs = 1, save = function(ctx, out, x, dim)
   ctx:save(out)
   ctx.dim = softmax_dim(x, dim)

@@ -44,14 +44,23 @@ function M.sum_to(g, shape)
   return g
 end
 
+-- True if no other tensor shares g's storage. A CPU tensor made by an op holds two references to its storage:
+-- its own, and its header's (the header lives in the storage's memory block).
+local function sole_owner(g)
+  local c = g._c
+  local s = c.storage
+  return s.refcount == (c.home == s and 2 or 1)
+end
+
 -- Adds g into a leaf's .grad. A gradient the engine alone holds is adopted as it is; others are copied, so
--- that later in-place accumulation never writes into a tensor someone else sees.
+-- that later in-place accumulation never writes into a tensor someone else sees. `adopted` marks those it
+-- must not take: already adopted, the caller's, or seen by user code (hooks, custom Functions).
 local function accumulate(leaf, g, create_graph, adopted)
   local current = rawget(leaf, '_grad')
   if current == nil then
     if create_graph then
       rawset(leaf, '_grad', g)
-    elseif not adopted[g] and g._c.storage.refcount == 1 and g:is_contiguous() and rawget(g, '_fn') == nil then
+    elseif not adopted[g] and sole_owner(g) and g:is_contiguous() and rawget(g, '_fn') == nil then
       adopted[g] = true
       rawset(leaf, '_grad', g)
     else
@@ -173,10 +182,12 @@ function M.run(roots, grads, opts)
       for nr, list in pairs(hooks) do
         local g = buf[nr + 1]
         if g ~= nil then
+          adopted[g] = true
           for _, hook in ipairs(list) do
             local r = hook(g)
             if r ~= nil then g = r end
           end
+          adopted[g] = true -- the hook may keep what it saw or returned
           buf[nr + 1] = g
         end
       end
@@ -205,6 +216,11 @@ function M.run(roots, grads, opts)
       end
       local in_grads
       if any then
+        if node.user_code then
+          for k = 1, node.n_outputs do
+            if buf[k] ~= nil then adopted[buf[k]] = true end
+          end
+        end
         in_grads = { node.backward(node, unpack(buf, 1, node.n_outputs)) }
         if not retain then node:release() end
       end
@@ -213,6 +229,7 @@ function M.run(roots, grads, opts)
         if nx and (not needed or needed[nx]) then
           local g = in_grads and in_grads[i]
           if g ~= nil then
+            if node.user_code then adopted[g] = true end -- a custom Function's backward may keep it
             g = conform(node, i, g)
             local nbuf = buffers[nx]
             if not nbuf then

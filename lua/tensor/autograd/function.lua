@@ -36,6 +36,7 @@ local function new_function(def)
   function F.apply(...)
     local n = select('#', ...)
     local node = graph.new_node(F.name, nil, n)
+    node.user_code = true -- the engine never adopts, as a .grad, a gradient this backward has seen or made
     local ctx = setmetatable({ node = node, needs_input_grad = {}, non_differentiable = {} }, Context)
     local any = false
     for i = 1, n do

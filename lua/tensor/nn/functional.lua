@@ -40,6 +40,7 @@ end
 
 --- F.linear(input, weight, bias) -> Tensor
 -- input @ weight' + bias, for input [..., in] and weight [out x in] (bias [out] or nil).
+raw.linear = function(x, w, b) return K.linear(x, w, b) end
 function F.linear(x, w, b)
   check_tensor('linear', x, 'the input')
   check_tensor('linear', w, 'the weight')
@@ -48,7 +49,7 @@ function F.linear(x, w, b)
     fail('linear', 'the input %s has %s features (last dim) but the weight %s expects %d', shape_string(x),
          nd == 0 and 'no' or tostring(x:size(-1)), shape_string(w), w:size(2))
   end
-  if nd == 2 and b ~= nil then return torch.addmm(b, x, w:t()) end
+  if nd == 2 then return raw.linear(x, w, b) end
   local y = x:matmul(w:t())
   if b ~= nil then y = y + b end
   return y
