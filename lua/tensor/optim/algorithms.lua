@@ -52,6 +52,8 @@ define('SGD', { lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0, nester
       if buf == nil then
         buf = g:clone()
         state.momentum_buffer = buf
+      elseif group.dampening == 0 then
+        torch.add(g, buf, { alpha = momentum, out = buf }) -- buf = momentum * buf + g in one pass, not two
       else
         buf:mul_(momentum):add_(g, 1 - group.dampening)
       end
