@@ -58,38 +58,10 @@ w = (torch.randn(64, 64, 3, 3) * 0.05).cuda()]],
   flops = 2 * 64 * 64 * 56 * 56 * 64 * 9 }
 
 -- examples/fashion_cnn.lua's network on a batch of 256 images, with Adam: forward, backward and step
+local models = require 'models'
+local cnn_setup, cnn_py_setup = models.fashion_cnn(256, 'cuda')
 add { name = 'cuda fashion CNN train step, batch 256 of 1x28x28 (Adam)',
-  setup = [[
-local nn, optim = require 'tensor.nn', require 'tensor.optim'
-torch.manual_seed(0)
-local model = nn.Sequential(
-  nn.Conv2d(1, 16, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
-  nn.Conv2d(16, 32, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
-  nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)):cuda()
-local criterion = nn.CrossEntropyLoss()
-local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
-local x, y = torch.randn(256, 1, 28, 28):cuda(), torch.randint(1, 11, { 256 }):cuda()]],
-  lua = [[
-opt:zero_grad()
-local loss = criterion(model(x), y)
-loss:backward()
-opt:step()]],
-  py_setup = [[
-import torch.nn as nn
-torch.backends.cudnn.allow_tf32 = False
-torch.manual_seed(0)
-model = nn.Sequential(
-    nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
-    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
-    nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10)).cuda()
-criterion = nn.CrossEntropyLoss()
-opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-x, y = torch.randn(256, 1, 28, 28).cuda(), torch.randint(0, 10, (256,)).cuda()]],
-  py = [[
-opt.zero_grad()
-loss = criterion(model(x), y)
-loss.backward()
-opt.step()]],
+  setup = cnn_setup, lua = models.step_lua, py_setup = cnn_py_setup, py = models.step_py,
   items = 256, unit = 'images', min_time = 0.3 }
 
 return rows

@@ -15,37 +15,9 @@ torch.manual_seed(0)
 def mlp(a, b, c, d):
     return nn.Sequential(nn.Linear(a, b), nn.ReLU(), nn.Linear(b, c), nn.ReLU(), nn.Linear(c, d))]]
 
-local cnn_setup = [[
-local nn, optim = require 'tensor.nn', require 'tensor.optim'
-torch.manual_seed(0)
-local model = nn.Sequential(
-  nn.Conv2d(1, 16, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
-  nn.Conv2d(16, 32, 3, { padding = 1 }), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
-  nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
-local criterion = nn.CrossEntropyLoss()
-local opt = optim.Adam(model:parameters(), { lr = 1e-3 })
-local x, y = torch.randn(64, 1, 28, 28), torch.randint(1, 11, { 64 })]]
-local cnn_py_setup = [[
-import torch.nn as nn
-torch.manual_seed(0)
-model = nn.Sequential(
-    nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(16), nn.MaxPool2d(2),
-    nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32), nn.MaxPool2d(2),
-    nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
-criterion = nn.CrossEntropyLoss()
-opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))]]
-
-local step_lua = [[
-opt:zero_grad()
-local loss = criterion(model(x), y)
-loss:backward()
-opt:step()]]
-local step_py = [[
-opt.zero_grad()
-loss = criterion(model(x), y)
-loss.backward()
-opt.step()]]
+local models = require 'models'
+local step_lua, step_py = models.step_lua, models.step_py
+local cnn_setup, cnn_py_setup = models.fashion_cnn(64)
 
 return {
   -- examples/digits_mlp.lua's model and batches: 1438 training images, 23 batches of 64 per epoch
