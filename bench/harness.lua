@@ -50,7 +50,8 @@ end
 
 -- The workloads whose name, group or file name contains one of the filters (plain text, case-insensitive);
 -- all when there are none. GPU workloads (`cuda = true`) need a GPU on both sides and run only when a filter
--- names them (`luajit bench/run.lua cuda`).
+-- that says "cuda" selects them (`luajit bench/run.lua cuda`, or 'cuda softmax' for one row), so that a filter
+-- such as `train` on a machine without a GPU picks the CPU rows alone.
 function M.select(list, filters)
   local chosen = {}
   if #filters == 0 then
@@ -63,7 +64,8 @@ function M.select(list, filters)
     local name, group, file = e.name:lower(), e.group:lower(), e.file:lower()
     for _, f in ipairs(filters) do
       f = f:lower()
-      if name:find(f, 1, true) or group:find(f, 1, true) or file:find(f, 1, true) then
+      local allowed = not e.cuda or f:find('cuda', 1, true)
+      if allowed and (name:find(f, 1, true) or group:find(f, 1, true) or file:find(f, 1, true)) then
         chosen[#chosen + 1] = e
         break
       end
