@@ -443,6 +443,37 @@ describe('the engine', function()
     assert(ref.compare(v.grad, { dtype = 'float64', shape = { 3 }, values = { 6, 6, 6 } }))
   end)
 
+  it('sums fan-in gradients in place only where no other input holds the same tensor', function()
+    -- s = a + bb hands one gradient tensor to a and to bb; a also collects t's and bb also w's. Summing into
+    -- the shared tensor in place would give one of them the other's total (in two of these six orders).
+    local orders = {
+      function(t, s, w) return t + s + w end, function(t, s, w) return t + w + s end,
+      function(t, s, w) return s + t + w end, function(t, s, w) return s + w + t end,
+      function(t, s, w) return w + t + s end, function(t, s, w) return w + s + t end,
+    }
+    for _, order in ipairs(orders) do
+      local a, b = R(3), R(3)
+      local t, bb = a * 5, b * 1
+      local w, s = bb * 7, a + bb
+      local loss = (order(t, s, w) * 2):sum()
+      loss:backward()
+      assert(ref.compare(a.grad, { dtype = 'float64', shape = { 3 }, values = { 12, 12, 12 } }))
+      assert(ref.compare(b.grad, { dtype = 'float64', shape = { 3 }, values = { 16, 16, 16 } }))
+    end
+    -- the same tensor twice into one slot (x + x), and a weight shared by many steps (a recurrence)
+    local x, w = R(2, 3), R(3, 3)
+    local h = x
+    for _ = 1, 6 do h = (h + h):matmul(w):tanh() end
+    local expected = torch.autograd.grad({ h:sum() }, { w }, { retain_graph = true })[1]:clone()
+    h:sum():backward()
+    assert.is_true((w.grad - expected):abs():max() < 1e-12)
+    assert.is_true(gradcheck(function(x0, w0)
+      local y = x0
+      for _ = 1, 3 do y = (y + y):matmul(w0):tanh() end
+      return y
+    end, { R(2, 3), R(3, 3) }))
+  end)
+
   it('grad() returns a list, leaves .grad alone, and honours allow_unused', function()
     local x, z = R(3), R(3)
     local y = (x * x):sum()

@@ -154,8 +154,9 @@ function M.run(roots, grads, opts)
     end
   end
 
-  -- Seed the roots' gradients.
-  local buffers, adopted = {}, {}
+  -- Seed the roots' gradients. `placed` counts the buffer slots each gradient has been put in: one in several
+  -- (a formula passed the same tensor on to two inputs) is never summed into in place.
+  local buffers, adopted, placed = {}, {}, {}
   for i, node in ipairs(root_nodes) do
     if not needed or needed[node] then
       local buf = buffers[node] or {}
@@ -238,7 +239,19 @@ function M.run(roots, grads, opts)
             end
             local slot = node.next_nr[i] + 1
             local prev = nbuf[slot]
-            nbuf[slot] = prev == nil and g or prev + g
+            if prev == nil then
+              nbuf[slot] = g
+              placed[g] = (placed[g] or 0) + 1
+            elseif not create_graph and placed[prev] == 1 and not adopted[prev] and sole_owner(prev)
+                   and prev:is_contiguous() then
+              -- The engine alone holds prev: sum in place (as PyTorch's InputBuffer does), rather than write
+              -- a new tensor for each of the many gradients a weight shared across steps collects.
+              prev:add_(g)
+            else
+              local sum = prev + g
+              nbuf[slot] = sum
+              placed[sum] = 1
+            end
           end
           local left = deps[nx] - 1
           deps[nx] = left
