@@ -11,6 +11,14 @@
 #include <stdint.h>
 #include <string.h>
 
+/* a * b + c in one instruction and one rounding where the target has FMA (-std=c11 never contracts a * b + c
+ * by itself); elsewhere a multiply and an add, since fmaf would be a library call per element. */
+#ifdef __FMA__
+#define TN_FMA(a, b, c) fmaf(a, b, c)
+#else
+#define TN_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
 static inline float tn_vm_from_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
 static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
 
@@ -21,15 +29,15 @@ static inline float tn_expf(float x) {
   float xs = tiny ? x + 44.3614195558365f : x;
   xs = xs < -88.0f ? -88.0f : xs;
   xs = xs > 88.72283935546875f ? 88.72283935546875f : xs;
-  float n = floorf(xs * 1.44269504088896341f + 0.5f);
-  float r = xs - n * 0.693359375f + n * 2.12194440e-4f;
+  float n = floorf(TN_FMA(xs, 1.44269504088896341f, 0.5f));
+  float r = TN_FMA(n, 2.12194440e-4f, TN_FMA(n, -0.693359375f, xs));
   float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
+  p = TN_FMA(p, r, 1.3981999507e-3f);
+  p = TN_FMA(p, r, 8.3334519073e-3f);
+  p = TN_FMA(p, r, 4.1665795894e-2f);
+  p = TN_FMA(p, r, 1.6666665459e-1f);
+  p = TN_FMA(p, r, 5.0000001201e-1f);
+  p = TN_FMA(p, r * r, r) + 1.0f;
   float result = p * tn_vm_from_bits(((int32_t)n + 126) << 23) * 2.0f;
   result = tiny ? result * 0x1p-64f : result;
   result = x > 88.72283935546875f ? INFINITY : result;
@@ -50,14 +58,14 @@ static inline float tn_logf(float x) {
   m = below ? m + m - 1.0f : m - 1.0f;
   float z = m * m;
   float y = 7.0376836292e-2f;
-  y = y * m - 1.1514610310e-1f;
-  y = y * m + 1.1676998740e-1f;
-  y = y * m - 1.2420140846e-1f;
-  y = y * m + 1.4249322787e-1f;
-  y = y * m - 1.6668057665e-1f;
-  y = y * m + 2.0000714765e-1f;
-  y = y * m - 2.4999993993e-1f;
-  y = y * m + 3.3333331174e-1f;
+  y = TN_FMA(y, m, -1.1514610310e-1f);
+  y = TN_FMA(y, m, 1.1676998740e-1f);
+  y = TN_FMA(y, m, -1.2420140846e-1f);
+  y = TN_FMA(y, m, 1.4249322787e-1f);
+  y = TN_FMA(y, m, -1.6668057665e-1f);
+  y = TN_FMA(y, m, 2.0000714765e-1f);
+  y = TN_FMA(y, m, -2.4999993993e-1f);
+  y = TN_FMA(y, m, 3.3333331174e-1f);
   y = y * m * z;
   float fe = (float)e;
   y += fe * -2.12194440e-4f;
@@ -75,17 +83,17 @@ static inline float tn_tanhf(float x) {
   c = c < -7.90531110763549805f ? -7.90531110763549805f : c;
   float x2 = c * c;
   float p = -2.76076847742355e-16f;
-  p = p * x2 + 2.00018790482477e-13f;
-  p = p * x2 - 8.60467152213735e-11f;
-  p = p * x2 + 5.12229709037114e-08f;
-  p = p * x2 + 1.48572235717979e-05f;
-  p = p * x2 + 6.37261928875436e-04f;
-  p = p * x2 + 4.89352455891786e-03f;
+  p = TN_FMA(p, x2, 2.00018790482477e-13f);
+  p = TN_FMA(p, x2, -8.60467152213735e-11f);
+  p = TN_FMA(p, x2, 5.12229709037114e-08f);
+  p = TN_FMA(p, x2, 1.48572235717979e-05f);
+  p = TN_FMA(p, x2, 6.37261928875436e-04f);
+  p = TN_FMA(p, x2, 4.89352455891786e-03f);
   p = p * c;
   float q = 1.19825839466702e-06f;
-  q = q * x2 + 1.18534705686654e-04f;
-  q = q * x2 + 2.26843463243900e-03f;
-  q = q * x2 + 4.89352518554385e-03f;
+  q = TN_FMA(q, x2, 1.18534705686654e-04f);
+  q = TN_FMA(q, x2, 2.26843463243900e-03f);
+  q = TN_FMA(q, x2, 4.89352518554385e-03f);
   float result = p / q;
   return fabsf(x) < 0.0004f ? x : result;
 }
@@ -96,18 +104,18 @@ static inline float tn_erff(float x) {
   c = c < -4.0f ? -4.0f : c;
   float x2 = c * c;
   float p = -2.72614225801306e-10f;
-  p = p * x2 + 2.77068142495902e-08f;
-  p = p * x2 - 2.10102402082508e-06f;
-  p = p * x2 - 5.69250639462346e-05f;
-  p = p * x2 - 7.34990630326855e-04f;
-  p = p * x2 - 2.95459980854025e-03f;
-  p = p * x2 - 1.60960333262415e-02f;
+  p = TN_FMA(p, x2, 2.77068142495902e-08f);
+  p = TN_FMA(p, x2, -2.10102402082508e-06f);
+  p = TN_FMA(p, x2, -5.69250639462346e-05f);
+  p = TN_FMA(p, x2, -7.34990630326855e-04f);
+  p = TN_FMA(p, x2, -2.95459980854025e-03f);
+  p = TN_FMA(p, x2, -1.60960333262415e-02f);
   p = p * c;
   float q = -1.45660718464996e-05f;
-  q = q * x2 - 2.13374055278905e-04f;
-  q = q * x2 - 1.68282697438203e-03f;
-  q = q * x2 - 7.37332916720468e-03f;
-  q = q * x2 - 1.42647390514189e-02f;
+  q = TN_FMA(q, x2, -2.13374055278905e-04f);
+  q = TN_FMA(q, x2, -1.68282697438203e-03f);
+  q = TN_FMA(q, x2, -7.37332916720468e-03f);
+  q = TN_FMA(q, x2, -1.42647390514189e-02f);
   float result = fabsf(x) < 1e-6f ? x * 1.12837916709551257f : p / q;
   return x != x ? x : result;
 }
