@@ -411,8 +411,11 @@ static const tn_loop_fn unary_loops[TN_NUM_UNARY_KERNELS][TN_NUM_DTYPES] = {TN_U
 static const tn_loop_fn binary_loops[TN_NUM_BINARY_KERNELS][TN_NUM_DTYPES] = {TN_BINARY_OPS(BINARY_ROW)};
 static const tn_loop_fn ternary_loops[TN_NUM_TERNARY_OPS][TN_NUM_DTYPES] = {TN_TERNARY_OPS(TERNARY_ROW)};
 
-/* Expensive ops (transcendentals) are worth threads on smaller tensors than a plain add. */
-static int64_t grain_for(int expensive) { return expensive ? TN_GRAIN / 8 : TN_GRAIN; }
+/* Below twice the grain an op runs on one thread. The pool's idle threads sleep (lib/parallel.c), and waking
+ * them costs about 10 us: on 2 cores a plain add gains from a second thread only from about 120k floats, exp
+ * (4-5 times the work per element) from about 64k; with the grain at a sixteenth of that, exp on 8k floats took
+ * 15 us on 2 threads against 5 on one. */
+static int64_t grain_for(int expensive) { return expensive ? TN_GRAIN : 2 * TN_GRAIN; }
 
 static int run(tn_loop_fn fn, int nops, const tn_tensor *const *ops, double p0, double p1, int64_t grain,
                const char *failure) {
@@ -443,5 +446,5 @@ int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *
   const tn_tensor *ops[4] = {out, a, b, c};
   /* where's kernel is chosen by the value dtype, not the condition's */
   int dtype = op == TN_WHERE ? b->dtype : a->dtype;
-  return run(ternary_loops[op][dtype], 4, ops, p0, 0, TN_GRAIN, "ternary op failed");
+  return run(ternary_loops[op][dtype], 4, ops, p0, 0, grain_for(0), "ternary op failed");
 }
