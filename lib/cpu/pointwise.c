@@ -411,33 +411,26 @@ static const tn_loop_fn unary_loops[TN_NUM_UNARY_KERNELS][TN_NUM_DTYPES] = {TN_U
 static const tn_loop_fn binary_loops[TN_NUM_BINARY_KERNELS][TN_NUM_DTYPES] = {TN_BINARY_OPS(BINARY_ROW)};
 static const tn_loop_fn ternary_loops[TN_NUM_TERNARY_OPS][TN_NUM_DTYPES] = {TN_TERNARY_OPS(TERNARY_ROW)};
 
-/* Below twice the grain an op runs on one thread. The pool's idle threads sleep (lib/parallel.c), and waking
- * them costs about 10 us: on 2 cores a plain add gains from a second thread only from about 120k floats, exp
- * (4-5 times the work per element) from about 64k; with the grain at a sixteenth of that, exp on 8k floats took
- * 15 us on 2 threads against 5 on one. */
-static int64_t grain_for(int expensive) { return expensive ? TN_GRAIN : 2 * TN_GRAIN; }
-
-static int run(tn_loop_fn fn, int nops, const tn_tensor *const *ops, double p0, double p1, int64_t grain,
-               const char *failure) {
+/* Below 2 * TN_GRAIN elements an op runs on one thread, whatever its cost per element. The pool's idle threads
+ * sleep (lib/parallel.c), and waking them costs about 10 us. A plain add of 10^5 floats into a fresh (cold)
+ * result still gains from a second thread, which brings its own misses in parallel; transcendentals, with a
+ * smaller grain once, lost: exp on 8192 floats took 20 us on 2 threads against 8 on one. */
+static int run(tn_loop_fn fn, int nops, const tn_tensor *const *ops, double p0, double p1, const char *failure) {
   tn_iter it;
   tn_pointwise_ctx ctx = {p0, p1, 0};
   tn_iter_init(&it, ops[0]->ndim, ops[0]->sizes, nops, ops);
-  tn_iter_run(&it, fn, &ctx, grain);
+  tn_iter_run(&it, fn, &ctx, TN_GRAIN);
   return ctx.failed ? tn_error("%s", failure) : 0;
 }
 
 int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1) {
   const tn_tensor *ops[2] = {out, x};
-  int expensive = op != TN_NEG && op != TN_ABS && op != TN_RELU && op != TN_CLAMP && op != TN_SQUARE;
-  return run(unary_loops[op][x->dtype], 2, ops, p0, p1, grain_for(expensive),
-             "pow: integers to negative integer powers are not allowed");
+  return run(unary_loops[op][x->dtype], 2, ops, p0, p1, "pow: integers to negative integer powers are not allowed");
 }
 
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1) {
   const tn_tensor *ops[3] = {out, a, b};
-  int expensive = op == TN_POW || op == TN_ATAN2 || (op >= TN_SIGMOID_BACKWARD && op <= TN_SOFTPLUS_BACKWARD) ||
-                  op == TN_GELU_TANH_BACKWARD;
-  return run(binary_loops[op][a->dtype], 3, ops, p0, p1, grain_for(expensive),
+  return run(binary_loops[op][a->dtype], 3, ops, p0, p1,
              op == TN_POW ? "pow: integers to negative integer powers are not allowed"
                           : "integer division by zero");
 }
@@ -446,5 +439,5 @@ int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *
   const tn_tensor *ops[4] = {out, a, b, c};
   /* where's kernel is chosen by the value dtype, not the condition's */
   int dtype = op == TN_WHERE ? b->dtype : a->dtype;
-  return run(ternary_loops[op][dtype], 4, ops, p0, 0, grain_for(0), "ternary op failed");
+  return run(ternary_loops[op][dtype], 4, ops, p0, 0, "ternary op failed");
 }
