@@ -255,3 +255,64 @@ describe('element-wise errors', function()
     assert.matches('memory location', message(function() return torch.zeros(1, 3):expand(4, 3):add_(1) end))
   end)
 end)
+
+-- float32 products of subnormals (lib/cpu/scaled_f32.c multiplies them in float64 to avoid the CPU's slow
+-- path): the results must keep every bit of the float multiply. NumPy's float32 arithmetic is the reference.
+describe('float32 scaled ops on subnormals', function()
+  local special = { 1.4e-45, -1.4e-45, 2.8e-45, 7e-45, 1e-40, -3e-39, 1.1754942e-38, 1.17549435e-38, 2.4e-38,
+                    1e-30, -0.5, 1, 3.5, 0, -0 * 1, 1e38, math.huge, -math.huge, 0 / 0 }
+  -- blocks of 16 that are all subnormal, all normal, and mixed, plus a tail that is not a whole block
+  local n, values = 16 * 8 + 5, {}
+  for i = 1, n do
+    local block = math.floor((i - 1) / 16)
+    if block == 0 then values[i] = special[(i - 1) % #special + 1]
+    elseif block <= 2 then values[i] = (i % 2 == 0 and 1 or -1) * 1.4e-45 * i
+    elseif block <= 4 then values[i] = math.sin(i) * 10
+    else values[i] = i % 3 == 0 and 1e-42 * i or math.cos(i) end
+  end
+  local b = torch.tensor(values, { dtype = torch.float32 })
+  local a = torch.randn(n)
+  a[3], a[20], a[40] = 0, 1e-41, -1e-44
+  local scales = { 0.9, -0.01, 1e-30, 3, 1e30, 0 }
+
+  local snippets, ours = {}, {}
+  local function case(lua_result, python)
+    ours[#ours + 1] = lua_result
+    snippets[#snippets + 1] = { code = 'with np.errstate(all="ignore"):\n  out = torch.from_numpy(np.asarray('
+                                         .. python .. ', dtype=np.float32))',
+                                inputs = { a = a, b = b } }
+  end
+  for _, s in ipairs(scales) do
+    local ps = string.format('np.float32(%.17g)', s)
+    case(torch.add(a, b, { alpha = s }), 'a.numpy() + ' .. ps .. ' * b.numpy()')
+    case(torch.sub(a, b, { alpha = s }), 'a.numpy() - ' .. ps .. ' * b.numpy()')
+    case(b * s, ps .. ' * b.numpy()')
+    case(s * b, ps .. ' * b.numpy()')
+    case(torch.add(a:narrow(1, 1, 1), b, { alpha = s }), 'a.numpy()[:1] + ' .. ps .. ' * b.numpy()')
+    case(torch.add(b, b:narrow(1, 21, 1), { alpha = s }), 'b.numpy() + ' .. ps .. ' * b.numpy()[20:21]')
+    local buf = b:clone()
+    torch.add(a, buf, { alpha = s, out = buf }) -- SGD's momentum update writes over its own input
+    case(buf, 'a.numpy() + ' .. ps .. ' * b.numpy()')
+    case(torch.add(a:narrow(1, 2, 100), b:narrow(1, 3, 100), { alpha = s }),
+         'a.numpy()[1:101] + ' .. ps .. ' * b.numpy()[2:102]')
+  end
+  local results = ref.batch(snippets)
+
+  it('match NumPy bit for bit', function()
+    local checked = 0
+    for k, got in ipairs(ours) do
+      local want = results[k].values
+      local values = got:contiguous():view(-1):tolist()
+      assert.are.equal(#want, #values)
+      for i, w in ipairs(want) do
+        local g = values[i]
+        local same = (w ~= w and g ~= g) or (w == g and (w ~= 0 or 1 / w == 1 / g))
+        if not same then
+          error(string.format('case %d, element %d: got %.9g, NumPy %.9g', k, i, g, w))
+        end
+        checked = checked + 1
+      end
+    end
+    assert.is_true(checked > 6 * 8 * 100)
+  end)
+end)

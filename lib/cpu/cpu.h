@@ -9,6 +9,8 @@ int tn_cpu_copy(tn_tensor *dst, const tn_tensor *src);
 int tn_cpu_fill(tn_tensor *t, double value);
 int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1);
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1);
+/* float32 add, sub and mul loops that multiply subnormals without the slow path (scaled_f32.c); NULL for other ops */
+tn_loop_fn tn_cpu_scaled_f32_loop(int op);
 int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
 
 int tn_cpu_uniform(tn_tensor *t, double low, double high, tn_generator *g);

@@ -430,7 +430,8 @@ int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p
 
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1) {
   const tn_tensor *ops[3] = {out, a, b};
-  return run(binary_loops[op][a->dtype], 3, ops, p0, p1,
+  tn_loop_fn scaled = a->dtype == TN_FLOAT32 ? tn_cpu_scaled_f32_loop(op) : NULL;
+  return run(scaled ? scaled : binary_loops[op][a->dtype], 3, ops, p0, p1,
              op == TN_POW ? "pow: integers to negative integer powers are not allowed"
                           : "integer division by zero");
 }
