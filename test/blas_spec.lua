@@ -52,9 +52,12 @@ local layouts = {
   { 'no unit stride (copied)', function(m, k, n, dt) return strided(m, k, dt), strided(k, n, dt) end },
   { 'expanded rows', function(m, k, n, dt) return rnd({ 1, k }, dt):expand(m, k), rnd({ k, 1 }, dt):expand(k, n) end },
 }
--- (small shapes run a plain loop; from 512 multiply-adds on, BLAS's gemm, gemv for a row or column, dot)
+-- (small shapes run a plain loop; from 512 multiply-adds on, BLAS's gemm, gemv for a row or column, dot; float32
+-- products between 10^6 and 2^24 multiply-adds (from 16 x 32 x 32 where b is transposed) the AVX-512 kernel of
+-- lib/cpu/sgemm_avx512.c, here with row counts off its 8-row blocks, depths off its 16 x 16 transposes and widths
+-- off its 32-column panels)
 local shapes = { { 2, 3, 4 }, { 1, 5, 7 }, { 6, 5, 1 }, { 1, 9, 1 }, { 17, 33, 9 }, { 64, 65, 66 }, { 1, 70, 90 },
-                 { 80, 70, 1 }, { 1, 700, 1 } }
+                 { 80, 70, 1 }, { 1, 700, 1 }, { 37, 45, 100 }, { 100, 33, 47 }, { 16, 200, 33 }, { 97, 120, 101 } }
 for _, dtype in ipairs({ 'float32', 'float64' }) do
   for _, l in ipairs(layouts) do
     for _, s in ipairs(shapes) do
@@ -173,6 +176,10 @@ for _, dtype in ipairs({ 'float32', 'float64', 'int64' }) do
   case('addbmm empty batch ' .. dtype, function(m, x, y) return m:addbmm(x, y, { beta = beta, alpha = alpha }) end,
        'torch.addbmm(a, b, c' .. py, { rnd({ 4, 6 }, dtype), rnd({ 0, 4, 10 }, dtype), rnd({ 0, 10, 6 }, dtype) }, t)
 end
+case('addmm float32 at the small-product kernel\'s sizes, beta 0.5 alpha -1.5', function(m, x, y)
+  return m:addmm(x:t(), y, { beta = 0.5, alpha = -1.5 })
+end, 'torch.addmm(a, b.t(), c, beta=0.5, alpha=-1.5)', { rnd({ 41, 70 }), rnd({ 60, 41 }), rnd({ 60, 70 }) },
+     tol('float32', 60))
 case('addmm beta 0 ignores NaN in the input', function(m, x, y) return m:addmm(x, y, { beta = 0 }) end,
      'torch.addmm(a, b, c, beta=0)', { torch.full({ 3, 4 }, 0 / 0), rnd({ 3, 5 }), rnd({ 5, 4 }) }, tol('float32', 5))
 case('addmv beta 0 ignores NaN in the input', function(m, x, y) return m:addmv(x, y, { beta = 0 }) end,

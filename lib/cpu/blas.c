@@ -46,10 +46,12 @@ static bool blas_layout(const mat *x, bool *trans, int64_t *ld) {
 /* The BLAS increment of a vector of n elements at stride s, or 0 when BLAS cannot walk it in place. */
 static inline int64_t blas_inc(int64_t n, int64_t s) { return n <= 1 ? 1 : (s > 0 && s <= INT_MAX) ? s : 0; }
 
-/* Per-thread scratch buffers (packed operands, a staged result, integer accumulators), grown on demand. */
+/* Per-thread scratch buffers, grown on demand, one per use: a copied a, a copied b (or the integer kernel's
+ * accumulators), a staged result, and the small-product kernel's packed b. */
+enum { SCRATCH_A, SCRATCH_B, SCRATCH_C, SCRATCH_PANELS, SCRATCH_SLOTS };
 typedef struct scratch {
-  void *buf[3];
-  size_t cap[3];
+  void *buf[SCRATCH_SLOTS];
+  size_t cap[SCRATCH_SLOTS];
 } scratch;
 
 static void *scratch_get(scratch *s, int slot, size_t bytes) {
@@ -63,7 +65,7 @@ static void *scratch_get(scratch *s, int slot, size_t bytes) {
 }
 
 static void scratch_free(scratch *s) {
-  for (int i = 0; i < 3; i++) free(s->buf[i]);
+  for (int i = 0; i < SCRATCH_SLOTS; i++) free(s->buf[i]);
 }
 
 /* A product of one matrix of each operand: c = alpha * a @ b + beta * c (c is rows x cols, a rows x k). */
@@ -80,6 +82,20 @@ enum { GEMM_GRAIN = 1 << 21, GEMV_GRAIN = 1 << 16, PARALLEL_GRAIN = 65536 };
 enum { TILE_ALIGN = 16 };
 
 /* ---- floating point: BLAS ---- */
+
+/* Products of small networks' sizes run sgemm_avx512.c's kernel: 1 when it took the product, 0 when BLAS
+ * should, -1 on failure. */
+static int small_product_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                             int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                             scratch *s) {
+  if (!tn_cpu_sgemm_small_fits(tb, m, n, k)) return 0;
+  float *packed = scratch_get(s, SCRATCH_PANELS, tn_cpu_sgemm_small_scratch(n, k));
+  if (!packed) return -1;
+  tn_cpu_sgemm_small(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, packed);
+  return 1;
+}
+#define SMALL_PRODUCT_f32 small_product_f32
+#define SMALL_PRODUCT_f64(...) 0 /* float64 always goes to BLAS */
 
 /* The per-dtype parts: BLAS's prefix, the element type. */
 #define DEFINE_FLOAT_PRODUCT(SUF, T, P)                                                                          \
@@ -121,7 +137,7 @@ enum { TILE_ALIGN = 16 };
     bool trans;                                                                                                 \
     int64_t ld, incv = blas_inc(x.cols, vs), incy = blas_inc(x.rows, ys);                                       \
     if (!blas_layout(&x, &trans, &ld)) {                                                                        \
-      T *buf = scratch_get(s, 0, (size_t)(x.rows * x.cols) * sizeof(T));                                       \
+      T *buf = scratch_get(s, SCRATCH_A, (size_t)(x.rows * x.cols) * sizeof(T));                                \
       if (!buf) return -1;                                                                                      \
       pack_##SUF(buf, x);                                                                                       \
       x = (mat){(char *)buf, x.rows, x.cols, x.cols, 1};                                                        \
@@ -129,7 +145,7 @@ enum { TILE_ALIGN = 16 };
       ld = max1(x.cols);                                                                                        \
     }                                                                                                           \
     if (!incv) {                                                                                                \
-      T *buf = scratch_get(s, 1, (size_t)x.cols * sizeof(T));                                                   \
+      T *buf = scratch_get(s, SCRATCH_B, (size_t)x.cols * sizeof(T));                                           \
       if (!buf) return -1;                                                                                      \
       for (int64_t p = 0; p < x.cols; p++) buf[p] = v[p * vs];                                                  \
       v = buf;                                                                                                  \
@@ -138,7 +154,7 @@ enum { TILE_ALIGN = 16 };
     T *y_out = y, *staged = NULL;                                                                               \
     int64_t y_out_s = ys;                                                                                       \
     if (!incy) { /* a stride beyond BLAS's int (never 0: outputs with internal overlap are refused) */         \
-      if (!(staged = scratch_get(s, 2, (size_t)x.rows * sizeof(T)))) return -1;                                 \
+      if (!(staged = scratch_get(s, SCRATCH_C, (size_t)x.rows * sizeof(T)))) return -1;                         \
       for (int64_t i = 0; i < x.rows; i++) staged[i] = y[i * ys];                                               \
       y = staged;                                                                                               \
       ys = incy = 1;                                                                                            \
@@ -171,7 +187,7 @@ enum { TILE_ALIGN = 16 };
     int64_t ldc;                                                                                                \
     if (!blas_layout(&c, &ct, &ldc)) {                                                                          \
       /* neither rows nor columns of c are contiguous: compute into a contiguous buffer */                     \
-      T *buf = scratch_get(s, 2, (size_t)(m * n) * sizeof(T));                                                  \
+      T *buf = scratch_get(s, SCRATCH_C, (size_t)(m * n) * sizeof(T));                                          \
       if (!buf) return -1;                                                                                      \
       mat staged = {(char *)buf, m, n, n, 1};                                                                   \
       if (beta != 0) pack_##SUF(buf, c);                                                                        \
@@ -208,7 +224,7 @@ enum { TILE_ALIGN = 16 };
     bool ta, tb;                                                                                                \
     int64_t lda, ldb;                                                                                           \
     if (!blas_layout(&a, &ta, &lda)) {                                                                          \
-      T *buf = scratch_get(s, 0, (size_t)(m * k) * sizeof(T));                                                  \
+      T *buf = scratch_get(s, SCRATCH_A, (size_t)(m * k) * sizeof(T));                                          \
       if (!buf) return -1;                                                                                      \
       pack_##SUF(buf, a);                                                                                       \
       a = (mat){(char *)buf, m, k, k, 1};                                                                       \
@@ -216,13 +232,16 @@ enum { TILE_ALIGN = 16 };
       lda = k;                                                                                                  \
     }                                                                                                           \
     if (!blas_layout(&b, &tb, &ldb)) {                                                                          \
-      T *buf = scratch_get(s, 1, (size_t)(k * n) * sizeof(T));                                                  \
+      T *buf = scratch_get(s, SCRATCH_B, (size_t)(k * n) * sizeof(T));                                          \
       if (!buf) return -1;                                                                                      \
       pack_##SUF(buf, b);                                                                                       \
       b = (mat){(char *)buf, k, n, n, 1};                                                                       \
       tb = false;                                                                                               \
       ldb = n;                                                                                                  \
     }                                                                                                           \
+    int small = SMALL_PRODUCT_##SUF(ta, tb, m, n, k, alpha, (const T *)a.base, lda, (const T *)b.base, ldb,     \
+                                    beta, C, ldc, s);                                                           \
+    if (small) return small < 0 ? -1 : 0;                                                                       \
     cblas_##P##gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, \
                     (blasint)n, (blasint)k, alpha, (const T *)a.base, (blasint)lda, (const T *)b.base,          \
                     (blasint)ldb, beta, C, (blasint)ldc);                                                       \
@@ -249,8 +268,8 @@ enum { INT_MC = 16, INT_KC = 128, INT_NC = 256 };
     const T *A = (const T *)a.base, *B = (const T *)b.base;                                                     \
     U *bp = NULL, *acc = NULL;                                                                                  \
     if (k > 0 && alpha != 0) {                                                                                  \
-      bp = scratch_get(s, 0, (size_t)(k * n) * sizeof(U));                                                      \
-      acc = scratch_get(s, 1, (size_t)(m * n) * sizeof(U));                                                     \
+      bp = scratch_get(s, SCRATCH_A, (size_t)(k * n) * sizeof(U));                                              \
+      acc = scratch_get(s, SCRATCH_B, (size_t)(m * n) * sizeof(U));                                             \
       if (!bp || !acc) return -1;                                                                               \
       for (int64_t p = 0; p < k; p++)                                                                           \
         for (int64_t j = 0; j < n; j++) bp[p * n + j] = (U)B[p * b.rs + j * b.cs];                              \

@@ -1,0 +1,165 @@
+/* sgemm_avx512.c: float32 matrix products of the sizes small networks run, C = alpha * A @ B + beta * C, with
+ * AVX-512 register blocking.
+ *
+ * At these sizes OpenBLAS spends much of its time outside its kernel: it zeroes C before a beta = 0 product,
+ * packs both operands, and runs its large-matrix blocking. The digits MLP's eight products (64 to 256 wide)
+ * ran at ~60% of the core's FMA peak there. Here B alone is packed, once, into panels of 32 columns (the
+ * transpose of a K-contiguous B is taken 16 x 16 in registers); A is read in place, one broadcast per element;
+ * C is written once, with alpha and beta applied as it is stored.
+ *
+ * The kernel keeps an 8 x 32 block of C in 16 registers: per step of k, 2 loads of B, 8 broadcasts of A and
+ * 16 FMAs, so the FMA ports bound it. A panel of B (K x 32 floats) stays in L1 while the row blocks of A go
+ * past it. Sums run over k in order, so results differ from BLAS's only in rounding. */
+#include "cpu.h"
+
+/* Where this beat OpenBLAS on the development machine (interleaved runs of each shape): from 16 x 32 x 32 up to
+ * 2^24 multiply-adds, except where OpenBLAS's own small-matrix kernels take over (at most 10^6 multiply-adds
+ * with B not transposed), and above, where its cache blocking wins. */
+bool tn_cpu_sgemm_small_fits(bool tb, int64_t m, int64_t n, int64_t k) {
+#ifdef __AVX512F__
+  int64_t mnk = m * n * k;
+  return m >= 16 && n >= 32 && k >= 32 && mnk < (1 << 24) && (tb ? mnk >= (1 << 16) : mnk > 1000000);
+#else
+  (void)tb, (void)m, (void)n, (void)k;
+  return false;
+#endif
+}
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+#include <string.h>
+
+enum { MR = 8, NR = 32 };
+
+/* dst[k * NR + j] = B[k][j0 + j] for j < cols (zeros past the last column); B not transposed: row k at
+ * b + k * ldb. */
+static void pack_rows(float *dst, const float *b, int64_t ldb, int64_t k, int64_t j0, int64_t cols) {
+  __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+  __mmask16 m1 = cols <= 16 ? 0 : cols >= 32 ? 0xffff : (__mmask16)((1u << (cols - 16)) - 1);
+  if (cols == NR) {
+    for (int64_t p = 0; p < k; p++) {
+      const float *row = b + p * ldb + j0;
+      _mm512_store_ps(dst + p * NR, _mm512_loadu_ps(row));
+      _mm512_store_ps(dst + p * NR + 16, _mm512_loadu_ps(row + 16));
+    }
+    return;
+  }
+  for (int64_t p = 0; p < k; p++) {
+    const float *row = b + p * ldb + j0;
+    _mm512_store_ps(dst + p * NR, _mm512_maskz_loadu_ps(m0, row));
+    _mm512_store_ps(dst + p * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+  }
+}
+
+/* The 16 x 16 transpose of r[0..15] in registers: pairs of rows interleave (ps), then pairs of pairs (pd), which
+ * leaves s[4g + e] holding rows 4g..4g+3 of columns e, 4 + e, 8 + e, 12 + e in its four 128-bit lanes; the
+ * lanes then go through a 4 x 4 transpose of their own (shuffle_f32x4). */
+static inline void transpose16(__m512 r[16]) {
+  __m512 t[16], s[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#define PD(x) _mm512_castps_pd(x)
+  for (int g = 0; g < 4; g++) {
+    __m512 *q = t + 4 * g;
+    s[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(q[0]), PD(q[2])));
+    s[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(q[0]), PD(q[2])));
+    s[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(PD(q[1]), PD(q[3])));
+    s[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(PD(q[1]), PD(q[3])));
+  }
+#undef PD
+  for (int e = 0; e < 4; e++) {
+    __m512 u0 = _mm512_shuffle_f32x4(s[e], s[4 + e], 0x44), u1 = _mm512_shuffle_f32x4(s[e], s[4 + e], 0xee);
+    __m512 u2 = _mm512_shuffle_f32x4(s[8 + e], s[12 + e], 0x44), u3 = _mm512_shuffle_f32x4(s[8 + e], s[12 + e], 0xee);
+    r[e] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+    r[4 + e] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
+    r[8 + e] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+    r[12 + e] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
+  }
+}
+
+/* The same panel from a transposed B: column j of the panel is row j0 + j of bt (bt[j * ldb + p] = B[p][j]). */
+static void pack_transposed(float *dst, const float *bt, int64_t ldb, int64_t k, int64_t j0, int64_t cols) {
+  for (int64_t half = 0; half < 2; half++) {
+    int64_t c0 = half * 16, n = cols - c0 < 0 ? 0 : cols - c0 > 16 ? 16 : cols - c0;
+    for (int64_t p = 0; p < k; p += 16) {
+      int64_t depth = k - p < 16 ? k - p : 16;
+      __mmask16 km = depth == 16 ? 0xffff : (__mmask16)((1u << depth) - 1);
+      __m512 r[16];
+      for (int64_t j = 0; j < 16; j++)
+        r[j] = j < n ? _mm512_maskz_loadu_ps(km, bt + (j0 + c0 + j) * ldb + p) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int64_t q = 0; q < depth; q++) _mm512_store_ps(dst + (p + q) * NR + c0, r[q]);
+    }
+  }
+}
+
+/* C[0..rows) x [0..32) (masked by m0, m1) = alpha * A-block @ panel + beta * C. A's element (i, p) is at
+ * a[i * ars + p * acs]. `rows` is a constant after inlining, which keeps the accumulators in registers. */
+static inline __attribute__((always_inline)) void kernel(int rows, const float *a, int64_t ars, int64_t acs,
+                                                         const float *panel, int64_t k, float *c, int64_t ldc,
+                                                         __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+  __m512 acc0[MR], acc1[MR];
+  for (int i = 0; i < rows; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p++) {
+    __m512 b0 = _mm512_load_ps(panel + p * NR), b1 = _mm512_load_ps(panel + p * NR + 16);
+    const float *ap = a + p * acs;
+    for (int i = 0; i < rows; i++) {
+      __m512 av = _mm512_set1_ps(ap[i * ars]);
+      acc0[i] = _mm512_fmadd_ps(av, b0, acc0[i]);
+      acc1[i] = _mm512_fmadd_ps(av, b1, acc1[i]);
+    }
+  }
+  __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int i = 0; i < rows; i++) {
+    float *ci = c + i * ldc;
+    __m512 r0 = alpha == 1 ? acc0[i] : _mm512_mul_ps(acc0[i], va);
+    __m512 r1 = alpha == 1 ? acc1[i] : _mm512_mul_ps(acc1[i], va);
+    if (beta != 0) {
+      __m512 c0 = _mm512_maskz_loadu_ps(m0, ci), c1 = _mm512_maskz_loadu_ps(m1, ci + 16);
+      r0 = beta == 1 ? _mm512_add_ps(c0, r0) : _mm512_fmadd_ps(c0, vb, r0);
+      r1 = beta == 1 ? _mm512_add_ps(c1, r1) : _mm512_fmadd_ps(c1, vb, r1);
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+  }
+}
+
+static void row_block(int rows, const float *a, int64_t ars, int64_t acs, const float *panel, int64_t k, float *c,
+                      int64_t ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+  switch (rows) {
+#define ROWS(R) \
+  case R: kernel(R, a, ars, acs, panel, k, c, ldc, m0, m1, alpha, beta); break;
+    ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7) ROWS(8)
+#undef ROWS
+  }
+}
+
+size_t tn_cpu_sgemm_small_scratch(int64_t n, int64_t k) { return (size_t)((n + NR - 1) / NR) * NR * k * sizeof(float); }
+
+void tn_cpu_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                        int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
+                        float *packed) {
+  int64_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
+  for (int64_t j0 = 0; j0 < n; j0 += NR) {
+    int64_t cols = n - j0 < NR ? n - j0 : NR;
+    float *panel = packed + (j0 / NR) * NR * k;
+    if (tb)
+      pack_transposed(panel, b, ldb, k, j0, cols);
+    else
+      pack_rows(panel, b, ldb, k, j0, cols);
+  }
+  /* a block of A's rows stays in L1 while the packed panels of B stream past it from L2 */
+  for (int64_t i0 = 0; i0 < m; i0 += MR) {
+    int rows = (int)(m - i0 < MR ? m - i0 : MR);
+    for (int64_t j0 = 0; j0 < n; j0 += NR) {
+      int64_t cols = n - j0 < NR ? n - j0 : NR;
+      __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+      __mmask16 m1 = cols <= 16 ? 0 : cols >= 32 ? 0xffff : (__mmask16)((1u << (cols - 16)) - 1);
+      row_block(rows, a + i0 * ars, ars, acs, packed + (j0 / NR) * NR * k, k, c + i0 * ldc + j0, ldc, m0, m1,
+                alpha, beta);
+    }
+  }
+}
+#endif
