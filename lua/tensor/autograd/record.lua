@@ -112,6 +112,16 @@ local function attach2(entry, out, a, b, ...)
   link(node, 2, broadcast, out_c, b)
   return finish(node, entry, out, nil, a, b, ...)
 end
+local function attach3(entry, out, a, b, c, ...)
+  if not differentiable_result(out) or out == a or out == b or out == c then return out end
+  if entry.declines and entry.declines(a, b, c, ...) then return out end
+  local node = new_node(entry.name, entry.backward, 3)
+  local out_c, broadcast = out._c, entry.broadcast
+  link(node, 1, broadcast, out_c, a)
+  link(node, 2, broadcast, out_c, b)
+  link(node, 3, broadcast, out_c, c)
+  return finish(node, entry, out, nil, a, b, c, ...)
+end
 local function attach(entry, out, ...) return attach_with(entry, out, nil, ...) end
 M.attach = attach
 M.attach_with = attach_with
@@ -149,6 +159,15 @@ function M.wrap(entry, raw)
         return attach_with(entry, out, { out, second, third }, a, b, ...), second, third
       end
       return raw(a, b, ...)
+    end
+  elseif which == 1 and k == 3 then -- F.linear, addmm, lerp ...: straight-line code too
+    return function(a, b, c, ...)
+      if mode.enabled and (needs_grad(a) or needs_grad(b) or needs_grad(c)) then
+        local out, second, third = raw(a, b, c, ...)
+        if second == nil then return attach3(entry, out, a, b, c, ...) end
+        return attach_with(entry, out, { out, second, third }, a, b, c, ...), second, third
+      end
+      return raw(a, b, c, ...)
     end
   end
   return function(...)

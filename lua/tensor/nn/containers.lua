@@ -38,8 +38,21 @@ return function(nn)
   Sequential.__getitem = positional
   function Sequential:get(i) return positional(self, i) end
   function Sequential:size() return #self._order.modules end
+  -- (a plain loop over the children: the named_children iterator is a closure per call, which the JIT does not
+  -- compile, and passing on `...` only when there is some keeps the loop compiled)
   function Sequential:forward(x, ...)
-    for _, m in self:named_children() do x = m(x, ...) end
+    local names, modules = self._order.modules, self._modules
+    if select('#', ...) == 0 then
+      for i = 1, #names do
+        local m = modules[names[i]]
+        if m then x = m(x) end
+      end
+    else
+      for i = 1, #names do
+        local m = modules[names[i]]
+        if m then x = m(x, ...) end
+      end
+    end
     return x
   end
 

@@ -56,6 +56,9 @@ function Optimizer:add_param_group(group)
   if self._init_group then self:_init_group(g) end
 end
 
+-- (module-level functions run under no_grad: a closure made per call would keep the JIT from compiling the step)
+local function zero(g) g:zero_() end
+
 --- Optimizer:zero_grad({set_to_none=true})
 function Optimizer:zero_grad(opts)
   local to_none = not (type(opts) == 'table' and opts.set_to_none == false)
@@ -64,7 +67,7 @@ function Optimizer:zero_grad(opts)
       if to_none then
         p.grad = nil
       elseif p.grad ~= nil then
-        torch.no_grad(function() p.grad:zero_() end)
+        torch.no_grad(zero, p.grad)
       end
     end
   end
@@ -80,20 +83,22 @@ function Optimizer:state_of(p)
   return s
 end
 
+local function update_all(self)
+  for _, group in ipairs(self.param_groups) do
+    for _, p in ipairs(group.params) do
+      local g = rawget(p, '_grad')
+      if g ~= nil then self:update(p, g, group, self:state_of(p)) end
+    end
+  end
+end
+
 --- Optimizer:step([closure]) -> loss
 -- One update of every parameter with a gradient; closure() (if given) re-evaluates the loss with gradients
 -- enabled first, and its value is returned.
 function Optimizer:step(closure)
   local loss
   if closure then loss = torch.enable_grad(closure) end
-  torch.no_grad(function()
-    for _, group in ipairs(self.param_groups) do
-      for _, p in ipairs(group.params) do
-        local g = rawget(p, '_grad')
-        if g ~= nil then self:update(p, g, group, self:state_of(p)) end
-      end
-    end
-  end)
+  torch.no_grad(update_all, self)
   return loss
 end
 
