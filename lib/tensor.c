@@ -198,9 +198,10 @@ void tn_tensor_free(tn_tensor *t) {
  * then every storage, lets the misses of the whole batch overlap. */
 void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count) {
   for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]], 1, 3);
-  for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]]->storage, 1, 3);
+  for (int64_t i = 0; i < count; i++)
+    if (table[slots[i]]) __builtin_prefetch(table[slots[i]]->storage, 1, 3);
   for (int64_t i = 0; i < count; i++) {
-    tn_tensor_free(table[slots[i]]);
+    tn_tensor_free(table[slots[i]]); /* NULL (freed early by the binding) is a no-op */
     table[slots[i]] = NULL;
   }
 }
@@ -239,8 +240,10 @@ int tn_set_(tn_tensor *t, const tn_tensor *src) {
   tn_storage_retain(src->storage);
   tn_storage_release(t->storage);
   tn_storage *home = t->home;
+  int32_t owner_slot = t->owner_slot;
   *t = *src;
   t->home = home;
+  t->owner_slot = owner_slot;
   return 0;
 }
 

@@ -443,6 +443,73 @@ describe('the engine', function()
     assert(ref.compare(v.grad, { dtype = 'float64', shape = { 3 }, values = { 6, 6, 6 } }))
   end)
 
+  it('frees used gradients and unread .grads at once, and never one that can still be reached', function()
+    local nn, optim = require 'tensor.nn', require 'tensor.optim'
+    local MB4 = 4 * 2 ^ 20 -- one tensor of 2^20 floats
+    local live = torch.memory.allocated
+    collectgarbage('collect')
+    collectgarbage('collect')
+    collectgarbage('stop') -- so that only the early frees can lower the live bytes
+    local ok, err = pcall(function()
+      -- a chain whose intermediate gradients only the engine holds: after backward, x.grad alone remains
+      local x = torch.randn(2 ^ 20):requires_grad_()
+      local y = ((x * 2):relu() * 3):sum()
+      local before = live()
+      y:backward()
+      assert.is_true(live() - before < 2 * MB4, 'grew by ' .. (live() - before)) -- not 3 x 4 MB
+      assert.are.equal(0, (x.grad - x:gt(0):float() * 6):abs():max())
+
+      -- what hooks, retain_grad, grad() and custom Functions see stays valid
+      local a = torch.randn(1000):requires_grad_()
+      local h = a * 2
+      local hooked
+      h:register_hook(function(g) hooked = g end)
+      local r = h * 1
+      r:retain_grad()
+      local made
+      local Keep = torch.autograd.Function {
+        forward = function(ctx, t) return t * 1 end,
+        backward = function(ctx, g)
+          ctx.kept = g
+          made = ctx
+          return g * 3
+        end,
+      }
+      local out = Keep.apply(r) * 5
+      out:sum():backward()
+      assert.are.equal(15 * 1000, hooked:sum())
+      assert.are.equal(15 * 1000, r.grad:sum())
+      assert.are.equal(5 * 1000, made.kept:sum())
+      local gs = torch.autograd.grad({ ((a * 2) * 3):sum() }, { a })
+      assert.are.equal(6 * 1000, gs[1]:sum())
+
+      -- zero_grad frees a .grad nobody read ...
+      local layer = nn.Linear(1024, 1024) -- a 4 MB weight gradient
+      local opt = optim.SGD(layer:parameters(), { lr = 0.1 })
+      local inp = torch.randn(8, 1024)
+      layer(inp):sum():backward()
+      local held = live()
+      opt:zero_grad()
+      assert.is_true(held - live() >= MB4, 'freed ' .. (held - live()))
+      layer(inp):sum():backward()
+      held = live()
+      layer:zero_grad()
+      assert.is_true(held - live() >= MB4, 'Module:zero_grad freed ' .. (held - live()))
+      -- ... but not one someone read, nor one the user assigned
+      layer(inp):sum():backward()
+      local g = layer.weight.grad
+      local copy = g:clone()
+      opt:zero_grad()
+      assert.are.equal(0, (g - copy):abs():max())
+      local mine = torch.ones(1024, 1024)
+      layer.weight.grad = mine
+      opt:zero_grad()
+      assert.are.equal(1024 * 1024, mine:sum())
+    end)
+    collectgarbage('restart')
+    assert(ok, err)
+  end)
+
   it('sums fan-in gradients in place only where no other input holds the same tensor', function()
     -- s = a + bb hands one gradient tensor to a and to bb; a also collects t's and bb also w's. Summing into
     -- the shared tensor in place would give one of them the other's total (in two of these six orders).

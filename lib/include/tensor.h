@@ -57,6 +57,7 @@ typedef struct tn_tensor {
   int64_t numel;
   int32_t ndim;
   int32_t dtype;
+  int32_t owner_slot;           /* the binding's own use: the slot of lua/tensor/memory.lua that owns this header */
   int64_t sizes[TN_MAX_DIMS];
   int64_t strides[TN_MAX_DIMS];  /* in elements */
 } tn_tensor;
@@ -107,7 +108,8 @@ tn_tensor *tn_from_storage(tn_storage *s, int64_t offset, int ndim, const int64_
                            const int64_t *strides, int dtype);
 tn_tensor *tn_alias(const tn_tensor *t);
 void tn_tensor_free(tn_tensor *t);
-/* Frees table[slots[i]] for each i and clears those entries (the binding's batched release). */
+/* Frees table[slots[i]] for each i and clears those entries (the binding's batched release; entries it already
+ * freed early are NULL). */
 void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count);
 int tn_is_contiguous(const tn_tensor *t);
 int tn_resize_(tn_tensor *t, int ndim, const int64_t *sizes);

@@ -16,6 +16,12 @@
 -- The frees go to C in batches from a function kept out of the JIT: freeing a tensor may release foreign
 -- memory whose deleter is a Lua callback (torch.from_pointer), and LuaJIT cannot enter a callback from a
 -- C function that compiled code called.
+--
+-- A tensor the library knows nothing else can reach need not wait for the collector: M.release frees it at
+-- once (its slot, found through the header's owner_slot, is left empty for the sweep to skip). The memory
+-- goes back to the allocator still in cache, and the next op of its size writes there instead of into a block
+-- untouched for a whole collection cycle. The autograd engine does this with the gradients it has used, and
+-- zero_grad with a .grad the engine made and nobody has read.
 local ffi = require 'ffi'
 local C = require 'tensor.lib'
 
@@ -106,7 +112,30 @@ function M.own(ptr)
   end
   pointers[slot] = ptr
   boxes[slot] = ptr
+  ptr.owner_slot = slot
   return ptr
+end
+
+-- True if no other tensor shares t's storage. A CPU tensor made by an op holds two references to its storage:
+-- its own, and its header's (the header lives in the storage's memory block).
+function M.sole_owner(t)
+  local c = t._c
+  local s = c.storage
+  return s.refcount == (c.home == s and 2 or 1)
+end
+
+-- Frees tensor t now (see the top of the file). The caller guarantees that nothing else can reach t and that
+-- no view shares its storage. t loses its header (_c), so that a use of it, should one ever happen, raises an
+-- error (core's getter of _c) instead of reading freed memory. False, with nothing done, if this module does
+-- not own t's header.
+function M.release(t)
+  local box = rawget(t, '_c')
+  local slot = box.owner_slot
+  if slot < 1 or slot > top or pointers[slot] ~= box then return false end
+  pointers[slot] = nil
+  C.tn_tensor_free(box)
+  rawset(t, '_c', nil)
+  return true
 end
 
 local live_bytes = C.tn_memory_live_bytes

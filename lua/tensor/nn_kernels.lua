@@ -312,10 +312,27 @@ define_pool(2)
 -- one GEMM, the weight read transposed in place.
 function K.linear(x, w, b)
   local fn = 'linear'
-  local xc = c_of(x, fn, 'the input')
-  local wt = wrap(C.tn_transpose(c_of(w, fn, 'the weight'), 0, 1))
-  if b == nil then return wrap(C.tn_mm(nil, xc, wt._c)) end
-  return wrap(C.tn_addmm(nil, c_of(b, fn, 'the bias'), xc, wt._c, 1, 1))
+  local xc, wc = c_of(x, fn, 'the input'), c_of(w, fn, 'the weight')
+  local bc = b ~= nil and c_of(b, fn, 'the bias') or nil
+  -- the transposed weight is a C header only, freed at once: a Lua view would hold the weight's storage (and
+  -- count as a sharer of it) until a collection
+  local wt = C.tn_transpose(wc, 0, 1)
+  if wt == nil then check(wt) end
+  local out = bc and C.tn_addmm(nil, bc, xc, wt, 1, 1) or C.tn_mm(nil, xc, wt)
+  C.tn_tensor_free(wt)
+  return wrap(out)
+end
+
+--- nn_kernels.linear_weight_grad(grad_output, input) -> Tensor
+-- grad_output' @ input, the weight gradient of nn_kernels.linear, with the transpose read in place and no view
+-- of grad_output left behind (the autograd engine frees a gradient once nothing shares it).
+function K.linear_weight_grad(g, x)
+  local fn = 'linear_weight_grad'
+  local gt = C.tn_transpose(c_of(g, fn, 'the gradient'), 0, 1)
+  if gt == nil then check(gt) end
+  local out = C.tn_mm(nil, gt, c_of(x, fn, 'the input'))
+  C.tn_tensor_free(gt)
+  return wrap(out)
 end
 
 -- ---- softmax ----

@@ -834,7 +834,7 @@ end, backward = function(ctx, g)
   if ctx.next[3] then
     gb = ctx.bias_shape and require('tensor.autograd.engine').sum_to(g, ctx.bias_shape) or g:sum(1)
   end
-  return ctx.next[1] and g:mm(w), ctx.next[2] and g:t():mm(x), gb
+  return ctx.next[1] and g:mm(w), ctx.next[2] and K.linear_weight_grad(g, x), gb
 end }
 D['F.softmax'] = { inputs = 1, save = function(ctx, out, x, dim)
   ctx:save(out)

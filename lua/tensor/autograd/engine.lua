@@ -3,11 +3,13 @@
 -- From the roots' nodes it collects the graph, counts for each node how many edges lead into it, then
 -- executes nodes once all their consumers have run (Kahn's order), summing gradients that fan in. Leaves
 -- accumulate into .grad; torch.autograd.grad instead captures the gradients arriving at its inputs and
--- only runs the part of the graph that leads to them. Saved tensors are freed unless retain_graph.
+-- only runs the part of the graph that leads to them. Saved tensors are freed unless retain_graph, and each
+-- gradient the engine alone holds is freed as soon as the node it was for has used it.
 -- After a leaf's .grad is updated, its post-accumulate hooks run (node.post_hooks, each called with the
 -- leaf); callbacks queued during the pass run once it is over (nn.DistributedDataParallel uses both).
 local graph = require 'tensor.autograd.graph'
 local mode = require 'tensor.autograd.mode'
+local memory = require 'tensor.memory'
 
 local M = {}
 
@@ -44,13 +46,7 @@ function M.sum_to(g, shape)
   return g
 end
 
--- True if no other tensor shares g's storage. A CPU tensor made by an op holds two references to its storage:
--- its own, and its header's (the header lives in the storage's memory block).
-local function sole_owner(g)
-  local c = g._c
-  local s = c.storage
-  return s.refcount == (c.home == s and 2 or 1)
-end
+local sole_owner = memory.sole_owner
 
 -- Adds g into a leaf's .grad. A gradient the engine alone holds is adopted as it is; others are copied, so
 -- that later in-place accumulation never writes into a tensor someone else sees. `adopted` marks those it
@@ -62,6 +58,7 @@ local function accumulate(leaf, g, create_graph, adopted)
       rawset(leaf, '_grad', g)
     elseif not adopted[g] and sole_owner(g) and g:is_contiguous() and rawget(g, '_fn') == nil then
       adopted[g] = true
+      rawset(g, '_recycle', true) -- cleared when anyone reads leaf.grad (see M.drop_grad)
       rawset(leaf, '_grad', g)
     else
       rawset(leaf, '_grad', g:detach():clone())
@@ -70,6 +67,31 @@ local function accumulate(leaf, g, create_graph, adopted)
     rawset(leaf, '_grad', current + g)
   else
     current:add_(g)
+  end
+end
+
+-- Clears p.grad (zero_grad's set_to_none). A gradient the engine adopted that nobody has read since (reading
+-- p.grad clears its mark, and the engine's own readers do not keep it) and that no view shares is freed at
+-- once, so that the next backward pass writes its gradient into memory still in cache.
+function M.drop_grad(p)
+  local g = rawget(p, '_grad')
+  rawset(p, '_grad', nil)
+  if g ~= nil and rawget(g, '_recycle') and sole_owner(g) then memory.release(g) end
+end
+
+-- Frees the gradients node's backward has consumed that nothing else can reach: not the caller's, not seen
+-- by user code or captured (adopted), held in this one buffer slot (placed), not passed on as a result, and
+-- with no view of them alive.
+local function release_used(node, buf, in_grads, adopted, placed)
+  for k = 1, node.n_outputs do
+    local g = buf[k]
+    if g ~= nil and not adopted[g] and placed[g] == 1 and sole_owner(g) then
+      local passed_on = false
+      for i = 1, node.n_inputs do
+        if in_grads[i] == g then passed_on = true break end
+      end
+      if not passed_on then memory.release(g) end
+    end
   end
 end
 
@@ -201,6 +223,7 @@ function M.run(roots, grads, opts)
     if captured then
       for nr, js in pairs(captured) do
         for _, j in ipairs(js) do results[j] = buf[nr + 1] end
+        if buf[nr + 1] ~= nil then adopted[buf[nr + 1]] = true end
       end
     end
 
@@ -227,6 +250,7 @@ function M.run(roots, grads, opts)
         end
         in_grads = { node.backward(node, unpack(buf, 1, node.n_outputs)) }
         if not retain then node:release() end
+        if not create_graph then release_used(node, buf, in_grads, adopted, placed) end
       end
       for i = 1, node.n_inputs do
         local nx = node.next[i]

@@ -205,7 +205,11 @@ setters.requires_grad = function(self, value)
   rawset(self, '_rg', value or nil)
 end
 
-getters.grad = function(self) return rawget(self, '_grad') end
+getters.grad = function(self)
+  local g = rawget(self, '_grad')
+  if g ~= nil and rawget(g, '_recycle') then rawset(g, '_recycle', nil) end -- someone may keep it now
+  return g
+end
 setters.grad = function(self, value)
   if value ~= nil then
     if not is_tensor(value) then argerror('grad', 'expected a tensor or nil, got %s', type(value)) end

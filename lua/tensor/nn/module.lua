@@ -9,6 +9,7 @@
 -- are PyTorch's dotted names); other fields are plain fields. Instances are called like functions.
 local core = require 'tensor.core'
 local torch = require 'tensor'
+local engine = require 'tensor.autograd.engine'
 
 local is_tensor = core.is_tensor
 
@@ -339,14 +340,16 @@ end
 --- Module:eval() -> self
 function Module:eval() return self:train(false) end
 
+local function zero(g) g:zero_() end
+
 --- Module:zero_grad({set_to_none=true})
 function Module:zero_grad(opts)
   local to_none = not (type(opts) == 'table' and opts.set_to_none == false)
   for _, p in ipairs(self:parameters()) do
     if to_none then
-      p.grad = nil
-    elseif p.grad ~= nil then
-      torch.no_grad(function() p.grad:zero_() end)
+      engine.drop_grad(p)
+    elseif rawget(p, '_grad') ~= nil then
+      torch.no_grad(zero, rawget(p, '_grad'))
     end
   end
 end

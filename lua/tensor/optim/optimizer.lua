@@ -3,6 +3,7 @@
 -- 0 in group order).
 local core = require 'tensor.core'
 local torch = require 'tensor'
+local engine = require 'tensor.autograd.engine'
 
 local is_tensor = core.is_tensor
 
@@ -65,9 +66,9 @@ function Optimizer:zero_grad(opts)
   for _, group in ipairs(self.param_groups) do
     for _, p in ipairs(group.params) do
       if to_none then
-        p.grad = nil
-      elseif p.grad ~= nil then
-        torch.no_grad(zero, p.grad)
+        engine.drop_grad(p)
+      elseif rawget(p, '_grad') ~= nil then
+        torch.no_grad(zero, rawget(p, '_grad'))
       end
     end
   end
