@@ -75,7 +75,9 @@ M.index_get, M.index_set = nil, nil
 local getters, setters = {}, {}
 M.getters, M.setters = getters, setters
 -- A tensor whose memory the library freed early (memory.release) has no _c of its own: using it lands here.
-getters._c = function() raise('this tensor was freed early by the library and cannot be used (a bug: please report it)') end
+getters._c = function()
+  raise('this tensor was freed early by the library and cannot be used (a bug: please report it)')
+end
 
 mt.__index = function(self, key)
   local method = Tensor[key]
