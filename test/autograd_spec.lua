@@ -459,6 +459,19 @@ describe('the engine', function()
       assert.is_true(live() - before < 2 * MB4, 'grew by ' .. (live() - before)) -- not 3 x 4 MB
       assert.are.equal(0, (x.grad - x:gt(0):float() * 6):abs():max())
 
+      -- a weight used eight times: each use's gradient is freed once summed into the weight's
+      local w = torch.randn(512, 512):requires_grad_() -- 1 MB
+      local v = torch.randn(4, 512)
+      local total = v:mm(w):tanh()
+      for _ = 2, 8 do total = total + v:mm(w):tanh() end
+      local loss = total:sum()
+      before = live()
+      loss:backward()
+      assert.is_true(live() - before < 3 * MB4 / 4, 'shared weight: grew by ' .. (live() - before)) -- not 8 x 1 MB
+      local expected = torch.zeros(512, 512)
+      for _ = 1, 8 do expected:add_(v:t():mm(1 - v:mm(w):detach():tanh():pow(2))) end
+      assert.is_true((w.grad - expected):abs():max() < 1e-3)
+
       -- what hooks, retain_grad, grad() and custom Functions see stays valid
       local a = torch.randn(1000):requires_grad_()
       local h = a * 2

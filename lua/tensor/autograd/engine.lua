@@ -95,6 +95,17 @@ local function release_used(node, buf, in_grads, adopted, placed)
   end
 end
 
+-- Frees a gradient that was just summed into another one, when the engine alone held it: a fresh result of
+-- this node's formula (never put in a buffer, not seen by user code), handed to this one input only.
+local function release_summed(g, node, in_grads, adopted, placed)
+  if adopted[g] or placed[g] ~= nil or not sole_owner(g) then return end
+  local uses = 0
+  for i = 1, node.n_inputs do
+    if in_grads[i] == g then uses = uses + 1 end
+  end
+  if uses == 1 then memory.release(g) end
+end
+
 -- The nodes from which a captured input can be reached (the only ones torch.autograd.grad must run).
 local function needed_nodes(roots, capture)
   local needed, state, stack = {}, {}, {}
@@ -274,10 +285,12 @@ function M.run(roots, grads, opts)
               -- The engine alone holds prev: sum in place (as PyTorch's InputBuffer does), rather than write
               -- a new tensor for each of the many gradients a weight shared across steps collects.
               prev:add_(g)
+              if not create_graph then release_summed(g, node, in_grads, adopted, placed) end
             else
               local sum = prev + g
               nbuf[slot] = sum
               placed[sum] = 1
+              if not create_graph then release_summed(g, node, in_grads, adopted, placed) end
             end
           end
           local left = deps[nx] - 1
