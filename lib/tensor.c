@@ -198,10 +198,9 @@ void tn_tensor_free(tn_tensor *t) {
  * then every storage, lets the misses of the whole batch overlap. */
 void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count) {
   for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]], 1, 3);
-  for (int64_t i = 0; i < count; i++)
-    if (table[slots[i]]) __builtin_prefetch(table[slots[i]]->storage, 1, 3);
+  for (int64_t i = 0; i < count; i++) __builtin_prefetch(table[slots[i]]->storage, 1, 3);
   for (int64_t i = 0; i < count; i++) {
-    tn_tensor_free(table[slots[i]]); /* NULL (freed early by the binding) is a no-op */
+    tn_tensor_free(table[slots[i]]);
     table[slots[i]] = NULL;
   }
 }

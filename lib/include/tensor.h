@@ -108,8 +108,7 @@ tn_tensor *tn_from_storage(tn_storage *s, int64_t offset, int ndim, const int64_
                            const int64_t *strides, int dtype);
 tn_tensor *tn_alias(const tn_tensor *t);
 void tn_tensor_free(tn_tensor *t);
-/* Frees table[slots[i]] for each i and clears those entries (the binding's batched release; entries it already
- * freed early are NULL). */
+/* Frees table[slots[i]] for each i and clears those entries (the binding's batched release). */
 void tn_tensor_free_slots(tn_tensor **table, const int32_t *slots, int64_t count);
 int tn_is_contiguous(const tn_tensor *t);
 int tn_resize_(tn_tensor *t, int ndim, const int64_t *sizes);

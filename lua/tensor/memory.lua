@@ -18,7 +18,7 @@
 -- C function that compiled code called.
 --
 -- A tensor the library knows nothing else can reach need not wait for the collector: M.release frees it at
--- once (its slot, found through the header's owner_slot, is left empty for the sweep to skip). The memory
+-- once and frees its slot (found through the header's owner_slot) for the next tensor. The memory
 -- goes back to the allocator still in cache, and the next op of its size writes there instead of into a block
 -- untouched for a whole collection cycle. The autograd engine does this with the gradients it has used, and
 -- zero_grad with a .grad the engine made and nobody has read.
@@ -29,9 +29,27 @@ local M = {}
 
 -- slot -> the pointer's box while it lives; nil once collected; false when the slot is free
 local boxes = setmetatable({}, { __mode = 'v' })
-local capacity = 1024
-local pointers = ffi.new('tn_tensor *[?]', capacity + 1) -- slot -> the C tensor
-local free_slots, free_count, top = {}, 0, 0
+local capacity = 0
+local pointers -- slot -> the C tensor
+-- The free slots, a stack. It never runs empty (the table grows when it would), so that own() has no branch
+-- that flips with the collector's rhythm: a guard that fails now and then in a compiled caller grows a side
+-- trace, recorded on into whatever op called own() until it is too long.
+local free_slots, free_count = {}, 0
+
+-- Doubles the table; the new slots start free.
+local function add_capacity()
+  local new_capacity = math.max(1024, 2 * capacity)
+  local bigger = ffi.new('tn_tensor *[?]', new_capacity + 1)
+  if capacity > 0 then ffi.copy(bigger, pointers, ffi.sizeof('tn_tensor *') * (capacity + 1)) end
+  pointers = bigger
+  for slot = new_capacity, capacity + 1, -1 do
+    boxes[slot] = false
+    free_count = free_count + 1
+    free_slots[free_count] = slot
+  end
+  capacity = new_capacity
+end
+add_capacity()
 
 local BATCH = 256
 local dead = ffi.new('int32_t[?]', BATCH) -- slots to free, gathered by the sweep
@@ -52,7 +70,7 @@ local function sweep()
   if sweeping then return end
   sweeping, swept_cycles, owned_since_sweep = true, cycles, 0
   local count = 0
-  for slot = 1, top do
+  for slot = 1, capacity do
     if boxes[slot] == nil then
       boxes[slot] = false
       dead[count] = slot
@@ -90,26 +108,14 @@ local function collect()
   sweep_budget = math.max(32768, collectgarbage('count') * 8) -- one tensor per 128 bytes of live heap
 end
 
-local function grow()
-  local bigger = ffi.new('tn_tensor *[?]', 2 * capacity + 1)
-  ffi.copy(bigger, pointers, ffi.sizeof('tn_tensor *') * (capacity + 1))
-  pointers, capacity = bigger, 2 * capacity
-end
-
 -- Takes ownership of a new C tensor; returns the box to keep (the tensor lives as long as it).
 function M.own(ptr)
   if cycles ~= swept_cycles then sweep() end
   owned_since_sweep = owned_since_sweep + 1
   if owned_since_sweep > sweep_budget then collect() end
-  local slot
-  if free_count > 0 then
-    slot = free_slots[free_count]
-    free_count = free_count - 1
-  else
-    top = top + 1
-    if top > capacity then grow() end
-    slot = top
-  end
+  local slot = free_slots[free_count]
+  free_count = free_count - 1
+  if free_count == 0 then add_capacity() end
   pointers[slot] = ptr
   boxes[slot] = ptr
   ptr.owner_slot = slot
@@ -131,10 +137,13 @@ end
 function M.release(t)
   local box = rawget(t, '_c')
   local slot = box.owner_slot
-  if slot < 1 or slot > top or pointers[slot] ~= box then return false end
-  pointers[slot] = nil
+  if slot < 1 or slot > capacity or pointers[slot] ~= box then return false end
   C.tn_tensor_free(box)
   rawset(t, '_c', nil)
+  -- the slot is free at once: the box, now garbage, is no longer what boxes[slot] refers to
+  pointers[slot], boxes[slot] = nil, false
+  free_count = free_count + 1
+  free_slots[free_count] = slot
   return true
 end
 
