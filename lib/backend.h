@@ -100,6 +100,8 @@ typedef struct tn_backend {
   int (*unary)(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1);
   int (*binary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1);
   int (*ternary)(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
+  /* tn_sgd_momentum_ in one pass over contiguous float32 tensors (optional: without it, two binary ops) */
+  int (*sgd_momentum)(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum);
 
   int (*uniform)(tn_tensor *t, double low, double high, tn_generator *g);
   int (*normal)(tn_tensor *t, double mean, double std, tn_generator *g);

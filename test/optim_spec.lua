@@ -443,6 +443,45 @@ describe('optimizer behaviour', function()
     assert.are.equal(0.5, opt.param_groups[2].lr)
     assert.are.equal(0, opt.param_groups[2].momentum)
   end)
+  it("SGD's one-pass momentum step keeps the bits of buf = g + m buf; p = p - lr buf (float32, subnormals)", function()
+    local core = require 'tensor.core'
+    -- float32 on the fused path; a transposed gradient and float64 take the two element-wise ops
+    for _, case in ipairs({ { 'float32', false }, { 'float32', true }, { 'float64', false } }) do
+      local dtype, transposed = case[1], case[2]
+      local n = 37 * 29 -- not a whole number of 16-float blocks
+      local p0 = torch.randn(37, 29):to(dtype)
+      local b0 = torch.randn(37, 29):to(dtype)
+      b0:narrow(1, 1, 3):fill(3e-44) -- momentum stuck in the subnormal range
+      local g2 = torch.randn(37, 29):to(dtype)
+      g2:narrow(1, 5, 2):zero()
+      local p = p0:clone():requires_grad_()
+      local opt = optim.SGD({ p }, { lr = 0.01, momentum = 0.9 })
+      p.grad = b0:clone()
+      opt:step() -- the first step: buf = g
+      p.grad = transposed and g2:t():contiguous():t() or g2:clone()
+      opt:step()
+      local r = ref.run([[
+with np.errstate(all='ignore'):
+  f = np.float32 if dt == 'float32' else np.float64
+  p, b, g = p0.numpy(), b0.numpy(), g2.numpy()
+  p = p + f(-0.01) * b
+  b = g + f(0.9) * b
+  p = p + f(-0.01) * b
+out = {'p': torch.from_numpy(p), 'buf': torch.from_numpy(b)}
+]], { p0 = p0, b0 = b0, g2 = g2, dt = "'" .. dtype .. "'" })
+      local got_p, got_b = p:detach():contiguous():view(-1):tolist(), opt.state[p].momentum_buffer:view(-1):tolist()
+      for i = 1, n do
+        assert(got_p[i] == r.p.values[i], string.format('%s p[%d]: %.9g vs %.9g', dtype, i, got_p[i], r.p.values[i]))
+        assert(got_b[i] == r.buf.values[i], string.format('%s buf[%d]: %.9g vs %.9g', dtype, i, got_b[i], r.buf.values[i]))
+      end
+    end
+    -- the C entry checks its operands
+    local a, b = torch.zeros(3), torch.zeros(4)
+    local rc = core.C.tn_sgd_momentum_(a._c, a._c, b._c, 0.1, 0.9)
+    assert.are.equal(-1, rc)
+    assert.matches('sgd_momentum_: the tensors\' shapes differ %(%[3%] and %[4%]%)', require('ffi').string(core.C.tn_last_error()))
+  end)
+
   it('works with a model: fits a linear map', function()
     local m = nn.Linear(3, 1)
     local x = torch.randn(64, 3)

@@ -15,6 +15,7 @@ static tn_backend cpu_backend = {
     .unary = tn_cpu_unary,
     .binary = tn_cpu_binary,
     .ternary = tn_cpu_ternary,
+    .sgd_momentum = tn_cpu_sgd_momentum,
     .uniform = tn_cpu_uniform,
     .normal = tn_cpu_normal,
     .randint = tn_cpu_randint,

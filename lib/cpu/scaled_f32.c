@@ -1,5 +1,5 @@
-/* scaled_f32.c: the float32 kernels of a + alpha * b, a - alpha * b and tensor * number, kept clear of
- * subnormal slow paths without changing a bit of their results.
+/* scaled_f32.c: the float32 kernels of a + alpha * b, a - alpha * b, tensor * number and SGD's momentum step
+ * (both of its updates in one pass), kept clear of subnormal slow paths without changing a bit of their results.
  *
  * An Intel core multiplies a subnormal float, or to a subnormal product, through a microcode assist: on the
  * development Xeon a vector of 16 such products took 68 ns against 0.4 ns. Additions have no such path.
@@ -82,6 +82,23 @@ static void scaled_sum(float *o, const float *x, int x_step, const float *y, flo
   }
 }
 
+/* SGD's momentum step over n contiguous floats: buf = g + m * buf, then p = p + (-lr) * buf */
+static void sgd_momentum(float *p, const float *g, float *buf, float lr, float m, int64_t n) {
+  scale16 km = scale16_of(m), kl = scale16_of(-lr);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 b = _mm512_add_ps(_mm512_loadu_ps(g + i), product16(_mm512_loadu_ps(buf + i), &km));
+    _mm512_storeu_ps(buf + i, b);
+    _mm512_storeu_ps(p + i, _mm512_add_ps(_mm512_loadu_ps(p + i), product16(b, &kl)));
+  }
+  if (i < n) {
+    __mmask16 mask = tail_mask(n - i);
+    __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, g + i), product16(_mm512_maskz_loadu_ps(mask, buf + i), &km));
+    _mm512_mask_storeu_ps(buf + i, mask, b);
+    _mm512_mask_storeu_ps(p + i, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p + i), product16(b, &kl)));
+  }
+}
+
 /* o = s * y over n contiguous floats */
 static void scaled(float *o, const float *y, float s, int64_t n) {
   scale16 k = scale16_of(s);
@@ -104,6 +121,14 @@ static void scaled_sum(float *restrict o, const float *restrict x, int x_step, c
 
 static void scaled(float *restrict o, const float *restrict y, float s, int64_t n) {
   for (int64_t i = 0; i < n; i++) o[i] = s * y[i];
+}
+
+static void sgd_momentum(float *restrict p, const float *restrict g, float *restrict buf, float lr, float m,
+                         int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    buf[i] = g[i] + m * buf[i];
+    p[i] = p[i] + -lr * buf[i];
+  }
 }
 #endif
 
@@ -160,6 +185,25 @@ static void mul_loop(char **data, const int64_t *strides, int64_t n, void *conte
   } else {
     for (int64_t i = 0; i < n; i++) AT(0, i) = AT(1, i) * AT(2, i);
   }
+}
+
+/* tn_sgd_momentum_ for contiguous float32 tensors (ops/optim.c checks), split across threads in blocks of 16 */
+int tn_cpu_sgd_momentum(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum) {
+  float *p = tn_data_ptr(param), *b = tn_data_ptr(buf);
+  const float *g = tn_data_ptr(grad);
+  int64_t n = param->numel;
+  int threads = tn_parallel_threads(n, TN_GRAIN);
+  if (threads <= 1) {
+    sgd_momentum(p, g, b, (float)lr, (float)momentum, n);
+    return 0;
+  }
+  int64_t chunk = ((n + threads - 1) / threads + 15) / 16 * 16;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int t = 0; t < threads; t++) {
+    int64_t lo = t * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    if (lo < hi) sgd_momentum(p + lo, g + lo, b + lo, (float)lr, (float)momentum, hi - lo);
+  }
+  return 0;
 }
 
 tn_loop_fn tn_cpu_scaled_f32_loop(int op) {

@@ -412,6 +412,11 @@ tn_tensor *tn_embedding_backward(const tn_tensor *grad_output, const tn_tensor *
  * the default generator); *mask (may be NULL) receives it for the backward (grad * mask) */
 tn_tensor *tn_dropout(const tn_tensor *input, double p, tn_generator *g, tn_tensor **mask);
 
+/* ---- optimizer updates (lib/ops/optim.c) ---- */
+/* SGD's momentum step with dampening 0, in place: buf = grad + momentum * buf, then param = param - lr * buf
+ * (the same values as those two element-wise ops). The three tensors share shape, dtype (floating) and device. */
+int tn_sgd_momentum_(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum);
+
 /* ---- the th shell's Ctrl-C (lib/shell_signal.c) ----
  * A SIGINT handler that only counts signals (installed without SA_RESTART, so blocking waits return EINTR);
  * the shell polls the count. The third unanswered SIGINT restores the previous disposition and re-raises. */

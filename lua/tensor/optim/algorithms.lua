@@ -1,7 +1,10 @@
 -- tensor.optim.algorithms: SGD, Adam, AdamW, RMSprop, Adagrad and Adadelta with PyTorch's update rules
 -- (the single-tensor, non-fused code paths of torch.optim), so 20 steps here match 20 steps there.
 local torch = require 'tensor'
+local core = require 'tensor.core'
 local Optimizer = require 'tensor.optim.optimizer'
+
+local C, check = core.C, core.check
 
 local M = {}
 
@@ -52,6 +55,10 @@ define('SGD', { lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0, nester
       if buf == nil then
         buf = g:clone()
         state.momentum_buffer = buf
+      elseif group.dampening == 0 and not group.nesterov then
+        -- buf = g + momentum * buf and p = p - lr * buf in one pass over the three tensors
+        check(C.tn_sgd_momentum_(p._c, g._c, buf._c, group.lr, momentum))
+        return
       elseif group.dampening == 0 then
         torch.add(g, buf, { alpha = momentum, out = buf }) -- buf = momentum * buf + g in one pass, not two
       else
