@@ -66,48 +66,55 @@ static inline __m512 product16(__m512 y, const scale16 *k) {
 
 static inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1); }
 
-/* o = x + s * y over n contiguous floats; x contiguous, or one value when x_step is 0 */
+/* Each kernel below is one block of 16 floats at i, the lanes in m; BLOCKS16 runs it over n floats, the whole
+ * blocks with every lane (a constant mask: the compiler drops it) and the tail with its lanes. */
+#define BLOCKS16(n, BLOCK, ...)                                                    \
+  do {                                                                             \
+    int64_t i_ = 0;                                                                \
+    for (; i_ + 16 <= (n); i_ += 16) BLOCK(__VA_ARGS__, i_, (__mmask16)0xffff);    \
+    if (i_ < (n)) BLOCK(__VA_ARGS__, i_, tail_mask((n) - i_));                     \
+  } while (0)
+
+/* o = x + s * y; x contiguous, or one value (x1) when x_step is 0 */
+static inline __attribute__((always_inline)) void sum_block(float *o, const float *x, int x_step, __m512 x1,
+                                                            const float *y, const scale16 *k, int64_t i,
+                                                            __mmask16 m) {
+  __m512 xv = x_step ? _mm512_maskz_loadu_ps(m, x + i) : x1;
+  _mm512_mask_storeu_ps(o + i, m, _mm512_add_ps(xv, product16(_mm512_maskz_loadu_ps(m, y + i), k)));
+}
+
 static void scaled_sum(float *o, const float *x, int x_step, const float *y, float s, int64_t n) {
   scale16 k = scale16_of(s);
   __m512 x1 = _mm512_set1_ps(*x);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 xv = x_step ? _mm512_loadu_ps(x + i) : x1;
-    _mm512_storeu_ps(o + i, _mm512_add_ps(xv, product16(_mm512_loadu_ps(y + i), &k)));
-  }
-  if (i < n) {
-    __mmask16 m = tail_mask(n - i);
-    __m512 xv = x_step ? _mm512_maskz_loadu_ps(m, x + i) : x1;
-    _mm512_mask_storeu_ps(o + i, m, _mm512_add_ps(xv, product16(_mm512_maskz_loadu_ps(m, y + i), &k)));
-  }
+  if (x_step)
+    BLOCKS16(n, sum_block, o, x, 1, x1, y, &k);
+  else
+    BLOCKS16(n, sum_block, o, x, 0, x1, y, &k);
 }
 
-/* SGD's momentum step over n contiguous floats: buf = g + m * buf, then p = p + (-lr) * buf */
+/* SGD's momentum step: buf = g + m * buf, then p = p + (-lr) * buf */
+static inline __attribute__((always_inline)) void sgd_block(float *p, const float *g, float *buf,
+                                                            const scale16 *km, const scale16 *kl, int64_t i,
+                                                            __mmask16 m) {
+  __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(m, g + i), product16(_mm512_maskz_loadu_ps(m, buf + i), km));
+  _mm512_mask_storeu_ps(buf + i, m, b);
+  _mm512_mask_storeu_ps(p + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, p + i), product16(b, kl)));
+}
+
 static void sgd_momentum(float *p, const float *g, float *buf, float lr, float m, int64_t n) {
   scale16 km = scale16_of(m), kl = scale16_of(-lr);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 b = _mm512_add_ps(_mm512_loadu_ps(g + i), product16(_mm512_loadu_ps(buf + i), &km));
-    _mm512_storeu_ps(buf + i, b);
-    _mm512_storeu_ps(p + i, _mm512_add_ps(_mm512_loadu_ps(p + i), product16(b, &kl)));
-  }
-  if (i < n) {
-    __mmask16 mask = tail_mask(n - i);
-    __m512 b = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, g + i), product16(_mm512_maskz_loadu_ps(mask, buf + i), &km));
-    _mm512_mask_storeu_ps(buf + i, mask, b);
-    _mm512_mask_storeu_ps(p + i, mask, _mm512_add_ps(_mm512_maskz_loadu_ps(mask, p + i), product16(b, &kl)));
-  }
+  BLOCKS16(n, sgd_block, p, g, buf, &km, &kl);
 }
 
-/* o = s * y over n contiguous floats */
+/* o = s * y */
+static inline __attribute__((always_inline)) void scale_block(float *o, const float *y, const scale16 *k, int64_t i,
+                                                              __mmask16 m) {
+  _mm512_mask_storeu_ps(o + i, m, product16(_mm512_maskz_loadu_ps(m, y + i), k));
+}
+
 static void scaled(float *o, const float *y, float s, int64_t n) {
   scale16 k = scale16_of(s);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(o + i, product16(_mm512_loadu_ps(y + i), &k));
-  if (i < n) {
-    __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(o + i, m, product16(_mm512_maskz_loadu_ps(m, y + i), &k));
-  }
+  BLOCKS16(n, scale_block, o, y, &k);
 }
 #else
 /* Without AVX-512 the products stay plain float multiplies: exact, but open to the assist. */

@@ -31,11 +31,16 @@ bool tn_cpu_sgemm_small_fits(bool tb, int64_t m, int64_t n, int64_t k) {
 
 enum { MR = 8, NR = 32 };
 
+/* The first `count` lanes of a vector (none for count <= 0, all from 16 on): a panel of `cols` columns has the
+ * masks low_mask(cols) and low_mask(cols - 16). */
+static inline __mmask16 low_mask(int64_t count) {
+  return count <= 0 ? 0 : count >= 16 ? 0xffff : (__mmask16)((1u << count) - 1);
+}
+
 /* dst[k * NR + j] = B[k][j0 + j] for j < cols (zeros past the last column); B not transposed: row k at
  * b + k * ldb. */
 static void pack_rows(float *dst, const float *b, int64_t ldb, int64_t k, int64_t j0, int64_t cols) {
-  __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
-  __mmask16 m1 = cols <= 16 ? 0 : cols >= 32 ? 0xffff : (__mmask16)((1u << (cols - 16)) - 1);
+  __mmask16 m0 = low_mask(cols), m1 = low_mask(cols - 16);
   if (cols == NR) {
     for (int64_t p = 0; p < k; p++) {
       const float *row = b + p * ldb + j0;
@@ -85,7 +90,7 @@ static void pack_transposed(float *dst, const float *bt, int64_t ldb, int64_t k,
     int64_t c0 = half * 16, n = cols - c0 < 0 ? 0 : cols - c0 > 16 ? 16 : cols - c0;
     for (int64_t p = 0; p < k; p += 16) {
       int64_t depth = k - p < 16 ? k - p : 16;
-      __mmask16 km = depth == 16 ? 0xffff : (__mmask16)((1u << depth) - 1);
+      __mmask16 km = low_mask(depth);
       __m512 r[16];
       for (int64_t j = 0; j < 16; j++)
         r[j] = j < n ? _mm512_maskz_loadu_ps(km, bt + (j0 + c0 + j) * ldb + p) : _mm512_setzero_ps();
@@ -155,8 +160,7 @@ void tn_cpu_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float
     int rows = (int)(m - i0 < MR ? m - i0 : MR);
     for (int64_t j0 = 0; j0 < n; j0 += NR) {
       int64_t cols = n - j0 < NR ? n - j0 : NR;
-      __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
-      __mmask16 m1 = cols <= 16 ? 0 : cols >= 32 ? 0xffff : (__mmask16)((1u << (cols - 16)) - 1);
+      __mmask16 m0 = low_mask(cols), m1 = low_mask(cols - 16);
       row_block(rows, a + i0 * ars, ars, acs, packed + (j0 / NR) * NR * k, k, c + i0 * ldc + j0, ldc, m0, m1,
                 alpha, beta);
     }

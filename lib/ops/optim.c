@@ -2,14 +2,6 @@
 #include "../backend.h"
 #include "../internal.h"
 
-#include <stdio.h>
-
-static int same_shape(const tn_tensor *a, const tn_tensor *b) {
-  if (a->ndim != b->ndim) return 0;
-  for (int d = 0; d < a->ndim; d++)
-    if (a->sizes[d] != b->sizes[d]) return 0;
-  return 1;
-}
 
 int tn_sgd_momentum_(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum) {
   const char *fn = "sgd_momentum_";
@@ -21,7 +13,7 @@ int tn_sgd_momentum_(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, do
     if (ts[i]->dtype != param->dtype)
       return tn_error("%s: the tensors' dtypes differ (%s and %s)", fn, tn_dtype_name(param->dtype),
                       tn_dtype_name(ts[i]->dtype));
-    if (!same_shape(ts[i], param)) {
+    if (!tn_same_shape(ts[i], param)) {
       char a[TN_SHAPE_STR], b[TN_SHAPE_STR];
       return tn_error("%s: the tensors' shapes differ (%s and %s)", fn,
                       tn_format_shape(a, sizeof a, param->ndim, param->sizes),

@@ -307,6 +307,14 @@ define_pool(2)
 
 -- ---- linear ----
 
+-- The transpose of a matrix as a C header only, for the caller to free once used: a Lua view would hold the
+-- matrix's storage (and count as a sharer of it, see memory.sole_owner) until a collection.
+local function transposed(c)
+  local t = C.tn_transpose(c, 0, 1)
+  if t == nil then core.c_error() end
+  return t
+end
+
 --- nn_kernels.linear(input, weight, bias) -> Tensor
 -- input @ weight' + bias for a 2-d input [N x in], weight [out x in] and bias (broadcast to [N x out]) or nil:
 -- one GEMM, the weight read transposed in place.
@@ -314,10 +322,7 @@ function K.linear(x, w, b)
   local fn = 'linear'
   local xc, wc = c_of(x, fn, 'the input'), c_of(w, fn, 'the weight')
   local bc = b ~= nil and c_of(b, fn, 'the bias') or nil
-  -- the transposed weight is a C header only, freed at once: a Lua view would hold the weight's storage (and
-  -- count as a sharer of it) until a collection
-  local wt = C.tn_transpose(wc, 0, 1)
-  if wt == nil then check(wt) end
+  local wt = transposed(wc)
   local out = bc and C.tn_addmm(nil, bc, xc, wt, 1, 1) or C.tn_mm(nil, xc, wt)
   C.tn_tensor_free(wt)
   return wrap(out)
@@ -328,8 +333,7 @@ end
 -- of grad_output left behind (the autograd engine frees a gradient once nothing shares it).
 function K.linear_weight_grad(g, x)
   local fn = 'linear_weight_grad'
-  local gt = C.tn_transpose(c_of(g, fn, 'the gradient'), 0, 1)
-  if gt == nil then check(gt) end
+  local gt = transposed(c_of(g, fn, 'the gradient'))
   local out = C.tn_mm(nil, gt, c_of(x, fn, 'the input'))
   C.tn_tensor_free(gt)
   return wrap(out)

@@ -58,7 +58,7 @@ local function accumulate(leaf, g, create_graph, adopted)
       rawset(leaf, '_grad', g)
     elseif not adopted[g] and sole_owner(g) and g:is_contiguous() and rawget(g, '_fn') == nil then
       adopted[g] = true
-      rawset(g, '_recycle', true) -- cleared when anyone reads leaf.grad (see M.drop_grad)
+      rawset(g, '_recycle', true) -- cleared when anyone reads leaf.grad (see M.clear_grad)
       rawset(leaf, '_grad', g)
     else
       rawset(leaf, '_grad', g:detach():clone())
@@ -70,27 +70,40 @@ local function accumulate(leaf, g, create_graph, adopted)
   end
 end
 
--- Clears p.grad (zero_grad's set_to_none). A gradient the engine adopted that nobody has read since (reading
--- p.grad clears its mark, and the engine's own readers do not keep it) and that no view shares is freed at
--- once, so that the next backward pass writes its gradient into memory still in cache.
-function M.drop_grad(p)
+local function zero(g) g:zero_() end
+
+-- zero_grad's work on one parameter (Optimizer's and Module's): zero p.grad in place, or with set_to_none
+-- drop it. A dropped gradient the engine adopted that nobody has read since (reading p.grad clears its mark,
+-- and the engine's own readers do not keep it) and that no view shares is freed at once, so that the next
+-- backward pass writes its gradient into memory still in cache.
+function M.clear_grad(p, set_to_none)
   local g = rawget(p, '_grad')
+  if g == nil then return end
+  if not set_to_none then
+    mode.with(false, zero, g)
+    return
+  end
   rawset(p, '_grad', nil)
-  if g ~= nil and rawget(g, '_recycle') and sole_owner(g) then memory.release(g) end
+  if rawget(g, '_recycle') and sole_owner(g) then memory.release(g) end
 end
 
 -- Frees the gradients node's backward has consumed that nothing else can reach: not the caller's, not seen
 -- by user code or captured (adopted), held in this one buffer slot (placed), not passed on as a result, and
 -- with no view of them alive.
+-- How many of node's input gradients are g.
+local function uses(g, node, in_grads)
+  local count = 0
+  for i = 1, node.n_inputs do
+    if in_grads[i] == g then count = count + 1 end
+  end
+  return count
+end
+
 local function release_used(node, buf, in_grads, adopted, placed)
   for k = 1, node.n_outputs do
     local g = buf[k]
-    if g ~= nil and not adopted[g] and placed[g] == 1 and sole_owner(g) then
-      local passed_on = false
-      for i = 1, node.n_inputs do
-        if in_grads[i] == g then passed_on = true break end
-      end
-      if not passed_on then memory.release(g) end
+    if g ~= nil and not adopted[g] and placed[g] == 1 and sole_owner(g) and uses(g, node, in_grads) == 0 then
+      memory.release(g)
     end
   end
 end
@@ -98,12 +111,7 @@ end
 -- Frees a gradient that was just summed into another one, when the engine alone held it: a fresh result of
 -- this node's formula (never put in a buffer, not seen by user code), handed to this one input only.
 local function release_summed(g, node, in_grads, adopted, placed)
-  if adopted[g] or placed[g] ~= nil or not sole_owner(g) then return end
-  local uses = 0
-  for i = 1, node.n_inputs do
-    if in_grads[i] == g then uses = uses + 1 end
-  end
-  if uses == 1 then memory.release(g) end
+  if not adopted[g] and placed[g] == nil and sole_owner(g) and uses(g, node, in_grads) == 1 then memory.release(g) end
 end
 
 -- The nodes from which a captured input can be reached (the only ones torch.autograd.grad must run).

@@ -340,18 +340,10 @@ end
 --- Module:eval() -> self
 function Module:eval() return self:train(false) end
 
-local function zero(g) g:zero_() end
-
 --- Module:zero_grad({set_to_none=true})
 function Module:zero_grad(opts)
   local to_none = not (type(opts) == 'table' and opts.set_to_none == false)
-  for _, p in ipairs(self:parameters()) do
-    if to_none then
-      engine.drop_grad(p)
-    elseif rawget(p, '_grad') ~= nil then
-      torch.no_grad(zero, rawget(p, '_grad'))
-    end
-  end
+  for _, p in ipairs(self:parameters()) do engine.clear_grad(p, to_none) end
 end
 
 -- Converts every parameter and buffer in place (their tensor objects stay the same, so optimizers that hold

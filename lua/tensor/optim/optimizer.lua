@@ -57,20 +57,11 @@ function Optimizer:add_param_group(group)
   if self._init_group then self:_init_group(g) end
 end
 
--- (module-level functions run under no_grad: a closure made per call would keep the JIT from compiling the step)
-local function zero(g) g:zero_() end
-
 --- Optimizer:zero_grad({set_to_none=true})
 function Optimizer:zero_grad(opts)
   local to_none = not (type(opts) == 'table' and opts.set_to_none == false)
   for _, group in ipairs(self.param_groups) do
-    for _, p in ipairs(group.params) do
-      if to_none then
-        engine.drop_grad(p)
-      elseif rawget(p, '_grad') ~= nil then
-        torch.no_grad(zero, rawget(p, '_grad'))
-      end
-    end
+    for _, p in ipairs(group.params) do engine.clear_grad(p, to_none) end
   end
 end
 
@@ -84,6 +75,7 @@ function Optimizer:state_of(p)
   return s
 end
 
+-- (a module-level function run under no_grad: a closure made per call would keep the JIT from compiling the step)
 local function update_all(self)
   for _, group in ipairs(self.param_groups) do
     for _, p in ipairs(group.params) do
