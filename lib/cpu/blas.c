@@ -48,7 +48,7 @@ static inline int64_t blas_inc(int64_t n, int64_t s) { return n <= 1 ? 1 : (s > 
 
 /* Per-thread scratch buffers, grown on demand, one per use: a copied a, a copied b (or the integer kernel's
  * accumulators), a staged result, and the small-product kernel's packed b. */
-enum { SCRATCH_A, SCRATCH_B, SCRATCH_C, SCRATCH_PANELS, SCRATCH_SLOTS };
+enum { SCRATCH_A, SCRATCH_B, SCRATCH_C, SCRATCH_PANEL, SCRATCH_SLOTS };
 typedef struct scratch {
   void *buf[SCRATCH_SLOTS];
   size_t cap[SCRATCH_SLOTS];
@@ -89,7 +89,7 @@ static int small_product_f32(bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
                              int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc,
                              scratch *s) {
   if (!tn_cpu_sgemm_small_fits(tb, m, n, k)) return 0;
-  float *packed = scratch_get(s, SCRATCH_PANELS, tn_cpu_sgemm_small_scratch(n, k));
+  float *packed = scratch_get(s, SCRATCH_PANEL, tn_cpu_sgemm_small_scratch(k));
   if (!packed) return -1;
   tn_cpu_sgemm_small(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, packed);
   return 1;

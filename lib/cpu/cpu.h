@@ -13,9 +13,9 @@ int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b
 tn_loop_fn tn_cpu_scaled_f32_loop(int op);
 int tn_cpu_sgd_momentum(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum);
 /* sgemm_avx512.c: row-major c = alpha * op(a) @ op(b) + beta * c for the sizes tn_cpu_sgemm_small_fits accepts
- * (AVX-512 builds only); `packed` holds tn_cpu_sgemm_small_scratch(n, k) bytes, 64-byte aligned. */
+ * (AVX-512 builds only); `packed` holds tn_cpu_sgemm_small_scratch(k) bytes, 64-byte aligned. */
 bool tn_cpu_sgemm_small_fits(bool tb, int64_t m, int64_t n, int64_t k);
-size_t tn_cpu_sgemm_small_scratch(int64_t n, int64_t k);
+size_t tn_cpu_sgemm_small_scratch(int64_t k);
 void tn_cpu_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *packed);
 int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
