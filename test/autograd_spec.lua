@@ -398,6 +398,35 @@ describe('the engine', function()
     assert(ref.compare(seen, { dtype = 'float64', shape = { 3 }, values = { 1, 1, 1 } }))
   end)
 
+  it('gives each pass its own tables: a pass run from a hook, and passes after one that raised', function()
+    -- the engine reuses the tables of finished passes; a nested pass must not share them with the outer one,
+    -- and a pass that raised must leave nothing behind for the next
+    local x, z = R(3), R(3)
+    ;(z * 1):sum():backward() -- a finished pass leaves its tables for the next
+    z.grad = nil
+    local inner
+    local y = x * x
+    y:register_hook(function(g) -- on an inner node: the outer pass has work left after it
+      torch.enable_grad(function() (z * z):sum():backward() end) -- hooks run with grad mode off
+      inner = z.grad:clone()
+      return g * 3
+    end)
+    ;(y * 2):sum():backward()
+    assert.is_true((x.grad - x:detach() * 12):abs():max() < 1e-12)
+    assert.is_true((inner - z:detach() * 2):abs():max() < 1e-12)
+
+    local w = R(4)
+    local h = w:register_hook(function() error('hook failed') end)
+    assert.matches('hook failed', message(function() (w * 5):sum():backward() end))
+    h:remove()
+    w.grad = nil
+    local y = w * w
+    ;(y * 2 + y):sum():backward()
+    assert.is_true((w.grad - w:detach() * 6):abs():max() < 1e-12)
+    local again = torch.autograd.grad({ (w * w * w):sum() }, { w })[1]
+    assert.is_true((again - w:detach():pow(2) * 3):abs():max() < 1e-12)
+  end)
+
   it('adopts as .grad the gradients it alone holds, and copies those user code has seen', function()
     local nn = require 'tensor.nn'
     local core = require 'tensor.core'

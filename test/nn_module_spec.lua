@@ -196,6 +196,20 @@ describe('nn.Module', function()
     local s = Sub()
     assert.are.same({ 5, 2 }, s(randn(5, 2)):shape())
     assert.are.equal('Thing', nn.Module:extend('Thing')():typename())
+    -- methods resolve through the whole chain of classes, at call time: one defined on a class after its
+    -- instances were made is found, and the nearest class's definition wins
+    local Leaf = Sub:extend('Leaf')
+    local l = Leaf()
+    assert.is_nil(l.scale)
+    function M:scale() return 2 end
+    assert.are.equal(2, l:scale())
+    function Sub:scale() return 3 end
+    assert.are.equal(3, l:scale())
+    assert.are.equal(2, m:scale())
+    function Leaf:scale() return 4 end
+    assert.are.equal(4, l:scale())
+    assert.are.equal(3, s:scale())
+    assert.are.same({ 5, 2 }, l(randn(5, 2)):shape())
     fails(function() nn.Module()(randn(2)) end, 'forward is not implemented')
   end)
   it('register_parameter/register_buffer/add_module, and errors for bad values', function()

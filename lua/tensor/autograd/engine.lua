@@ -10,8 +10,37 @@
 local graph = require 'tensor.autograd.graph'
 local mode = require 'tensor.autograd.mode'
 local memory = require 'tensor.memory'
+local new_table, clear = require 'table.new', require 'table.clear'
 
 local M = {}
+
+-- The tables of a pass, kept for the next one once it is over: made at a size for a small network's graph and
+-- emptied in place, rather than built again each pass and grown (rehashed) one node at a time. A pass that
+-- raises drops its set; a pass run from a hook inside another takes a set of its own.
+local spare_sets = {}
+local function take_set()
+  local n = #spare_sets
+  if n > 0 then
+    local w = spare_sets[n]
+    spare_sets[n] = nil
+    return w
+  end
+  return { deps = new_table(0, 32), seen = new_table(0, 32), buffers = new_table(0, 32), adopted = new_table(0, 32),
+           placed = new_table(0, 32), stack = new_table(16, 0), ready = new_table(16, 0), bufs = new_table(16, 0) }
+end
+local function give_back(w)
+  clear(w.deps); clear(w.seen); clear(w.buffers); clear(w.adopted); clear(w.placed); clear(w.stack); clear(w.ready)
+  spare_sets[#spare_sets + 1] = w
+end
+
+-- A node's gradient buffer: a spare one of the set's, or a new one.
+local function new_buffer(bufs)
+  local n = #bufs
+  if n == 0 then return new_table(1, 0) end
+  local b = bufs[n]
+  bufs[n] = nil
+  return b
+end
 
 -- Makes a gradient fit its input: sums over broadcast dims and casts to the input's dtype.
 local function conform(node, i, g)
@@ -173,8 +202,9 @@ function M.run(roots, grads, opts)
     needed = needed_nodes(root_nodes, capture)
   end
 
+  local set = take_set()
   -- Count the edges into each node that will run.
-  local deps, seen, stack = {}, {}, {}
+  local deps, seen, stack = set.deps, set.seen, set.stack
   for _, node in ipairs(root_nodes) do
     if not seen[node] and (not needed or needed[node]) then
       seen[node] = true
@@ -200,17 +230,17 @@ function M.run(roots, grads, opts)
 
   -- Seed the roots' gradients. `placed` counts the buffer slots each gradient has been put in: one in several
   -- (a formula passed the same tensor on to two inputs) is never summed into in place.
-  local buffers, adopted, placed = {}, {}, {}
+  local buffers, adopted, placed, bufs = set.buffers, set.adopted, set.placed, set.bufs
   for i, node in ipairs(root_nodes) do
     if not needed or needed[node] then
-      local buf = buffers[node] or {}
+      local buf = buffers[node] or new_buffer(bufs)
       buffers[node] = buf
       local slot = root_nrs[i] + 1
       adopted[grads[i]] = true -- the caller's gradient is never adopted as a .grad
       buf[slot] = buf[slot] and buf[slot] + grads[i] or grads[i]
     end
   end
-  local ready = {}
+  local ready = set.ready
   for node in pairs(buffers) do
     if (deps[node] or 0) == 0 then ready[#ready + 1] = node end
   end
@@ -219,7 +249,7 @@ function M.run(roots, grads, opts)
   while #ready > 0 do
     local node = ready[#ready]
     ready[#ready] = nil
-    local buf = buffers[node] or {}
+    local buf = buffers[node] or new_buffer(bufs)
     buffers[node] = nil
 
     local hooks = node.pre_hooks
@@ -280,7 +310,7 @@ function M.run(roots, grads, opts)
             g = conform(node, i, g)
             local nbuf = buffers[nx]
             if not nbuf then
-              nbuf = {}
+              nbuf = new_buffer(bufs)
               buffers[nx] = nbuf
             end
             local slot = node.next_nr[i] + 1
@@ -307,7 +337,10 @@ function M.run(roots, grads, opts)
         end
       end
     end
+    clear(buf)
+    bufs[#bufs + 1] = buf
   end
+  give_back(set)
 
   if inputs then
     for j = 1, #inputs do

@@ -16,9 +16,11 @@ Node.__tostring = function(self) return '<' .. self.name .. 'Backward>' end
 local M = { Node = Node }
 
 function M.new_node(name, backward, n_inputs)
-  -- not a tail call of setmetatable, for the JIT's sake (see core.wrap)
+  -- The fields a recorded node gets later have a place in the constructor (false: none yet), so that the table
+  -- is made at a size with room for them and for a formula's own few fields, instead of growing and rehashing
+  -- key by key. Not a tail call of setmetatable, for the JIT's sake (see core.wrap).
   local node = setmetatable({ name = name, backward = backward, next = {}, next_nr = {}, n_inputs = n_inputs or 0,
-                              n_outputs = 1 }, Node)
+                              n_outputs = 1, results = false, n_saved = 0, shapes = false, dtypes = false }, Node)
   return node
 end
 
@@ -41,23 +43,35 @@ function M.edge(t)
   return nil, 0
 end
 
--- Saving tensors for backward: the version at save time is checked when backward reads them.
+-- Saving tensors for backward: the version at save time is checked when backward reads them. One table holds
+-- the n values and then their n versions.
 local function version_of(v)
   if type(v) == 'table' and v._c then return tonumber(v._c.storage.version) end
   return nil
 end
 function Node:save(...)
   local n = select('#', ...)
-  local saved, versions
+  local saved
   if n <= 3 then -- straight-line for the usual one to three values (no loop for the JIT to unroll)
     local a, b, c = ...
-    saved = { a, b, c }
-    versions = { version_of(a), version_of(b), version_of(c) }
+    if n == 1 then
+      saved = { a, version_of(a) }
+    elseif n == 2 then
+      saved = { a, b, version_of(a), version_of(b) }
+    else
+      saved = { a, b, c, version_of(a), version_of(b), version_of(c) }
+    end
   else
-    saved, versions = { ... }, {}
-    for i = 1, n do versions[i] = version_of(saved[i]) end
+    saved = { ... }
+    for i = 1, n do saved[n + i] = version_of(saved[i]) end
   end
-  self.saved, self.saved_versions, self.n_saved = saved, versions, n
+  self.saved, self.n_saved = saved, n
+end
+
+-- Replaces saved value i (its version goes with it).
+function Node:replace_saved(i, v)
+  self.saved[i] = v
+  self.saved[self.n_saved + i] = version_of(v)
 end
 
 local function shape_string(t)
@@ -72,9 +86,9 @@ function Node:saved_values()
                         'were freed by the first backward); pass {retain_graph=true} to the first backward', self.name), 0)
   end
   if saved == nil then return end
-  local versions = self.saved_versions
-  for i = 1, self.n_saved do
-    local expected = versions[i]
+  local n = self.n_saved
+  for i = 1, n do
+    local expected = saved[n + i]
     if expected then
       local t = saved[i]
       local now = tonumber(t._c.storage.version)

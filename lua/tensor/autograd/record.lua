@@ -69,9 +69,9 @@ end
 
 -- The node's last steps once linked: what backward needs, then out becomes its output.
 local function finish(node, entry, out, results, ...)
-  node.results = results
+  node.results = results or false
   if entry.save then entry.save(node, out, ...) end
-  node.results = nil
+  node.results = false
   rawset(out, '_rg', true)
   rawset(out, '_fn', node)
   return out
@@ -194,11 +194,7 @@ local function base_of(t) return rawget(t, '_base') end
 local function preserve_saved_self(node, self)
   if not node or not node.saved then return end
   for i = 1, node.n_saved do
-    if node.saved[i] == self then
-      local copy = self:detach():clone()
-      node.saved[i] = copy
-      node.saved_versions[i] = tonumber(copy._c.storage.version)
-    end
+    if node.saved[i] == self then node:replace_saved(i, self:detach():clone()) end
   end
 end
 

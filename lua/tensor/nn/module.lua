@@ -34,15 +34,6 @@ local function is_parameter(v) return is_tensor(v) and rawget(v, '_is_param') ==
 
 -- ---------------------------------------------------------------- classes
 
-local function class_index(class, key)
-  local c = class
-  while c do
-    local v = rawget(c, key)
-    if v ~= nil then return v end
-    c = rawget(c, '__parent')
-  end
-end
-
 -- The metatable of a class's instances: fields resolve to parameters, buffers, submodules, then methods.
 local function instance_mt(class)
   local mt = instance_mts[class]
@@ -50,7 +41,7 @@ local function instance_mt(class)
   mt = {}
   mt.__index = function(self, key)
     if type(key) == 'number' then -- containers: seq[1] is the first submodule
-      local get = class_index(class, '__getitem')
+      local get = class.__getitem
       if get then return get(self, key) end
       return nil
     end
@@ -60,7 +51,7 @@ local function instance_mt(class)
     if v ~= nil then return v end
     v = self._modules[key]
     if v ~= nil then return v end
-    return class_index(class, key)
+    return class[key]
   end
   mt.__newindex = function(self, key, value)
     self:__setattr(key, value)
@@ -77,7 +68,8 @@ end
 function Module:extend(name)
   local class = { __name = name or 'Module', __typename = 'nn.' .. (name or 'Module'), __parent = self }
   return setmetatable(class, {
-    __index = function(_, key) return class_index(self, key) end,
+    -- a lookup walks the chain of classes through their metatables, which compiled code follows without a loop
+    __index = self,
     __call = function(cls, ...) return cls:new(...) end,
     __tostring = function() return 'nn.' .. (name or 'Module') .. ' (class)' end,
   })
@@ -92,7 +84,7 @@ function Module.new(class, ...)
     _forward_hooks = {}, _forward_pre_hooks = {},
     training = true,
   }, instance_mt(class))
-  local init = class_index(class, 'init')
+  local init = class.init
   if init then init(self, ...) end
   return self
 end
@@ -200,9 +192,14 @@ function Module:forward()
   error(self:typename() .. ': forward is not implemented', 2)
 end
 
+-- (the hook loops run only when there are hooks: a loop, even an empty one, inside this hot function would cut
+-- the caller's compiled trace short)
 function Module:__call(...)
-  for _, hook in ipairs(self._forward_pre_hooks) do hook(self, ...) end
-  if #self._forward_hooks == 0 then return self:forward(...) end
+  local pre_hooks = self._forward_pre_hooks
+  if pre_hooks[1] ~= nil then
+    for _, hook in ipairs(pre_hooks) do hook(self, ...) end
+  end
+  if self._forward_hooks[1] == nil then return self:forward(...) end
   local outputs = { self:forward(...) }
   for _, hook in ipairs(self._forward_hooks) do
     local r = hook(self, { ... }, outputs[1])
