@@ -54,10 +54,11 @@ local layouts = {
 }
 -- (small shapes run a plain loop; from 512 multiply-adds on, BLAS's gemm, gemv for a row or column, dot; float32
 -- products between 10^6 and 2^24 multiply-adds (from 16 x 32 x 32 where b is transposed) the AVX-512 kernel of
--- lib/cpu/sgemm_avx512.c, here with row counts off its 8-row blocks, depths off its 16 x 16 transposes and widths
--- off its 32-column panels)
+-- lib/cpu/sgemm_avx512.c, here with row counts off its 12-row blocks, depths off its 16 x 16 transposes and widths
+-- off its 32-column panels; a row-major b is read in place below 128 rows and packed from 128 on)
 local shapes = { { 2, 3, 4 }, { 1, 5, 7 }, { 6, 5, 1 }, { 1, 9, 1 }, { 17, 33, 9 }, { 64, 65, 66 }, { 1, 70, 90 },
-                 { 80, 70, 1 }, { 1, 700, 1 }, { 37, 45, 100 }, { 100, 33, 47 }, { 16, 200, 33 }, { 97, 120, 101 } }
+                 { 80, 70, 1 }, { 1, 700, 1 }, { 37, 45, 100 }, { 100, 33, 47 }, { 16, 200, 33 }, { 97, 120, 101 },
+                 { 130, 90, 100 } }
 for _, dtype in ipairs({ 'float32', 'float64' }) do
   for _, l in ipairs(layouts) do
     for _, s in ipairs(shapes) do
