@@ -68,6 +68,11 @@ describe('nn losses match PyTorch', function()
 
   -- cross entropy and NLL: weights, ignore_index, label smoothing, probabilities, spatial targets
   local w5 = rand(5) + 0.5
+  -- rows of up to 16 classes take a padded fixed-width path in the kernel, longer rows the general one
+  for _, classes in ipairs({ 16, 17, 40 }) do
+    case { name = 'CrossEntropyLoss ' .. classes .. ' classes', build = function() return nn.CrossEntropyLoss() end,
+           py = 'nn.CrossEntropyLoss()', inputs = { randn(6, classes), labels(6, classes) }, py_pre = shift() }
+  end
   case { name = 'CrossEntropyLoss weight', build = function() return nn.CrossEntropyLoss({ weight = w5 }) end,
          py = 'nn.CrossEntropyLoss(weight=torch.ones(5))', inputs = { randn(7, 5), labels(7, 5) }, py_pre = shift() }
   case { name = 'CrossEntropyLoss weight, sum', build = function()

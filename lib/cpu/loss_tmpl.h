@@ -5,10 +5,26 @@
  * [n x classes] logits, whose rows are vectorised). Sums over samples go through fixed blocks of SAMPLES, so
  * that a reduced loss is the same for any number of threads. */
 
+/* A contiguous row of at most SHORT_ROW classes goes through a buffer padded with -inf (whose exp is 0): loops over
+ * it have a fixed trip count and compile to whole vectors, where a loop over 10 classes would be all remainder,
+ * run one element at a time. */
+#ifndef SHORT_ROW
+#define SHORT_ROW 16
+#endif
+static inline void FN(pad_row)(T *buf, const T *x, int64_t classes) {
+  for (int c = 0; c < SHORT_ROW; c++) buf[c] = c < classes ? x[c] : -INFINITY;
+}
+
 /* log(sum(exp(x[c * stride]))) over the classes, the maximum subtracted first */
 static inline T FN(row_lse)(const T *x, int64_t classes, int64_t stride) {
   T m = -INFINITY, s = 0;
-  if (stride == 1) {
+  if (stride == 1 && classes <= SHORT_ROW) {
+    T buf[SHORT_ROW];
+    FN(pad_row)(buf, x, classes);
+    for (int c = 0; c < SHORT_ROW; c++) m = m > buf[c] ? m : buf[c];
+#pragma omp simd reduction(+ : s)
+    for (int c = 0; c < SHORT_ROW; c++) s += EXP(buf[c] - m);
+  } else if (stride == 1) {
     m = FN(row_max)(x, classes);
 #pragma omp simd reduction(+ : s)
     for (int64_t c = 0; c < classes; c++) s += EXP(x[c] - m);
@@ -145,7 +161,13 @@ static void FN(cross_entropy_backward)(T *gx, const T *grad, const T *x, const T
     T wt = w ? w[tc] : 1;
     /* g * ((1 - eps) wt (p_c - [c == t]) + eps / C (W p_c - w_c)) */
     T a = g * ((1 - eps) * wt + eps / (T)C * wsum), e = g * eps / (T)C;
-    if (stride == 1 && !w) {
+    if (stride == 1 && !w && C <= SHORT_ROW) {
+      T buf[SHORT_ROW];
+      FN(pad_row)(buf, xr, C);
+#pragma omp simd
+      for (int c = 0; c < SHORT_ROW; c++) buf[c] = a * EXP(buf[c] - l) - e;
+      for (int64_t c = 0; c < C; c++) o[c] = buf[c];
+    } else if (stride == 1 && !w) {
 #pragma omp simd
       for (int64_t c = 0; c < C; c++) o[c] = a * EXP(xr[c] - l) - e;
     } else {
