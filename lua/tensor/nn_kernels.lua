@@ -393,7 +393,7 @@ end
 -- Cross entropy of logits [N x C], [N x C x d1 x ...] or [C] with class targets (1-based integers shaped
 -- like input without the class dim) or class probabilities (input's shape). opts: weight ([C]), ignore_index
 -- (a target value that adds nothing; default -100), reduction ('mean', 'sum' or 'none'), label_smoothing.
--- lse (the log-sum-exp per sample) may be passed to nn_kernels.cross_entropy_backward as opts.lse.
+-- lse (the log-sum-exp per sample) may be passed on to nn_kernels.cross_entropy_backward.
 function K.cross_entropy(x, target, opts)
   local fn = 'cross_entropy'
   local xc, tc = c_of(x, fn, 'the input'), c_of(target, fn, 'the target')
@@ -402,16 +402,16 @@ function K.cross_entropy(x, target, opts)
   return loss, take(out1)
 end
 
---- nn_kernels.cross_entropy_backward(grad_output, input, target, opts) -> grad_input
--- The gradient of nn_kernels.cross_entropy with respect to the logits; the same opts, plus lse from the forward
--- (optional: recomputed when absent).
-function K.cross_entropy_backward(g, x, target, opts)
+--- nn_kernels.cross_entropy_backward(grad_output, input, target, opts, lse) -> grad_input
+-- The gradient of nn_kernels.cross_entropy with respect to the logits; the same opts, and the forward's second
+-- result lse (optional, as the fifth argument or opts.lse: recomputed when absent).
+function K.cross_entropy_backward(g, x, target, opts, lse)
   local fn = 'cross_entropy_backward'
   local gc, xc, tc = c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), c_of(target, fn, 'the target')
   local w, reduction, ignore, smoothing
   w, reduction, ignore, smoothing, opts = loss_options(fn, opts)
-  return wrap(C.tn_cross_entropy_backward(gc, xc, tc, w, opt_c(opts.lse, fn, 'lse'), reduction, ignore, smoothing,
-                                          BASE))
+  if lse == nil then lse = opts.lse end
+  return wrap(C.tn_cross_entropy_backward(gc, xc, tc, w, opt_c(lse, fn, 'lse'), reduction, ignore, smoothing, BASE))
 end
 
 --- nn_kernels.nll_loss(input, target, opts) -> loss

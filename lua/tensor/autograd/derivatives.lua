@@ -857,7 +857,9 @@ D['F.cross_entropy'] = { inputs = 1, save = function(ctx, out, x, target, opts)
   ctx.opts = opts
 end, backward = function(ctx, g)
   local x, target, lse = ctx:saved_values()
-  return once('cross_entropy', { g, x }, K.cross_entropy_backward(g, x, target, copy_opts(ctx.opts, { lse = lse })))
+  local gx = K.cross_entropy_backward(g, x, target, ctx.opts, lse)
+  if not mode.enabled then return gx end
+  return once('cross_entropy', { g, x }, gx)
 end }
 D['F.nll_loss'] = { inputs = 1, save = function(ctx, out, x, target, opts)
   ctx:save(x, target)
