@@ -94,25 +94,25 @@ local function attach_with(entry, out, results, ...)
   return finish(node, entry, out, results, ...)
 end
 
--- attach_with for entries of one and two inputs, in straight-line code: the loops over varargs above
+-- attach_with for entries of one to three inputs, in straight-line code: the loops over varargs above
 -- would be unrolled into every trace of a chain of small ops and exhaust the JIT's unrolling budget.
-local function attach1(entry, out, x, ...)
+local function attach1(entry, out, results, x, ...)
   if not differentiable_result(out) or out == x then return out end
   if entry.declines and entry.declines(x, ...) then return out end
   local node = new_node(entry.name, entry.backward, 1)
   link(node, 1, entry.broadcast, out._c, x)
-  return finish(node, entry, out, nil, x, ...)
+  return finish(node, entry, out, results, x, ...)
 end
-local function attach2(entry, out, a, b, ...)
+local function attach2(entry, out, results, a, b, ...)
   if not differentiable_result(out) or out == a or out == b then return out end
   if entry.declines and entry.declines(a, b, ...) then return out end
   local node = new_node(entry.name, entry.backward, 2)
   local out_c, broadcast = out._c, entry.broadcast
   link(node, 1, broadcast, out_c, a)
   link(node, 2, broadcast, out_c, b)
-  return finish(node, entry, out, nil, a, b, ...)
+  return finish(node, entry, out, results, a, b, ...)
 end
-local function attach3(entry, out, a, b, c, ...)
+local function attach3(entry, out, results, a, b, c, ...)
   if not differentiable_result(out) or out == a or out == b or out == c then return out end
   if entry.declines and entry.declines(a, b, c, ...) then return out end
   local node = new_node(entry.name, entry.backward, 3)
@@ -120,7 +120,7 @@ local function attach3(entry, out, a, b, c, ...)
   link(node, 1, broadcast, out_c, a)
   link(node, 2, broadcast, out_c, b)
   link(node, 3, broadcast, out_c, c)
-  return finish(node, entry, out, nil, a, b, c, ...)
+  return finish(node, entry, out, results, a, b, c, ...)
 end
 local function attach(entry, out, ...) return attach_with(entry, out, nil, ...) end
 M.attach = attach
@@ -146,8 +146,8 @@ function M.wrap(entry, raw)
     return function(x, ...)
       if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then
         local out, second, third = raw(x, ...)
-        if second == nil then return attach1(entry, out, x, ...) end
-        return attach_with(entry, out, { out, second, third }, x, ...), second, third
+        if second == nil then return attach1(entry, out, nil, x, ...) end
+        return attach1(entry, out, { out, second, third }, x, ...), second, third
       end
       return raw(x, ...)
     end
@@ -155,8 +155,8 @@ function M.wrap(entry, raw)
     return function(a, b, ...)
       if mode.enabled and ((type(a) == 'table' and rawget(a, '_rg')) or (type(b) == 'table' and rawget(b, '_rg'))) then
         local out, second, third = raw(a, b, ...)
-        if second == nil then return attach2(entry, out, a, b, ...) end
-        return attach_with(entry, out, { out, second, third }, a, b, ...), second, third
+        if second == nil then return attach2(entry, out, nil, a, b, ...) end
+        return attach2(entry, out, { out, second, third }, a, b, ...), second, third
       end
       return raw(a, b, ...)
     end
@@ -164,8 +164,8 @@ function M.wrap(entry, raw)
     return function(a, b, c, ...)
       if mode.enabled and (needs_grad(a) or needs_grad(b) or needs_grad(c)) then
         local out, second, third = raw(a, b, c, ...)
-        if second == nil then return attach3(entry, out, a, b, c, ...) end
-        return attach_with(entry, out, { out, second, third }, a, b, c, ...), second, third
+        if second == nil then return attach3(entry, out, nil, a, b, c, ...) end
+        return attach3(entry, out, { out, second, third }, a, b, c, ...), second, third
       end
       return raw(a, b, c, ...)
     end
