@@ -427,6 +427,50 @@ describe('the engine', function()
     assert.is_true((again - w:detach():pow(2) * 3):abs():max() < 1e-12)
   end)
 
+  it('lets element-wise formulas write into a gradient only it holds, and never into one anyone can see', function()
+    local pointwise = require 'tensor.pointwise'
+    local backward, in_place = pointwise.backward, 0
+    pointwise.backward = function(kind, g, saved, p0, p1, into)
+      if into then in_place = in_place + 1 end
+      return backward(kind, g, saved, p0, p1, into)
+    end
+    local ok, err = pcall(function()
+      local x = R(6)
+      local w = torch.randn(6):double()
+      local expected = (w * 3):mul(x:detach():gt(0):double())
+      -- relu's gradient arrives fresh from mul's formula: written in place
+      ;(x:relu() * 3):mul(w):sum():backward()
+      assert.are.equal(1, in_place)
+      assert.is_true((x.grad - expected):abs():max() < 1e-12)
+
+      -- the caller's gradient, a hooked one and a retained one stay as they were
+      in_place = 0
+      x.grad = nil
+      local seed = torch.randn(6):double()
+      local seed_copy = seed:clone()
+      x:relu():backward(seed)
+      assert.is_true((seed - seed_copy):abs():max() == 0)
+      local y = x:relu()
+      local seen
+      y:register_hook(function(g) seen = g end)
+      local z = y:sigmoid()
+      z:retain_grad()
+      ;(z * w):sum():backward()
+      assert.are.equal(0, in_place) -- relu's gradient was hooked, sigmoid's retained
+      assert.is_true((seen - w * z:detach() * (1 - z:detach())):abs():max() < 1e-12)
+      assert.is_true((z.grad - w):abs():max() < 1e-12)
+
+      -- one tensor passed on to two inputs (add's formula) is in two buffers: neither may write into it
+      x.grad = nil
+      local a, b = x:relu(), (x * 2):tanh()
+      ;((a + b) * w):sum():backward()
+      local ref = w:mul(x:detach():gt(0):double()) + w * 2 * (1 - (x:detach() * 2):tanh():pow(2))
+      assert.is_true((x.grad - ref):abs():max() < 1e-12)
+    end)
+    pointwise.backward = backward
+    assert(ok, err)
+  end)
+
   it('adopts as .grad the gradients it alone holds, and copies those user code has seen', function()
     local nn = require 'tensor.nn'
     local core = require 'tensor.core'

@@ -323,7 +323,11 @@ M.BACKWARD = {
   gelu = C.TN_GELU_BACKWARD, silu = C.TN_SILU_BACKWARD, leaky_relu = C.TN_LEAKY_RELU_BACKWARD,
   elu = C.TN_ELU_BACKWARD, softplus = C.TN_SOFTPLUS_BACKWARD,
 }
-function M.backward(kind, grad, saved, p0, p1)
+function M.backward(kind, grad, saved, p0, p1, into)
+  if into then
+    result(C.tn_binary(M.BACKWARD[kind], into._c, grad._c, saved._c, p0 or 0, p1 or 0, dtype.default))
+    return into
+  end
   return wrap(result(C.tn_binary(M.BACKWARD[kind], nil, grad._c, saved._c, p0 or 0, p1 or 0, dtype.default)))
 end
 

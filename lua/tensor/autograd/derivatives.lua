@@ -26,8 +26,10 @@ local function save_x_out(ctx, out, x) ctx:save(x, out) end
 local function save_ab(ctx, out, a, b) ctx:save(a, b) end
 local function save_ab_out(ctx, out, a, b) ctx:save(a, b, out) end
 
-local function fused(kind, g, saved, p0, p1)
-  return require('tensor.pointwise').backward(kind, g, saved, p0, p1)
+-- The gradient of an element-wise op from its fused C kernel: into g itself when the engine lets this node
+-- overwrite it (ctx.grad_writable: nothing else can see g), saving a tensor and a pass over fresh memory.
+local function fused(ctx, kind, g, saved, p0, p1)
+  return require('tensor.pointwise').backward(kind, g, saved, p0, p1, ctx.grad_writable and g or nil)
 end
 
 local function zeros_like(t) return torch.zeros_like(t) end
@@ -60,18 +62,18 @@ unary('sinh', save_x, function(ctx, g) local x = ctx:saved_values() return g * x
 unary('cosh', save_x, function(ctx, g) local x = ctx:saved_values() return g * x:sinh() end)
 unary('tanh', save_out, function(ctx, g)
   local y = ctx:saved_values()
-  if not mode.enabled then return fused('tanh', g, y) end
+  if not mode.enabled then return fused(ctx, 'tanh', g, y) end
   return g * (1 - y * y)
 end)
 unary('sigmoid', save_out, function(ctx, g)
   local y = ctx:saved_values()
-  if not mode.enabled then return fused('sigmoid', g, y) end
+  if not mode.enabled then return fused(ctx, 'sigmoid', g, y) end
   return g * y * (1 - y)
 end)
 unary('logsigmoid', save_x, function(ctx, g) local x = ctx:saved_values() return g * (-x):sigmoid() end)
 unary('relu', save_out, function(ctx, g)
   local y = ctx:saved_values()
-  if not mode.enabled then return fused('threshold', g, y, 0) end
+  if not mode.enabled then return fused(ctx, 'threshold', g, y, 0) end
   return g * y:gt(0):to(g:dtype())
 end)
 unary('gelu', function(ctx, out, x, approximate)
@@ -79,7 +81,7 @@ unary('gelu', function(ctx, out, x, approximate)
   ctx.tanh = (approximate == 'tanh') or (type(approximate) == 'table' and approximate.approximate == 'tanh')
 end, function(ctx, g)
   local x = ctx:saved_values()
-  if not mode.enabled then return fused('gelu', g, x, ctx.tanh and 1 or 0) end
+  if not mode.enabled then return fused(ctx, 'gelu', g, x, ctx.tanh and 1 or 0) end
   if ctx.tanh then
     local k, c = math.sqrt(2 / math.pi), 0.044715
     local t = ((x + x:pow(3) * c) * k):tanh()
@@ -89,7 +91,7 @@ end, function(ctx, g)
 end)
 unary('silu', save_x, function(ctx, g)
   local x = ctx:saved_values()
-  if not mode.enabled then return fused('silu', g, x) end
+  if not mode.enabled then return fused(ctx, 'silu', g, x) end
   local s = x:sigmoid()
   return g * s * (x * (1 - s) + 1)
 end)
@@ -99,7 +101,7 @@ unary('leaky_relu', function(ctx, out, x, slope)
   ctx.slope = slope or 0.01
 end, function(ctx, g)
   local x = ctx:saved_values()
-  if not mode.enabled then return fused('leaky_relu', g, x, ctx.slope) end
+  if not mode.enabled then return fused(ctx, 'leaky_relu', g, x, ctx.slope) end
   return torch.where(x:gt(0), g, g * ctx.slope)
 end)
 unary('elu', function(ctx, out, x, alpha)
@@ -108,7 +110,7 @@ unary('elu', function(ctx, out, x, alpha)
   ctx.alpha = alpha or 1
 end, function(ctx, g)
   local x, y = ctx:saved_values()
-  if not mode.enabled then return fused('elu', g, x, ctx.alpha) end
+  if not mode.enabled then return fused(ctx, 'elu', g, x, ctx.alpha) end
   return torch.where(x:gt(0), g, g * (y + ctx.alpha))
 end)
 unary('softplus', function(ctx, out, x, beta, threshold)
@@ -117,7 +119,7 @@ unary('softplus', function(ctx, out, x, beta, threshold)
   ctx.beta, ctx.threshold = beta or 1, threshold or 20
 end, function(ctx, g)
   local x = ctx:saved_values()
-  if not mode.enabled then return fused('softplus', g, x, ctx.beta, ctx.threshold) end
+  if not mode.enabled then return fused(ctx, 'softplus', g, x, ctx.beta, ctx.threshold) end
   local bx = x * ctx.beta
   return torch.where(bx:gt(ctx.threshold), g, g * bx:sigmoid())
 end)

@@ -228,8 +228,8 @@ function M.run(roots, grads, opts)
     end
   end
 
-  -- Seed the roots' gradients. `placed` counts the buffer slots each gradient has been put in: one in several
-  -- (a formula passed the same tensor on to two inputs) is never summed into in place.
+  -- Seed the roots' gradients. `placed` counts the buffer slots each gradient is in: one in several (a formula
+  -- passed the same tensor on to two inputs) is never summed into or written in place.
   local buffers, adopted, placed, bufs = set.buffers, set.adopted, set.placed, set.bufs
   for i, node in ipairs(root_nodes) do
     if not needed or needed[node] then
@@ -297,6 +297,11 @@ function M.run(roots, grads, opts)
             if buf[k] ~= nil then adopted[buf[k]] = true end
           end
         end
+        -- A formula may write its input gradients into the one gradient it got when the engine alone holds it
+        -- (graph.lua, grad_writable): set per call, since the same node may run again with retain_graph.
+        local g1 = buf[1]
+        node.grad_writable = not create_graph and node.n_outputs == 1 and not node.user_code and g1 ~= nil
+                             and not adopted[g1] and placed[g1] == 1 and sole_owner(g1) and g1:is_contiguous()
         in_grads = { node.backward(node, unpack(buf, 1, node.n_outputs)) }
         if not retain then node:release() end
         if not create_graph then release_used(node, buf, in_grads, adopted, placed) end
@@ -336,6 +341,11 @@ function M.run(roots, grads, opts)
           if left == 0 then ready[#ready + 1] = nx end
         end
       end
+    end
+    -- the gradients in buf leave this node's buffer (one passed on in place is now counted in the next one's)
+    for k = 1, node.n_outputs do
+      local g = buf[k]
+      if g ~= nil and placed[g] then placed[g] = placed[g] - 1 end
     end
     clear(buf)
     bufs[#bufs + 1] = buf

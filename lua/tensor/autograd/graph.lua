@@ -3,7 +3,9 @@
 -- A node is one recorded op. It links to the nodes that produced its differentiable inputs (`next`, with
 -- the output number of that node in `next_nr`), keeps what its derivative formula needs (`saved`, with
 -- each tensor's version at save time), and runs `backward(ctx, grad...)` when the engine reaches it.
--- Leaves that require grad get an accumulator node, whose job is to add gradients into `.grad`.
+-- Leaves that require grad get an accumulator node, whose job is to add gradients into `.grad`. While a node's
+-- backward runs, `grad_writable` says whether the engine alone holds its incoming gradient, so that the formula
+-- may write its result into that tensor instead of a new one.
 --
 -- Tensor fields used by autograd (private keys; x.requires_grad, x.grad, x.grad_fn read them):
 --   _rg  requires grad (true/nil)       _fn   the node that produced the tensor (nil for leaves)
@@ -20,7 +22,8 @@ function M.new_node(name, backward, n_inputs)
   -- is made at a size with room for them and for a formula's own few fields, instead of growing and rehashing
   -- key by key. Not a tail call of setmetatable, for the JIT's sake (see core.wrap).
   local node = setmetatable({ name = name, backward = backward, next = {}, next_nr = {}, n_inputs = n_inputs or 0,
-                              n_outputs = 1, results = false, n_saved = 0, shapes = false, dtypes = false }, Node)
+                              n_outputs = 1, results = false, n_saved = 0, shapes = false, dtypes = false,
+                              grad_writable = false }, Node)
   return node
 end
 
