@@ -19,11 +19,18 @@ static inline void FN(pad_row)(T *buf, const T *x, int64_t classes) {
 static inline T FN(row_lse)(const T *x, int64_t classes, int64_t stride) {
   T m = -INFINITY, s = 0;
   if (stride == 1 && classes <= SHORT_ROW) {
+    _Static_assert(SHORT_ROW % VL == 0, "a short row is whole vectors");
     T buf[SHORT_ROW];
     FN(pad_row)(buf, x, classes);
-    for (int c = 0; c < SHORT_ROW; c++) m = m > buf[c] ? m : buf[c];
-#pragma omp simd reduction(+ : s)
-    for (int c = 0; c < SHORT_ROW; c++) s += EXP(buf[c] - m);
+    V v;
+    for (int c = 0; c < VL; c++) v[c] = buf[c];
+    for (int c = VL; c < SHORT_ROW; c += VL) v = FN(vmax)(v, *(const VU *)(buf + c));
+    m = FN(hmax)(v);
+#pragma omp simd
+    for (int c = 0; c < SHORT_ROW; c++) buf[c] = EXP(buf[c] - m);
+    v = *(const VU *)buf;
+    for (int c = VL; c < SHORT_ROW; c += VL) v += *(const VU *)(buf + c);
+    s = FN(hsum)(v);
   } else if (stride == 1) {
     m = FN(row_max)(x, classes);
 #pragma omp simd reduction(+ : s)

@@ -8,16 +8,22 @@ static inline V FN(vmax)(V a, V b) {
   return (V)(((VI)a & m) | ((VI)b & ~m));
 }
 
+/* The lanes of v combined pairwise, halves first: a tree of depth log2(VL) instead of a chain of VL - 1
+ * dependent operations, in a fixed order all the same. */
 static inline T FN(hmax)(V v) {
-  T m = v[0];
-  for (int l = 1; l < VL; l++) m = m > v[l] ? m : v[l];
-  return m;
+  T t[VL];
+  for (int l = 0; l < VL; l++) t[l] = v[l];
+  for (int w = VL / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; l++) t[l] = t[l] > t[l + w] ? t[l] : t[l + w];
+  return t[0];
 }
 
 static inline T FN(hsum)(V v) {
-  T s = 0;
-  for (int l = 0; l < VL; l++) s += v[l];
-  return s;
+  T t[VL];
+  for (int l = 0; l < VL; l++) t[l] = v[l];
+  for (int w = VL / 2; w >= 1; w /= 2)
+    for (int l = 0; l < w; l++) t[l] += t[l + w];
+  return t[0];
 }
 
 /* the maximum of x[0 .. n) (-inf for n == 0) */
