@@ -417,6 +417,77 @@ describe('containers', function()
     assert(ok, msg)
     fails(function() seq:add(3) end, 'Sequential', 'not a module')
   end)
+  it('Sequential frees what one library layer hands the next once backward is done with it, and nothing else',
+     function()
+    local graph = require 'tensor.autograd.graph'
+    local seen = {}
+    local internal = graph.internal
+    graph.internal = function(t) seen[#seen + 1] = t return internal(t) end
+    local function freed(t) return rawget(t, '_c') == nil end
+    local ok, err = pcall(function()
+      local l1, l2, l3 = nn.Linear(5, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+      local model = nn.Sequential(l1, nn.ReLU(), l2, nn.Tanh(), l3)
+      local x = randn(4, 5)
+      -- the same layers called one by one (nothing is internal there) give the reference gradients
+      local out_ref = l3(l2(l1(x):relu()):tanh())
+      out_ref:pow(2):sum():backward()
+      local ref_grads = {}
+      for i, p in ipairs(model:parameters()) do ref_grads[i] = p.grad:clone() end
+      model:zero_grad()
+
+      local out = model(x)
+      assert.are.equal(4, #seen) -- Linear -> ReLU -> Linear -> Tanh -> Linear: four hand-overs
+      -- the Linear outputs went to ReLU and Tanh, whose formulas save their outputs instead: freed at once; the
+      -- activations are saved by their own nodes and the next Linear's, and backward still needs them
+      assert.is_true(freed(seen[1]))
+      assert.is_false(freed(seen[2]))
+      assert.is_true(freed(seen[3]))
+      assert.is_false(freed(seen[4]))
+      out:pow(2):sum():backward()
+      for _, t in ipairs(seen) do assert.is_true(freed(t)) end
+      assert.is_false(freed(out))
+      assert.is_false(freed(x))
+      for i, p in ipairs(model:parameters()) do assert.is_true((p.grad - ref_grads[i]):abs():max() == 0) end
+
+      -- retain_graph keeps them for the second pass, which then frees them
+      seen = {}
+      model:zero_grad()
+      local loss = model(x):pow(2):sum()
+      loss:backward({ retain_graph = true })
+      assert.is_false(freed(seen[2]) or freed(seen[4]))
+      loss:backward()
+      for _, t in ipairs(seen) do assert.is_true(freed(t)) end
+      for i, p in ipairs(model:parameters()) do assert.is_true((p.grad - ref_grads[i] * 2):abs():max() < 1e-5) end
+
+      -- without grad nothing saves them: each is freed as soon as the next layer is done with it
+      seen = {}
+      torch.no_grad(function() model(x) end)
+      for _, t in ipairs(seen) do assert.is_true(freed(t)) end
+
+      -- a hook sees the tensor, a subclass may keep it, a trace holds every value: then it stays
+      local kept
+      local h = model[2]:register_forward_hook(function(_, _, output) kept = output end)
+      model(x):sum():backward()
+      assert.is_false(freed(kept))
+      h:remove()
+      local Keep = nn.ReLU:extend('KeepingReLU')
+      function Keep:forward(input) self.last = input return input:relu() end
+      local keeping = Keep()
+      local with_keep = nn.Sequential(l1, keeping, l2)
+      with_keep(x):sum():backward()
+      assert.is_false(freed(keeping.last))
+      assert.is_true((keeping.last - l1(x)):detach():abs():max() == 0)
+      seen = {}
+      graph.keep_intermediates(true)
+      local traced = pcall(function() model(x):sum():backward() end)
+      graph.keep_intermediates(false)
+      assert.is_true(traced)
+      for _, t in ipairs(seen) do assert.is_false(freed(t)) end
+    end)
+    graph.internal = internal
+    assert(ok, err)
+  end)
+
   it('ModuleList: append, extend, indexing, ipairs, registered parameters, no forward', function()
     local l = nn.ModuleList({ nn.Linear(1, 1) })
     l:append(nn.Linear(1, 2)):extend({ nn.Linear(2, 2), nn.ReLU() })

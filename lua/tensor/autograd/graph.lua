@@ -11,6 +11,11 @@
 --   _rg  requires grad (true/nil)       _fn   the node that produced the tensor (nil for leaves)
 --   _nr  which output of _fn it is       _grad the accumulated gradient of a leaf (or a retained one)
 --   _acc the accumulator node of a leaf _base the tensor whose storage a view looks into
+--   _saves how many nodes hold it saved  _internal no user code can reach it (M.internal)
+local memory = require 'tensor.memory'
+
+local sole_owner, release = memory.sole_owner, memory.release
+
 local Node = {}
 Node.__index = Node
 Node.__tostring = function(self) return '<' .. self.name .. 'Backward>' end
@@ -47,34 +52,69 @@ function M.edge(t)
 end
 
 -- Saving tensors for backward: the version at save time is checked when backward reads them. One table holds
--- the n values and then their n versions.
-local function version_of(v)
-  if type(v) == 'table' and v._c then return tonumber(v._c.storage.version) end
+-- the n values and then their n versions. A saved tensor counts the nodes holding it (`_saves`), so that an
+-- internal one (M.internal) is freed when the last of them lets go.
+local function hold(v)
+  if type(v) == 'table' then
+    local c = rawget(v, '_c')
+    if type(c) == 'cdata' then
+      rawset(v, '_saves', (rawget(v, '_saves') or 0) + 1)
+      return tonumber(c.storage.version)
+    end
+  end
   return nil
 end
+local function let_go(v, may_free)
+  if type(v) == 'table' then
+    local n = rawget(v, '_saves')
+    if n then
+      n = n - 1
+      rawset(v, '_saves', n)
+      if n == 0 and may_free and rawget(v, '_internal') and sole_owner(v) then release(v) end
+    end
+  end
+end
+
 function Node:save(...)
   local n = select('#', ...)
   local saved
   if n <= 3 then -- straight-line for the usual one to three values (no loop for the JIT to unroll)
     local a, b, c = ...
     if n == 1 then
-      saved = { a, version_of(a) }
+      saved = { a, hold(a) }
     elseif n == 2 then
-      saved = { a, b, version_of(a), version_of(b) }
+      saved = { a, b, hold(a), hold(b) }
     else
-      saved = { a, b, c, version_of(a), version_of(b), version_of(c) }
+      saved = { a, b, c, hold(a), hold(b), hold(c) }
     end
   else
     saved = { ... }
-    for i = 1, n do saved[n + i] = version_of(saved[i]) end
+    for i = 1, n do saved[n + i] = hold(saved[i]) end
   end
   self.saved, self.n_saved = saved, n
 end
 
--- Replaces saved value i (its version goes with it).
+-- Replaces saved value i (its version goes with it); the old value is about to change in place, so it stays.
 function Node:replace_saved(i, v)
+  let_go(self.saved[i], false)
   self.saved[i] = v
-  self.saved[self.n_saved + i] = version_of(v)
+  self.saved[self.n_saved + i] = hold(v)
+end
+
+-- Marks tensor t internal: one module of a container made it and the next consumed it, and no user code can
+-- reach it (nn.Sequential decides). It is freed now if no node saved it, else when the last node that saved it
+-- releases its saved values after backward, so that the next step writes into memory still in cache.
+-- While a tool that keeps every value an op makes is running (the ONNX tracer), nothing is internal.
+local keeping = 0
+function M.keep_intermediates(on) keeping = keeping + (on and 1 or -1) end
+
+function M.internal(t)
+  if keeping > 0 then return end
+  if (rawget(t, '_saves') or 0) == 0 then
+    if sole_owner(t) then release(t) end
+  else
+    rawset(t, '_internal', true)
+  end
 end
 
 local function shape_string(t)
@@ -107,7 +147,11 @@ function Node:saved_values()
 end
 
 function Node:release()
-  if self.saved ~= nil then self.saved = false end
+  local saved = self.saved
+  if saved then
+    self.saved = false
+    for i = 1, self.n_saved do let_go(saved[i], true) end
+  end
 end
 
 -- Registers fn to run on the gradient flowing into output `nr` of this node (a tensor hook).

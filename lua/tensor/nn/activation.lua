@@ -11,6 +11,7 @@ return function(nn)
   local function define(name, fname, init_fn, args_of, repr)
     local class = Module:extend(name)
     nn[name] = class
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     if init_fn then class.init = init_fn end
     function class:forward(x)
       if args_of then return F[fname](x, args_of(self)) end
@@ -94,6 +95,7 @@ return function(nn)
   -- LeakyReLU with a learned slope (one, or one per channel of dim 2).
   local PReLU = Module:extend('PReLU')
   nn.PReLU = PReLU
+  PReLU.__keeps_no_tensors = true
   function PReLU:init(num_parameters, value, opts)
     if common.is_opts(num_parameters) then
       opts = num_parameters

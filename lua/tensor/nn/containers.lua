@@ -1,8 +1,9 @@
 -- tensor.nn.containers: Sequential, ModuleList, ModuleDict, and Torch7's Concat, ConcatTable, ParallelTable.
 local torch = require 'tensor'
 local module = require 'tensor.nn.module'
+local graph = require 'tensor.autograd.graph'
 
-local Module, is_module = module.Module, module.is_module
+local Module, is_module, is_tensor = module.Module, module.is_module, torch.is_tensor
 
 return function(nn)
   local function check_module(owner, m, what)
@@ -38,19 +39,48 @@ return function(nn)
   Sequential.__getitem = positional
   function Sequential:get(i) return positional(self, i) end
   function Sequential:size() return #self._order.modules end
+
+  -- True if module m keeps no reference to the tensors it takes and returns and no hook sees them. Only the
+  -- library's own layers say so (the class field __keeps_no_tensors, read on m's own class: a subclass may
+  -- keep what it likes).
+  local function keeps_nothing(m)
+    local mt = getmetatable(m)
+    local class = mt and mt.__class
+    return class ~= nil and rawget(class, '__keeps_no_tensors') == true and rawget(m, '_forward_hooks')[1] == nil
+           and rawget(m, '_forward_pre_hooks')[1] == nil
+  end
+
+  -- A tensor one child made and the next one took (and did not return) is out of reach of user code once that
+  -- child is done; graph.internal frees it as soon as the nodes that saved it for backward have let it go, so
+  -- that the next step's activations reuse memory still in cache instead of waiting for the collector.
+  local function pass_on(prev, m, x, y)
+    if prev and y ~= x and is_tensor(x) and rawget(x, '_base') == nil and keeps_nothing(prev) and keeps_nothing(m) then
+      graph.internal(x)
+    end
+  end
+
   -- (a plain loop over the children: the named_children iterator is a closure per call, which the JIT does not
   -- compile, and passing on `...` only when there is some keeps the loop compiled)
   function Sequential:forward(x, ...)
     local names, modules = self._order.modules, self._modules
+    local prev
     if select('#', ...) == 0 then
       for i = 1, #names do
         local m = modules[names[i]]
-        if m then x = m(x) end
+        if m then
+          local y = m(x)
+          pass_on(prev, m, x, y)
+          prev, x = m, y
+        end
       end
     else
       for i = 1, #names do
         local m = modules[names[i]]
-        if m then x = m(x, ...) end
+        if m then
+          local y = m(x, ...)
+          pass_on(prev, m, x, y)
+          prev, x = m, y
+        end
       end
     end
     return x

@@ -16,6 +16,7 @@ return function(nn)
   local function define(name, nsp, transposed)
     local class = Module:extend(name)
     nn[name] = class
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     local fname = (transposed and 'conv_transpose' or 'conv') .. nsp .. 'd'
     local names = transposed and { 'stride', 'padding', 'output_padding', 'groups', 'bias', 'dilation' }
       or { 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode' }

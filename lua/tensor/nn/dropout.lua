@@ -16,6 +16,7 @@ return function(nn)
   -- In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval.
   local Dropout = Module:extend('Dropout')
   nn.Dropout = Dropout
+  Dropout.__keeps_no_tensors = true -- (see nn.Sequential)
   function Dropout:init(p, inplace)
     if common.is_opts(p) then p, inplace = p.p, p.inplace end
     self.p, self.inplace = p or 0.5, inplace == true
@@ -28,6 +29,7 @@ return function(nn)
   -- Zeroes whole channels of [N x C x H x W] (or [C x H x W]) inputs.
   local Dropout2d = Module:extend('Dropout2d')
   nn.Dropout2d = Dropout2d
+  Dropout2d.__keeps_no_tensors = true
   function Dropout2d:init(p)
     if common.is_opts(p) then p = p.p end
     self.p = p or 0.5

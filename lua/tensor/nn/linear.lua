@@ -9,6 +9,7 @@ return function(nn)
   --- nn.Identity() -> module
   -- Returns its input.
   local Identity = Module:extend('Identity')
+  Identity.__keeps_no_tensors = true -- (see nn.Sequential)
   nn.Identity = Identity
   function Identity:forward(x) return x end
 
@@ -16,6 +17,7 @@ return function(nn)
   -- y = x W' + b; W [out x in] and b [out] initialised as in PyTorch (uniform in +-1/sqrt(in)).
   local Linear = Module:extend('Linear')
   nn.Linear = Linear
+  Linear.__keeps_no_tensors = true
   function Linear:init(in_features, out_features, bias, opts)
     if common.is_opts(bias) then opts, bias = bias, bias.bias end
     common.positive_int('Linear', 'in_features', in_features)
@@ -76,6 +78,7 @@ return function(nn)
   -- Flattens dims start_dim..end_dim (1-based: the default keeps the batch dim).
   local Flatten = Module:extend('Flatten')
   nn.Flatten = Flatten
+  Flatten.__keeps_no_tensors = true
   function Flatten:init(start_dim, end_dim)
     if common.is_opts(start_dim) then start_dim, end_dim = start_dim.start_dim, start_dim.end_dim end
     self.start_dim, self.end_dim = start_dim or 2, end_dim or -1
@@ -86,6 +89,7 @@ return function(nn)
   --- nn.Unflatten(dim, sizes) -> module
   local Unflatten = Module:extend('Unflatten')
   nn.Unflatten = Unflatten
+  Unflatten.__keeps_no_tensors = true
   function Unflatten:init(dim, sizes) self.dim, self.unflattened_size = dim, sizes end
   function Unflatten:forward(x) return x:unflatten(self.dim, self.unflattened_size) end
   function Unflatten:extra_repr()

@@ -16,6 +16,7 @@ return function(nn)
   --- nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0, dilation=1, return_indices=false, ceil_mode=false)
   local function max_pool(name, nsp)
     local class = Module:extend(name)
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     nn[name] = class
     local fname = 'max_pool' .. nsp .. 'd'
     function class:init(kernel_size, ...)
@@ -42,6 +43,7 @@ return function(nn)
   --- nn.AvgPool2d(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
   local function avg_pool(name, nsp)
     local class = Module:extend(name)
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     nn[name] = class
     local fname = 'avg_pool' .. nsp .. 'd'
     function class:init(kernel_size, ...)
@@ -70,6 +72,7 @@ return function(nn)
   --- nn.AdaptiveMaxPool1d(output_size, return_indices=false) / nn.AdaptiveMaxPool2d(output_size, return_indices=false)
   local function adaptive(name, nsp, kind)
     local class = Module:extend(name)
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     nn[name] = class
     local fname = 'adaptive_' .. kind .. '_pool' .. nsp .. 'd'
     function class:init(output_size, return_indices)

@@ -334,9 +334,12 @@ function M.run(t, fn, ...)
     if tr == nil or tr.busy > 0 then return module_call(m, ...) end
     return tr:module_call(module_call, m, ...)
   end
+  local graph = require 'tensor.autograd.graph'
+  graph.keep_intermediates(true) -- the trace holds every value; containers must not free any
   active = t
   local res = pack(pcall(fn, ...))
   active = nil
+  graph.keep_intermediates(false)
   Module.__call = module_call
   core.index_get, core.index_set = index_get, index_set
   for i = #saved, 1, -1 do
