@@ -22,6 +22,8 @@ return function(nn)
 
   --- nn.Sequential(m1, m2, ...) -> module
   -- Applies its modules in order. seq[i] and seq:get(i) give the i-th module (1-based); seq:add(m) appends.
+  -- The tensor one built-in layer hands the next is freed as soon as backward no longer needs it (not when a hook
+  -- sees it or either layer is a class of your own).
   local Sequential = Module:extend('Sequential')
   nn.Sequential = Sequential
   function Sequential:init(...)
