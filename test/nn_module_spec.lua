@@ -488,6 +488,36 @@ describe('containers', function()
     assert(ok, err)
   end)
 
+  it('Sequential frees what normalisation layers hand on too, with the gradients of the layers called one by one',
+     function()
+    local graph = require 'tensor.autograd.graph'
+    local seen = {}
+    local internal = graph.internal
+    graph.internal = function(t) seen[#seen + 1] = t return internal(t) end
+    local ok, err = pcall(function()
+      local layers = { nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8), nn.LayerNorm(8),
+                       nn.GroupNorm(2, 8), nn.Linear(8, 2) }
+      local model = nn.Sequential(unpack(layers))
+      local x = randn(5, 6)
+      local function grads()
+        local list = {}
+        for i, p in ipairs(model:parameters()) do list[i] = p.grad:clone() end
+        model:zero_grad()
+        return list
+      end
+      local h = x
+      for _, layer in ipairs(layers) do h = layer(h) end
+      h:pow(2):sum():backward()
+      local expected = grads()
+      model(x):pow(2):sum():backward()
+      assert.are.equal(#layers - 1, #seen)
+      for _, t in ipairs(seen) do assert.is_nil(rawget(t, '_c')) end
+      for i, g in ipairs(grads()) do assert.is_true((g - expected[i]):abs():max() == 0) end
+    end)
+    graph.internal = internal
+    assert(ok, err)
+  end)
+
   it('ModuleList: append, extend, indexing, ipairs, registered parameters, no forward', function()
     local l = nn.ModuleList({ nn.Linear(1, 1) })
     l:append(nn.Linear(1, 2)):extend({ nn.Linear(2, 2), nn.ReLU() })

@@ -10,6 +10,7 @@ return function(nn)
   local function batch_norm(name, dims, layout)
     local class = Module:extend(name)
     nn[name] = class
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
     function class:init(num_features, eps, momentum, affine, track_running_stats, opts)
       if common.is_opts(eps) then
         opts = eps
@@ -83,6 +84,7 @@ return function(nn)
   -- Normalises over the trailing dims given by normalized_shape (a number or a table of sizes).
   local LayerNorm = Module:extend('LayerNorm')
   nn.LayerNorm = LayerNorm
+  LayerNorm.__keeps_no_tensors = true
   function LayerNorm:init(shape, eps, elementwise_affine, opts)
     if common.is_opts(eps) then
       opts = eps
@@ -118,6 +120,7 @@ return function(nn)
   -- Normalises each group of channels of each sample.
   local GroupNorm = Module:extend('GroupNorm')
   nn.GroupNorm = GroupNorm
+  GroupNorm.__keeps_no_tensors = true
   function GroupNorm:init(num_groups, num_channels, eps, affine, opts)
     if common.is_opts(eps) then
       opts = eps
