@@ -394,6 +394,22 @@ describe('printing', function()
   end)
 end)
 
+-- Runs body(handovers) with graph.internal watched: handovers() returns the tensors nn.Sequential has marked
+-- internal since its last call (or since body began). graph.internal is restored afterwards.
+local graph = require 'tensor.autograd.graph'
+local function watching_handovers(body)
+  local internal, list = graph.internal, {}
+  graph.internal = function(t) list[#list + 1] = t return internal(t) end
+  local ok, err = pcall(body, function()
+    local taken = list
+    list = {}
+    return taken
+  end)
+  graph.internal = internal
+  assert(ok, err)
+end
+local function freed(t) return rawget(t, '_c') == nil end
+
 describe('containers', function()
   it('Sequential: seq[i], seq[-1], #seq, ipairs, add, get, size; names 0, 1, ...', function()
     local a, b, c = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
@@ -419,12 +435,7 @@ describe('containers', function()
   end)
   it('Sequential frees what one library layer hands the next once backward is done with it, and nothing else',
      function()
-    local graph = require 'tensor.autograd.graph'
-    local seen = {}
-    local internal = graph.internal
-    graph.internal = function(t) seen[#seen + 1] = t return internal(t) end
-    local function freed(t) return rawget(t, '_c') == nil end
-    local ok, err = pcall(function()
+    watching_handovers(function(handovers)
       local l1, l2, l3 = nn.Linear(5, 8), nn.Linear(8, 8), nn.Linear(8, 3)
       local model = nn.Sequential(l1, nn.ReLU(), l2, nn.Tanh(), l3)
       local x = randn(4, 5)
@@ -436,6 +447,7 @@ describe('containers', function()
       model:zero_grad()
 
       local out = model(x)
+      local seen = handovers()
       assert.are.equal(4, #seen) -- Linear -> ReLU -> Linear -> Tanh -> Linear: four hand-overs
       -- the Linear outputs went to ReLU and Tanh, whose formulas save their outputs instead: freed at once; the
       -- activations are saved by their own nodes and the next Linear's, and backward still needs them
@@ -450,9 +462,9 @@ describe('containers', function()
       for i, p in ipairs(model:parameters()) do assert.is_true((p.grad - ref_grads[i]):abs():max() == 0) end
 
       -- retain_graph keeps them for the second pass, which then frees them
-      seen = {}
       model:zero_grad()
       local loss = model(x):pow(2):sum()
+      seen = handovers()
       loss:backward({ retain_graph = true })
       assert.is_false(freed(seen[2]) or freed(seen[4]))
       loss:backward()
@@ -460,8 +472,8 @@ describe('containers', function()
       for i, p in ipairs(model:parameters()) do assert.is_true((p.grad - ref_grads[i] * 2):abs():max() < 1e-5) end
 
       -- without grad nothing saves them: each is freed as soon as the next layer is done with it
-      seen = {}
       torch.no_grad(function() model(x) end)
+      seen = handovers()
       for _, t in ipairs(seen) do assert.is_true(freed(t)) end
 
       -- a hook sees the tensor, a subclass may keep it, a trace holds every value: then it stays
@@ -477,24 +489,20 @@ describe('containers', function()
       with_keep(x):sum():backward()
       assert.is_false(freed(keeping.last))
       assert.is_true((keeping.last - l1(x)):detach():abs():max() == 0)
-      seen = {}
+      handovers()
       graph.keep_intermediates(true)
       local traced = pcall(function() model(x):sum():backward() end)
       graph.keep_intermediates(false)
       assert.is_true(traced)
+      seen = handovers()
+      assert.are.equal(4, #seen)
       for _, t in ipairs(seen) do assert.is_false(freed(t)) end
     end)
-    graph.internal = internal
-    assert(ok, err)
   end)
 
   it('Sequential frees what normalisation layers hand on too, with the gradients of the layers called one by one',
      function()
-    local graph = require 'tensor.autograd.graph'
-    local seen = {}
-    local internal = graph.internal
-    graph.internal = function(t) seen[#seen + 1] = t return internal(t) end
-    local ok, err = pcall(function()
+    watching_handovers(function(handovers)
       local layers = { nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 8), nn.LayerNorm(8),
                        nn.GroupNorm(2, 8), nn.Linear(8, 2) }
       local model = nn.Sequential(unpack(layers))
@@ -510,12 +518,11 @@ describe('containers', function()
       h:pow(2):sum():backward()
       local expected = grads()
       model(x):pow(2):sum():backward()
+      local seen = handovers()
       assert.are.equal(#layers - 1, #seen)
-      for _, t in ipairs(seen) do assert.is_nil(rawget(t, '_c')) end
+      for _, t in ipairs(seen) do assert.is_true(freed(t)) end
       for i, g in ipairs(grads()) do assert.is_true((g - expected[i]):abs():max() == 0) end
     end)
-    graph.internal = internal
-    assert(ok, err)
   end)
 
   it('ModuleList: append, extend, indexing, ipairs, registered parameters, no forward', function()

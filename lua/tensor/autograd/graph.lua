@@ -101,13 +101,13 @@ function Node:replace_saved(i, v)
   self.saved[self.n_saved + i] = hold(v)
 end
 
--- Marks tensor t internal: one module of a container made it and the next consumed it, and no user code can
--- reach it (nn.Sequential decides). It is freed now if no node saved it, else when the last node that saved it
--- releases its saved values after backward, so that the next step writes into memory still in cache.
 -- While a tool that keeps every value an op makes is running (the ONNX tracer), nothing is internal.
 local keeping = 0
 function M.keep_intermediates(on) keeping = keeping + (on and 1 or -1) end
 
+-- Marks tensor t internal: one module of a container made it and the next consumed it, and no user code can
+-- reach it (nn.Sequential decides). It is freed now if no node saved it, else when the last node that saved it
+-- releases its saved values after backward, so that the next step writes into memory still in cache.
 function M.internal(t)
   if keeping > 0 then return end
   if (rawget(t, '_saves') or 0) == 0 then

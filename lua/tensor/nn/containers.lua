@@ -52,36 +52,35 @@ return function(nn)
            and rawget(m, '_forward_pre_hooks')[1] == nil
   end
 
-  -- A tensor one child made and the next one took (and did not return) is out of reach of user code once that
-  -- child is done; graph.internal frees it as soon as the nodes that saved it for backward have let it go, so
-  -- that the next step's activations reuse memory still in cache instead of waiting for the collector.
-  local function pass_on(prev, m, x, y)
-    if prev and y ~= x and is_tensor(x) and rawget(x, '_base') == nil and keeps_nothing(prev) and keeps_nothing(m) then
-      graph.internal(x)
-    end
+  -- A tensor one child made and the next one took (and did not return), both children keeping nothing, is out of
+  -- reach of user code once the second is done; graph.internal frees it as soon as the nodes that saved it for
+  -- backward have let it go, so that the next step's activations reuse memory still in cache instead of waiting
+  -- for the collector.
+  local function pass_on(x, y)
+    if y ~= x and is_tensor(x) and rawget(x, '_base') == nil then graph.internal(x) end
   end
 
   -- (a plain loop over the children: the named_children iterator is a closure per call, which the JIT does not
   -- compile, and passing on `...` only when there is some keeps the loop compiled)
   function Sequential:forward(x, ...)
     local names, modules = self._order.modules, self._modules
-    local prev
+    local prev_keeps = false -- the previous child keeps nothing (false before the first)
     if select('#', ...) == 0 then
       for i = 1, #names do
         local m = modules[names[i]]
         if m then
-          local y = m(x)
-          pass_on(prev, m, x, y)
-          prev, x = m, y
+          local y, keeps = m(x), keeps_nothing(m)
+          if prev_keeps and keeps then pass_on(x, y) end
+          prev_keeps, x = keeps, y
         end
       end
     else
       for i = 1, #names do
         local m = modules[names[i]]
         if m then
-          local y = m(x, ...)
-          pass_on(prev, m, x, y)
-          prev, x = m, y
+          local y, keeps = m(x, ...), keeps_nothing(m)
+          if prev_keeps and keeps then pass_on(x, y) end
+          prev_keeps, x = keeps, y
         end
       end
     end
