@@ -482,6 +482,11 @@ describe('containers', function()
       model(x):sum():backward()
       assert.is_false(freed(kept))
       h:remove()
+      -- a hook that removes itself while it runs has seen the tensor all the same
+      local once_seen, handle
+      handle = model[2]:register_forward_hook(function(_, _, output) once_seen = output handle:remove() end)
+      model(x):sum():backward()
+      assert.is_false(freed(once_seen))
       local Keep = nn.ReLU:extend('KeepingReLU')
       function Keep:forward(input) self.last = input return input:relu() end
       local keeping = Keep()

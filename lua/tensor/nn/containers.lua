@@ -69,7 +69,10 @@ return function(nn)
       for i = 1, #names do
         local m = modules[names[i]]
         if m then
-          local y, keeps = m(x), keeps_nothing(m)
+          -- asked before and after the call: a hook present at either time may have seen x or y
+          local keeps = keeps_nothing(m)
+          local y = m(x)
+          keeps = keeps and keeps_nothing(m)
           if prev_keeps and keeps then pass_on(x, y) end
           prev_keeps, x = keeps, y
         end
@@ -78,7 +81,10 @@ return function(nn)
       for i = 1, #names do
         local m = modules[names[i]]
         if m then
-          local y, keeps = m(x, ...), keeps_nothing(m)
+          -- asked before and after the call: a hook present at either time may have seen x or y
+          local keeps = keeps_nothing(m)
+          local y = m(x, ...)
+          keeps = keeps and keeps_nothing(m)
           if prev_keeps and keeps then pass_on(x, y) end
           prev_keeps, x = keeps, y
         end
