@@ -23,10 +23,30 @@ static void permute_dims(tn_iter *it, const int *order) {
   }
 }
 
+/* The common case, one flat run: every operand is contiguous with all the elements (its flat order is the
+ * iteration's, since broadcasting only adds size-1 dims when the counts agree) or has a single element. */
+static bool init_flat(tn_iter *it, int nops, const tn_tensor *const *ops) {
+  for (int k = 0; k < nops; k++) {
+    const tn_tensor *t = ops[k];
+    if (t->numel == 1) {
+      it->strides[0][k] = 0;
+    } else if (t->numel == it->numel && tn_is_contiguous(t)) {
+      it->strides[0][k] = tn_dtype_size(t->dtype);
+    } else {
+      return false;
+    }
+    it->data[k] = tn_base(t);
+  }
+  it->ndim = 1;
+  it->shape[0] = it->numel;
+  return true;
+}
+
 void tn_iter_init(tn_iter *it, int ndim, const int64_t *shape, int nops, const tn_tensor *const *ops) {
   it->nops = nops;
   it->ndim = ndim;
   it->numel = tn_shape_numel(ndim, shape);
+  if (it->numel > 0 && init_flat(it, nops, ops)) return;
   /* Reverse the dims so index 0 is the last (fastest) dim, and align each operand to the right. */
   for (int d = 0; d < ndim; d++) {
     it->shape[d] = shape[ndim - 1 - d];

@@ -54,15 +54,14 @@ static int check_sizes(const char *fn, int ndim, const int64_t *sizes, int dtype
   char buf[TN_SHAPE_STR];
   if (ndim < 0 || ndim > TN_MAX_DIMS)
     return tn_error("%s: %d dimensions requested, at most %d are supported", fn, ndim, TN_MAX_DIMS);
-  int64_t limit = INT64_MAX / (tn_valid_dtype(dtype) ? dtype_sizes[dtype] : 8), n = 1;
+  /* the byte count must fit in int64 (overflow checks, not divisions: this runs for every new tensor) */
+  int64_t n = tn_valid_dtype(dtype) ? dtype_sizes[dtype] : 8;
   for (int d = 0; d < ndim; d++) {
     if (sizes[d] < 0)
       return tn_error("%s: negative size %lld in %s", fn, (long long)sizes[d],
                       tn_format_shape(buf, sizeof buf, ndim, sizes));
-    int64_t extent = sizes[d] > 1 ? sizes[d] : 1;
-    if (n > limit / extent)
+    if (__builtin_mul_overflow(n, sizes[d] > 1 ? sizes[d] : 1, &n))
       return tn_error("%s: size %s is too large", fn, tn_format_shape(buf, sizeof buf, ndim, sizes));
-    n *= extent;
   }
   return 0;
 }
