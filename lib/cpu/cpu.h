@@ -11,6 +11,8 @@ int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1);
 /* float32 add, sub and mul loops that multiply subnormals without the slow path (scaled_f32.c); NULL for other ops */
 tn_loop_fn tn_cpu_scaled_f32_loop(int op);
+/* a float32 unary loop written for AVX-512 (exp_f32.c); NULL for other ops or without AVX-512 */
+tn_loop_fn tn_cpu_vector_f32_unary_loop(int op);
 int tn_cpu_sgd_momentum(tn_tensor *param, const tn_tensor *grad, tn_tensor *buf, double lr, double momentum);
 /* sgemm_avx512.c: row-major c = alpha * op(a) @ op(b) + beta * c for the sizes tn_cpu_sgemm_small_fits accepts
  * (AVX-512 builds only); `packed` holds tn_cpu_sgemm_small_scratch(k) bytes, 64-byte aligned. */

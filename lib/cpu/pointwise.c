@@ -425,7 +425,9 @@ static int run(tn_loop_fn fn, int nops, const tn_tensor *const *ops, double p0, 
 
 int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1) {
   const tn_tensor *ops[2] = {out, x};
-  return run(unary_loops[op][x->dtype], 2, ops, p0, p1, "pow: integers to negative integer powers are not allowed");
+  tn_loop_fn vector = x->dtype == TN_FLOAT32 ? tn_cpu_vector_f32_unary_loop(op) : NULL;
+  return run(vector ? vector : unary_loops[op][x->dtype], 2, ops, p0, p1,
+             "pow: integers to negative integer powers are not allowed");
 }
 
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1) {

@@ -22,15 +22,14 @@
 static inline float tn_vm_from_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
 static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
 
-/* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction, Cephes polynomial). Results below FLT_MIN
- * are computed as exp(x + 64 ln2) * 2^-64 so that the scaling by 2^n stays a normal number. */
+/* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction, Cephes polynomial). 2^n is applied as two normal
+ * powers of two, 2^(n/2) 2^(n - n/2), so that a subnormal result and overflow to infinity come out of the
+ * product with one rounding. x is clamped first (NaN included, restored at the end) so n stays finite. */
 static inline float tn_expf(float x) {
-  int tiny = x < -80.0f;
-  float xs = tiny ? x + 44.3614195558365f : x;
-  xs = xs < -88.0f ? -88.0f : xs;
-  xs = xs > 88.72283935546875f ? 88.72283935546875f : xs;
-  float n = floorf(TN_FMA(xs, 1.44269504088896341f, 0.5f));
-  float r = TN_FMA(n, 2.12194440e-4f, TN_FMA(n, -0.693359375f, xs));
+  float xc = x > -104.0f ? x : -104.0f;
+  xc = xc < 89.0f ? xc : 89.0f;
+  float n = rintf(xc * 1.44269504088896341f);
+  float r = TN_FMA(n, 2.12194440e-4f, TN_FMA(n, -0.693359375f, xc));
   float p = 1.9875691500e-4f;
   p = TN_FMA(p, r, 1.3981999507e-3f);
   p = TN_FMA(p, r, 8.3334519073e-3f);
@@ -38,10 +37,8 @@ static inline float tn_expf(float x) {
   p = TN_FMA(p, r, 1.6666665459e-1f);
   p = TN_FMA(p, r, 5.0000001201e-1f);
   p = TN_FMA(p, r * r, r) + 1.0f;
-  float result = p * tn_vm_from_bits(((int32_t)n + 126) << 23) * 2.0f;
-  result = tiny ? result * 0x1p-64f : result;
-  result = x > 88.72283935546875f ? INFINITY : result;
-  result = x < -103.972084045410f ? 0.0f : result;
+  int32_t k = (int32_t)n, half = k >> 1; /* k in [-150, 129]: both halves are normal exponents */
+  float result = p * tn_vm_from_bits((half + 127) << 23) * tn_vm_from_bits((k - half + 127) << 23);
   return x != x ? x : result;
 }
 
