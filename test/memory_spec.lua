@@ -134,6 +134,31 @@ describe('memory', function()
     end
   end)
 
+  -- Small blocks come from arenas marked for transparent huge pages (lib/cpu/alloc.c): the mapping that holds
+  -- a small tensor carries the MADV_HUGEPAGE flag ('hg' in /proc/self/smaps); a large one comes from malloc.
+  it('small tensors live in memory advised for huge pages, large ones do not', function()
+    local function vm_flags(t)
+      local address = tonumber(ffi.cast('uintptr_t', t:data_ptr()))
+      local inside = false
+      for line in io.lines('/proc/self/smaps') do
+        local from, to = line:match('^(%x+)%-(%x+) ')
+        if from then
+          inside = address >= tonumber(from, 16) and address < tonumber(to, 16)
+        elseif inside then
+          local flags = line:match('^VmFlags:%s*(.*)')
+          if flags then return flags end
+        end
+      end
+      error('no mapping holds the tensor')
+    end
+    local small, large = torch.empty(1000), torch.empty(1000, 1000)
+    -- a kernel built without transparent huge pages refuses the advice, and the arena is plain memory
+    local thp = io.open('/sys/kernel/mm/transparent_hugepage/enabled')
+    if thp then thp:close() end
+    assert.equals(thp ~= nil, vm_flags(small):find('%f[%w]hg%f[%W]') ~= nil, vm_flags(small))
+    assert.falsy(vm_flags(large):find('%f[%w]hg%f[%W]'), vm_flags(large))
+  end)
+
   -- last: the collection threshold it raises stays up until the next collection
   it('with a large live set the peak stays within about twice the live bytes', function()
     local base = settled()

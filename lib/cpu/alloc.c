@@ -7,10 +7,19 @@
  * Classes are powers of two up to 4 KB, then quarter steps (1, 1.25, 1.5, 1.75 times a power of two), so
  * a block wastes at most a fifth of itself (a 1000-float tensor, 4 KB of data and its headers, takes 5 KB
  * and not 8: fewer lines and pages to touch between one collection and the next). The cache holds at most
- * CACHE_LIMIT bytes; tn_memory_empty_cache() returns it to the system. */
+ * CACHE_LIMIT bytes; tn_memory_empty_cache() returns it to the system, except the arenas' blocks.
+ *
+ * Blocks of up to ARENA_MAX_BYTES come from arenas: regions of ARENA_BYTES mapped once and marked for
+ * transparent huge pages. A loop of small ops goes through tens of MB of blocks between two collections (a
+ * dead tensor's block comes back about a cycle later); in 4 KB pages that is thousands of pages, past the
+ * TLB's reach, and nearly every block cost a page walk (in a VM a nested one). In 2 MB pages it is a few
+ * dozen: an add of 1000 floats in a loop took ~13% less. Arena blocks cannot go back to the system one by
+ * one, so they stay cached for good; at most MAX_ARENAS regions are mapped, then malloc serves as before. */
 #include "cpu.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 enum {
   MIN_SHIFT = 6,   /* 64 bytes, the smallest class */
@@ -20,6 +29,7 @@ enum {
   NUM_CLASSES = SMALL_CLASSES + 4 * (MAX_SHIFT - STEP_SHIFT)
 };
 static const int64_t CACHE_LIMIT = 512ll << 20;
+enum { HUGE_PAGE = 2 << 20, ARENA_BYTES = 32 << 20, ARENA_MAX_BYTES = 64 << 10, MAX_ARENAS = 16 };
 
 typedef struct free_block {
   struct free_block *next;
@@ -29,6 +39,9 @@ typedef struct free_block {
 static struct {
   free_block *lists[NUM_CLASSES];
   int64_t cached_bytes;
+  char *arenas[MAX_ARENAS]; /* each ARENA_BYTES long, aligned to a huge page */
+  int num_arenas;
+  char *arena_next, *arena_end; /* the unused part of the newest arena */
   int lock;
 } cache;
 
@@ -77,6 +90,33 @@ static void prefetch_block(const void *block, int64_t nbytes) {
   for (int64_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)block + i, 0, 2);
 }
 
+/* A fresh block from the arenas (under the lock), mapping a new arena when the newest one is used up; NULL when
+ * MAX_ARENAS are mapped or the system refuses. */
+static void *arena_take(int64_t size) {
+  if (cache.arena_end - cache.arena_next < size) {
+    if (cache.num_arenas == MAX_ARENAS) return NULL;
+    size_t mapped = (size_t)ARENA_BYTES + HUGE_PAGE;
+    char *p = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (start > p) munmap(p, (size_t)(start - p));
+    if (p + mapped > start + ARENA_BYTES) munmap(start + ARENA_BYTES, (size_t)(p + mapped - (start + ARENA_BYTES)));
+    madvise(start, ARENA_BYTES, MADV_HUGEPAGE); /* a hint: without transparent huge pages, plain pages */
+    cache.arenas[cache.num_arenas++] = start;
+    cache.arena_next = start;
+    cache.arena_end = start + ARENA_BYTES;
+  }
+  void *b = cache.arena_next;
+  cache.arena_next += size;
+  return b;
+}
+
+static bool in_arena(const void *p) {
+  for (int i = 0; i < cache.num_arenas; i++)
+    if ((const char *)p >= cache.arenas[i] && (const char *)p < cache.arenas[i] + ARENA_BYTES) return true;
+  return false;
+}
+
 void *tn_host_alloc(int64_t nbytes) {
   int c = size_class(nbytes);
   if (c >= 0) {
@@ -91,6 +131,8 @@ void *tn_host_alloc(int64_t nbytes) {
        * line's miss (1000 floats: ~1 us in place of ~0.2). Fetching the next block of the class now overlaps
        * those misses with the rest of this op and the Lua code before the next one. */
       if (b->next) prefetch_block(b->next, nbytes);
+    } else if (size <= ARENA_MAX_BYTES) {
+      b = arena_take(size);
     }
     unlock();
     if (b) return b;
@@ -105,7 +147,7 @@ void tn_host_free(void *p, int64_t nbytes) {
   if (c >= 0) {
     int64_t size = class_bytes(c);
     lock();
-    if (cache.cached_bytes + size <= CACHE_LIMIT) {
+    if (cache.cached_bytes + size <= CACHE_LIMIT || in_arena(p)) {
       free_block *b = p;
       b->next = cache.lists[c];
       cache.lists[c] = b;
@@ -122,14 +164,19 @@ int64_t tn_host_cached_bytes(void) { return __atomic_load_n(&cache.cached_bytes,
 void tn_host_empty_cache(void) {
   lock();
   for (int c = 0; c < NUM_CLASSES; c++) {
-    free_block *b = cache.lists[c];
+    free_block *b = cache.lists[c], *kept = NULL;
     while (b) {
       free_block *next = b->next;
-      free(b);
+      if (in_arena(b)) {
+        b->next = kept;
+        kept = b;
+      } else {
+        free(b);
+        cache.cached_bytes -= class_bytes(c);
+      }
       b = next;
     }
-    cache.lists[c] = NULL;
+    cache.lists[c] = kept;
   }
-  cache.cached_bytes = 0;
   unlock();
 }
