@@ -1,7 +1,7 @@
 -- Memory: a loop that creates and drops tensors stays flat without collectgarbage(), because the Lua side
 -- steps the collector from the C allocator's live-byte counter (lua/tensor/memory.lua: a full collection
--- whenever live bytes pass max(32 MB, twice what survived the last one)). The C counter counts exactly the
--- bytes of live storages; views cost nothing; failing calls leak nothing.
+-- whenever live bytes pass max(32 MB, twice what survived the last one, 32 times the Lua heap up to 64 MB)).
+-- The C counter counts exactly the bytes of live storages; views cost nothing; failing calls leak nothing.
 --
 -- Scale: the issue's loop is 10,000 x torch.randn(1000, 1000). Filling 10^6 normals takes ~20 ms here, so
 -- randn runs 100 times (400 MB if nothing were freed, 3x the bound below), and 10,000 iterations use
@@ -10,7 +10,7 @@ local torch = require 'tensor'
 local ffi = require 'ffi'
 
 local MB = 1024 * 1024
-local BOUND = 128 * MB -- the 32 MB collection floor, plus the tensor in hand, plus slack
+local BOUND = 128 * MB -- the collection threshold (at most 64 MB here), plus the tensor in hand, plus slack
 
 local function rss_mb()
   for line in io.lines('/proc/self/status') do
@@ -157,6 +157,45 @@ describe('memory', function()
     if thp then thp:close() end
     assert.equals(thp ~= nil, vm_flags(small):find('%f[%w]hg%f[%W]') ~= nil, vm_flags(small))
     assert.falsy(vm_flags(large):find('%f[%w]hg%f[%W]'), vm_flags(large))
+  end)
+
+  -- A collection marks the whole Lua heap, so a program with a larger heap lets more dead tensors wait between
+  -- two collections: 32 bytes of tensors per byte of heap, at least the 32 MB floor and at most 64 MB. Run in
+  -- a fresh process, whose heap is known (this one's depends on the specs loaded before).
+  it('a larger Lua heap lets more garbage wait between collections, up to 64 MB', function()
+    local script = [[
+      local torch = require 'tensor'
+      local ballast = {}
+      for _, count in ipairs({ 0, 30000, 600000 }) do -- about 1, 3 and 60 MB of Lua heap
+        for i = #ballast + 1, count do ballast[i] = { i, i } end
+        collectgarbage()
+        local heap = collectgarbage('count') / 1024
+        local base = torch.memory.allocated()
+        torch.memory.reset_peak()
+        for _ = 1, 60 do -- 240 MB made and dropped; the first collection sets the threshold from this heap
+          local x = torch.empty(1000, 1000)
+          assert(x)
+        end
+        io.write(string.format('%.2f %.2f\n', heap, (torch.memory.max_allocated() - base) / 2 ^ 20))
+      end]]
+    local path = os.tmpname()
+    local f = assert(io.open(path, 'w'))
+    f:write(script)
+    f:close()
+    local p = io.popen("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' luajit " .. path .. ' 2>&1')
+    local out = p:read('*a')
+    p:close()
+    os.remove(path)
+    local rounds = 0
+    for heap, peak in out:gmatch('([%d.]+) ([%d.]+)') do
+      heap, peak = tonumber(heap), tonumber(peak)
+      rounds = rounds + 1
+      local expected = math.min(math.max(32 * heap, 32), 64)
+      -- the threshold is crossed by one 4 MB tensor, which the collection then counts as live as well
+      assert(peak >= expected - 6 and peak <= expected + 12,
+             string.format('heap %.1f MB: peak %.0f MB, expected about %.0f MB', heap, peak, expected))
+    end
+    assert.equals(3, rounds, out)
   end)
 
   -- last: the collection threshold it raises stays up until the next collection

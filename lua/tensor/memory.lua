@@ -109,12 +109,17 @@ local function watch_cycle()
 end
 watch_cycle()
 
+local heap_bytes = 0 -- the Lua heap the last full collection left
+
 local function collect()
   collecting = true
   collectgarbage('collect')
   collecting = false
+  -- (less this module's slot tables, 16 bytes a slot: they grow with the tensors made between two
+  -- collections, which the heap's share of the threshold decides, and the threshold would feed on itself)
+  heap_bytes = collectgarbage('count') * 1024 - 16 * capacity
   sweep()
-  sweep_budget = math.max(32768, collectgarbage('count') * 8) -- one tensor per 128 bytes of live heap
+  sweep_budget = math.max(32768, heap_bytes / 128) -- one tensor per 128 bytes of live heap
 end
 
 -- Takes ownership of a new C tensor; returns the box to keep (the tensor lives as long as it).
@@ -160,20 +165,31 @@ local live_bytes = C.tn_memory_live_bytes
 -- The floor of each device type's threshold. On the CPU it trades the collection's cost (about 0.4 ms for
 -- the library's own heap) against the cache: a dead tensor's block is written again about a cycle later,
 -- and past the last-level cache's share of one core (32-64 MB on the development Xeon) every write of a
--- result misses. 32 MiB of tensors (about 40 MB of blocks) against 64: an add of 1000 floats in ~500 ns
--- instead of ~700, of 10^5 floats in ~36 us instead of ~60. A GPU op takes microseconds of host time, so
--- CUDA memory gets a higher floor: with 64 MiB, a 4096x4096 softmax or a training step of 256 images
--- collected on every call. Dead CUDA tensors wait at most 1 GiB of new device memory (plus twice the live
--- set) before they return to the caching allocator.
+-- result misses. 32 MiB of tensors (about 40 MB of blocks) against 64: an add of 1000 floats in ~460 ns
+-- instead of ~660, of 10^5 floats in ~33 us instead of ~60. A collection marks the whole live Lua heap, so a
+-- larger heap makes each one dearer (2-3 ms in the middle of an LSTM's unrolled forward pass, whose graph
+-- holds 2.8 MB): the garbage allowed between two collections also grows with the heap the last one left,
+-- GARBAGE_PER_HEAP_BYTE times it. With 32 MiB the LSTM step of bench/ collected 2.7 times per step, 13% of
+-- its time. (The collection's own duration would be a worse guide: it grows with the garbage it frees, and
+-- the threshold would feed on itself.) A GPU op takes microseconds of host time, so CUDA memory gets a higher
+-- floor: with 64 MiB, a 4096x4096 softmax or a training step of 256 images collected on every call. Dead
+-- CUDA tensors wait at most 1 GiB of new device memory (plus twice the live set) before they return to the
+-- caching allocator.
 local minimum = { [0] = 32 * 1024 * 1024, [1] = 1024 * 1024 * 1024 }
 local threshold = { [0] = minimum[0], [1] = minimum[1] }
+
+-- A loop of small ops (1.1 MB of heap) stays near the 32 MiB floor. The heap's share stops at 2 floors (64
+-- MiB on the CPU, the floor of old), so that a program holding large Lua tables keeps a bounded peak.
+local GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT = 32, 2
 
 function M.after_alloc(device_type)
   local live = tonumber(live_bytes(device_type))
   if live > threshold[device_type] then
     collect()
     live = tonumber(live_bytes(device_type))
-    threshold[device_type] = math.max(minimum[device_type], 2 * live)
+    local floor = minimum[device_type]
+    threshold[device_type] = math.max(floor, 2 * live, math.min(heap_bytes * GARBAGE_PER_HEAP_BYTE,
+                                                                HEAP_SHARE_LIMIT * floor))
   end
 end
 
