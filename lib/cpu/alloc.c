@@ -78,16 +78,17 @@ static int64_t class_bytes(int c) {
   return (1ll << shift) + (int64_t)(k % 4 + 1) * (1ll << (shift - 2));
 }
 
-/* Fetches the start of a cached block into L2: as many bytes as the request that is being served (the next
- * request of a class is most often the same op again, in a loop), up to PREFETCH_LIMIT. Beyond that the
- * hardware's own stream prefetch has time to ramp up within the block. A read prefetch (into L2, whose queue takes
- * more misses at once than L1's) serves as well as a write one: the line arrives exclusive, and the store to it
- * needs no second request. */
+/* Fetches the start of a cached block for writing (prefetchw): as many bytes as the request that is being
+ * served (the next request of a class is most often the same op again, in a loop), up to PREFETCH_LIMIT. Beyond
+ * that the hardware's own stream prefetch has time to ramp up within the block. A write prefetch asks for the
+ * line in exclusive state, as the op's stores will: a loop of adds of 1000 floats ran ~15% faster with it than
+ * with a read prefetch into L2 (median of eight alternations 517 against 615 ns). Prefetching every other line
+ * (leaving its neighbour to the adjacent-line prefetcher) or nothing was much slower (0.9 and 1.1 us). */
 enum { PREFETCH_LIMIT = 16384 };
 
 static void prefetch_block(const void *block, int64_t nbytes) {
   int64_t n = nbytes < PREFETCH_LIMIT ? nbytes : PREFETCH_LIMIT;
-  for (int64_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)block + i, 0, 2);
+  for (int64_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)block + i, 1, 2);
 }
 
 /* A fresh block from the arenas (under the lock), mapping a new arena when the newest one is used up; NULL when
