@@ -178,9 +178,9 @@ local live_bytes = C.tn_memory_live_bytes
 local minimum = { [0] = 32 * 1024 * 1024, [1] = 1024 * 1024 * 1024 }
 local threshold = { [0] = minimum[0], [1] = minimum[1] }
 
--- A loop of small ops (1.1 MB of heap) stays near the 32 MiB floor. The heap's share stops at 2 floors (64
+-- A loop of small ops (1.1-1.3 MB of heap) stays at the 32 MiB floor. The heap's share stops at 2 floors (64
 -- MiB on the CPU, the floor of old), so that a program holding large Lua tables keeps a bounded peak.
-local GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT = 32, 2
+local GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT = 24, 2
 
 function M.after_alloc(device_type)
   local live = tonumber(live_bytes(device_type))
