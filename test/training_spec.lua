@@ -130,7 +130,7 @@ describe('memory of a training run', function()
     -- An epoch here is four passes over the data (256 steps): they leave about 105 MB of short-lived tensors to
     -- the collector (mostly the batches the loop holds; the gradients and the activations between layers the
     -- autograd engine, zero_grad and nn.Sequential free as soon as nothing needs them), more than a collection
-    -- cycle (twice the live tensor memory, at least 64 MB; the data itself is 25 MB). So by the end of the first
+    -- cycle (twice the live tensor memory, at least 32-64 MB; the data itself is 25 MB). So by the end of the first
     -- epoch the cycle of allocation and collection has reached its high-water mark. After it, resident memory
     -- moves within one cycle's worth of garbage and does not climb.
     local function highest(a, b)

@@ -3,7 +3,8 @@
 -- A Tensor costs the Lua collector a few dozen bytes while its storage may hold megabytes, so on its own
 -- the collector would let dead tensors pile up. After each allocation we compare the C byte counter with
 -- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes twice
--- what is still live (at least `minimum`). Peak memory thus stays within about twice the live set.
+-- what is still live (at least `minimum`, more with a larger Lua heap: see after_alloc). Peak memory thus
+-- stays within about twice the live set.
 --
 -- It also owns the C tensors behind Lua objects. LuaJIT's per-object finalizers (ffi.gc) cost about a
 -- microsecond each (a hash-table entry, then a protected call through the FFI at collection), several times
