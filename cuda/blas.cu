@@ -339,7 +339,8 @@ done:
   return rc;
 }
 
-int cuda_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches) {
+int cuda_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int flags) {
+  int sum_batches = flags & TN_GEMM_SUM_BATCHES;
   const char *fn = "matmul";
   int nb = a->ndim - 2;
   int64_t count = 1;

@@ -81,6 +81,9 @@ typedef struct tn_norm_geom {
   double momentum, eps;
 } tn_norm_geom;
 
+/* The flags of tn_backend.gemm. */
+enum { TN_GEMM_SUM_BATCHES = 1, TN_GEMM_FRESH_RESULT = 2 };
+
 typedef struct tn_backend {
   const char *name;
   /* allocator accounting, updated atomically by the backend's allocator */
@@ -118,9 +121,11 @@ typedef struct tn_backend {
 
   /* ---- linear algebra (lib/cpu/blas.c, lib/cpu/linalg.c; CUDA: cuBLAS and cuSOLVER) ----
    * gemm: c = alpha * a @ b + beta * c for every batch index: a [*, m, k], b [*, k, n], c [*, m, n] with one
-   * batch shape (a and b may be expanded, stride 0). With sum_batches c is [m, n] and receives beta * c + alpha *
-   * the sum over the batch of a @ b. beta 0 ignores c's values. Any strides; float and integer dtypes. */
-  int (*gemm)(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches);
+   * batch shape (a and b may be expanded, stride 0). With TN_GEMM_SUM_BATCHES in flags c is [m, n] and receives
+   * beta * c + alpha * the sum over the batch of a @ b. beta 0 ignores c's values. TN_GEMM_FRESH_RESULT: c was
+   * allocated for this product (contiguous, not yet written), so its memory is most likely out of cache. Any
+   * strides; float and integer dtypes. */
+  int (*gemm)(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int flags);
   /* Factorisations of float32/float64 batches (shapes and meaning as the tn_linalg_* functions of tensor.h).
    * Inputs have any strides and one batch shape; outputs come allocated as batches of column-major matrices
    * (vectors contiguous), and are NULL where not wanted. A matrix that fails (singular, not positive-definite,

@@ -73,6 +73,30 @@ case('mm float32 300x500x400', function(x, y) return x:mm(y) end, 'a.mm(b)', { r
      tol('float32', 500))
 case('mm float64 257x129x130 transposed', function(x, y) return x:t():mm(y) end, 'a.t().mm(b)',
      { rnd({ 129, 257 }, 'float64'), rnd({ 129, 130 }, 'float64') }, tol('float64', 129))
+-- fresh results of 256 KB and more that BLAS computes are zeroed with streaming stores first (lib/cpu/blas.c,
+-- lib/cpu/stream_zero.c): rows of 259 floats start off 16-byte boundaries, so each row has a head and a tail of
+-- ordinary stores; at two threads each thread zeroes its own tile of columns
+local function with_threads(n, fn)
+  return function(...)
+    local before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    local ok, r = pcall(fn, ...)
+    torch.set_num_threads(before)
+    assert(ok, r)
+    return r
+  end
+end
+for _, threads in ipairs({ 1, 2 }) do
+  case(string.format('mm float32 fresh 260x300x259, %d thread(s)', threads), with_threads(threads, function(x, y)
+    return x:mm(y)
+  end), 'a.mm(b)', { rnd({ 260, 300 }), rnd({ 300, 259 }) }, tol('float32', 300))
+  case(string.format('mm float64 fresh 131x300x257 b transposed, %d thread(s)', threads), with_threads(threads,
+    function(x, y) return x:mm(y:t()) end), 'a.mm(b.t())', { rnd({ 131, 300 }, 'float64'), rnd({ 257, 300 }, 'float64') },
+    tol('float64', 300))
+  case(string.format('bmm float32 fresh 2x261x300x263, %d thread(s)', threads), with_threads(threads, function(x, y)
+    return x:bmm(y)
+  end), 'a.bmm(b)', { rnd({ 2, 261, 300 }), rnd({ 2, 300, 263 }) }, tol('float32', 300))
+end
 for _, dtype in ipairs({ 'int64', 'int32', 'int16', 'int8', 'uint8' }) do
   case('mm ' .. dtype .. ' 37x300x270', function(x, y) return x:mm(y) end, 'a.mm(b)',
        { rnd({ 37, 300 }, dtype), rnd({ 300, 270 }, dtype) })
@@ -305,6 +329,23 @@ describe('matrix products: identities', function()
     for i = 1, 4 do
       local got, expected = r[i]:contiguous():view(-1):tolist(), x[i]:mm(w):view(-1):tolist()
       for j = 1, #expected do assert.is_true(math.abs(got[j] - expected[j]) < 1e-12) end
+    end
+  end)
+  it('a fresh result owes nothing to what its memory held before (NaN and Inf in the freed block)', function()
+    -- rows of 259 floats: streaming stores for the aligned middle of each row, ordinary ones at its ends
+    local memory = require('tensor.memory')
+    local a, b = torch.randn(300, 400), torch.randn(400, 259)
+    local expected = a:double():mm(b:double())
+    for _, threads in ipairs({ 1, 2 }) do
+      for _, old in ipairs({ 0 / 0, math.huge, -math.huge }) do
+        local junk = torch.full({ 300, 259 }, old)
+        local where = junk:data_ptr()
+        assert.is_true(memory.release(junk))
+        local got = with_threads(threads, function() return a:mm(b) end)()
+        assert.equals(where, got:data_ptr()) -- the freed block itself
+        assert.is_true(got:isfinite():all())
+        assert.is_true(got:double():sub(expected):abs():max() < 1e-3)
+      end
     end
   end)
   it('bumps the version of the tensor it writes', function()

@@ -20,6 +20,9 @@ bool tn_cpu_sgemm_small_fits(bool tb, int64_t m, int64_t n, int64_t k);
 size_t tn_cpu_sgemm_small_scratch(int64_t k);
 void tn_cpu_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *packed);
+/* stream_zero.c: zeroes `rows` rows of row_bytes, stride_bytes apart, with streaming stores (no read of the
+ * old lines) */
+void tn_cpu_stream_zero(void *base, int64_t rows, size_t row_bytes, size_t stride_bytes);
 int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
 
 int tn_cpu_uniform(tn_tensor *t, double low, double high, tn_generator *g);
@@ -32,7 +35,7 @@ int tn_cpu_reduce(int kernel, tn_tensor *out0, tn_tensor *out1, const tn_tensor 
 int tn_cpu_cumulative(int op, tn_tensor *out, const tn_tensor *x, int dim, int reverse);
 
 /* linear algebra (blas.c, linalg.c) */
-int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int sum_batches);
+int tn_cpu_gemm(tn_tensor *c, const tn_tensor *a, const tn_tensor *b, double alpha, double beta, int flags);
 int tn_cpu_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st);
 int tn_cpu_solve(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, tn_linalg_status *st);
 int tn_cpu_det(tn_tensor *det, tn_tensor *sign, tn_tensor *logabsdet, const tn_tensor *a);

@@ -163,9 +163,10 @@ static tn_tensor result_view(const product *p, const tn_tensor *r) {
   return header(r, cb + 2, sizes, strides);
 }
 
-/* Runs the backend on result r (beta * r already in place when beta != 0). A batch of a's over one matrix b
- * whose rows and result rows both fold into one dim runs as one large product (x @ W for x [B, T, in]). */
-static int compute(const product *p, tn_tensor *r, double alpha, double beta) {
+/* Runs the backend on result r (beta * r already in place when beta != 0; `fresh`: r was allocated for this
+ * product). A batch of a's over one matrix b whose rows and result rows both fold into one dim runs as one large
+ * product (x @ W for x [B, T, in]). */
+static int compute(const product *p, tn_tensor *r, double alpha, double beta, bool fresh) {
   tn_backend *backend = tn_backend_of(p->fn, r);
   backend = TN_WITH_KERNEL(p->fn, backend, gemm);
   if (!backend) return -1;
@@ -187,7 +188,8 @@ static int compute(const product *p, tn_tensor *r, double alpha, double beta) {
       }
     }
   }
-  return backend->gemm(&c, &a, &b, alpha, beta, p->sum_batches);
+  int flags = (p->sum_batches ? TN_GEMM_SUM_BATCHES : 0) | (fresh ? TN_GEMM_FRESH_RESULT : 0);
+  return backend->gemm(&c, &a, &b, alpha, beta, flags);
 }
 
 static bool has_internal_overlap(const tn_tensor *t) {
@@ -248,7 +250,7 @@ static tn_tensor *execute(product *p, tn_tensor *out, const tn_tensor *input, do
   if (beta != 0 && work != input) rc = tn_copy_(work, input);
   if (rc == 0 && work->numel > 0) {
     tn_bump_version(work);
-    rc = compute(p, work, alpha, beta);
+    rc = compute(p, work, alpha, beta, work != out && beta == 0);
   }
   if (rc == 0 && work != out && out) {
     if (!in_place && !tn_prepare_out(fn, out, p->ndim, p->shape, dtype, &p->a)) rc = -1;
