@@ -74,7 +74,7 @@ case('mm float32 300x500x400', function(x, y) return x:mm(y) end, 'a.mm(b)', { r
 case('mm float64 257x129x130 transposed', function(x, y) return x:t():mm(y) end, 'a.t().mm(b)',
      { rnd({ 129, 257 }, 'float64'), rnd({ 129, 130 }, 'float64') }, tol('float64', 129))
 -- fresh results of 256 KB and more that BLAS computes are zeroed with streaming stores first (lib/cpu/blas.c,
--- lib/cpu/stream_zero.c): rows of 259 floats start off 16-byte boundaries, so each row has a head and a tail of
+-- lib/cpu/streaming.c): rows of 259 floats start off 16-byte boundaries, so each row has a head and a tail of
 -- ordinary stores; at two threads each thread zeroes its own tile of columns
 local function with_threads(n, fn)
   return function(...)

@@ -354,3 +354,68 @@ describe('float32 exp to the last bits', function()
     end
   end)
 end)
+
+-- Results of 32 MiB and more are computed in chunks that stay in L1 and streamed out to memory
+-- (lib/cpu/streaming.c). Lengths are odd so that at two threads the second thread's part starts off a 16-byte
+-- boundary (ordinary stores up to it); values are exact, or compared with the same op on parts below the size.
+describe('element-wise results larger than the caches (streamed out)', function()
+  local function at_threads(fn)
+    local before = torch.get_num_threads()
+    for _, threads in ipairs({ 1, 2 }) do
+      torch.set_num_threads(threads)
+      local ok, err = pcall(fn, threads)
+      if not ok then
+        torch.set_num_threads(before)
+        error(err, 0)
+      end
+    end
+    torch.set_num_threads(before)
+  end
+  local n = 9000003 -- floats: 36 MB
+  local counting = torch.arange(1, n + 1, { dtype = 'float32' }) -- exact below 2^24
+  local expected = torch.arange(2, n + 2, { dtype = 'float32' })
+
+  it('a binary op, out of place and in place', function()
+    at_threads(function(threads)
+      assert.is_true((counting + torch.ones(n)):eq(expected):all(), 'out of place, threads ' .. threads)
+      local x = counting:clone()
+      x:add_(1)
+      assert.is_true(x:eq(expected):all(), 'in place, threads ' .. threads)
+    end)
+  end)
+  it('a unary op, the same bits as on parts of the input', function()
+    local x = torch.randn(n)
+    at_threads(function(threads)
+      local whole, part = x:exp(), 1000000
+      for first = 1, n, part do
+        local len = math.min(part, n - first + 1)
+        assert.is_true(whole:narrow(1, first, len):eq(x:narrow(1, first, len):exp()):all(),
+                       string.format('threads %d, elements %d..%d', threads, first, first + len - 1))
+      end
+    end)
+  end)
+  it('a transposed input into a contiguous result', function()
+    local x = torch.randn(3001, 3001)
+    at_threads(function(threads)
+      local sum = x:t() + x
+      assert.is_true(sum:eq(sum:t()):all(), 'threads ' .. threads) -- x' + x is symmetric, bit for bit
+      assert.is_true(sum:is_contiguous())
+    end)
+  end)
+  it('bool results of a comparison', function()
+    local m = 2 ^ 25 + 3 -- bytes
+    local a = torch.arange(0, m, { dtype = 'int64' }):remainder(3):to('int8')
+    at_threads(function(threads)
+      local got = a:eq(1)
+      assert.equals('bool', got:dtype())
+      assert.equals(math.floor((m + 1) / 3), got:sum(), 'threads ' .. threads)
+      assert.is_true(got:narrow(1, m - 2, 3):eq(torch.tensor({ false, false, true })):all()) -- 2^25 % 3 == 2
+    end)
+  end)
+  it("reports a kernel's error", function()
+    local big = torch.full({ 2 ^ 22 + 1 }, 2, { dtype = 'int64' })
+    local ok, err = pcall(function() return big:pow(-1) end)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find('integers to negative integer powers', 1, true), tostring(err))
+  end)
+end)

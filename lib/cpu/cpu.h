@@ -20,9 +20,19 @@ bool tn_cpu_sgemm_small_fits(bool tb, int64_t m, int64_t n, int64_t k);
 size_t tn_cpu_sgemm_small_scratch(int64_t k);
 void tn_cpu_sgemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc, float *packed);
-/* stream_zero.c: zeroes `rows` rows of row_bytes, stride_bytes apart, with streaming stores (no read of the
- * old lines) */
+/* streaming.c: stores that do not read the lines they write first. tn_cpu_stream_zero zeroes `rows` rows of
+ * row_bytes, stride_bytes apart. tn_cpu_streamed_loop runs the loop fn of nops operands (the context a
+ * tn_streamed) chunk by chunk into a buffer in L1 and streams each chunk of results (operand 0, of esize-byte
+ * elements, which fn must only write) out to memory: for results of TN_STREAM_RESULT_BYTES and more. */
+enum { TN_STREAM_RESULT_BYTES = 32 << 20 };
+typedef struct tn_streamed {
+  tn_loop_fn fn;
+  void *ctx;
+  int nops;
+  int64_t esize;
+} tn_streamed;
 void tn_cpu_stream_zero(void *base, int64_t rows, size_t row_bytes, size_t stride_bytes);
+void tn_cpu_streamed_loop(char **data, const int64_t *strides, int64_t n, void *context);
 int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0);
 
 int tn_cpu_uniform(tn_tensor *t, double low, double high, tn_generator *g);

@@ -414,12 +414,23 @@ static const tn_loop_fn ternary_loops[TN_NUM_TERNARY_OPS][TN_NUM_DTYPES] = {TN_T
 /* Below 2 * TN_GRAIN elements an op runs on one thread, whatever its cost per element. The pool's idle threads
  * sleep (lib/parallel.c), and waking them costs about 10 us. A plain add of 10^5 floats into a fresh (cold)
  * result still gains from a second thread, which brings its own misses in parallel; transcendentals, with a
- * smaller grain once, lost: exp on 8192 floats took 20 us on 2 threads against 8 on one. */
+ * smaller grain once, lost: exp on 8192 floats took 20 us on 2 threads against 8 on one.
+ *
+ * A contiguous result of TN_STREAM_RESULT_BYTES or more goes out with streaming stores (streaming.c): no cache
+ * keeps it for the next op, so ordinary stores would only add a read of every line. In C on the development
+ * Xeon, c = a + b over 10^7 floats then a pass reading c: 87% of the time into a cold c, 94% into a warm one
+ * (4 x 10^6 floats, warm: 107%, hence the threshold). */
 static int run(tn_loop_fn fn, int nops, const tn_tensor *const *ops, double p0, double p1, const char *failure) {
   tn_iter it;
   tn_pointwise_ctx ctx = {p0, p1, 0};
   tn_iter_init(&it, ops[0]->ndim, ops[0]->sizes, nops, ops);
-  tn_iter_run(&it, fn, &ctx, TN_GRAIN);
+  const tn_tensor *out = ops[0];
+  if (out->numel * tn_dtype_size(out->dtype) >= TN_STREAM_RESULT_BYTES && tn_is_contiguous(out)) {
+    tn_streamed streamed = {fn, &ctx, nops, tn_dtype_size(out->dtype)};
+    tn_iter_run(&it, tn_cpu_streamed_loop, &streamed, TN_GRAIN);
+  } else {
+    tn_iter_run(&it, fn, &ctx, TN_GRAIN);
+  }
   return ctx.failed ? tn_error("%s", failure) : 0;
 }
 
