@@ -159,6 +159,47 @@ describe('memory', function()
     assert.falsy(vm_flags(large):find('%f[%w]hg%f[%W]'), vm_flags(large))
   end)
 
+  -- The allocator caches at most 512 MB of freed blocks. When a program moves on to other sizes, the blocks of
+  -- the old ones give way: a block of the new size is kept for reuse, not handed back to the system to come back
+  -- as fresh pages (a page fault per 4 KB, or per 2 MB with transparent huge pages). Run in a fresh process: it
+  -- holds 600 MB for a moment, and the cache must start empty.
+  it('a full cache gives up the blocks of sizes no longer in use for the size in use', function()
+    local script = [[
+      local torch = require 'tensor'
+      local C = require 'tensor.lib'
+      local function faults()
+        local f = io.open('/proc/self/stat')
+        local stat = f:read('*a')
+        f:close()
+        return tonumber(stat:match('^%d+ %b() %S+' .. string.rep(' %S+', 6) .. ' (%d+)'))
+      end
+      local held = {}
+      for i = 1, 120 do held[i] = torch.empty(1310720) end -- 5 MB each, 600 MB in all
+      held = nil
+      collectgarbage()
+      collectgarbage()
+      io.write(string.format('cached %d\n', tonumber(C.tn_memory_cached_bytes(0)) / 2 ^ 20))
+      for round = 1, 3 do -- 40 MB, above glibc's largest mmap threshold: malloc maps and unmaps it each time
+        collectgarbage()
+        local before = faults()
+        local x = torch.zeros(10485760)
+        io.write(string.format('round %d faults %d\n', round, faults() - before))
+        x = nil
+      end]]
+    local path = os.tmpname()
+    local f = assert(io.open(path, 'w'))
+    f:write(script)
+    f:close()
+    local p = io.popen("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' luajit " .. path .. ' 2>&1')
+    local out = p:read('*a')
+    p:close()
+    os.remove(path)
+    local cached = tonumber(out:match('cached (%d+)'))
+    assert(cached and cached > 400, 'the 5 MB blocks did not fill the cache: ' .. out)
+    local last = tonumber(out:match('round 3 faults (%d+)'))
+    assert(last and last < 5, 'the 40 MB tensor came back as fresh pages: ' .. out)
+  end)
+
   -- A collection marks the whole Lua heap, so a program with a larger heap lets more dead tensors wait between
   -- two collections: 24 bytes of tensors per byte of heap, at least the 32 MB floor and at most 64 MB. Run in
   -- a fresh process, whose heap is known (this one's depends on the specs loaded before).
