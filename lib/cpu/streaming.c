@@ -15,16 +15,22 @@
 #include <emmintrin.h>
 #endif
 
-/* dst[0..bytes) = src[0..bytes) (or zeros when src is NULL) with streaming stores where dst is 16-byte aligned,
- * ordinary ones for the ends. The caller fences. */
+/* dst[0..bytes) = src[0..bytes), or zeros when src is NULL, with ordinary stores. */
+static void plain_out(char *dst, const char *src, size_t bytes) {
+  if (src)
+    memcpy(dst, src, bytes);
+  else
+    memset(dst, 0, bytes);
+}
+
+/* The same with streaming stores where dst is 16-byte aligned, ordinary ones for the ends. The caller fences. */
 static void stream_out(char *dst, const char *src, size_t bytes) {
   char *end = dst + bytes;
 #if defined(__SSE2__)
   char *body = (char *)(((uintptr_t)dst + 15) & ~(uintptr_t)15);
   if (body > end) body = end;
-  size_t head = (size_t)(body - dst);
-  src ? memcpy(dst, src, head) : memset(dst, 0, head);
-  if (src) src += head;
+  plain_out(dst, src, (size_t)(body - dst));
+  if (src) src += body - dst;
   for (; body + 16 <= end; body += 16) {
     __m128i v = src ? _mm_loadu_si128((const __m128i *)src) : _mm_setzero_si128();
     _mm_stream_si128((__m128i *)body, v);
@@ -32,7 +38,7 @@ static void stream_out(char *dst, const char *src, size_t bytes) {
   }
   dst = body;
 #endif
-  src ? memcpy(dst, src, (size_t)(end - dst)) : memset(dst, 0, (size_t)(end - dst));
+  plain_out(dst, src, (size_t)(end - dst));
 }
 
 static void fence(void) {
