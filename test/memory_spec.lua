@@ -27,6 +27,19 @@ local function settled()
   return torch.memory.allocated()
 end
 
+-- Runs a Lua script in a fresh luajit process (whose heap and allocator cache start empty); returns its output.
+local function run_fresh(script)
+  local path = os.tmpname()
+  local f = assert(io.open(path, 'w'))
+  f:write(script)
+  f:close()
+  local p = io.popen("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' luajit " .. path .. ' 2>&1')
+  local out = p:read('*a')
+  p:close()
+  os.remove(path)
+  return out
+end
+
 describe('memory', function()
   it('the byte counter counts storages exactly; views and headers cost nothing', function()
     local base = settled()
@@ -186,14 +199,7 @@ describe('memory', function()
         io.write(string.format('round %d faults %d\n', round, faults() - before))
         x = nil
       end]]
-    local path = os.tmpname()
-    local f = assert(io.open(path, 'w'))
-    f:write(script)
-    f:close()
-    local p = io.popen("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' luajit " .. path .. ' 2>&1')
-    local out = p:read('*a')
-    p:close()
-    os.remove(path)
+    local out = run_fresh(script)
     local cached = tonumber(out:match('cached (%d+)'))
     assert(cached and cached > 400, 'the 5 MB blocks did not fill the cache: ' .. out)
     local last = tonumber(out:match('round 3 faults (%d+)'))
@@ -219,14 +225,7 @@ describe('memory', function()
         end
         io.write(string.format('%.2f %.2f\n', heap, (torch.memory.max_allocated() - base) / 2 ^ 20))
       end]]
-    local path = os.tmpname()
-    local f = assert(io.open(path, 'w'))
-    f:write(script)
-    f:close()
-    local p = io.popen("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' luajit " .. path .. ' 2>&1')
-    local out = p:read('*a')
-    p:close()
-    os.remove(path)
+    local out = run_fresh(script)
     local rounds = 0
     for heap, peak in out:gmatch('([%d.]+) ([%d.]+)') do
       heap, peak = tonumber(heap), tonumber(peak)
