@@ -58,6 +58,13 @@ int tn_wrap_dim(const char *fn, int dim, int ndim);
 /* ---- 16-bit floats, round to nearest even (shared with the CUDA backend) ---- */
 #include "half.h"
 
+/* ---- threads (lib/parallel.c) ----
+ * Lends OpenBLAS's pthreads build the library's thread count for one large call: false, with nothing done, for
+ * its other builds, inside a parallel region or at one thread. tn_blas_take_back_threads holds it at one thread
+ * again. */
+bool tn_blas_lend_threads(void);
+void tn_blas_take_back_threads(void);
+
 /* ---- host memory: 64-byte aligned blocks from the CPU backend's cache (lib/cpu/alloc.c) ---- */
 void *tn_host_alloc(int64_t nbytes);
 void tn_host_free(void *p, int64_t nbytes);

@@ -4,8 +4,9 @@
  * other pool needs (PyTorch's MNIST MLP ran 26k samples/s on 1 thread and 4.5k-10k on 2, with libgomp and
  * OpenBLAS's pthreads both at 2). So the library runs one pool, OpenMP's:
  *  - OpenBLAS's pthreads build is held at one thread; matrix products are split across the OpenMP threads by
- *    lib/cpu/blas.c, and large LAPACK factorisations lend OpenBLAS the thread count for their duration
- *    (lib/cpu/linalg.c). Its OpenMP build shares the OpenMP pool by itself (serial inside a parallel region).
+ *    lib/cpu/blas.c, and large LAPACK factorisations (lib/cpu/linalg.c) and single products of 2^28
+ *    multiply-adds and more (lib/cpu/blas.c) lend OpenBLAS the thread count for their duration
+ *    (tn_blas_lend_threads). Its OpenMP build shares the OpenMP pool by itself (serial inside a parallel region).
  *  - Waiting threads sleep rather than spin, and OpenBLAS's lent threads sleep soon after their work: the
  *    environment that says so (OMP_WAIT_POLICY, OPENBLAS_THREAD_TIMEOUT, OPENBLAS_NUM_THREADS) is set, unless
  *    the user set it, before the libraries load (lua/tensor/openblas_env.lua). */
@@ -37,6 +38,15 @@ void tn_set_num_threads(int n) {
 }
 
 int tn_get_num_threads(void) { return omp_get_max_threads(); }
+
+bool tn_blas_lend_threads(void) {
+  int threads = omp_get_max_threads();
+  if (openblas_get_parallel() != BLAS_PTHREADS || omp_in_parallel() || threads <= 1) return false;
+  openblas_set_num_threads(threads);
+  return true;
+}
+
+void tn_blas_take_back_threads(void) { openblas_set_num_threads(1); }
 
 const char *tn_blas_info(void) {
   static _Thread_local char info[320];

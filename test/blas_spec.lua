@@ -86,16 +86,22 @@ local function with_threads(n, fn)
     return r
   end
 end
+local function mm(x, y) return x:mm(y) end
+local function mm_t(x, y) return x:mm(y:t()) end
 for _, threads in ipairs({ 1, 2 }) do
-  case(string.format('mm float32 fresh 260x300x259, %d thread(s)', threads), with_threads(threads, function(x, y)
-    return x:mm(y)
-  end), 'a.mm(b)', { rnd({ 260, 300 }), rnd({ 300, 259 }) }, tol('float32', 300))
-  case(string.format('mm float64 fresh 131x300x257 b transposed, %d thread(s)', threads), with_threads(threads,
-    function(x, y) return x:mm(y:t()) end), 'a.mm(b.t())', { rnd({ 131, 300 }, 'float64'), rnd({ 257, 300 }, 'float64') },
-    tol('float64', 300))
-  case(string.format('bmm float32 fresh 2x261x300x263, %d thread(s)', threads), with_threads(threads, function(x, y)
-    return x:bmm(y)
-  end), 'a.bmm(b)', { rnd({ 2, 261, 300 }), rnd({ 2, 300, 263 }) }, tol('float32', 300))
+  local function at(name, fn, python, inputs, tolerance)
+    case(string.format('%s, %d thread(s)', name, threads), with_threads(threads, fn), python, inputs, tolerance)
+  end
+  at('mm float32 fresh 260x300x259', mm, 'a.mm(b)', { rnd({ 260, 300 }), rnd({ 300, 259 }) }, tol('float32', 300))
+  at('mm float64 fresh 131x300x257 b transposed', mm_t, 'a.mm(b.t())',
+     { rnd({ 131, 300 }, 'float64'), rnd({ 257, 300 }, 'float64') }, tol('float64', 300))
+  at('bmm float32 fresh 2x261x300x263', function(x, y) return x:bmm(y) end, 'a.bmm(b)',
+     { rnd({ 2, 261, 300 }), rnd({ 2, 300, 263 }) }, tol('float32', 300))
+  -- from 2^28 multiply-adds a single product runs on OpenBLAS's threads, lent for the call (at two threads)
+  at('mm float32 700x650x600 b transposed', mm_t, 'a.mm(b.t())', { rnd({ 700, 650 }), rnd({ 600, 650 }) },
+     tol('float32', 650))
+  at('matmul float64 [1, 650, 700] @ [700, 620]', function(x, y) return x:matmul(y) end, 'a.matmul(b)',
+     { rnd({ 1, 650, 700 }, 'float64'), rnd({ 700, 620 }, 'float64') }, tol('float64', 700))
 end
 for _, dtype in ipairs({ 'int64', 'int32', 'int16', 'int8', 'uint8' }) do
   case('mm ' .. dtype .. ' 37x300x270', function(x, y) return x:mm(y) end, 'a.mm(b)',
@@ -437,6 +443,7 @@ local blas = ffi.load('openblas')
 torch.set_num_threads(2)
 local before = blas.openblas_get_num_threads()
 torch.linalg.inv(torch.randn(300, 300):add(torch.eye(300):mul(300)))
+torch.randn(700, 650):mm(torch.randn(650, 600))
 io.write(table.concat({ tostring(os.getenv('OMP_WAIT_POLICY')), tostring(os.getenv('OPENBLAS_NUM_THREADS')),
   tostring(os.getenv('OPENBLAS_THREAD_TIMEOUT')), blas.openblas_get_parallel(), before,
   blas.openblas_get_num_threads(), torch.get_num_threads() }, ' '))]]
@@ -453,7 +460,7 @@ io.write(table.concat({ tostring(os.getenv('OMP_WAIT_POLICY')), tostring(os.gete
     out = fresh('env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=1000', probe)
     assert.truthy(out:match('^nil '), out)
   end)
-  it('holds the pthreads build of OpenBLAS at one thread, also after lending threads to LAPACK', function()
+  it('holds the pthreads build of OpenBLAS at one thread, also after lending threads to LAPACK and a product', function()
     for _, env in ipairs({ 'env -u OPENBLAS_NUM_THREADS', 'env OPENBLAS_NUM_THREADS=2' }) do
       local out = fresh(env, probe)
       local kind, before, after, ours = out:match('(%d) (%d+) (%d+) (%d+)$')

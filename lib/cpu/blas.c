@@ -8,7 +8,8 @@
  * call overhead.
  * Threads: OpenBLAS runs on one thread (lib/parallel.c keeps its own pool from starting), and the work is split
  * here across the library's OpenMP threads: a large product into a grid of tiles of the result, one BLAS call
- * per tile; a batch of smaller products by batch index.
+ * per tile; a batch of smaller products by batch index. A single very large product borrows OpenBLAS's own
+ * threads for the call instead (LEND_MNK).
  * float16 and bfloat16 compute in float32. Integer types run a blocked kernel in unsigned arithmetic, so that
  * overflow wraps as in PyTorch rather than being undefined behaviour. */
 #include "cpu.h"
@@ -87,6 +88,12 @@ enum { TILE_ALIGN = 16 };
  * 97%, 1024 x 1024 at 99.6% instead of 98.3%. The sums are the same bits (0 + x is x for every x but -0, and
  * beta 0 adds to zeros as well). Smaller products run sgemm_avx512.c, which prefetches C itself. */
 enum { STREAM_ZERO_BYTES = 256 << 10 };
+/* A single product of at least this many multiply-adds runs on OpenBLAS's own threads, lent for the call as
+ * LAPACK's factorisations get them (lib/parallel.c): they share the packing of each panel of the operands, where
+ * tiles on the library's threads each pack their own. In C at 2 threads, interleaved (medians of 15): 1024^3
+ * 9.00 ms lent against 9.71 in two tiles, 2048^3 64.2 against 68.1; their threads spin ~2^20 cycles after the
+ * call, so not for every product: a 1024^3 product followed by 20 parallel adds of 10^6 floats ran the same. */
+enum { LEND_MNK = 1 << 28 };
 
 /* ---- floating point: BLAS ---- */
 
@@ -420,6 +427,14 @@ static int run_batch(product_fn product, bool splittable, tn_tensor *c, const tn
 
   if (sum_batches && count == 0)
     return product(matrix_at(a, 0), matrix_at(b, 0), matrix_at(c, c->offset), 0, beta, fresh, &s);
+  /* (OpenBLAS then zeroes a fresh c itself, on all its threads, rather than one thread streaming zeros) */
+  if (splittable && count == 1 && split > 1 && mnk >= LEND_MNK && tn_blas_lend_threads()) {
+    rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, 0)), matrix_at(b, tn_cpu_batch_offset(b, nb, 0)),
+                 matrix_at(c, tn_cpu_batch_offset(c, cb, 0)), alpha, beta, false, &s);
+    tn_blas_take_back_threads();
+    scratch_free(&s);
+    return rc;
+  }
   int by_batch = sum_batches || (split >= most && count < 4 * most)
                      ? 1 : tn_parallel_threads(count * (mnk + m * n), PARALLEL_GRAIN);
   if (by_batch <= 1 || count < 2) {

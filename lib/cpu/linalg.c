@@ -5,7 +5,6 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 
 static inline int64_t max1(int64_t v) { return v > 1 ? v : 1; }
@@ -38,18 +37,11 @@ static int64_t batch_count(const tn_tensor *t) {
  * (lib/parallel.c): factorisations of large matrices lend it the library's thread count while they run (its
  * threads then sleep soon after, see OPENBLAS_THREAD_TIMEOUT in lua/tensor/openblas_env.lua). The OpenMP build
  * shares the OpenMP threads by itself. */
-extern void openblas_set_num_threads(int n);
-extern int openblas_get_parallel(void);
 enum { LEND_MIN_SIZE = 192 };
 
 static bool lend_blas_threads(const tn_tensor *a) {
   int64_t rows = a->sizes[a->ndim - 2], cols = a->sizes[a->ndim - 1];
-  int threads = omp_get_max_threads();
-  if (openblas_get_parallel() != 1 || omp_in_parallel() || threads <= 1 ||
-      (rows < LEND_MIN_SIZE && cols < LEND_MIN_SIZE))
-    return false;
-  openblas_set_num_threads(threads);
-  return true;
+  return (rows >= LEND_MIN_SIZE || cols >= LEND_MIN_SIZE) && tn_blas_lend_threads();
 }
 
 #define DISPATCH(fn, t, ...)                                                                                   \
@@ -59,7 +51,7 @@ static bool lend_blas_threads(const tn_tensor *a) {
   do {                                                                                                         \
     bool lent = lend_blas_threads(t);                                                                          \
     int rc = DISPATCH(fn, t, __VA_ARGS__);                                                                     \
-    if (lent) openblas_set_num_threads(1);                                                                     \
+    if (lent) tn_blas_take_back_threads();                                                                     \
     return rc;                                                                                                 \
   } while (0)
 
