@@ -338,19 +338,22 @@ describe('matrix products: identities', function()
     end
   end)
   it('a fresh result owes nothing to what its memory held before (NaN and Inf in the freed block)', function()
-    -- rows of 259 floats: streaming stores for the aligned middle of each row, ordinary ones at its ends
+    -- rows of 259 floats: streaming stores for the aligned middle of each row, ordinary ones at its ends; the
+    -- second product is large enough to run on OpenBLAS's threads at two threads (which zero it themselves)
     local memory = require('tensor.memory')
-    local a, b = torch.randn(300, 400), torch.randn(400, 259)
-    local expected = a:double():mm(b:double())
-    for _, threads in ipairs({ 1, 2 }) do
-      for _, old in ipairs({ 0 / 0, math.huge, -math.huge }) do
-        local junk = torch.full({ 300, 259 }, old)
-        local where = junk:data_ptr()
-        assert.is_true(memory.release(junk))
-        local got = with_threads(threads, function() return a:mm(b) end)()
-        assert.equals(where, got:data_ptr()) -- the freed block itself
-        assert.is_true(got:isfinite():all())
-        assert.is_true(got:double():sub(expected):abs():max() < 1e-3)
+    for _, s in ipairs({ { 300, 400, 259 }, { 700, 650, 601 } }) do
+      local a, b = torch.randn(s[1], s[2]), torch.randn(s[2], s[3])
+      local expected = a:double():mm(b:double())
+      for _, threads in ipairs({ 1, 2 }) do
+        for _, old in ipairs({ 0 / 0, math.huge, -math.huge }) do
+          local junk = torch.full({ s[1], s[3] }, old)
+          local where = junk:data_ptr()
+          assert.is_true(memory.release(junk))
+          local got = with_threads(threads, function() return a:mm(b) end)()
+          assert.equals(where, got:data_ptr()) -- the freed block itself
+          assert.is_true(got:isfinite():all())
+          assert.is_true(got:double():sub(expected):abs():max() < 1e-3)
+        end
       end
     end
   end)
