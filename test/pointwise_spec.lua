@@ -371,11 +371,11 @@ describe('element-wise results larger than the caches (streamed out)', function(
     end
     torch.set_num_threads(before)
   end
-  local n = 9000003 -- floats: 36 MB
-  local counting = torch.arange(1, n + 1, { dtype = 'float32' }) -- exact below 2^24
-  local expected = torch.arange(2, n + 2, { dtype = 'float32' })
+  local n = 9000003 -- floats: 36 MB (made inside each test, so that later specs do not carry them)
 
   it('a binary op, out of place and in place', function()
+    local counting = torch.arange(1, n + 1, { dtype = 'float32' }) -- exact below 2^24
+    local expected = torch.arange(2, n + 2, { dtype = 'float32' })
     at_threads(function(threads)
       assert.is_true((counting + torch.ones(n)):eq(expected):all(), 'out of place, threads ' .. threads)
       local x = counting:clone()

@@ -176,9 +176,12 @@ void tn_host_free(void *p, int64_t nbytes) {
     int64_t size = class_bytes(c);
     lock();
     cache.last_use[c] = ++cache.uses;
-    bool arena = in_arena(p);
-    if (!arena && cache.cached_bytes + size > CACHE_LIMIT) evicted = make_room(c, size);
-    if (arena || cache.cached_bytes + size <= CACHE_LIMIT) {
+    bool keep = cache.cached_bytes + size <= CACHE_LIMIT || in_arena(p); /* the arena walk only when full */
+    if (!keep) {
+      evicted = make_room(c, size);
+      keep = cache.cached_bytes + size <= CACHE_LIMIT;
+    }
+    if (keep) {
       free_block *b = p;
       b->next = cache.lists[c];
       cache.lists[c] = b;

@@ -15,17 +15,17 @@
 static inline __m512 exp16(__m512 x) {
   /* clamp first, so that n stays finite for infinite x (r would be inf - inf); NaN passes through: min and
    * max return their second operand when either is NaN */
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), _mm512_min_ps(_mm512_set1_ps(89.0f), x));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  x = _mm512_max_ps(_mm512_set1_ps(TN_EXPF_LO), _mm512_min_ps(_mm512_set1_ps(TN_EXPF_HI), x));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(TN_EXPF_LOG2E)),
                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TN_EXPF_LN2_HI), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TN_EXPF_LN2_LO), r);
+  __m512 p = _mm512_set1_ps(TN_EXPF_P5);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P0));
   p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
 }

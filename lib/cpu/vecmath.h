@@ -25,17 +25,30 @@ static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); ret
 /* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction, Cephes polynomial). 2^n is applied as two normal
  * powers of two, 2^(n/2) 2^(n - n/2), so that a subnormal result and overflow to infinity come out of the
  * product with one rounding. x is clamped first (NaN included, restored at the end) so n stays finite. */
+/* Its constants, shared with the AVX-512 form (exp_f32.c): the clamp, log2(e), ln2 in a high part exact in a
+ * few bits and a low part, and the polynomial's coefficients from the highest power down. */
+#define TN_EXPF_LO (-104.0f)
+#define TN_EXPF_HI 89.0f
+#define TN_EXPF_LOG2E 1.44269504088896341f
+#define TN_EXPF_LN2_HI 0.693359375f
+#define TN_EXPF_LN2_LO (-2.12194440e-4f)
+#define TN_EXPF_P5 1.9875691500e-4f
+#define TN_EXPF_P4 1.3981999507e-3f
+#define TN_EXPF_P3 8.3334519073e-3f
+#define TN_EXPF_P2 4.1665795894e-2f
+#define TN_EXPF_P1 1.6666665459e-1f
+#define TN_EXPF_P0 5.0000001201e-1f
 static inline float tn_expf(float x) {
-  float xc = x > -104.0f ? x : -104.0f;
-  xc = xc < 89.0f ? xc : 89.0f;
-  float n = rintf(xc * 1.44269504088896341f);
-  float r = TN_FMA(n, 2.12194440e-4f, TN_FMA(n, -0.693359375f, xc));
-  float p = 1.9875691500e-4f;
-  p = TN_FMA(p, r, 1.3981999507e-3f);
-  p = TN_FMA(p, r, 8.3334519073e-3f);
-  p = TN_FMA(p, r, 4.1665795894e-2f);
-  p = TN_FMA(p, r, 1.6666665459e-1f);
-  p = TN_FMA(p, r, 5.0000001201e-1f);
+  float xc = x > TN_EXPF_LO ? x : TN_EXPF_LO;
+  xc = xc < TN_EXPF_HI ? xc : TN_EXPF_HI;
+  float n = rintf(xc * TN_EXPF_LOG2E);
+  float r = TN_FMA(-n, TN_EXPF_LN2_LO, TN_FMA(-n, TN_EXPF_LN2_HI, xc));
+  float p = TN_EXPF_P5;
+  p = TN_FMA(p, r, TN_EXPF_P4);
+  p = TN_FMA(p, r, TN_EXPF_P3);
+  p = TN_FMA(p, r, TN_EXPF_P2);
+  p = TN_FMA(p, r, TN_EXPF_P1);
+  p = TN_FMA(p, r, TN_EXPF_P0);
   p = TN_FMA(p, r * r, r) + 1.0f;
   int32_t k = (int32_t)n, half = k >> 1; /* k in [-150, 129]: both halves are normal exponents */
   float result = p * tn_vm_from_bits((half + 127) << 23) * tn_vm_from_bits((k - half + 127) << 23);
