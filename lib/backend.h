@@ -86,8 +86,10 @@ enum { TN_GEMM_SUM_BATCHES = 1, TN_GEMM_FRESH_RESULT = 2 };
 
 typedef struct tn_backend {
   const char *name;
-  /* allocator accounting, updated atomically by the backend's allocator */
-  int64_t live_bytes;
+  /* allocator accounting (storage.c): the live bytes are the sum of the owner thread's count, kept without a
+   * lock (see lib/cpu/alloc.c), and the other threads' (atomic); either may be negative on its own */
+  int64_t owner_live_bytes;
+  int64_t others_live_bytes;
   int64_t peak_bytes;
 
   void *(*alloc)(int device_index, int64_t nbytes);

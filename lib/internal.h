@@ -67,6 +67,8 @@ void tn_blas_take_back_threads(void);
 
 /* ---- host memory: 64-byte aligned blocks from the CPU backend's cache (lib/cpu/alloc.c) ---- */
 void *tn_host_alloc(int64_t nbytes);
+/* True on the thread that owns the cache (the first to allocate): its calls and its accounting take no lock. */
+bool tn_host_owner_thread(void);
 void tn_host_free(void *p, int64_t nbytes);
 int64_t tn_host_cached_bytes(void);
 void tn_host_empty_cache(void);
@@ -84,7 +86,13 @@ bool tn_same_shape(const tn_tensor *a, const tn_tensor *b);
 static inline char *tn_base(const tn_tensor *t) {
   return (char *)t->storage->data + t->offset * tn_dtype_size(t->dtype);
 }
-static inline void tn_bump_version(tn_tensor *t) { __atomic_add_fetch(&t->storage->version, 1, __ATOMIC_RELAXED); }
+/* A plain increment, not a locked add: a locked instruction waits until every earlier store has reached the
+ * cache, and after an op that wrote a cold result that is the whole latency of its misses. Two threads writing
+ * one storage at once race on its data anyway. */
+static inline void tn_bump_version(tn_tensor *t) {
+  tn_storage *s = t->storage;
+  __atomic_store_n(&s->version, __atomic_load_n(&s->version, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
 
 /* Makes `out` (possibly NULL) ready to receive a result of the given shape and dtype, on the device of
  * `like`. Returns the tensor to write into (out itself, or a new one) or NULL with an error set. */

@@ -29,19 +29,33 @@ tn_backend *tn_backend_of(const char *fn, const tn_tensor *t) {
   return tn_backend_for_device(fn, t->storage->device_type);
 }
 
+static int64_t live_bytes(const tn_backend *b) {
+  return __atomic_load_n(&b->owner_live_bytes, __ATOMIC_RELAXED) +
+         __atomic_load_n(&b->others_live_bytes, __ATOMIC_RELAXED);
+}
+
+/* Counts nbytes more (or fewer) live: the owner thread of the host cache with a plain add (stored whole for
+ * readers elsewhere), other threads with an atomic one. */
+static void count_live(tn_backend *b, int64_t nbytes) {
+  if (tn_host_owner_thread())
+    __atomic_store_n(&b->owner_live_bytes, b->owner_live_bytes + nbytes, __ATOMIC_RELAXED);
+  else
+    __atomic_add_fetch(&b->others_live_bytes, nbytes, __ATOMIC_RELAXED);
+}
+
 void tn_account_alloc(tn_backend *b, int64_t nbytes) {
-  int64_t live = __atomic_add_fetch(&b->live_bytes, nbytes, __ATOMIC_RELAXED);
-  int64_t peak = __atomic_load_n(&b->peak_bytes, __ATOMIC_RELAXED);
+  count_live(b, nbytes);
+  int64_t live = live_bytes(b), peak = __atomic_load_n(&b->peak_bytes, __ATOMIC_RELAXED);
   while (live > peak &&
          !__atomic_compare_exchange_n(&b->peak_bytes, &peak, live, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
 }
 
-void tn_account_free(tn_backend *b, int64_t nbytes) { __atomic_sub_fetch(&b->live_bytes, nbytes, __ATOMIC_RELAXED); }
+void tn_account_free(tn_backend *b, int64_t nbytes) { count_live(b, -nbytes); }
 
 int64_t tn_memory_live_bytes(int device_type) {
   if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return 0;
-  return __atomic_load_n(&tn_backends[device_type]->live_bytes, __ATOMIC_RELAXED);
+  return live_bytes(tn_backends[device_type]);
 }
 
 int64_t tn_memory_peak_bytes(int device_type) {
@@ -52,7 +66,7 @@ int64_t tn_memory_peak_bytes(int device_type) {
 void tn_memory_reset_peak(int device_type) {
   if (device_type < 0 || device_type >= TN_NUM_DEVICE_TYPES || !tn_backends[device_type]) return;
   tn_backend *b = tn_backends[device_type];
-  __atomic_store_n(&b->peak_bytes, __atomic_load_n(&b->live_bytes, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+  __atomic_store_n(&b->peak_bytes, live_bytes(b), __ATOMIC_RELAXED);
 }
 
 int64_t tn_memory_cached_bytes(int device_type) {

@@ -15,9 +15,18 @@
  * dead tensor's block comes back about a cycle later); in 4 KB pages that is thousands of pages, past the
  * TLB's reach, and nearly every block cost a page walk (in a VM a nested one). In 2 MB pages it is a few
  * dozen: an add of 1000 floats in a loop took ~13% less. Arena blocks cannot go back to the system one by
- * one, so they stay cached for good; at most MAX_ARENAS regions are mapped, then malloc serves as before. */
+ * one, so they stay cached for good; at most MAX_ARENAS regions are mapped, then malloc serves as before.
+ *
+ * The cache belongs to one thread, the owner: the first to call in, normally the one running Lua. Its calls take
+ * no lock, and neither does its accounting (storage.c). A locked instruction waits until every earlier store has
+ * reached the cache, and after an op that wrote a cold result that is the whole miss latency of its lines: with a
+ * lock in each allocation, c = a + b on 1000 floats cycling through 32 MB of results took ~355 ns in C, without
+ * ~300. Other threads (inside a kernel, or a program's own) get their blocks from malloc, and give blocks back
+ * with free, except arena blocks, which they hand to the owner on a lock-free stack (`returned`); the owner files
+ * those in its lists at its next allocation. */
 #include "cpu.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -34,25 +43,34 @@ enum { HUGE_PAGE = 2 << 20, ARENA_BYTES = 32 << 20, ARENA_MAX_BYTES = 64 << 10, 
 
 typedef struct free_block {
   struct free_block *next;
+  int size_class; /* set on blocks handed back by other threads */
 } free_block;
 
-/* The CPU backend's allocator state (part of the backend registry's CPU entry). */
+/* The CPU backend's allocator state (part of the backend registry's CPU entry). Only the owner thread writes
+ * it, except `returned` (any thread) and `owner` (claimed once). */
 static struct {
   free_block *lists[NUM_CLASSES];
   uint64_t last_use[NUM_CLASSES]; /* `uses` when a block of the class was last taken or given back */
   uint64_t uses;
-  int64_t cached_bytes;
+  int64_t cached_bytes;     /* read by any thread */
   char *arenas[MAX_ARENAS]; /* each ARENA_BYTES long, aligned to a huge page */
-  int num_arenas;
+  int num_arenas;           /* read by any thread (in_arena): published after its arena */
   char *arena_next, *arena_end; /* the unused part of the newest arena */
-  int lock;
+  uintptr_t owner;          /* pthread_self() of the owner thread; 0 until the first call */
+  free_block *returned;     /* arena blocks other threads have freed, for the owner to file */
 } cache;
 
-static void lock(void) {
-  while (__atomic_exchange_n(&cache.lock, 1, __ATOMIC_ACQUIRE))
-    while (__atomic_load_n(&cache.lock, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+bool tn_host_owner_thread(void) {
+  uintptr_t self = (uintptr_t)pthread_self(), owner = __atomic_load_n(&cache.owner, __ATOMIC_RELAXED);
+  if (owner == self) return true;
+  if (owner) return false;
+  return __atomic_compare_exchange_n(&cache.owner, &owner, self, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
-static void unlock(void) { __atomic_store_n(&cache.lock, 0, __ATOMIC_RELEASE); }
+
+/* cached_bytes += delta, by the owner: a plain add, stored whole for readers on other threads. */
+static void add_cached(int64_t delta) {
+  __atomic_store_n(&cache.cached_bytes, cache.cached_bytes + delta, __ATOMIC_RELAXED);
+}
 
 /* The size class of a request, or -1 beyond the largest class (always -1 in sanitizer builds, so that every
  * allocation and free reaches the sanitizer). */
@@ -94,7 +112,7 @@ static void prefetch_block(const void *block, int64_t nbytes) {
   for (int64_t i = 0; i < n; i += 64) __builtin_prefetch((const char *)block + i, 1, 2);
 }
 
-/* A fresh block from the arenas (under the lock), mapping a new arena when the newest one is used up; NULL when
+/* A fresh block from the arenas, mapping a new arena when the newest one is used up; NULL when
  * MAX_ARENAS are mapped or the system refuses. */
 static void *arena_take(int64_t size) {
   if (cache.arena_end - cache.arena_next < size) {
@@ -106,7 +124,8 @@ static void *arena_take(int64_t size) {
     if (start > p) munmap(p, (size_t)(start - p));
     if (p + mapped > start + ARENA_BYTES) munmap(start + ARENA_BYTES, (size_t)(p + mapped - (start + ARENA_BYTES)));
     madvise(start, ARENA_BYTES, MADV_HUGEPAGE); /* a hint: without transparent huge pages, plain pages */
-    cache.arenas[cache.num_arenas++] = start;
+    cache.arenas[cache.num_arenas] = start;
+    __atomic_store_n(&cache.num_arenas, cache.num_arenas + 1, __ATOMIC_RELEASE);
     cache.arena_next = start;
     cache.arena_end = start + ARENA_BYTES;
   }
@@ -116,92 +135,105 @@ static void *arena_take(int64_t size) {
 }
 
 static bool in_arena(const void *p) {
-  for (int i = 0; i < cache.num_arenas; i++)
+  int arenas = __atomic_load_n(&cache.num_arenas, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < arenas; i++)
     if ((const char *)p >= cache.arenas[i] && (const char *)p < cache.arenas[i] + ARENA_BYTES) return true;
   return false;
 }
 
+static void file_block(void *p, int c);
+
+/* Files the arena blocks other threads have handed back. */
+static void take_returned(void) {
+  if (!__atomic_load_n(&cache.returned, __ATOMIC_RELAXED)) return;
+  free_block *b = __atomic_exchange_n(&cache.returned, NULL, __ATOMIC_ACQUIRE);
+  while (b) {
+    free_block *next = b->next;
+    file_block(b, b->size_class);
+    b = next;
+  }
+}
+
 void *tn_host_alloc(int64_t nbytes) {
   int c = size_class(nbytes);
-  if (c >= 0) {
-    int64_t size = class_bytes(c);
-    lock();
-    cache.last_use[c] = ++cache.uses;
-    free_block *b = cache.lists[c];
-    if (b) {
-      cache.lists[c] = b->next;
-      cache.cached_bytes -= size;
-      /* Cached blocks are cold: Lua frees dead tensors in batches, a collection cycle after they died, and
-       * hands them out in an order no hardware prefetcher follows. An op writing a cold block stalls on each
-       * line's miss (1000 floats: ~1 us in place of ~0.2). Fetching the next block of the class now overlaps
-       * those misses with the rest of this op and the Lua code before the next one. */
-      if (b->next) prefetch_block(b->next, nbytes);
-    } else if (size <= ARENA_MAX_BYTES) {
-      b = arena_take(size);
-    }
-    unlock();
-    if (b) return b;
-    return aligned_alloc(64, (size_t)size);
+  if (c < 0) return aligned_alloc(64, ((size_t)nbytes + 63) & ~(size_t)63);
+  int64_t size = class_bytes(c);
+  /* a class's size, so that the owner can cache the block when it frees it */
+  if (!tn_host_owner_thread()) return aligned_alloc(64, (size_t)size);
+  take_returned();
+  cache.last_use[c] = ++cache.uses;
+  free_block *b = cache.lists[c];
+  if (b) {
+    cache.lists[c] = b->next;
+    add_cached(-size);
+    /* Cached blocks are cold: Lua frees dead tensors in batches, a collection cycle after they died, and
+     * hands them out in an order no hardware prefetcher follows. An op writing a cold block stalls on each
+     * line's miss (1000 floats: ~1 us in place of ~0.2). Fetching the next block of the class now overlaps
+     * those misses with the rest of this op and the Lua code before the next one. */
+    if (b->next) prefetch_block(b->next, nbytes);
+    return b;
   }
-  return aligned_alloc(64, ((size_t)nbytes + 63) & ~(size_t)63);
+  if (size <= ARENA_MAX_BYTES && (b = arena_take(size))) return b;
+  return aligned_alloc(64, (size_t)size);
 }
 
 /* Makes room in a full cache for a block of `size` bytes of class `keep` by taking cached blocks of the class
- * used longest ago (above the arenas' sizes) off their list; returns them, chained, for the caller to free
- * outside the lock. A program's sizes change from phase to phase: without this, the blocks of a finished phase
- * (say products of 2048 x 2048) held the cache, and every result of the next phase's size (10^7 floats) went
- * back to the system when freed and came back as fresh pages, a page fault each 4 KB: a + b took 29 ms instead
- * of 7. */
-static free_block *make_room(int keep, int64_t size) {
-  free_block *evicted = NULL;
+ * used longest ago (above the arenas' sizes) off their list and freeing them. A program's sizes change from phase
+ * to phase: without this, the blocks of a finished phase (say products of 2048 x 2048) held the cache, and every
+ * result of the next phase's size (10^7 floats) went back to the system when freed and came back as fresh pages,
+ * a page fault each 4 KB: a + b took 29 ms instead of 7. */
+static void make_room(int keep, int64_t size) {
   while (cache.cached_bytes + size > CACHE_LIMIT) {
     int victim = -1;
     for (int c = size_class(ARENA_MAX_BYTES) + 1; c < NUM_CLASSES; c++)
       if (c != keep && cache.lists[c] && (victim < 0 || cache.last_use[c] < cache.last_use[victim])) victim = c;
-    if (victim < 0) break;
+    if (victim < 0) return;
     free_block *b = cache.lists[victim];
     cache.lists[victim] = b->next;
-    cache.cached_bytes -= class_bytes(victim);
-    b->next = evicted;
-    evicted = b;
+    add_cached(-class_bytes(victim));
+    free(b);
   }
-  return evicted;
+}
+
+/* The owner keeps a freed block of class c in the cache, or gives it back to the system. */
+static void file_block(void *p, int c) {
+  int64_t size = class_bytes(c);
+  cache.last_use[c] = ++cache.uses;
+  bool keep = cache.cached_bytes + size <= CACHE_LIMIT || in_arena(p); /* the arena walk only when full */
+  if (!keep) {
+    make_room(c, size);
+    keep = cache.cached_bytes + size <= CACHE_LIMIT;
+  }
+  if (!keep) {
+    free(p);
+    return;
+  }
+  free_block *b = p;
+  b->next = cache.lists[c];
+  cache.lists[c] = b;
+  add_cached(size);
 }
 
 void tn_host_free(void *p, int64_t nbytes) {
   if (!p) return;
   int c = size_class(nbytes);
-  free_block *evicted = NULL;
-  if (c >= 0) {
-    int64_t size = class_bytes(c);
-    lock();
-    cache.last_use[c] = ++cache.uses;
-    bool keep = cache.cached_bytes + size <= CACHE_LIMIT || in_arena(p); /* the arena walk only when full */
-    if (!keep) {
-      evicted = make_room(c, size);
-      keep = cache.cached_bytes + size <= CACHE_LIMIT;
-    }
-    if (keep) {
-      free_block *b = p;
-      b->next = cache.lists[c];
-      cache.lists[c] = b;
-      cache.cached_bytes += size;
-      p = NULL;
-    }
-    unlock();
+  if (c >= 0 && tn_host_owner_thread()) {
+    file_block(p, c);
+  } else if (c >= 0 && in_arena(p)) {
+    free_block *b = p, *head = __atomic_load_n(&cache.returned, __ATOMIC_RELAXED);
+    b->size_class = c;
+    do b->next = head;
+    while (!__atomic_compare_exchange_n(&cache.returned, &head, b, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+  } else {
+    free(p);
   }
-  while (evicted) {
-    free_block *next = evicted->next;
-    free(evicted);
-    evicted = next;
-  }
-  free(p);
 }
 
 int64_t tn_host_cached_bytes(void) { return __atomic_load_n(&cache.cached_bytes, __ATOMIC_RELAXED); }
 
 void tn_host_empty_cache(void) {
-  lock();
+  if (!tn_host_owner_thread()) return; /* the cache is the owner's to empty */
+  take_returned();
   for (int c = 0; c < NUM_CLASSES; c++) {
     free_block *b = cache.lists[c], *kept = NULL;
     while (b) {
@@ -211,11 +243,10 @@ void tn_host_empty_cache(void) {
         kept = b;
       } else {
         free(b);
-        cache.cached_bytes -= class_bytes(c);
+        add_cached(-class_bytes(c));
       }
       b = next;
     }
     cache.lists[c] = kept;
   }
-  unlock();
 }

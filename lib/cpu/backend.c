@@ -79,7 +79,7 @@ static void *cpu_alloc(int device_index, int64_t nbytes) {
   void *p = tn_host_alloc(nbytes);
   if (!p)
     return tn_error_null("out of memory: could not allocate %lld bytes (%lld bytes of tensors are live)",
-                         (long long)nbytes, (long long)cpu_backend.live_bytes);
+                         (long long)nbytes, (long long)tn_memory_live_bytes(TN_CPU));
   tn_account_alloc(&cpu_backend, nbytes);
   return p;
 }

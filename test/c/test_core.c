@@ -1,10 +1,11 @@
 /* test_core.c: 16-bit float conversions (exhaustively, against the compiler's own types), the allocator's
- * alignment and byte counter, storage reference counting, the iterator's dim merging, and iteration over
- * any split of the range (what the threads of a parallel loop do). */
+ * alignment and byte counter, its owner thread and the other threads' blocks, storage reference counting, the
+ * iterator's dim merging, and iteration over any split of the range (what the threads of a parallel loop do). */
 #include "iter.h"
 #include "check.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 static void test_half_exhaustive(void) {
@@ -80,6 +81,78 @@ static void test_allocator(void) {
   int64_t huge[2] = {INT64_MAX / 4, 8};
   CHECK(tn_empty(2, huge, TN_FLOAT32, TN_CPU, 0) == NULL, "an overflowing size is refused");
   CHECK(strstr(tn_last_error(), "too large") != NULL, "message: %s", tn_last_error());
+}
+
+/* The allocator's cache belongs to the thread that allocated first (this one); other threads allocate from
+ * malloc and hand the owner's arena blocks back when they free them. */
+enum { THREADS = 4, PER_THREAD = 500, ROUNDS = 20000 };
+
+typedef struct {
+  tn_tensor **to_free;          /* the owner's tensors this thread frees */
+  tn_tensor *made[PER_THREAD]; /* tensors this thread makes for the owner to free */
+  bool failed;
+} worker;
+
+static void *worker_run(void *arg) {
+  worker *w = arg;
+  int64_t n = 100;
+  for (int i = 0; i < PER_THREAD; i++) tn_tensor_free(w->to_free[i]);
+  for (int i = 0; i < ROUNDS; i++) { /* its own blocks, while the owner allocates on its side */
+    tn_tensor *t = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+    if (!t || tn_fill_(t, i)) w->failed = true;
+    tn_tensor_free(t);
+  }
+  for (int i = 0; i < PER_THREAD; i++) {
+    w->made[i] = tn_empty(1, &n, TN_FLOAT64, TN_CPU, 0);
+    if (!w->made[i] || tn_fill_(w->made[i], i)) w->failed = true;
+  }
+  return NULL;
+}
+
+static bool among(const void *p, tn_tensor *const *list, int count) {
+  for (int i = 0; i < count; i++)
+    if ((const void *)list[i] == p) return true;
+  return false;
+}
+
+static void test_allocator_threads(void) {
+  CHECK(tn_host_owner_thread(), "the first thread to allocate owns the cache");
+  int64_t before = tn_memory_live_bytes(TN_CPU), n = 257;
+  static tn_tensor *owned[THREADS * PER_THREAD], *again[THREADS * PER_THREAD];
+  for (int i = 0; i < THREADS * PER_THREAD; i++) owned[i] = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+  worker workers[THREADS] = {0};
+  pthread_t threads[THREADS];
+  for (int k = 0; k < THREADS; k++) {
+    workers[k].to_free = owned + k * PER_THREAD;
+    CHECK(pthread_create(&threads[k], NULL, worker_run, &workers[k]) == 0, "pthread_create");
+  }
+  int64_t m = 100;
+  for (int i = 0; i < ROUNDS; i++) tn_tensor_free(tn_empty(1, &m, TN_FLOAT32, TN_CPU, 0));
+  for (int k = 0; k < THREADS; k++) {
+    pthread_join(threads[k], NULL);
+    CHECK(!workers[k].failed, "worker %d could not allocate or fill", k);
+  }
+  CHECK(tn_memory_live_bytes(TN_CPU) - before == THREADS * PER_THREAD * 100 * 8,
+        "live bytes count the workers' tensors and none of the freed ones: %lld",
+        (long long)(tn_memory_live_bytes(TN_CPU) - before));
+  /* the blocks the workers handed back are the owner's next blocks of their size */
+  int reused = 0;
+  for (int i = 0; i < THREADS * PER_THREAD; i++) {
+    again[i] = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+    reused += among(again[i], owned, THREADS * PER_THREAD);
+  }
+  CHECK(reused == THREADS * PER_THREAD, "%d of %d blocks freed by other threads came back", reused,
+        THREADS * PER_THREAD);
+  /* the owner frees the workers' tensors (malloc blocks) and its own */
+  for (int k = 0; k < THREADS; k++)
+    for (int i = 0; i < PER_THREAD; i++) {
+      const double *v = (const double *)tn_base(workers[k].made[i]);
+      CHECK(v[0] == i && v[99] == i, "worker %d tensor %d holds %g ... %g", k, i, v[0], v[99]);
+      tn_tensor_free(workers[k].made[i]);
+    }
+  for (int i = 0; i < THREADS * PER_THREAD; i++) tn_tensor_free(again[i]);
+  CHECK(tn_memory_live_bytes(TN_CPU) == before, "live bytes back where they were: %lld",
+        (long long)(tn_memory_live_bytes(TN_CPU) - before));
 }
 
 static void test_iterator_merges_dims(void) {
@@ -160,6 +233,7 @@ int main(void) {
   test_half_exhaustive();
   test_bfloat16();
   test_allocator();
+  test_allocator_threads();
   test_iterator_merges_dims();
   test_iterator_ranges();
   return CHECK_REPORT("test_core");
