@@ -98,16 +98,17 @@ void tn_iter_init(tn_iter *it, int ndim, const int64_t *shape, int nops, const t
 void tn_iter_run_range(const tn_iter *it, int64_t begin, int64_t end, tn_loop_fn fn, void *ctx) {
   if (begin >= end) return;
   int nops = it->nops, ndim = it->ndim;
-  int64_t idx[TN_MAX_DIMS];
+  int64_t idx[TN_MAX_DIMS] = {0};
   char *ptr[TN_ITER_MAX_OPS];
-  int64_t rest = begin;
-  for (int d = 0; d < ndim; d++) {
-    idx[d] = rest % it->shape[d];
-    rest /= it->shape[d];
-  }
-  for (int k = 0; k < nops; k++) {
-    ptr[k] = it->data[k];
-    for (int d = 0; d < ndim; d++) ptr[k] += idx[d] * it->strides[d][k];
+  for (int k = 0; k < nops; k++) ptr[k] = it->data[k];
+  if (begin > 0) { /* a later thread's share: two divisions a dim, as long as a small op's whole loop */
+    int64_t rest = begin;
+    for (int d = 0; d < ndim; d++) {
+      idx[d] = rest % it->shape[d];
+      rest /= it->shape[d];
+    }
+    for (int k = 0; k < nops; k++)
+      for (int d = 0; d < ndim; d++) ptr[k] += idx[d] * it->strides[d][k];
   }
   int64_t left = end - begin;
   while (left > 0) {
