@@ -1,11 +1,14 @@
 /* exp_f32.c: the float32 exp kernel on AVX-512.
  *
- * The same reduction and polynomial as tn_expf (vecmath.h): exp x = 2^n e^r with n = round(x / ln2) and
- * |r| <= ln2/2. The scalar form, vectorised by the compiler, spends half its time making 2^n safe: a
- * subnormal result needs a second scaling, overflow and underflow their own selects. vscalefps multiplies by
- * 2^n in one instruction and rounds once, with overflow to infinity and gradual underflow included, so a
- * vector of 16 takes about 16 instructions instead of 37: 1000 floats in 180 ns instead of 430. Both forms
- * give the same results to an ulp. */
+ * The reduction and polynomial of tn_expf (vecmath.h): exp x = 2^n e^r with n = round(x / ln2) and |r| <= ln2/2.
+ * The scalar form, vectorised by the compiler, spends half its time making 2^n safe: a subnormal result needs a
+ * second scaling, overflow and underflow their own selects. vscalefps multiplies by 2^n in one instruction and
+ * rounds once, with overflow to infinity and gradual underflow included; n comes from adding and subtracting
+ * 1.5 * 2^23 (two instructions, where a multiply and vrndscaleps take three, and where a tie may round the other
+ * way than tn_expf's rintf of the rounded product). A vector of 16 takes 14 instructions where the scalar form
+ * compiles to 37 (1000 floats: 180 against 430 ns), and 10% less time than with that rounding and the terms added
+ * separately (1024 floats in L1: 326 against 364 ns, interleaved medians on a busy VM). Both forms give the same
+ * results to an ulp (worst 0.89 ulp of float64's exp). */
 #include "cpu.h"
 #include "vecmath.h"
 
@@ -16,8 +19,8 @@ static inline __m512 exp16(__m512 x) {
   /* clamp first, so that n stays finite for infinite x (r would be inf - inf); NaN passes through: min and
    * max return their second operand when either is NaN */
   x = _mm512_max_ps(_mm512_set1_ps(TN_EXPF_LO), _mm512_min_ps(_mm512_set1_ps(TN_EXPF_HI), x));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(TN_EXPF_LOG2E)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 round_bias = _mm512_set1_ps(12582912.0f); /* 1.5 * 2^23: the sum keeps no fraction */
+  __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(TN_EXPF_LOG2E), round_bias), round_bias);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TN_EXPF_LN2_HI), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(TN_EXPF_LN2_LO), r);
   __m512 p = _mm512_set1_ps(TN_EXPF_P5);
@@ -26,7 +29,7 @@ static inline __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P2));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P1));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TN_EXPF_P0));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(_mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f)), r, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
 }
 

@@ -49,7 +49,7 @@ static inline float tn_expf(float x) {
   p = TN_FMA(p, r, TN_EXPF_P2);
   p = TN_FMA(p, r, TN_EXPF_P1);
   p = TN_FMA(p, r, TN_EXPF_P0);
-  p = TN_FMA(p, r * r, r) + 1.0f;
+  p = TN_FMA(TN_FMA(p, r, 1.0f), r, 1.0f); /* 1 + r + r^2 p, one operation less than adding the terms */
   int32_t k = (int32_t)n, half = k >> 1; /* k in [-150, 129]: both halves are normal exponents */
   float result = p * tn_vm_from_bits((half + 127) << 23) * tn_vm_from_bits((k - half + 127) << 23);
   return x != x ? x : result;
