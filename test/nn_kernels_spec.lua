@@ -90,6 +90,11 @@ local conv2d = {
   { 'conv2d stride 4 larger than the kernel', { 2, 3, 13, 13 }, { 9, 3, 2, 2 }, { stride = 4 }, ', stride=4' },
   { 'conv2d groups 2 stride 2 batch 3', { 3, 4, 7, 7 }, { 6, 2, 3, 3 }, { groups = 2, stride = 2, padding = 1 },
     ', groups=2, stride=2, padding=1' },
+  -- rows that fit a vector, laid out by one shuffle of the input row's first two vectors (and near the end of
+  -- the input, where that would read past it, one element at a time)
+  { 'conv2d stride 2 pad 1, 14x14 batch 5', { 5, 6, 14, 14 }, { 7, 6, 3, 3 }, { stride = 2, padding = 1 },
+    ', stride=2, padding=1' },
+  { 'conv2d stride 2, 28x27', { 3, 2, 28, 27 }, { 4, 2, 3, 3 }, { stride = 2 }, ', stride=2' },
 }
 for _, c in ipairs(conv2d) do
   for _, dtype in ipairs(DTYPES) do conv_case(c[1], 2, c[2], c[3], c[4], c[5], dtype) end

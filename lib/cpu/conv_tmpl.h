@@ -31,6 +31,7 @@ static inline void FN(phase_row)(T *restrict row, const T *restrict src, int64_t
 static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_plan *p) {
   int64_t phases = p->sh * p->sw, sw = p->sw, count = channels * p->n;
   int threads = tn_nn_threads(count * phases * p->plane, 1 << 15);
+  const T *x_end = x + count * p->h * p->w;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t i = 0; i < count; i++) {
     int64_t c = i / p->n, img = i % p->n;
@@ -63,12 +64,29 @@ static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_
       int64_t lo = v >= p->pl ? 0 : (p->pl - v + sw - 1) / sw;
       int64_t hi = (p->pl + p->w - v + sw - 1) / sw;
       hi = hi < lo ? lo : hi > p->wq ? p->wq : hi;
+      /* Phase rows of up to VL values, whose input columns lie in the row's first two vectors (a 14 or 28 wide
+       * image at stride 2), are one shuffle of those vectors with the lanes off [lo, hi) cleared, stored as
+       * one vector: the loop below spent most of a stride-2 forward pass of 14 x 14 images in these rows. Its
+       * lanes past the row land in rows of this plane written after it. */
+      bool shuffled = phases > 1 && p->wq <= VL && hi > lo && (hi - 1) * sw + v - p->pl < 2 * VL;
+      VI pick, keep;
+      for (int l = 0; l < VL; l++) {
+        bool inside = l >= lo && l < hi;
+        pick[l] = inside ? l * sw + v - p->pl : 0;
+        keep[l] = inside ? -1 : 0;
+      }
       for (int64_t r = 0; r < p->hq; r++) {
         int64_t ih = r * p->sh + u - p->pt;
-        if (ih < 0 || ih >= p->h)
+        if (ih < 0 || ih >= p->h) {
           FN(phase_row)(d + r * p->wq, s, 0, 0, p->wq, sw);
-        else
-          FN(phase_row)(d + r * p->wq, s + ih * p->w + v - p->pl, lo, hi, p->wq, sw);
+          continue;
+        }
+        const T *src = s + ih * p->w;
+        if (shuffled && r * p->wq + VL <= p->plane && x_end - src >= 2 * VL) {
+          V got = __builtin_shuffle(*(const VU *)src, *(const VU *)(src + VL), pick);
+          *(VU *)(d + r * p->wq) = (V)((VI)got & keep);
+        } else
+          FN(phase_row)(d + r * p->wq, src + v - p->pl, lo, hi, p->wq, sw);
       }
       if (img == p->n - 1) /* the gap after the block's planes */
         for (int64_t j = p->n * p->plane; j < p->block; j++) dst[(c * phases + ph) * p->block + j] = 0;
