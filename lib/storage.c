@@ -159,7 +159,12 @@ void tn_storage_retain(tn_storage *s) {
 }
 
 void tn_storage_release(tn_storage *s) {
-  if (!s || __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) > 0) return;
+  if (!s) return;
+  /* The last reference goes without a locked decrement, which would first wait for every pending store (after
+   * an op, its result's misses). A count of 1 seen with acquire ordering means no one else holds a reference
+   * (it would be counted) and every other holder's release happened before this point. */
+  if (__atomic_load_n(&s->refcount, __ATOMIC_ACQUIRE) != 1 && __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) > 0)
+    return;
   if (s->foreign == 2) {
     char *block = s->deleter_ctx;
     tn_account_free(tn_backends[TN_CPU], s->nbytes);

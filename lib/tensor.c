@@ -185,6 +185,13 @@ tn_tensor *tn_alias(const tn_tensor *t) {
 void tn_tensor_free(tn_tensor *t) {
   if (!t) return;
   tn_storage *home = t->home;
+  /* An op's result still on its own block, shared with no view: both references are this header's, so
+   * the block goes back with no locked instruction (see tn_storage_release). */
+  if (home && t->storage == home && __atomic_load_n(&home->refcount, __ATOMIC_ACQUIRE) == 2) {
+    __atomic_store_n(&home->refcount, 1, __ATOMIC_RELAXED);
+    tn_storage_release(home);
+    return;
+  }
   tn_storage_release(t->storage);
   if (home)
     tn_storage_release(home); /* the header lives in home's block */
