@@ -22,7 +22,10 @@
 static inline float tn_vm_from_bits(int32_t i) { float f; memcpy(&f, &i, 4); return f; }
 static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); return i; }
 
-/* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction, Cephes polynomial). 2^n is applied as two normal
+/* exp: 2^n e^r with |r| <= ln2/2 (Cody-Waite reduction; e^r = 1 + r + r^2 p(r), p of degree 4 fitted to the
+ * relative error of e^r by weighted least squares with Lawson's reweighting: 3e-9 at most, 0.03 ulp, where
+ * Cephes' degree 5 had room to spare; the results' worst error is still the roundings', 0.91 ulp against
+ * float64's exp over [-110, 90], every float tried, where Cephes' gave 0.89). 2^n is applied as two normal
  * powers of two, 2^(n/2) 2^(n - n/2), so that a subnormal result and overflow to infinity come out of the
  * product with one rounding. x is clamped first (NaN included, restored at the end) so n stays finite. */
 /* Its constants, shared with the AVX-512 form (exp_f32.c): the clamp, log2(e), ln2 in a high part exact in a
@@ -32,19 +35,17 @@ static inline int32_t tn_vm_to_bits(float f) { int32_t i; memcpy(&i, &f, 4); ret
 #define TN_EXPF_LOG2E 1.44269504088896341f
 #define TN_EXPF_LN2_HI 0.693359375f
 #define TN_EXPF_LN2_LO (-2.12194440e-4f)
-#define TN_EXPF_P5 1.9875691500e-4f
-#define TN_EXPF_P4 1.3981999507e-3f
-#define TN_EXPF_P3 8.3334519073e-3f
-#define TN_EXPF_P2 4.1665795894e-2f
-#define TN_EXPF_P1 1.6666665459e-1f
-#define TN_EXPF_P0 5.0000001201e-1f
+#define TN_EXPF_P4 1.3814467238e-3f
+#define TN_EXPF_P3 8.3687808365e-3f
+#define TN_EXPF_P2 4.1668392718e-2f
+#define TN_EXPF_P1 1.6666519642e-1f
+#define TN_EXPF_P0 4.9999994040e-1f
 static inline float tn_expf(float x) {
   float xc = x > TN_EXPF_LO ? x : TN_EXPF_LO;
   xc = xc < TN_EXPF_HI ? xc : TN_EXPF_HI;
   float n = rintf(xc * TN_EXPF_LOG2E);
   float r = TN_FMA(-n, TN_EXPF_LN2_LO, TN_FMA(-n, TN_EXPF_LN2_HI, xc));
-  float p = TN_EXPF_P5;
-  p = TN_FMA(p, r, TN_EXPF_P4);
+  float p = TN_EXPF_P4;
   p = TN_FMA(p, r, TN_EXPF_P3);
   p = TN_FMA(p, r, TN_EXPF_P2);
   p = TN_FMA(p, r, TN_EXPF_P1);
