@@ -65,6 +65,10 @@ int tn_wrap_dim(const char *fn, int dim, int ndim);
 bool tn_blas_lend_threads(void);
 void tn_blas_take_back_threads(void);
 
+/* Drops `refs` references to s at once (tn_storage_release drops one); the last ones free it without a
+ * locked instruction. */
+void tn_storage_drop(tn_storage *s, int64_t refs);
+
 /* ---- host memory: 64-byte aligned blocks from the CPU backend's cache (lib/cpu/alloc.c) ---- */
 void *tn_host_alloc(int64_t nbytes);
 /* True on the thread that owns the cache (the first to allocate): its calls and its accounting take no lock. */

@@ -158,12 +158,15 @@ void tn_storage_retain(tn_storage *s) {
   if (s) __atomic_add_fetch(&s->refcount, 1, __ATOMIC_RELAXED);
 }
 
-void tn_storage_release(tn_storage *s) {
+void tn_storage_release(tn_storage *s) { tn_storage_drop(s, 1); }
+
+void tn_storage_drop(tn_storage *s, int64_t refs) {
   if (!s) return;
-  /* The last reference goes without a locked decrement, which would first wait for every pending store (after
-   * an op, its result's misses). A count of 1 seen with acquire ordering means no one else holds a reference
-   * (it would be counted) and every other holder's release happened before this point. */
-  if (__atomic_load_n(&s->refcount, __ATOMIC_ACQUIRE) != 1 && __atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) > 0)
+  /* The last references go without a locked decrement, which would first wait for every pending store (after
+   * an op, its result's misses). A count of `refs` seen with acquire ordering means no one else holds a
+   * reference (it would be counted) and every other holder's release happened before this point. */
+  if (__atomic_load_n(&s->refcount, __ATOMIC_ACQUIRE) != refs &&
+      __atomic_sub_fetch(&s->refcount, refs, __ATOMIC_ACQ_REL) > 0)
     return;
   if (s->foreign == 2) {
     char *block = s->deleter_ctx;

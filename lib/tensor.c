@@ -185,11 +185,8 @@ tn_tensor *tn_alias(const tn_tensor *t) {
 void tn_tensor_free(tn_tensor *t) {
   if (!t) return;
   tn_storage *home = t->home;
-  /* An op's result still on its own block, shared with no view: both references are this header's, so
-   * the block goes back with no locked instruction (see tn_storage_release). */
-  if (home && t->storage == home && __atomic_load_n(&home->refcount, __ATOMIC_ACQUIRE) == 2) {
-    __atomic_store_n(&home->refcount, 1, __ATOMIC_RELAXED);
-    tn_storage_release(home);
+  if (home && home == t->storage) { /* an op's result on its own block: both references at once */
+    tn_storage_drop(home, 2);
     return;
   }
   tn_storage_release(t->storage);

@@ -69,8 +69,8 @@ static void FN(split_images)(T *dst, const T *x, int64_t channels, const direct_
        * one vector: the loop below spent most of a stride-2 forward pass of 14 x 14 images in these rows. Its
        * lanes past the row land in rows of this plane written after it. */
       bool shuffled = phases > 1 && p->wq <= VL && hi > lo && (hi - 1) * sw + v - p->pl < 2 * VL;
-      VI pick, keep;
-      for (int l = 0; l < VL; l++) {
+      VI pick = {0}, keep = {0};
+      for (int l = 0; shuffled && l < VL; l++) {
         bool inside = l >= lo && l < hi;
         pick[l] = inside ? l * sw + v - p->pl : 0;
         keep[l] = inside ? -1 : 0;

@@ -167,7 +167,7 @@ static void *free_views(void *arg) {
 }
 
 static int by_address(const void *a, const void *b) {
-  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+  uintptr_t x = (uintptr_t) * (tn_tensor *const *)a, y = (uintptr_t) * (tn_tensor *const *)b;
   return x < y ? -1 : x > y;
 }
 
@@ -186,11 +186,9 @@ static void test_shared_release_threads(void) {
         (long long)(tn_memory_live_bytes(TN_CPU) - before));
   /* a block filed twice would come out of the cache twice */
   for (int i = 0; i < 2 * SHARED; i++) next[i] = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
-  void *blocks[2 * SHARED];
-  for (int i = 0; i < 2 * SHARED; i++) blocks[i] = next[i];
-  qsort(blocks, 2 * SHARED, sizeof blocks[0], by_address);
+  qsort(next, 2 * SHARED, sizeof next[0], by_address);
   int repeated = 0;
-  for (int i = 1; i < 2 * SHARED; i++) repeated += blocks[i] == blocks[i - 1];
+  for (int i = 1; i < 2 * SHARED; i++) repeated += next[i] == next[i - 1];
   CHECK(repeated == 0, "%d blocks handed out twice", repeated);
   for (int i = 0; i < 2 * SHARED; i++) tn_tensor_free(next[i]);
   CHECK(tn_memory_live_bytes(TN_CPU) == before, "live bytes back where they were");
