@@ -30,6 +30,14 @@
  * rest of a run goes through one vector's width (64 bytes) of them, then one element at a time. */
 #define LANES(ACC) (256 / (int)sizeof(ACC))
 #define VEC(ACC) (64 / (int)sizeof(ACC))
+/* Lanes for loops that keep more than the lanes in registers (NaN flags beside them, the addresses of a strip
+ * of rows): LANES where there are 32 vector registers, half as many where there are 16 (with 256 bytes of
+ * lanes and as many flags, AVX2 spilled them to the stack on every step: an amax ran at half speed). */
+#if defined(__AVX512F__)
+#define REG_LANES(ACC) LANES(ACC)
+#else
+#define REG_LANES(ACC) (LANES(ACC) / 2)
+#endif
 
 static inline int nan_f(float x) { return x != x; }
 static inline int nan_d(double x) { return x != x; }
@@ -120,10 +128,25 @@ static inline int nan_none(int64_t x) { return 0; }
                           const rk_ctx *c) {                                                               \
     typedef CT ct;                                                                                         \
     typedef ACC acc_t;                                                                                     \
+    enum { S = REG_LANES(ACC) };                                                                           \
     acc_t *restrict a = st;                                                                                \
+    int64_t j0 = 0;                                                                                        \
+    /* strips of S slots held in registers down all the rows: a load a row, not a load and a store */      \
+    for (; j0 + S <= n; j0 += S) {                                                                         \
+      acc_t lane[S];                                                                                       \
+      for (int j = 0; j < S; j++) lane[j] = a[j0 + j];                                                     \
+      for (int64_t r = 0; r < nrows; r++) {                                                                \
+        const T *restrict p = (const T *)(ptr + r * rs) + j0;                                              \
+        for (int j = 0; j < S; j++) {                                                                      \
+          ct x = LOAD(p[j]);                                                                               \
+          lane[j] = lane[j] OP(acc_t)(MAP(x));                                                             \
+        }                                                                                                  \
+      }                                                                                                    \
+      for (int j = 0; j < S; j++) a[j0 + j] = lane[j];                                                     \
+    }                                                                                                      \
     for (int64_t r = 0; r < nrows; r++) {                                                                  \
       const T *restrict p = (const T *)(ptr + r * rs);                                                     \
-      for (int64_t j = 0; j < n; j++) {                                                                    \
+      for (int64_t j = j0; j < n; j++) {                                                                   \
         ct x = LOAD(p[j]);                                                                                 \
         a[j] = a[j] OP(acc_t)(MAP(x));                                                                     \
       }                                                                                                    \
@@ -189,10 +212,10 @@ TN_FOREACH_ALL_ARG(STAMP_ANY, _)
 
 /* m = the extreme of MAP(LOAD(p[0..len))) by GT (> for max, < for min) from IDENT, or NaN when a NaN is among
  * them. The lanes keep the plain extreme (a compare and a select: vmaxps/vminps) and, apart, whether a NaN
- * went by, which keeps the loop-carried chain one instruction long. */
+ * went by (as a mask, -1: a compare and an or), which keeps the loop-carried chain one instruction long. */
 #define RUN_EXTREME(m, T, CT, LOAD, MAP, GT, IDENT, ptr, len)                                               \
   do {                                                                                                     \
-    enum { L_ = LANES(CT), W_ = VEC(CT) };                                                                 \
+    enum { L_ = REG_LANES(CT), W_ = VEC(CT) };                                                             \
     const T *restrict p_ = (const T *)(ptr);                                                               \
     CT lane_[L_];                                                                                          \
     int32_t nan_[L_];                                                                                      \
@@ -202,18 +225,18 @@ TN_FOREACH_ALL_ARG(STAMP_ANY, _)
       for (int j = 0; j < L_; j++) {                                                                       \
         CT x = MAP(LOAD(p_[i_ + j]));                                                                      \
         lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                         \
-        nan_[j] |= IS_NAN(x);                                                                              \
+        nan_[j] |= -(int32_t)IS_NAN(x);                                                                    \
       }                                                                                                    \
     for (; i_ + W_ <= (len); i_ += W_)                                                                     \
       for (int j = 0; j < W_; j++) {                                                                       \
         CT x = MAP(LOAD(p_[i_ + j]));                                                                      \
         lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                         \
-        nan_[j] |= IS_NAN(x);                                                                              \
+        nan_[j] |= -(int32_t)IS_NAN(x);                                                                    \
       }                                                                                                    \
     for (int j = 0; i_ < (len); i_++, j++) {                                                               \
       CT x = MAP(LOAD(p_[i_]));                                                                            \
       lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                           \
-      nan_[j] |= IS_NAN(x);                                                                                \
+      nan_[j] |= -(int32_t)IS_NAN(x);                                                                      \
     }                                                                                                      \
     int32_t any_ = 0;                                                                                      \
     for (int j = 0; j < L_; j++) any_ |= nan_[j];                                                          \
