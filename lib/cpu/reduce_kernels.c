@@ -115,14 +115,17 @@ static inline int nan_none(int64_t x) { return 0; }
         ct x = LOAD(p[i + j]);                                                                             \
         lane[j] = lane[j] OP(acc_t)(MAP(x));                                                               \
       }                                                                                                    \
-    for (int j = 0; i < len; i++, j++) {                                                                   \
+    /* the last few elements apart: lanes stored one at a time, then loaded as vectors, stall the loads */ \
+    acc_t rest = IDENT;                                                                                    \
+    for (; i < len; i++) {                                                                                 \
       ct x = LOAD(p[i]);                                                                                   \
-      lane[j] = lane[j] OP(acc_t)(MAP(x));                                                                 \
+      rest = rest OP(acc_t)(MAP(x));                                                                       \
     }                                                                                                      \
+    _Pragma("GCC unroll 8") /* the tree unrolled stays in registers; as a loop it went through the stack */ \
     for (int w = L / 2; w > 0; w /= 2)                                                                     \
       for (int j = 0; j < w; j++) lane[j] = lane[j] OP lane[j + w];                                        \
     acc_t *a = st;                                                                                         \
-    a[slot] = a[slot] OP lane[0];                                                                          \
+    a[slot] = a[slot] OP(lane[0] OP rest);                                                                 \
   }                                                                                                        \
   static void NAME##_rows(void *st, int64_t n, const char *ptr, int64_t rs, int64_t nrows, int64_t index,  \
                           const rk_ctx *c) {                                                               \
@@ -233,16 +236,18 @@ TN_FOREACH_ALL_ARG(STAMP_ANY, _)
         lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                         \
         nan_[j] |= -(int32_t)IS_NAN(x);                                                                    \
       }                                                                                                    \
-    for (int j = 0; i_ < (len); i_++, j++) {                                                               \
-      CT x = MAP(LOAD(p_[i_]));                                                                            \
-      lane_[j] = GT(x, lane_[j]) ? x : lane_[j];                                                           \
-      nan_[j] |= -(int32_t)IS_NAN(x);                                                                      \
-    }                                                                                                      \
+    CT rest_ = IDENT; /* the last few elements apart, as in the arith kernels */                           \
     int32_t any_ = 0;                                                                                      \
+    for (; i_ < (len); i_++) {                                                                             \
+      CT x = MAP(LOAD(p_[i_]));                                                                            \
+      rest_ = GT(x, rest_) ? x : rest_;                                                                    \
+      any_ |= IS_NAN(x);                                                                                   \
+    }                                                                                                      \
     for (int j = 0; j < L_; j++) any_ |= nan_[j];                                                          \
+    _Pragma("GCC unroll 8")                                                                                \
     for (int w = L_ / 2; w > 0; w /= 2)                                                                    \
       for (int j = 0; j < w; j++) lane_[j] = GT(lane_[j + w], lane_[j]) ? lane_[j + w] : lane_[j];         \
-    (m) = any_ ? (CT)NAN : lane_[0];                                                                       \
+    (m) = any_ ? (CT)NAN : GT(rest_, lane_[0]) ? rest_ : lane_[0];                                         \
   } while (0)
 #define GT_MAX(x, v) ((x) > (v))
 #define GT_MIN(x, v) ((x) < (v))
@@ -576,6 +581,7 @@ TN_FOREACH_FLOATING_ARG(STAMP_VAR, _)
     for (; i + W <= len; i += W)                                                                           \
       for (int j = 0; j < W; j++) lane[j] += TN_MATH(exp, LOAD(p[i + j]) - m);                             \
     for (int j = 0; i < len; i++, j++) lane[j] += TN_MATH(exp, LOAD(p[i]) - m);                            \
+    _Pragma("GCC unroll 8")                                                                                \
     for (int w = L / 2; w > 0; w /= 2)                                                                     \
       for (int j = 0; j < w; j++) lane[j] += lane[j + w];                                                  \
     CT *sm = st, *ss = sm + n;                                                                             \
