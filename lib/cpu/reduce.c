@@ -22,7 +22,8 @@ enum {
   CASCADE_FAN = 8,     /* partial states merged per cascade level */
   CASCADE_LEVELS = 16, /* 8^16 leaves */
   CHUNK = 1 << 16,     /* elements of one chunk of a split reduction */
-  FEW_UNITS = 16       /* split reductions with fewer work units than this */
+  FEW_UNITS = 16,      /* split reductions with fewer work units than this */
+  LINE_BATCH = 64      /* outputs of short contiguous runs initialised and finished together */
 };
 
 typedef struct rdim {
@@ -328,21 +329,31 @@ static void run_lines(const plan *pl, scratch *s, int64_t begin, int64_t end) {
     idx[i] = rest % d->size;
     rest /= d->size;
   }
-  /* the common case, each output one contiguous piece: straight to the kernel */
+  /* The common case, each output one contiguous piece: straight to the kernel, a batch of neighbours along the
+   * innermost kept dim at a time, with one init and one finish a batch (short rows spent as long in the calls
+   * around each run as in the run). */
   const rk_kernel *k = pl->k;
-  bool piece = pl->nr == 1 && pl->n_red <= RK_PIECE && pl->d[pl->rd[0]].xs == pl->es;
-  for (int64_t u = begin; u < end; u++) {
+  bool piece = pl->nr == 1 && pl->n_red <= RK_PIECE && pl->d[pl->rd[0]].xs == pl->es && pl->nk > 0;
+  const rdim *d0 = piece ? &pl->d[pl->kd[0]] : NULL;
+  _Alignas(64) char batch[LINE_BATCH * RK_MAX_STATE];
+  for (int64_t u = begin; u < end;) {
+    int64_t b = 1;
     if (piece) {
-      k->init(s->acc, 1);
-      k->run(s->acc, 1, 0, pl->x + xo, pl->n_red, 0, &pl->ctx);
+      b = end - u < d0->size - idx[0] ? end - u : d0->size - idx[0];
+      b = b < LINE_BATCH ? b : LINE_BATCH;
+      k->init(batch, b);
+      for (int64_t j = 0; j < b; j++) k->run(batch, b, j, pl->x + xo + j * d0->xs, pl->n_red, 0, &pl->ctx);
+      k->finish(pl->o0 + o0, d0->os0, pl->o1 ? pl->o1 + o1 : NULL, d0->os1, batch, b, &pl->ctx);
     } else {
       reduce_item(pl, s, pl->x + xo, 0, pl->n_red, s->acc, 1);
+      k->finish(pl->o0 + o0, 0, pl->o1 ? pl->o1 + o1 : NULL, 0, s->acc, 1, &pl->ctx);
     }
-    k->finish(pl->o0 + o0, 0, pl->o1 ? pl->o1 + o1 : NULL, 0, s->acc, 1, &pl->ctx);
-    for (int i = 0; i < pl->nk; i++) { /* the next unit */
+    u += b;
+    for (int i = 0; i < pl->nk; i++) { /* the next unit, b along the innermost kept dim (never past its end) */
       const rdim *d = &pl->d[pl->kd[i]];
-      xo += d->xs, o0 += d->os0, o1 += d->os1;
-      if (++idx[i] < d->size) break;
+      int64_t step = i == 0 ? b : 1;
+      xo += step * d->xs, o0 += step * d->os0, o1 += step * d->os1;
+      if ((idx[i] += step) < d->size) break;
       xo -= d->size * d->xs, o0 -= d->size * d->os0, o1 -= d->size * d->os1;
       idx[i] = 0;
     }

@@ -20,7 +20,8 @@
 enum {
   RK_PIECE = 4096, /* the longest run handed to a kernel (two-pass kernels re-read it from cache) */
   RK_LEAF = 32,    /* the most rows handed to a kernel at once */
-  RK_BLOCK = 1024  /* the most slots in a block of an outer reduction (rows are read in one sweep) */
+  RK_BLOCK = 1024, /* the most slots in a block of an outer reduction (rows are read in one sweep) */
+  RK_MAX_STATE = 24 /* the most bytes of a slot (var's count, mean and M2) */
 };
 
 typedef struct rk_ctx {
