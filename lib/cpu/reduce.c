@@ -333,7 +333,8 @@ static void run_lines(const plan *pl, scratch *s, int64_t begin, int64_t end) {
    * innermost kept dim at a time, with one init and one finish a batch (short rows spent as long in the calls
    * around each run as in the run). */
   const rk_kernel *k = pl->k;
-  bool piece = pl->nr == 1 && pl->n_red <= RK_PIECE && pl->d[pl->rd[0]].xs == pl->es && pl->nk > 0;
+  bool piece = pl->nr == 1 && pl->n_red <= RK_PIECE && pl->d[pl->rd[0]].xs == pl->es && pl->nk > 0 &&
+               k->state_size <= RK_MAX_STATE;
   const rdim *d0 = piece ? &pl->d[pl->kd[0]] : NULL;
   _Alignas(64) char batch[LINE_BATCH * RK_MAX_STATE];
   for (int64_t u = begin; u < end;) {

@@ -18,10 +18,10 @@
 #include <stdint.h>
 
 enum {
-  RK_PIECE = 4096, /* the longest run handed to a kernel (two-pass kernels re-read it from cache) */
-  RK_LEAF = 32,    /* the most rows handed to a kernel at once */
-  RK_BLOCK = 1024, /* the most slots in a block of an outer reduction (rows are read in one sweep) */
-  RK_MAX_STATE = 24 /* the most bytes of a slot (var's count, mean and M2) */
+  RK_PIECE = 4096,  /* the longest run handed to a kernel (two-pass kernels re-read it from cache) */
+  RK_LEAF = 32,     /* the most rows handed to a kernel at once */
+  RK_BLOCK = 1024,  /* the most slots in a block of an outer reduction (rows are read in one sweep) */
+  RK_MAX_STATE = 24 /* the bytes of the largest slot (var's count, mean and M2), for the driver's batches */
 };
 
 typedef struct rk_ctx {
