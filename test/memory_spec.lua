@@ -148,8 +148,9 @@ describe('memory', function()
   end)
 
   -- Small blocks come from arenas marked for transparent huge pages (lib/cpu/alloc.c): the mapping that holds
-  -- a small tensor carries the MADV_HUGEPAGE flag ('hg' in /proc/self/smaps); a large one comes from malloc.
-  it('small tensors live in memory advised for huge pages, large ones do not', function()
+  -- a small tensor carries the MADV_HUGEPAGE flag ('hg' in /proc/self/smaps); a middling one comes from malloc;
+  -- a block of 4 MB or more is a mapping of its own, marked too.
+  it('small and large tensors live in memory advised for huge pages, middling ones do not', function()
     local function vm_flags(t)
       local address = tonumber(ffi.cast('uintptr_t', t:data_ptr()))
       local inside = false
@@ -164,12 +165,13 @@ describe('memory', function()
       end
       error('no mapping holds the tensor')
     end
-    local small, large = torch.empty(1000), torch.empty(1000, 1000)
-    -- a kernel built without transparent huge pages refuses the advice, and the arena is plain memory
+    local small, middling, large = torch.empty(1000), torch.empty(100, 1000), torch.empty(1000, 1100)
+    -- a kernel built without transparent huge pages refuses the advice, and the memory is plain
     local thp = io.open('/sys/kernel/mm/transparent_hugepage/enabled')
     if thp then thp:close() end
     assert.equals(thp ~= nil, vm_flags(small):find('%f[%w]hg%f[%W]') ~= nil, vm_flags(small))
-    assert.falsy(vm_flags(large):find('%f[%w]hg%f[%W]'), vm_flags(large))
+    assert.falsy(vm_flags(middling):find('%f[%w]hg%f[%W]'), vm_flags(middling))
+    assert.equals(thp ~= nil, vm_flags(large):find('%f[%w]hg%f[%W]') ~= nil, vm_flags(large))
   end)
 
   -- The allocator caches at most 512 MB of freed blocks. When a program moves on to other sizes, the blocks of

@@ -155,6 +155,49 @@ static void test_allocator_threads(void) {
         (long long)(tn_memory_live_bytes(TN_CPU) - before));
 }
 
+/* Blocks of 4 MB and more are mappings of their own (lib/cpu/alloc.c): a block made or freed by any thread, cached
+ * or given back, must go back the way it came (munmap, not free). */
+enum { BIG = 5 << 18 }; /* floats: 5 MB */
+
+static void *make_big(void *arg) {
+  int64_t n = BIG;
+  tn_tensor *t = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+  if (t && tn_fill_(t, 7)) t = NULL;
+  *(tn_tensor **)arg = t;
+  return NULL;
+}
+
+static void *free_big(void *arg) {
+  tn_tensor_free(arg);
+  return NULL;
+}
+
+static void test_large_blocks(void) {
+  int64_t before = tn_memory_live_bytes(TN_CPU), n = BIG;
+  tn_tensor *a = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+  CHECK(a != NULL && tn_fill_(a, 3) == 0, "a 5 MB tensor: %s", tn_last_error());
+  const float *v = (const float *)tn_base(a);
+  CHECK(v[0] == 3 && v[BIG - 1] == 3, "it holds %g ... %g", v[0], v[BIG - 1]);
+  void *block = a->storage;
+  tn_tensor_free(a);
+  a = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+  CHECK(a != NULL && (void *)a->storage == block, "the cached block comes back");
+  pthread_t th;
+  tn_tensor *theirs = NULL;
+  CHECK(pthread_create(&th, NULL, make_big, &theirs) == 0, "pthread_create");
+  pthread_join(th, NULL);
+  CHECK(theirs != NULL && ((const float *)tn_base(theirs))[BIG - 1] == 7, "another thread's 5 MB tensor");
+  CHECK(pthread_create(&th, NULL, free_big, a) == 0, "pthread_create"); /* another thread frees ours */
+  pthread_join(th, NULL);
+  tn_tensor_free(theirs); /* and the owner caches theirs */
+  CHECK(tn_memory_live_bytes(TN_CPU) == before, "live bytes back where they were: %lld",
+        (long long)(tn_memory_live_bytes(TN_CPU) - before));
+  tn_memory_empty_cache(TN_CPU); /* unmaps the cached large blocks */
+  a = tn_empty(1, &n, TN_FLOAT32, TN_CPU, 0);
+  CHECK(a != NULL && tn_fill_(a, 1) == 0, "a 5 MB tensor after emptying the cache");
+  tn_tensor_free(a);
+}
+
 /* A tensor and a view of its storage freed at the same time on two threads: the last release frees the block,
  * once. (A release that reads a count of 1 frees without a locked decrement; that is right only if no other
  * thread can hold a reference then.) */
@@ -274,6 +317,7 @@ int main(void) {
   test_bfloat16();
   test_allocator();
   test_allocator_threads();
+  test_large_blocks();
   test_shared_release_threads();
   test_iterator_merges_dims();
   test_iterator_ranges();
