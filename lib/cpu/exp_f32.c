@@ -5,11 +5,9 @@
  * second scaling, overflow and underflow their own selects. vscalefps multiplies by 2^n in one instruction and
  * rounds once, with overflow to infinity and gradual underflow included; n comes from adding and subtracting
  * 1.5 * 2^23 (two instructions, where a multiply and vrndscaleps take three, and where a tie may round the other
- * way than tn_expf's rintf of the rounded product). A vector of 16 takes 13 instructions where the scalar form
- * compiled to 37 with the degree-5 p (1000 floats: 180 against 430 ns, with 14), 10% less time than with that
- * rounding and the terms added separately (1024 floats in L1: 326 against 364 ns, interleaved medians on a busy
- * VM), and the degree-4 p another 11% (1024 floats of [-10, 10] in L1: 164 against 185 ns, best of 15
- * alternations). Both forms give the same results to an ulp (worst 0.91 ulp of float64's exp). */
+ * way than tn_expf's rintf of the rounded product). A vector of 16 takes 13 instructions; the scalar form,
+ * vectorised, took 37 (1000 floats: 180 against 430 ns when both had the older degree-5 polynomial). Both forms
+ * give the same results to an ulp (worst 0.91 ulp of float64's exp). */
 #include "cpu.h"
 #include "vecmath.h"
 
