@@ -379,7 +379,7 @@ describe('the CUDA caching allocator', function()
       high = math.max(high, torch.cuda.memory_allocated())
     end
     assert.are.equal(2, y:cpu()[1])
-    -- the floor, twice the live set, and one result allocated past the threshold
+    -- the live set (x and y), the floor above it, and one result allocated past the threshold
     assert.is_true(high <= memory.minimum(1) + 2 * 8 * 1024 * 1024 + 64 * 1024 * 1024,
       'memory allocated reached ' .. high)
   end)

@@ -2,9 +2,9 @@
 --
 -- A Tensor costs the Lua collector a few dozen bytes while its storage may hold megabytes, so on its own
 -- the collector would let dead tensors pile up. After each allocation we compare the C byte counter with
--- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes twice
--- what is still live (at least `minimum`, more with a larger Lua heap: see after_alloc). Peak memory thus
--- stays within about twice the live set.
+-- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes what is
+-- still live plus a budget of garbage (at least `minimum`, more with a larger Lua heap or live set: see
+-- after_alloc). Peak memory thus stays within the live set plus a quarter, plus 32-64 MB on the CPU.
 --
 -- It also owns the C tensors behind Lua objects. LuaJIT's per-object finalizers (ffi.gc) cost about a
 -- microsecond each (a hash-table entry, then a protected call through the FFI at collection), several times
@@ -68,6 +68,47 @@ local cycles, swept_cycles = 0, 0 -- collection cycles finished, and the last on
 local owned_since_sweep, sweep_budget = 0, 32768
 local sweeping, collecting = false, false
 
+local live_bytes = C.tn_memory_live_bytes
+-- The floor of each device type's garbage budget: the bytes of new tensors, beyond those the last collection
+-- left live, that may be made before the next one. On the CPU it trades the collection's cost (about 0.4 ms for
+-- the library's own heap) against the cache: a dead tensor's block is written again about a cycle later,
+-- and past the last-level cache's share of one core (32-64 MB on the development Xeon) every write of a
+-- result misses. 32 MiB of tensors (about 40 MB of blocks) against 64: an add of 1000 floats in ~460 ns
+-- instead of ~660, of 10^5 floats in ~33 us instead of ~60. A collection marks the whole live Lua heap, so a
+-- larger heap makes each one dearer (2-3 ms in the middle of an LSTM's unrolled forward pass, whose graph
+-- holds 2.8 MB): the garbage allowed between two collections also grows with the heap the last one left,
+-- GARBAGE_PER_HEAP_BYTE times it. With 32 MiB the LSTM step of bench/ collected 2.7 times per step, 13% of
+-- its time. (The collection's own duration would be a worse guide: it grows with the garbage it frees, and
+-- the threshold would feed on itself.) A GPU op takes microseconds of host time, so CUDA memory gets a higher
+-- floor: with 64 MiB, a 4096x4096 softmax or a training step of 256 images collected on every call. Dead
+-- CUDA tensors wait at most 1 GiB of new device memory (more with a large live set) before they return to
+-- the caching allocator.
+local minimum = { [0] = 32 * 1024 * 1024, [1] = 1024 * 1024 * 1024 }
+local threshold = { [0] = minimum[0], [1] = minimum[1] }
+
+-- A loop of small ops (1.1-1.3 MB of heap) stays at the 32 MiB floor. The heap's share stops at 2 floors (64
+-- MiB on the CPU, the floor of old), so that a program holding large Lua tables keeps a bounded peak.
+local GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT = 24, 2
+-- The garbage budget comes on top of the live set, and grows with it only by a quarter of it. A collection's
+-- cost follows the Lua heap, not the bytes the live tensors hold, so a large live set is no reason to let
+-- more garbage wait, and every byte of it is a byte of cache the next results miss: with the budget at the
+-- live set (a threshold of twice the live set, as before), 80 MB of live tensors made a loop of 64 x 64
+-- products cycle through 160 MB of blocks, 48 us a product instead of 15. The quarter keeps the number of
+-- collections while a live set of many small tensors grows logarithmic in its size, as doubling did.
+local LIVE_SHARE = 0.25
+
+local heap_bytes = 0 -- the Lua heap the last full collection left
+
+-- The threshold of a device type after a collection: the live set plus the garbage budget. Every sweep sets
+-- it, whichever collection it follows (ours, the user's collectgarbage() or the collector's own steps): a
+-- threshold set while a large live set was in hand and kept after it died made every later result cycle
+-- through all that memory until the next collection of ours, fresh pages first.
+local function set_threshold(device_type)
+  local live, floor = tonumber(live_bytes(device_type)), minimum[device_type]
+  threshold[device_type] = live + math.max(floor, LIVE_SHARE * live,
+                                           math.min(heap_bytes * GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT * floor))
+end
+
 -- Frees the tensors whose box a finished cycle collected. It may run as a finalizer, so it must not
 -- raise; a collection step inside it finds it busy and leaves the work to it or to the next sweep.
 --
@@ -94,6 +135,8 @@ local function sweep()
     free_count = free_count + 1
     free_slots[free_count] = dead[i]
   end
+  set_threshold(0)
+  set_threshold(1)
   sweeping = false
 end
 
@@ -109,8 +152,6 @@ local function watch_cycle()
   end
 end
 watch_cycle()
-
-local heap_bytes = 0 -- the Lua heap the last full collection left
 
 local function collect()
   collecting = true
@@ -162,42 +203,14 @@ function M.release(t)
   return true
 end
 
-local live_bytes = C.tn_memory_live_bytes
--- The floor of each device type's threshold. On the CPU it trades the collection's cost (about 0.4 ms for
--- the library's own heap) against the cache: a dead tensor's block is written again about a cycle later,
--- and past the last-level cache's share of one core (32-64 MB on the development Xeon) every write of a
--- result misses. 32 MiB of tensors (about 40 MB of blocks) against 64: an add of 1000 floats in ~460 ns
--- instead of ~660, of 10^5 floats in ~33 us instead of ~60. A collection marks the whole live Lua heap, so a
--- larger heap makes each one dearer (2-3 ms in the middle of an LSTM's unrolled forward pass, whose graph
--- holds 2.8 MB): the garbage allowed between two collections also grows with the heap the last one left,
--- GARBAGE_PER_HEAP_BYTE times it. With 32 MiB the LSTM step of bench/ collected 2.7 times per step, 13% of
--- its time. (The collection's own duration would be a worse guide: it grows with the garbage it frees, and
--- the threshold would feed on itself.) A GPU op takes microseconds of host time, so CUDA memory gets a higher
--- floor: with 64 MiB, a 4096x4096 softmax or a training step of 256 images collected on every call. Dead
--- CUDA tensors wait at most 1 GiB of new device memory (plus twice the live set) before they return to the
--- caching allocator.
-local minimum = { [0] = 32 * 1024 * 1024, [1] = 1024 * 1024 * 1024 }
-local threshold = { [0] = minimum[0], [1] = minimum[1] }
-
--- A loop of small ops (1.1-1.3 MB of heap) stays at the 32 MiB floor. The heap's share stops at 2 floors (64
--- MiB on the CPU, the floor of old), so that a program holding large Lua tables keeps a bounded peak.
-local GARBAGE_PER_HEAP_BYTE, HEAP_SHARE_LIMIT = 24, 2
-
 function M.after_alloc(device_type)
-  local live = tonumber(live_bytes(device_type))
-  if live > threshold[device_type] then
-    collect()
-    live = tonumber(live_bytes(device_type))
-    local floor = minimum[device_type]
-    threshold[device_type] = math.max(floor, 2 * live, math.min(heap_bytes * GARBAGE_PER_HEAP_BYTE,
-                                                                HEAP_SHARE_LIMIT * floor))
-  end
+  if tonumber(live_bytes(device_type)) > threshold[device_type] then collect() end
 end
 
--- Sets the floor of a device type's threshold (0: the CPU, 1: CUDA); M.minimum(device_type) reads it.
+-- Sets the floor of a device type's garbage budget (0: the CPU, 1: CUDA); M.minimum(device_type) reads it.
 function M.set_minimum(device_type, bytes)
   minimum[device_type] = bytes
-  threshold[device_type] = math.max(bytes, math.min(threshold[device_type], bytes))
+  set_threshold(device_type)
 end
 function M.minimum(device_type) return minimum[device_type] end
 
