@@ -4,7 +4,8 @@
 -- the collector would let dead tensors pile up. After each allocation we compare the C byte counter with
 -- a threshold; past it, a full collection frees every unreachable tensor and the threshold becomes what is
 -- still live plus a budget of garbage (at least `minimum`, more with a larger Lua heap or live set: see
--- after_alloc). Peak memory thus stays within the live set plus a quarter, plus 32-64 MB on the CPU.
+-- set_threshold). Peak memory thus stays within the live set plus the larger of a quarter of it and 32-64 MB
+-- (on the CPU).
 --
 -- It also owns the C tensors behind Lua objects. LuaJIT's per-object finalizers (ffi.gc) cost about a
 -- microsecond each (a hash-table entry, then a protected call through the FFI at collection), several times
