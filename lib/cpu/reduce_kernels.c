@@ -583,12 +583,13 @@ TN_FOREACH_FLOATING_ARG(STAMP_VAR, _)
       for (int j = 0; j < L; j++) lane[j] += TN_MATH(exp, LOAD(p[i + j]) - m);                             \
     for (; i + W <= len; i += W)                                                                           \
       for (int j = 0; j < W; j++) lane[j] += TN_MATH(exp, LOAD(p[i + j]) - m);                             \
-    for (int j = 0; i < len; i++, j++) lane[j] += TN_MATH(exp, LOAD(p[i]) - m);                            \
+    CT rest = 0; /* the last few apart from the lanes, as in the arith kernels */                          \
+    for (; i < len; i++) rest += TN_MATH(exp, LOAD(p[i]) - m);                                             \
     _Pragma("GCC unroll 8")                                                                                \
     for (int w = L / 2; w > 0; w /= 2)                                                                     \
       for (int j = 0; j < w; j++) lane[j] += lane[j + w];                                                  \
     CT *sm = st, *ss = sm + n;                                                                             \
-    LSE_MERGE(&sm[slot], &ss[slot], m, lane[0]);                                                           \
+    LSE_MERGE(&sm[slot], &ss[slot], m, lane[0] + rest);                                                    \
   }                                                                                                        \
   static void NAME##_rows(void *st, int64_t n, const char *ptr, int64_t rs, int64_t nrows, int64_t index,  \
                           const rk_ctx *c) {                                                               \
