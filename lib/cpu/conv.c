@@ -141,39 +141,8 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
       }
 }
 
-#define FN(name) name##_f32
-#define T float
-#define V tn_vf32
-#define VU tn_vf32u
-#define VL TN_VL_F32
-#define VI tn_vi32
-#define GEMM tn_cpu_cblas_sgemm
-#include "rows_tmpl.h"
-#include "conv_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef GEMM
-
-#define FN(name) name##_f64
-#define T double
-#define V tn_vf64
-#define VU tn_vf64u
-#define VL TN_VL_F64
-#define VI tn_vi64
-#define GEMM tn_cpu_cblas_dgemm
-#include "rows_tmpl.h"
-#include "conv_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef GEMM
+#define NN_TEMPLATE "conv_tmpl.h"
+#include "nn_stamp.h"
 
 static const void *ptr(const tn_tensor *t) { return t ? tn_data_ptr(t) : NULL; }
 

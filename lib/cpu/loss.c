@@ -14,43 +14,8 @@ static inline int64_t sample_at(int64_t i, const tn_loss_spec *s) {
   return (i / s->inner) * s->classes * s->inner + i % s->inner;
 }
 
-#define FN(name) name##_f32
-#define T float
-#define V tn_vf32
-#define VU tn_vf32u
-#define VL TN_VL_F32
-#define VI tn_vi32
-#define EXP tn_expf
-#define LOG logf
-#include "rows_tmpl.h"
-#include "loss_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef EXP
-#undef LOG
-
-#define FN(name) name##_f64
-#define T double
-#define V tn_vf64
-#define VU tn_vf64u
-#define VL TN_VL_F64
-#define VI tn_vi64
-#define EXP exp
-#define LOG log
-#include "rows_tmpl.h"
-#include "loss_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef EXP
-#undef LOG
+#define NN_TEMPLATE "loss_tmpl.h"
+#include "nn_stamp.h"
 
 static const void *ptr(const tn_tensor *t) { return t ? tn_data_ptr(t) : NULL; }
 

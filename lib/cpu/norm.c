@@ -5,35 +5,8 @@
 
 #include "nn_simd.h"
 
-#define FN(name) name##_f32
-#define T float
-#define V tn_vf32
-#define VU tn_vf32u
-#define VL TN_VL_F32
-#define VI tn_vi32
-#include "rows_tmpl.h"
-#include "norm_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-
-#define FN(name) name##_f64
-#define T double
-#define V tn_vf64
-#define VU tn_vf64u
-#define VL TN_VL_F64
-#define VI tn_vi64
-#include "rows_tmpl.h"
-#include "norm_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
+#define NN_TEMPLATE "norm_tmpl.h"
+#include "nn_stamp.h"
 
 static void *ptr(const tn_tensor *t) { return t ? tn_data_ptr(t) : NULL; }
 

@@ -9,33 +9,8 @@
 static inline int64_t adaptive_start(int64_t i, int64_t n, int64_t len) { return i * len / n; }
 static inline int64_t adaptive_end(int64_t i, int64_t n, int64_t len) { return ((i + 1) * len + n - 1) / n; }
 
-#define FN(name) name##_f32
-#define T float
-#define V tn_vf32
-#define VU tn_vf32u
-#define VL TN_VL_F32
-#define VI tn_vi32
-#include "pool_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-
-#define FN(name) name##_f64
-#define T double
-#define V tn_vf64
-#define VU tn_vf64u
-#define VL TN_VL_F64
-#define VI tn_vi64
-#include "pool_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
+#define NN_TEMPLATE "pool_tmpl.h"
+#include "nn_stamp.h"
 
 /* Calls the float or double version of a kernel: KERNEL(name, dtype, args...) */
 #define BY_DTYPE(name, dtype, ...)           \

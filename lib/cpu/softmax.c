@@ -7,43 +7,8 @@
 
 #define COLS 256
 
-#define FN(name) name##_f32
-#define T float
-#define V tn_vf32
-#define VU tn_vf32u
-#define VL TN_VL_F32
-#define VI tn_vi32
-#define EXP tn_expf
-#define LOG logf
-#include "rows_tmpl.h"
-#include "softmax_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef EXP
-#undef LOG
-
-#define FN(name) name##_f64
-#define T double
-#define V tn_vf64
-#define VU tn_vf64u
-#define VL TN_VL_F64
-#define VI tn_vi64
-#define EXP exp
-#define LOG log
-#include "rows_tmpl.h"
-#include "softmax_tmpl.h"
-#undef FN
-#undef T
-#undef V
-#undef VU
-#undef VL
-#undef VI
-#undef EXP
-#undef LOG
+#define NN_TEMPLATE "softmax_tmpl.h"
+#include "nn_stamp.h"
 
 int tn_cpu_softmax(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int as_log) {
   void *y = tn_data_ptr(out);
