@@ -89,6 +89,47 @@ static int pool_out_shape(const tn_tensor *input, int nsp, const tn_pool_geom *g
 
 static tn_tensor *contiguous_or_null(const tn_tensor *t) { return tn_contiguous(t); }
 
+/* The kernels that read one tensor and write another: the average pools and their gradients. */
+typedef int (*pool_kernel)(tn_tensor *out, const tn_tensor *in, const tn_pool_geom *g);
+
+/* Runs kernel on `in` (made contiguous) into a fresh tensor of nd dims `sizes`, of like's dtype and device: the
+ * result, or NULL with the error set. */
+static tn_tensor *run_pool(pool_kernel kernel, const tn_tensor *in, int nd, const int64_t *sizes,
+                           const tn_tensor *like, const tn_pool_geom *g) {
+  tn_tensor *c = contiguous_or_null(in);
+  tn_tensor *out = c ? tn_nn_empty(nd, sizes, like->dtype, like) : NULL;
+  int rc = out ? kernel(out, c, g) : -1;
+  tn_tensor_free(c);
+  if (rc) {
+    tn_tensor_free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* The max pools' kernels, which also write the (base-based) int64 index of each maximum. */
+typedef int (*max_pool_kernel)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+                               int64_t base);
+
+/* Runs kernel on the input (made contiguous): the pooled tensor, its indices in *indices when asked for. */
+static tn_tensor *run_max_pool(max_pool_kernel kernel, const tn_tensor *input, int nsp, const tn_pool_geom *g,
+                               int64_t base, tn_tensor **indices) {
+  int64_t sizes[4];
+  int nd = pool_out_shape(input, nsp, g, sizes);
+  tn_tensor *x = contiguous_or_null(input);
+  tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
+  tn_tensor *idx = out ? tn_nn_empty(nd, sizes, TN_INT64, input) : NULL;
+  if (!idx || kernel(out, idx, x, g, base)) {
+    tn_tensor_free(x);
+    tn_tensor_free(out);
+    tn_tensor_free(idx);
+    return NULL;
+  }
+  tn_tensor_free(x);
+  tn_nn_give(indices, idx);
+  return out;
+}
+
 tn_tensor *tn_max_pool(const tn_tensor *input, int nsp, const int64_t *kernel, const int64_t *stride,
                        const int64_t *padding, const int64_t *dilation, int ceil_mode, int64_t base,
                        tn_tensor **indices) {
@@ -100,21 +141,7 @@ tn_tensor *tn_max_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
     return NULL;
   tn_backend *be = tn_backend_of(fn, input);
   be = TN_WITH_KERNEL(fn, be, max_pool2d);
-  if (!be) return NULL;
-  int64_t sizes[4];
-  int nd = pool_out_shape(input, nsp, &g, sizes);
-  tn_tensor *x = contiguous_or_null(input);
-  tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
-  tn_tensor *idx = out ? tn_nn_empty(nd, sizes, TN_INT64, input) : NULL;
-  if (!idx || be->max_pool2d(out, idx, x, &g, base)) {
-    tn_tensor_free(x);
-    tn_tensor_free(out);
-    tn_tensor_free(idx);
-    return NULL;
-  }
-  tn_tensor_free(x);
-  tn_nn_give(indices, idx);
-  return out;
+  return be ? run_max_pool(be->max_pool2d, input, nsp, &g, base, indices) : NULL;
 }
 
 /* The gradient of max pooling (and adaptive max pooling): zeros of the input's shape with each output
@@ -179,15 +206,7 @@ tn_tensor *tn_avg_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);
-  tn_tensor *x = contiguous_or_null(input);
-  tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
-  int rc = out ? be->avg_pool2d(out, x, &g) : -1;
-  tn_tensor_free(x);
-  if (rc) {
-    tn_tensor_free(out);
-    return NULL;
-  }
-  return out;
+  return run_pool(be->avg_pool2d, input, nd, sizes, input, &g);
 }
 
 tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp, const int64_t *kernel,
@@ -203,16 +222,7 @@ tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
   if (tn_nn_check_shape(fn, "a gradient", grad_output, nd, sizes)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
   be = TN_WITH_KERNEL(fn, be, avg_pool2d_backward);
-  if (!be) return NULL;
-  tn_tensor *go = contiguous_or_null(grad_output);
-  tn_tensor *gx = go ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
-  int rc = gx ? be->avg_pool2d_backward(gx, go, &g) : -1;
-  tn_tensor_free(go);
-  if (rc) {
-    tn_tensor_free(gx);
-    return NULL;
-  }
-  return gx;
+  return be ? run_pool(be->avg_pool2d_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
 }
 
 static int adaptive_setup(const char *fn, const tn_tensor *input, int nsp, const int64_t *output_size,
@@ -239,15 +249,7 @@ tn_tensor *tn_adaptive_avg_pool(const tn_tensor *input, int nsp, const int64_t *
   if (!be) return NULL;
   int64_t sizes[4];
   int nd = pool_out_shape(input, nsp, &g, sizes);
-  tn_tensor *x = contiguous_or_null(input);
-  tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
-  int rc = out ? be->adaptive_avg_pool2d(out, x, &g) : -1;
-  tn_tensor_free(x);
-  if (rc) {
-    tn_tensor_free(out);
-    return NULL;
-  }
-  return out;
+  return run_pool(be->adaptive_avg_pool2d, input, nd, sizes, input, &g);
 }
 
 tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp) {
@@ -265,16 +267,7 @@ tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_
   g.ow = grad_output->sizes[grad_output->ndim - 1];
   tn_backend *be = tn_backend_of(fn, input);
   be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool2d_backward);
-  if (!be) return NULL;
-  tn_tensor *go = contiguous_or_null(grad_output);
-  tn_tensor *gx = go ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
-  int rc = gx ? be->adaptive_avg_pool2d_backward(gx, go, &g) : -1;
-  tn_tensor_free(go);
-  if (rc) {
-    tn_tensor_free(gx);
-    return NULL;
-  }
-  return gx;
+  return be ? run_pool(be->adaptive_avg_pool2d_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
 }
 
 tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *output_size, int64_t base,
@@ -285,19 +278,5 @@ tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *
   if (adaptive_setup(fn, input, nsp, output_size, &g)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
   be = TN_WITH_KERNEL(fn, be, adaptive_max_pool2d);
-  if (!be) return NULL;
-  int64_t sizes[4];
-  int nd = pool_out_shape(input, nsp, &g, sizes);
-  tn_tensor *x = contiguous_or_null(input);
-  tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
-  tn_tensor *idx = out ? tn_nn_empty(nd, sizes, TN_INT64, input) : NULL;
-  if (!idx || be->adaptive_max_pool2d(out, idx, x, &g, base)) {
-    tn_tensor_free(x);
-    tn_tensor_free(out);
-    tn_tensor_free(idx);
-    return NULL;
-  }
-  tn_tensor_free(x);
-  tn_nn_give(indices, idx);
-  return out;
+  return be ? run_max_pool(be->adaptive_max_pool2d, input, nsp, &g, base, indices) : NULL;
 }
