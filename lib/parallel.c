@@ -4,8 +4,9 @@
  * other pool needs (PyTorch's MNIST MLP ran 26k samples/s on 1 thread and 4.5k-10k on 2, with libgomp and
  * OpenBLAS's pthreads both at 2). So the library runs one pool, OpenMP's:
  *  - OpenBLAS's pthreads build is held at one thread; matrix products are split across the OpenMP threads by
- *    lib/cpu/blas.c, and large LAPACK factorisations (lib/cpu/linalg.c) and single products of 2^28
- *    multiply-adds and more (lib/cpu/blas.c) lend OpenBLAS the thread count for their duration
+ *    lib/cpu/blas.c, and large LAPACK factorisations (lib/cpu/linalg.c), single products of 2^28
+ *    multiply-adds and more, and matrix-vector products of 2^18 elements and more (lib/cpu/blas.c) lend
+ *    OpenBLAS the thread count for their duration
  *    (tn_blas_lend_threads). Its OpenMP build shares the OpenMP pool by itself (serial inside a parallel region).
  *  - Waiting threads sleep rather than spin, and OpenBLAS's lent threads sleep soon after their work: the
  *    environment that says so (OMP_WAIT_POLICY, OPENBLAS_THREAD_TIMEOUT, OPENBLAS_NUM_THREADS) is set, unless

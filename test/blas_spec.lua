@@ -102,6 +102,13 @@ for _, threads in ipairs({ 1, 2 }) do
      tol('float32', 650))
   at('matmul float64 [1, 650, 700] @ [700, 620]', function(x, y) return x:matmul(y) end, 'a.matmul(b)',
      { rnd({ 1, 650, 700 }, 'float64'), rnd({ 700, 620 }, 'float64') }, tol('float64', 700))
+  -- from 2^18 matrix elements a matrix-vector product runs on OpenBLAS's threads too (at two threads)
+  at('mv float32 700x530', function(x, y) return x:mv(y) end, 'a.mv(b)', { rnd({ 700, 530 }), rnd({ 530 }) },
+     tol('float32', 530))
+  at('mv float64 530x700 transposed', function(x, y) return x:t():mv(y) end, 'a.t().mv(b)',
+     { rnd({ 700, 530 }, 'float64'), rnd({ 700 }, 'float64') }, tol('float64', 700))
+  at('matmul float32 [700] @ [700, 530]', function(x, y) return x:matmul(y) end, 'a.matmul(b)',
+     { rnd({ 700 }), rnd({ 700, 530 }) }, tol('float32', 700))
 end
 for _, dtype in ipairs({ 'int64', 'int32', 'int16', 'int8', 'uint8' }) do
   case('mm ' .. dtype .. ' 37x300x270', function(x, y) return x:mm(y) end, 'a.mm(b)',

@@ -8,8 +8,8 @@
  * call overhead.
  * Threads: OpenBLAS runs on one thread (lib/parallel.c keeps its own pool from starting), and the work is split
  * here across the library's OpenMP threads: a large product into a grid of tiles of the result, one BLAS call
- * per tile; a batch of smaller products by batch index. A single very large product borrows OpenBLAS's own
- * threads for the call instead (LEND_MNK).
+ * per tile; a batch of smaller products by batch index. A single very large product, and a large matrix-vector
+ * product, borrow OpenBLAS's own threads for the call instead (LEND_MNK, LEND_GEMV_ELEMENTS).
  * float16 and bfloat16 compute in float32. Integer types run a blocked kernel in unsigned arithmetic, so that
  * overflow wraps as in PyTorch rather than being undefined behaviour. */
 #include "cpu.h"
@@ -94,6 +94,12 @@ enum { STREAM_ZERO_BYTES = 256 << 10 };
  * 9.00 ms lent against 9.71 in two tiles, 2048^3 64.2 against 68.1; their threads spin ~2^20 cycles after the
  * call, so not for every product: a 1024^3 product followed by 20 parallel adds of 10^6 floats ran the same. */
 enum { LEND_MNK = 1 << 28 };
+/* A matrix-vector product of at least this many matrix elements runs on OpenBLAS's threads too: its threaded
+ * gemv splits the matrix by rows itself, where two row tiles on the library's threads scaled poorly. mv of 1000 x
+ * 1000 float32 at 2 threads on the AMD development VM, alternating runs: 37-39 us lent (two of three runs; 68
+ * in the third) against 48-67 in two tiles; 59-65 at 1 thread either way. A gemv followed by two parallel adds
+ * of 10^6 floats took 319-387 us lent against 354-439, by exp of 10^6 floats 457-500 against 416-496. */
+enum { LEND_GEMV_ELEMENTS = 1 << 18 };
 
 /* ---- floating point: BLAS ---- */
 
@@ -428,7 +434,8 @@ static int run_batch(product_fn product, bool splittable, tn_tensor *c, const tn
   if (sum_batches && count == 0)
     return product(matrix_at(a, 0), matrix_at(b, 0), matrix_at(c, c->offset), 0, beta, fresh, &s);
   /* (OpenBLAS then zeroes a fresh c itself, on all its threads, rather than one thread streaming zeros) */
-  if (splittable && count == 1 && split > 1 && mnk >= LEND_MNK && tn_blas_lend_threads()) {
+  bool lend = mnk >= LEND_MNK || ((m == 1 || n == 1) && mnk >= LEND_GEMV_ELEMENTS);
+  if (splittable && count == 1 && split > 1 && lend && tn_blas_lend_threads()) {
     rc = product(matrix_at(a, tn_cpu_batch_offset(a, nb, 0)), matrix_at(b, tn_cpu_batch_offset(b, nb, 0)),
                  matrix_at(c, tn_cpu_batch_offset(c, cb, 0)), alpha, beta, false, &s);
     tn_blas_take_back_threads();
