@@ -97,7 +97,7 @@ enum { LEND_MNK = 1 << 28 };
 /* A matrix-vector product of at least this many matrix elements runs on OpenBLAS's threads too: its threaded
  * gemv splits the matrix by rows itself, where two row tiles on the library's threads scaled poorly. mv of 1000 x
  * 1000 float32 at 2 threads on the AMD development VM, alternating runs: 37-39 us lent (two of three runs; 68
- * in the third) against 48-67 in two tiles; 59-65 at 1 thread either way. A gemv followed by two parallel adds
+ * in the third) against 48-67 in two tiles; 58-74 at 1 thread either way. A gemv followed by two parallel adds
  * of 10^6 floats took 319-387 us lent against 354-439, by exp of 10^6 floats 457-500 against 416-496. */
 enum { LEND_GEMV_ELEMENTS = 1 << 18 };
 
