@@ -292,6 +292,30 @@ typedef struct order_job {
   int key_bytes;
 } order_job;
 
+/* The steps of a job on one row in items of one kind (a and tmp hold n items each), stamped for both kinds. */
+#define DEFINE_ORDER_ITEMS(NAME, ITEM)                                                                  \
+  static void order_items_##NAME(const order_job *job, ITEM *a, ITEM *tmp, load_fn load, const char *row, \
+                                 int64_t stride, int64_t es, const row_out *o) {                        \
+    int64_t n = job->n, k = job->k;                                                                     \
+    if (job->kind == ORDER_TOPK && k * 32 <= n) {                                                       \
+      heap_select_##NAME(a, k, load, row, stride, n, job->flip);                                        \
+      write_##NAME(sort_items_##NAME(a, tmp, k, job->key_bytes), k, row, stride, es, o, job->base);     \
+      return;                                                                                           \
+    }                                                                                                   \
+    load(row, stride, 0, n, job->flip, a);                                                              \
+    if (job->kind == ORDER_SORT) {                                                                      \
+      write_##NAME(sort_items_##NAME(a, tmp, n, job->key_bytes), n, row, stride, es, o, job->base);     \
+    } else if (job->kind == ORDER_TOPK) {                                                               \
+      if (k < n) select_##NAME(a, tmp, n, k - 1, job->key_bytes);                                       \
+      write_##NAME(sort_items_##NAME(a, tmp, k, job->key_bytes), k, row, stride, es, o, job->base);     \
+    } else {                                                                                            \
+      select_##NAME(a, tmp, n, k, job->key_bytes);                                                      \
+      write_##NAME(a + k, 1, row, stride, es, o, job->base);                                            \
+    }                                                                                                   \
+  }
+DEFINE_ORDER_ITEMS(narrow, narrow_item)
+DEFINE_ORDER_ITEMS(wide, wide_item)
+
 /* Runs the job on one row with scratch room for 2n (wide) items. */
 static void order_row(const order_job *job, int64_t r, void *scratch) {
   const tn_tensor *x = job->x;
@@ -302,43 +326,10 @@ static void order_row(const order_job *job, int64_t r, void *scratch) {
     o.values = row_at(job->values, x->sizes, job->dim, r);
     o.values_stride = job->values->strides[job->dim] * es;
   }
-  load_fn load = (job->wide ? wide_loaders : narrow_loaders)[x->dtype];
-  int64_t k = job->k;
-  if (job->wide) {
-    wide_item *a = scratch, *tmp = a + n;
-    if (job->kind == ORDER_TOPK && k * 32 <= n) {
-      heap_select_wide(a, k, load, row, stride, n, job->flip);
-      write_wide(sort_items_wide(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
-      return;
-    }
-    load(row, stride, 0, n, job->flip, a);
-    if (job->kind == ORDER_SORT) {
-      write_wide(sort_items_wide(a, tmp, n, job->key_bytes), n, row, stride, es, &o, job->base);
-    } else if (job->kind == ORDER_TOPK) {
-      if (k < n) select_wide(a, tmp, n, k - 1, job->key_bytes);
-      write_wide(sort_items_wide(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
-    } else {
-      select_wide(a, tmp, n, k, job->key_bytes);
-      write_wide(a + k, 1, row, stride, es, &o, job->base);
-    }
-  } else {
-    narrow_item *a = scratch, *tmp = a + n;
-    if (job->kind == ORDER_TOPK && k * 32 <= n) {
-      heap_select_narrow(a, k, load, row, stride, n, job->flip);
-      write_narrow(sort_items_narrow(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
-      return;
-    }
-    load(row, stride, 0, n, job->flip, a);
-    if (job->kind == ORDER_SORT) {
-      write_narrow(sort_items_narrow(a, tmp, n, job->key_bytes), n, row, stride, es, &o, job->base);
-    } else if (job->kind == ORDER_TOPK) {
-      if (k < n) select_narrow(a, tmp, n, k - 1, job->key_bytes);
-      write_narrow(sort_items_narrow(a, tmp, k, job->key_bytes), k, row, stride, es, &o, job->base);
-    } else {
-      select_narrow(a, tmp, n, k, job->key_bytes);
-      write_narrow(a + k, 1, row, stride, es, &o, job->base);
-    }
-  }
+  if (job->wide)
+    order_items_wide(job, scratch, (wide_item *)scratch + n, wide_loaders[x->dtype], row, stride, es, &o);
+  else
+    order_items_narrow(job, scratch, (narrow_item *)scratch + n, narrow_loaders[x->dtype], row, stride, es, &o);
 }
 
 static int run_order(order_job *job, const char *fn) {
