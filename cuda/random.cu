@@ -1,5 +1,5 @@
-/* random.cu: random fills from the Philox4x32-10 counter-based generator, the algorithm and streams of
- * lib/cpu/random.c: element i of a fill takes its words from counter (offset + i / per_block) under the
+/* random.cu: random fills from the Philox4x32-10 counter-based generator, with the draws of lib/random_draw.h
+ * that lib/cpu/random.c makes too: element i of a fill takes its words from counter (offset + i / per_block) under the
  * generator's seed, and a fill advances the generator's offset by its number of blocks, exactly as on the CPU.
  * So for the same generator state a CUDA tensor receives the same numbers as a CPU tensor: bit for bit for
  * uniform, randint and bernoulli (integer arithmetic and one rounding), and for normal up to the last bit of
@@ -10,77 +10,11 @@
 #include <cuda_runtime.h>
 #include <math.h>
 
-struct philox_words {
-  uint32_t w[4];
-};
-
-__device__ __forceinline__ philox_words philox(uint64_t seed, uint64_t counter) {
-  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-#pragma unroll
-  for (int round = 0; round < 10; round++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1;
-    c3 = (uint32_t)p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  philox_words r = {{c0, c1, c2, c3}};
-  return r;
-}
-
-__device__ __forceinline__ double unit_double(uint32_t hi, uint32_t lo) {
-  return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1.0p-53;
-}
-__device__ __forceinline__ float unit_float(uint32_t w) { return (float)(w >> 8) * 0x1.0p-24f; }
-
-enum fill_kind { UNIFORM, NORMAL, RANDINT, BERNOULLI };
-struct fill_spec {
-  int kind;
-  double a, b;
-  int64_t low;
-  uint64_t range;
-  const double *p;     /* bernoulli probabilities on the device (contiguous, t's order), or NULL */
-  bool single;
-};
-
-static int per_block(const fill_spec &s) {
-  if (s.kind == RANDINT || s.kind == BERNOULLI) return 2;
-  return s.single ? 4 : 2;
-}
-
-__device__ __forceinline__ double value_at(const fill_spec &s, const philox_words &r, int64_t i) {
-  switch (s.kind) {
-    case UNIFORM:
-      /* __dmul_rn: no fused multiply-add, which would round differently from the CPU's a + (b - a) * u */
-      if (s.single) return s.a + __dmul_rn(s.b - s.a, unit_float(r.w[i & 3]));
-      return s.a + __dmul_rn(s.b - s.a, unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]));
-    case NORMAL: {
-      double u1, u2;
-      int pair = s.single ? (int)(i & 3) >> 1 : 0, second = (int)(i & 1);
-      if (s.single) {
-        u1 = ((r.w[2 * pair] >> 8) + 1) * 0x1.0p-24;
-        u2 = (r.w[2 * pair + 1] >> 8) * 0x1.0p-24;
-      } else {
-        u1 = 1.0 - unit_double(r.w[0], r.w[1]);
-        u2 = unit_double(r.w[2], r.w[3]);
-      }
-      double radius = sqrt(-2.0 * log(u1)), angle = 2.0 * M_PI * u2;
-      return s.a + s.b * radius * (second ? sin(angle) : cos(angle));
-    }
-    case RANDINT: {
-      uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
-      return (double)(s.low + (int64_t)__umul64hi(bits, s.range));
-    }
-    default: {
-      double u = unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
-      return u < (s.p ? s.p[i] : s.a) ? 1.0 : 0.0;
-    }
-  }
-}
+#define TN_DRAW_FN __device__ __forceinline__
+#define TN_DRAW_UNROLL _Pragma("unroll")
+#define TN_DRAW_MUL(a, b) __dmul_rn(a, b)
+#define TN_DRAW_MULHI(a, b) __umul64hi(a, b)
+#include "../lib/random_draw.h"
 
 /* One thread per block of k elements (the words are computed once per block, as on the CPU). */
 template <int DTYPE>
@@ -90,7 +24,7 @@ __global__ void random_kernel(typename tn_cu_dtype<DTYPE>::storage *out, int64_t
   int64_t blocks = (n + k - 1) / k;
   TN_CU_GRID_STRIDE(blk, blocks) {
     philox_words r = philox(seed, offset + (uint64_t)blk);
-    for (int64_t i = blk * k; i < blk * k + k && i < n; i++) out[i] = D::store(value_at(s, r, i));
+    for (int64_t i = blk * k; i < blk * k + k && i < n; i++) out[i] = D::store(value_at(&s, r, i));
   }
 }
 
@@ -100,17 +34,14 @@ __global__ void randint_i64_kernel(int64_t *out, int64_t n, int64_t low, uint64_
   int64_t blocks = (n + 1) / 2;
   TN_CU_GRID_STRIDE(blk, blocks) {
     philox_words r = philox(seed, offset + (uint64_t)blk);
-    for (int64_t i = blk * 2; i < blk * 2 + 2 && i < n; i++) {
-      uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
-      out[i] = low + (int64_t)__umul64hi(bits, range);
-    }
+    for (int64_t i = blk * 2; i < blk * 2 + 2 && i < n; i++) out[i] = randint_at(low, range, r, i);
   }
 }
 
 static int fill_contiguous(const char *fn, tn_tensor *t, const fill_spec &s, tn_generator *g) {
   cudaStream_t stream = tn_cuda_tensor_stream(fn, t);
   if (!stream) return -1;
-  int64_t n = t->numel, k = per_block(s);
+  int64_t n = t->numel, k = per_block(&s);
   uint64_t blocks = (uint64_t)((n + k - 1) / k);
   uint64_t offset = __atomic_fetch_add(&g->offset, blocks, __ATOMIC_RELAXED);
   unsigned grid = tn_cuda_grid((int64_t)blocks, TN_CUDA_THREADS);

@@ -82,8 +82,9 @@ PW_FN int64_t pow_i64(int64_t base, int64_t e, PW_CTX c) {
 #define relu_F(x) ((x) < 0 ? 0 : (x)) /* NaN passes through */
 #define relu_I(x) ((x) < 0 ? 0 : (x))
 #define gelu_F(x) ((x) * (compute_t)0.5 * (1 + TN_MATH(erf, (x) * (compute_t)0.70710678118654752440)))
-#define gelu_tanh_F(x) \
-  ((compute_t)0.5 * (x) * (1 + TN_MATH(tanh, (compute_t)0.79788456080286535588 * ((x) + (compute_t)0.044715 * (x) * (x) * (x)))))
+#define gelu_tanh_F(x)            \
+  ((compute_t)0.5 * (x) *         \
+   (1 + TN_MATH(tanh, (compute_t)0.79788456080286535588 * ((x) + (compute_t)0.044715 * (x) * (x) * (x)))))
 #define silu_F(x) ((x) * TN_SIGMOID(x))
 #define leaky_relu_F(x) ((x) > 0 ? (x) : (x) * p0)
 #define elu_F(x) ((x) > 0 ? (x) : p0 * (TN_MATH(exp, x) - 1))
@@ -162,8 +163,8 @@ PW_FN int64_t pow_i64(int64_t base, int64_t e, PW_CTX c) {
 #define threshold_backward_I(x, y) ((y) > p0 ? (x) : 0)
 #define sigmoid_backward_F(x, y) ((x) * (y) * (1 - (y)))
 #define tanh_backward_F(x, y) ((x) * (1 - (y) * (y)))
-#define gelu_backward_F(x, y)                                                                             \
-  ((x) * ((compute_t)0.5 * (1 + TN_MATH(erf, (y) * (compute_t)0.70710678118654752440)) +                                \
+#define gelu_backward_F(x, y)                                                                  \
+  ((x) * ((compute_t)0.5 * (1 + TN_MATH(erf, (y) * (compute_t)0.70710678118654752440)) +        \
           (y) * (compute_t)0.39894228040143267794 * TN_MATH(exp, (compute_t)-0.5 * (y) * (y))))
 #define gelu_tanh_backward_F(x, y) pw_gelu_tanh_grad(x, y)
 #define silu_backward_F(x, y) ((x) * TN_SIGMOID(y) * (1 + (y) * (1 - TN_SIGMOID(y))))

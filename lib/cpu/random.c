@@ -1,86 +1,15 @@
-/* random.c: random fills from the Philox4x32-10 counter-based generator.
- *
- * A fill of n elements reserves a range of 128-bit counters from its generator. Element i takes its
- * random words from counter (offset + i / per_block), so each value depends only on the seed, the
- * generator's offset and i: any split of the range across threads gives the same tensor. */
+/* random.c: random fills on the CPU. A fill of n elements reserves a range of counters from its generator
+ * and splits the elements across threads; what each element draws is random_draw.h's (shared with CUDA). */
 #include "cpu.h"
 
 #include <math.h>
 #include <omp.h>
 
-typedef struct philox_words {
-  uint32_t w[4];
-} philox_words;
-
-static inline philox_words philox(uint64_t seed, uint64_t counter) {
-  uint32_t c0 = (uint32_t)counter, c1 = (uint32_t)(counter >> 32), c2 = 0, c3 = 0;
-  uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-  for (int round = 0; round < 10; round++) {
-    uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
-    uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-    c1 = (uint32_t)p1;
-    c3 = (uint32_t)p0;
-    c0 = n0;
-    c2 = n2;
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return (philox_words){{c0, c1, c2, c3}};
-}
-
-static inline double unit_double(uint32_t hi, uint32_t lo) {
-  return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1.0p-53; /* [0, 1) with 53 bits */
-}
-static inline float unit_float(uint32_t w) { return (float)(w >> 8) * 0x1.0p-24f; }
-
-/* What a fill computes: the kind of value and its parameters. */
-typedef enum fill_kind { UNIFORM, NORMAL, RANDINT, BERNOULLI } fill_kind;
-typedef struct fill_spec {
-  fill_kind kind;
-  double a, b;            /* uniform [a, b); normal mean a, std b; bernoulli p = a */
-  int64_t low;            /* randint [low, low + range) */
-  uint64_t range;
-  const double *p;        /* bernoulli with a probability per element, or NULL */
-  bool single;            /* float32/16-bit targets: float arithmetic, 4 values a block */
-} fill_spec;
-
-static int per_block(const fill_spec *s) {
-  if (s->kind == RANDINT) return 2;
-  if (s->kind == BERNOULLI) return 2;
-  return s->single ? 4 : 2;
-}
-
-/* The value of element i given its block's words (i % per_block picks the words). */
-static inline double value_at(const fill_spec *s, philox_words r, int64_t i) {
-  switch (s->kind) {
-    case UNIFORM:
-      if (s->single) return s->a + (s->b - s->a) * unit_float(r.w[i & 3]);
-      return s->a + (s->b - s->a) * unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
-    case NORMAL: {
-      /* Box-Muller: each pair of uniforms gives a (cos, sin) pair of normals. */
-      double u1, u2;
-      int pair = s->single ? (int)(i & 3) >> 1 : 0, second = (int)(i & 1);
-      if (s->single) {
-        u1 = ((r.w[2 * pair] >> 8) + 1) * 0x1.0p-24;
-        u2 = (r.w[2 * pair + 1] >> 8) * 0x1.0p-24;
-      } else {
-        u1 = 1.0 - unit_double(r.w[0], r.w[1]);
-        u2 = unit_double(r.w[2], r.w[3]);
-      }
-      double radius = sqrt(-2.0 * log(u1)), angle = 2.0 * M_PI * u2;
-      return s->a + s->b * radius * (second ? sin(angle) : cos(angle));
-    }
-    case RANDINT: {
-      uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
-      return (double)(s->low + (int64_t)(((unsigned __int128)bits * s->range) >> 64));
-    }
-    case BERNOULLI: {
-      double u = unit_double(r.w[2 * (i & 1)], r.w[2 * (i & 1) + 1]);
-      return u < (s->p ? s->p[i] : s->a) ? 1.0 : 0.0;
-    }
-  }
-  return 0;
-}
+#define TN_DRAW_FN static inline
+#define TN_DRAW_UNROLL
+#define TN_DRAW_MUL(a, b) ((a) * (b))
+#define TN_DRAW_MULHI(a, b) ((uint64_t)(((unsigned __int128)(a) * (b)) >> 64))
+#include "../random_draw.h"
 
 #define DEFINE_RANDOM_STORE(ENUM, SUF, T, CT, KIND)                                                        \
   static void random_##SUF(char *out, int64_t begin, int64_t end, const fill_spec *s, uint64_t seed,       \
@@ -103,8 +32,7 @@ static void randint_i64(int64_t *out, int64_t begin, int64_t end, const fill_spe
   philox_words r = philox(seed, offset + (uint64_t)(begin / 2));
   for (int64_t i = begin; i < end; i++) {
     if (i % 2 == 0) r = philox(seed, offset + (uint64_t)(i / 2));
-    uint64_t bits = ((uint64_t)r.w[2 * (i & 1)] << 32) | r.w[2 * (i & 1) + 1];
-    out[i] = s->low + (int64_t)(((unsigned __int128)bits * s->range) >> 64);
+    out[i] = randint_at(s->low, s->range, r, i);
   }
 }
 
