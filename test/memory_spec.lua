@@ -292,4 +292,35 @@ describe('memory', function()
     -- the floor of 32 MB (a fresh process's heap is small), one 4 MB tensor past it, and slack
     assert(peak <= base + 32 + 12, out)
   end)
+
+  it('torch.memory.set_collection_budget sets how much garbage waits between collections', function()
+    local default = torch.memory.collection_budget()
+    assert.are.equal(32 * MB, default)
+    for _, bad in ipairs({ 0, -MB, 1.5, 2 ^ 53, 'big', false }) do
+      if bad == false then bad = nil end
+      local ok, err = pcall(torch.memory.set_collection_budget, bad)
+      assert.is_false(ok)
+      assert.matches('set_collection_budget: expected a positive whole number of bytes, got ' .. tostring(bad), err,
+                     1, true)
+    end
+    assert.are.equal(default, torch.memory.collection_budget())
+    -- the peak above the settled live set while 400 tensors of 1 MB are made and dropped
+    local function peak_with(budget)
+      torch.memory.set_collection_budget(budget)
+      assert.are.equal(budget, torch.memory.collection_budget())
+      local base = settled()
+      torch.memory.reset_peak()
+      for _ = 1, 400 do
+        local x = torch.empty(256 * 1024)
+        assert(x)
+      end
+      return torch.memory.max_allocated() - base
+    end
+    local ok, small, large = pcall(function() return peak_with(16 * MB), peak_with(96 * MB) end)
+    torch.memory.set_collection_budget(default)
+    assert(ok, small)
+    -- (the budget is the floor, up to twice it with the Lua heap's share, plus the tensor in hand)
+    assert(small <= 16 * MB * 2 + 2 * MB, string.format('peak %.1f MB with a 16 MB budget', small / MB))
+    assert(large >= 95 * MB and large <= 96 * MB * 2 + 2 * MB, string.format('peak %.1f MB with 96 MB', large / MB))
+  end)
 end)
