@@ -66,6 +66,18 @@ function M.c_of(x, fn, what)
   return x._c
 end
 
+-- Defines torch.NAME(x, ...) as x:NAME(...) for each name, checking first that x is a tensor, so that a wrong
+-- argument to the function form gets an error naming the function rather than a failed method lookup.
+function M.function_forms(names)
+  for _, name in ipairs(names) do
+    local method = Tensor[name]
+    torch[name] = function(x, ...)
+      M.c_of(x, name, 'the input')
+      return method(x, ...)
+    end
+  end
+end
+
 -- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
 M.index_get, M.index_set = nil, nil
 

@@ -421,16 +421,10 @@ function Tensor:argwhere() return self:nonzero() end
 
 -- ---- functional forms ----
 
-for _, name in ipairs({ 'scatter', 'scatter_add', 'scatter_reduce', 'index_add', 'index_copy', 'index_fill', 'put',
-                        'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
-                        'scatter_add_', 'index_add_', 'index_copy_', 'index_fill_', 'masked_fill_',
-                        'masked_scatter_', 'put_' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
+core.function_forms({ 'scatter', 'scatter_add', 'scatter_reduce', 'index_add', 'index_copy', 'index_fill', 'put',
+                     'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
+                     'scatter_add_', 'index_add_', 'index_copy_', 'index_fill_', 'masked_fill_',
+                     'masked_scatter_', 'put_' })
 
 require 'tensor.sort_ops'
 require 'tensor.join_ops'

@@ -340,13 +340,8 @@ end
 
 -- ---- functional forms ----
 
-for _, name in ipairs({ 'unbind', 'repeatTensor', 'fliplr', 'flipud', 'roll', 'tril_', 'triu_' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
+core.function_forms({ 'unbind', 'repeatTensor', 'fliplr', 'flipud', 'roll', 'tril_', 'triu_' })
+
 function torch.tile(x, counts)
   core.c_of(x, 'tile', 'the input')
   return x:tile(counts)

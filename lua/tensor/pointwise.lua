@@ -305,17 +305,7 @@ function torch.where(cond, a, b, opts)
 end
 function Tensor:where(cond, other) return torch.where(cond, self, other) end
 
-for _, name in ipairs({ 'lerp', 'addcmul', 'addcdiv' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
-for _, name in ipairs({ 'relu6', 'hardtanh' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...) return method(x, ...) end
-end
+core.function_forms({ 'lerp', 'addcmul', 'addcdiv', 'relu6', 'hardtanh' })
 
 -- Fused backward kernels for autograd (gradient, saved tensor, parameters).
 M.BACKWARD = {

@@ -246,9 +246,6 @@ function torch.normal(mean, std, size, opts)
   return t:normal_(mean, std, opts)
 end
 
-for _, name in ipairs({ 'uniform_', 'normal_', 'bernoulli_', 'random_' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...) return method(x, ...) end
-end
+core.function_forms({ 'uniform_', 'normal_', 'bernoulli_', 'random_' })
 
 return { Generator = Generator }

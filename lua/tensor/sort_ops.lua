@@ -239,19 +239,6 @@ end
 
 -- ---- functional forms ----
 
-for _, name in ipairs({ 'argsort', 'msort', 'unique', 'unique_consecutive' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
-for _, name in ipairs({ 'sort', 'topk', 'kthvalue' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
+core.function_forms({ 'argsort', 'msort', 'unique', 'unique_consecutive', 'sort', 'topk', 'kthvalue' })
 
 return {}

@@ -505,14 +505,8 @@ function Tensor:unsqueeze_(d)
 end
 
 -- Functional forms: torch.f(x, ...) for each method above.
-for _, name in ipairs({ 'view', 'reshape', 'narrow', 'select', 'transpose', 't', 'permute', 'squeeze', 'unsqueeze',
-                        'expand', 'flatten', 'unflatten', 'unfold', 'diagonal', 'split', 'chunk', 'clone',
-                        'numel', 'is_contiguous', 'as_strided' }) do
-  local method = Tensor[name]
-  torch[name] = function(x, ...)
-    core.c_of(x, name, 'the input')
-    return method(x, ...)
-  end
-end
+core.function_forms({ 'view', 'reshape', 'narrow', 'select', 'transpose', 't', 'permute', 'squeeze', 'unsqueeze',
+                     'expand', 'flatten', 'unflatten', 'unfold', 'diagonal', 'split', 'chunk', 'clone',
+                     'numel', 'is_contiguous', 'as_strided' })
 
 return {}
