@@ -298,6 +298,19 @@ describe('the engine', function()
     assert.is_nil(x.grad)
   end)
 
+  it('the function forms record as the methods do (torch.max, torch.min and the reductions over a dim)', function()
+    -- one-hot rows where the extreme is: the gradient of the values taken along dim 2
+    local x = torch.tensor({ { 1, 7, 3 }, { 9, 2, 4 } }, { dtype = 'float64', requires_grad = true })
+    for _, case in ipairs({ { 'max', { 0, 1, 0, 1, 0, 0 } }, { 'min', { 1, 0, 0, 0, 1, 0 } },
+                            { 'amax', { 0, 1, 0, 1, 0, 0 } }, { 'sum', { 1, 1, 1, 1, 1, 1 } } }) do
+      x.grad = nil
+      local values = torch[case[1]](x, 2)
+      assert.is_true(values.requires_grad, case[1])
+      values:sum():backward()
+      assert(ref.compare(x.grad, { dtype = 'float64', shape = { 2, 3 }, values = case[2] }), case[1])
+    end
+  end)
+
   it('sums gradients flowing into one tensor from several uses', function()
     local x = R(4)
     local y = x * x + x:sin() * x

@@ -67,13 +67,15 @@ function M.c_of(x, fn, what)
 end
 
 -- Defines torch.NAME(x, ...) as x:NAME(...) for each name, checking first that x is a tensor, so that a wrong
--- argument to the function form gets an error naming the function rather than a failed method lookup.
+-- argument to the function form gets an error naming the function rather than a failed method lookup. The
+-- method is looked up at each call, not when the form is made: tensor.autograd later replaces methods (max and
+-- min with their recording forms, in-place methods with a guard against corrupting a graph) and the function
+-- forms must reach those.
 function M.function_forms(names)
   for _, name in ipairs(names) do
-    local method = Tensor[name]
     torch[name] = function(x, ...)
       M.c_of(x, name, 'the input')
-      return method(x, ...)
+      return Tensor[name](x, ...)
     end
   end
 end

@@ -143,10 +143,7 @@ local function define(name, op, boolean)
     dim, keepdim, opts = read_args(name, dim, keepdim, opts)
     return reduce(name, op, x, dim, keepdim, opts, 0, dtype_of(name, opts), boolean)
   end
-  torch[name] = function(x, dim, keepdim, opts)
-    input(name, x)
-    return Tensor[name](x, dim, keepdim, opts)
-  end
+  core.function_forms({ name })
 end
 
 --- Tensor:sum([dim [, keepdim]] [, opts]) -> number or Tensor
@@ -252,10 +249,7 @@ local function define_extreme(name, op_all, op_dim, elementwise)
     end
     return reduce2(name, op_dim, x, dim, keepdim, opts, 1)
   end
-  torch[name] = function(x, ...)
-    input(name, x)
-    return Tensor[name](x, ...)
-  end
+  core.function_forms({ name })
 end
 
 --- Tensor:max() -> number
@@ -285,10 +279,7 @@ local function define_arg(name, op)
     if dim ~= nil and type(dim) ~= 'number' then argerror(name, 'expected one dim (a number), got %s', type(dim)) end
     return reduce(name, op, x, dim, keepdim, opts, 1, -1)
   end
-  torch[name] = function(x, ...)
-    input(name, x)
-    return Tensor[name](x, ...)
-  end
+  core.function_forms({ name })
 end
 
 --- Tensor:argmax([dim [, keepdim]] [, opts]) -> number or Tensor
@@ -352,19 +343,13 @@ local function define_var(name, op, op2)
     dim, keepdim, opts = var_args(name, dim, keepdim, opts)
     return reduce(name, op, x, dim, keepdim, opts, correction_of(name, opts), -1)
   end
-  torch[name] = function(x, ...)
-    input(name, x)
-    return Tensor[name](x, ...)
-  end
+  core.function_forms({ name })
   local both = name .. '_mean'
   Tensor[both] = function(x, dim, keepdim, opts)
     dim, keepdim, opts = var_args(both, dim, keepdim, opts)
     return reduce2(both, op2, x, dim, keepdim, opts, correction_of(both, opts))
   end
-  torch[both] = function(x, ...)
-    input(both, x)
-    return Tensor[both](x, ...)
-  end
+  core.function_forms({ both })
 end
 
 --- Tensor:var([dim [, keepdim]] [, opts]) -> number or Tensor
