@@ -1,6 +1,7 @@
 /* random.cu: random fills from the Philox4x32-10 counter-based generator, with the draws of lib/random_draw.h
- * that lib/cpu/random.c makes too: element i of a fill takes its words from counter (offset + i / per_block) under the
- * generator's seed, and a fill advances the generator's offset by its number of blocks, exactly as on the CPU.
+ * that lib/cpu/random.c makes too: element i of a fill takes its words from counter (offset + i / per_block)
+ * under the generator's seed, and a fill advances the generator's offset by its number of blocks, exactly as on
+ * the CPU.
  * So for the same generator state a CUDA tensor receives the same numbers as a CPU tensor: bit for bit for
  * uniform, randint and bernoulli (integer arithmetic and one rounding), and for normal up to the last bit of
  * the double-precision log/sqrt/sin/cos of the device against the host's libm (which rounding to float32
