@@ -8,9 +8,10 @@
  *    multiply-adds and more, and matrix-vector products of 2^18 elements and more (lib/cpu/blas.c) lend
  *    OpenBLAS the thread count for their duration
  *    (tn_blas_lend_threads). Its OpenMP build shares the OpenMP pool by itself (serial inside a parallel region).
- *  - Waiting threads sleep rather than spin, and OpenBLAS's lent threads sleep soon after their work: the
- *    environment that says so (OMP_WAIT_POLICY, OPENBLAS_THREAD_TIMEOUT, OPENBLAS_NUM_THREADS) is set, unless
- *    the user set it, before the libraries load (lua/tensor/openblas_env.lua). */
+ *  - Waiting threads sleep after a spin of a few microseconds, and OpenBLAS's lent threads sleep soon after
+ *    their work: the environment that says so (OMP_WAIT_POLICY, GOMP_SPINCOUNT, OPENBLAS_THREAD_TIMEOUT,
+ *    OPENBLAS_NUM_THREADS) is set, unless the user set it, before the libraries load
+ *    (lua/tensor/openblas_env.lua). */
 #include "internal.h"
 
 #include <omp.h>

@@ -52,23 +52,33 @@ function M.configure()
 end
 
 -- The thread policy (lib/parallel.c): one pool of threads, OpenMP's, whose idle threads sleep instead of
--- spinning. On few cores, spinning threads take the cores the working ones need: two pools (OpenMP and
--- OpenBLAS's pthreads) that spin between jobs make 2 threads several times slower than 1, and even one
--- spinning pool collapses when anything else runs on the machine. Set here, before the libraries load, and only
--- where the user has not set them:
---   OMP_WAIT_POLICY=passive       OpenMP threads sleep between parallel regions (unless GOMP_SPINCOUNT is set)
+-- spinning, after a short spin. On few cores, spinning threads take the cores the working ones need: two pools
+-- (OpenMP and OpenBLAS's pthreads) that spin between jobs make 2 threads several times slower than 1, and even one
+-- spinning pool collapses when anything else runs on the machine. But waking a sleeping thread is slow too (16
+-- us a parallel region on the 2-vCPU development VM, against 1.4 us for a spinning one), so libgomp's threads
+-- spin a few microseconds first: a parallel op that follows another as closely finds them awake. Set here,
+-- before the libraries load, and only where the user has not set them:
+--   OMP_WAIT_POLICY=passive       OpenMP threads sleep between parallel regions (both unset by the user only)
+--   GOMP_SPINCOUNT=300            after 300 rounds of libgomp's wait loop (5-20 us; other runtimes ignore it)
 --   OPENBLAS_NUM_THREADS=1        OpenBLAS's pthreads build starts no threads of its own
 --   OPENBLAS_THREAD_TIMEOUT=20    and the threads lent to LAPACK sleep after 2^20 cycles without work
+-- (300 against plain passive on that VM, 2 threads, alternated: 10^5-float adds 63-80 -> 41-45 us, sum(2) of
+-- 1000x1000 65-74 -> 48-52, layer_norm 156-195 -> 117-167, softmax 228-258 -> 223-230, the rest within noise;
+-- 3000 rounds, 50-100 us, made layer_norm and an MLP layer's product 15% slower: bench/RESULTS.md.)
 M.thread_settings = {}
+local SPIN_ROUNDS = '300'
 
 function M.configure_threads()
-  local function default(name, value, unless)
-    if os.getenv(name) == nil and (unless == nil or os.getenv(unless) == nil) then
+  local function default(name, value)
+    if os.getenv(name) == nil then
       ffi.C.setenv(name, value, 0)
       M.thread_settings[#M.thread_settings + 1] = name .. '=' .. value
     end
   end
-  default('OMP_WAIT_POLICY', 'passive', 'GOMP_SPINCOUNT')
+  if os.getenv('OMP_WAIT_POLICY') == nil and os.getenv('GOMP_SPINCOUNT') == nil then
+    default('OMP_WAIT_POLICY', 'passive')
+    default('GOMP_SPINCOUNT', SPIN_ROUNDS)
+  end
   default('OPENBLAS_NUM_THREADS', '1')
   default('OPENBLAS_THREAD_TIMEOUT', '20')
 end
