@@ -58,11 +58,11 @@ end
 -- us a parallel region on the 2-vCPU development VM, against 1.4 us for a spinning one), so libgomp's threads
 -- spin a few microseconds first: a parallel op that follows another as closely finds them awake. Set here,
 -- before the libraries load, and only where the user has not set them:
---   OMP_WAIT_POLICY=passive       OpenMP threads sleep between parallel regions (both unset by the user only)
+--   OMP_WAIT_POLICY=passive       OpenMP threads sleep between parallel regions (these two if the user set neither)
 --   GOMP_SPINCOUNT=300            after 300 rounds of libgomp's wait loop (5-20 us; other runtimes ignore it)
 --   OPENBLAS_NUM_THREADS=1        OpenBLAS's pthreads build starts no threads of its own
 --   OPENBLAS_THREAD_TIMEOUT=20    and the threads lent to LAPACK sleep after 2^20 cycles without work
--- (300 against plain passive on that VM, 2 threads, alternated: 10^5-float adds 63-80 -> 41-45 us, sum(2) of
+-- (300 against plain passive on that VM, 2 threads, alternated: 10^5-float adds 63-80 -> 41-69 us, sum(2) of
 -- 1000x1000 65-74 -> 48-52, layer_norm 156-195 -> 117-167, softmax 228-258 -> 223-230, the rest within noise;
 -- 3000 rounds, 50-100 us, made layer_norm and an MLP layer's product 15% slower: bench/RESULTS.md.)
 M.thread_settings = {}
