@@ -454,8 +454,8 @@ torch.set_num_threads(2)
 local before = blas.openblas_get_num_threads()
 torch.linalg.inv(torch.randn(300, 300):add(torch.eye(300):mul(300)))
 torch.randn(700, 650):mm(torch.randn(650, 600))
-io.write(table.concat({ tostring(os.getenv('GOMP_SPINCOUNT')), tostring(os.getenv('OMP_WAIT_POLICY')), tostring(os.getenv('OPENBLAS_NUM_THREADS')),
-  tostring(os.getenv('OPENBLAS_THREAD_TIMEOUT')), blas.openblas_get_parallel(), before,
+io.write(table.concat({ tostring(os.getenv('GOMP_SPINCOUNT')), tostring(os.getenv('OMP_WAIT_POLICY')),
+  tostring(os.getenv('OPENBLAS_NUM_THREADS')), tostring(os.getenv('OPENBLAS_THREAD_TIMEOUT')), blas.openblas_get_parallel(), before,
   blas.openblas_get_num_threads(), torch.get_num_threads() }, ' '))]]
   probe = probe:gsub('\n', ' ')
 

@@ -111,8 +111,8 @@ local cases = {
   { 'shares_storage: expected a tensor for other, got number', function() return A():shares_storage(1) end },
   { 'typeAs: expected a tensor for other, got string', function() return A():typeAs('torch.FloatTensor') end },
   { 'view: expected a tensor for the input, got number', function() return torch.view(3, 2) end },
-  -- function forms (torch.f(x, ...) for x:f(...)): a non-tensor first argument is named, one form of each module
-  { 'view: expected a tensor for the input, got number', function() return torch.view(5, 1) end },
+  -- function forms (torch.f(x, ...) for x:f(...), view's above): a non-tensor first argument is named, one form of
+  -- each module
   { 'scatter_add: expected a tensor for the input, got string', function() return torch.scatter_add('x', 1) end },
   { 'repeatTensor: expected a tensor for the input, got nil', function() return torch.repeatTensor(nil, 2) end },
   { 'kthvalue: expected a tensor for the input, got table', function() return torch.kthvalue({ 1, 2 }, 1) end },
