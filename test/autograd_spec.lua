@@ -155,6 +155,10 @@ describe('gradcheck of every differentiable op', function()
     { 'tril', function(x) return x:tril():exp() end, { R(4, 4) } },
     { 'repeatTensor', function(x) return x:repeatTensor(2, 3):sin() end, { R(2, 3) } },
     { 'masked_fill', function(x) return x:masked_fill(x:gt(0), 0.5):exp() end, { R(3, 4) } },
+    -- (on a tensor that required grad this recursed until the stack overflowed)
+    { 'masked_scatter', function(x, s) return x:masked_scatter(x:gt(0), s):exp() end, { R(3, 4), R(12) } },
+    { 'masked_scatter_ on a copy', function(x, s) return (x * 1):masked_scatter_(x:lt(0), s):sin() end,
+      { R(3, 4), R(12) } },
     { 'sort values', function(x) return (x:sort(2)) end, { R(3, 4) } },
     { 'topk values', function(x) return (x:topk(2, 2)) end, { R(3, 4) } },
   }

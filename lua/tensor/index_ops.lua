@@ -393,7 +393,13 @@ Tensor.maskedCopy = Tensor.masked_scatter_ -- Torch7
 --- Tensor:masked_scatter(mask, source) -> Tensor
 --- torch.masked_scatter(x, mask, source) -> Tensor
 -- masked_scatter_ on a copy of self.
-function Tensor:masked_scatter(mask, source) return self:clone():masked_scatter_(mask, source) end
+function Tensor:masked_scatter(mask, source)
+  -- into a copy that records nothing: under autograd this method is the recorded op, and a recorded clone
+  -- written by the recorded in-place form would call back into it without end
+  local copy = wrap(C.tn_clone(self._c))
+  check(C.tn_masked_scatter_(copy._c, mask_arg('masked_scatter', mask)._c, source_arg('masked_scatter', source)._c))
+  return copy
+end
 
 -- ---- nonzero ----
 
