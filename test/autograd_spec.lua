@@ -315,6 +315,24 @@ describe('the engine', function()
     end
   end)
 
+  it('refuses in-place ops without a derivative on graph tensors, as methods and as torch functions', function()
+    local x = torch.randn(3, 4, { dtype = 'float64', requires_grad = true })
+    local index, source = torch.tensor({ 1, 5 }):long(), torch.randn(2, { dtype = 'float64' })
+    local calls = {
+      { 'put_', function(y) return y:put_(index, source) end, function(y) return torch.put_(y, index, source) end },
+      { 'uniform_', function(y) return y:uniform_() end, function(y) return torch.uniform_(y) end },
+    }
+    for _, c in ipairs(calls) do
+      for _, call in ipairs({ c[2], c[3] }) do
+        local ok, err = pcall(call, x * 1)
+        assert.is_false(ok, c[1])
+        assert.matches(c[1] .. ': this in-place operation has no derivative', err, 1, true)
+        local y = x:detach():clone()
+        assert.are.equal(y, torch.no_grad(function() return call(y) end), c[1])
+      end
+    end
+  end)
+
   it('sums gradients flowing into one tensor from several uses', function()
     local x = R(4)
     local y = x * x + x:sin() * x
