@@ -161,6 +161,21 @@ describe('gradcheck of every differentiable op', function()
       { R(3, 4), R(12) } },
     { 'sort values', function(x) return (x:sort(2)) end, { R(3, 4) } },
     { 'topk values', function(x) return (x:topk(2, 2)) end, { R(3, 4) } },
+    -- other names of differentiable ops (these dropped the gradient while they held the raw op)
+    { 'cmul', function(a, b) return a:cmul(b) end, { R(3, 4), R(4) } },
+    { 'cdiv', function(a, b) return a:cdiv(b) end, { R(3, 4), P(3, 4) } },
+    { 'multiply', function(a, b) return a:multiply(b) end, { R(3, 4), R(3, 4) } },
+    { 'divide', function(a, b) return a:divide(b) end, { R(3, 4), P(4) } },
+    { 'subtract', function(a, b) return a:subtract(b) end, { R(3, 4), R(3, 4) } },
+    { 'torch.true_divide', function(a, b) return torch.true_divide(a, b) end, { R(3, 4), P(3, 4) } },
+    { 'clip', function(x) return x:clip(-0.5, 0.5):exp() end, { R(3, 4) } },
+    { 'torch.clip', function(x) return torch.clip(x, -0.5, 0.5):exp() end, { R(3, 4) } },
+    { 'clip_ on a copy', function(x) return (x * 1):clip_(-0.5, 0.5):exp() end, { R(3, 4) } },
+    { 'index (Torch7)', function(x) return x:index(1, torch.tensor({ 3, 1, 3 }, { dtype = 'int64' })) end,
+      { R(3, 4) } },
+    { 'maskedSelect (Torch7)', function(x) return x:maskedSelect(x:gt(0)):exp() end, { R(3, 4) } },
+    { 'torch.concat', function(a, b) return torch.concat({ a, b }, 2) end, { R(3, 4), R(3, 2) } },
+    { 'torch.concatenate', function(a, b) return torch.concatenate({ a, b }, 1) end, { R(3, 4), R(2, 4) } },
   }
   for _, c in ipairs(cases) do
     it(c[1], function()
@@ -313,6 +328,32 @@ describe('the engine', function()
       values:sum():backward()
       assert(ref.compare(x.grad, { dtype = 'float64', shape = { 2, 3 }, values = case[2] }), case[1])
     end
+  end)
+
+  it('gives a quotient rounded by rounding_mode zero gradients (it is piecewise constant), as PyTorch does', function()
+    for _, mode in ipairs({ 'floor', 'trunc' }) do
+      local a, b = R(3, 4), P(4)
+      for _, quotient in ipairs({ function() return a:div(b, { rounding_mode = mode }) end,
+                                  function() return torch.div(a, b, { rounding_mode = mode }) end }) do
+        a.grad, b.grad = nil, nil
+        quotient():sum():backward()
+        assert.are.equal(0, a.grad:abs():sum(), mode)
+        assert.are.equal(0, b.grad:abs():sum(), mode)
+        assert.are.same({ 4 }, b.grad:size())
+      end
+    end
+  end)
+
+  it('every other name of an op is the op autograd installed (x:cmul is x:mul, torch.concat is torch.cat)', function()
+    local core = require('tensor.core')
+    local aliases = core.aliases
+    assert.is_true(#aliases >= 30)
+    for _, a in ipairs(aliases) do
+      local namespace, name, target = a[1], a[2], a[3]
+      assert.are.equal(namespace[target], namespace[name], name .. ' -> ' .. target)
+    end
+    assert.are.equal(core.Tensor.mul, core.Tensor.cmul)
+    assert.are.equal(torch.cat, torch.concat)
   end)
 
   it('refuses in-place ops without a derivative on graph tensors, as methods and as torch functions', function()

@@ -131,6 +131,21 @@ case('div rounding trunc', function(x, y) return x:div(y, { rounding_mode = 'tru
      "torch.div(a, b, rounding_mode='trunc')", { a = ia, b = ib })
 case('div rounding floor', function(x, y) return x:div(y, { rounding_mode = 'floor' }) end,
      "torch.div(a, b, rounding_mode='floor')", { a = ia, b = ib })
+-- the rounding modes in every form of div (torch.div and div_ ignored them before), and its aliases
+case('torch.div rounding floor', function(x, y) return torch.div(x, y, { rounding_mode = 'floor' }) end,
+     "torch.div(a, b, rounding_mode='floor')", { a = ia, b = ib })
+case('torch.div rounding trunc, out=', function(x, y)
+  local out = torch.empty(0, { dtype = 'int64' })
+  assert(torch.div(x, y, { rounding_mode = 'trunc', out = out }) == out)
+  return out
+end, "torch.div(a, b, rounding_mode='trunc')", { a = ia, b = ib })
+case('div_ rounding trunc', function(x, y) return x:clone():div_(y, { rounding_mode = 'trunc' }) end,
+     "torch.div(a, b, rounding_mode='trunc')", { a = ia, b = ib })
+case('divide rounding floor, float', function(x, y) return x:divide(y, { rounding_mode = 'floor' }) end,
+     "torch.divide(a, b, rounding_mode='floor')", { a = a, b = pos })
+case('torch.true_divide int', function(x, y) return torch.true_divide(x, y) end, 'torch.true_divide(a, b)',
+     { a = ia, b = ib })
+case('cmul and cdiv (Torch7)', function(x, y) return x:cmul(y) + x:cdiv(y) end, 'a * b + a / b', { a = a, b = pos })
 case('bitwise and/or/xor', function(x, y) return x:bitwise_and(y) + x:bitwise_or(y) * 3 + x:bitwise_xor(y) * 7 end,
      'torch.bitwise_and(a, b) + torch.bitwise_or(a, b) * 3 + torch.bitwise_xor(a, b) * 7', { a = ia, b = ib })
 case('bitwise_not', function(x) return x:bitwise_not() end, 'torch.bitwise_not(a)', { a = ia })

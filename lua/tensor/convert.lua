@@ -1,6 +1,7 @@
 -- tensor.convert: dtype and device conversion, Torch7 type names, tolist and raw pointers.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
 
@@ -140,11 +141,11 @@ function torch.type(x)
   if type(mt) == 'table' and mt.__typename then return mt.__typename end
   return type(x)
 end
-torch.typename = torch.type
+alias(torch, 'typename', 'type')
 --- torch.is_tensor(x) -> boolean
 -- Whether x is a Tensor. Torch7 name: torch.isTensor(x).
 function torch.is_tensor(x) return is_tensor(x) end
-torch.isTensor = torch.is_tensor
+alias(torch, 'isTensor', 'is_tensor')
 
 --- Tensor:tolist() -> table or number
 -- The values as nested Lua tables (a number for a 0-d tensor). Torch7 name: x:totable().
@@ -172,7 +173,7 @@ function Tensor:tolist()
   end
   return build(1)
 end
-Tensor.totable = Tensor.tolist
+alias(Tensor, 'totable', 'tolist')
 
 --- Tensor:data_ptr() -> cdata
 -- A typed FFI pointer to the first element (float* for float32, ...). It does not keep the tensor alive:

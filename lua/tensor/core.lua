@@ -80,6 +80,20 @@ function M.function_forms(names)
   end
 end
 
+-- Other names of methods and functions (PyTorch's and Torch7's spellings: x:cmul(y) is x:mul(y)). An alias is
+-- kept as a pair, not only copied when made: tensor.autograd later replaces the methods it differentiates with
+-- recording forms, and a copy made before that would call the raw op and silently drop the gradient.
+-- bind_aliases, run once autograd has replaced them, points every alias at what its target is then.
+local aliases = {}
+function M.alias(namespace, name, target)
+  aliases[#aliases + 1] = { namespace, name, target }
+  namespace[name] = namespace[target]
+end
+function M.bind_aliases()
+  for _, a in ipairs(aliases) do a[1][a[2]] = a[1][a[3]] end
+end
+M.aliases = aliases
+
 -- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
 M.index_get, M.index_set = nil, nil
 

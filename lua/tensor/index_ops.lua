@@ -8,6 +8,7 @@
 -- them with an index base of 1, so nothing is converted on the way.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
 
@@ -80,7 +81,7 @@ function Tensor:index_select(dim, index)
   return wrap(C.tn_index_select(nil, c, dim_of('index_select', dim, c.ndim), index_arg('index_select', index)._c,
                                 BASE))
 end
-Tensor.index = Tensor.index_select -- Torch7
+alias(Tensor, 'index', 'index_select') -- Torch7
 
 function torch.index_select(x, dim, index, opts)
   local c, out = core.c_of(x, 'index_select', 'the input'), out_of(opts)
@@ -292,8 +293,8 @@ end
 
 -- Torch7's in-place spellings
 Tensor.indexAdd = function(self, dim, index, source) return self:index_add_(dim, index, source) end
-Tensor.indexCopy = Tensor.index_copy_
-Tensor.indexFill = Tensor.index_fill_
+alias(Tensor, 'indexCopy', 'index_copy_')
+alias(Tensor, 'indexFill', 'index_fill_')
 
 -- ---- take and put_ ----
 
@@ -336,7 +337,7 @@ function Tensor:put(index, source, accumulate) return self:clone():put_(index, s
 function Tensor:masked_select(mask)
   return wrap(C.tn_masked_select(nil, self._c, mask_arg('masked_select', mask)._c))
 end
-Tensor.maskedSelect = Tensor.masked_select -- Torch7
+alias(Tensor, 'maskedSelect', 'masked_select') -- Torch7
 
 function torch.masked_select(x, mask, opts)
   local out = out_of(opts)
@@ -352,7 +353,7 @@ function Tensor:masked_fill_(mask, value)
   check(C.tn_masked_fill_(self._c, mask_arg('masked_fill_', mask)._c, scalar_arg('masked_fill_', value)))
   return self
 end
-Tensor.maskedFill = Tensor.masked_fill_ -- Torch7
+alias(Tensor, 'maskedFill', 'masked_fill_') -- Torch7
 
 --- Tensor:masked_fill(mask, value) -> Tensor
 --- torch.masked_fill(x, mask, value) -> Tensor
@@ -388,7 +389,7 @@ function Tensor:masked_scatter_(mask, source)
   check(C.tn_masked_scatter_(self._c, mask_arg('masked_scatter_', mask)._c, source_arg('masked_scatter_', source)._c))
   return self
 end
-Tensor.maskedCopy = Tensor.masked_scatter_ -- Torch7
+alias(Tensor, 'maskedCopy', 'masked_scatter_') -- Torch7
 
 --- Tensor:masked_scatter(mask, source) -> Tensor
 --- torch.masked_scatter(x, mask, source) -> Tensor

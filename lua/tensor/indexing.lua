@@ -2,6 +2,7 @@
 -- element access (item), fill_ and zero_.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
 
@@ -194,7 +195,7 @@ function Tensor:fill_(value)
   check(C.tn_fill_(self._c, value))
   return self
 end
-Tensor.fill = Tensor.fill_
+alias(Tensor, 'fill', 'fill_')
 
 --- Tensor:zero_() -> Tensor
 -- Sets every element to zero in place. Returns x. Torch7 name: x:zero(). Also torch.zero_(x).
@@ -202,7 +203,7 @@ function Tensor:zero_()
   check(C.tn_fill_(self._c, 0))
   return self
 end
-Tensor.zero = Tensor.zero_
+alias(Tensor, 'zero', 'zero_')
 
 function torch.fill_(x, v) return x:fill_(v) end
 function torch.zero_(x) return x:zero_() end

@@ -3,6 +3,7 @@
 -- (tensor.views).
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 
 local C, wrap, Tensor, torch, mt = core.C, core.wrap, core.Tensor, core.torch, core.mt
@@ -74,7 +75,8 @@ function torch.cat(tensors, dim, opts, ...)
   local out = out_of(opts)
   return produce(C.tn_cat(out and out._c, n, buf, cdim('cat', dim or 1)), out)
 end
-torch.concat, torch.concatenate = torch.cat, torch.cat
+alias(torch, 'concat', 'cat')
+alias(torch, 'concatenate', 'cat')
 
 --- torch.stack(tensors, [dim], [{out=}]) -> Tensor
 -- The tensors (all of one size) joined along a new dim (default 1; -1 is a new last dim).
@@ -130,7 +132,7 @@ end
 --- torch.vstack(tensors) -> Tensor
 -- The tensors joined vertically (along dim 1), 1-d tensors taken as rows. Alias: torch.row_stack.
 function torch.vstack(list, opts) return torch.cat(mapped('vstack', list, torch.atleast_2d), 1, opts) end
-torch.row_stack = torch.vstack
+alias(torch, 'row_stack', 'vstack')
 
 --- torch.dstack(tensors) -> Tensor
 -- The tensors joined along dim 3, after atleast_3d.

@@ -3,6 +3,7 @@
 -- The work happens in C (lib/ops/blas.c, lib/ops/linalg.c); this module reads arguments and options.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 
 local C, wrap, Tensor, torch, mt = core.C, core.wrap, core.Tensor, core.torch, core.mt
@@ -80,13 +81,15 @@ define_product('dot', 'tn_dot', 'the first vector', 'the second vector')
 --- torch.vdot(a, b, {out=}) -> Tensor
 --- Tensor:vdot(b) -> Tensor
 -- The dot product (tensors are real, so the same as dot).
-Tensor.vdot, torch.vdot = Tensor.dot, torch.dot
+alias(Tensor, 'vdot', 'dot')
+alias(torch, 'vdot', 'dot')
 
 --- torch.outer(a, b, {out=}) -> Tensor
 --- Tensor:outer(b) -> Tensor
 -- The outer product of two vectors: [m] x [n] -> [m x n] with element (i, j) = a[i] * b[j]. Alias: ger.
 define_product('outer', 'tn_outer', 'the first vector', 'the second vector')
-Tensor.ger, torch.ger = Tensor.outer, torch.outer
+alias(Tensor, 'ger', 'outer')
+alias(torch, 'ger', 'outer')
 
 --- torch.matmul(a, b, {out=}) -> Tensor
 --- Tensor:matmul(b) -> Tensor

@@ -2,6 +2,7 @@
 -- comparisons and logical ops. Each op exists as x:f(...), x:f_(...) (in place) and torch.f(x, ..., {out=}).
 -- Broadcasting and type promotion (PyTorch's rules, Lua numbers acting as Python numbers) happen in C.
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
 
@@ -111,7 +112,9 @@ function Tensor:clamp_(lo, hi)
   end
   return scalar_clamp_(self, lo, hi)
 end
-Tensor.clip, Tensor.clip_, torch.clip = Tensor.clamp, Tensor.clamp_, torch.clamp
+alias(Tensor, 'clip', 'clamp')
+alias(Tensor, 'clip_', 'clamp_')
+alias(torch, 'clip', 'clamp')
 
 local function one_param(default, key)
   return function(fn, v)
@@ -218,30 +221,57 @@ end
 
 for name, op in pairs(BINARY) do define_binary(name, op, name == 'add' or name == 'sub') end
 
--- Aliases (PyTorch and Torch7 spellings)
-Tensor.multiply, Tensor.divide, Tensor.subtract = Tensor.mul, Tensor.div, Tensor.sub
-Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal, Tensor.not_equal =
-  Tensor.gt, Tensor.lt, Tensor.ge, Tensor.le, Tensor.ne
-Tensor.cmul, Tensor.cdiv = Tensor.mul, Tensor.div
-torch.true_divide = torch.div
+-- div(y, {rounding_mode='floor'|'trunc'}), in all three forms: x:div, x:div_ and torch.div (with out=)
+local plain_div, plain_div_, plain_torch_div = Tensor.div, Tensor.div_, torch.div
 
--- div(y, {rounding_mode='floor'|'trunc'})
-local plain_div = Tensor.div
-function Tensor:div(b, opts)
-  local mode = is_opts(opts) and opts.rounding_mode or (type(opts) == 'string' and opts) or nil
-  if mode == nil then return plain_div(self, b) end
-  if mode == 'floor' then return self:floor_divide(b) end
-  if mode == 'trunc' then
-    local c = self._c
-    if dtype.floating[tonumber(c.dtype)] or (is_tensor(b) and dtype.floating[tonumber(b._c.dtype)]) or
-       (type(b) == 'number' and b ~= floor(b)) then
-      return plain_div(self, b):trunc_()
-    end
-    local q = self:to('float64'):div(is_tensor(b) and b:to('float64') or b):trunc_()
-    return q:to(self:dtype())
-  end
-  argerror('div', "rounding_mode must be nil, 'floor' or 'trunc', got %s", tostring(mode))
+local function rounding_mode_of(opts)
+  if is_opts(opts) then return opts.rounding_mode end
+  if type(opts) == 'string' then return opts end
+  return nil
 end
+
+-- a / b rounded by mode, as a new tensor
+local function rounded_div(fn, a, b, mode)
+  if mode == 'floor' then return a:floor_divide(b) end
+  if mode == 'trunc' then
+    if dtype.floating[tonumber(a._c.dtype)] or (is_tensor(b) and dtype.floating[tonumber(b._c.dtype)]) or
+       (type(b) == 'number' and b ~= floor(b)) then
+      return plain_div(a, b):trunc_()
+    end
+    -- integers: the quotient of the exact float64 division, truncated, in the integer dtype
+    local q = a:to('float64'):div(is_tensor(b) and b:to('float64') or b):trunc_()
+    return q:to(a:dtype())
+  end
+  argerror(fn, "rounding_mode must be nil, 'floor' or 'trunc', got %s", tostring(mode))
+end
+
+function Tensor:div(b, opts)
+  local mode = rounding_mode_of(opts)
+  if mode == nil then return plain_div(self, b) end
+  return rounded_div('div', self, b, mode)
+end
+function Tensor:div_(b, opts)
+  local mode = rounding_mode_of(opts)
+  if mode == nil then return plain_div_(self, b) end
+  return self:copy_(rounded_div('div_', self, b, mode))
+end
+function torch.div(a, b, opts)
+  local mode = rounding_mode_of(opts)
+  if mode == nil then return plain_torch_div(a, b, opts) end
+  core.c_of(a, 'div', 'the input')
+  local r = rounded_div('div', a, b, mode)
+  local out = opts.out
+  if out == nil then return r end
+  return out:resize_as_(r):copy_(r)
+end
+
+-- Aliases (PyTorch and Torch7 spellings), made after div has its rounding modes
+for _, pair in ipairs({ { 'multiply', 'mul' }, { 'divide', 'div' }, { 'subtract', 'sub' }, { 'greater', 'gt' },
+                        { 'less', 'lt' }, { 'greater_equal', 'ge' }, { 'less_equal', 'le' }, { 'not_equal', 'ne' },
+                        { 'cmul', 'mul' }, { 'cdiv', 'div' } }) do
+  alias(Tensor, pair[1], pair[2])
+end
+alias(torch, 'true_divide', 'div')
 
 -- ---- operators ----
 

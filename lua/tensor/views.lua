@@ -1,6 +1,7 @@
 -- tensor.views: shape queries, views (no copy; they share storage), copies and the in-place header ops.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
+local alias = core.alias
 local args = require 'tensor.args'
 
 local C, wrap, check, torch, Tensor = core.C, core.wrap, core.check, core.torch, core.Tensor
@@ -45,12 +46,13 @@ setmetatable(Size, { __call = function(_, t) return Size.new(t or {}) end })
 --- Tensor:dim() -> number
 -- The number of dimensions (0 for a scalar tensor). Torch7 names: x:nDimension(), x:ndimension().
 function Tensor:dim() return self._c.ndim end
-Tensor.ndimension, Tensor.nDimension = Tensor.dim, Tensor.dim
+alias(Tensor, 'ndimension', 'dim')
+alias(Tensor, 'nDimension', 'dim')
 
 --- Tensor:numel() -> number
 -- The number of elements. Torch7 name: x:nElement(). Also torch.numel(x).
 function Tensor:numel() return tonumber(self._c.numel) end
-Tensor.nElement = Tensor.numel
+alias(Tensor, 'nElement', 'numel')
 
 --- Tensor:size(dim) -> number
 --- Tensor:size() -> torch.Size
@@ -99,11 +101,11 @@ function Tensor:storageOffset() return tonumber(self._c.offset) + 1 end
 --- Tensor:is_contiguous() -> boolean
 -- Whether the elements lie in row-major order without gaps. Torch7 name: x:isContiguous().
 function Tensor:is_contiguous() return C.tn_is_contiguous(self._c) == 1 end
-Tensor.isContiguous = Tensor.is_contiguous
+alias(Tensor, 'isContiguous', 'is_contiguous')
 --- Tensor:element_size() -> number
 -- The size of one element in bytes. Torch7 name: x:elementSize().
 function Tensor:element_size() return tonumber(C.tn_dtype_size(self._c.dtype)) end
-Tensor.elementSize = Tensor.element_size
+alias(Tensor, 'elementSize', 'element_size')
 --- Tensor:nbytes() -> number
 -- The size of the elements in bytes: x:numel() * x:element_size().
 function Tensor:nbytes() return self:numel() * self:element_size() end
@@ -116,7 +118,7 @@ function Tensor:is_same_size(other)
   for i = 0, a.ndim - 1 do if a.sizes[i] ~= b.sizes[i] then return false end end
   return true
 end
-Tensor.isSameSizeAs = Tensor.is_same_size
+alias(Tensor, 'isSameSizeAs', 'is_same_size')
 
 -- The version counter autograd compares (shared by all views of one storage).
 function Tensor:_version() return tonumber(self._c.storage.version) end
@@ -448,7 +450,7 @@ function Tensor:copy_(src)
   check(C.tn_copy_(self._c, core.c_of(src, 'copy_', 'src')))
   return self
 end
-Tensor.copy = Tensor.copy_
+alias(Tensor, 'copy', 'copy_')
 
 -- ---- in-place header changes (the object keeps its identity) ----
 
@@ -475,12 +477,12 @@ function Tensor:resize_(...)
   check(C.tn_resize_(self._c, n, buf))
   return self
 end
-Tensor.resize = Tensor.resize_
+alias(Tensor, 'resize', 'resize_')
 
 --- Tensor:resize_as_(other) -> Tensor
 -- x:resize_(other:shape()). Torch7 name: x:resizeAs(other).
 function Tensor:resize_as_(other) return self:resize_(core.c_of(other, 'resize_as_', 'other') and other:shape()) end
-Tensor.resizeAs = Tensor.resize_as_
+alias(Tensor, 'resizeAs', 'resize_as_')
 
 --- Tensor:t_() -> Tensor
 -- Transposes a matrix in place (the object now views its transpose). Returns x.

@@ -160,7 +160,13 @@ D.mul = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx,
   local a, b = ctx:saved_values()
   return ctx.next[1] and g * b, ctx.next[2] and g * a
 end }
-D.div = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
+D.div = { inputs = 2, broadcast = true, save = function(ctx, out, a, b, opts)
+  -- a quotient rounded by rounding_mode is piecewise constant: zero gradients, as in PyTorch
+  local mode = type(opts) == 'table' and opts.rounding_mode or type(opts) == 'string' and opts or nil
+  ctx.rounded = mode ~= nil
+  if not ctx.rounded then ctx:save(a, b) end
+end, backward = function(ctx, g)
+  if ctx.rounded then return ctx.next[1] and zeros_like(g), ctx.next[2] and zeros_like(g) end
   local a, b = ctx:saved_values()
   return ctx.next[1] and g / b, ctx.next[2] and -(g * a) / (b * b)
 end }

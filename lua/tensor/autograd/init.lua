@@ -178,7 +178,8 @@ end
 Tensor.copy_ = record.wrap_inplace('copy_', D.copy_, copy_out_of_place, raw_copy_)
 Tensor.fill_ = record.wrap_inplace('fill_', D.fill_, fill_out_of_place, raw_fill_)
 Tensor.zero_ = function(self) return Tensor.fill_(self, 0) end
-Tensor.copy, Tensor.fill, Tensor.zero = Tensor.copy_, Tensor.fill_, Tensor.zero_
+-- Every other name of a method or function (x:cmul, x:clip, torch.concat, x:copy ...) now calls what it names.
+core.bind_aliases()
 
 -- Operators go through the (wrapped) methods.
 mt.__add = function(a, b) return Tensor.add(a, b) end
