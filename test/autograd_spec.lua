@@ -161,6 +161,13 @@ describe('gradcheck of every differentiable op', function()
       { R(3, 4), R(12) } },
     { 'sort values', function(x) return (x:sort(2)) end, { R(3, 4) } },
     { 'topk values', function(x) return (x:topk(2, 2)) end, { R(3, 4) } },
+    -- two reductions in one pass (they returned numbers, or tensors without gradients, before)
+    { 'aminmax over a dim', function(x) local lo, hi = x:aminmax({ dim = 2 }) return lo * 2 + hi end, { R(3, 4) } },
+    { 'torch.aminmax', function(x) local lo, hi = torch.aminmax(x) return lo * 2 + hi end, { R(3, 4) } },
+    { 'var_mean over a dim', function(x) local v, m = x:var_mean(2, { correction = 0 }) return v + m:exp() end,
+      { R(3, 4) } },
+    { 'torch.std_mean', function(x) local sd, m = torch.std_mean(x) return sd * m end, { R(3, 4) } },
+    { 'std_mean(false)', function(x) local sd, m = x:std_mean(false) return sd + m * 3 end, { R(3, 4) } },
     -- other names of differentiable ops (these dropped the gradient while they held the raw op)
     { 'cmul', function(a, b) return a:cmul(b) end, { R(3, 4), R(4) } },
     { 'cdiv', function(a, b) return a:cdiv(b) end, { R(3, 4), P(3, 4) } },

@@ -295,7 +295,8 @@ define_arg('argmin', ARGMIN)
 
 --- Tensor:aminmax([opts]) -> min, max
 --- torch.aminmax(x, [opts]) -> min, max
--- The smallest and the largest element in one pass: two numbers, or with {dim=, keepdim=} two tensors.
+-- The smallest and the largest element in one pass: two numbers, or with {dim=, keepdim=} two tensors (0-d
+-- tensors, when x requires grad and grad mode is on, so that gradients flow).
 function Tensor:aminmax(dim, keepdim, opts)
   dim, keepdim, opts = read_args('aminmax', dim, keepdim, opts)
   return reduce2('aminmax', AMINMAX, self, dim, keepdim, opts, 0)
@@ -369,7 +370,8 @@ define_var('std', STD, STD_MEAN)
 --- Tensor:std_mean([dim [, keepdim]] [, opts]) -> std, mean
 --- torch.var_mean(x, ...) -> var, mean
 --- torch.std_mean(x, ...) -> std, mean
--- The variance (or standard deviation) and the mean in one pass; numbers over everything, else tensors.
+-- The variance (or standard deviation) and the mean in one pass; numbers over everything, else tensors (0-d
+-- tensors over everything when x requires grad and grad mode is on, as for sum).
 
 --- Tensor:norm([p [, dim [, keepdim]]] [, opts]) -> number or Tensor
 --- torch.norm(x, [p [, dim [, keepdim]]] [, opts]) -> number or Tensor

@@ -156,6 +156,28 @@ for _, name in ipairs({ 'max', 'min' }) do
   end
 end
 
+-- aminmax, var_mean and std_mean give two reductions from one pass. Recording, they are those two reductions
+-- made separately, each with its own formula (both as 0-d tensors over everything, like sum).
+local reduce = require 'tensor.reduce'
+for name, parts in pairs({ aminmax = { 'amin', 'amax' }, var_mean = { 'var', 'mean' }, std_mean = { 'std', 'mean' } }) do
+  local raw, first, second = Tensor[name], parts[1], parts[2]
+  local read = first == 'amin' and reduce.read_args or reduce.var_args
+  Tensor[name] = function(x, ...)
+    if mode.enabled and type(x) == 'table' and rawget(x, '_rg') then
+      local dim, keepdim, opts = read(name, ...)
+      if opts and opts.out ~= nil then argerror(name, 'out= cannot record gradients; call it under torch.no_grad') end
+      local first_opts -- var and std's correction
+      if opts and (opts.correction ~= nil or opts.unbiased ~= nil) then
+        first_opts = { correction = opts.correction, unbiased = opts.unbiased }
+      end
+      local a = reduce.tensor(first, x, dim, keepdim, first_opts)
+      local b = reduce.tensor(second, x, dim, keepdim)
+      return record.attach(D[first], a, x, dim, keepdim, first_opts), record.attach(D[second], b, x, dim, keepdim)
+    end
+    return raw(x, ...)
+  end
+end
+
 -- Conversions between floating dtypes and devices carry gradients back to the original dtype/device.
 D._convert.name = 'to'
 for _, name in ipairs({ 'to', 'float', 'double', 'half', 'bfloat16', 'cpu', 'cuda', 'type', 'typeAs', '_convert' }) do
