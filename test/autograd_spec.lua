@@ -161,6 +161,35 @@ describe('gradcheck of every differentiable op', function()
       { R(3, 4), R(12) } },
     { 'sort values', function(x) return (x:sort(2)) end, { R(3, 4) } },
     { 'topk values', function(x) return (x:topk(2, 2)) end, { R(3, 4) } },
+    -- decompositions: nodes with several outputs (sign-invariant functions of the vectors, which are unique only
+    -- up to sign; symmetric inputs to eigh and cholesky, which read one triangle)
+    { 'linalg.svd S, tall', function(a) local _, s = torch.linalg.svd(a, false) return s end, { R(4, 3) } },
+    { 'linalg.svd U^2, Vh^2, tall', function(a) local u, _, vh = torch.linalg.svd(a, false) return (u * u):sum(1) + vh * vh end,
+      { R(5, 3) } },
+    { 'linalg.svd U diag(S) Vh, wide', function(a)
+      local u, s, vh = torch.linalg.svd(a, false)
+      return u:matmul(torch.diag_embed(s)):matmul(vh)
+    end, { R(3, 5) } },
+    { 'linalg.svd full_matrices, square batch', function(a) local u, _, vh = torch.linalg.svd(a) return u * u + vh * vh end,
+      { R(2, 3, 3) } },
+    { 'linalg.svdvals', function(a) return torch.linalg.svdvals(a) end, { R(3, 5) } },
+    { 'torch.svd V^2', function(a) local _, _, v = a:svd() return v * v end, { R(4, 3) } },
+    { 'linalg.eigh values', function(a) return (torch.linalg.eigh(a + a:t())) end, { R(4, 4) } },
+    { 'linalg.eigh vectors^2', function(a) local _, v = torch.linalg.eigh(a + a:t()) return v * v end, { R(4, 4) } },
+    { 'linalg.eigvalsh, batch', function(a) return torch.linalg.eigvalsh(a + a:transpose(2, 3)) end, { R(2, 3, 3) } },
+    { 'linalg.qr, tall', function(a) local q, r = torch.linalg.qr(a) return q * r:sum() end, { R(5, 3) } },
+    { 'linalg.qr R only, square', function(a) local _, r = torch.linalg.qr(a) return r end, { R(4, 4) } },
+    { 'linalg.qr, wide batch', function(a) local q, r = torch.linalg.qr(a) return torch.cat({ q, r }, 3) end,
+      { R(2, 3, 5) } },
+    { 'torch.qr', function(a) return (select(2, a:qr())) end, { R(4, 3) } },
+    { 'linalg.cholesky', function(a) return torch.linalg.cholesky(a:matmul(a:t()) + torch.eye(3):double()) end,
+      { R(3, 3) } },
+    { 'linalg.cholesky upper', function(a)
+      return torch.linalg.cholesky(a:matmul(a:t()) + torch.eye(3):double(), { upper = true })
+    end, { R(3, 3) } },
+    { 'diag_embed', function(x) return torch.diag_embed(x, 1) end, { R(2, 3) } },
+    { 'diag of a matrix', function(x) return x:diag(-1) end, { R(3, 3) } },
+    { 'trace', function(x) return x:trace() end, { R(3, 3) } },
     -- two reductions in one pass (they returned numbers, or tensors without gradients, before)
     { 'aminmax over a dim', function(x) local lo, hi = x:aminmax({ dim = 2 }) return lo * 2 + hi end, { R(3, 4) } },
     { 'torch.aminmax', function(x) local lo, hi = torch.aminmax(x) return lo * 2 + hi end, { R(3, 4) } },
@@ -209,6 +238,36 @@ out = {'a': a.grad, 'b': b.grad, 'w': w.grad}
 ]], { a = a, b = b, w = w, g = g })
     for name, t in pairs({ a = la, b = lb, w = lw }) do
       local ok, msg = ref.compare(t.grad, r[name], ref.tolerance('float64'))
+      assert(ok, name .. ': ' .. tostring(msg))
+    end
+  end)
+
+  it('for the decompositions (svd, eigh, qr, cholesky)', function()
+    torch.manual_seed(5)
+    local a, b = torch.randn(5, 3):double(), torch.randn(4, 4):double()
+    local la, lb = a:clone():requires_grad_(), b:clone():requires_grad_()
+    local u, s, vh = torch.linalg.svd(la, false)
+    local lsym = lb + lb:t()
+    local l, v = torch.linalg.eigh(lsym)
+    local q, r = torch.linalg.qr(la)
+    local c = torch.linalg.cholesky(lsym:matmul(lsym) + torch.eye(4):double())
+    local y = (u * u):sum() * 0.3 + s:pow(2):sum() + (vh:abs() * 0.7):sum() + l:sin():sum() + (v * v):mul(1.5):sum()
+              + (q * q):matmul(r:abs()):sum() + (r * r):tanh():sum() + c:exp():sum()
+    y:backward()
+    local ref_out = ref.run([[
+a.requires_grad_(); b.requires_grad_()
+u, s, vh = torch.linalg.svd(a, full_matrices=False)
+sym = b + b.t()
+l, v = torch.linalg.eigh(sym)
+q, r = torch.linalg.qr(a)
+c = torch.linalg.cholesky(sym @ sym + torch.eye(4, dtype=torch.float64))
+y = (u * u).sum() * 0.3 + s.pow(2).sum() + (vh.abs() * 0.7).sum() + l.sin().sum() + (v * v).mul(1.5).sum() \
+    + ((q * q) @ r.abs()).sum() + (r * r).tanh().sum() + c.exp().sum()
+y.backward()
+out = {'a': a.grad, 'b': b.grad}
+]], { a = a, b = b })
+    for name, t in pairs({ a = la, b = lb }) do
+      local ok, msg = ref.compare(t.grad, ref_out[name], { atol = 1e-8, rtol = 1e-6 })
       assert(ok, name .. ': ' .. tostring(msg))
     end
   end)
@@ -361,6 +420,16 @@ describe('the engine', function()
     end
     assert.are.equal(core.Tensor.mul, core.Tensor.cmul)
     assert.are.equal(torch.cat, torch.concat)
+  end)
+
+  it("refuses the gradient of linalg.qr's modes without one when backward reaches them, not before", function()
+    local a = torch.randn(4, 3, { dtype = 'float64', requires_grad = true })
+    local _, r = torch.linalg.qr(a, 'r')
+    assert.matches("backward: linalg.qr: mode='r' computes no Q", message(function() r:sum():backward() end), 1, true)
+    local q = torch.linalg.qr(a, { mode = 'complete' })
+    assert.are.same({ 4, 4 }, q:size())
+    assert.matches("mode='complete' is defined only for matrices with no more rows than columns, got 4 x 3",
+                   message(function() q:sum():backward() end), 1, true)
   end)
 
   it('refuses in-place ops without a derivative on graph tensors, as methods and as torch functions', function()

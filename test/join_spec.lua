@@ -1,6 +1,6 @@
 -- Joining and reordering against PyTorch: cat (dims, layouts, promotion, skipped empty tensors, many inputs),
 -- stack, hstack/vstack/dstack/column_stack, unbind, flip, roll, tril/triu, repeatTensor, tile,
--- repeat_interleave; empty and 0-d inputs; out= and in-place forms; errors.
+-- repeat_interleave, diag/diag_embed/trace; empty and 0-d inputs; out= and in-place forms; errors.
 local torch = require 'tensor'
 local ref = require 'helpers.torchref'
 
@@ -168,6 +168,32 @@ do
   case('tril out=', function(t) return torch.tril(t.x, 1, { out = torch.empty(0) }) end, 'out = torch.tril(x, 1)',
        { x = x })
   case('tril large', function(t) return t.x:tril(-3) end, 'out = torch.tril(x, -3)', { x = torch.randn(400, 300) })
+end
+
+-- ---- diag, diag_embed, trace ----
+for _, dt in ipairs(DTYPES) do
+  local l = layouts(dt)
+  for _, k in ipairs({ 0, 2, -1 }) do
+    case(('diag of a %s matrix %s k=%d'):format(dt, l[2][1], k), function(t) return t.x:diag(k) end,
+         ('out = torch.diag(x, %d)'):format(k), { x = l[2][2] })
+    case(('diag of a %s vector k=%d'):format(dt, k), function(t) return torch.diag(t.x, k) end,
+         ('out = torch.diag(x, %d)'):format(k), { x = l[3][2]:select(1, 2) })
+  end
+  case(('diag_embed %s batch'):format(dt), function(t) return torch.diag_embed(t.x) end, 'out = torch.diag_embed(x)',
+       { x = l[2][2] })
+end
+do
+  local x = torch.randn(2, 3, 4)
+  case('diag_embed offset and dims', function(t) return torch.diag_embed(t.x, -1, 1, 3) end,
+       'out = torch.diag_embed(x, -1, 0, 2)', { x = x })
+  case('diag_embed options table', function(t) return torch.diag_embed(t.x, { offset = 2, dim1 = -1, dim2 = 2 }) end,
+       'out = torch.diag_embed(x, offset=2, dim1=-1, dim2=1)', { x = x })
+  case('diag_embed of an empty batch', function(t) return torch.diag_embed(t.x) end, 'out = torch.diag_embed(x)',
+       { x = torch.randn(0, 3) })
+  case('trace of a non-square view', function(t) return torch.tensor(t.x:t():trace(), { dtype = 'float64' }) end,
+       'out = torch.trace(x.t())', { x = torch.randn(4, 3):double() })
+  case('trace of int64', function(t) return torch.tensor(torch.trace(t.x), { dtype = 'int64' }) end,
+       'out = torch.trace(x)', { x = torch.randint(-9, 9, { 5, 5 }) })
   case('triu empty', function(t) return t.x:triu() end, 'out = torch.triu(x)', { x = torch.randn(2, 0, 3) })
 end
 
@@ -283,6 +309,14 @@ describe('joining errors', function()
   it('roll refuses mismatched shifts and dims', function()
     assert.matches('roll.*same length', message(function() return torch.zeros(2, 2):roll({ 1, 2 }, 1) end))
     assert.matches('roll.*one shift', message(function() return torch.zeros(2, 2):roll({ 1, 2 }) end))
+  end)
+  it('diag, diag_embed and trace name the bad argument', function()
+    assert.matches('diag: expects a 1%-d or 2%-d tensor, got 3 dims', message(function() return torch.zeros(2, 2, 2):diag() end))
+    assert.matches('diag_embed: dim1 and dim2 must differ, got 2 and 2',
+                   message(function() return torch.diag_embed(torch.zeros(2), 0, 2, -1) end))
+    assert.matches('diag_embed: dimension 4 out of range', message(function() return torch.diag_embed(torch.zeros(2), 0, 4) end))
+    assert.matches('diag_embed: expected a tensor', message(function() return torch.diag_embed({ 1, 2 }) end))
+    assert.matches('trace: expects a matrix %(2%-d%), got 1 dims', message(function() return torch.zeros(3):trace() end))
   end)
   it('tril needs 2 dims', function()
     assert.matches('tril: expects a tensor with at least 2 dimensions', message(function() return torch.zeros(3):tril() end))

@@ -263,6 +263,57 @@ function torch.triu(x, k, opts)
   return produce(C.tn_triu(out and out._c, core.c_of(x, 'triu', 'the input'), diagonal_arg('triu', k)), out)
 end
 
+-- ---- diagonals ----
+
+--- torch.diag_embed(x, [offset [, dim1 [, dim2]]]) -> Tensor
+-- A tensor with one more dim than x whose diagonals (offset as in diagonal) between dims dim1 and dim2 of the
+-- result (default -2 and -1) hold the last dim of x, zeros elsewhere: a batch of diagonal matrices from a batch
+-- of vectors. Arguments may also be given as a table {offset=, dim1=, dim2=}. Differentiable.
+function torch.diag_embed(x, offset, dim1, dim2)
+  local fn = 'diag_embed'
+  core.c_of(x, fn, 'the input')
+  if is_opts(offset) then offset, dim1, dim2 = offset.offset, offset.dim1, offset.dim2 end
+  offset = offset == nil and 0 or args.integer(fn, 'offset', offset)
+  local ndim = x:dim() + 1
+  local d1, d2 = dim_of(fn, dim1 or -2, ndim), dim_of(fn, dim2 or -1, ndim)
+  if d1 == d2 then argerror(fn, 'dim1 and dim2 must differ, got %d and %d', d1 + 1, d2 + 1) end
+  local n = (ndim > 1 and x:size(-1) or 1) + math.abs(offset)
+  local shape, batch = {}, x:shape()
+  local k = 1
+  for d = 0, ndim - 1 do
+    if d == d1 or d == d2 then
+      shape[d + 1] = n
+    else
+      shape[d + 1] = batch[k]
+      k = k + 1
+    end
+  end
+  local out = torch.zeros(shape, { dtype = x:dtype(), device = x:device() })
+  out:diagonal(offset, d1 + 1, d2 + 1):copy_(x)
+  return out
+end
+
+--- Tensor:diag([k]) -> Tensor
+--- torch.diag(x, [k]) -> Tensor
+-- Of a vector: the square matrix with x on diagonal k (0 the main one, k > 0 above it, k < 0 below), zeros
+-- elsewhere. Of a matrix: its diagonal k as a new vector. Differentiable.
+function Tensor:diag(k)
+  k = diagonal_arg('diag', k)
+  local nd = self:dim()
+  if nd == 1 then return torch.diag_embed(self, k) end
+  if nd == 2 then return self:diagonal(k):clone() end
+  argerror('diag', 'expects a 1-d or 2-d tensor, got %d dims', nd)
+end
+
+--- Tensor:trace() -> number
+--- torch.trace(x) -> number
+-- The sum of the main diagonal of a matrix: a number, or a 0-d tensor when x requires grad (as sum).
+function Tensor:trace()
+  if self:dim() ~= 2 then argerror('trace', 'expects a matrix (2-d), got %d dims', self:dim()) end
+  return self:diagonal():sum()
+end
+core.function_forms({ 'diag', 'trace' })
+
 -- ---- repeat ----
 
 local repeats_buf = ffi.new('int64_t[16]')

@@ -510,7 +510,8 @@ local QR_MODES = { reduced = 0, complete = 1, r = 2 }
 --- torch.linalg.qr(A, mode='reduced') -> Q, R
 -- The QR factorisation A = Q R of an [m x n] matrix (or batch): Q with orthonormal columns, R upper
 -- triangular. mode (positional or {mode=}): 'reduced' (Q [m x k], R [k x n], k = min(m, n)), 'complete'
--- (Q [m x m], R [m x n]) or 'r' (R only; Q is an empty tensor).
+-- (Q [m x m], R [m x n]) or 'r' (R only; Q is an empty tensor). Differentiable in 'reduced' mode, and in
+-- 'complete' mode when m <= n, as in PyTorch.
 function linalg.qr(a, mode)
   local ac = matrix('linalg.qr', a)
   if is_opts(mode) then mode = mode.mode end
@@ -524,7 +525,9 @@ end
 -- The singular value decomposition A = U diag(S) Vh of an [m x n] matrix (or batch), singular values in
 -- descending order (LAPACK's gesdd on the CPU, cuSOLVER's gesvd on CUDA: singular vectors are unique only up to
 -- sign, and the two may differ there). full_matrices (positional or {full_matrices=}, default true as in
--- PyTorch): U [m x m] and Vh [n x n]; false: U [m x k], Vh [k x n], k = min(m, n).
+-- PyTorch): U [m x m] and Vh [n x n]; false: U [m x k], Vh [k x n], k = min(m, n). Differentiable as in PyTorch,
+-- for distinct singular values (nonzero ones where m ~= n and U or Vh gets a gradient); with full_matrices the
+-- columns of U and rows of Vh past k get none. A loss should not depend on the vectors' signs.
 function linalg.svd(a, full)
   local ac = matrix('linalg.svd', a)
   if is_opts(full) then full = full.full_matrices end
@@ -534,7 +537,7 @@ function linalg.svd(a, full)
 end
 
 --- torch.linalg.svdvals(A) -> Tensor
--- The singular values of A (or of each matrix of a batch), in descending order.
+-- The singular values of A (or of each matrix of a batch), in descending order. Differentiable.
 function linalg.svdvals(a)
   local ac = matrix('linalg.svdvals', a)
   if C.tn_linalg_svd(ac, 0, 0, results, results + 1, results + 2) ~= 0 then c_error() end
@@ -553,6 +556,7 @@ end
 --- torch.linalg.eigh(A, UPLO='L') -> eigenvalues, eigenvectors
 -- The eigenvalues (ascending) and orthonormal eigenvectors (the columns of the second result) of a
 -- symmetric matrix or batch; only the triangle UPLO ('L' lower, 'U' upper; positional or {UPLO=}) is read.
+-- Differentiable for distinct eigenvalues; the gradient is symmetric, as in PyTorch.
 function linalg.eigh(a, uplo)
   local ac = matrix('linalg.eigh', a)
   if C.tn_linalg_eigh(ac, uplo_of('linalg.eigh', uplo), results, results + 1) ~= 0 then c_error() end
@@ -560,7 +564,7 @@ function linalg.eigh(a, uplo)
 end
 
 --- torch.linalg.eigvalsh(A, UPLO='L') -> Tensor
--- The eigenvalues (ascending) of a symmetric matrix or batch.
+-- The eigenvalues (ascending) of a symmetric matrix or batch. Differentiable.
 function linalg.eigvalsh(a, uplo)
   local ac = matrix('linalg.eigvalsh', a)
   if C.tn_linalg_eigh(ac, uplo_of('linalg.eigvalsh', uplo), results, nil) ~= 0 then c_error() end

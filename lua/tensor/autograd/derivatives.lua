@@ -492,16 +492,111 @@ end, backward = function(ctx, g)
   local s = mT(linv):matmul(p):matmul(linv)
   return (s + mT(s)) * 0.5
 end }
-local function not_differentiable(name)
-  return { inputs = 1, backward = function()
-    error(string.format('backward: the derivative of %s is not implemented', name), 0)
-  end }
+
+-- The decompositions are nodes with several outputs (`outputs`): backward gets each output's gradient, nil
+-- where none arrived. The formulas are PyTorch's (FunctionsManual.cpp) for real matrices; like PyTorch's, they
+-- assume distinct eigenvalues or singular values (and nonzero ones, for the part of a non-square SVD's
+-- vectors outside the square). linalg.svdvals and linalg.eigvalsh record as the full decomposition (autograd's
+-- init), whose vectors then get no gradient.
+local function skew(x) return x - mT(x) end
+local function identity_like(v) -- the identity matrix of the last dim of v
+  return torch.eye(v:size(-1), { dtype = v:dtype(), device = v:device() })
 end
-D['linalg.qr'] = not_differentiable('linalg.qr')
-D['linalg.svd'] = not_differentiable('linalg.svd')
-D['linalg.svdvals'] = not_differentiable('linalg.svdvals')
-D['linalg.eigh'] = not_differentiable('linalg.eigh')
-D['linalg.eigvalsh'] = not_differentiable('linalg.eigvalsh')
+
+-- A = U diag(S) Vh with U [m x k], Vh [k x n], k = min(m, n).
+local function svd_backward(gU, gS, gVh, U, S, Vh)
+  local m, n = U:size(-2), Vh:size(-1)
+  if gU == nil and gVh == nil then return U:matmul(gS:unsqueeze(-1) * Vh) end
+  local S_row, S_col, S2 = S:unsqueeze(-2), S:unsqueeze(-1), S * S
+  -- E[i][j] = S[j]^2 - S[i]^2 off the diagonal, 1 on it (the numerators' diagonals are zero)
+  local E = S2:unsqueeze(-2) - S2:unsqueeze(-1) + identity_like(S)
+  local gA
+  if gU and gVh then
+    gA = (skew(mT(U):matmul(gU)) * S_row + S_col * skew(Vh:matmul(mT(gVh)))) / E
+  elseif gU then
+    gA = skew(mT(U):matmul(gU)) * (S_row / E)
+  else
+    gA = S_col * (skew(Vh:matmul(mT(gVh))) / E)
+  end
+  if gS then gA = gA + torch.diag_embed(gS) end
+  if m > n and gU then -- the part of gU outside U's span
+    local gU_over_S = gU / S_row
+    gA = U:matmul(gA) + gU_over_S - U:matmul(mT(U):matmul(gU_over_S))
+    return gA:matmul(Vh)
+  elseif m < n and gVh then
+    local gVh_over_S = gVh / S_col
+    gA = gA:matmul(Vh) + gVh_over_S - gVh_over_S:matmul(mT(Vh)):matmul(Vh)
+    return U:matmul(gA)
+  end
+  return U:matmul(gA):matmul(Vh)
+end
+
+local function full_matrices_of(full)
+  if type(full) == 'table' then full = full.full_matrices end
+  return full == nil or full == true
+end
+D['linalg.svd'] = { inputs = 1, outputs = 3, save = function(ctx, out, a, full)
+  local U, S, Vh = ctx.results[1], ctx.results[2], ctx.results[3]
+  ctx:save(U, S, Vh)
+  ctx.full = full_matrices_of(full)
+end, backward = function(ctx, gU, gS, gVh)
+  local U, S, Vh = ctx:saved_values()
+  if ctx.full then -- as PyTorch: the columns of U and rows of Vh past k get no gradient
+    local k = S:size(-1)
+    U, Vh = U:narrow(-1, 1, k), Vh:narrow(-2, 1, k)
+    if gU then gU = gU:narrow(-1, 1, k) end
+    if gVh then gVh = gVh:narrow(-2, 1, k) end
+  end
+  return svd_backward(gU, gS, gVh, U, S, Vh)
+end }
+
+-- A = V diag(L) V^T of a symmetric A; the gradient is symmetric, as if A's two triangles were one variable.
+D['linalg.eigh'] = { inputs = 1, outputs = 2, save = function(ctx, out, a)
+  ctx:save(ctx.results[1], ctx.results[2])
+end, backward = function(ctx, gL, gV)
+  local L, V = ctx:saved_values()
+  if gV == nil then return (V * gL:unsqueeze(-2)):matmul(mT(V)) end
+  local VtgV = mT(V):matmul(gV)
+  -- (V^T gV)'s skew-symmetric half over E[i][j] = L[j] - L[i] (1 on the diagonal, where the half is zero)
+  local gA = (VtgV - mT(VtgV)) * 0.5 / (L:unsqueeze(-2) - L:unsqueeze(-1) + identity_like(L))
+  if gL then gA = gA + torch.diag_embed(gL) end
+  return V:matmul(gA):matmul(mT(V))
+end }
+
+-- x R^-T for an upper triangular R
+local function times_inverse_transpose(x, R) return mT(torch.linalg.solve(R, mT(x))) end
+-- A = Q R with m >= n, Q [m x n], R [n x n] (TensorFlow's QrGrad, which PyTorch's formula equals).
+local function qr_backward_tall(gQ, gR, Q, R)
+  local QtgQ = mT(Q):matmul(gQ)
+  local lower = (skew(QtgQ) + skew(R:matmul(mT(gR)))):tril()
+  return Q:matmul(gR + times_inverse_transpose(lower, R)) + times_inverse_transpose(gQ - Q:matmul(QtgQ), R)
+end
+D['linalg.qr'] = { inputs = 1, outputs = 2, save = function(ctx, out, a, mode)
+  if type(mode) == 'table' then mode = mode.mode end
+  local m, n = a:size(-2), a:size(-1)
+  -- (refused when backward reaches the node, as in PyTorch: the forward result may be all that is wanted)
+  if mode == 'r' then
+    ctx.refusal = "mode='r' computes no Q, and the gradient needs it; use mode='reduced'"
+  elseif mode == 'complete' and m > n then
+    ctx.refusal = string.format("the gradient of mode='complete' is defined only for matrices with no more rows " ..
+                                "than columns, got %d x %d; use mode='reduced'", m, n)
+  end
+  ctx:save(ctx.results[1], ctx.results[2])
+  ctx.m, ctx.n = m, n
+end, backward = function(ctx, gQ, gR)
+  if ctx.refusal then error('backward: linalg.qr: ' .. ctx.refusal, 0) end
+  local Q, R = ctx:saved_values()
+  gQ = gQ or torch.zeros_like(Q)
+  gR = gR or torch.zeros_like(R)
+  local m, n = ctx.m, ctx.n
+  if m >= n then return qr_backward_tall(gQ, gR, Q, R) end
+  -- wide: A = [X | Y] with X = Q U square and Y = Q V, R = [U | V]
+  local U, V = R:narrow(-1, 1, m), R:narrow(-1, m + 1, n - m)
+  local Y = Q:matmul(V)
+  local gU, gV = gR:narrow(-1, 1, m), gR:narrow(-1, m + 1, n - m)
+  local gX = qr_backward_tall(gQ + Y:matmul(mT(gV)), gU, Q, U)
+  return torch.cat({ gX, Q:matmul(gV) }, -1)
+end }
 
 -- ---------------------------------------------------------------- reductions
 -- Reductions return Lua numbers unless they record: their entries carry `tensor_form(x, ...)`, the

@@ -178,6 +178,23 @@ for name, parts in pairs({ aminmax = { 'amin', 'amax' }, var_mean = { 'var', 'me
   end
 end
 
+-- The singular values and the eigenvalues alone: recording, the full decomposition, whose vectors get no gradient
+-- (its formula then takes the short form). Without a graph, the cheaper LAPACK call that skips the vectors.
+local linalg = torch.linalg
+for name, full in pairs({ svdvals = 'svd', eigvalsh = 'eigh' }) do
+  local raw = linalg[name]
+  linalg[name] = function(a, ...)
+    if mode.enabled and type(a) == 'table' and rawget(a, '_rg') then
+      if full == 'svd' then
+        local _, s = linalg.svd(a, false)
+        return s
+      end
+      return (linalg.eigh(a, ...))
+    end
+    return raw(a, ...)
+  end
+end
+
 -- Conversions between floating dtypes and devices carry gradients back to the original dtype/device.
 D._convert.name = 'to'
 for _, name in ipairs({ 'to', 'float', 'double', 'half', 'bfloat16', 'cpu', 'cuda', 'type', 'typeAs', '_convert' }) do

@@ -138,9 +138,33 @@ M.recording = recording
 
 local function pack(...) return { n = select('#', ...), ... } end
 
+-- An op whose first n results all carry gradients (entry.outputs = n: the decompositions) gets one node with n
+-- outputs; its backward receives a gradient per output, nil for those that got none.
+local function wrap_outputs(entry, raw)
+  local k, n = entry.inputs, entry.outputs
+  return function(...)
+    if not recording(k, ...) then return raw(...) end
+    local results = pack(raw(...))
+    local node = new_node(entry.name, entry.backward, k)
+    connect(node, k, false, nil, ...)
+    node.n_outputs = n
+    finish(node, entry, results[1], results, ...)
+    for j = 2, n do
+      local out = results[j]
+      if differentiable_result(out) then
+        rawset(out, '_rg', true)
+        rawset(out, '_fn', node)
+        rawset(out, '_nr', j - 1)
+      end
+    end
+    return unpack(results, 1, results.n)
+  end
+end
+
 -- The differentiable version of raw (a function whose first argument is a tensor or a number). The
 -- entry's `output` (default 1) says which result carries the gradient; the others pass through.
 function M.wrap(entry, raw)
+  if entry.outputs then return wrap_outputs(entry, raw) end
   local k, which = entry.inputs, entry.output or 1
   if which == 1 and k == 1 then
     return function(x, ...)
