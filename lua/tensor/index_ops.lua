@@ -190,7 +190,8 @@ local REDUCE_IDENTITY = { sum = 0, prod = 1 }
 --- Tensor:scatter_reduce_(dim, index, src, reduce, {include_self=true}) -> self
 -- Reduces src into self at the positions index gives along dim, with reduce 'sum', 'prod', 'mean', 'amax' or
 -- 'amin' (NaN propagates through amax/amin). include_self=false leaves self's old values out of the reduction
--- at the positions that receive something.
+-- at the positions that receive something. Differentiable in self and src for every reduce (amax and amin share
+-- a position's gradient evenly among the elements equal to its result).
 function Tensor:scatter_reduce_(dim, index, src, reduce, opts)
   local fn = 'scatter_reduce_'
   if is_opts(reduce) then reduce, opts = reduce.reduce, reduce end
@@ -219,9 +220,11 @@ end
 
 --- Tensor:scatter_reduce(dim, index, src, reduce, {include_self=true}) -> Tensor
 --- torch.scatter_reduce(x, dim, index, src, reduce, {include_self=true}) -> Tensor
--- scatter_reduce_ on a copy of self.
+-- scatter_reduce_ on a copy of self. (The copy records nothing: autograd records this whole op, whose in-place
+-- form it then makes of this one.)
+local raw_scatter_reduce_ = Tensor.scatter_reduce_
 function Tensor:scatter_reduce(dim, index, src, reduce, opts)
-  return self:clone():scatter_reduce_(dim, index, src, reduce, opts)
+  return raw_scatter_reduce_(wrap(C.tn_clone(self._c)), dim, index, src, reduce, opts)
 end
 
 -- ---- index_add_, index_copy_, index_fill_ ----
@@ -315,7 +318,7 @@ end
 --- Tensor:put_(index, source, [accumulate]) -> self
 -- Writes the elements of source into self, seen as a 1-d tensor in row-major order, at the positions in
 -- index (as many as source has elements; negative ones count from the end). accumulate (positional or
--- {accumulate=}) adds instead, so duplicate indices sum.
+-- {accumulate=}) adds instead, so duplicate indices sum. Differentiable in self and source.
 function Tensor:put_(index, source, accumulate)
   if is_opts(accumulate) then accumulate = accumulate.accumulate end
   check(C.tn_put_(self._c, index_arg('put_', index)._c, source_arg('put_', source)._c, accumulate and 1 or 0, BASE))
@@ -324,8 +327,9 @@ end
 
 --- Tensor:put(index, source, [accumulate]) -> Tensor
 --- torch.put(x, index, source, [accumulate]) -> Tensor
--- put_ on a copy of self.
-function Tensor:put(index, source, accumulate) return self:clone():put_(index, source, accumulate) end
+-- put_ on a copy of self (one that records nothing, as scatter_reduce's).
+local raw_put_ = Tensor.put_
+function Tensor:put(index, source, accumulate) return raw_put_(wrap(C.tn_clone(self._c)), index, source, accumulate) end
 
 -- ---- masks ----
 

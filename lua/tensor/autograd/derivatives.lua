@@ -1055,6 +1055,59 @@ end, backward = function(ctx, g)
   local index = ctx:saved_values()
   return g, nil, nil, ctx.next[4] and g:gather(ctx.dim, index)
 end }
+-- scatter_reduce(dim, index, src, reduce, {include_self=}): PyTorch's scatter_reduce_backward
+D.scatter_reduce = { inputs = 4, save = function(ctx, out, x, dim, index, src, reduce, opts)
+  if type(reduce) == 'table' then reduce, opts = reduce.reduce, reduce end
+  ctx.reduce, ctx.dim = reduce, dim_pos(dim, x:dim())
+  ctx.include_self = not (type(opts) == 'table' and opts.include_self == false)
+  ctx:save(x, index, src, out)
+end, backward = function(ctx, g)
+  local x, index, src, out = ctx:saved_values()
+  local dim, reduce, include_self = ctx.dim, ctx.reduce, ctx.include_self
+  local gx, gsrc
+  if reduce == 'sum' then
+    gx, gsrc = g, g:gather(dim, index)
+  elseif reduce == 'mean' then
+    local n = include_self and torch.ones_like(g) or torch.zeros_like(g)
+    n = n:scatter_add(dim, index, torch.ones_like(src)):clamp(1)
+    gx, gsrc = g / n, g:gather(dim, index) / n:gather(dim, index)
+  elseif reduce == 'prod' then
+    -- the product of the others at each position, with zeros handled exactly: a zero in self is left out of
+    -- its own position's product; a src element that is the only zero reaching its position gets the product
+    -- of the rest
+    local x_no_zero = x:masked_fill(x:eq(0), 1)
+    gx = g * x_no_zero:scatter_reduce(dim, index, src, 'prod', { include_self = include_self }) / x_no_zero
+    local src_zero = src:eq(0)
+    local zeros_reaching = torch.zeros_like(x):scatter_add(dim, index, src_zero:to(x:dtype())):gather(dim, index)
+    local single_zero = src_zero:logical_and(zeros_reaching:eq(1))
+    local rest = x:scatter_reduce(dim, index, src:masked_fill(single_zero, 1), 'prod', { include_self = include_self })
+    gsrc = torch.where(single_zero, (g * rest):gather(dim, index),
+                       (g * out):gather(dim, index) / src:masked_fill(src_zero, 1))
+  else -- amax, amin: the gradient shared evenly among the elements equal to the result
+    local value = out:gather(dim, index)
+    local x_is_result = x:eq(out):to(g:dtype())
+    if not include_self then x_is_result = x_is_result:scatter(dim, index, 0) end
+    local src_is_result = src:eq(value):to(g:dtype())
+    local share = g / x_is_result:scatter_add(dim, index, src_is_result)
+    gx, gsrc = x_is_result * share, src_is_result * share:gather(dim, index)
+  end
+  if not include_self then gx = gx:scatter(dim, index, 0) end
+  return ctx.next[1] and gx, nil, nil, ctx.next[4] and gsrc
+end }
+-- put(index, source, accumulate): duplicate indices without accumulate give every duplicate the gradient (PyTorch)
+D.put = { inputs = 3, save = function(ctx, out, x, index, source, accumulate)
+  if type(accumulate) == 'table' then accumulate = accumulate.accumulate end
+  ctx:save(index)
+  ctx.accumulate, ctx.source_shape, ctx.source_numel = accumulate and true, source:shape(), source:numel()
+end, backward = function(ctx, g)
+  local index = ctx:saved_values()
+  local gx, gsource
+  if ctx.next[1] then
+    gx = ctx.accumulate and g or g:put(index, torch.zeros(ctx.source_numel, { dtype = g:dtype(), device = g:device() }))
+  end
+  if ctx.next[3] then gsource = g:take(index):reshape(ctx.source_shape) end
+  return gx, nil, gsource
+end }
 D.index_add = { inputs = 4, save = function(ctx, out, x, dim, index, source, alpha)
   ctx:save(index)
   ctx.dim, ctx.alpha = dim_pos(dim, x:dim()), type(alpha) == 'table' and alpha.alpha or alpha or 1
