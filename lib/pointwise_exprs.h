@@ -105,8 +105,9 @@ PW_FN int64_t pow_i64(int64_t base, int64_t e, PW_CTX c) {
 #define reciprocal_F(x) (1 / (x))
 #define square_F(x) ((x) * (x))
 #define square_I(x) ((x) * (x))
-#define clamp_F(x) ((x) < p0 ? p0 : (x) > p1 ? p1 : (x)) /* NaN passes through */
-#define clamp_I(x) ((x) < p0 ? p0 : (x) > p1 ? p1 : (x))
+/* min(max(x, lo), hi) as PyTorch: with lo > hi every element is hi; NaN passes through */
+#define clamp_F(x) (((x) < p0 ? p0 : (x)) > p1 ? p1 : ((x) < p0 ? p0 : (x)))
+#define clamp_I(x) (((x) < p0 ? p0 : (x)) > p1 ? p1 : ((x) < p0 ? p0 : (x)))
 #define pow_scalar_F(x) TN_LIBM2(pow, x, p0)
 #define pow_scalar_I(x) pow_i64(x, (int64_t)ctx->p0, ctx)
 #define bitwise_not_I(x) (~(x))

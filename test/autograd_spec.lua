@@ -198,6 +198,14 @@ describe('gradcheck of every differentiable op', function()
     { 'put_ on a copy, {accumulate=true}', function(x, s)
       return (x * 1):put_(torch.tensor({ { 2 }, { 4 } }):long(), s, { accumulate = true })
     end, { R(2, 3), R(2, 1) } },
+    -- everyday ops made of differentiable ones
+    { 'median over everything', function(x) return x:median() end, { R(3, 5) } },
+    { 'median over a dim', function(x) return (x:median(2, true)) end, { R(3, 4) } },
+    { 'linalg.cross', function(a, b) return torch.linalg.cross(a, b) end, { R(4, 3), R(3) } },
+    { 'dist', function(a, b) return a:dist(b, 3) end, { R(3, 4), R(4) } },
+    { 'nan_to_num', function(x) return (x / 0.5):nan_to_num() end, { R(5) } },
+    { 'x:softmax and x:log_softmax', function(x) return x:softmax(2) + x:log_softmax(1) end, { R(3, 4) } },
+    { 'torch.clamp of a tensor with tensor bounds', function(x, lo) return torch.clamp(x, lo, 0.5) end, { R(3, 4), R(4) } },
     -- two reductions in one pass (they returned numbers, or tensors without gradients, before)
     { 'aminmax over a dim', function(x) local lo, hi = x:aminmax({ dim = 2 }) return lo * 2 + hi end, { R(3, 4) } },
     { 'torch.aminmax', function(x) local lo, hi = torch.aminmax(x) return lo * 2 + hi end, { R(3, 4) } },

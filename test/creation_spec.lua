@@ -300,3 +300,26 @@ describe('creation errors name the function and the values', function()
     end)
   end
 end)
+
+-- ---- x:new_* take x's dtype and device ----
+do
+  local cases = require('helpers.cases').new()
+  local x = torch.randn(2):double()
+  cases:add('new_zeros, new_ones', function(t) return { t.x:new_zeros(2, 3), t.x:new_ones({ 4 }) } end,
+            'out = [x.new_zeros(2, 3), x.new_ones(4)]', { x = x })
+  cases:add('new_full, new_tensor', function(t) return { t.x:new_full({ 2, 2 }, 2.5), t.x:new_tensor({ { 1, 2 }, { 3, 4 } }) } end,
+            'out = [x.new_full((2, 2), 2.5), x.new_tensor([[1, 2], [3, 4]])]', { x = x })
+  cases:add('new_* with a dtype of their own, of an int64 tensor', function(t)
+    return { t.x:new_zeros(3, { dtype = 'float32' }), t.x:new_ones(2), t.x:new_tensor({ 7.9 }) }
+  end, 'out = [x.new_zeros(3, dtype=torch.float32), x.new_ones(2), x.new_tensor([7.9])]', { x = torch.tensor({ 1, 2 }) })
+  cases:add('new_empty shape and dtype', function(t) return t.x:new_empty(2, 3):zero_() end, 'out = x.new_empty(2, 3).zero_()',
+            { x = torch.randn(1):half() })
+  cases:describe('x:new_* match PyTorch')
+
+  it('x:new_* take requires_grad and refuse bad sizes', function()
+    assert.is_true(x:new_zeros(2, { requires_grad = true }).requires_grad)
+    local ok, err = pcall(function() return x:new_ones(-1) end)
+    assert.is_false(ok)
+    assert.matches('new_ones', tostring(err))
+  end)
+end

@@ -320,3 +320,29 @@ describe('norms, pinv, matrix_rank and cond match PyTorch', function()
     end)
   end
 end)
+
+-- ---- cross products ----
+do
+  local cases = require('helpers.cases').new()
+  cases:add('linalg.cross, batch', function(t) return torch.linalg.cross(t.a, t.b) end, 'out = torch.linalg.cross(a, b)',
+            { a = torch.randn(5, 3):double(), b = torch.randn(5, 3):double() })
+  cases:add('linalg.cross broadcast, dim', function(t) return torch.linalg.cross(t.a, t.b, { dim = 1 }) end,
+            'out = torch.linalg.cross(a, b, dim=0)', { a = torch.randn(3, 4), b = torch.randn(3, 1) })
+  cases:add('torch.cross, first dim of size 3', function(t) return torch.cross(t.a, t.b) end, 'out = torch.cross(a, b)',
+            { a = torch.randn(2, 3, 3), b = torch.randn(2, 3, 3) })
+  cases:add('x:cross(y, dim) of int64, transposed', function(t) return t.a:t():cross(t.b, 2) end,
+            'out = torch.cross(a.t(), b, dim=1)', { a = torch.randint(-9, 9, { 3, 4 }), b = torch.randint(-9, 9, { 4, 3 }) })
+  cases:describe('cross products match PyTorch')
+
+  it('cross refuses dims that are not of size 3', function()
+    local ok, err = pcall(function() return torch.linalg.cross(torch.zeros(3, 2), torch.zeros(3, 2)) end)
+    assert.is_false(ok)
+    assert.matches('linalg.cross: dimension 2 must have size 3, got 2 (inputs of size [3 x 2])', tostring(err), 1, true)
+    ok, err = pcall(function() return torch.cross(torch.zeros(2, 2), torch.zeros(2, 2)) end)
+    assert.is_false(ok)
+    assert.matches('cross: no dimension of size 3 in inputs of size [2 x 2]', tostring(err), 1, true)
+    ok, err = pcall(function() return torch.cross(torch.zeros(3), 1) end)
+    assert.is_false(ok)
+    assert.matches('cross: expected a tensor for other', tostring(err), 1, true)
+  end)
+end

@@ -243,9 +243,19 @@ describe('element-wise errors', function()
     assert.matches('%[2 x 3%]', m)
     assert.matches('%[4%]', m)
   end)
-  it('refuses integer division by zero', function()
-    assert.matches('division by zero', message(function() return torch.tensor({ 1, 2 }):floor_divide(torch.tensor({ 1, 0 })) end))
-    assert.matches('division by zero', message(function() return torch.tensor({ 1, 2 }):remainder(0) end))
+  it('refuses integer division by zero, naming the op', function()
+    assert.matches('floor_divide: integer division by zero',
+                   message(function() return torch.tensor({ 1, 2 }):floor_divide(torch.tensor({ 1, 0 })) end))
+    assert.matches('remainder: integer division by zero', message(function() return torch.tensor({ 1, 2 }):remainder(0) end))
+    assert.matches('div: integer division by zero',
+                   message(function() return torch.tensor({ 5, -5 }):div(0, { rounding_mode = 'trunc' }) end))
+    assert.matches('div: integer division by zero',
+                   message(function() return torch.tensor({ 5, -5 }):div(torch.tensor({ 1, 0 }), 'trunc') end))
+  end)
+  it('refuses clamp_ bounds whose result an integer tensor cannot hold', function()
+    assert.matches('clamp_: the result of clamping int64 to %-1.5 .. 2.5 is float32',
+                   message(function() return torch.tensor({ 1, 2 }):clamp_(-1.5, 2.5) end))
+    assert.matches('round: decimals must be an integer, got 1.5', message(function() return torch.ones(2):round(1.5) end))
   end)
   it('refuses negative integer powers', function()
     assert.matches('negative', message(function() return torch.tensor({ 2 }) ^ -1 end))
@@ -434,3 +444,57 @@ describe('element-wise results larger than the caches (streamed out)', function(
     assert.truthy(tostring(err):find('integers to negative integer powers', 1, true), tostring(err))
   end)
 end)
+
+-- ---- nan_to_num, numbers in where and lerp kept exact, Torch7's cmax/cmin/cinv/csub ----
+do
+  local cases = require('helpers.cases').new()
+  local special = torch.tensor({ 1.5, 0 / 0, math.huge, -math.huge, -2 })
+  for _, dt in ipairs({ 'float32', 'float64', 'float16', 'bfloat16' }) do
+    cases:add('nan_to_num ' .. dt, function(t) return t.x:nan_to_num() end, 'out = torch.nan_to_num(x)', { x = special:to(dt) })
+  end
+  cases:add('nan_to_num with values', function(t) return torch.nan_to_num(t.x, 5, 7, -9) end,
+            'out = torch.nan_to_num(x, 5, 7, -9)', { x = special:double() })
+  cases:add('nan_to_num_ options table', function(t) return t.x:clone():nan_to_num_({ posinf = 1e300 }) end,
+            'out = torch.nan_to_num(x, posinf=1e300)', { x = special:double() })
+  cases:add('nan_to_num int64', function(t) return t.x:nan_to_num() end, 'out = torch.nan_to_num(x)',
+            { x = torch.tensor({ 1, -2, 3 }) })
+  cases:add('where with a fraction beside float64', function(t) return torch.where(t.x:gt(0), 0.1, t.x) end,
+            'out = torch.where(x > 0, 0.1, x)', { x = torch.randn(5):double() })
+  cases:add('where with two numbers', function(t) return torch.where(t.x:gt(0), 0.1, -2) end,
+            'out = torch.where(x > 0, 0.1, -2.)', { x = torch.randn(5) })
+  cases:add('where with a fraction beside int64 and float16', function(t)
+    return { torch.where(t.c, 0.5, t.i), torch.where(t.c, 2.5, t.h) }
+  end, 'out = [torch.where(c, 0.5, i), torch.where(c, 2.5, h)]',
+            { c = torch.tensor({ true, false, true }), i = torch.tensor({ 1, 2, 3 }), h = torch.randn(3):half() })
+  cases:add('lerp with a number weight, float64', function(t) return t.x:lerp(t.y, 0.1) end, 'out = torch.lerp(x, y, 0.1)',
+            { x = torch.randn(4):double(), y = torch.randn(4):double() })
+  cases:add('Torch7 cmax, cmin, cinv, csub', function(t)
+    return { t.x:cmax(t.y), t.x:cmin(0.5), t.x:cinv(), t.x:csub(t.y) }
+  end, 'out = [torch.maximum(x, y), torch.clamp(x, max=0.5), torch.reciprocal(x), x - y]',
+            { x = torch.rand(6):add(0.5), y = torch.randn(6) })
+  -- found by an audit against PyTorch: these gave other values before
+  local c = torch.tensor({ -3, 0, 1.5, 3, 0 / 0 })
+  for _, dt in ipairs({ 'float32', 'int64', 'int8' }) do
+    local x = dt == 'float32' and c or torch.tensor({ -3, 0, 1, 3, 7 }):to(dt)
+    cases:add('clamp with min > max, ' .. dt, function(t) return { t.x:clamp(2, -1), t.x:clone():clamp_(2, -1) } end,
+              'out = [torch.clamp(x, 2, -1), x.clone().clamp_(2, -1)]', { x = x })
+    cases:add('clamp with a NaN bound, ' .. dt, function(t) return { t.x:clamp(0 / 0, 1), torch.clamp(t.x, -1, 0 / 0) } end,
+              "out = [torch.clamp(x, float('nan'), 1), torch.clamp(x, -1, float('nan'))]", { x = x })
+  end
+  cases:add('clamp of integers with fractional bounds', function(t)
+    return { t.x:clamp(-1.5, 2.5), t.x:clamp({ min = 0.5 }), t.x:clamp(nil, -0.5), t.x:clamp(-2, 2) }
+  end, 'out = [torch.clamp(x, -1.5, 2.5), torch.clamp(x, min=0.5), torch.clamp(x, max=-0.5), torch.clamp(x, -2, 2)]',
+            { x = torch.tensor({ -3, 0, 1, 3 }) })
+  cases:add('round with decimals', function(t)
+    return { t.x:round({ decimals = 2 }), t.x:round(-1), torch.round(t.x, 1), t.x:clone():round_(3), t.x:double():round(2),
+             torch.round(t.x, { decimals = -2, out = torch.empty(0) }) }
+  end, 'out = [x.round(decimals=2), x.round(decimals=-1), torch.round(x, decimals=1), x.clone().round_(decimals=3), '
+    .. 'x.double().round(decimals=2), torch.round(x, decimals=-2)]', { x = torch.randn(20):mul(300) })
+  cases:add('div trunc of integers, exactly', function(t)
+    return { t.x:div(t.y, { rounding_mode = 'trunc' }), t.x:div(-3, 'trunc'), t.big:div(1, { rounding_mode = 'trunc' }) - t.big }
+  end, "out = [torch.div(x, y, rounding_mode='trunc'), torch.div(x, -3, rounding_mode='trunc'), "
+    .. "torch.div(big, 1, rounding_mode='trunc') - big]",
+            { x = torch.tensor({ 7, -7, 7, -7, 0, 13, -13 }), y = torch.tensor({ 2, 2, -2, -2, 3, -5, -5 }),
+              big = torch.full({ 2 }, 2 ^ 60, { dtype = 'int64' }):add(torch.tensor({ 1, 3 })) })
+  cases:describe('everyday element-wise additions match PyTorch')
+end

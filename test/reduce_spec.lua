@@ -541,3 +541,30 @@ describe('reduction errors', function()
                    message(function() return torch.sum(x, 1, { out = torch.empty(3, { dtype = 'float64' }) }) end))
   end)
 end)
+
+-- ---- softmax and log_softmax as methods, dist ----
+do
+  local cases = require('helpers.cases').new()
+  local x = torch.randn(3, 5):mul_(3)
+  cases:add('x:softmax, x:log_softmax', function(t) return { t.x:softmax(2), t.x:t():log_softmax(1), torch.softmax(t.x, -1) } end,
+            'out = [x.softmax(1), x.t().log_softmax(0), torch.softmax(x, -1)]', { x = x })
+  cases:add('softmax float64 of large values', function(t) return t.x:softmax(1) end, 'out = x.softmax(0)',
+            { x = torch.tensor({ 1000, 1001, 999 }):double() })
+  for _, p in ipairs({ 2, 1, 3.5, 0, math.huge }) do
+    cases:add('dist p=' .. p, function(t) return torch.dist(t.x, t.y, p) end,
+              ('out = torch.dist(x, y, %s).item()'):format(p == math.huge and 'float("inf")' or p),
+              { x = torch.randn(4, 3):double(), y = torch.randn(3):double() }, { atol = 1e-12, rtol = 1e-10 })
+  end
+  cases:add('dist default p', function(t) return t.x:dist(t.y) end, 'out = x.dist(y).item()',
+            { x = torch.randn(5), y = torch.randn(5) }, { atol = 1e-5, rtol = 1e-5 })
+  cases:describe('softmax methods and dist match PyTorch')
+
+  it('softmax needs a dim, dist a tensor', function()
+    local ok, err = pcall(function() return x:softmax() end)
+    assert.is_false(ok)
+    assert.matches('softmax: expected a dim', tostring(err))
+    ok, err = pcall(function() return x:dist(2) end)
+    assert.is_false(ok)
+    assert.matches('dist: expected a tensor', tostring(err))
+  end)
+end

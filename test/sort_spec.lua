@@ -317,3 +317,48 @@ describe('ordering errors', function()
     assert.matches('unique', message(function() return torch.tensor(1):unique(true, false, false, 1) end))
   end)
 end)
+
+-- ---- median ----
+do
+  local cases = require('helpers.cases').new()
+  local function median_dim(python_x, dim, keepdim)
+    return ('m = torch.median(%s, %d, keepdim=%s); out = [m.values, m.indices + 1]'):format(python_x, dim, keepdim)
+  end
+  for _, dt in ipairs({ 'float32', 'float64', 'int64' }) do
+    -- (distinct values: which of several equal elements' positions is reported is not specified)
+    local x = dt == 'int64' and torch.randperm(24):view(4, 6) - 12 or torch.randn(4, 6):to(dt)
+    cases:add('median of all, ' .. dt, function(t) return t.x:median() end, 'out = x.median().item()', { x = x })
+    cases:add('median of all, odd count, ' .. dt, function(t) return torch.median(t.x:narrow(2, 1, 5)) end,
+              'out = x[:, :5].median().item()', { x = x })
+    for _, dim in ipairs({ 1, 2, -1 }) do
+      cases:add(('median dim %d, %s'):format(dim, dt), function(t) return { t.x:median(dim) } end,
+                median_dim('x', dim > 0 and dim - 1 or dim, 'False'), { x = x })
+    end
+    cases:add('median keepdim of a transposed view, ' .. dt, function(t) return { t.x:t():median(2, true) } end,
+              median_dim('x.t()', 1, 'True'), { x = x })
+  end
+  -- no ties, so that the position is unique whichever equal element an implementation picks
+  cases:add('median options table', function(t) return { t.x:median({ dim = 1, keepdim = true }) } end,
+            median_dim('x', 0, 'True'), { x = torch.randperm(12):view(3, 4):double() })
+  cases:add('median with NaN', function(t) return { (t.x:median(2)), t.x:median() } end,
+            'm = torch.median(x, 1); out = [m.values, x.median().item()]',
+            { x = torch.tensor({ { 1, 0 / 0, 3, 2 }, { 4, 5, 6, 7 } }) })
+  cases:add('median of a 0-d tensor and of one element', function(t)
+    local v, i = t.x:median(1)
+    return { v, i, t.x:median() }
+  end,
+            'm = torch.median(x, 0); out = [m.values, m.indices + 1, x.median().item()]', { x = torch.tensor(2.5) })
+  cases:describe('median matches PyTorch')
+
+  it('median of a slice with NaN points at a NaN, and refuses empty input', function()
+    local x = torch.tensor({ { 1, 0 / 0, 3, 0 / 0 }, { 4, 5, 6, 7 } })
+    local _, i = x:median(2)
+    assert.are.same({ 2, 2 }, i:totable())
+    local ok, err = pcall(function() return torch.zeros(0):median() end)
+    assert.is_false(ok)
+    assert.matches('median: cannot take the median of an empty tensor', tostring(err))
+    ok, err = pcall(function() return torch.zeros(2, 0):median(2) end)
+    assert.is_false(ok)
+    assert.matches('median: cannot take the median over dimension 2 of size 0', tostring(err))
+  end)
+end

@@ -247,7 +247,13 @@ static tn_tensor *execute(pointwise_call *call, tn_tensor *out) {
   }
   if (target->numel > 0) {
     tn_bump_version(target);
-    if (run_backend(call, target, in)) goto done;
+    if (run_backend(call, target, in)) {
+      /* a kernel's failure (an integer division by zero) says what failed, not in which op */
+      size_t len = strlen(call->name);
+      const char *why = tn_last_error();
+      if (strncmp(why, call->name, len) != 0 || why[len] != ':') tn_error("%s: %s", call->name, why);
+      goto done;
+    }
   }
   if (out && target != out) {
     if (tn_copy_(out, target)) goto done;

@@ -123,6 +123,34 @@ function torch.full_like(x, value, opts)
   return apply_requires_grad('full_like', t, o)
 end
 
+-- ---- x:new_*: the torch.* constructors with x's dtype and device unless opts say otherwise ----
+
+local function defaults_of(x, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.dtype == nil then o.dtype = x:dtype() end
+  if o.device == nil then o.device = x:device() end
+  return o
+end
+
+--- Tensor:new_empty(size..., opts) -> Tensor
+--- Tensor:new_zeros(size..., opts) -> Tensor
+--- Tensor:new_ones(size..., opts) -> Tensor
+-- torch.empty / zeros / ones with x's dtype and device unless opts (dtype, device, requires_grad) say otherwise.
+-- Example: x:new_zeros(2, 3)
+for name, fill in pairs({ new_empty = false, new_zeros = 0, new_ones = 1 }) do
+  Tensor[name] = function(self, ...)
+    local sizes, opts = args.sizes_and_opts(name, ...)
+    return sized(name, fill or nil, sizes, defaults_of(self, opts))
+  end
+end
+--- Tensor:new_full(size, value, opts) -> Tensor
+-- torch.full with x's dtype and device unless opts say otherwise.
+function Tensor:new_full(size, value, opts) return torch.full(size, value, defaults_of(self, opts)) end
+--- Tensor:new_tensor(data, opts) -> Tensor
+-- torch.tensor(data) with x's dtype and device unless opts say otherwise (a copy when data is a tensor).
+function Tensor:new_tensor(data, opts) return torch.tensor(data, defaults_of(self, opts)) end
+
 -- ---- from Lua values ----
 
 -- The shape of a (nested, rectangular) Lua table, and the dtype its values suggest.

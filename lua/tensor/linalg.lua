@@ -794,6 +794,56 @@ function linalg.cond(a, ord)
   return linalg.matrix_norm(a, ord) * linalg.matrix_norm(linalg.inv(a), ord)
 end
 
+-- ---- cross product ----
+
+local function cross_along(a, b, d)
+  local ax, ay, az = a:narrow(d, 1, 1), a:narrow(d, 2, 1), a:narrow(d, 3, 1)
+  local bx, by, bz = b:narrow(d, 1, 1), b:narrow(d, 2, 1), b:narrow(d, 3, 1)
+  return torch.cat({ ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx }, d)
+end
+
+-- a and b broadcast together, and dim d (1-based, positive) of the result, which must have size 3.
+local function cross_operands(fn, a, b, dim)
+  operand(fn, a, 'the input')
+  operand(fn, b, 'other')
+  a, b = torch.broadcast_tensors(a, b)
+  local n = a:dim()
+  if dim == nil then -- PyTorch's torch.cross: the first dim of size 3
+    for d = 1, n do
+      if a:size(d) == 3 then dim = d break end
+    end
+    if dim == nil then
+      args.argerror(fn, 'no dimension of size 3 in inputs of size %s', '[' .. table.concat(a:shape(), ' x ') .. ']')
+    end
+  end
+  local d = args.dim(fn, dim, n) + 1
+  if a:size(d) ~= 3 then
+    args.argerror(fn, 'dimension %d must have size 3, got %d (inputs of size %s)', d, a:size(d),
+                  '[' .. table.concat(a:shape(), ' x ') .. ']')
+  end
+  return a, b, d
+end
+
+--- torch.linalg.cross(a, b, {dim=-1}) -> Tensor
+-- The cross product of the 3-vectors along dim (of size 3) of a and b, which broadcast together.
+-- Example: torch.linalg.cross(torch.tensor({1, 0, 0}), torch.tensor({0, 1, 0}))   -- {0, 0, 1}
+function linalg.cross(a, b, opts)
+  local dim = -1
+  if is_opts(opts) and opts.dim ~= nil then dim = opts.dim elseif type(opts) == 'number' then dim = opts end
+  local x, y, d = cross_operands('linalg.cross', a, b, dim)
+  return cross_along(x, y, d)
+end
+
+--- torch.cross(a, b, [dim]) -> Tensor
+--- Tensor:cross(b, [dim]) -> Tensor
+-- linalg.cross along dim, by default the first dim of size 3 (Torch7's and PyTorch's torch.cross).
+function torch.cross(a, b, dim)
+  if is_opts(dim) then dim = dim.dim end
+  local x, y, d = cross_operands('cross', a, b, dim)
+  return cross_along(x, y, d)
+end
+function Tensor:cross(b, dim) return torch.cross(self, b, dim) end
+
 -- The PyTorch aliases and methods.
 
 --- torch.inverse(A) -> Tensor

@@ -82,6 +82,45 @@ end
 
 for name, op in pairs(UNARY) do define_unary(name, op) end
 
+-- out= for the ops composed here in Lua: out takes the result's size and its values (in out's dtype)
+local function written_to(out, r)
+  if out == nil then return r end
+  return out:resize_as_(r):copy_(r)
+end
+
+--- Tensor:round([decimals]) -> Tensor
+--- torch.round(x, [decimals], {out=}) -> Tensor
+-- Rounds half to even, to decimals places (default 0; negative: to tens, hundreds, ...), positional or
+-- {decimals=}: PyTorch's round(x * 10^d) / 10^d (round(x / 10^-d) * 10^-d for d < 0) in x's dtype. round_ works
+-- in place.
+local plain_round, plain_torch_round = Tensor.round, torch.round
+local function decimals_of(fn, decimals)
+  if is_opts(decimals) then decimals = decimals.decimals end
+  if decimals == nil then return 0 end
+  return args.integer(fn, 'decimals', decimals)
+end
+local function round_to(x, d)
+  if d == 0 or not dtype.floating[tonumber(x._c.dtype)] then return plain_round(x) end
+  if d > 0 then return plain_round(x * 10 ^ d) / 10 ^ d end
+  return plain_round(x / 10 ^ -d) * 10 ^ -d
+end
+function Tensor:round(decimals) return round_to(self, decimals_of('round', decimals)) end
+function Tensor:round_(decimals)
+  local d = decimals_of('round_', decimals)
+  if d == 0 then
+    unary(C.TN_ROUND, self, self, 0, 0)
+    return self
+  end
+  return self:copy_(round_to(self, d))
+end
+function torch.round(x, decimals, opts)
+  if is_opts(decimals) then opts = decimals end
+  local d = decimals_of('round', decimals)
+  if d == 0 then return plain_torch_round(x, opts) end
+  core.c_of(x, 'round', 'the input')
+  return written_to(opts and opts.out, round_to(x, d))
+end
+
 -- clamp(min, max) or clamp{min=, max=}; either bound may be nil; tensor bounds use maximum/minimum
 local function clamp_params(fn, lo, hi)
   if is_opts(lo) then lo, hi = lo.min, lo.max end
@@ -92,7 +131,22 @@ local function clamp_params(fn, lo, hi)
 end
 define_unary('clamp', C.TN_CLAMP, clamp_params)
 local scalar_clamp, scalar_clamp_ = Tensor.clamp, Tensor.clamp_
--- Tensor bounds: max(min(x, hi), lo) with broadcasting.
+
+-- Number bounds promote as PyTorch's wrapped numbers do: a fraction (or NaN) makes an integer tensor's result a
+-- float one.
+local function is_fraction(v) return type(v) == 'number' and v ~= floor(v) and v ~= huge and v ~= -huge end
+local function promoted_by_bounds(self, lo, hi)
+  local d = tonumber(self._c.dtype)
+  return not dtype.floating[d] and d ~= BOOL and (is_fraction(lo) or is_fraction(hi))
+end
+local function nan_bound(lo, hi) return (type(lo) == 'number' and lo ~= lo) or (type(hi) == 'number' and hi ~= hi) end
+
+--- Tensor:clamp(min, max) -> Tensor
+--- torch.clamp(x, min, max, {out=}) -> Tensor
+-- min(max(x, min), max) element-wise (so every element is max when min > max); either bound may be nil, a number
+-- or a tensor (broadcast: max(min(x, hi), lo) in tensor ops), or both given as {min=, max=}. A fractional number
+-- bound gives an integer tensor a float result, as in PyTorch; a NaN bound gives NaN. clamp_ works in place.
+-- Alias: clip.
 function Tensor:clamp(lo, hi)
   if is_opts(lo) then lo, hi = lo.min, lo.max end
   if is_tensor(lo) or is_tensor(hi) then
@@ -101,7 +155,12 @@ function Tensor:clamp(lo, hi)
     if hi ~= nil then r = r:minimum(hi) end
     return r == self and self:clone() or r
   end
-  return scalar_clamp(self, lo, hi)
+  local x = promoted_by_bounds(self, lo, hi) and self:to(dtype.name[dtype.default]) or self
+  if nan_bound(lo, hi) then
+    clamp_params('clamp', lo, hi)
+    return x * 0 + (0 / 0) -- (a result in x's graph whose gradient is zero, as in PyTorch)
+  end
+  return scalar_clamp(x, lo, hi)
 end
 function Tensor:clamp_(lo, hi)
   if is_opts(lo) then lo, hi = lo.min, lo.max end
@@ -110,7 +169,25 @@ function Tensor:clamp_(lo, hi)
     if hi ~= nil then self:minimum_(hi) end
     return self
   end
+  if promoted_by_bounds(self, lo, hi) then
+    argerror('clamp_', 'the result of clamping %s to %s .. %s is %s, which cannot be written into it', self:dtype(),
+             tostring(lo), tostring(hi), dtype.name[dtype.default])
+  end
+  if nan_bound(lo, hi) then
+    clamp_params('clamp_', lo, hi)
+    return self:fill_(0 / 0)
+  end
   return scalar_clamp_(self, lo, hi)
+end
+-- torch.clamp(x, min, max, {out=}) or torch.clamp(x, {min=, max=, out=}): the method's rules (tensor bounds too)
+function torch.clamp(x, lo, hi, opts)
+  core.c_of(x, 'clamp', 'the input')
+  if is_opts(lo) then
+    lo, hi, opts = lo.min, lo.max, lo
+  elseif is_opts(hi) then
+    hi, opts = nil, hi
+  end
+  return written_to(opts and opts.out, Tensor.clamp(x, lo, hi))
 end
 alias(Tensor, 'clip', 'clamp')
 alias(Tensor, 'clip_', 'clamp_')
@@ -238,9 +315,13 @@ local function rounded_div(fn, a, b, mode)
        (type(b) == 'number' and b ~= floor(b)) then
       return plain_div(a, b):trunc_()
     end
-    -- integers: the quotient of the exact float64 division, truncated, in the integer dtype
-    local q = a:to('float64'):div(is_tensor(b) and b:to('float64') or b):trunc_()
-    return q:to(a:dtype())
+    -- integers, exactly (int64 beyond 2^53 too): the floor quotient, plus one where the division was inexact and
+    -- the signs differ (floor_divide refuses a zero divisor)
+    if (is_tensor(b) and b:eq(0):any()) or b == 0 then argerror(fn, 'integer division by zero') end
+    local q = a:floor_divide(b)
+    local inexact = (a - q * b):ne(0)
+    local negative = is_tensor(b) and a:lt(0):logical_xor(b:lt(0)) or (b < 0 and a:ge(0) or a:lt(0))
+    return q + inexact:logical_and(negative):to(q:dtype())
   end
   argerror(fn, "rounding_mode must be nil, 'floor' or 'trunc', got %s", tostring(mode))
 end
@@ -259,16 +340,38 @@ function torch.div(a, b, opts)
   local mode = rounding_mode_of(opts)
   if mode == nil then return plain_torch_div(a, b, opts) end
   core.c_of(a, 'div', 'the input')
-  local r = rounded_div('div', a, b, mode)
-  local out = opts.out
-  if out == nil then return r end
-  return out:resize_as_(r):copy_(r)
+  return written_to(opts.out, rounded_div('div', a, b, mode))
 end
+
+-- The largest finite value of each floating dtype (PyTorch's finfo.max)
+local FINITE_MAX = { float32 = 3.4028234663852886e38, float64 = 1.7976931348623157e308, float16 = 65504,
+                     bfloat16 = 3.3895313892515355e38 }
+
+--- Tensor:nan_to_num([nan [, posinf [, neginf]]]) -> Tensor
+--- torch.nan_to_num(x, [nan [, posinf [, neginf]]]) -> Tensor
+-- x with NaN replaced by nan (default 0), +inf by posinf and -inf by neginf (default: the largest and the
+-- lowest finite values of x's dtype); integer tensors come back as copies. Arguments may also be given as a
+-- table {nan=, posinf=, neginf=}. nan_to_num_ works in place.
+function Tensor:nan_to_num(nan, posinf, neginf)
+  local fn = 'nan_to_num'
+  if is_opts(nan) then nan, posinf, neginf = nan.nan, nan.posinf, nan.neginf end
+  for name, v in pairs({ nan = nan or 0, posinf = posinf or 0, neginf = neginf or 0 }) do
+    if type(v) ~= 'number' then argerror(fn, '%s must be a number, got %s', name, type(v)) end
+  end
+  local limit = FINITE_MAX[self:dtype()]
+  if not limit then return self:clone() end
+  local x = torch.where(self:isnan(), nan or 0, self)
+  x = torch.where(x:eq(huge), posinf or limit, x)
+  return torch.where(x:eq(-huge), neginf or -limit, x)
+end
+function Tensor:nan_to_num_(...) return self:copy_(self:nan_to_num(...)) end
+core.function_forms({ 'nan_to_num', 'nan_to_num_' })
 
 -- Aliases (PyTorch and Torch7 spellings), made after div has its rounding modes
 for _, pair in ipairs({ { 'multiply', 'mul' }, { 'divide', 'div' }, { 'subtract', 'sub' }, { 'greater', 'gt' },
                         { 'less', 'lt' }, { 'greater_equal', 'ge' }, { 'less_equal', 'le' }, { 'not_equal', 'ne' },
-                        { 'cmul', 'mul' }, { 'cdiv', 'div' } }) do
+                        { 'cmul', 'mul' }, { 'cdiv', 'div' }, { 'csub', 'sub' }, { 'cmax', 'maximum' },
+                        { 'cmin', 'minimum' }, { 'cinv', 'reciprocal' } }) do
   alias(Tensor, pair[1], pair[2])
 end
 alias(torch, 'true_divide', 'div')
@@ -287,10 +390,23 @@ mt.__unm = function(a) return wrap(unary(NEG, a)) end
 -- ---- ternary ----
 
 -- A number as a 0-d tensor (a wrapped number: it does not decide the result dtype).
-local function tensor_operand(fn, v)
+-- Promotion counts it as a 0-d tensor, so its dtype is chosen not to decide the result where PyTorch's wrapped
+-- number would not, and to hold its value exactly: beside floating tensors, the widest of their dtypes (which
+-- decides the result anyway: storing 0.1 as float32 gave where(c, 0.1, x) 0.10000000149 for a float64 x);
+-- otherwise the wrapped number's (int64, or the default float dtype for a fraction).
+local function tensor_operand(fn, v, other1, other2)
   if is_tensor(v) then return v end
   local s = number_of(fn, v)
-  return wrap(result(C.tn_scalar_tensor(s, scalar_dtype(s), 0, 0)), 3)
+  local dt = scalar_dtype(s)
+  if dt ~= INT64 then
+    local widest
+    for _, t in ipairs({ other1 or false, other2 or false }) do
+      local d = is_tensor(t) and tonumber(t._c.dtype)
+      if d and dtype.floating[d] then widest = widest and tonumber(C.tn_promote_types(widest, d)) or d end
+    end
+    dt = widest or dt
+  end
+  return wrap(result(C.tn_scalar_tensor(s, dt, 0, 0)), 3)
 end
 
 local function ternary(fn, op, a, b, c, value, out)
@@ -298,9 +414,9 @@ local function ternary(fn, op, a, b, c, value, out)
 end
 
 -- lerp(end, weight): self + weight * (end - self)
-function Tensor:lerp(b, w) return wrap(ternary('lerp', C.TN_LERP, self, b, tensor_operand('lerp', w))) end
+function Tensor:lerp(b, w) return wrap(ternary('lerp', C.TN_LERP, self, b, tensor_operand('lerp', w, self, b))) end
 function Tensor:lerp_(b, w)
-  ternary('lerp_', C.TN_LERP, self, b, tensor_operand('lerp_', w), 1, self)
+  ternary('lerp_', C.TN_LERP, self, b, tensor_operand('lerp_', w, self, b), 1, self)
   return self
 end
 
@@ -327,8 +443,8 @@ end
 function torch.where(cond, a, b, opts)
   core.c_of(cond, 'where', 'the condition')
   if b == nil and a == nil then return cond:nonzero({ as_tuple = true }) end
-  a = is_tensor(a) and a or tensor_operand('where', a)
-  b = is_tensor(b) and b or tensor_operand('where', b)
+  a = is_tensor(a) and a or tensor_operand('where', a, b)
+  b = is_tensor(b) and b or tensor_operand('where', b, a)
   local out = opts and opts.out
   local r = ternary('where', C.TN_WHERE, cond, a, b, 1, out)
   return out or wrap(r)

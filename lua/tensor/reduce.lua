@@ -221,6 +221,32 @@ function torch.logsumexp(x, ...)
   return Tensor.logsumexp(x, ...)
 end
 
+--- Tensor:softmax(dim) -> Tensor
+--- torch.softmax(x, dim) -> Tensor
+-- exp(x) / sum(exp(x)) along dim, computed stably: nn.functional.softmax as a method (differentiable).
+--- Tensor:log_softmax(dim) -> Tensor
+--- torch.log_softmax(x, dim) -> Tensor
+-- x - logsumexp(x) along dim: nn.functional.log_softmax as a method.
+for _, name in ipairs({ 'softmax', 'log_softmax' }) do
+  Tensor[name] = function(x, dim)
+    if dim == nil then argerror(name, 'expected a dim (as in PyTorch, the method has no default)') end
+    return require('tensor.nn.functional')[name](x, dim)
+  end
+  torch[name] = function(x, dim)
+    input(name, x)
+    return Tensor[name](x, dim)
+  end
+end
+
+--- Tensor:dist(other, [p]) -> number or Tensor
+--- torch.dist(a, b, [p]) -> number or Tensor
+-- The p-norm (default 2) of a - b (broadcast): (a - b):norm(p). A number, or a 0-d tensor when recording.
+function Tensor:dist(other, p)
+  input('dist', other)
+  return (self - other):norm(p or 2)
+end
+core.function_forms({ 'dist' })
+
 -- ---- max, min, argmax, argmin ----
 
 -- The C message names amax/amin; max() and min() over everything report under their own names.

@@ -1,14 +1,16 @@
--- tensor.sort_ops: ordering: sort, argsort, msort, topk, kthvalue, unique, unique_consecutive, searchsorted,
+-- tensor.sort_ops: ordering: sort, argsort, msort, topk, kthvalue, median, unique, unique_consecutive, searchsorted,
 -- bucketize. Indices returned are 1-based int64. Sorting is stable and puts NaN above every number, as
 -- PyTorch does; results of several tensors come back as multiple values (local v, i = x:sort()).
 local ffi = require 'ffi'
 local core = require 'tensor.core'
 local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
 
 local C, wrap, check, Tensor, torch = core.C, core.wrap, core.check, core.Tensor, core.torch
 local is_tensor, is_opts, argerror, dim_of = core.is_tensor, args.is_opts, args.argerror, args.dim
 
 local BASE = 1
+local floor = math.floor
 
 -- Result slots for the C functions with several results: slots[i] is NULL (a new tensor) or an out= tensor.
 local slots = ffi.new('tn_tensor*[3]')
@@ -237,8 +239,55 @@ function torch.bucketize(x, boundaries, opts)
   return x:bucketize(boundaries, opts)
 end
 
+-- ---- median ----
+
+--- Tensor:median([dim [, keepdim]] [, opts]) -> number, or values, indices
+--- torch.median(x, [dim [, keepdim]] [, opts]) -> number, or values, indices
+-- The lower median, the k-th smallest of n elements with k = floor((n + 1) / 2): over all elements a number (a
+-- 0-d tensor when x requires grad and grad mode is on), or along dim the values and their 1-based positions, dim
+-- removed unless keepdim. NaN propagates: a slice holding NaN gives NaN, at the position of its first NaN.
+-- Differentiable (the gradient goes to the median's position).
+-- Example: local v, i = torch.tensor({{3, 1, 2}, {9, 7, 8}}):median(2)   -- v = {2, 8}, i = {3, 3}
+function Tensor:median(dim, keepdim, opts)
+  local fn = 'median'
+  if is_opts(dim) then
+    dim, keepdim, opts = dim.dim, dim.keepdim, dim
+  elseif is_opts(keepdim) then
+    keepdim, opts = keepdim.keepdim, keepdim
+  end
+  if opts and opts.out ~= nil then argerror(fn, 'out= is not supported') end
+  local floating = dtype.floating[tonumber(self._c.dtype)]
+  if dim == nil then
+    local flat = self:reshape(-1)
+    local n = flat:numel()
+    if n == 0 then argerror(fn, 'cannot take the median of an empty tensor') end
+    local value = flat:kthvalue(floor((n + 1) / 2))
+    if floating then
+      local nan = flat:isnan()
+      if nan:any() then value = flat:select(1, nan:to('uint8'):argmax()) end
+    end
+    if rawget(value, '_rg') then return value end
+    return value:item()
+  end
+  local c = self._c
+  local d = dim_of(fn, dim, c.ndim) + 1
+  keepdim = boolean_arg(fn, 'keepdim', keepdim, false)
+  local n = c.ndim == 0 and 1 or self:size(d)
+  if n == 0 then argerror(fn, 'cannot take the median over dimension %d of size 0', d) end
+  local values, indices = self:kthvalue(floor((n + 1) / 2), d, true)
+  if floating then
+    local nan = self:isnan()
+    if nan:any() then
+      indices = torch.where(nan:any(d, true), nan:to('uint8'):argmax(d, true), indices)
+      values = self:gather(d, indices)
+    end
+  end
+  if not keepdim and c.ndim > 0 then values, indices = values:squeeze(d), indices:squeeze(d) end
+  return values, indices
+end
+
 -- ---- functional forms ----
 
-core.function_forms({ 'argsort', 'msort', 'unique', 'unique_consecutive', 'sort', 'topk', 'kthvalue' })
+core.function_forms({ 'argsort', 'msort', 'unique', 'unique_consecutive', 'sort', 'topk', 'kthvalue', 'median' })
 
 return {}
