@@ -128,6 +128,7 @@ DEVICE_MATH1(trunc)
 DEVICE_MATH2(pow)
 DEVICE_MATH2(fmod)
 DEVICE_MATH2(atan2)
+DEVICE_MATH2(copysign)
 #define TN_LIBM(name, x) cu_##name(x)
 #define TN_MATH(name, x) cu_##name(x)
 #define TN_LIBM2(name, x, y) cu_##name(x, y)
@@ -161,6 +162,9 @@ __device__ __forceinline__ void mark_failed(const cu_ctx *c) {
 #include "../lib/pointwise_exprs.h"
 #define pw_signbit(x) cu_signbit(x)
 #define pw_remainder(x, y) cu_remainder(x, y)
+__device__ __forceinline__ float cu_floor_divide(float x, float y) { return floor_div_f32(x, y); }
+__device__ __forceinline__ double cu_floor_divide(double x, double y) { return floor_div_f64(x, y); }
+#define pw_floor_divide(x, y) cu_floor_divide(x, y)
 #define pw_gelu_tanh_grad(g, x) cu_gelu_tanh_grad(g, x)
 
 /* ---- functors: one per (op, dtype) ---- */
@@ -392,10 +396,9 @@ static int cuda_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tens
   const tn_tensor *ops[3] = {out, a, b};
   tn_cu_iter_init<3>(&it, ops);
   launch2_fn fn = binary_launchers[op][a->dtype];
-  bool can_fail = (op == TN_FLOOR_DIVIDE || op == TN_REMAINDER || op == TN_FMOD || op == TN_POW) && integral(a->dtype);
-  return run(binary_names[op], out, can_fail,
-             op == TN_POW ? "pow: integers to negative integer powers are not allowed" : "integer division by zero",
-             p0, p1, [&](cudaStream_t s, cu_ctx c) { fn(it, s, c); });
+  bool can_fail = (op == TN_FLOOR_DIVIDE || op == TN_REMAINDER || op == TN_FMOD) && integral(a->dtype);
+  return run(binary_names[op], out, can_fail, "integer division by zero", p0, p1,
+             [&](cudaStream_t s, cu_ctx c) { fn(it, s, c); });
 }
 
 static int cuda_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c,

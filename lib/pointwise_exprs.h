@@ -6,10 +6,11 @@
  * The includer defines, before including:
  *  - PW_FN, the qualifiers of a helper function, PW_CTX, the type of the context pointer, and
  *    mark_failed(PW_CTX), which reports an integer division by zero or negative power;
+ *  - TN_LIBM(name, x) and TN_LIBM2(name, x, y), its math functions for float and double (the helpers use them);
  * and, before stamping its kernels:
- *  - TN_LIBM(name, x), TN_LIBM2(name, x, y), TN_MATH(name, x) (its math functions) and TN_SIGMOID(x);
- *  - pw_signbit(x), pw_remainder(x, y) (Python's remainder: the sign of y) and pw_gelu_tanh_grad(g, x) for
- *    the floating compute types;
+ *  - TN_MATH(name, x) and TN_SIGMOID(x);
+ *  - pw_signbit(x), pw_remainder(x, y) (Python's remainder: the sign of y), pw_floor_divide(x, y) (floor_div_f32
+ *    or floor_div_f64 below, by type) and pw_gelu_tanh_grad(g, x) for the floating compute types;
  *  - in each kernel's scope: compute_t, the compute type; p0 and p1, the op's parameters in it; ctx. */
 #ifndef TN_POINTWISE_EXPRS_H
 #define TN_POINTWISE_EXPRS_H
@@ -48,6 +49,30 @@ PW_FN int64_t pow_i64(int64_t base, int64_t e, PW_CTX c) {
     if (e & 1) result *= b;
   return (int64_t)result;
 }
+/* A tensor of exponents may hold negative ones (PyTorch refuses only a negative number): 1 / base^-e truncated,
+ * which is 0 unless base is 1 or -1 (0 for base 0 too, as PyTorch gives). */
+PW_FN int64_t pow_tensor_i64(int64_t base, int64_t e, PW_CTX c) {
+  if (e >= 0) return pow_i64(base, e, c);
+  if (base == 1) return 1;
+  if (base == -1) return (e & 1) ? -1 : 1;
+  return 0;
+}
+
+/* Python's and PyTorch's floor division of floats: from fmod, so that 1 // 0.1 is 9 (floor(1 / 0.1) is 10), and
+ * NaN for an infinite dividend; a zero divisor gives IEEE's a / b. */
+#define DEFINE_FLOOR_DIV(T, NAME)                                          \
+  PW_FN T NAME(T a, T b) {                                                 \
+    if (b == 0) return a / b;                                              \
+    T mod = TN_LIBM2(fmod, a, b);                                          \
+    T div = (a - mod) / b;                                                 \
+    if (mod != 0 && (b < 0) != (mod < 0)) div -= 1;                        \
+    if (div == 0) return TN_LIBM2(copysign, (T)0, a / b);                  \
+    T floor_div = TN_LIBM(floor, div);                                     \
+    return div - floor_div > (T)0.5 ? floor_div + 1 : floor_div;           \
+  }
+DEFINE_FLOOR_DIV(float, floor_div_f32)
+DEFINE_FLOOR_DIV(double, floor_div_f64)
+#undef DEFINE_FLOOR_DIV
 
 /* ---- unary expressions ---- */
 #define neg_F(x) (-(x))
@@ -138,14 +163,14 @@ PW_FN int64_t pow_i64(int64_t base, int64_t e, PW_CTX c) {
 #define mul_I(x, y) ((x) * (y))
 #define mul_B(x, y) ((x) & (y))
 #define div_F(x, y) ((x) / (y))
-#define floor_divide_F(x, y) TN_LIBM(floor, (x) / (y))
+#define floor_divide_F(x, y) pw_floor_divide(x, y)
 #define floor_divide_I(x, y) floor_div_i64(x, y, ctx)
 #define remainder_F(x, y) pw_remainder(x, y)
 #define remainder_I(x, y) remainder_i64(x, y, ctx)
 #define fmod_F(x, y) TN_LIBM2(fmod, x, y)
 #define fmod_I(x, y) fmod_i64(x, y, ctx)
 #define pow_F(x, y) TN_LIBM2(pow, x, y)
-#define pow_I(x, y) pow_i64(x, y, ctx)
+#define pow_I(x, y) pow_tensor_i64(x, y, ctx)
 #define maximum_F(x, y) ((x) != (x) || (y) != (y) ? (x) + (y) : (x) > (y) ? (x) : (y)) /* NaN propagates */
 #define maximum_I(x, y) ((x) > (y) ? (x) : (y))
 #define maximum_B(x, y) ((x) | (y))

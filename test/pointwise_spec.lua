@@ -257,7 +257,7 @@ describe('element-wise errors', function()
                    message(function() return torch.tensor({ 1, 2 }):clamp_(-1.5, 2.5) end))
     assert.matches('round: decimals must be an integer, got 1.5', message(function() return torch.ones(2):round(1.5) end))
   end)
-  it('refuses negative integer powers', function()
+  it('refuses negative integer powers given as a number (as PyTorch; a tensor of exponents may hold them)', function()
     assert.matches('negative', message(function() return torch.tensor({ 2 }) ^ -1 end))
   end)
   it('refuses bitwise ops on floats and subtraction of bools', function()
@@ -439,9 +439,11 @@ describe('element-wise results larger than the caches (streamed out)', function(
   end)
   it("reports a kernel's error", function()
     local big = torch.full({ 2 ^ 22 + 1 }, 2, { dtype = 'int64' })
-    local ok, err = pcall(function() return big:pow(-1) end)
+    local divisor = big:clone()
+    divisor[2 ^ 21] = 0
+    local ok, err = pcall(function() return big:floor_divide(divisor) end)
     assert.is_false(ok)
-    assert.truthy(tostring(err):find('integers to negative integer powers', 1, true), tostring(err))
+    assert.truthy(tostring(err):find('floor_divide: integer division by zero', 1, true), tostring(err))
   end)
 end)
 
@@ -485,6 +487,17 @@ do
     return { t.x:clamp(-1.5, 2.5), t.x:clamp({ min = 0.5 }), t.x:clamp(nil, -0.5), t.x:clamp(-2, 2) }
   end, 'out = [torch.clamp(x, -1.5, 2.5), torch.clamp(x, min=0.5), torch.clamp(x, max=-0.5), torch.clamp(x, -2, 2)]',
             { x = torch.tensor({ -3, 0, 1, 3 }) })
+  cases:add('pow of integers by a tensor holding negative exponents', function(t)
+    return { t.x:pow(t.e), torch.pow(2, t.e), t.x:to('int8'):pow(t.e:to('int8')) }
+  end, 'out = [x.pow(e), torch.pow(2, e), x.to(torch.int8).pow(e.to(torch.int8))]',
+            { x = torch.tensor({ 2, -1, 1, 0, -2, 3, -1, 5 }), e = torch.tensor({ -1, -3, -2, -1, -2, 0, -4, 2 }) })
+  cases:add('floor_divide and div floor of floats, Python style', function(t)
+    return { t.x:floor_divide(t.y), t.x:div(t.y, { rounding_mode = 'floor' }), t.x:double():floor_divide(t.y:double()),
+             t.x:floor_divide(0.1), (t.x / 1):floor_divide(math.huge) }
+  end, "out = [torch.floor_divide(x, y), torch.div(x, y, rounding_mode='floor'), "
+    .. "torch.floor_divide(x.double(), y.double()), torch.floor_divide(x, 0.1), torch.floor_divide(x, float('inf'))]",
+            { x = torch.tensor({ 1, -1, math.huge, -math.huge, 7.5, 0, -0.0, 5, 0 / 0, 1e30 }),
+              y = torch.tensor({ 0.1, 0.1, 3, 3, -2, -3, 3, 0, 2, 7 }) })
   cases:add('round with decimals', function(t)
     return { t.x:round({ decimals = 2 }), t.x:round(-1), torch.round(t.x, 1), t.x:clone():round_(3), t.x:double():round(2),
              torch.round(t.x, { decimals = -2, out = torch.empty(0) }) }

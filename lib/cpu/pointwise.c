@@ -35,6 +35,7 @@ static inline float remainder_float(float x, float y) {
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 }
 #define pw_remainder(x, y) _Generic((x), float: remainder_float, default: remainder_double)(x, y)
+#define pw_floor_divide(x, y) _Generic((x), float: floor_div_f32, default: floor_div_f64)(x, y)
 
 static inline float gelu_tanh_grad_f(float g, float x) {
   const float k = 0.79788456080286535588f, c = 0.044715f;
@@ -257,9 +258,7 @@ int tn_cpu_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p
 int tn_cpu_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1) {
   const tn_tensor *ops[3] = {out, a, b};
   tn_loop_fn scaled = a->dtype == TN_FLOAT32 ? tn_cpu_scaled_f32_loop(op) : NULL;
-  return run(scaled ? scaled : binary_loops[op][a->dtype], 3, ops, p0, p1,
-             op == TN_POW ? "pow: integers to negative integer powers are not allowed"
-                          : "integer division by zero");
+  return run(scaled ? scaled : binary_loops[op][a->dtype], 3, ops, p0, p1, "integer division by zero");
 }
 
 int tn_cpu_ternary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, const tn_tensor *c, double p0) {
