@@ -164,22 +164,7 @@ local function sample(prime, length, temperature)
     local last = scores[1][#prime_ids]
     local x = torch.empty(1, 1, { dtype = 'int64' })
     for _ = 1, length do
-      local s = last:tolist()
-      local top = -math.huge
-      for i = 1, vocab do top = math.max(top, s[i]) end
-      local sum = 0
-      for i = 1, vocab do
-        s[i] = math.exp((s[i] - top) / temperature)
-        sum = sum + s[i]
-      end
-      local r, pick = torch.rand(1):item() * sum, vocab
-      for i = 1, vocab do
-        r = r - s[i]
-        if r <= 0 then
-          pick = i
-          break
-        end
-      end
+      local pick = torch.multinomial((last / temperature):softmax(1), 1)[1]
       out[#out + 1] = chars[pick]
       x:fill_(pick)
       scores, state = model(x, state)

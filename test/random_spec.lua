@@ -337,6 +337,65 @@ describe('distributions', function()
   end)
 end)
 
+describe('multinomial', function()
+  -- Frequencies against the probabilities, within 5 binomial standard deviations (seeded: the draws are fixed).
+  local function within(count, trials, p, what)
+    local sd = math.sqrt(trials * p * (1 - p))
+    assert(math.abs(count - trials * p) <= 5 * sd + 1,
+           string.format('%s: %d of %d, expected about %.1f', what, count, trials, trials * p))
+  end
+
+  it('draws with replacement in proportion to the weights, never a category of weight zero', function()
+    torch.manual_seed(11)
+    local weights = torch.tensor({ { 1, 0, 2, 7 }, { 0.5, 0.5, 0, 0 } })
+    local n = 20000
+    local draws = torch.multinomial(weights, n, true)
+    assert.are.same({ 2, n }, draws:size():totable())
+    assert.are.equal('int64', draws:dtype())
+    local p = { { 0.1, 0, 0.2, 0.7 }, { 0.5, 0.5, 0, 0 } }
+    for row = 1, 2 do
+      for cat = 1, 4 do
+        local count = draws[row]:eq(cat):sum()
+        if p[row][cat] == 0 then assert.are.equal(0, count) else within(count, n, p[row][cat], 'row ' .. row) end
+      end
+    end
+  end)
+
+  it('draws without replacement distinct categories, the second in the sequential law', function()
+    torch.manual_seed(12)
+    local p = { 0.1, 0.2, 0.7 }
+    local trials, first, second = 6000, { 0, 0, 0 }, { 0, 0, 0 }
+    local weights = torch.tensor(p):double()
+    for _ = 1, trials do
+      local d = weights:multinomial(2)
+      assert.are_not.equal(d[1], d[2])
+      first[d[1]], second[d[2]] = first[d[1]] + 1, second[d[2]] + 1
+    end
+    for i = 1, 3 do
+      -- P(second = i) = sum over j ~= i of p_j p_i / (1 - p_j)
+      local q = 0
+      for j = 1, 3 do if j ~= i then q = q + p[j] * p[i] / (1 - p[j]) end end
+      within(first[i], trials, p[i], 'first ' .. i)
+      within(second[i], trials, q, 'second ' .. i)
+    end
+    local all = torch.multinomial(torch.tensor({ 3, 1, 0, 2 }):float(), 3)
+    assert.are.same({ 1, 2, 4 }, all:sort():totable())
+  end)
+
+  it('is reproducible from a seed or a generator', function()
+    local w = torch.rand(3, 10)
+    torch.manual_seed(5)
+    local a = torch.multinomial(w, 4)
+    torch.manual_seed(5)
+    assert.are.same(a:totable(), torch.multinomial(w, 4):totable())
+    local g1, g2 = torch.Generator(), torch.Generator()
+    g1:manual_seed(9)
+    g2:manual_seed(9)
+    assert.are.same(torch.multinomial(w, 7, true, { generator = g1 }):totable(),
+                    w:multinomial(7, { replacement = true, generator = g2 }):totable())
+  end)
+end)
+
 describe('random argument errors', function()
   local cases = {
     { 'rand: negative size %-1 in %[%-1%]', torch.rand, -1 },
@@ -380,6 +439,17 @@ describe('random argument errors', function()
     { 'uniform_: the range %[0, inf%) does not fit dtype float32', function() torch.zeros(3):uniform_(0, math.huge) end },
     { 'randint_like: high must be an integer, got nil', function() torch.randint_like(torch.zeros(2)) end },
     { 'bernoulli: expected a tensor for p, got number', function() torch.bernoulli(0.5) end },
+    { 'multinomial: cannot draw 2 samples without replacement from 1 categories of nonzero weight',
+      torch.multinomial, torch.tensor({ 1, 0 }):float(), 2 },
+    { 'multinomial: row 2 of the weights sums to zero', torch.multinomial, torch.tensor({ { 1, 0 }, { 0, 0 } }):float(), 1 },
+    { 'multinomial: weights must be finite and non%-negative %(got a negative one%)', torch.multinomial,
+      torch.tensor({ 1, -1 }):float(), 1 },
+    { 'multinomial: weights must be finite and non%-negative %(got inf or NaN%)', torch.multinomial,
+      torch.tensor({ 1, 0 / 0 }), 1 },
+    { 'multinomial: expects floating point weights, got int64', torch.multinomial, torch.tensor({ 1, 2 }), 1 },
+    { 'multinomial: expects a 1%-d or 2%-d tensor of weights, got 3 dims', torch.multinomial, torch.ones(1, 1, 2), 1 },
+    { 'multinomial: num_samples must be positive, got 0', torch.multinomial, torch.ones(2), 0 },
+    { 'multinomial: the distribution has no categories', torch.multinomial, torch.ones(2, 0), 1 },
   }
   for _, c in ipairs(cases) do
     it(c[1], function()

@@ -237,6 +237,59 @@ function torch.bernoulli(p, opts)
   return t:bernoulli_(p, opts)
 end
 
+--- torch.multinomial(input, num_samples, [replacement], {replacement=false, generator=}) -> Tensor
+--- Tensor:multinomial(num_samples, [replacement], opts) -> Tensor
+-- num_samples 1-based category indices (int64) drawn from each row of input (1-d, or 2-d: one distribution per
+-- row) with probabilities proportional to its weights, which must be finite and non-negative but need not sum
+-- to 1. Without replacement (the default) a category is drawn at most once per row, in the order of drawing, so
+-- num_samples cannot exceed the row's categories of nonzero weight; with replacement=true the draws are
+-- independent. A category of weight zero is never drawn. opts: generator.
+-- Example: torch.multinomial(torch.tensor({0.2, 0, 0.8}), 4, true)   -- e.g. {3, 3, 1, 3}
+function torch.multinomial(input, n, replacement, opts)
+  local fn = 'multinomial'
+  core.c_of(input, fn, 'the input')
+  if is_opts(replacement) then replacement, opts = replacement.replacement, replacement end
+  args.integer(fn, 'num_samples', n)
+  if n < 1 then argerror(fn, 'num_samples must be positive, got %d', n) end
+  local nd = input:dim()
+  if nd < 1 or nd > 2 then argerror(fn, 'expects a 1-d or 2-d tensor of weights, got %d dims', nd) end
+  if not dtype.floating[tonumber(input._c.dtype)] then
+    argerror(fn, 'expects floating point weights, got %s', input:dtype())
+  end
+  -- (the draw works in float64 on the CPU: the cumulative sums of many small weights stay exact enough)
+  local w = (nd == 1 and input:unsqueeze(1) or input):detach():cpu():double()
+  local rows, k = w:size(1), w:size(2)
+  if k == 0 then argerror(fn, 'the distribution has no categories') end
+  if not w:isfinite():all() or w:lt(0):any() then
+    argerror(fn, 'weights must be finite and non-negative (got %s)', w:isfinite():all() and 'a negative one' or 'inf or NaN')
+  end
+  local positive = w:gt(0)
+  local counts = positive:sum(2)
+  local fewest = counts:min()
+  if fewest == 0 then argerror(fn, 'row %d of the weights sums to zero', counts:eq(0):to('uint8'):argmax()) end
+  local random_opts = { dtype = 'float64', generator = generator_of(fn, opts) }
+  local drawn
+  if replacement then
+    -- the first category whose running sum exceeds a uniform draw scaled to the row's total; a draw that rounds
+    -- up to the total goes to the last category of nonzero weight
+    local running = w:cumsum(2)
+    local draws = torch.rand(rows, n, random_opts) * running:narrow(2, k, 1)
+    local last = (positive:to('int64') * torch.arange(1, k + 1)):amax(2, true)
+    drawn = torch.minimum(torch.searchsorted(running, draws, { right = true }), last)
+  else
+    if n > fewest then
+      argerror(fn, 'cannot draw %d samples without replacement from %d categories of nonzero weight', n, fewest)
+    end
+    -- weighted sampling without replacement (Efraimidis and Spirakis): the categories of the n largest u^(1/w),
+    -- as log(u) / w (weight zero: -inf), largest first
+    local keys = torch.rand(rows, k, random_opts):log():div_(w)
+    drawn = select(2, keys:topk(n, 2))
+  end
+  if nd == 1 then drawn = drawn:squeeze(1) end
+  return drawn:to(input:device())
+end
+function Tensor:multinomial(n, replacement, opts) return torch.multinomial(self, n, replacement, opts) end
+
 --- torch.normal(mean, std, size, opts) -> Tensor
 -- Normal values of the given mean and standard deviation (numbers); size is a table or a number.
 -- opts: dtype, device, generator.
