@@ -323,3 +323,13 @@ do
     assert.matches('new_ones', tostring(err))
   end)
 end
+
+-- ---- logspace ----
+do
+  local cases = require('helpers.cases').new()
+  cases:add('logspace', function() return { torch.logspace(0, 3, 4), torch.logspace(-2, 2, 9, 2, { dtype = 'float64' }),
+                                             torch.logspace(1, -1, 5, { dtype = 'float64' }), torch.logspace(0, 1, 1) } end,
+            'out = [torch.logspace(0, 3, 4), torch.logspace(-2, 2, 9, 2, dtype=torch.float64), '
+              .. 'torch.logspace(1, -1, 5, dtype=torch.float64), torch.logspace(0, 1, 1)]')
+  cases:describe('logspace matches PyTorch')
+end

@@ -396,6 +396,59 @@ describe('multinomial', function()
   end)
 end)
 
+describe('fills from other distributions', function()
+  -- sample statistics of 2*10^5 seeded draws against the distributions' (hand-computed) values
+  local n = 200000
+  it('exponential_: mean 1/lambd, variance 1/lambd^2, no negative draw', function()
+    torch.manual_seed(21)
+    local e = torch.empty(n, { dtype = 'float64' }):exponential_(2)
+    assert.is_true(math.abs(e:mean() - 0.5) < 0.01)
+    assert.is_true(math.abs(e:var() - 0.25) < 0.01)
+    assert.is_true(e:min() >= 0)
+  end)
+  it('cauchy_: the median and the quartiles at median -/+ sigma', function()
+    torch.manual_seed(22)
+    local c = torch.empty(n, { dtype = 'float64' }):cauchy_(1, 2)
+    local sorted = c:sort()
+    assert.is_true(math.abs(sorted[n / 2] - 1) < 0.05)
+    assert.is_true(math.abs(sorted[n / 4] - (1 - 2)) < 0.1)
+    assert.is_true(math.abs(sorted[3 * n / 4] - (1 + 2)) < 0.1)
+  end)
+  it('log_normal_: its log has the mean and std given', function()
+    torch.manual_seed(23)
+    local l = torch.empty(n, { dtype = 'float64' }):log_normal_(0.5, 0.25):log()
+    assert.is_true(math.abs(l:mean() - 0.5) < 0.005)
+    assert.is_true(math.abs(l:std() - 0.25) < 0.005)
+  end)
+  it('geometric_: P(k) = (1 - p)^(k - 1) p on 1, 2, ..., in any dtype', function()
+    torch.manual_seed(24)
+    local g = torch.empty(n, { dtype = 'int64' }):geometric_(0.3)
+    assert.are.equal(1, g:min())
+    for k = 1, 4 do
+      local p = (0.7 ^ (k - 1)) * 0.3
+      local count = g:eq(k):sum()
+      assert.is_true(math.abs(count - n * p) < 5 * math.sqrt(n * p * (1 - p)), 'k = ' .. k)
+    end
+    assert.are.same({ 1, 1 }, torch.zeros(2):geometric_(1):totable())
+  end)
+  it("Torch7's names fill in place", function()
+    local x = torch.zeros(1000)
+    assert.are.equal(x, x:uniform(2, 3))
+    assert.is_true(x:min() >= 2 and x:max() < 3)
+    assert.are.equal(x, x:normal(5, 0.1))
+    assert.is_true(math.abs(x:mean() - 5) < 0.05)
+    assert.are.equal(x, x:random(1, 4))
+    assert.is_true(x:min() >= 1 and x:max() <= 3)
+    assert.is_true(x:exponential():min() >= 0 and x:logNormal():min() > 0 and x:geometric(0.5):min() >= 1)
+    x:cauchy()
+    local g1, g2 = torch.Generator(), torch.Generator()
+    g1:manual_seed(3)
+    g2:manual_seed(3)
+    assert.are.same(torch.zeros(5):exponential_(1, { generator = g1 }):totable(),
+                    torch.exponential_(torch.zeros(5), { generator = g2 }):totable())
+  end)
+end)
+
 describe('random argument errors', function()
   local cases = {
     { 'rand: negative size %-1 in %[%-1%]', torch.rand, -1 },
@@ -450,6 +503,12 @@ describe('random argument errors', function()
     { 'multinomial: expects a 1%-d or 2%-d tensor of weights, got 3 dims', torch.multinomial, torch.ones(1, 1, 2), 1 },
     { 'multinomial: num_samples must be positive, got 0', torch.multinomial, torch.ones(2), 0 },
     { 'multinomial: the distribution has no categories', torch.multinomial, torch.ones(2, 0), 1 },
+    { 'exponential_: lambd must be positive and finite, got 0', function() torch.zeros(2):exponential_(0) end },
+    { 'exponential_: expected a floating point tensor, got int64', function() torch.zeros(2):long():exponential_() end },
+    { 'cauchy_: sigma must be positive and finite, got %-1', function() torch.zeros(2):cauchy_(0, -1) end },
+    { 'log_normal_: std must be positive and finite, got 0', function() torch.zeros(2):log_normal_(0, 0) end },
+    { 'geometric_: p must be in %(0, 1%], got 0', function() torch.zeros(2):geometric_(0) end },
+    { 'geometric_: p must be a number, got nil', function() torch.zeros(2):geometric_() end },
   }
   for _, c in ipairs(cases) do
     it(c[1], function()

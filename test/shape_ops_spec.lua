@@ -59,6 +59,9 @@ describe('shape ops', function()
     assert.are.equal(9, a[{ 1, 1, 1 }])
     assert.is_true(grid:shares_storage(b))
     assert.are.equal(3, torch.zeros(2, 3, 4).ndim)
+    -- Torch7's names of expand_as and view_as
+    assert.are.same({ 3, 4 }, torch.zeros(3, 1):expandAs(torch.zeros(3, 4)):size():totable())
+    assert.are.same({ 2, 3 }, torch.arange(1, 7):viewAs(torch.zeros(2, 3)):size():totable())
   end)
 
   it('broadcast_shapes gives the common shape', function()

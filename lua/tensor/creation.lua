@@ -343,6 +343,21 @@ function torch.linspace(start, stop, steps, opts)
   return apply_requires_grad('linspace', t, opts)
 end
 
+--- torch.logspace(start, end, steps=100, base=10, opts) -> Tensor
+-- steps values base^v for v evenly spaced from start to end (both included), as PyTorch's logspace; opts (or a
+-- trailing table in place of base): dtype, device, requires_grad.
+-- Example: torch.logspace(0, 3, 4)   -- {1, 10, 100, 1000}
+function torch.logspace(start, stop, steps, base, opts)
+  if is_opts(steps) then steps, base, opts = nil, nil, steps elseif is_opts(base) then base, opts = nil, base end
+  opts = opts or {}
+  base = base == nil and 10 or args.number('logspace', 'base', base)
+  local exponents = torch.linspace(start, stop, steps, { dtype = 'float64' })
+  local dt, device_type, device_index = args.dtype_device('logspace', opts)
+  local t = empty(exponents:shape(), dt, device_type, device_index, 'logspace')
+  t:copy_(torch.pow(base, exponents))
+  return apply_requires_grad('logspace', t, opts)
+end
+
 --- torch.eye(n, m, opts) -> Tensor
 -- An n x m matrix (m defaults to n) with ones on the diagonal and zeros elsewhere; opts: dtype, device,
 -- requires_grad.

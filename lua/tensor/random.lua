@@ -10,6 +10,7 @@ local creation = require 'tensor.creation'
 
 local C, check, torch, Tensor = core.C, core.check, core.torch, core.Tensor
 local argerror, is_opts = args.argerror, args.is_opts
+local alias = core.alias
 
 local Generator = {}
 Generator.__index = Generator
@@ -141,6 +142,68 @@ function Tensor:random_(low, high, opts)
   end
   return self
 end
+
+-- ---- fills from other distributions, by transforming uniform or normal draws ----
+
+local function floating_self(fn, self)
+  if not dtype.floating[tonumber(self._c.dtype)] then argerror(fn, 'expected a floating point tensor, got %s', self:dtype()) end
+end
+local function positive(fn, what, v)
+  args.number(fn, what, v)
+  if not (v > 0) or v == math.huge then argerror(fn, '%s must be positive and finite, got %s', what, tostring(v)) end
+  return v
+end
+
+--- Tensor:exponential_(lambd=1, opts) -> Tensor
+-- Fills x in place with draws of the exponential distribution of rate lambd: -log(1 - u) / lambd for uniform u.
+-- opts: generator. Returns x.
+function Tensor:exponential_(lambd, opts)
+  if is_opts(lambd) then lambd, opts = nil, lambd end
+  floating_self('exponential_', self)
+  lambd = positive('exponential_', 'lambd', lambd or 1)
+  self:uniform_(opts)
+  return self:neg_():log1p_():div_(-lambd)
+end
+
+--- Tensor:cauchy_(median=0, sigma=1, opts) -> Tensor
+-- Fills x in place with Cauchy draws: median + sigma * tan(pi * (u - 1/2)) for uniform u. opts: generator.
+function Tensor:cauchy_(median, sigma, opts)
+  if is_opts(median) then median, opts = nil, median elseif is_opts(sigma) then sigma, opts = nil, sigma end
+  floating_self('cauchy_', self)
+  median, sigma = args.number('cauchy_', 'median', median or 0), positive('cauchy_', 'sigma', sigma or 1)
+  self:uniform_(opts)
+  return self:sub_(0.5):mul_(math.pi):tan_():mul_(sigma):add_(median)
+end
+
+--- Tensor:log_normal_(mean=1, std=2, opts) -> Tensor
+-- Fills x in place with exp of normal draws of the given mean and std (PyTorch's defaults). opts: generator.
+function Tensor:log_normal_(mean, std, opts)
+  if is_opts(mean) then mean, opts = nil, mean elseif is_opts(std) then std, opts = nil, std end
+  floating_self('log_normal_', self)
+  mean, std = args.number('log_normal_', 'mean', mean or 1), positive('log_normal_', 'std', std or 2)
+  return self:normal_(mean, std, opts):exp_()
+end
+
+--- Tensor:geometric_(p, opts) -> Tensor
+-- Fills x in place with the number of Bernoulli(p) trials up to the first success (1, 2, ...):
+-- ceil(log(1 - u) / log(1 - p)) for uniform u, with 0 < p <= 1. opts: generator.
+function Tensor:geometric_(p, opts)
+  args.number('geometric_', 'p', p)
+  if not (p > 0 and p <= 1) then argerror('geometric_', 'p must be in (0, 1], got %s', tostring(p)) end
+  local draws = torch.empty(self:shape(), { dtype = 'float64', device = self:device() }):uniform_(opts)
+  if p == 1 then return self:fill_(1) end
+  draws:neg_():log1p_():div_(math.log(1 - p)):ceil_():clamp_(1)
+  return self:copy_(draws)
+end
+
+-- Torch7's names of the in-place fills (PyTorch has no methods of these names)
+alias(Tensor, 'uniform', 'uniform_')
+alias(Tensor, 'normal', 'normal_')
+alias(Tensor, 'random', 'random_')
+alias(Tensor, 'exponential', 'exponential_')
+alias(Tensor, 'cauchy', 'cauchy_')
+alias(Tensor, 'logNormal', 'log_normal_')
+alias(Tensor, 'geometric', 'geometric_')
 
 -- ---- new random tensors ----
 
@@ -299,6 +362,6 @@ function torch.normal(mean, std, size, opts)
   return t:normal_(mean, std, opts)
 end
 
-core.function_forms({ 'uniform_', 'normal_', 'bernoulli_', 'random_' })
+core.function_forms({ 'uniform_', 'normal_', 'bernoulli_', 'random_', 'exponential_', 'cauchy_', 'log_normal_', 'geometric_' })
 
 return { Generator = Generator }

@@ -185,6 +185,7 @@ end
 --- Tensor:view_as(other) -> Tensor
 -- x:view(other:shape()).
 function Tensor:view_as(other) return self:view(core.c_of(other, 'view_as', 'other') and other:shape()) end
+alias(Tensor, 'viewAs', 'view_as') -- Torch7
 
 --- Tensor:reshape(size...) -> Tensor
 -- Like x:view(...), but copies when the strides don't allow a view. One size may be -1.
@@ -311,6 +312,7 @@ end
 --- Tensor:expand_as(other) -> Tensor
 -- x:expand(other:shape()).
 function Tensor:expand_as(other) return self:expand(core.c_of(other, 'expand_as', 'other') and other:shape()) end
+alias(Tensor, 'expandAs', 'expand_as') -- Torch7
 
 --- Tensor:flatten(start_dim, end_dim) -> Tensor
 -- Merges dimensions start_dim (default 1) to end_dim (default -1) into one (a view when possible).
