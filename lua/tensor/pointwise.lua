@@ -399,12 +399,15 @@ local function tensor_operand(fn, v, other1, other2)
   local s = number_of(fn, v)
   local dt = scalar_dtype(s)
   if dt ~= INT64 then
-    local widest
-    for _, t in ipairs({ other1 or false, other2 or false }) do
-      local d = is_tensor(t) and tonumber(t._c.dtype)
-      if d and dtype.floating[d] then widest = widest and tonumber(C.tn_promote_types(widest, d)) or d end
+    local d1 = is_tensor(other1) and tonumber(other1._c.dtype)
+    local d2 = is_tensor(other2) and tonumber(other2._c.dtype)
+    d1 = d1 and dtype.floating[d1] and d1
+    d2 = d2 and dtype.floating[d2] and d2
+    if d1 and d2 then
+      dt = tonumber(C.tn_promote_types(d1, d2))
+    elseif d1 or d2 then
+      dt = d1 or d2
     end
-    dt = widest or dt
   end
   return wrap(result(C.tn_scalar_tensor(s, dt, 0, 0)), 3)
 end
