@@ -362,3 +362,29 @@ do
     assert.matches('median: cannot take the median over dimension 2 of size 0', tostring(err))
   end)
 end
+
+-- ---- histc ----
+do
+  local cases = require('helpers.cases').new()
+  -- (values off the bin edges, where float rounding could put an element in either bin)
+  local x = (torch.rand(1000, { dtype = 'float64' }) * 10 - 2):mul(8):floor():add(0.5):div(8)
+  cases:add('histc of its own range', function(t) return { t.x:histc(), t.x:float():histc(7) } end,
+            'out = [x.histc(), x.float().histc(7)]', { x = x })
+  cases:add('histc of a range leaving elements out', function(t) return { t.x:histc(10, 0, 5), torch.histc(t.x, { bins = 3, min = -1, max = 1 }) } end,
+            'out = [x.histc(10, 0, 5), torch.histc(x, bins=3, min=-1, max=1)]', { x = x })
+  cases:add('histc of equal elements and of a transposed view', function(t) return { t.c:histc(3), t.m:t():histc(4) } end,
+            'out = [c.histc(3), m.t().histc(4)]', { c = torch.full({ 5 }, 3, { dtype = 'float32' }), m = torch.tensor({ { 0.5, 1.5 }, { 2.5, 3.5 } }) })
+  cases:describe('histc matches PyTorch')
+
+  it('histc refuses integer input and bad ranges', function()
+    local function message(fn)
+      local ok, err = pcall(fn)
+      assert.is_false(ok)
+      return tostring(err)
+    end
+    assert.matches('histc: expects a floating point tensor, got int64', message(function() return torch.tensor({ 1 }):histc() end), 1, true)
+    assert.matches('histc: bins must be positive, got 0', message(function() return torch.rand(3):histc(0) end), 1, true)
+    assert.matches('histc: min and max must be finite with min <= max, got 2 and 1',
+                   message(function() return torch.rand(3):histc(4, 2, 1) end), 1, true)
+  end)
+end

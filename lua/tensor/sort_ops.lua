@@ -1,5 +1,5 @@
 -- tensor.sort_ops: ordering: sort, argsort, msort, topk, kthvalue, median, unique, unique_consecutive, searchsorted,
--- bucketize. Indices returned are 1-based int64. Sorting is stable and puts NaN above every number, as
+-- bucketize, histc. Indices returned are 1-based int64. Sorting is stable and puts NaN above every number, as
 -- PyTorch does; results of several tensors come back as multiple values (local v, i = x:sort()).
 local ffi = require 'ffi'
 local core = require 'tensor.core'
@@ -238,6 +238,42 @@ function torch.bucketize(x, boundaries, opts)
   core.c_of(x, 'bucketize', 'the input')
   return x:bucketize(boundaries, opts)
 end
+
+-- ---- histc ----
+
+--- Tensor:histc([bins=100 [, min=0 [, max=0]]] [, opts]) -> Tensor
+--- torch.histc(x, [bins [, min [, max]]] [, opts]) -> Tensor
+-- The histogram of x's elements in bins equal bins from min to max (both 0: x's smallest and largest element),
+-- as a 1-d tensor of x's floating dtype; elements outside [min, max] (and NaN) are not counted, max itself goes to
+-- the last bin. Arguments may also be given as a table {bins=, min=, max=}.
+-- Example: torch.tensor({1, 2, 1}):float():histc(4, 0, 3)   -- {0, 2, 1, 0}
+function Tensor:histc(bins, lo, hi)
+  local fn = 'histc'
+  if is_opts(bins) then bins, lo, hi = bins.bins, bins.min, bins.max end
+  bins, lo, hi = bins or 100, lo or 0, hi or 0
+  args.integer(fn, 'bins', bins)
+  if bins < 1 then argerror(fn, 'bins must be positive, got %d', bins) end
+  args.number(fn, 'min', lo)
+  args.number(fn, 'max', hi)
+  if not dtype.floating[tonumber(self._c.dtype)] then argerror(fn, 'expects a floating point tensor, got %s', self:dtype()) end
+  local x = self:detach():reshape(-1):double()
+  if lo == hi and x:numel() > 0 then
+    local finite = x:masked_select(x:isfinite())
+    if finite:numel() > 0 then lo, hi = finite:min(), finite:max() end
+  end
+  if lo == hi then lo, hi = lo - 1, hi + 1 end -- (PyTorch's widening of an empty range)
+  if not (lo < hi) or lo ~= lo or hi ~= hi or lo == -math.huge or hi == math.huge then
+    argerror(fn, 'min and max must be finite with min <= max, got %s and %s', tostring(lo), tostring(hi))
+  end
+  local inside = x:masked_select(x:ge(lo):logical_and(x:le(hi)))
+  local counts = torch.zeros(bins, { dtype = 'float64' })
+  if inside:numel() > 0 then
+    local bin = inside:sub(lo):mul_(bins / (hi - lo)):floor_():clamp_(0, bins - 1):long():add_(1)
+    counts:index_add_(1, bin, torch.ones(bin:numel(), { dtype = 'float64' }))
+  end
+  return counts:to(self:dtype()):to(self:device())
+end
+core.function_forms({ 'histc' })
 
 -- ---- median ----
 
