@@ -1,6 +1,7 @@
 -- Whole-tensor comparisons against PyTorch: isclose (tolerances, infinities, NaN with and without equal_nan,
 -- broadcasting, integers and bool), allclose and equal; their errors.
 local torch = require 'tensor'
+local message = require 'helpers.failure'
 
 local cases = require('helpers.cases').new()
 local inf, nan = math.huge, 0 / 0
@@ -34,11 +35,6 @@ end, 'out = [torch.equal(x, x), torch.equal(torch.zeros(0), torch.zeros(0))]', {
 cases:describe('comparisons match PyTorch')
 
 describe('comparison errors', function()
-  local function message(fn)
-    local ok, err = pcall(fn)
-    assert.is_false(ok)
-    return tostring(err)
-  end
   it('name the function and the values', function()
     local x = torch.zeros(3)
     assert.matches('isclose: expected both tensors to have one dtype, got float32 and float64',

@@ -1,6 +1,7 @@
 -- Torch7's element-wise Lua functions, x:apply(f), x:map(y, f), x:map2(y, z, f), against values computed by
 -- hand: row-major order on strided views, elements kept where f returns nothing, dtypes, and their errors.
 local torch = require 'tensor'
+local message = require 'helpers.failure'
 
 describe('Lua functions over elements', function()
   it('apply visits the elements in row-major order and writes into a strided view', function()
@@ -38,11 +39,6 @@ describe('Lua functions over elements', function()
   end)
 
   it('refuse what they cannot do, naming themselves', function()
-    local function message(fn)
-      local ok, err = pcall(fn)
-      assert.is_false(ok)
-      return tostring(err)
-    end
     assert.matches('apply: expected a function as argument 1, got number', message(function() torch.zeros(2):apply(3) end),
                    1, true)
     assert.matches('map: argument 1 has 3 elements, self has 2',

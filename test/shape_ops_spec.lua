@@ -2,6 +2,7 @@
 -- broadcast_to, broadcast_shapes, broadcast_tensors and meshgrid (views: they share storage); their gradients by
 -- finite differences; errors.
 local torch = require 'tensor'
+local message = require 'helpers.failure'
 local ref = require 'helpers.torchref'
 
 torch.manual_seed(31)
@@ -87,11 +88,6 @@ describe('shape ops carry gradients', function()
 end)
 
 describe('shape op errors', function()
-  local function message(fn)
-    local ok, err = pcall(fn)
-    assert.is_false(ok)
-    return tostring(err)
-  end
   it('name the function and the values', function()
     local x = torch.zeros(2, 3)
     assert.matches('movedim: source and destination must have as many dims, got 2 and 1',
