@@ -440,3 +440,66 @@ describe('indexing errors', function()
     assert.matches('masked_select', message(function() return x:masked_select(3) end))
   end)
 end)
+
+-- ---- index_put_ and tensors of positions inside index tables ----
+do
+  local cases = require('helpers.cases').new()
+  local x = torch.randn(4, 3, 2):double()
+  cases:add('index_put_ one index, rows of values', function(t)
+    return t.x:clone():index_put_({ torch.tensor({ 4, 1 }) }, t.v)
+  end, 'y = x.clone(); y.index_put_((torch.tensor([3, 0]),), v); out = y', { x = x, v = torch.randn(2, 3, 2):double() })
+  cases:add('index_put two broadcast indices, a number, negative positions', function(t)
+    return t.x:index_put({ torch.tensor({ { 1 }, { -1 } }), torch.tensor({ 1, 3 }) }, 7)
+  end, 'out = x.index_put((torch.tensor([[0], [3]]), torch.tensor([0, 2])), torch.tensor(7.0, dtype=torch.float64))',
+            { x = x })
+  cases:add('index_put accumulate with repeats, transposed input', function(t)
+    return torch.index_put(t.x:transpose(1, 3), { torch.tensor({ 2, 2, 1 }), torch.tensor({ 3, 3, 1 }) }, t.v, true)
+  end, 'out = torch.index_put(x.transpose(0, 2), (torch.tensor([1, 1, 0]), torch.tensor([2, 2, 0])), v, accumulate=True)',
+            { x = x, v = torch.randn(3, 4):double() })
+  cases:add('index_put with a bool mask', function(t) return t.x:index_put({ t.x:gt(0) }, -1) end,
+            'out = x.index_put((x > 0,), torch.tensor(-1.0, dtype=torch.float64))', { x = x })
+  cases:add('index_put of an int64 tensor', function(t)
+    return t.x:index_put({ torch.tensor({ 2 }), torch.tensor({ 1 }) }, torch.tensor({ 9 }))
+  end, 'out = x.index_put((torch.tensor([1]), torch.tensor([0])), torch.tensor([9]))', { x = torch.randint(0, 5, { 3, 3 }) })
+  cases:add('reading x[{ {}, idx }] and x[{ i, idx, {} }]', function(t)
+    return { t.x[{ {}, torch.tensor({ 3, 1 }) }], t.x[{ 2, torch.tensor({ 2, 2, 1 }), {} }], t.x[{ torch.tensor({ 4 }), {}, 2 }] }
+  end, 'out = [x[:, [2, 0]], x[1, [1, 1, 0], :], x[[3], :, 1]]', { x = x })
+  cases:add('assigning x[{ {}, idx }] a tensor and x[{ i, idx }] a number', function(t)
+    local y = t.x:clone()
+    y[{ {}, torch.tensor({ 3, 1 }) }] = t.v
+    y[{ 2, torch.tensor({ 2 }) }] = 5
+    return y
+  end, 'y = x.clone(); y[:, [2, 0]] = v; y[1, [1]] = 5; out = y', { x = x, v = torch.randn(4, 2, 2):double() })
+  cases:describe('index_put and tensor positions in index tables match PyTorch')
+
+  it('index_put refuses bad indices, naming them', function()
+    local message = require 'helpers.failure'
+    local y = torch.zeros(3, 2)
+    assert.matches('index_put_: index 4 is out of range for dimension 1 of size 3',
+                   message(function() return y:index_put_({ torch.tensor({ 4 }) }, 1) end), 1, true)
+    assert.matches('index_put_: index 1 must be an integer or bool tensor, got float32',
+                   message(function() return y:index_put_({ torch.zeros(1) }, 1) end), 1, true)
+    assert.matches('index_put_: too many indices (3) for a tensor of 2 dims',
+                   message(function() return y:index_put_({ torch.tensor({ 1 }), torch.tensor({ 1 }), torch.tensor({ 1 }) }, 1) end), 1, true)
+    assert.matches('index_put_: indices must be a list of tensors, got a tensor',
+                   message(function() return y:index_put_(torch.tensor({ 1 }), 1) end), 1, true)
+    assert.matches('index: index entries 1 and 2 are both tensors',
+                   message(function() return y[{ torch.tensor({ 1 }), torch.tensor({ 1 }) }] end), 1, true)
+    assert.matches('index: index entry 2: only full ranges {} may follow a tensor of positions when assigning',
+                   message(function() y[{ torch.tensor({ 1 }), 2 }] = 1 end), 1, true)
+  end)
+
+  it('index_put carries gradients to the tensor and the values', function()
+    local function R(...) return torch.randn(...):double():requires_grad_() end
+    assert.is_true(torch.autograd.gradcheck(function(a, v) return a:index_put({ torch.tensor({ 1, 3 }) }, v) end,
+                                            { R(3, 4), R(2, 4) }))
+    assert.is_true(torch.autograd.gradcheck(function(a, v)
+      return a:t():index_put({ torch.tensor({ 1, 3 }), torch.tensor({ 2, 2 }) }, v, true)
+    end, { R(3, 4), R(2) }))
+    assert.is_true(torch.autograd.gradcheck(function(a, v)
+      local y = a * 1
+      y[{ {}, torch.tensor({ 2 }) }] = v
+      return y
+    end, { R(3, 4), R(3, 1) }))
+  end)
+end

@@ -202,7 +202,7 @@ describe('Torch7 table indexing', function()
     assert.matches('index: index entry 2 must be a range', err(function() return x[{ 1, { 1, 'a' } }] end))
     assert.matches('index: index entry 1 must be a range', err(function() return x[{ { 1, 2, 3 } }] end))
     assert.matches('index: index entry 1 must be a range', err(function() return x[{ { 1.5 } }] end))
-    assert.matches('index: index entry 1 must be a number or a range table, got string',
+    assert.matches('index: index entry 1 must be a number, a range table or a tensor of positions, got string',
                    err(function() return x[{ 'a' }] end))
     assert.matches('index: index 6 is out of range for dimension 1 of size 5', err(function() return x[{ 6, 1 }] end))
     assert.matches('index: index 5 is out of range for dimension 2 of size 4', err(function() return x[{ 1, 5 }] end))

@@ -94,6 +94,10 @@ function M.bind_aliases()
 end
 M.aliases = aliases
 
+-- In-place methods written with other ops that autograd records (x:index_put_ is views and index_copy_): they need
+-- no derivative of their own, and autograd's guard against in-place ops without one leaves them alone.
+M.composed_in_place = {}
+
 -- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
 M.index_get, M.index_set = nil, nil
 

@@ -331,6 +331,71 @@ end
 local raw_put_ = Tensor.put_
 function Tensor:put(index, source, accumulate) return raw_put_(wrap(C.tn_clone(self._c)), index, source, accumulate) end
 
+-- ---- index_put_ ----
+
+--- Tensor:index_put_(indices, values, [accumulate]) -> self
+--- Tensor:index_put(indices, values, [accumulate]) -> Tensor
+--- torch.index_put(x, indices, values, [accumulate]) -> Tensor
+-- PyTorch's advanced-index assignment x[i1, i2, ...] = values: indices is a list of integer tensors of positions
+-- (1-based, negative from the end) into x's first dims, broadcast together to one shape S (a bool mask stands for
+-- the positions of its true elements in as many dims as it has); values (a tensor, converted to x's dtype, or a
+-- number) broadcasts to S followed by x's remaining dims. With accumulate (positional or {accumulate=}) the values are
+-- added, so repeated positions sum; without it a repeated position gets one of its values. Differentiable.
+-- Example: x:index_put_({torch.tensor({1, 2}), torch.tensor({3, 1})}, torch.tensor({10, 20}))  -- x[1][3], x[2][1]
+function Tensor:index_put_(indices, values, accumulate)
+  local fn = 'index_put_'
+  if is_opts(accumulate) then accumulate = accumulate.accumulate end
+  if type(indices) ~= 'table' or is_tensor(indices) then
+    argerror(fn, 'indices must be a list of tensors, got %s', is_tensor(indices) and 'a tensor' or type(indices))
+  end
+  local list = {}
+  for i, t in ipairs(indices) do
+    if not is_tensor(t) then argerror(fn, 'index %d must be a tensor, got %s', i, type(t)) end
+    local kind = tonumber(t._c.dtype)
+    if kind == dtype.BOOL or kind == dtype.UINT8 then
+      local positions = t:nonzero()
+      for d = 1, t:dim() do list[#list + 1] = positions:select(2, d) end
+    elseif dtype.integral[kind] then
+      list[#list + 1] = t:long()
+    else
+      argerror(fn, 'index %d must be an integer or bool tensor, got %s', i, t:dtype())
+    end
+  end
+  local k, sizes = #list, self:shape()
+  if k == 0 then argerror(fn, 'expected at least one index tensor') end
+  if k > #sizes then argerror(fn, 'too many indices (%d) for a tensor of %d dims', k, #sizes) end
+  local broadcast = { torch.broadcast_tensors(unpack(list)) }
+  -- the positions as row-major offsets into x's first k dims (0-based), checked against each dim's size
+  local flat, span = nil, 1
+  for d = k, 1, -1 do
+    local idx, size = broadcast[d], sizes[d]
+    local bad = idx:lt(-size):logical_or(idx:gt(size)):logical_or(idx:eq(0))
+    if bad:any() then
+      argerror(fn, 'index %d is out of range for dimension %d of size %d', idx:masked_select(bad)[1], d, size)
+    end
+    local offset = torch.where(idx:lt(0), idx + size, idx - 1) * span
+    flat = flat and flat + offset or offset
+    span = span * size
+  end
+  local rest = {}
+  for d = k + 1, #sizes do rest[#rest + 1] = sizes[d] end
+  local target = flat:shape()
+  for _, size in ipairs(rest) do target[#target + 1] = size end
+  if not is_tensor(values) then values = torch.full({}, values, { dtype = self:dtype(), device = self:device() }) end
+  -- (converted to x's dtype, as copy_ does: a Lua table of whole numbers makes an int64 tensor)
+  values = values:to(self:dtype())
+  local count = flat:numel()
+  local rows = values:expand(target):reshape({ count, unpack(rest) })
+  local work = self:is_contiguous() and self or self:contiguous()
+  local by_position = work:view({ span, unpack(rest) })
+  local positions = flat:reshape(-1) + 1
+  if accumulate then by_position:index_add_(1, positions, rows) else by_position:index_copy_(1, positions, rows) end
+  if work ~= self then self:copy_(work) end
+  return self
+end
+function Tensor:index_put(indices, values, accumulate) return self:clone():index_put_(indices, values, accumulate) end
+core.composed_in_place.index_put_ = true
+
 -- ---- masks ----
 
 --- Tensor:masked_select(mask) -> Tensor
@@ -433,7 +498,7 @@ function Tensor:argwhere() return self:nonzero() end
 -- ---- functional forms ----
 
 core.function_forms({ 'scatter', 'scatter_add', 'scatter_reduce', 'index_add', 'index_copy', 'index_fill', 'put',
-                     'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
+                     'index_put', 'index_put_', 'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
                      'scatter_add_', 'index_add_', 'index_copy_', 'index_fill_', 'masked_fill_',
                      'masked_scatter_', 'put_' })
 

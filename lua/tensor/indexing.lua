@@ -1,5 +1,6 @@
--- tensor.indexing: x[i], Torch7 table indexing x[{ {2,4}, 3, {} }] for reading and assignment,
--- element access (item), fill_ and zero_.
+-- tensor.indexing: x[i], Torch7 table indexing x[{ {2,4}, 3, {} }] for reading and assignment (an entry may also
+-- be a 1-d integer tensor of positions, PyTorch's x[:, idx]; only full ranges may follow it in an assignment),
+-- x[mask] and x[positions], element access (item), fill_ and zero_.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
 local alias = core.alias
@@ -96,7 +97,7 @@ local function table_index(fn, self, key)
     for k = 1, n do pos = pos + position(fn, c, k - 1, key[k]) end
     return nil, pos
   end
-  local view, d = self, 1
+  local view, d, tensor_entry = self, 1, nil
   for k = 1, n do
     local e = key[k]
     if type(e) == 'number' then
@@ -117,11 +118,23 @@ local function table_index(fn, self, key)
         view = view:narrow(d, first, last - first + 1)
       end
       d = d + 1
+    elseif is_tensor(e) then
+      -- an integer tensor picks positions along its dim (x[{ {}, idx }] is PyTorch's x[:, idx - 1])
+      if not dtype.integral[tonumber(e._c.dtype)] or e:dim() > 1 then
+        argerror(fn, 'index entry %d: a tensor in an index table must be a 1-d integer tensor of positions, got a %s %d-d one',
+                 k, e:dtype(), e:dim())
+      end
+      if tensor_entry then
+        argerror(fn, 'index entries %d and %d are both tensors: use index_put_ or gather for several', tensor_entry, k)
+      end
+      tensor_entry = k
+      view = view:index_select(d, e)
+      d = d + 1
     else
-      argerror(fn, 'index entry %d must be a number or a range table, got %s', k, type(e))
+      argerror(fn, 'index entry %d must be a number, a range table or a tensor of positions, got %s', k, type(e))
     end
   end
-  return view
+  return view, nil, tensor_entry
 end
 
 core.index_get = function(self, key)
@@ -153,6 +166,37 @@ local function assign(fn, target, value)
   end
 end
 
+-- x[{ ..., idx, {}, ... }] = value with an integer tensor entry k: the entries before it give a view, and the
+-- positions go along its dim through index_copy_ / index_fill_ (so only full ranges {} may follow it).
+local function tensor_entry_set(self, key, k, value)
+  for j = k + 1, #key do
+    local e = key[j]
+    if not (type(e) == 'table' and not is_tensor(e) and e[1] == nil) then
+      argerror('index', 'index entry %d: only full ranges {} may follow a tensor of positions when assigning ' ..
+               '(use index_put_)', j)
+    end
+  end
+  local prefix = {}
+  for j = 1, k - 1 do prefix[j] = key[j] end
+  local view = k > 1 and table_index('index', self, prefix) or self
+  local d = 1
+  for j = 1, k - 1 do if type(key[j]) ~= 'number' then d = d + 1 end end
+  local index = key[k]
+  if not dtype.integral[tonumber(index._c.dtype)] or index:dim() > 1 then
+    argerror('index', 'index entry %d: a tensor in an index table must be a 1-d integer tensor of positions, got a %s %d-d one',
+             k, index:dtype(), index:dim())
+  end
+  if is_tensor(value) then
+    local shape = view:shape()
+    shape[d] = index:numel()
+    view:index_copy_(d, index, value:expand(shape))
+  elseif type(value) == 'number' or type(value) == 'boolean' then
+    view:index_fill_(d, index, value)
+  else
+    argerror('index', 'cannot assign a %s to tensor elements', type(value))
+  end
+end
+
 core.index_set = function(self, key, value)
   if type(key) == 'number' then
     local c = self._c
@@ -169,6 +213,9 @@ core.index_set = function(self, key, value)
     return assign('index', self:select(1, key), value)
   elseif type(key) == 'table' then
     if is_tensor(key) then return tensor_index_set(self, key, value) end
+    for k = 1, #key do
+      if is_tensor(key[k]) then return tensor_entry_set(self, key, k, value) end
+    end
     local view, pos = table_index('index', self, key)
     if view then return assign('index', view, value) end
     on_cpu(self, 'index')

@@ -365,6 +365,7 @@ function Tensor:nan_to_num(nan, posinf, neginf)
   return torch.where(x:eq(-huge), neginf or -limit, x)
 end
 function Tensor:nan_to_num_(...) return self:copy_(self:nan_to_num(...)) end
+core.composed_in_place.nan_to_num_ = true
 core.function_forms({ 'nan_to_num', 'nan_to_num_' })
 
 -- Aliases (PyTorch and Torch7 spellings), made after div has its rounding modes

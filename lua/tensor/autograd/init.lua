@@ -117,7 +117,7 @@ autograd.install_all()
 -- are part of a graph (they still work under no_grad and on tensors that do not require grad).
 for name, raw in pairs(Tensor) do
   if type(name) == 'string' and name:match('[^_]_$') and type(raw) == 'function' and not installed[name:sub(1, -2)]
-     and not special[name] and name ~= 'requires_grad_' and name ~= 'detach_' then
+     and not special[name] and not core.composed_in_place[name] and name ~= 'requires_grad_' and name ~= 'detach_' then
     Tensor[name] = function(self, ...)
       if mode.enabled and type(self) == 'table' then
         local base = rawget(self, '_base')
