@@ -336,3 +336,28 @@ describe('joining errors', function()
     assert.matches('int64', message(function() return torch.zeros(2):repeat_interleave(torch.ones(2)) end))
   end)
 end)
+
+-- ---- fill_diagonal_ ----
+do
+  local cases = require('helpers.cases').new()
+  cases:add('fill_diagonal_ of square, wide and tall matrices', function()
+    return { torch.zeros(3, 3):fill_diagonal_(5), torch.zeros(2, 4):fill_diagonal_(5), torch.zeros(7, 3):fill_diagonal_(5),
+             torch.zeros(7, 3):fill_diagonal_(5, true), torch.zeros(8, 2):fill_diagonal_(2, { wrap = true }) }
+  end, 'out = [torch.zeros(3, 3).fill_diagonal_(5), torch.zeros(2, 4).fill_diagonal_(5), torch.zeros(7, 3).fill_diagonal_(5), '
+    .. 'torch.zeros(7, 3).fill_diagonal_(5, wrap=True), torch.zeros(8, 2).fill_diagonal_(2, wrap=True)]')
+  cases:add('fill_diagonal_ of a cube and of a transposed view', function(t)
+    local y = t.x:clone()
+    y:t():fill_diagonal_(-1)
+    return { torch.zeros(3, 3, 3):fill_diagonal_(4), y }
+  end, 'y = x.clone(); y.fill_diagonal_(-1); out = [torch.zeros(3, 3, 3).fill_diagonal_(4), y]', { x = torch.randn(3, 5) })
+  -- (PyTorch refuses the transposed view itself; the diagonal of y:t() is y's own)
+  cases:describe('fill_diagonal_ matches PyTorch')
+
+  it('fill_diagonal_ refuses tensors it has no diagonal for', function()
+    local message = require 'helpers.failure'
+    assert.matches('fill_diagonal_: expects a tensor of at least 2 dimensions, got 1',
+                   message(function() return torch.zeros(3):fill_diagonal_(1) end), 1, true)
+    assert.matches('fill_diagonal_: the dimensions of a tensor of more than 2 must all have one size, got 2 x 3 x 2',
+                   message(function() return torch.zeros(2, 3, 2):fill_diagonal_(1) end), 1, true)
+  end)
+end

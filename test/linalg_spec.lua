@@ -343,3 +343,21 @@ do
     assert.matches('cross: expected a tensor for other', message(function() return torch.cross(torch.zeros(3), 1) end), 1, true)
   end)
 end
+
+-- ---- kron and type_as ----
+do
+  local cases = require('helpers.cases').new()
+  cases:add('kron of matrices, of a vector and a matrix, of int64', function(t)
+    return { torch.kron(t.a, t.b), t.v:kron(t.a), torch.kron(t.i, t.i:t()) }
+  end, 'out = [torch.kron(a, b), torch.kron(v, a), torch.kron(i, i.t().contiguous())]', -- (PyTorch 1.13 cannot take the view)
+            { a = torch.randn(2, 3):double(), b = torch.randn(3, 2):double(), v = torch.randn(2):double(),
+              i = torch.randint(-3, 3, { 2, 3 }) })
+  cases:add('type_as', function(t) return t.a:type_as(t.i) end, 'out = a.type_as(i)',
+            { a = torch.randn(3):mul(4), i = torch.tensor({ 1 }) })
+  cases:describe('kron and type_as match PyTorch')
+
+  it('kron carries gradients', function()
+    local function R(...) return torch.randn(...):double():requires_grad_() end
+    assert.is_true(torch.autograd.gradcheck(function(a, b) return torch.kron(a, b) end, { R(2, 2), R(3) }))
+  end)
+end

@@ -131,6 +131,7 @@ function Tensor:type(name)
   return convert(self, dt, 0, 0)
 end
 Tensor.typeAs = function(self, other) return self:type(core.c_of(other, 'typeAs', 'other') and other:type()) end
+alias(Tensor, 'type_as', 'typeAs') -- PyTorch's spelling
 
 --- torch.type(x) -> string
 -- The Torch7 class name of a tensor ('torch.DoubleTensor'), the __typename of an object that has one, else

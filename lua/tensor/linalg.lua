@@ -844,6 +844,28 @@ function torch.cross(a, b, dim)
 end
 function Tensor:cross(b, dim) return torch.cross(self, b, dim) end
 
+--- torch.kron(a, b) -> Tensor
+--- Tensor:kron(b) -> Tensor
+-- The Kronecker product: for tensors of n dims (the one with fewer gets leading dims of size 1), the tensor of
+-- sizes a:size(d) * b:size(d) whose block at each position of a is that element of a times b. Differentiable.
+-- Example: torch.kron(torch.eye(2), torch.ones(2, 2))   -- a 4 x 4 block-diagonal matrix of ones
+function torch.kron(a, b)
+  operand('kron', a, 'the input')
+  operand('kron', b, 'other')
+  local sa, sb = a:shape(), b:shape()
+  local n = math.max(#sa, #sb)
+  while #sa < n do table.insert(sa, 1, 1) end
+  while #sb < n do table.insert(sb, 1, 1) end
+  local spread_a, spread_b, result = {}, {}, {}
+  for d = 1, n do
+    spread_a[2 * d - 1], spread_a[2 * d] = sa[d], 1
+    spread_b[2 * d - 1], spread_b[2 * d] = 1, sb[d]
+    result[d] = sa[d] * sb[d]
+  end
+  return (a:reshape(spread_a) * b:reshape(spread_b)):reshape(result)
+end
+function Tensor:kron(b) return torch.kron(self, b) end
+
 -- The PyTorch aliases and methods.
 
 --- torch.inverse(A) -> Tensor

@@ -371,6 +371,39 @@ function Tensor:diagonal(offset, d1, d2)
   return view_result(self, C.tn_diagonal(c, offset or 0, dim_of('diagonal', d1 or 1, c.ndim), dim_of('diagonal', d2 or 2, c.ndim)))
 end
 
+--- Tensor:fill_diagonal_(value, [wrap]) -> Tensor
+-- Writes value on the main diagonal of x in place: positions (i, i) of a matrix, (i, i, ..., i) of a tensor whose
+-- dims are all of one size. For a matrix taller than wide, wrap=true (positional or {wrap=}) starts the diagonal
+-- again below each square block, as PyTorch's wrap. Returns x.
+function Tensor:fill_diagonal_(value, wrap)
+  local fn = 'fill_diagonal_'
+  if type(wrap) == 'table' then wrap = wrap.wrap end
+  local sizes = self:shape()
+  if #sizes < 2 then argerror(fn, 'expects a tensor of at least 2 dimensions, got %d', #sizes) end
+  if #sizes > 2 then
+    for d = 2, #sizes do
+      if sizes[d] ~= sizes[1] then
+        argerror(fn, 'the dimensions of a tensor of more than 2 must all have one size, got %s',
+                 table.concat(sizes, ' x '))
+      end
+    end
+    local step = 0
+    for d = 1, #sizes do step = step + self:stride(d) end
+    self:as_strided({ sizes[1] }, { step }, self:storage_offset()):fill_(value)
+    return self
+  end
+  local rows, cols = sizes[1], sizes[2]
+  if not wrap or rows <= cols then
+    self:diagonal():fill_(value)
+    return self
+  end
+  for start = 1, rows, cols + 1 do -- each block of cols rows, then one row skipped
+    self:narrow(1, start, math.min(cols, rows - start + 1)):diagonal():fill_(value)
+  end
+  return self
+end
+core.composed_in_place.fill_diagonal_ = true
+
 --- Tensor:split(split_size, dim) -> {Tensor...}
 --- Tensor:split(sections, dim) -> {Tensor...}
 -- A Lua array of views along dim (default 1): pieces of split_size elements (the last may be shorter),
