@@ -56,14 +56,16 @@ return function(nn)
   -- reach of user code once the second is done; graph.internal frees it as soon as the nodes that saved it for
   -- backward have let it go, so that the next step's activations reuse memory still in cache instead of waiting
   -- for the collector.
-  local function pass_on(x, y)
-    if y ~= x and is_tensor(x) and rawget(x, '_base') == nil then graph.internal(x) end
+  -- The Sequential's own input is the caller's, even when a first child (Identity, Dropout in eval) hands it on
+  -- unchanged: it is never passed on.
+  local function pass_on(x, y, input)
+    if y ~= x and x ~= input and is_tensor(x) and rawget(x, '_base') == nil then graph.internal(x) end
   end
 
   -- (a plain loop over the children: the named_children iterator is a closure per call, which the JIT does not
   -- compile, and passing on `...` only when there is some keeps the loop compiled)
   function Sequential:forward(x, ...)
-    local names, modules = self._order.modules, self._modules
+    local names, modules, input = self._order.modules, self._modules, x
     local prev_keeps = false -- the previous child keeps nothing (false before the first)
     if select('#', ...) == 0 then
       for i = 1, #names do
@@ -73,7 +75,7 @@ return function(nn)
           local keeps = keeps_nothing(m)
           local y = m(x)
           keeps = keeps and keeps_nothing(m)
-          if prev_keeps and keeps then pass_on(x, y) end
+          if prev_keeps and keeps then pass_on(x, y, input) end
           prev_keeps, x = keeps, y
         end
       end
@@ -85,7 +87,7 @@ return function(nn)
           local keeps = keeps_nothing(m)
           local y = m(x, ...)
           keeps = keeps and keeps_nothing(m)
-          if prev_keeps and keeps then pass_on(x, y) end
+          if prev_keeps and keeps then pass_on(x, y, input) end
           prev_keeps, x = keeps, y
         end
       end
