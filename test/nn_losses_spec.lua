@@ -210,3 +210,40 @@ describe('bad input to losses', function()
     fails(function() nn.CrossEntropyLoss(3) end, 'CrossEntropyLoss', 'options table')
   end)
 end)
+
+-- ---- gradients at the points where a piece of a formula has a corner (found by an audit against PyTorch) ----
+do
+  local cases = require('helpers.cases').new()
+  local F = require('tensor.nn').F
+  local function grad_of(fn, x)
+    local leaf = x:clone():requires_grad_()
+    fn(leaf):sum():backward()
+    return leaf.grad
+  end
+  local corners = torch.tensor({ 0, 6, -1, 1, 3, -3, 0.5 }, { dtype = 'float64' })
+  cases:add('relu6, hardtanh and hardsigmoid at their corners', function(t)
+    return { grad_of(F.relu6, t.x), grad_of(F.hardtanh, t.x), grad_of(F.hardsigmoid, t.x), grad_of(function(v) return F.hardtanh(v, -3, 6) end, t.x) }
+  end, [[
+import torch.nn.functional as F
+def grad_of(fn, x):
+    leaf = x.clone().requires_grad_()
+    fn(leaf).sum().backward()
+    return leaf.grad
+out = [grad_of(F.relu6, x), grad_of(F.hardtanh, x), grad_of(F.hardsigmoid, x), grad_of(lambda v: F.hardtanh(v, -3, 6), x)]
+]], { x = corners }, { atol = 1e-7, rtol = 0 }) -- (PyTorch's hardsigmoid gradient is 1/6 rounded to float32)
+  cases:add('binary_cross_entropy_with_logits at logit 0 and far out, with pos_weight', function(t)
+    local function loss(pw) return function(v) return F.binary_cross_entropy_with_logits(v, t.t, { reduction = 'none', pos_weight = pw }) end end
+    return { grad_of(loss(nil), t.x), grad_of(loss(t.pw), t.x), loss(t.pw)(t.x) }
+  end, [[
+import torch.nn.functional as F
+def grad_of(fn, x):
+    leaf = x.clone().requires_grad_()
+    fn(leaf).sum().backward()
+    return leaf.grad
+loss = lambda pw: (lambda v: F.binary_cross_entropy_with_logits(v, t, reduction='none', pos_weight=pw))
+out = [grad_of(loss(None), x), grad_of(loss(pw), x), loss(pw)(x)]
+]], { x = torch.tensor({ 0, 0, 0, -800, 800, -30, 30, 1e-3 }, { dtype = 'float64' }),
+       t = torch.tensor({ 1, 0, 0.5, 1, 0, 1, 0, 1 }, { dtype = 'float64' }),
+       pw = torch.tensor({ 3 }, { dtype = 'float64' }) })
+  cases:describe('gradients at corners match PyTorch')
+end

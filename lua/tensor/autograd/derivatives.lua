@@ -140,6 +140,20 @@ end, function(ctx, g)
   if ctx.hi ~= nil then keep = keep and keep:logical_and(x:le(ctx.hi)) or x:le(ctx.hi) end
   return torch.where(keep, g, 0)
 end)
+-- hardtanh and relu6 are clamps whose gradient is zero at the corners too (PyTorch: lo < x < hi; clamp keeps them)
+local function save_bounds(lo, hi)
+  return function(ctx, out, x, a, b)
+    ctx:save(x)
+    if type(a) == 'table' then a, b = a.min_val, a.max_val end
+    ctx.lo, ctx.hi = a or lo, b or hi
+  end
+end
+local function inside_bounds(ctx, g)
+  local x = ctx:saved_values()
+  return torch.where(x:gt(ctx.lo):logical_and(x:lt(ctx.hi)), g, 0)
+end
+unary('hardtanh', save_bounds(-1, 1), inside_bounds)
+unary('relu6', save_bounds(0, 6), inside_bounds)
 D.clamp.declines = function(x, lo, hi)
   if type(lo) == 'table' and not is_tensor(lo) then lo, hi = lo.min, lo.max end
   return is_tensor(lo) or is_tensor(hi)

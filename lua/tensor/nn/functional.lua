@@ -198,7 +198,7 @@ function F.mish(x) return x * x:softplus():tanh() end
 --- F.softsign(input) -> Tensor
 function F.softsign(x) return x / (x:abs() + 1) end
 --- F.hardsigmoid(input) -> Tensor
-function F.hardsigmoid(x) return (x / 6 + 0.5):clamp(0, 1) end
+function F.hardsigmoid(x) return (x / 6 + 0.5):hardtanh(0, 1) end -- (no gradient at the corners, as PyTorch)
 --- F.hardswish(input) -> Tensor
 function F.hardswish(x) return x * F.hardsigmoid(x) end
 
@@ -424,7 +424,10 @@ end
 function F.binary_cross_entropy_with_logits(x, t, weight, reduction, pos_weight)
   if is_opts(weight) then weight, reduction, pos_weight = weight.weight, weight.reduction, weight.pos_weight end
   pair('binary_cross_entropy_with_logits', x, t)
-  local softplus_neg = (-x:abs()):exp():log1p() + (-x):clamp({ min = 0 }) -- log(1 + exp(-x))
+  -- log(1 + exp(-x)) in two smooth pieces that never overflow, joined by where, so that the gradient is
+  -- -sigmoid(-x) everywhere (at x = 0 too, where max(-x, 0) + log1p(exp(-|x|)) gave -1 instead of -1/2)
+  local above, below = x:clamp({ min = 0 }), x:clamp({ max = 0 })
+  local softplus_neg = torch.where(x:ge(0), (-above):exp():log1p(), below:exp():log1p() - below)
   local loss
   if pos_weight ~= nil then
     loss = (1 - t) * x + ((pos_weight - 1) * t + 1) * softplus_neg
