@@ -379,6 +379,18 @@ class Fn(nn.Module):
           "lambda x: F.pad(x, (2, 1), 'reflect')", { randn(2, 3, 5) })
   fn_case("F.pad replicate, two dims", function(x) return nn.F.pad(x, { 1, 2, 2, 0 }, 'replicate') end,
           "lambda x: F.pad(x, (1, 2, 2, 0), 'replicate')", { randn(1, 2, 3, 4) })
+  -- negative amounts crop before reflect and replicate too; replicate takes any amount; circular wraps around
+  fn_case("F.pad reflect and replicate with a crop", function(x)
+    return nn.F.pad(x, { -1, 2 }, 'reflect') + nn.F.pad(x, { -1, 2 }, 'replicate')
+  end, "lambda x: F.pad(x, (-1, 2), 'reflect') + F.pad(x, (-1, 2), 'replicate')", { randn(2, 3, 5) })
+  fn_case("F.pad replicate past the size", function(x) return nn.F.pad(x, { 5, 0 }, 'replicate') end,
+          "lambda x: F.pad(x, (5, 0), 'replicate')", { randn(2, 2, 3) })
+  fn_case("F.pad circular, two dims", function(x) return nn.F.pad(x, { 2, 3, 1, 0 }, 'circular') end,
+          "lambda x: F.pad(x, (2, 3, 1, 0), 'circular')", { randn(1, 2, 3, 4) })
+  fn_case('F.prelu, a slope per channel', function(x, w) return nn.F.prelu(x, w) end, 'lambda x, w: F.prelu(x, w)',
+          { randn(2, 3, 4), torch.rand(3) })
+  fn_case('F.prelu, one slope', function(x, w) return nn.F.prelu(x, w) end, 'lambda x, w: F.prelu(x, w)',
+          { randn(5), torch.rand(1) })
   fn_case('F.normalize p=2 dim=2 (PyTorch dim=1)', function(x) return nn.F.normalize(x) end,
           'lambda x: F.normalize(x)', { randn(4, 5) })
   fn_case('F.normalize p=1 dim=-1', function(x) return nn.F.normalize(x, 1, -1) end,
@@ -488,9 +500,23 @@ describe('dropout', function()
     local n = N * C
     assert.is_true(math.abs(dropped - n * p) < 5 * math.sqrt(n * p * (1 - p)), 'dropped channels: ' .. dropped)
   end)
+  it('F.dropout2d is nn.Dropout2d as a function: whole channels, identity when not training, in place on request', function()
+    torch.manual_seed(4)
+    local y = nn.F.dropout2d(torch.ones(20, 30, 2, 2), 0.5)
+    local per_channel = y:reshape(600, 4)
+    assert.is_true(per_channel:amax(2):eq(per_channel:amin(2)):all())
+    local dropped = per_channel:select(2, 1):eq(0):sum()
+    assert.is_true(math.abs(dropped - 300) < 5 * math.sqrt(600 * 0.25), 'dropped channels: ' .. dropped)
+    local x = randn(3, 4, 5)
+    assert.are.same(x:tolist(), nn.F.dropout2d(x, 0.5, false):tolist())
+    local z = torch.ones(2, 8, 3, 3)
+    assert.are.equal(z, nn.F.dropout2d(z, 0.5, true, true))
+    assert.is_true(z:eq(0):sum() > 0)
+  end)
   it('refuses p outside [0, 1]', function()
     assert.has_error(function() nn.Dropout(1.5) end)
     assert.has_error(function() nn.Dropout2d(-0.1) end)
+    assert.has_error(function() nn.F.dropout2d(randn(2, 2, 2), 2) end)
   end)
 end)
 
@@ -638,3 +664,22 @@ describe('bad input to layers', function()
     fails(function() nn.MultiheadAttention(6, 4) end, 'divisible')
   end)
 end)
+
+-- ---- one_hot (1-based classes here: class c is column c; PyTorch's is c - 1) ----
+do
+  local cases = require('helpers.cases').new()
+  cases:add('one_hot with a given, an inferred and PyTorch\'s -1 number of classes', function(t)
+    return { nn.F.one_hot(t.ids, 5), nn.F.one_hot(t.ids), nn.F.one_hot(t.ids, -1), nn.F.one_hot(t.ids:view(2, 2)) }
+  end, 'import torch.nn.functional as F\nout = [F.one_hot(ids - 1, 5), F.one_hot(ids - 1), F.one_hot(ids - 1, -1), '
+    .. 'F.one_hot((ids - 1).view(2, 2))]',
+            { ids = torch.tensor({ 3, 1, 4, 1 }) })
+  cases:describe('one_hot matches PyTorch')
+
+  it('one_hot refuses ids outside 1..num_classes', function()
+    local message = require 'helpers.failure'
+    assert.matches('one_hot: ids must be within 1..3, got 1..4',
+                   message(function() return nn.F.one_hot(torch.tensor({ 1, 4 }), 3) end), 1, true)
+    assert.matches('one_hot: ids must be within 1..3, got 0..2',
+                   message(function() return nn.F.one_hot(torch.tensor({ 0, 2 }), 3) end), 1, true)
+  end)
+end

@@ -106,16 +106,10 @@ return function(nn)
     init.constant_(self.weight, value or 0.25)
   end
   function PReLU:forward(x)
-    local w = self.weight
-    if self.num_parameters > 1 then
-      if x:dim() < 2 or x:size(2) ~= self.num_parameters then
-        common.fail(self, 'expected %d channels in dim 2, got %s', self.num_parameters, common.shape(x))
-      end
-      local shape = {}
-      for d = 1, x:dim() do shape[d] = d == 2 and self.num_parameters or 1 end
-      w = w:view(shape)
+    if self.num_parameters > 1 and (x:dim() < 2 or x:size(2) ~= self.num_parameters) then
+      common.fail(self, 'expected %d channels in dim 2, got %s', self.num_parameters, common.shape(x))
     end
-    return require('tensor').where(x:gt(0), x, x * w)
+    return require('tensor.nn.functional').prelu(x, self.weight)
   end
   function PReLU:extra_repr() return 'num_parameters=' .. self.num_parameters end
 end

@@ -1,5 +1,4 @@
 -- tensor.nn.dropout: Dropout and Dropout2d (whole channels).
-local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 
@@ -36,13 +35,10 @@ return function(nn)
     check_p('Dropout2d', self.p)
   end
   function Dropout2d:forward(x)
-    if not self.training or self.p == 0 then return x end
-    if x:dim() ~= 3 and x:dim() ~= 4 then common.fail(self, 'expected a 3-d or 4-d input, got %s', common.shape(x)) end
-    local shape = x:shape()
-    for d = x:dim() - 1, x:dim() do shape[d] = 1 end
-    if self.p == 1 then return x * 0 end -- every channel dropped (1 / (1 - p) would make 0 * inf = NaN)
-    local keep = torch.empty(shape, { dtype = x:dtype(), device = x:device() }):bernoulli_(1 - self.p)
-    return x * keep / (1 - self.p)
+    if self.training and self.p > 0 and x:dim() ~= 3 and x:dim() ~= 4 then
+      common.fail(self, 'expected a 3-d or 4-d input, got %s', common.shape(x))
+    end
+    return F.dropout2d(x, self.p, self.training)
   end
   function Dropout2d:extra_repr() return string.format('p=%s, inplace=False', self.p) end
 end

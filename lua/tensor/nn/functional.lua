@@ -255,6 +255,51 @@ function F.group_norm(x, groups, weight, bias, eps)
 end
 
 raw.dropout = function(x, p, opts) return K.dropout(x, p, true, opts) end
+--- F.dropout2d(input, p=0.5, training=true, inplace=false) -> Tensor
+-- Zeroes whole channels of an [N x C x H x W] (or unbatched [C x H x W]) input with probability p and scales the
+-- others by 1/(1-p); identity when not training. nn.Dropout2d's forward.
+function F.dropout2d(x, p, training, inplace)
+  check_tensor('dropout2d', x, 'the input')
+  if is_opts(p) then p, training, inplace = p.p, p.training, p.inplace end
+  p = p or 0.5
+  if type(p) ~= 'number' or p < 0 or p > 1 then fail('dropout2d', 'p must be a probability in [0, 1], got %s', tostring(p)) end
+  if training == false or p == 0 then return x end
+  if x:dim() ~= 3 and x:dim() ~= 4 then fail('dropout2d', 'expected a 3-d or 4-d input, got %d dims', x:dim()) end
+  local shape = x:shape()
+  shape[#shape - 1], shape[#shape] = 1, 1
+  local y
+  if p == 1 then
+    y = x * 0 -- every channel dropped (1 / (1 - p) would make 0 * inf = NaN)
+  else
+    y = x * torch.empty(shape, { dtype = x:dtype(), device = x:device() }):bernoulli_(1 - p) / (1 - p)
+  end
+  if inplace then return x:copy_(y) end
+  return y
+end
+
+--- F.prelu(input, weight) -> Tensor
+-- max(0, x) + weight * min(0, x): a learned slope, one (weight of 1 element) or one per channel of dim 2.
+-- nn.PReLU's forward.
+function F.prelu(x, weight)
+  check_tensor('prelu', x, 'the input')
+  check_tensor('prelu', weight, 'the weight')
+  local n, w = weight:numel(), weight
+  if n > 1 then
+    if x:dim() < 2 or x:size(2) ~= n then
+      fail('prelu', 'a weight of %d elements needs %d channels in dim 2, got an input of size %s', n, n,
+           '[' .. table.concat(x:shape(), ' x ') .. ']')
+    end
+    local shape = {}
+    for d = 1, x:dim() do shape[d] = d == 2 and n or 1 end
+    w = weight:view(shape)
+  elseif n == 1 then
+    w = weight:view({})
+  else
+    fail('prelu', 'the weight is empty')
+  end
+  return torch.where(x:gt(0), x, x * w)
+end
+
 --- F.dropout(input, p=0.5, training=true, inplace=false) -> Tensor
 -- Zeroes elements with probability p and scales the others by 1/(1-p) (identity when not training).
 function F.dropout(x, p, training, inplace)
@@ -460,7 +505,7 @@ end
 -- An int64 tensor with a 1 at each 1-based id: [ids' shape x num_classes] (num_classes defaults to the max id).
 function F.one_hot(ids, num_classes)
   check_tensor('one_hot', ids, 'the ids')
-  num_classes = num_classes or ids:max()
+  if num_classes == nil or num_classes == -1 then num_classes = ids:numel() > 0 and ids:max() or 0 end -- (-1: PyTorch's)
   if ids:numel() > 0 and (ids:min() < 1 or ids:max() > num_classes) then
     fail('one_hot', 'ids must be within 1..%d, got %d..%d', num_classes, ids:min(), ids:max())
   end
@@ -488,11 +533,16 @@ function F.cosine_similarity(a, b, dim, eps)
 end
 
 --- F.pad(input, pad, mode='constant', value=0) -> Tensor
--- Pads the last dims: pad = {left, right [, top, bottom [, front, back]]} as in PyTorch (last dim first).
--- Modes: 'constant' (value), 'reflect', 'replicate'.
+-- Pads the last dims: pad = {left, right [, top, bottom [, front, back]]} as in PyTorch (last dim first); a
+-- negative amount crops instead. Modes: 'constant' (value), 'reflect' (mirrored about the edge element, so each
+-- amount must be less than the dim's size), 'replicate' (the edge element repeated) and 'circular' (wrapped
+-- around, at most the dim's size).
 function F.pad(x, pad, mode, value)
   if is_opts(mode) then mode, value = mode.mode, mode.value end
   mode = mode or 'constant'
+  if mode ~= 'constant' and mode ~= 'reflect' and mode ~= 'replicate' and mode ~= 'circular' then
+    fail('pad', "mode must be 'constant', 'reflect', 'replicate' or 'circular', got %s", tostring(mode))
+  end
   if type(pad) ~= 'table' or #pad % 2 ~= 0 or #pad / 2 > x:dim() then
     fail('pad', 'pad must hold pairs for at most %d dims', x:dim())
   end
@@ -500,28 +550,42 @@ function F.pad(x, pad, mode, value)
   for k = 1, #pad / 2 do
     local dim = x:dim() - k + 1
     local before, after = pad[2 * k - 1], pad[2 * k]
+    -- negative amounts crop first; the rest pads what is left
+    local crop_front, crop_back = math.max(-before, 0), math.max(-after, 0)
+    local size = y:size(dim) - crop_front - crop_back
+    if size < 0 then fail('pad', 'cropping %d and %d from dimension %d of size %d', crop_front, crop_back, dim, y:size(dim)) end
+    y = y:narrow(dim, 1 + crop_front, size)
+    before, after = math.max(before, 0), math.max(after, 0)
+    local function sized(length) -- y's shape with `length` along dim
+      local shape = y:shape()
+      shape[dim] = length
+      return shape
+    end
+    local function filled(length) return torch.full(sized(length), value or 0, { dtype = y:dtype(), device = y:device() }) end
     local parts = {}
-    local size = y:size(dim)
     if mode == 'constant' then
-      if before > 0 then
-        local s = y:shape(); s[dim] = before
-        parts[#parts + 1] = torch.full(s, value or 0, { dtype = y:dtype(), device = y:device() })
-      end
-      parts[#parts + 1] = y:narrow(dim, 1 + math.max(-before, 0), size - math.max(-before, 0) - math.max(-after, 0))
-      if after > 0 then
-        local s = y:shape(); s[dim] = after
-        parts[#parts + 1] = torch.full(s, value or 0, { dtype = y:dtype(), device = y:device() })
-      end
-    elseif mode == 'reflect' or mode == 'replicate' then
-      if before >= size or after >= size then
-        fail('pad', '%s padding of %d needs a dim larger than its size %d', mode, math.max(before, after), size)
-      end
-      local function slice(i) return y:narrow(dim, i, 1) end
-      for i = before, 1, -1 do parts[#parts + 1] = mode == 'reflect' and slice(i + 1) or slice(1) end
+      if before > 0 then parts[#parts + 1] = filled(before) end
       parts[#parts + 1] = y
-      for i = 1, after do parts[#parts + 1] = mode == 'reflect' and slice(size - i) or slice(size) end
-    else
-      fail('pad', "mode must be 'constant', 'reflect' or 'replicate', got %s", tostring(mode))
+      if after > 0 then parts[#parts + 1] = filled(after) end
+    elseif mode == 'reflect' then
+      if before >= size or after >= size then
+        fail('pad', 'reflect padding of %d needs a dim larger than its size %d', math.max(before, after), size)
+      end
+      for i = before, 1, -1 do parts[#parts + 1] = y:narrow(dim, i + 1, 1) end
+      parts[#parts + 1] = y
+      for i = 1, after do parts[#parts + 1] = y:narrow(dim, size - i, 1) end
+    elseif mode == 'replicate' then
+      if size == 0 and before + after > 0 then fail('pad', 'replicate padding needs a non-empty dimension %d', dim) end
+      if before > 0 then parts[#parts + 1] = y:narrow(dim, 1, 1):expand(sized(before)) end
+      parts[#parts + 1] = y
+      if after > 0 then parts[#parts + 1] = y:narrow(dim, size, 1):expand(sized(after)) end
+    else -- circular
+      if before > size or after > size then
+        fail('pad', 'circular padding of %d needs a dim at least as large, got size %d', math.max(before, after), size)
+      end
+      if before > 0 then parts[#parts + 1] = y:narrow(dim, size - before + 1, before) end
+      parts[#parts + 1] = y
+      if after > 0 then parts[#parts + 1] = y:narrow(dim, 1, after) end
     end
     y = #parts == 1 and parts[1] or torch.cat(parts, dim)
   end
