@@ -247,3 +247,36 @@ out = [grad_of(loss(None), x), grad_of(loss(pw), x), loss(pw)(x)]
        pw = torch.tensor({ 3 }, { dtype = 'float64' }) })
   cases:describe('gradients at corners match PyTorch')
 end
+
+-- ---- cross entropy carries gradients to class-probability targets (a teacher's, in distillation) ----
+do
+  local cases = require('helpers.cases').new()
+  local F = require('tensor.nn').F
+  local function grads(x, t, opts)
+    local lx, lt = x:clone():requires_grad_(), t:clone():requires_grad_()
+    local loss = F.cross_entropy(lx, lt, opts)
+    if loss:dim() > 0 then loss = (loss * torch.arange(1, loss:numel() + 1):double():view(loss:shape())):sum() end
+    loss:backward()
+    return { lx.grad, lt.grad }
+  end
+  local function probabilities(...) return torch.randn(...):double():softmax(2) end
+  local w = torch.rand(5):double()
+  for _, reduction in ipairs({ 'mean', 'sum', 'none' }) do
+    cases:add('probability targets, weight and label smoothing, reduction ' .. reduction, function(a)
+      local r = grads(a.x, a.t, { weight = a.w, label_smoothing = 0.2, reduction = reduction })
+      local k = grads(a.xk, a.tk, { reduction = reduction })
+      return { r[1], r[2], k[1], k[2] }
+    end, ([[
+import torch.nn.functional as F
+def grads(x, t, **kw):
+    lx, lt = x.clone().requires_grad_(), t.clone().requires_grad_()
+    loss = F.cross_entropy(lx, lt, **kw)
+    if loss.dim() > 0: loss = (loss * torch.arange(1, loss.numel() + 1, dtype=torch.float64).view(loss.shape)).sum()
+    loss.backward()
+    return [lx.grad, lt.grad]
+out = grads(x, t, weight=w, label_smoothing=0.2, reduction='%s') + grads(xk, tk, reduction='%s')
+]]):format(reduction, reduction), { x = torch.randn(4, 5):double(), t = probabilities(4, 5), w = w,
+                                    xk = torch.randn(2, 5, 3):double(), tk = probabilities(2, 5, 3) })
+  end
+  cases:describe('cross entropy gradients to probability targets match PyTorch')
+end

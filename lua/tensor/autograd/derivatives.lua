@@ -969,14 +969,30 @@ end, backward = function(ctx, g)
   if not mode.enabled then return K.log_softmax_backward(g, y, ctx.dim) end
   return g - y:exp() * g:sum(ctx.dim, true)
 end }
-D['F.cross_entropy'] = { inputs = 1, save = function(ctx, out, x, target, opts)
+-- The gradient with respect to class probabilities given as the target (a teacher's, in distillation):
+-- -(1 - label_smoothing) * weight * log_softmax(x), per sample, scaled as the reduction did (mean: over the samples).
+local function probability_target_grad(g, x, opts)
+  local class_dim = x:dim() >= 2 and 2 or 1
+  local gt = x:log_softmax(class_dim) * -(1 - (opts.label_smoothing or 0))
+  if opts.weight ~= nil then
+    local shape = {}
+    for d = 1, x:dim() do shape[d] = d == class_dim and x:size(class_dim) or 1 end
+    gt = gt * opts.weight:view(shape)
+  end
+  local reduction = opts.reduction or 'mean'
+  if reduction == 'none' then return gt * g:unsqueeze(class_dim) end
+  if reduction == 'mean' then return gt * (g / (x:numel() / x:size(class_dim))) end
+  return gt * g
+end
+D['F.cross_entropy'] = { inputs = 2, save = function(ctx, out, x, target, opts)
   ctx:save(x, target, ctx.results and ctx.results[2])
   ctx.opts = opts
 end, backward = function(ctx, g)
   local x, target, lse = ctx:saved_values()
-  local gx = K.cross_entropy_backward(g, x, target, ctx.opts, lse)
-  if not mode.enabled then return gx end
-  return once('cross_entropy', { g, x }, gx)
+  local gt = ctx.next[2] and probability_target_grad(g, x, ctx.opts or {}) or nil
+  local gx = ctx.next[1] and K.cross_entropy_backward(g, x, target, ctx.opts, lse) or nil
+  if mode.enabled and gx then gx = once('cross_entropy', { g, x }, gx) end
+  return gx, gt
 end }
 D['F.nll_loss'] = { inputs = 1, save = function(ctx, out, x, target, opts)
   ctx:save(x, target)
