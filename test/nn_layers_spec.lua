@@ -619,6 +619,21 @@ describe('bad input to layers', function()
       assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
     end
   end
+  it('misspelt or unsupported options, named with the module or function (they were dropped silently)', function()
+    fails(function() nn.Conv2d(1, 1, 3, { paddng = 1 }) end, 'Conv2d: unknown option paddng', 'padding')
+    fails(function() nn.GRU(3, 5, { batchfirst = true }) end, 'GRU: unknown option batchfirst', 'batch_first')
+    fails(function() nn.MaxPool2d(2, { stirde = 2 }) end, 'MaxPool2d: unknown option stirde')
+    fails(function() nn.CrossEntropyLoss({ label_smothing = 0.1 }) end, 'CrossEntropyLoss: unknown option label_smothing')
+    fails(function() nn.MSELoss({ reduce = 'sum' }) end, 'MSELoss: unknown option reduce', 'reduction')
+    fails(function() nn.F.cross_entropy(randn(2, 3), torch.tensor({ 1, 2 }), { reduce = 'sum' }) end,
+          'F.cross_entropy: unknown option reduce')
+    fails(function() nn.F.nll_loss(randn(2, 3), torch.tensor({ 1, 2 }), { label_smoothing = 0.1 }) end,
+          'F.nll_loss: unknown option label_smoothing')
+    fails(function() nn.LSTM(3, 5, { proj_size = 2 }) end, 'LSTM: proj_size', 'not supported')
+    -- the factory options and a zero proj_size are fine
+    assert.are.equal('float64', nn.Conv2d(1, 1, 3, { padding = 1, dtype = 'float64' }).weight:dtype())
+    assert.are.equal(5, nn.LSTM(3, 5, { proj_size = 0 }).hidden_size)
+  end)
   it('Linear with the wrong feature count', function()
     fails(function() nn.Linear(5, 3)(randn(4, 6)) end, 'Linear', '5', '[4 x 6]')
     fails(function() nn.Linear(5, 3)(torch.tensor(1.0)) end, 'Linear', '5')

@@ -8,10 +8,26 @@ local M = {}
 
 function M.is_opts(v) return type(v) == 'table' and not core.is_tensor(v) and getmetatable(v) == nil and v[1] == nil end
 
--- Reads options named `names` from positional arguments, or from a table given in their place.
-function M.options(names, ...)
+-- Keys every constructor's options table may hold besides its own (where its parameters are made).
+local FACTORY = { dtype = true, device = true }
+
+-- Reads options named `names` from positional arguments, or from a table given in their place; a key of that
+-- table that is not an option of `owner` is an error (a misspelt option would otherwise be dropped silently).
+function M.options(owner, names, ...)
   local first = select(1, ...)
-  if M.is_opts(first) then return first end
+  if M.is_opts(first) then
+    for key in pairs(first) do
+      local known = FACTORY[key]
+      for _, name in ipairs(names) do
+        if name == key then known = true break end
+      end
+      if not known then
+        error(string.format('%s: unknown option %s (the options are %s, dtype and device)', owner, tostring(key),
+                            table.concat(names, ', ')), 4)
+      end
+    end
+    return first
+  end
   local opts = {}
   for i, name in ipairs(names) do
     local v = select(i, ...)

@@ -22,7 +22,7 @@ return function(nn)
       or { 'stride', 'padding', 'dilation', 'groups', 'bias', 'padding_mode' }
 
     function class:init(in_channels, out_channels, kernel_size, ...)
-      local opts = common.options(names, ...)
+      local opts = common.options(name, names, ...)
       local owner = name
       common.positive_int(owner, 'in_channels', in_channels)
       common.positive_int(owner, 'out_channels', out_channels)

@@ -15,7 +15,8 @@ local raw = {}
 
 local function is_opts(v) return type(v) == 'table' and not is_tensor(v) and getmetatable(v) == nil and v[1] == nil end
 
-local function fail(fn, fmt, ...) error('F.' .. fn .. ': ' .. string.format(fmt, ...), 3) end
+-- (raised at the user's line, however deep in the library the check is)
+local function fail(fn, fmt, ...) core.raise('F.' .. fn .. ': ' .. string.format(fmt, ...)) end
 
 local function shape_string(t) return '[' .. table.concat(t:shape(), ' x ') .. ']' end
 
@@ -402,8 +403,15 @@ function F.huber_loss(x, t, reduction, delta)
   return reduce('huber_loss', torch.where(d:lt(delta), d:square() * 0.5, (d - 0.5 * delta) * delta), reduction)
 end
 
+local CLASS_LOSS_OPTIONS = { weight = true, ignore_index = true, reduction = true, label_smoothing = true }
 local function class_loss_options(fn, ...)
   local opts = options({ 'weight', 'ignore_index', 'reduction', 'label_smoothing' }, ...)
+  for k in pairs(opts) do
+    if not CLASS_LOSS_OPTIONS[k] or (fn == 'nll_loss' and k == 'label_smoothing') then
+      fail(fn, 'unknown option %s (the options are weight, ignore_index, reduction%s)', tostring(k),
+           fn == 'nll_loss' and '' or ', label_smoothing')
+    end
+  end
   if opts.reduction ~= nil and not REDUCTIONS[opts.reduction] then
     fail(fn, "reduction must be 'mean', 'sum' or 'none', got %s", tostring(opts.reduction))
   end

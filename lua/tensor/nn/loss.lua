@@ -23,6 +23,14 @@ return function(nn)
         error(string.format('%s: expected an options table, got %s', name, type(opts)), 3)
       end
       opts = opts or {}
+      for k in pairs(opts) do -- (a misspelt option would otherwise be dropped silently)
+        if k ~= 'reduction' and (defaults or {})[k] == nil then
+          local known = { 'reduction' }
+          for option in pairs(defaults or {}) do known[#known + 1] = option end
+          table.sort(known)
+          error(string.format('%s: unknown option %s (the options are %s)', name, tostring(k), table.concat(known, ', ')), 3)
+        end
+      end
       self.reduction = reduction_of(name, opts)
       for k, v in pairs(defaults or {}) do
         if opts[k] == nil then self[k] = v elseif not torch.is_tensor(opts[k]) then self[k] = opts[k] end

@@ -20,7 +20,7 @@ return function(nn)
     nn[name] = class
     local fname = 'max_pool' .. nsp .. 'd'
     function class:init(kernel_size, ...)
-      local o = common.options({ 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode' }, ...)
+      local o = common.options(name, { 'stride', 'padding', 'dilation', 'return_indices', 'ceil_mode' }, ...)
       self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, o.stride or kernel_size, o.padding or 0,
         o.dilation or 1
       self.return_indices, self.ceil_mode = o.return_indices == true, o.ceil_mode == true
@@ -47,7 +47,7 @@ return function(nn)
     nn[name] = class
     local fname = 'avg_pool' .. nsp .. 'd'
     function class:init(kernel_size, ...)
-      local o = common.options({ 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override' }, ...)
+      local o = common.options(name, { 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override' }, ...)
       self.kernel_size, self.stride, self.padding = kernel_size, o.stride or kernel_size, o.padding or 0
       self.ceil_mode, self.count_include_pad = o.ceil_mode == true, o.count_include_pad ~= false
       self.divisor_override = o.divisor_override

@@ -29,8 +29,12 @@ return function(nn)
     function class:init(input_size, hidden_size, ...)
       -- positional options as in PyTorch (RNN alone takes a nonlinearity), or one table
       local names = name == 'RNN' and { 'num_layers', 'nonlinearity', 'bias', 'batch_first', 'dropout', 'bidirectional' }
-        or { 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional' }
-      local opts = common.options(names, ...)
+        or { 'num_layers', 'bias', 'batch_first', 'dropout', 'bidirectional', name == 'LSTM' and 'proj_size' or nil }
+      local opts = common.options(name, names, ...)
+      if (opts.proj_size or 0) ~= 0 then
+        error(string.format('%s: proj_size (projected hidden states) is not supported, got %s', name,
+                            tostring(opts.proj_size)), 3)
+      end
       common.positive_int(name, 'input_size', input_size)
       common.positive_int(name, 'hidden_size', hidden_size)
       self.input_size, self.hidden_size = input_size, hidden_size

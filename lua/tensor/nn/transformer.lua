@@ -17,7 +17,8 @@ return function(nn)
   local MHA = Module:extend('MultiheadAttention')
   nn.MultiheadAttention = MHA
   function MHA:init(embed_dim, num_heads, ...)
-    local opts = common.options({ 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first' }, ...)
+    local opts = common.options('MultiheadAttention',
+                                { 'dropout', 'bias', 'add_bias_kv', 'add_zero_attn', 'kdim', 'vdim', 'batch_first' }, ...)
     common.positive_int('MultiheadAttention', 'embed_dim', embed_dim)
     common.positive_int('MultiheadAttention', 'num_heads', num_heads)
     if embed_dim % num_heads ~= 0 then
@@ -154,8 +155,8 @@ return function(nn)
   local Layer = Module:extend('TransformerEncoderLayer')
   nn.TransformerEncoderLayer = Layer
   function Layer:init(d_model, nhead, ...)
-    local opts = common.options({ 'dim_feedforward', 'dropout', 'activation', 'layer_norm_eps', 'batch_first',
-                                  'norm_first', 'bias' }, ...)
+    local opts = common.options('TransformerEncoderLayer', { 'dim_feedforward', 'dropout', 'activation', 'layer_norm_eps',
+                                                            'batch_first', 'norm_first', 'bias' }, ...)
     local ff, p = opts.dim_feedforward or 2048, opts.dropout or 0.1
     local eps = opts.layer_norm_eps or 1e-5
     local factory = { dtype = opts.dtype, device = opts.device, bias = opts.bias }
