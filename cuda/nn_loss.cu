@@ -87,7 +87,7 @@ __global__ void reduce_loss(T *loss, const double *ls, const double *lw, int64_t
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) a += ls[i], b += lw[i];
   a = block_sum(a, sh);
   b = block_sum(b, sh);
-  if (threadIdx.x == 0) loss[0] = (T)(mean ? a / b : a);
+  if (threadIdx.x == 0) loss[0] = (T)(mean ? (b == 0 ? (double)NAN : a / b) : a); /* no weight counted: NaN */
 }
 
 /* the denominator of a mean: the summed weights of the counted samples (class targets), or the samples */

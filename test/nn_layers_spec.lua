@@ -397,6 +397,8 @@ class Fn(nn.Module):
           'lambda x: F.normalize(x, 1.0, -1)', { randn(3, 2, 4) })
   fn_case('F.cosine_similarity', function(a, b) return nn.F.cosine_similarity(a, b) end,
           'lambda a, b: F.cosine_similarity(a, b)', { randn(5, 4), randn(5, 4) })
+  fn_case('F.cosine_similarity with a norm below eps', function(a, b) return nn.F.cosine_similarity(a, b, 2, 0.5) end,
+          'lambda a, b: F.cosine_similarity(a, b, 1, 0.5)', { randn(3, 2) * 0.1, randn(3, 2) })
   fn_case('F.cosine_similarity dim=1 with broadcasting', function(a, b) return nn.F.cosine_similarity(a, b, 1) end,
           'lambda a, b: F.cosine_similarity(a, b, 0)', { randn(4, 3), randn(4, 1) })
   fn_case('F.scaled_dot_product_attention with a bool mask (true = attend) and a float mask', function(q, k, v, m, fm)

@@ -280,3 +280,17 @@ out = grads(x, t, weight=w, label_smoothing=0.2, reduction='%s') + grads(xk, tk,
   end
   cases:describe('cross entropy gradients to probability targets match PyTorch')
 end
+
+-- ---- a mean over no weight is NaN, with label smoothing too (it gave inf) ----
+do
+  local cases = require('helpers.cases').new()
+  local F = require('tensor.nn').F
+  cases:add('cross_entropy mean when every target has weight zero', function(t)
+    return { F.cross_entropy(t.x, t.y, { weight = t.w, label_smoothing = 0.2 }), F.cross_entropy(t.x, t.y, { weight = t.w }),
+             F.nll_loss(t.x:log_softmax(2), t.y, { weight = t.w }) }
+  end, 'import torch.nn.functional as F\n'
+    .. 'out = [F.cross_entropy(x, y - 1, weight=w, label_smoothing=0.2), F.cross_entropy(x, y - 1, weight=w), '
+    .. 'F.nll_loss(x.log_softmax(1), y - 1, weight=w)]',
+            { x = torch.randn(4, 3):double(), y = torch.tensor({ 1, 3, 3, 1 }), w = torch.tensor({ 0, 1, 0 }):double() })
+  cases:describe('losses over no weight match PyTorch')
+end

@@ -119,7 +119,8 @@ static int FN(cross_entropy)(T *loss, T *lse, const T *x, const int64_t *target,
   if (partial) {
     double total = 0, weights = 0;
     for (int64_t b = 0; b < blocks; b++) total += partial[2 * b], weights += partial[2 * b + 1];
-    loss[0] = (T)(s->reduction == TN_REDUCTION_MEAN ? total / weights : total);
+    /* no weight counted: NaN, as PyTorch (label smoothing's term would otherwise make x / 0 = inf) */
+    loss[0] = (T)(s->reduction == TN_REDUCTION_MEAN ? (weights == 0 ? NAN : total / weights) : total);
     tn_nn_scratch_free(partial);
   }
   return 0;
@@ -212,7 +213,8 @@ static int FN(nll_loss)(T *loss, const T *x, const int64_t *target, const T *w, 
   if (partial) {
     double total = 0, weights = 0;
     for (int64_t b = 0; b < blocks; b++) total += partial[2 * b], weights += partial[2 * b + 1];
-    loss[0] = (T)(s->reduction == TN_REDUCTION_MEAN ? total / weights : total);
+    /* no weight counted: NaN, as PyTorch (label smoothing's term would otherwise make x / 0 = inf) */
+    loss[0] = (T)(s->reduction == TN_REDUCTION_MEAN ? (weights == 0 ? NAN : total / weights) : total);
     tn_nn_scratch_free(partial);
   }
   return 0;

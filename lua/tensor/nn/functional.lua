@@ -532,12 +532,15 @@ function F.normalize(x, p, dim, eps)
 end
 
 --- F.cosine_similarity(x1, x2, dim=2, eps=1e-8) -> Tensor
+-- <x1, x2> / sqrt(max(|x1|^2, eps^2) max(|x2|^2, eps^2)) along dim (x1 and x2 broadcast), as PyTorch.
 function F.cosine_similarity(a, b, dim, eps)
   if is_opts(dim) then dim, eps = dim.dim, dim.eps end
   dim, eps = dim or 2, eps or 1e-8
-  local na = a:norm(2, dim):clamp({ min = eps })
-  local nb = b:norm(2, dim):clamp({ min = eps })
-  return (a * b):sum(dim) / (na * nb)
+  -- PyTorch floors the squared norms at eps^2 without recording the floor: below it the value is the floor's but
+  -- the gradient still that of the squared norm
+  local function floored(s) return s + (s:clamp({ min = eps * eps }) - s):detach() end
+  local sa, sb = floored((a * a):sum(dim, true)), floored((b * b):sum(dim, true))
+  return ((a * b) / (sa * sb):sqrt()):sum(dim)
 end
 
 --- F.pad(input, pad, mode='constant', value=0) -> Tensor
