@@ -79,6 +79,15 @@ describe('nn layers match PyTorch', function()
          py = "nn.Conv1d(3, 2, 4, padding='same')", inputs = { randn(2, 3, 8) } }
   case { name = 'Conv2d 3x3 padding 1', build = function() return nn.Conv2d(3, 4, 3, { padding = 1 }) end,
          py = 'nn.Conv2d(3, 4, 3, padding=1)', inputs = { randn(2, 3, 6, 5) } }
+  for _, padding_mode in ipairs({ 'reflect', 'replicate', 'circular' }) do
+    case { name = 'Conv2d padding_mode ' .. padding_mode, build = function()
+             return nn.Conv2d(2, 3, { 3, 2 }, { padding = { 2, 1 }, padding_mode = padding_mode }) end,
+           py = ("nn.Conv2d(2, 3, (3, 2), padding=(2, 1), padding_mode='%s')"):format(padding_mode),
+           inputs = { randn(2, 2, 6, 5) } }
+  end
+  case { name = "Conv1d padding 'same', padding_mode reflect", build = function()
+           return nn.Conv1d(2, 2, 4, { padding = 'same', dilation = 2, padding_mode = 'reflect' }) end,
+         py = "nn.Conv1d(2, 2, 4, padding='same', dilation=2, padding_mode='reflect')", inputs = { randn(3, 2, 9) } }
   case { name = 'Conv2d stride (2,1), padding (1,0), dilation (1,2), kernel (3,2)', build = function()
            return nn.Conv2d(2, 3, { 3, 2 }, { stride = { 2, 1 }, padding = { 1, 0 }, dilation = { 1, 2 } }) end,
          py = 'nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2))', inputs = { randn(2, 2, 9, 8) } }
@@ -632,6 +641,9 @@ describe('bad input to layers', function()
     fails(function() nn.F.nll_loss(randn(2, 3), torch.tensor({ 1, 2 }), { label_smoothing = 0.1 }) end,
           'F.nll_loss: unknown option label_smoothing')
     fails(function() nn.LSTM(3, 5, { proj_size = 2 }) end, 'LSTM: proj_size', 'not supported')
+    fails(function() nn.Conv2d(1, 1, 3, { padding_mode = 'mirror' }) end, "Conv2d: padding_mode must be 'zeros', 'reflect'",
+          'got mirror')
+    fails(function() nn.ConvTranspose2d(1, 1, 3, { padding_mode = 'reflect' }) end, 'ConvTranspose2d: unknown option padding_mode')
     -- the factory options and a zero proj_size are fine
     assert.are.equal('float64', nn.Conv2d(1, 1, 3, { padding = 1, dtype = 'float64' }).weight:dtype())
     assert.are.equal(5, nn.LSTM(3, 5, { proj_size = 0 }).hidden_size)

@@ -10,6 +10,28 @@ local function per_dim(v, n)
   return t
 end
 
+local PADDING_MODES = { reflect = true, replicate = true, circular = true }
+
+-- F.pad's amounts (last dim first, before and after) for a convolution's padding: numbers, 'valid' or 'same'
+-- (the odd one of a total goes after, as PyTorch).
+local function pad_amounts(conv, nsp)
+  local amounts = {}
+  for i = nsp, 1, -1 do
+    local before, after
+    if conv.padding == 'valid' then
+      before, after = 0, 0
+    elseif conv.padding == 'same' then
+      local total = conv.dilation[i] * (conv.kernel_size[i] - 1)
+      before = math.floor(total / 2)
+      after = total - before
+    else
+      before, after = conv.padding[i], conv.padding[i]
+    end
+    amounts[#amounts + 1], amounts[#amounts + 2] = before, after
+  end
+  return amounts
+end
+
 return function(nn)
   local Module = nn.Module
 
@@ -32,9 +54,13 @@ return function(nn)
         error(string.format('%s: in_channels (%d) and out_channels (%d) must both be divisible by groups (%d)',
                             owner, in_channels, out_channels, groups), 3)
       end
-      if opts.padding_mode and opts.padding_mode ~= 'zeros' then
-        error(string.format("%s: padding_mode '%s' is not supported (only 'zeros')", owner, tostring(opts.padding_mode)), 3)
+      local padding_mode = opts.padding_mode or 'zeros'
+      if padding_mode ~= 'zeros' and (transposed or not PADDING_MODES[padding_mode]) then
+        error(string.format("%s: padding_mode must be %s, got %s", owner,
+                            transposed and "'zeros'" or "'zeros', 'reflect', 'replicate' or 'circular'",
+                            tostring(padding_mode)), 3)
       end
+      self.padding_mode = padding_mode
       self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
       self.kernel_size = per_dim(kernel_size, nsp)
       self.stride = per_dim(opts.stride or 1, nsp)
@@ -73,7 +99,12 @@ return function(nn)
       -- an unbatched input [C x ...] runs as a batch of one, as in PyTorch
       local unbatched = nd == nsp + 1
       if unbatched then x, nd = x:unsqueeze(1), nd + 1 end
-      local opts = { stride = self.stride, padding = self.padding, dilation = self.dilation, groups = self.groups }
+      local padding = self.padding
+      if self.padding_mode ~= 'zeros' then
+        -- padded by F.pad in that mode first, then convolved without padding (PyTorch's way)
+        x, padding = F.pad(x, pad_amounts(self, nsp), self.padding_mode), 0
+      end
+      local opts = { stride = self.stride, padding = padding, dilation = self.dilation, groups = self.groups }
       if transposed then
         opts.output_padding = self.output_padding
         if output_size then
@@ -113,6 +144,7 @@ return function(nn)
       end
       if self.groups ~= 1 then parts[#parts + 1] = 'groups=' .. self.groups end
       if self.bias == nil then parts[#parts + 1] = 'bias=False' end
+      if self.padding_mode ~= 'zeros' then parts[#parts + 1] = "padding_mode='" .. self.padding_mode .. "'" end
       return table.concat(parts, ', ')
     end
   end
