@@ -149,10 +149,11 @@ return function(nn)
     end
   end
 
-  --- nn.Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true)
-  --- nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true)
+  --- nn.Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, padding_mode='zeros')
+  --- nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, padding_mode='zeros')
   -- Convolution over [N x C x W] / [N x C x H x W] inputs; options positional or as a table
-  -- (nn.Conv2d(3, 16, 3, {padding=1})); padding may be 'same' or 'valid'. Weights initialised as in PyTorch.
+  -- (nn.Conv2d(3, 16, 3, {padding=1})); padding may be 'same' or 'valid'; padding_mode 'zeros', 'reflect',
+  -- 'replicate' or 'circular' (F.pad's modes); options dtype and device. Weights initialised as in PyTorch.
   define('Conv1d', 1)
   define('Conv2d', 2)
   --- nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=true, dilation=1)
