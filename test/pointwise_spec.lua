@@ -511,3 +511,58 @@ do
               big = torch.full({ 2 }, 2 ^ 60, { dtype = 'int64' }):add(torch.tensor({ 1, 3 })) })
   cases:describe('everyday element-wise additions match PyTorch')
 end
+
+-- ---- ops composed of others: logaddexp(2), hypot, xlogy, copysign, heaviside, with their edges and gradients ----
+do
+  local cases = require('helpers.cases').new()
+  local D = { dtype = 'float64' }
+  local inf, nan = math.huge, 0 / 0
+  local a = torch.tensor({ 1, -inf, inf, 1000, 0, -800, 3, -2.5 }, D)
+  local b = torch.tensor({ 2, -inf, inf, 1000, -inf, -801, 3, 7 }, D)
+  cases:add('logaddexp, logaddexp2', function(t) return { t.a:logaddexp(t.b), torch.logaddexp2(t.a, t.b) } end,
+            'out = [torch.logaddexp(a, b), torch.logaddexp2(a, b)]', { a = a, b = b })
+  cases:add('logaddexp float32, broadcast', function(t) return t.x:logaddexp(t.y) end, 'out = torch.logaddexp(x, y)',
+            { x = torch.randn(3, 1):mul(30), y = torch.randn(4):mul(30) })
+  cases:add('hypot', function(t) return torch.hypot(t.a, t.b) end, 'out = torch.hypot(a, b)',
+            { a = torch.tensor({ 3, 1e300, 0, inf, 1e-300, -5, nan }, D), b = torch.tensor({ 4, 1e300, 0, nan, 1e-300, 12, 1 }, D) })
+  cases:add('xlogy, with a number first', function(t) return { t.x:xlogy(t.y), torch.xlogy(2, t.y) } end,
+            'out = [torch.xlogy(x, y), torch.xlogy(2, y)]',
+            { x = torch.tensor({ 0, 0, 2, 0, 1.5 }, D), y = torch.tensor({ 0, nan, 3, 5, inf }, D) })
+  cases:add('copysign, of integers and a number', function(t) return { t.x:copysign(t.y), torch.copysign(t.i, -1) } end,
+            'out = [torch.copysign(x, y), torch.copysign(i, -1)]',
+            { x = torch.tensor({ 1, -2, 3, 0, -0.0 }, D), y = torch.tensor({ -0.0, 1, -1, -3, 2 }, D),
+              i = torch.tensor({ 1, -2, 0 }) })
+  cases:add('heaviside', function(t) return { t.x:heaviside(t.v), torch.heaviside(t.i, t.j) } end,
+            'out = [torch.heaviside(x, v), torch.heaviside(i, j)]',
+            { x = torch.tensor({ -1.5, 0, 2, nan, -0.0 }, D), v = torch.tensor({ 0.5 }, D),
+              i = torch.tensor({ -3, 0, 4 }), j = torch.tensor({ 7, 8, 9 }) })
+  local function grads(fn_name, x, y)
+    local lx, ly = x:clone():requires_grad_(), y:clone():requires_grad_()
+    torch[fn_name](lx, ly):sum():backward()
+    return { lx.grad, ly.grad }
+  end
+  cases:add('gradients of logaddexp, hypot, xlogy', function(t)
+    local g = {}
+    for _, name in ipairs({ 'logaddexp', 'logaddexp2', 'hypot', 'xlogy' }) do
+      for _, v in ipairs(grads(name, t.x, t.y)) do g[#g + 1] = v end
+    end
+    return g
+  end, [[
+out = []
+for f in (torch.logaddexp, torch.logaddexp2, torch.hypot, torch.xlogy):
+    lx, ly = x.clone().requires_grad_(), y.clone().requires_grad_()
+    f(lx, ly).sum().backward()
+    out += [lx.grad, ly.grad]
+]], { x = torch.tensor({ 0.5, -3, 2, 7 }, D), y = torch.tensor({ 1.5, 0.25, 2.5, 100 }, D) })
+  cases:describe('composed element-wise ops match PyTorch')
+
+  it('composed ops name themselves in errors', function()
+    local message = require 'helpers.failure'
+    assert.matches('logaddexp: expected at least one tensor, got number and number',
+                   message(function() return torch.logaddexp(1, 2) end), 1, true)
+    assert.matches('hypot: operand 2 must be a tensor or a number, got string',
+                   message(function() return torch.ones(2):hypot('a') end), 1, true)
+    assert.matches('heaviside: values must have the dtype of the input (float32), got int64',
+                   message(function() return torch.ones(2):heaviside(torch.tensor({ 1 })) end), 1, true)
+  end)
+end
