@@ -565,3 +565,43 @@ do
     assert.matches('dist: expected a tensor', message(function() return x:dist(2) end))
   end)
 end
+
+-- ---- logcumsumexp, cummax, cummin ----
+do
+  local cases = require('helpers.cases').new()
+  local D = { dtype = 'float64' }
+  local x = torch.tensor({ { 1, 3, 2, 3, 0 / 0, 5, 1 }, { -1, -5, -2, -7, 4, 4, -9 } }, D)
+  cases:add('cummax and cummin with ties and NaN, both dims', function(t)
+    local v1, i1 = t.x:cummax(2)
+    local v2, i2 = torch.cummin(t.x, 2)
+    local v3, i3 = t.y:cummax(1)
+    local v4, i4 = t.y:t():cummin(-1)
+    return { v1, i1, v2, i2, v3, i3, v4, i4 }
+  end, [[
+out = []
+for v, i in (x.cummax(1), torch.cummin(x, 1), y.cummax(0), y.t().cummin(-1)):
+    out += [v, i + 1]
+]], { x = x, y = torch.randint(0, 4, { 9, 3 }) })
+  cases:add('logcumsumexp across magnitudes, float32 and of integers', function(t)
+    return { t.a:logcumsumexp(1), t.b:logcumsumexp(2), torch.logcumsumexp(t.i, 1) }
+  end, 'out = [a.logcumsumexp(0), b.logcumsumexp(1), torch.logcumsumexp(i.float(), 0)]', -- (PyTorch refuses integers)
+            { a = torch.tensor({ -1000, 0, 1000, 1000, -math.huge, 3 }, D), b = torch.randn(3, 17):mul(20),
+              i = torch.tensor({ 1, 2, 3 }) })
+  cases:add('gradients of logcumsumexp and cummax values', function(t)
+    local a, b = t.x:clone():requires_grad_(), t.x:clone():requires_grad_()
+    a:logcumsumexp(2):mul(t.w):sum():backward()
+    local v = b:cummax(2)
+    v:mul(t.w):sum():backward()
+    return { a.grad, b.grad }
+  end, [[
+a, b = x.clone().requires_grad_(), x.clone().requires_grad_()
+(a.logcumsumexp(1) * w).sum().backward()
+(b.cummax(1).values * w).sum().backward()
+out = [a.grad, b.grad]
+]], { x = torch.randn(3, 6):double(), w = torch.randn(3, 6):double() })
+  cases:describe('running reductions match PyTorch')
+
+  it('running reductions need a dim', function()
+    assert.matches('cummax: expected a dim', require('helpers.failure')(function() return torch.ones(3):cummax() end), 1, true)
+  end)
+end
