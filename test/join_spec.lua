@@ -361,3 +361,38 @@ do
                    message(function() return torch.zeros(2, 3, 2):fill_diagonal_(1) end), 1, true)
   end)
 end
+
+-- ---- tensor_split, vsplit, hsplit, dsplit (positions 1-based: PyTorch's split indices plus one) ----
+do
+  local cases = require('helpers.cases').new()
+  local x = torch.randn(7, 6, 4)
+  cases:add('tensor_split into sections and at positions', function(t)
+    local out = {}
+    for _, list in ipairs({ t.x:tensor_split(3), t.x:tensor_split(4, 2), torch.tensor_split(t.x, { 2, 5, 9 }),
+                            t.x:tensor_split({ 3, 3 }, -1) }) do
+      for _, p in ipairs(list) do out[#out + 1] = p end
+    end
+    return out
+  end, 'out = [*x.tensor_split(3), *x.tensor_split(4, 1), *torch.tensor_split(x, [1, 4, 8]), *x.tensor_split([2, 2], -1)]',
+            { x = x })
+  cases:add('vsplit, hsplit, dsplit', function(t)
+    local out = {}
+    for _, list in ipairs({ t.x:narrow(1, 1, 6):vsplit(2), t.x:hsplit({ 2, 4 }), t.x:dsplit(2), t.v:hsplit(3) }) do
+      for _, p in ipairs(list) do out[#out + 1] = p end
+    end
+    return out
+  end, 'out = [*x[:6].vsplit(2), *x.hsplit([1, 3]), *x.dsplit(2), *v.hsplit(3)]', { x = x, v = torch.randn(6) })
+  cases:describe('tensor_split and its kin match PyTorch')
+
+  it('tensor_split and its kin refuse what they cannot split', function()
+    local message = require 'helpers.failure'
+    assert.matches('vsplit: dimension 1 of size 3 cannot be split into 2 equal sections',
+                   message(function() return torch.zeros(3, 3):vsplit(2) end), 1, true)
+    assert.matches('dsplit: expects a tensor of at least 3 dimensions, got 2',
+                   message(function() return torch.zeros(3, 3):dsplit(1) end), 1, true)
+    assert.matches('tensor_split: position 1 must be a positive integer, got 0',
+                   message(function() return torch.zeros(3):tensor_split({ 0 }) end), 1, true)
+    assert.matches('tensor_split: number of sections must be a positive integer, got 0',
+                   message(function() return torch.zeros(3):tensor_split(0) end), 1, true)
+  end)
+end

@@ -461,6 +461,58 @@ function Tensor:chunk(n, d)
   return self:split(math.ceil(size / n), d or 1)
 end
 
+--- Tensor:tensor_split(sections_or_indices, dim) -> {Tensor...}
+--- torch.tensor_split(x, sections_or_indices, dim) -> {Tensor...}
+-- A Lua array of views along dim (default 1): with a number n, n pieces whose sizes differ by at most one (the
+-- first ones larger, as PyTorch); with a table of 1-based positions, the pieces that start there (PyTorch's
+-- split indices plus one: {2, 5} gives x[1..1], x[2..4] and x[5..]); positions past the end give empty pieces.
+function Tensor:tensor_split(what, d)
+  local fn = 'tensor_split'
+  d = d or 1
+  local c = self._c
+  if c.ndim == 0 then argerror(fn, 'cannot split a 0-d tensor') end
+  local size = tonumber(c.sizes[dim_of(fn, d, c.ndim)])
+  local starts = {}
+  if type(what) == 'number' then
+    if not args.is_integer(what) or what <= 0 then argerror(fn, 'number of sections must be a positive integer, got %s', tostring(what)) end
+    local base, extra, at = math.floor(size / what), size % what, 1
+    for i = 1, what do
+      starts[i] = at
+      at = at + base + (i <= extra and 1 or 0)
+    end
+  elseif type(what) == 'table' then
+    starts[1] = 1
+    for i, p in ipairs(what) do
+      if not args.is_integer(p) or p < 1 then argerror(fn, 'position %d must be a positive integer, got %s', i, tostring(p)) end
+      starts[i + 1] = p
+    end
+  else
+    argerror(fn, 'expected a number of sections or a table of positions, got %s', type(what))
+  end
+  local list = {}
+  for i, first in ipairs(starts) do
+    local from = math.min(first, size + 1)
+    local to = math.min(math.max((starts[i + 1] or size + 1), from), size + 1)
+    list[i] = self:narrow(d, from, to - from)
+  end
+  return list
+end
+
+-- hsplit / vsplit / dsplit: tensor_split along one dim; a number of sections must divide it exactly.
+local function split_along(fn, x, what, d, min_dims)
+  if x:dim() < min_dims then argerror(fn, 'expects a tensor of at least %d dimensions, got %d', min_dims, x:dim()) end
+  if type(what) == 'number' and x:size(d) % what ~= 0 then
+    argerror(fn, 'dimension %d of size %d cannot be split into %s equal sections', d, x:size(d), tostring(what))
+  end
+  return x:tensor_split(what, d)
+end
+--- Tensor:vsplit(sections_or_indices) -> {Tensor...}
+-- tensor_split along dim 1 (equal sections only). Tensor:hsplit splits along dim 2 (dim 1 of a 1-d tensor),
+-- Tensor:dsplit along dim 3.
+function Tensor:vsplit(what) return split_along('vsplit', self, what, 1, 2) end
+function Tensor:hsplit(what) return split_along('hsplit', self, what, self:dim() == 1 and 1 or 2, 1) end
+function Tensor:dsplit(what) return split_along('dsplit', self, what, 3, 3) end
+
 -- ---- copies ----
 
 --- Tensor:contiguous() -> Tensor
@@ -544,6 +596,6 @@ end
 -- Functional forms: torch.f(x, ...) for each method above.
 core.function_forms({ 'view', 'reshape', 'narrow', 'select', 'transpose', 't', 'permute', 'squeeze', 'unsqueeze',
                      'expand', 'flatten', 'unflatten', 'unfold', 'diagonal', 'split', 'chunk', 'clone',
-                     'numel', 'is_contiguous', 'as_strided' })
+                     'numel', 'is_contiguous', 'as_strided', 'tensor_split', 'vsplit', 'hsplit', 'dsplit' })
 
 return {}
