@@ -361,3 +361,44 @@ do
     assert.is_true(torch.autograd.gradcheck(function(a, b) return torch.kron(a, b) end, { R(2, 2), R(3) }))
   end)
 end
+
+-- ---- cdist ----
+do
+  local cases = require('helpers.cases').new()
+  local D = { dtype = 'float64' }
+  for _, p in ipairs({ 2, 1, 0, 3.5, math.huge }) do
+    local py_p = p == math.huge and "float('inf')" or tostring(p)
+    cases:add('cdist p=' .. tostring(p) .. ', batched', function(t) return torch.cdist(t.a, t.b, p) end,
+              ('out = torch.cdist(a, b, p=%s)'):format(py_p),
+              { a = torch.randn(2, 4, 3, D):round(), b = torch.randn(2, 5, 3, D):round() })
+  end
+  cases:add('cdist p=2 through products (more than 25 rows)', function(t) return torch.cdist(t.a, t.b) end,
+            'out = torch.cdist(a, b)', { a = torch.randn(30, 6, D), b = torch.randn(7, 6, D) }, { atol = 1e-10, rtol = 1e-9 })
+  cases:add('cdist gradients, with a zero distance', function(t)
+    local grads = {}
+    for _, p in ipairs({ 2, 1, 3 }) do
+      local a = t.a:clone():requires_grad_()
+      torch.cdist(a, t.b, p):mul(t.w):sum():backward()
+      grads[#grads + 1] = a.grad
+    end
+    return grads
+  end, [[
+out = []
+for p in (2, 1, 3):
+    la = a.clone().requires_grad_()
+    (torch.cdist(la, b, p=p) * w).sum().backward()
+    out.append(la.grad)
+]], { a = torch.tensor({ { 1, 2 }, { 0.5, -1 }, { 3, 3 } }, D), b = torch.tensor({ { 1, 2 }, { 2, 0 } }, D),
+      w = torch.randn(3, 2, D) })
+  cases:describe('cdist matches PyTorch')
+
+  it('cdist refuses mismatched or integer inputs', function()
+    local message = require 'helpers.failure'
+    assert.matches('cdist: expects [.. x P x M] and [.. x R x M] tensors, got [3 x 2] and [3 x 4]',
+                   message(function() return torch.cdist(torch.zeros(3, 2), torch.zeros(3, 4)) end), 1, true)
+    assert.matches('cdist: expects floating point tensors, got int64',
+                   message(function() return torch.cdist(torch.zeros(3, 2):long(), torch.zeros(3, 2):long()) end), 1, true)
+    assert.matches('cdist: p must be a non-negative number, got -1',
+                   message(function() return torch.cdist(torch.zeros(3, 2), torch.zeros(3, 2), -1) end), 1, true)
+  end)
+end

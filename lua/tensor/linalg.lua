@@ -866,6 +866,42 @@ function torch.kron(a, b)
 end
 function Tensor:kron(b) return torch.kron(self, b) end
 
+--- torch.cdist(x1, x2, [p=2]) -> Tensor
+-- The p-norm distances between the rows of x1 [(B x) P x M] and of x2 [(B x) R x M], as a [(B x) P x R] tensor;
+-- p may be 0 (the count of differing coordinates), any positive number, or math.huge. For p = 2 with more than 25
+-- rows on either side the distances come from products, ||a||^2 + ||b||^2 - 2 a.b, as PyTorch does. The gradient
+-- at a zero distance is zero, as PyTorch's.
+function torch.cdist(x1, x2, p)
+  local fn = 'cdist'
+  operand(fn, x1, 'x1')
+  operand(fn, x2, 'x2')
+  if type(p) == 'table' then p = p.p end
+  p = p == nil and 2 or p
+  if type(p) ~= 'number' or p < 0 or p ~= p then bad_argument(fn, 'p must be a non-negative number, got %s', tostring(p)) end
+  if x1:dim() < 2 or x2:dim() < 2 or x1:size(-1) ~= x2:size(-1) then
+    bad_argument(fn, 'expects [.. x P x M] and [.. x R x M] tensors, got %s and %s', '[' .. table.concat(x1:shape(), ' x ') .. ']',
+                 '[' .. table.concat(x2:shape(), ' x ') .. ']')
+  end
+  if not require('tensor.dtype').floating[tonumber(x1._c.dtype)] then
+    bad_argument(fn, 'expects floating point tensors, got %s', x1:dtype())
+  end
+  local function safe_root(s, root) -- s^(1/root) with a zero gradient where s is 0
+    local positive = s:gt(0)
+    local r = torch.where(positive, s, 1)
+    r = root == 2 and r:sqrt() or r:pow(1 / root)
+    return torch.where(positive, r, 0)
+  end
+  if p == 2 and (x1:size(-2) > 25 or x2:size(-2) > 25) then
+    local n1, n2 = (x1 * x1):sum(-1):unsqueeze(-1), (x2 * x2):sum(-1):unsqueeze(-2)
+    return safe_root((n1 + n2 - x1:matmul(x2:transpose(-2, -1)) * 2):clamp({ min = 0 }), 2)
+  end
+  local diff = (x1:unsqueeze(-2) - x2:unsqueeze(-3)):abs() -- [.. x P x R x M]
+  if p == 0 then return diff:ne(0):to(x1:dtype()):sum(-1) end
+  if p == math.huge then return diff:amax(-1) end
+  if p == 1 then return diff:sum(-1) end
+  return safe_root(p == 2 and (diff * diff):sum(-1) or diff:pow(p):sum(-1), p)
+end
+
 -- The PyTorch aliases and methods.
 
 --- torch.inverse(A) -> Tensor
