@@ -61,7 +61,7 @@ class Net(nn.Module):
 -- Every PyTorch reference of this file, run in one Python process with the module cases below.
 local sd_input = randn(2, 1, 4, 4)
 local clip_grads = { randn(3, 4):double(), randn(5):double() * 3, randn(2, 2, 2):double() }
-local CLIP_CASES = { { 1.0, 2 }, { 0.5, 1 }, { 2.0, math.huge }, { 1.5, 3 }, { 1000, 2 } }
+local CLIP_CASES = { { 1.0, 2 }, { 0.5, 1 }, { 2.0, math.huge }, { 1.5, 3 }, { 1000, 2 }, { 5, 0 }, { 0.05, -math.huge } }
 local EXTRA = {
   { code = PY_NET .. [[
 m = Net(8)
@@ -104,7 +104,8 @@ out = {
 ]==] },
   { code = [[
 out = []
-for max_norm, norm_type in [(1.0, 2.0), (0.5, 1.0), (2.0, float('inf')), (1.5, 3.0), (1000.0, 2.0)]:
+for max_norm, norm_type in [(1.0, 2.0), (0.5, 1.0), (2.0, float('inf')), (1.5, 3.0), (1000.0, 2.0), (5.0, 0.0),
+                            (0.05, float('-inf'))]:
     ps = [torch.nn.Parameter(torch.zeros_like(g)) for g in (g1, g2, g3)]
     for p, g in zip(ps, (g1, g2, g3)): p.grad = g.clone()
     total = torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
@@ -688,11 +689,22 @@ describe('nn.utils', function()
     for i, c in ipairs(CLIP_CASES) do
       local ps = params(grads)
       local total = nn.utils.clip_grad_norm_(ps, c[1], c[2])
-      assert.is_true(math.abs(total - r[i].total) < 1e-10 * r[i].total, 'total norm ' .. i)
+      assert.is_true(math.abs(total - r[i].total) <= 1e-10 * r[i].total, 'total norm ' .. i)
       for k, p in ipairs(ps) do
         local ok, msg = ref.compare(p.grad, r[i].grads[k], nnref.tol('float64'))
         assert(ok, 'case ' .. i .. ', gradient ' .. k .. ': ' .. tostring(msg))
       end
+    end
+  end)
+  it('clip_grad_norm_ with a NaN gradient: a NaN norm, every gradient NaN, an error when asked (as PyTorch)', function()
+    for _, norm_type in ipairs({ 2, math.huge }) do
+      local a, b = nn.Parameter(torch.zeros(3)), nn.Parameter(torch.zeros(2))
+      a.grad, b.grad = torch.tensor({ 1, 0 / 0, 2 }), torch.tensor({ -12, 0.5 })
+      local total = nn.utils.clip_grad_norm_({ a, b }, 1, norm_type)
+      assert.is_true(total ~= total, 'norm ' .. norm_type)
+      assert.is_true(b.grad:isnan():all(), 'norm ' .. norm_type)
+      a.grad = torch.tensor({ 1, 0 / 0, 2 })
+      fails(function() nn.utils.clip_grad_norm_({ a }, 1, norm_type, { error_if_nonfinite = true }) end, 'clip_grad_norm_', 'nan')
     end
   end)
   it('clip_grad_norm_ skips parameters without gradients, errors on a non-finite norm when asked', function()

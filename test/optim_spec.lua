@@ -694,3 +694,43 @@ describe('bad optimizer options', function()
     fails(function() optim.lr_scheduler.ReduceLROnPlateau(make_optimizer('sgd')):step('x') end, 'metric')
   end)
 end)
+
+-- ---- step(epoch): schedulers with a closed form jump to that epoch's rate, as PyTorch ----
+do
+  local cases = require('helpers.cases').new()
+  local S = optim.lr_scheduler
+  local epochs = { 2, 5, 7, 10, 4, 0, 13 }
+  local function rates(make)
+    local p = torch.zeros(1, { dtype = 'float64', requires_grad = true })
+    local o = optim.SGD({ p }, { lr = 0.1 })
+    local s = make(o)
+    local out = {}
+    for i, e in ipairs(epochs) do
+      s:step(e)
+      out[i] = o.param_groups[1].lr
+    end
+    return torch.tensor(out, { dtype = 'float64' })
+  end
+  cases:add('StepLR, MultiStepLR, ExponentialLR and CosineAnnealingLR stepped to given epochs', function()
+    return { rates(function(o) return S.StepLR(o, { step_size = 3, gamma = 0.5 }) end),
+             rates(function(o) return S.MultiStepLR(o, { milestones = { 3, 6, 6 }, gamma = 0.5 }) end),
+             rates(function(o) return S.ExponentialLR(o, { gamma = 0.9 }) end),
+             rates(function(o) return S.CosineAnnealingLR(o, { T_max = 10, eta_min = 0.01 }) end) }
+  end, [[
+import warnings
+warnings.filterwarnings('ignore')  # (step(epoch) is deprecated in PyTorch)
+import torch.optim.lr_scheduler as S
+def rates(make):
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    o = torch.optim.SGD([p], lr=0.1)
+    s = make(o)
+    out = []
+    for e in [2, 5, 7, 10, 4, 0, 13]:
+        s.step(e)
+        out.append(o.param_groups[0]['lr'])
+    return torch.tensor(out, dtype=torch.float64)
+out = [rates(lambda o: S.StepLR(o, step_size=3, gamma=0.5)), rates(lambda o: S.MultiStepLR(o, milestones=[3, 6, 6], gamma=0.5)),
+       rates(lambda o: S.ExponentialLR(o, gamma=0.9)), rates(lambda o: S.CosineAnnealingLR(o, T_max=10, eta_min=0.01))]
+]])
+  cases:describe('schedulers stepped to a given epoch match PyTorch')
+end

@@ -13,7 +13,8 @@ end
 
 --- nn.utils.clip_grad_norm_(parameters, max_norm, norm_type=2, {error_if_nonfinite=false}) -> total_norm
 -- Scales all gradients together so that their joint norm is at most max_norm; returns the norm before
--- clipping (a number). norm_type may be math.huge for the max norm.
+-- clipping (a number): the norm_type norm (2; any p, 0, math.huge or -math.huge) of the gradients' own norms.
+-- A NaN norm makes every gradient NaN (or raises, with error_if_nonfinite), as in PyTorch.
 function utils.clip_grad_norm_(params, max_norm, norm_type, opts)
   params = param_list('clip_grad_norm_', params)
   if type(norm_type) == 'table' then opts, norm_type = norm_type, norm_type.norm_type end
@@ -26,20 +27,18 @@ function utils.clip_grad_norm_(params, max_norm, norm_type, opts)
       if g ~= nil then grads[#grads + 1] = g end
     end
     if #grads == 0 then return 0 end
-    local total
-    if norm_type == math.huge then
-      total = 0
-      for _, g in ipairs(grads) do total = math.max(total, g:abs():max()) end
-    else
-      total = 0
-      for _, g in ipairs(grads) do total = total + g:norm(norm_type) ^ norm_type end
-      total = total ^ (1 / norm_type)
+    -- the norm of the gradients' norms, as PyTorch: right for every norm_type (0, inf and -inf too), NaN
+    -- propagating
+    local norms = torch.empty(#grads, { dtype = 'float64' })
+    for i, g in ipairs(grads) do norms[i] = g:norm(norm_type) end
+    local total = norms:norm(norm_type)
+    if opts and opts.error_if_nonfinite and (total ~= total or total == math.huge or total == -math.huge) then
+      require('tensor.core').raise(string.format('nn.utils.clip_grad_norm_: the total norm of the gradients is %s',
+                                                 tostring(total)))
     end
-    if opts and opts.error_if_nonfinite and (total ~= total or total == math.huge) then
-      error(string.format('nn.utils.clip_grad_norm_: the total norm of the gradients is %s', tostring(total)), 3)
-    end
+    -- at most 1, and NaN for a NaN norm: then every gradient becomes NaN, as in PyTorch
     local coef = max_norm / (total + 1e-6)
-    if coef < 1 then
+    if coef ~= coef or coef < 1 then
       for _, g in ipairs(grads) do g:mul_(coef) end
     end
     return total

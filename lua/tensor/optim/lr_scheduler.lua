@@ -21,10 +21,12 @@ local function new_scheduler(class, optimizer)
 end
 
 --- Scheduler:step([epoch])
+-- Advances one epoch; given an epoch, jumps to it: schedulers with a closed form (StepLR, MultiStepLR,
+-- ExponentialLR, CosineAnnealingLR) then compute the rate of that epoch from the base rates, as PyTorch does.
 function Scheduler:step(epoch)
   self._step_count = self._step_count + 1
   self.last_epoch = epoch or (self.last_epoch + 1)
-  local lrs = self:get_lr()
+  local lrs = (epoch ~= nil and self.closed_form) and self:closed_form() or self:get_lr()
   for i, group in ipairs(self.optimizer.param_groups) do group.lr = lrs[i] end
   self._last_lr = lrs
 end
@@ -76,10 +78,17 @@ local function current_lrs(self)
   return list
 end
 
-local function define(name, init, get_lr)
+-- The rates of last_epoch computed from the base rates by f(base) (a scheduler's closed form)
+local function from_base(self, f)
+  local list = {}
+  for i, base in ipairs(self.base_lrs) do list[i] = f(base) end
+  return list
+end
+
+local function define(name, init, get_lr, closed_form)
   local class = setmetatable({ name = name }, { __index = Scheduler })
   class.__index = class
-  class.get_lr = get_lr
+  class.get_lr, class.closed_form = get_lr, closed_form
   setmetatable(class, {
     __index = Scheduler,
     __call = function(_, optimizer, ...)
@@ -114,6 +123,8 @@ end, function(self)
   local list = current_lrs(self)
   for i = 1, #list do list[i] = list[i] * self.gamma end
   return list
+end, function(self)
+  return from_base(self, function(base) return base * self.gamma ^ math.floor(self.last_epoch / self.step_size) end)
 end)
 
 --- lr_scheduler.MultiStepLR(optimizer, {milestones={...}, gamma=0.1})
@@ -131,6 +142,12 @@ end, function(self)
     for i = 1, #list do list[i] = list[i] * self.gamma ^ count end
   end
   return list
+end, function(self)
+  local passed = 0 -- the milestones at or before last_epoch
+  for m, count in pairs(self.milestones) do
+    if m <= self.last_epoch then passed = passed + count end
+  end
+  return from_base(self, function(base) return base * self.gamma ^ passed end)
 end)
 
 --- lr_scheduler.ExponentialLR(optimizer, {gamma=})
@@ -142,6 +159,8 @@ end, function(self)
   if self.last_epoch == 0 then return list end
   for i = 1, #list do list[i] = list[i] * self.gamma end
   return list
+end, function(self)
+  return from_base(self, function(base) return base * self.gamma ^ self.last_epoch end)
 end)
 
 --- lr_scheduler.CosineAnnealingLR(optimizer, {T_max=, eta_min=0})
@@ -171,6 +190,11 @@ end, function(self)
     list[i] = (1 + math.cos(math.pi * e / T)) / (1 + math.cos(math.pi * (e - 1) / T)) * (list[i] - eta) + eta
   end
   return list
+end, function(self)
+  local eta = self.eta_min
+  return from_base(self, function(base)
+    return eta + (base - eta) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+  end)
 end)
 
 --- lr_scheduler.LambdaLR(optimizer, {lr_lambda=fn})  (or LambdaLR(opt, fn)); fn(epoch) scales the base rate
