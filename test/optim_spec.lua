@@ -734,3 +734,73 @@ out = [rates(lambda o: S.StepLR(o, step_size=3, gamma=0.5)), rates(lambda o: S.M
 ]])
   cases:describe('schedulers stepped to a given epoch match PyTorch')
 end
+
+-- ---- resuming from an optimizer state saved by PyTorch (its step count is a 0-d tensor since 1.12) ----
+describe('optimizer state saved by PyTorch', function()
+  local H = require 'helpers.serialization'
+  local ref = require 'helpers.torchref'
+  local configs = {
+    { 'Adam', 'torch.optim.Adam([p], lr=0.1, amsgrad=True)', function(ps) return optim.Adam(ps, { lr = 0.1, amsgrad = true }) end },
+    { 'AdamW', 'torch.optim.AdamW([p], lr=0.1, weight_decay=0.1)', function(ps) return optim.AdamW(ps, { lr = 0.1, weight_decay = 0.1 }) end },
+    { 'Adagrad', 'torch.optim.Adagrad([p], lr=0.1)', function(ps) return optim.Adagrad(ps, { lr = 0.1 }) end },
+  }
+  for _, c in ipairs(configs) do
+    it(c[1] .. ' resumes from torch.load of a PyTorch state dict and steps as PyTorch does', function()
+      local path = H.path(c[1] .. '_opt.pt')
+      local r = ref.run(string.format([[
+p = torch.nn.Parameter(torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64))
+o = %s
+for i in range(3):
+    p.grad = torch.tensor([0.5, -0.25, 1.0], dtype=torch.float64) * (i + 1)
+    o.step()
+torch.save({'param': p.detach().clone(), 'opt': o.state_dict()}, %q)
+for i in range(2):
+    p.grad = torch.tensor([-0.75, 0.5, 0.25], dtype=torch.float64) * (i + 1)
+    o.step()
+out = p.detach()
+]], c[2], path))
+      local saved = torch.load(path)
+      local p = saved.param:clone():requires_grad_()
+      local o = c[3]({ p })
+      o:load_state_dict(saved.opt)
+      for i = 1, 2 do
+        p.grad = torch.tensor({ -0.75, 0.5, 0.25 }, { dtype = 'float64' }) * i
+        o:step()
+      end
+      local ok, msg = ref.compare(p:detach(), r, { atol = 1e-12, rtol = 1e-10 })
+      assert(ok, msg)
+    end)
+  end
+end)
+
+describe('LBFGS state dicts', function()
+  it('share no history with the optimizer they came from or went into', function()
+    local function make(x0)
+      local x = torch.tensor(x0, { dtype = 'float64' }):requires_grad_()
+      local o = optim.LBFGS({ x }, { max_iter = 2, history_size = 5 })
+      local function closure()
+        o:zero_grad()
+        local loss = (x:pow(4)):sum() + x[1] * x[2] * 0.5
+        loss:backward()
+        return loss
+      end
+      return x, o, closure
+    end
+    local x, o, closure = make({ 3, -2 })
+    for _ = 1, 3 do o:step(closure) end
+    local sd = o:state_dict()
+    local dirs = sd.state[0].old_dirs
+    local count, first = #dirs, dirs[1]:clone()
+    for _ = 1, 3 do o:step(closure) end -- the live history moves on
+    assert.are.equal(count, #sd.state[0].old_dirs)
+    assert.are.same(first:totable(), sd.state[0].old_dirs[1]:totable())
+    -- two optimizers resumed from one state dict step alike
+    local xa, oa, ca = make(x:detach():totable())
+    local xb, ob, cb = make(x:detach():totable())
+    oa:load_state_dict(sd)
+    ob:load_state_dict(sd)
+    for _ = 1, 3 do oa:step(ca) end
+    for _ = 1, 3 do ob:step(cb) end
+    assert.are.same(xa:detach():totable(), xb:detach():totable())
+  end)
+end)

@@ -229,7 +229,8 @@ function LBFGS:step(closure)
       if group.line_search_fn == 'strong_wolfe' then
         local x_init = self:_clone_param()
         local function obj(x, step, dir) return self:_directional_evaluate(closure, x, step, dir) end
-        loss, flat_grad, t, ls_evals = strong_wolfe(obj, x_init, t, d, loss, flat_grad, gtd, tolerance_change)
+        -- (the line search keeps its own tolerance, 1e-9, whatever the group's: PyTorch's lbfgs passes none)
+        loss, flat_grad, t, ls_evals = strong_wolfe(obj, x_init, t, d, loss, flat_grad, gtd, 1e-9)
         self:_add_grad(t, d)
         opt_cond = value(flat_grad:abs():max()) <= tolerance_grad
       else

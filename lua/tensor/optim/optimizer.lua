@@ -95,8 +95,15 @@ function Optimizer:step(closure)
   return loss
 end
 
+-- A copy of a state value sharing nothing with it: tensors cloned, lists (LBFGS's history) copied with their
+-- tensors (PyTorch deep-copies state in state_dict and load_state_dict).
 local function copy_value(v)
   if is_tensor(v) then return v:clone() end
+  if type(v) == 'table' and getmetatable(v) == nil then
+    local copy = {}
+    for k, x in pairs(v) do copy[k] = copy_value(x) end
+    return copy
+  end
   return v
 end
 
@@ -151,10 +158,13 @@ function Optimizer:load_state_dict(sd)
     if p then
       local copy = {}
       for k, v in pairs(s) do
-        if is_tensor(v) then
+        if k == 'step' and is_tensor(v) and v:numel() == 1 then
+          v = v:item() -- (PyTorch 1.12 and later save the step count as a 0-d tensor)
+        elseif is_tensor(v) then
           -- follow the parameter's device and (for floating state) dtype
-          v = v:to({ device = p:device(), dtype = v:is_floating_point() and p:dtype() or nil })
-          v = v:clone()
+          v = v:to({ device = p:device(), dtype = v:is_floating_point() and p:dtype() or nil }):clone()
+        else
+          v = copy_value(v)
         end
         copy[k] = v
       end
