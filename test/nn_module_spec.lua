@@ -714,6 +714,12 @@ describe('nn.utils', function()
     fails(function() nn.utils.clip_grad_norm_({ a }, 1, 2, { error_if_nonfinite = true }) end, 'clip_grad_norm_', 'inf')
     fails(function() nn.utils.clip_grad_norm_({ a }, 'x') end, 'max_norm')
   end)
+  it('initialisers leave zero-element tensors alone, as PyTorch', function()
+    for _, init in ipairs({ nn.init.orthogonal_, nn.init.kaiming_uniform_, nn.init.kaiming_normal_ }) do
+      assert.are.same({ 0, 3 }, init(torch.empty(0, 3)):size():totable())
+      assert.are.same({ 3, 0 }, init(torch.empty(3, 0)):size():totable())
+    end
+  end)
   it('clip_grad_value_ clamps every element', function()
     local ps = params(grads)
     nn.utils.clip_grad_value_(ps, 0.5)

@@ -116,10 +116,10 @@ function init.xavier_normal_(t, gain, opts)
   return init.normal_(t, 0, (gain or 1) * math.sqrt(2 / (fan_in + fan_out)), opts)
 end
 
-local function kaiming_std(fn, t, a, mode, nonlinearity)
+local function kaiming_std(t, a, mode, nonlinearity)
   if type(a) == 'table' and not is_tensor(a) then a, mode, nonlinearity = a.a, a.mode, a.nonlinearity end
   local f = fan(t, mode)
-  if f == 0 then error(string.format('nn.init.%s: cannot initialise an empty tensor', fn), 3) end
+  if f == 0 then return 0 end -- (an empty tensor: nothing to fill, as PyTorch, which warns)
   return init.calculate_gain(nonlinearity or 'leaky_relu', a or 0) / math.sqrt(f)
 end
 
@@ -127,14 +127,14 @@ end
 -- Uniform in [-b, b] with b = gain * sqrt(3 / fan) (He); options may come as {a=, mode=, nonlinearity=}.
 function init.kaiming_uniform_(t, a, mode, nonlinearity)
   check('kaiming_uniform_', t)
-  local bound = math.sqrt(3) * kaiming_std('kaiming_uniform_', t, a, mode, nonlinearity)
+  local bound = math.sqrt(3) * kaiming_std(t, a, mode, nonlinearity)
   return init.uniform_(t, -bound, bound)
 end
 
 --- nn.init.kaiming_normal_(tensor, a=0, mode='fan_in', nonlinearity='leaky_relu') -> tensor
 function init.kaiming_normal_(t, a, mode, nonlinearity)
   check('kaiming_normal_', t)
-  return init.normal_(t, 0, kaiming_std('kaiming_normal_', t, a, mode, nonlinearity))
+  return init.normal_(t, 0, kaiming_std(t, a, mode, nonlinearity))
 end
 
 --- nn.init.orthogonal_(tensor, gain=1) -> tensor
@@ -142,6 +142,7 @@ end
 function init.orthogonal_(t, gain)
   check('orthogonal_', t)
   if t:dim() < 2 then error('nn.init.orthogonal_: needs a tensor with at least 2 dims', 2) end
+  if t:numel() == 0 then return t end -- (nothing to fill, as PyTorch)
   return no_grad(function()
     local rows = t:size(1)
     local cols = t:numel() / rows
