@@ -663,6 +663,11 @@ describe('nn.init', function()
     end
     fails(function() init.orthogonal_(torch.empty(5)) end, 'orthogonal_')
   end)
+  it('dirac_ refuses tensors without a spatial dim and groups that do not divide the channels', function()
+    assert.has_error(function() init.dirac_(torch.empty(3, 3)) end, 'nn.init.dirac_: needs a 3-, 4- or 5-d tensor, got 2 dims')
+    assert.has_error(function() init.dirac_(torch.empty(4, 2, 3), 3) end,
+                     'nn.init.dirac_: groups must be a positive integer dividing dim 1 (4), got 3')
+  end)
   it('dirac_ makes a convolution that copies its input', function()
     local conv = nn.Conv2d(3, 3, 3, { padding = 1, bias = false })
     init.dirac_(conv.weight)

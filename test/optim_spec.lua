@@ -804,3 +804,18 @@ describe('LBFGS state dicts', function()
     assert.are.same(xa:detach():totable(), xb:detach():totable())
   end)
 end)
+
+describe('parameter groups', function()
+  it('refuse a parameter that is already in a group (it would be stepped twice)', function()
+    local message = require 'helpers.failure'
+    local p, q = torch.zeros(2, { requires_grad = true }), torch.zeros(2, { requires_grad = true })
+    assert.matches('optim.SGD: parameter 1 of the group is already in a parameter group of this optimizer',
+                   message(function() return optim.SGD({ { params = { p } }, { params = { p } } }, { lr = 0.1 }) end), 1, true)
+    assert.matches('optim.Adam: parameter 2 of the group is already in a parameter group',
+                   message(function() return optim.Adam({ p, p }, { lr = 0.1 }) end), 1, true)
+    local o = optim.SGD({ p }, { lr = 0.1 })
+    assert.matches('already in a parameter group', message(function() o:add_param_group({ params = { q, p } }) end), 1, true)
+    o:add_param_group({ params = { q } })
+    assert.are.equal(2, #o.param_groups)
+  end)
+end)

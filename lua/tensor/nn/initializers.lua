@@ -160,6 +160,11 @@ end
 function init.dirac_(t, groups)
   check('dirac_', t)
   groups = groups or 1
+  if t:dim() < 3 or t:dim() > 5 then error(string.format('nn.init.dirac_: needs a 3-, 4- or 5-d tensor, got %d dims', t:dim()), 2) end
+  if type(groups) ~= 'number' or groups < 1 or groups ~= math.floor(groups) or t:size(1) % groups ~= 0 then
+    error(string.format('nn.init.dirac_: groups must be a positive integer dividing dim 1 (%d), got %s', t:size(1),
+                        tostring(groups)), 2)
+  end
   return no_grad(function()
     t:zero_()
     local out_per = t:size(1) / groups

@@ -48,6 +48,18 @@ end
 function Optimizer:add_param_group(group)
   local params = group.params
   check_params(getmetatable(self).name, params)
+  -- a parameter in two groups (or twice in one) would be stepped twice per step: refused, as PyTorch does
+  local seen = {}
+  for _, other in ipairs(self.param_groups) do
+    for _, p in ipairs(other.params) do seen[p] = true end
+  end
+  for i, p in ipairs(params) do
+    if seen[p] then
+      core.raise(string.format(
+        'optim.%s: parameter %d of the group is already in a parameter group of this optimizer', getmetatable(self).name, i))
+    end
+    seen[p] = true
+  end
   local g = {}
   for k, v in pairs(self.defaults) do g[k] = v end
   for k, v in pairs(group) do g[k] = v end
