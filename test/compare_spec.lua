@@ -43,7 +43,7 @@ describe('comparison errors', function()
                    message(function() return x:allclose(x, { rtol = -1 }) end), 1, true)
     assert.matches('isclose: expected a tensor for other, got number', message(function() return torch.isclose(x, 1) end),
                    1, true)
-    assert.matches('isclose: shapes [3], [2] cannot be broadcast together', message(function() return x:isclose(torch.zeros(2)) end), 1, true)
+    assert.matches('isclose: shapes [3] and [2] cannot be broadcast together', message(function() return x:isclose(torch.zeros(2)) end), 1, true)
     assert.matches('equal: expected a tensor for other, got table', message(function() return x:equal({ 0, 0, 0 }) end),
                    1, true)
   end)

@@ -101,13 +101,13 @@ describe('shape op errors', function()
                    message(function() return x:broadcast_to({ 3, 3 }) end), 1, true)
     assert.matches('broadcast_to: a tensor of size [2 x 3] cannot be broadcast to [3]',
                    message(function() return x:broadcast_to({ 3 }) end), 1, true)
-    assert.matches('broadcast_shapes: shapes [3 x 2], [4] cannot be broadcast together',
+    assert.matches('broadcast_shapes: shapes [3 x 2] and [4] cannot be broadcast together',
                    message(function() return torch.broadcast_shapes({ 3, 2 }, { 4 }) end), 1, true)
     assert.matches('broadcast_shapes: shape 2 has an invalid size -1',
                    message(function() return torch.broadcast_shapes({ 3 }, { -1 }) end), 1, true)
     assert.matches('broadcast_tensors: argument 2 must be a tensor, got number',
                    message(function() return torch.broadcast_tensors(x, 3) end), 1, true)
-    assert.matches('broadcast_tensors: shapes [2 x 3], [2] cannot be broadcast together',
+    assert.matches('broadcast_tensors: shapes [2 x 3] and [2] cannot be broadcast together',
                    message(function() return torch.broadcast_tensors(x, torch.zeros(2)) end), 1, true)
     assert.matches('meshgrid: tensor 1 must be 0-d or 1-d, got 2 dims', message(function() return torch.meshgrid(x) end),
                    1, true)

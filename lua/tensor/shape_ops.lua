@@ -1,10 +1,11 @@
 -- tensor.shape_ops: moving dims and broadcasting, as views made of the primitive ones in tensor.views (permute,
 -- reshape, expand), so that autograd differentiates them through those: movedim, swapaxes, ravel, the properties
 -- x.T, x.mT and x.ndim, broadcast_to, broadcast_shapes, broadcast_tensors and meshgrid.
+local ffi = require 'ffi'
 local core = require 'tensor.core'
 local args = require 'tensor.args'
 
-local torch, Tensor, getters = core.torch, core.Tensor, core.getters
+local C, torch, Tensor, getters = core.C, core.torch, core.Tensor, core.getters
 local is_tensor, is_opts, argerror = core.is_tensor, args.is_opts, args.argerror
 local alias = core.alias
 
@@ -89,30 +90,26 @@ end
 
 local function shape_string(s) return '[' .. table.concat(s, ' x ') .. ']' end
 
--- The broadcast of a list of shapes (tables of sizes), NumPy's rules; fn names the caller in errors.
+-- The broadcast of a list of shapes (tables of sizes), NumPy's rules, folded pairwise through the C library's
+-- tn_broadcast_shapes (the rule every op applies); fn names the caller in errors.
+local MAX_DIMS = 16
+local left, right, joined = ffi.new('int64_t[16]'), ffi.new('int64_t[16]'), ffi.new('int64_t[16]')
 local function broadcast_shape(fn, shapes)
-  local n = 0
-  for _, s in ipairs(shapes) do n = math.max(n, #s) end
   local out = {}
-  for d = 1, n do out[d] = 1 end
   for i, s in ipairs(shapes) do
-    local offset = n - #s
+    if #s > MAX_DIMS then argerror(fn, 'shape %d has %d dims, at most %d are supported', i, #s, MAX_DIMS) end
     for d = 1, #s do
       local size = s[d]
       if type(size) ~= 'number' or size < 0 or size ~= math.floor(size) then
         argerror(fn, 'shape %d has an invalid size %s', i, tostring(size))
       end
-      local current = out[offset + d]
-      if size ~= 1 then
-        if current ~= 1 and current ~= size then
-          local parts = {}
-          for k, t in ipairs(shapes) do parts[k] = shape_string(t) end
-          argerror(fn, 'shapes %s cannot be broadcast together (dimension %d of the result: %d against %d)',
-                   table.concat(parts, ', '), offset + d, current, size)
-        end
-        out[offset + d] = size
-      end
+      right[d - 1] = size
     end
+    for d = 1, #out do left[d - 1] = out[d] end
+    local n = C.tn_broadcast_shapes(#out, left, #s, right, joined)
+    if n < 0 then argerror(fn, '%s', ffi.string(C.tn_last_error())) end
+    out = {}
+    for d = 1, n do out[d] = tonumber(joined[d - 1]) end
   end
   return out
 end

@@ -1174,22 +1174,13 @@ D.masked_fill = { inputs = 3, broadcast = true, save = function(ctx, out, x, mas
     if ctx.next[3] then gv = torch.where(mask, g, 0):sum({ tensor = true }) end
     return ctx.next[1] and g:masked_fill(mask, 0), nil, gv
   end }
-local function broadcast_shape(a, b)
-  local n = math.max(#a, #b)
-  local out = {}
-  for i = 1, n do
-    local x, y = a[#a - n + i] or 1, b[#b - n + i] or 1
-    out[i] = x == 1 and y or x
-  end
-  return out
-end
 D.masked_select = { inputs = 1, save = function(ctx, out, x, mask)
   ctx:save(mask)
   ctx.shape = x:shape()
 end, backward = function(ctx, g)
   local mask = ctx:saved_values()
   -- the mask may broadcast the input: scatter into the broadcast shape, then sum back to the input's shape
-  local shape = broadcast_shape(ctx.shape, mask:shape())
+  local shape = require('tensor.shape_ops').broadcast_shape('masked_select', { ctx.shape, mask:shape() })
   local z = torch.zeros(shape, { dtype = g:dtype(), device = g:device() }):masked_scatter(mask, g)
   return require('tensor.autograd.engine').sum_to(z, ctx.shape)
 end }
