@@ -491,7 +491,7 @@ describe('random argument errors', function()
     { 'uniform_: the range %[0, 1e%+06%) does not fit dtype float16', function() torch.zeros(3, { dtype = 'float16' }):uniform_(0, 1e6) end },
     { 'uniform_: the range %[0, inf%) does not fit dtype float32', function() torch.zeros(3):uniform_(0, math.huge) end },
     { 'randint_like: high must be an integer, got nil', function() torch.randint_like(torch.zeros(2)) end },
-    { 'bernoulli: expected a tensor for p, got number', function() torch.bernoulli(0.5) end },
+    { 'bernoulli: expected a tensor for the input, got number', function() torch.bernoulli(0.5) end },
     { 'multinomial: cannot draw 2 samples without replacement from 1 categories of nonzero weight',
       torch.multinomial, torch.tensor({ 1, 0 }):float(), 2 },
     { 'multinomial: row 2 of the weights sums to zero', torch.multinomial, torch.tensor({ { 1, 0 }, { 0, 0 } }):float(), 1 },

@@ -1,5 +1,5 @@
--- tensor.compare: whole-tensor comparisons: isclose (element-wise, within tolerances), allclose and equal
--- (one boolean), with PyTorch's rules.
+-- tensor.compare: comparisons beyond the operators' eq/lt/...: isclose (element-wise, within tolerances),
+-- allclose and equal (one boolean), isposinf/isneginf/isreal, with PyTorch's rules.
 local core = require 'tensor.core'
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
@@ -66,5 +66,15 @@ function torch.equal(a, b)
   core.c_of(a, 'equal', 'the input')
   return Tensor.equal(a, b)
 end
+
+--- Tensor:isposinf() -> Tensor
+--- Tensor:isneginf() -> Tensor
+--- Tensor:isreal() -> Tensor
+-- Element-wise tests as bool tensors: equal to +inf, equal to -inf (false throughout for integer and bool
+-- tensors), and isreal, true everywhere (no dtype here is complex; PyTorch's answer for real tensors).
+function Tensor:isposinf() return self:eq(math.huge) end
+function Tensor:isneginf() return self:eq(-math.huge) end
+function Tensor:isreal() return torch.ones(self:shape(), { dtype = 'bool', device = self:device() }) end
+core.function_forms({ 'isposinf', 'isneginf', 'isreal' })
 
 return {}

@@ -21,6 +21,21 @@ function Tensor:is_cuda() return self._c.storage.device_type == 1 end
 --- Tensor:is_floating_point() -> boolean
 -- Whether the dtype is float32, float64, float16 or bfloat16.
 function Tensor:is_floating_point() return dtype.floating[self._c.dtype] == true end
+--- Tensor:is_signed() -> boolean
+-- Whether the dtype holds negative values: every dtype but uint8 and bool.
+function Tensor:is_signed() return self._c.dtype ~= dtype.UINT8 and self._c.dtype ~= dtype.BOOL end
+--- Tensor:is_complex() -> boolean
+-- Always false: tensor has no complex dtypes (for code written against PyTorch).
+function Tensor:is_complex() return false end
+--- Tensor:is_nonzero() -> boolean
+-- The truth of a one-element tensor (an error for any other number of elements, as PyTorch's bool(x)).
+function Tensor:is_nonzero()
+  local n = self:numel()
+  if n ~= 1 then argerror('is_nonzero', 'expects a tensor of one element, got %d elements', n) end
+  local v = self:item()
+  return v ~= 0 and v ~= false
+end
+core.function_forms({ 'is_floating_point', 'is_signed', 'is_complex', 'is_nonzero', 'is_same_size' })
 
 -- Converts to (dtype enum, device type, device index); returns self when nothing changes.
 local function convert(self, dt, device_type, device_index, copy)

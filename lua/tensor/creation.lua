@@ -151,6 +151,24 @@ function Tensor:new_full(size, value, opts) return torch.full(size, value, defau
 -- torch.tensor(data) with x's dtype and device unless opts say otherwise (a copy when data is a tensor).
 function Tensor:new_tensor(data, opts) return torch.tensor(data, defaults_of(self, opts)) end
 
+-- x.new(...) and x:new(...): Torch7's and PyTorch's legacy constructor with x's dtype and device: no arguments
+-- give an empty 1-d tensor, sizes (numbers or a torch.Size) an uninitialised tensor, a Lua table its data. A
+-- property returning a function bound to x, because Torch7 code calls it without the colon.
+local function new_like(x, ...)
+  local n, first = select('#', ...), (select(1, ...))
+  if n == 0 then return x:new_empty(0) end
+  if type(first) == 'table' and getmetatable(first) ~= torch.Size and not is_opts(first) then
+    return x:new_tensor(first, (select(2, ...)))
+  end
+  return x:new_empty(...)
+end
+core.getters.new = function(self)
+  return function(...)
+    if rawequal((select(1, ...)), self) then return new_like(self, select(2, ...)) end
+    return new_like(self, ...)
+  end
+end
+
 -- ---- from Lua values ----
 
 -- The shape of a (nested, rectangular) Lua table, and the dtype its values suggest.
@@ -242,6 +260,36 @@ function torch.tensor(data, opts)
     return apply_requires_grad('tensor', t, opts or {})
   end
   return from_data('tensor', data, opts)
+end
+
+--- torch.as_tensor(data, opts) -> Tensor
+--- torch.asarray(data, opts) -> Tensor
+-- data as a tensor without copying when it already is one of the dtype and device asked (then it is returned
+-- itself), else as torch.tensor(data, opts) or data:to(opts). asarray also takes opts.copy = true (always a new
+-- tensor) and opts.requires_grad. opts: dtype, device.
+local function as_tensor(fn, data, opts)
+  if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  opts = opts or {}
+  if not is_tensor(data) then return from_data(fn, data, opts) end
+  local t = data
+  if opts.dtype ~= nil or opts.device ~= nil then t = t:to({ dtype = opts.dtype, device = opts.device }) end
+  if opts.copy and rawequal(t, data) then t = t:clone() end
+  if opts.requires_grad then t:requires_grad_() end
+  return t
+end
+function torch.as_tensor(data, opts) return as_tensor('as_tensor', data, opts) end
+function torch.asarray(data, opts) return as_tensor('asarray', data, opts) end
+
+--- torch.scalar_tensor(value, opts) -> Tensor
+-- A 0-d tensor holding value (a number or a boolean) in the default float dtype unless opts.dtype says
+-- otherwise, as PyTorch. opts: dtype, device, requires_grad.
+function torch.scalar_tensor(value, opts)
+  if type(value) == 'boolean' then value = value and 1 or 0 end
+  if type(value) ~= 'number' then argerror('scalar_tensor', 'expected a number, got %s', type(value)) end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.dtype = o.dtype or dtype.name[dtype.default]
+  return torch.full({}, value, o)
 end
 
 -- ---- ranges ----

@@ -16,6 +16,7 @@ require 'tensor.compare'
 require 'tensor.composite_ops'
 require 'tensor.scans'
 require 'tensor.lua_functions'
+require 'tensor.spellings'     -- other names of the ops above, so it comes after them
 require 'tensor.print'
 require 'tensor.system'
 require 'tensor.serialization'

@@ -292,12 +292,17 @@ function torch.randint_like(x, low, high, opts)
   return t
 end
 
---- torch.bernoulli(p, opts) -> Tensor
--- A tensor of p's size, dtype and device holding 1 where a uniform draw falls below p (a tensor of
--- probabilities) and 0 elsewhere. opts: generator.
-function torch.bernoulli(p, opts)
-  local t = torch.empty_like(core.c_of(p, 'bernoulli', 'p') and p)
-  return t:bernoulli_(p, opts)
+--- torch.bernoulli(x, [p], opts) -> Tensor
+--- Tensor:bernoulli([p], opts) -> Tensor
+-- A tensor of x's size, dtype and device holding 1 where a uniform draw falls below x's element (x a tensor of
+-- probabilities) or below the number p when given, and 0 elsewhere. opts: generator.
+function Tensor:bernoulli(p, opts)
+  if args.is_opts(p) then p, opts = nil, p end
+  return torch.empty_like(self):bernoulli_(p == nil and self or p, opts)
+end
+function torch.bernoulli(x, p, opts)
+  core.c_of(x, 'bernoulli', 'the input')
+  return Tensor.bernoulli(x, p, opts)
 end
 
 --- torch.multinomial(input, num_samples, [replacement], {replacement=false, generator=}) -> Tensor

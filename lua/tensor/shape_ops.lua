@@ -1,6 +1,6 @@
 -- tensor.shape_ops: moving dims and broadcasting, as views made of the primitive ones in tensor.views (permute,
 -- reshape, expand), so that autograd differentiates them through those: movedim, swapaxes, ravel, the properties
--- x.T, x.mT and x.ndim, broadcast_to, broadcast_shapes, broadcast_tensors and meshgrid.
+-- x.T, x.mT, x.H, x.mH and x.ndim, adjoint, broadcast_to, broadcast_shapes, broadcast_tensors and meshgrid.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
 local args = require 'tensor.args'
@@ -77,6 +77,27 @@ getters.mT = function(self)
   return self:transpose(-2, -1)
 end
 getters.ndim = function(self) return self:dim() end
+
+-- x.H and x.mH (and x:adjoint()): the conjugate transposes, which for the real dtypes here are x.T of a matrix
+-- and x.mT. PyTorch keeps H to matrices (and 0-d tensors), so a batch needs mH.
+getters.H = function(self)
+  local n = self:dim()
+  if n == 0 then return self:view({}) end
+  if n ~= 2 then argerror('H', 'is only defined for matrices (2-d tensors), got %d-d; use mH for batches', n) end
+  return self:transpose(1, 2)
+end
+getters.mH = function(self)
+  if self:dim() < 2 then argerror('mH', 'expects a tensor with at least 2 dimensions, got %d', self:dim()) end
+  return self:transpose(-2, -1)
+end
+--- Tensor:adjoint() -> Tensor
+--- torch.adjoint(x) -> Tensor
+-- x.mH: the last two dims swapped (the conjugate transpose of real matrices), a view.
+function Tensor:adjoint()
+  if self:dim() < 2 then argerror('adjoint', 'expects a tensor with at least 2 dimensions, got %d', self:dim()) end
+  return self:transpose(-2, -1)
+end
+core.function_forms({ 'adjoint' })
 
 -- ---- broadcasting ----
 

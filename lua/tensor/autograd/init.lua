@@ -262,6 +262,8 @@ setters.grad = function(self, value)
 end
 
 getters.grad_fn = function(self) return rawget(self, '_fn') end
+-- x.retains_grad: whether x:retain_grad() made this non-leaf tensor keep its .grad (PyTorch's property).
+getters.retains_grad = function(self) return rawget(self, '_retains') == true end
 setters.grad_fn = function() error('grad_fn is read-only', 2) end
 getters.data = function(self) return self:detach() end
 setters.data = function(self, value)

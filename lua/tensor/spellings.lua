@@ -1,0 +1,90 @@
+-- tensor.spellings: PyTorch's and NumPy's other names for ops defined elsewhere (x:absolute() is x:abs(),
+-- torch.greater(a, b) is torch.gt(a, b)), and the thin forms PyTorch offers beside them (clamp_min, rsub,
+-- positive). Loaded after every op module, so each name reaches the op that is there; core.alias keeps them
+-- bound to autograd's recording forms.
+local core = require 'tensor.core'
+local args = require 'tensor.args'
+
+local torch, Tensor = core.torch, core.Tensor
+local alias, argerror = core.alias, args.argerror
+
+-- Other names of methods, each with its in-place form where the target has one.
+local METHOD_ALIASES = {
+  absolute = 'abs', negative = 'neg', fix = 'trunc', sgn = 'sign',
+  arcsin = 'asin', arccos = 'acos', arctan = 'atan', arctan2 = 'atan2', arcsinh = 'asinh', arccosh = 'acosh',
+  arctanh = 'atanh',
+  multiply = 'mul', divide = 'div', subtract = 'sub', true_divide = 'div',
+  greater = 'gt', less = 'lt', greater_equal = 'ge', less_equal = 'le', not_equal = 'ne',
+}
+
+local function_names = {}
+for name, target in pairs(METHOD_ALIASES) do
+  -- asinh and its kin come with the special functions; an alias of a missing op would be a nil method
+  if Tensor[target] then
+    alias(Tensor, name, target)
+    function_names[#function_names + 1] = name
+    if Tensor[target .. '_'] then
+      alias(Tensor, name .. '_', target .. '_')
+      function_names[#function_names + 1] = name .. '_'
+    end
+  end
+end
+
+-- Torch7-style and PyTorch in-place spellings of methods that are not element-wise ops.
+alias(Tensor, 'nelement', 'numel')
+alias(Tensor, 'apply_', 'apply')
+alias(Tensor, 'map_', 'map')
+alias(Tensor, 'map2_', 'map2')
+alias(Tensor, 'swapaxes_', 'transpose_')
+alias(Tensor, 'swapdims_', 'transpose_')
+
+-- torch.f(x, ...) for each method above and for the in-place forms of the element-wise ops, which PyTorch also
+-- offers as functions (torch.abs_(x)).
+local IN_PLACE_FUNCTIONS = {
+  'abs_', 'neg_', 'sign_', 'exp_', 'exp2_', 'expm1_', 'log_', 'log2_', 'log10_', 'log1p_', 'sqrt_', 'rsqrt_',
+  'sin_', 'cos_', 'tan_', 'asin_', 'acos_', 'atan_', 'sinh_', 'cosh_', 'tanh_', 'sigmoid_', 'relu_', 'erf_',
+  'erfc_', 'floor_', 'ceil_', 'round_', 'trunc_', 'frac_', 'reciprocal_', 'square_', 'clamp_', 'clip_',
+}
+for _, name in ipairs(IN_PLACE_FUNCTIONS) do
+  if Tensor[name] and not torch[name] then function_names[#function_names + 1] = name end
+end
+for i = #function_names, 1, -1 do
+  if torch[function_names[i]] then table.remove(function_names, i) end
+end
+core.function_forms(function_names)
+
+--- Tensor:clamp_min(min) -> Tensor
+--- Tensor:clamp_max(max) -> Tensor
+--- torch.clamp_min(x, min) -> Tensor
+--- torch.clamp_max(x, max) -> Tensor
+-- x:clamp(min) and x:clamp(nil, max), with the in-place forms clamp_min_ and clamp_max_.
+local function bound(fn, v)
+  if type(v) ~= 'number' and not core.is_tensor(v) then
+    argerror(fn, 'the bound must be a number or a tensor, got %s', type(v))
+  end
+  return v
+end
+function Tensor:clamp_min(min) return self:clamp(bound('clamp_min', min), nil) end
+function Tensor:clamp_max(max) return self:clamp(nil, bound('clamp_max', max)) end
+function Tensor:clamp_min_(min) return self:clamp_(bound('clamp_min_', min), nil) end
+function Tensor:clamp_max_(max) return self:clamp_(nil, bound('clamp_max_', max)) end
+core.composed_in_place.clamp_min_ = true
+core.composed_in_place.clamp_max_ = true
+
+--- Tensor:positive() -> Tensor
+--- torch.positive(x) -> Tensor
+-- x itself, as PyTorch's unary plus (refused for bool tensors, as there).
+function Tensor:positive()
+  if self:dtype() == 'bool' then argerror('positive', 'is not defined for bool tensors') end
+  return self
+end
+
+core.function_forms({ 'clamp_min', 'clamp_max', 'clamp_min_', 'clamp_max_', 'positive' })
+
+--- torch.rsub(a, b, alpha) -> Tensor
+-- b - alpha * a: sub with the operands swapped (a a tensor; b a tensor or a number).
+function torch.rsub(a, b, alpha)
+  core.c_of(a, 'rsub', 'the input')
+  if type(b) == 'number' then return (a * (alpha or 1)):neg():add(b) end
+  return torch.sub(b, a, alpha)
+end
