@@ -7,6 +7,7 @@ require 'tensor.creation'
 require 'tensor.random'
 require 'tensor.indexing'
 require 'tensor.convert'
+require 'tensor.type_info'
 require 'tensor.pointwise'
 require 'tensor.reduce'
 require 'tensor.index_ops'    -- with tensor.sort_ops and tensor.join_ops
