@@ -24,6 +24,23 @@ local function is_opts(t)
 end
 M.is_opts = is_opts
 
+-- Raises an error naming fn when an options table holds a key that is neither in the list `names` nor in the
+-- set `extra` (a misspelt option would otherwise be dropped silently). `also` ends the list of options in the
+-- message (', dtype and device').
+function M.check_option_keys(fn, opts, names, extra, also)
+  for key in pairs(opts) do
+    local known = extra and extra[key]
+    for i = 1, #names do
+      if names[i] == key then known = true break end
+    end
+    if not known then
+      local listed = table.concat(names, ', ')
+      if also then listed = listed == '' and also:gsub('^, ', '') or listed .. also end
+      argerror(fn, 'unknown option %s (the options are %s)', tostring(key), listed == '' and 'none' or listed)
+    end
+  end
+end
+
 local function is_integer(v) return type(v) == 'number' and v == math.floor(v) and v > -2^63 and v < 2^63 end
 M.is_integer = is_integer
 

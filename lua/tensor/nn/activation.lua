@@ -22,8 +22,7 @@ return function(nn)
   end
 
   local function inplace_init(self, inplace)
-    if common.is_opts(inplace) then inplace = inplace.inplace end
-    self.inplace = inplace == true
+    self.inplace = common.options(self:typename(), { 'inplace' }, inplace).inplace == true
   end
   local function inplace_repr(self) return self.inplace and 'inplace=True' or '' end
 
@@ -31,20 +30,19 @@ return function(nn)
   define('ReLU', 'relu', inplace_init, function(self) return self.inplace end, inplace_repr)
   --- nn.LeakyReLU(negative_slope=0.01, inplace=false) -> module
   define('LeakyReLU', 'leaky_relu', function(self, slope, inplace)
-    if common.is_opts(slope) then slope, inplace = slope.negative_slope, slope.inplace end
-    self.negative_slope, self.inplace = slope or 0.01, inplace == true
+    local o = common.options('LeakyReLU', { 'negative_slope', 'inplace' }, slope, inplace)
+    self.negative_slope, self.inplace = o.negative_slope or 0.01, o.inplace == true
   end, function(self) return self.negative_slope, self.inplace end,
   function(self) return 'negative_slope=' .. self.negative_slope .. (self.inplace and ', inplace=True' or '') end)
   --- nn.ELU(alpha=1, inplace=false) -> module
   define('ELU', 'elu', function(self, alpha, inplace)
-    if common.is_opts(alpha) then alpha, inplace = alpha.alpha, alpha.inplace end
-    self.alpha, self.inplace = alpha or 1, inplace == true
+    local o = common.options('ELU', { 'alpha', 'inplace' }, alpha, inplace)
+    self.alpha, self.inplace = o.alpha or 1, o.inplace == true
   end, function(self) return self.alpha, self.inplace end,
   function(self) return 'alpha=' .. common.float(self.alpha) .. (self.inplace and ', inplace=True' or '') end)
   --- nn.GELU(approximate='none') -> module
   define('GELU', 'gelu', function(self, approximate)
-    if common.is_opts(approximate) then approximate = approximate.approximate end
-    self.approximate = approximate or 'none'
+    self.approximate = common.options('GELU', { 'approximate' }, approximate).approximate or 'none'
   end, function(self) return self.approximate end, function(self) return "approximate='" .. self.approximate .. "'" end)
   --- nn.SiLU() -> module
   define('SiLU', 'silu')
@@ -66,20 +64,19 @@ return function(nn)
   define('ReLU6', 'relu6')
   --- nn.Softplus(beta=1, threshold=20) -> module
   define('Softplus', 'softplus', function(self, beta, threshold)
-    if common.is_opts(beta) then beta, threshold = beta.beta, beta.threshold end
-    self.beta, self.threshold = beta or 1, threshold or 20
+    local o = common.options('Softplus', { 'beta', 'threshold' }, beta, threshold)
+    self.beta, self.threshold = o.beta or 1, o.threshold or 20
   end, function(self) return self.beta, self.threshold end,
   function(self) return string.format('beta=%s, threshold=%s', self.beta, self.threshold) end)
   --- nn.Hardtanh(min_val=-1, max_val=1) -> module
   define('Hardtanh', 'hardtanh', function(self, lo, hi)
-    if common.is_opts(lo) then lo, hi = lo.min_val, lo.max_val end
-    self.min_val, self.max_val = lo or -1, hi or 1
+    local o = common.options('Hardtanh', { 'min_val', 'max_val' }, lo, hi)
+    self.min_val, self.max_val = o.min_val or -1, o.max_val or 1
   end, function(self) return self.min_val, self.max_val end,
   function(self) return string.format('min_val=%s, max_val=%s', common.float(self.min_val), common.float(self.max_val)) end)
 
   local function dim_init(self, dim)
-    if common.is_opts(dim) then dim = dim.dim end
-    self.dim = dim
+    self.dim = common.options(self:typename(), { 'dim' }, dim).dim
   end
   local function dim_args(self) return self.dim or -1 end
   local function dim_repr(self) return 'dim=' .. tostring(self.dim) end
@@ -98,9 +95,10 @@ return function(nn)
   PReLU.__keeps_no_tensors = true
   function PReLU:init(num_parameters, value, opts)
     if common.is_opts(num_parameters) then
-      opts = num_parameters
+      opts = common.options('PReLU', { 'num_parameters', 'init' }, num_parameters)
       num_parameters, value = opts.num_parameters, opts.init
     end
+    common.check_options('PReLU', opts)
     self.num_parameters = num_parameters or 1
     self.weight = common.parameter({ self.num_parameters }, opts)
     init.constant_(self.weight, value or 0.25)

@@ -1,6 +1,7 @@
 -- tensor.nn.common: what the layer files share: options read positionally or from a trailing table,
 -- parameter creation with dtype/device options, and errors that name the module.
 local core = require 'tensor.core'
+local args = require 'tensor.args'
 local torch = require 'tensor'
 local module = require 'tensor.nn.module'
 
@@ -13,19 +14,14 @@ local FACTORY = { dtype = true, device = true }
 
 -- Reads options named `names` from positional arguments, or from a table given in their place; a key of that
 -- table that is not an option of `owner` is an error (a misspelt option would otherwise be dropped silently).
+local function check_keys(owner, opts, names)
+  args.check_option_keys(owner, opts, names, FACTORY, ', dtype and device')
+end
+
 function M.options(owner, names, ...)
   local first = select(1, ...)
   if M.is_opts(first) then
-    for key in pairs(first) do
-      local known = FACTORY[key]
-      for _, name in ipairs(names) do
-        if name == key then known = true break end
-      end
-      if not known then
-        error(string.format('%s: unknown option %s (the options are %s, dtype and device)', owner, tostring(key),
-                            table.concat(names, ', ')), 4)
-      end
-    end
+    check_keys(owner, first, names)
     return first
   end
   local opts = {}
@@ -33,6 +29,13 @@ function M.options(owner, names, ...)
     local v = select(i, ...)
     if v ~= nil then opts[name] = v end
   end
+  return opts
+end
+
+-- Checks a table given as a constructor's trailing options (Linear(4, 2, true, {dtype=...})): only `names`,
+-- dtype and device may appear. Returns it.
+function M.check_options(owner, opts, names)
+  if M.is_opts(opts) then check_keys(owner, opts, names or {}) end
   return opts
 end
 

@@ -17,8 +17,8 @@ return function(nn)
   nn.Dropout = Dropout
   Dropout.__keeps_no_tensors = true -- (see nn.Sequential)
   function Dropout:init(p, inplace)
-    if common.is_opts(p) then p, inplace = p.p, p.inplace end
-    self.p, self.inplace = p or 0.5, inplace == true
+    local o = common.options('Dropout', { 'p', 'inplace' }, p, inplace)
+    self.p, self.inplace = o.p or 0.5, o.inplace == true
     check_p('Dropout', self.p)
   end
   function Dropout:forward(x) return F.dropout(x, self.p, self.training, self.inplace) end
@@ -30,8 +30,7 @@ return function(nn)
   nn.Dropout2d = Dropout2d
   Dropout2d.__keeps_no_tensors = true
   function Dropout2d:init(p)
-    if common.is_opts(p) then p = p.p end
-    self.p = p or 0.5
+    self.p = common.options('Dropout2d', { 'p', 'inplace' }, p).p or 0.5
     check_p('Dropout2d', self.p)
   end
   function Dropout2d:forward(x)

@@ -5,6 +5,7 @@
 local core = require 'tensor.core'
 local torch = require 'tensor'
 local K = require 'tensor.nn_kernels'
+local args = require 'tensor.args'
 
 local is_tensor = core.is_tensor
 
@@ -25,11 +26,17 @@ local function check_tensor(fn, x, what)
   return x
 end
 
+-- An options table of F.fn, checked for keys that are not in `names`; returned.
+local function checked(fn, opts, names)
+  args.check_option_keys('F.' .. fn, opts, names)
+  return opts
+end
+
 -- Options from positional arguments (named by `names`) or a trailing options table.
-local function options(names, ...)
+local function options(fn, names, ...)
   if select('#', ...) == 0 then return {} end -- (no loop to cut a caller's compiled trace short)
   local first = select(1, ...)
-  if is_opts(first) then return first end
+  if is_opts(first) then return checked(fn, first, names) end
   local opts = {}
   for i, name in ipairs(names) do
     local v = select(i, ...)
@@ -82,7 +89,7 @@ local function define_conv(name, transposed)
   F[name] = function(x, w, b, ...)
     check_tensor(name, x, 'the input')
     check_tensor(name, w, 'the weight')
-    return raw[name](x, w, b, options(names, ...))
+    return raw[name](x, w, b, options(name, names, ...))
   end
 end
 
@@ -102,7 +109,7 @@ local function define_max_pool(name)
   raw[name] = function(x, kernel_size, opts) return K[name](x, kernel_size, opts) end
   F[name] = function(x, kernel_size, ...)
     check_tensor(name, x, 'the input')
-    local opts = options({ 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices' }, ...)
+    local opts = options(name, { 'stride', 'padding', 'dilation', 'ceil_mode', 'return_indices' }, ...)
     local y, indices = raw[name](x, kernel_size, opts)
     if opts.return_indices then return y, indices end
     return y
@@ -119,7 +126,7 @@ local function define_avg_pool(name)
   F[name] = function(x, kernel_size, ...)
     check_tensor(name, x, 'the input')
     return raw[name](x, kernel_size,
-                          options({ 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override' }, ...))
+                          options(name, { 'stride', 'padding', 'ceil_mode', 'count_include_pad', 'divisor_override' }, ...))
   end
 end
 --- F.avg_pool1d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true)
@@ -132,7 +139,9 @@ local function define_adaptive(name, returns_indices)
   raw[name] = function(x, size) return K[name](x, size) end
   F[name] = function(x, output_size, return_indices)
     check_tensor(name, x, 'the input')
-    if is_opts(return_indices) then return_indices = return_indices.return_indices end
+    if is_opts(return_indices) then
+      return_indices = checked(name, return_indices, returns_indices and { 'return_indices' } or {}).return_indices
+    end
     local y, indices = raw[name](x, output_size)
     if returns_indices and return_indices then return y, indices end
     return y
@@ -160,20 +169,21 @@ end
 --- F.relu(input, inplace=false) -> Tensor
 function F.relu(x, inplace)
   check_tensor('relu', x, 'the input')
-  if inplace == true or (is_opts(inplace) and inplace.inplace) then return x:relu_() end
+  if is_opts(inplace) then checked('relu', inplace, { 'inplace' }) inplace = inplace.inplace end
+  if inplace == true then return x:relu_() end
   return x:relu()
 end
 --- F.leaky_relu(input, negative_slope=0.01, inplace=false) -> Tensor
 function F.leaky_relu(x, slope, inplace)
   check_tensor('leaky_relu', x, 'the input')
-  if is_opts(slope) then slope, inplace = slope.negative_slope, slope.inplace end
+  if is_opts(slope) then checked('leaky_relu', slope, { 'negative_slope', 'inplace' }) slope, inplace = slope.negative_slope, slope.inplace end
   if inplace then return x:leaky_relu_(slope or 0.01) end
   return x:leaky_relu(slope or 0.01)
 end
 --- F.elu(input, alpha=1, inplace=false) -> Tensor
 function F.elu(x, alpha, inplace)
   check_tensor('elu', x, 'the input')
-  if is_opts(alpha) then alpha, inplace = alpha.alpha, alpha.inplace end
+  if is_opts(alpha) then checked('elu', alpha, { 'alpha', 'inplace' }) alpha, inplace = alpha.alpha, alpha.inplace end
   if inplace then return x:elu_(alpha or 1) end
   return x:elu(alpha or 1)
 end
@@ -203,8 +213,8 @@ function F.hardsigmoid(x) return (x / 6 + 0.5):hardtanh(0, 1) end -- (no gradien
 --- F.hardswish(input) -> Tensor
 function F.hardswish(x) return x * F.hardsigmoid(x) end
 
-local function dim_of(x, dim)
-  if is_opts(dim) then dim = dim.dim end
+local function dim_of(fn, dim)
+  if is_opts(dim) then checked(fn, dim, { 'dim' }) dim = dim.dim end
   return dim or -1
 end
 
@@ -214,12 +224,12 @@ raw.log_softmax = function(x, dim) return K.log_softmax(x, dim) end
 -- exp(x) / sum(exp(x)) along dim (1-based), computed stably.
 function F.softmax(x, dim)
   check_tensor('softmax', x, 'the input')
-  return raw.softmax(x, dim_of(x, dim))
+  return raw.softmax(x, dim_of('softmax', dim))
 end
 --- F.log_softmax(input, dim=-1) -> Tensor
 function F.log_softmax(x, dim)
   check_tensor('log_softmax', x, 'the input')
-  return raw.log_softmax(x, dim_of(x, dim))
+  return raw.log_softmax(x, dim_of('log_softmax', dim))
 end
 --- F.softmin(input, dim=-1) -> Tensor
 function F.softmin(x, dim) return F.softmax(-x, dim) end
@@ -234,6 +244,7 @@ end
 function F.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
   check_tensor('batch_norm', x, 'the input')
   if is_opts(weight) then
+    checked('batch_norm', weight, { 'weight', 'bias', 'training', 'momentum', 'eps' })
     weight, bias, training, momentum, eps = weight.weight, weight.bias, weight.training, weight.momentum, weight.eps
   end
   return (raw.batch_norm(x, running_mean, running_var, weight, bias, training == true, momentum or 0.1, eps or 1e-5))
@@ -243,7 +254,7 @@ raw.layer_norm = function(x, shape, weight, bias, eps) return K.layer_norm(x, sh
 --- F.layer_norm(input, normalized_shape, weight, bias, eps=1e-5) -> Tensor
 function F.layer_norm(x, shape, weight, bias, eps)
   check_tensor('layer_norm', x, 'the input')
-  if is_opts(weight) then weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  if is_opts(weight) then checked('layer_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps end
   return (raw.layer_norm(x, shape, weight, bias, eps or 1e-5))
 end
 
@@ -251,7 +262,7 @@ raw.group_norm = function(x, groups, weight, bias, eps) return K.group_norm(x, g
 --- F.group_norm(input, num_groups, weight, bias, eps=1e-5) -> Tensor
 function F.group_norm(x, groups, weight, bias, eps)
   check_tensor('group_norm', x, 'the input')
-  if is_opts(weight) then weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  if is_opts(weight) then checked('group_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps end
   return (raw.group_norm(x, groups, weight, bias, eps or 1e-5))
 end
 
@@ -261,7 +272,7 @@ raw.dropout = function(x, p, opts) return K.dropout(x, p, true, opts) end
 -- others by 1/(1-p); identity when not training. nn.Dropout2d's forward.
 function F.dropout2d(x, p, training, inplace)
   check_tensor('dropout2d', x, 'the input')
-  if is_opts(p) then p, training, inplace = p.p, p.training, p.inplace end
+  if is_opts(p) then checked('dropout2d', p, { 'p', 'training', 'inplace' }) p, training, inplace = p.p, p.training, p.inplace end
   p = p or 0.5
   if type(p) ~= 'number' or p < 0 or p > 1 then fail('dropout2d', 'p must be a probability in [0, 1], got %s', tostring(p)) end
   if training == false or p == 0 then return x end
@@ -306,7 +317,7 @@ end
 function F.dropout(x, p, training, inplace)
   check_tensor('dropout', x, 'the input')
   local opts
-  if is_opts(p) then opts, p, training, inplace = p, p.p, p.training, p.inplace end
+  if is_opts(p) then checked('dropout', p, { 'p', 'training', 'inplace', 'generator' }) opts, p, training, inplace = p, p.p, p.training, p.inplace end
   p = p or 0.5
   if type(p) ~= 'number' or p < 0 or p > 1 then fail('dropout', 'p must be a probability in [0, 1], got %s', tostring(p)) end
   if training == false or p == 0 then return x end
@@ -329,7 +340,7 @@ end
 function F.embedding(ids, weight, ...)
   check_tensor('embedding', ids, 'the ids')
   check_tensor('embedding', weight, 'the weight')
-  local opts = options({ 'padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq' }, ...)
+  local opts = options('embedding', { 'padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq' }, ...)
   if opts.max_norm then
     torch.no_grad(function()
       local rows = ids:reshape(-1):unique()
@@ -366,27 +377,27 @@ local function pair(fn, x, t)
   end
 end
 
-local function reduction_of(opts, positional)
-  if is_opts(opts) then return opts.reduction end
-  return positional
+local function reduction_of(fn, opts)
+  if is_opts(opts) then return checked(fn, opts, { 'reduction' }).reduction end
+  return opts
 end
 
 --- F.mse_loss(input, target, reduction='mean') -> Tensor
 function F.mse_loss(x, t, reduction)
   pair('mse_loss', x, t)
-  return reduce('mse_loss', (x - t):square(), reduction_of(reduction, reduction))
+  return reduce('mse_loss', (x - t):square(), reduction_of('mse_loss', reduction))
 end
 
 --- F.l1_loss(input, target, reduction='mean') -> Tensor
 function F.l1_loss(x, t, reduction)
   pair('l1_loss', x, t)
-  return reduce('l1_loss', (x - t):abs(), reduction_of(reduction, reduction))
+  return reduce('l1_loss', (x - t):abs(), reduction_of('l1_loss', reduction))
 end
 
 --- F.smooth_l1_loss(input, target, reduction='mean', beta=1) -> Tensor
 -- 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta = 0 is the L1 loss).
 function F.smooth_l1_loss(x, t, reduction, beta)
-  if is_opts(reduction) then reduction, beta = reduction.reduction, reduction.beta end
+  if is_opts(reduction) then checked('smooth_l1_loss', reduction, { 'reduction', 'beta' }) reduction, beta = reduction.reduction, reduction.beta end
   pair('smooth_l1_loss', x, t)
   beta = beta or 1
   local d = (x - t):abs()
@@ -396,22 +407,19 @@ end
 
 --- F.huber_loss(input, target, reduction='mean', delta=1) -> Tensor
 function F.huber_loss(x, t, reduction, delta)
-  if is_opts(reduction) then reduction, delta = reduction.reduction, reduction.delta end
+  if is_opts(reduction) then checked('huber_loss', reduction, { 'reduction', 'delta' }) reduction, delta = reduction.reduction, reduction.delta end
   pair('huber_loss', x, t)
   delta = delta or 1
   local d = (x - t):abs()
   return reduce('huber_loss', torch.where(d:lt(delta), d:square() * 0.5, (d - 0.5 * delta) * delta), reduction)
 end
 
-local CLASS_LOSS_OPTIONS = { weight = true, ignore_index = true, reduction = true, label_smoothing = true }
+local CLASS_LOSS_OPTIONS = {
+  cross_entropy = { 'weight', 'ignore_index', 'reduction', 'label_smoothing' },
+  nll_loss = { 'weight', 'ignore_index', 'reduction' },
+}
 local function class_loss_options(fn, ...)
-  local opts = options({ 'weight', 'ignore_index', 'reduction', 'label_smoothing' }, ...)
-  for k in pairs(opts) do
-    if not CLASS_LOSS_OPTIONS[k] or (fn == 'nll_loss' and k == 'label_smoothing') then
-      fail(fn, 'unknown option %s (the options are weight, ignore_index, reduction%s)', tostring(k),
-           fn == 'nll_loss' and '' or ', label_smoothing')
-    end
-  end
+  local opts = options(fn, CLASS_LOSS_OPTIONS[fn], ...)
   if opts.reduction ~= nil and not REDUCTIONS[opts.reduction] then
     fail(fn, "reduction must be 'mean', 'sum' or 'none', got %s", tostring(opts.reduction))
   end
@@ -460,7 +468,7 @@ local BinaryCrossEntropy = torch.autograd.Function {
 -- -(t log x + (1 - t) log(1 - x)) for probabilities x and a target of the same shape, with the logs clamped at
 -- -100 as in PyTorch; weight broadcasts to the input.
 function F.binary_cross_entropy(x, t, weight, reduction)
-  if is_opts(weight) then weight, reduction = weight.weight, weight.reduction end
+  if is_opts(weight) then checked('binary_cross_entropy', weight, { 'weight', 'reduction' }) weight, reduction = weight.weight, weight.reduction end
   pair('binary_cross_entropy', x, t)
   if not x:is_same_size(t) then
     fail('binary_cross_entropy', 'the target %s must have the size of the input %s', shape_string(t), shape_string(x))
@@ -475,7 +483,7 @@ end
 --- F.binary_cross_entropy_with_logits(input, target, weight, reduction='mean', pos_weight) -> Tensor
 -- Sigmoid and binary cross entropy in one stable expression; pos_weight weighs the positive class.
 function F.binary_cross_entropy_with_logits(x, t, weight, reduction, pos_weight)
-  if is_opts(weight) then weight, reduction, pos_weight = weight.weight, weight.reduction, weight.pos_weight end
+  if is_opts(weight) then checked('binary_cross_entropy_with_logits', weight, { 'weight', 'reduction', 'pos_weight' }) weight, reduction, pos_weight = weight.weight, weight.reduction, weight.pos_weight end
   pair('binary_cross_entropy_with_logits', x, t)
   -- log(1 + exp(-x)) in two smooth pieces that never overflow, joined by where, so that the gradient is
   -- -sigmoid(-x) everywhere (at x = 0 too, where max(-x, 0) + log1p(exp(-|x|)) gave -1 instead of -1/2)
@@ -495,7 +503,7 @@ end
 -- Kullback-Leibler divergence with log-probabilities as input: target * (log target - input) summed per the
 -- reduction ('batchmean' divides the sum by the batch size, the mathematically correct mean).
 function F.kl_div(x, t, reduction, log_target)
-  if is_opts(reduction) then reduction, log_target = reduction.reduction, reduction.log_target end
+  if is_opts(reduction) then checked('kl_div', reduction, { 'reduction', 'log_target' }) reduction, log_target = reduction.reduction, reduction.log_target end
   pair('kl_div', x, t)
   local loss
   if log_target then
@@ -526,7 +534,7 @@ end
 --- F.normalize(input, p=2, dim=2, eps=1e-12) -> Tensor
 -- input / max(norm_p(input, dim), eps).
 function F.normalize(x, p, dim, eps)
-  if is_opts(p) then p, dim, eps = p.p, p.dim, p.eps end
+  if is_opts(p) then checked('normalize', p, { 'p', 'dim', 'eps' }) p, dim, eps = p.p, p.dim, p.eps end
   local n = x:norm(p or 2, dim or 2, true):clamp({ min = eps or 1e-12 })
   return x / n
 end
@@ -534,7 +542,7 @@ end
 --- F.cosine_similarity(x1, x2, dim=2, eps=1e-8) -> Tensor
 -- <x1, x2> / sqrt(max(|x1|^2, eps^2) max(|x2|^2, eps^2)) along dim (x1 and x2 broadcast), as PyTorch.
 function F.cosine_similarity(a, b, dim, eps)
-  if is_opts(dim) then dim, eps = dim.dim, dim.eps end
+  if is_opts(dim) then checked('cosine_similarity', dim, { 'dim', 'eps' }) dim, eps = dim.dim, dim.eps end
   dim, eps = dim or 2, eps or 1e-8
   -- PyTorch floors the squared norms at eps^2 without recording the floor: below it the value is the floor's but
   -- the gradient still that of the squared norm
@@ -549,7 +557,7 @@ end
 -- amount must be less than the dim's size), 'replicate' (the edge element repeated) and 'circular' (wrapped
 -- around, at most the dim's size).
 function F.pad(x, pad, mode, value)
-  if is_opts(mode) then mode, value = mode.mode, mode.value end
+  if is_opts(mode) then checked('pad', mode, { 'mode', 'value' }) mode, value = mode.mode, mode.value end
   mode = mode or 'constant'
   if mode ~= 'constant' and mode ~= 'reflect' and mode ~= 'replicate' and mode ~= 'circular' then
     fail('pad', "mode must be 'constant', 'reflect', 'replicate' or 'circular', got %s", tostring(mode))
@@ -608,7 +616,7 @@ end
 -- (true = keep), a float mask is added. scale defaults to 1/sqrt(head dim).
 function F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale)
   if is_opts(attn_mask) then
-    local o = attn_mask
+    local o = checked('scaled_dot_product_attention', attn_mask, { 'attn_mask', 'dropout_p', 'is_causal', 'scale' })
     attn_mask, dropout_p, is_causal, scale = o.attn_mask, o.dropout_p, o.is_causal, o.scale
   end
   scale = scale or 1 / math.sqrt(q:size(-1))

@@ -20,6 +20,7 @@ return function(nn)
   Linear.__keeps_no_tensors = true
   function Linear:init(in_features, out_features, bias, opts)
     if common.is_opts(bias) then opts, bias = bias, bias.bias end
+    common.check_options('Linear', opts, { 'bias' })
     common.positive_int('Linear', 'in_features', in_features)
     common.positive_int('Linear', 'out_features', out_features)
     self.in_features, self.out_features = in_features, out_features
@@ -52,6 +53,7 @@ return function(nn)
   nn.Bilinear = Bilinear
   function Bilinear:init(in1, in2, out, bias, opts)
     if common.is_opts(bias) then opts, bias = bias, bias.bias end
+    common.check_options('Bilinear', opts, { 'bias' })
     self.in1_features, self.in2_features, self.out_features = in1, in2, out
     self.weight = common.parameter({ out, in1, in2 }, opts)
     if bias ~= false then self.bias = common.parameter({ out }, opts) end
@@ -80,8 +82,8 @@ return function(nn)
   nn.Flatten = Flatten
   Flatten.__keeps_no_tensors = true
   function Flatten:init(start_dim, end_dim)
-    if common.is_opts(start_dim) then start_dim, end_dim = start_dim.start_dim, start_dim.end_dim end
-    self.start_dim, self.end_dim = start_dim or 2, end_dim or -1
+    local o = common.options('Flatten', { 'start_dim', 'end_dim' }, start_dim, end_dim)
+    self.start_dim, self.end_dim = o.start_dim or 2, o.end_dim or -1
   end
   function Flatten:forward(x) return x:flatten(self.start_dim, self.end_dim) end
   function Flatten:extra_repr() return string.format('start_dim=%d, end_dim=%d', self.start_dim, self.end_dim) end

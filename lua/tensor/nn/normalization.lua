@@ -16,6 +16,7 @@ return function(nn)
         opts = eps
         eps, momentum, affine, track_running_stats = opts.eps, opts.momentum, opts.affine, opts.track_running_stats
       end
+      common.check_options(name, opts, { 'eps', 'momentum', 'affine', 'track_running_stats' })
       common.positive_int(name, 'num_features', num_features)
       self.num_features, self.eps = num_features, eps or 1e-5
       -- momentum = false (PyTorch's None) gives a cumulative moving average
@@ -90,6 +91,7 @@ return function(nn)
       opts = eps
       eps, elementwise_affine = opts.eps, opts.elementwise_affine
     end
+    common.check_options('LayerNorm', opts, { 'eps', 'elementwise_affine', 'bias' })
     self.normalized_shape = type(shape) == 'number' and { shape } or shape
     self.eps, self.elementwise_affine = eps or 1e-5, elementwise_affine ~= false
     if self.elementwise_affine then
@@ -126,6 +128,7 @@ return function(nn)
       opts = eps
       eps, affine = opts.eps, opts.affine
     end
+    common.check_options('GroupNorm', opts, { 'eps', 'affine' })
     common.positive_int('GroupNorm', 'num_groups', num_groups)
     common.positive_int('GroupNorm', 'num_channels', num_channels)
     if num_channels % num_groups ~= 0 then

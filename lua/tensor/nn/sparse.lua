@@ -14,8 +14,10 @@ return function(nn)
   local Embedding = Module:extend('Embedding')
   nn.Embedding = Embedding
   function Embedding:init(num_embeddings, embedding_dim, padding_idx, opts)
+    local names = { 'padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq', 'sparse' }
     if common.is_opts(padding_idx) then opts, padding_idx = padding_idx, padding_idx.padding_idx end
-    opts = opts or {}
+    opts = common.check_options('Embedding', opts, names) or {}
+    if opts.sparse then error('Embedding: sparse gradients are not supported (sparse=true)', 3) end
     common.positive_int('Embedding', 'num_embeddings', num_embeddings)
     common.positive_int('Embedding', 'embedding_dim', embedding_dim)
     self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
@@ -48,7 +50,7 @@ return function(nn)
 
   --- nn.Embedding.from_pretrained(embeddings, {freeze=true, padding_idx=})
   function Embedding.from_pretrained(embeddings, opts)
-    opts = opts or {}
+    opts = common.check_options('Embedding.from_pretrained', opts, { 'freeze', 'padding_idx' }) or {}
     local m = Embedding(embeddings:size(1), embeddings:size(2), { padding_idx = opts.padding_idx })
     torch.no_grad(function() m.weight:copy_(embeddings) end)
     m.weight.requires_grad = opts.freeze == false
