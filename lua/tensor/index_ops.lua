@@ -11,6 +11,7 @@ local core = require 'tensor.core'
 local alias = core.alias
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
+local mode = require 'tensor.autograd.mode'
 
 local C, wrap, check, Tensor, torch = core.C, core.wrap, core.check, core.Tensor, core.torch
 local is_tensor, is_opts, argerror, dim_of = core.is_tensor, args.is_opts, args.argerror, args.dim
@@ -187,6 +188,28 @@ end
 
 local REDUCE_IDENTITY = { sum = 0, prod = 1 }
 
+-- The reductions of scatter_reduce_ and index_reduce_ into x in place, made of their one primitive
+-- put(t, src_or_number, code): a write into t at the op's positions with reduction code.
+local function reduce_into(fn, put, x, src, reduce, include_self)
+  if reduce == 'amax' or reduce == 'amin' then
+    -- max and min are idempotent: seeding the positions with one of their own values drops self's
+    if not include_self then put(x, src, SET) end
+    return put(x, src, reduce == 'amax' and AMAX or AMIN)
+  elseif reduce == 'sum' or reduce == 'prod' then
+    if not include_self then put(x, REDUCE_IDENTITY[reduce], SET) end
+    return put(x, src, reduce == 'sum' and ADD or MUL)
+  elseif reduce == 'mean' then
+    local counts = include_self and torch.ones_like(x) or torch.zeros_like(x)
+    put(counts, torch.ones_like(src, { dtype = x:dtype() }), ADD)
+    if not include_self then put(x, 0, SET) end
+    put(x, src, ADD)
+    counts:clamp_(1)
+    if dtype.floating[tonumber(x._c.dtype)] then return x:div_(counts) end
+    return x:copy_(x:floor_divide(counts))
+  end
+  argerror(fn, "reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got %s", tostring(reduce))
+end
+
 --- Tensor:scatter_reduce_(dim, index, src, reduce, {include_self=true}) -> self
 -- Reduces src into self at the positions index gives along dim, with reduce 'sum', 'prod', 'mean', 'amax' or
 -- 'amin' (NaN propagates through amax/amin). include_self=false leaves self's old values out of the reduction
@@ -199,23 +222,8 @@ function Tensor:scatter_reduce_(dim, index, src, reduce, opts)
   if is_opts(opts) and opts.include_self ~= nil then include_self = opts.include_self end
   if not is_tensor(src) then argerror(fn, 'src must be a tensor, got %s', type(src)) end
   index = index_arg(fn, index)
-  if reduce == 'amax' or reduce == 'amin' then
-    -- max and min are idempotent: seeding the positions with one of their own values drops self's
-    if not include_self then scatter_into(fn, self, dim, index, src, SET) end
-    return scatter_into(fn, self, dim, index, src, reduce == 'amax' and AMAX or AMIN)
-  elseif reduce == 'sum' or reduce == 'prod' then
-    if not include_self then scatter_into(fn, self, dim, index, REDUCE_IDENTITY[reduce], SET) end
-    return scatter_into(fn, self, dim, index, src, reduce == 'sum' and ADD or MUL)
-  elseif reduce == 'mean' then
-    local counts = include_self and torch.ones_like(self) or torch.zeros_like(self)
-    scatter_into(fn, counts, dim, index, torch.ones_like(src, { dtype = self:dtype() }), ADD)
-    if not include_self then scatter_into(fn, self, dim, index, 0, SET) end
-    scatter_into(fn, self, dim, index, src, ADD)
-    counts:clamp_(1)
-    if dtype.floating[tonumber(self._c.dtype)] then return self:div_(counts) end
-    return self:copy_(self:floor_divide(counts))
-  end
-  argerror(fn, "reduce must be 'sum', 'prod', 'mean', 'amax' or 'amin', got %s", tostring(reduce))
+  return reduce_into(fn, function(t, v, code) return scatter_into(fn, t, dim, index, v, code) end, self, src, reduce,
+                     include_self)
 end
 
 --- Tensor:scatter_reduce(dim, index, src, reduce, {include_self=true}) -> Tensor
@@ -292,6 +300,82 @@ end
 -- index_fill_ on a copy of self.
 function Tensor:index_fill(dim, index, value)
   return index_reduce_into('index_fill', self:clone(), dim, index, nil, scalar_arg('index_fill', value), SET)
+end
+
+-- ---- index_reduce_ ----
+
+local INDEX_REDUCE = { prod = true, mean = true, amax = true, amin = true }
+
+-- index_reduce_ into self, fn naming it in errors.
+local function index_reduce(fn, self, dim, index, source, reduce, opts)
+  if is_opts(reduce) then reduce, opts = reduce.reduce, reduce end
+  local include_self = not (is_opts(opts) and opts.include_self == false)
+  if not INDEX_REDUCE[reduce] then
+    argerror(fn, "reduce must be 'prod', 'mean', 'amax' or 'amin', got %s", tostring(reduce))
+  end
+  source = source_arg(fn, source)
+  if source:dtype() ~= self:dtype() then
+    argerror(fn, 'self (%s) and source (%s) must have one dtype', self:dtype(), source:dtype())
+  end
+  index = index_arg(fn, index)
+  local d = dim_of(fn, dim, self:dim())
+  if mode.enabled and (rawget(self, '_rg') or rawget(rawget(self, '_base') or self, '_rg') or rawget(source, '_rg')) then
+    if self.requires_grad and self:is_leaf() then
+      argerror(fn, 'a leaf tensor that requires grad cannot be modified in place; use index_reduce')
+    end
+    -- recorded as scatter_reduce_, whose index is index along dim and broadcast along the others
+    if index:dim() > 1 then argerror(fn, 'the index must be 1-d, got %d dims', index:dim()) end
+    local sizes, expected = self:shape(), source:shape()
+    if #sizes == 0 then sizes = { 1 } end
+    if #expected == 0 then expected = { 1 } end
+    local fits = #expected == #sizes
+    for k = 1, #sizes do fits = fits and expected[k] == (k == d + 1 and index:numel() or sizes[k]) end
+    if not fits then
+      argerror(fn, 'source of size [%s] does not match self of size [%s] for an index of %d elements along dim %d',
+               table.concat(source:shape(), ' x '), table.concat(self:shape(), ' x '), index:numel(), d + 1)
+    end
+    local n = sizes[d + 1]
+    local bad = index:lt(-n):logical_or(index:gt(n)):logical_or(index:eq(0))
+    if bad:any() then
+      argerror(fn, 'index %d is out of range for dim %d of size %d', index:masked_select(bad)[1], d + 1, n)
+    end
+    local shape = {}
+    for k = 1, #expected do shape[k] = k == d + 1 and -1 or 1 end
+    local spread = index:reshape(shape):expand(expected)
+    if source:dim() == 0 then spread = spread:reshape({}) end
+    return self:scatter_reduce_(d + 1, spread, source, reduce, { include_self = include_self })
+  end
+  local c_index = index._c
+  local function put(t, v, code)
+    -- (a number as a tensor: the kernel's fill takes negative positions, which its reductions refuse, and a
+    -- fill that passed before a refused reduction would leave self half written)
+    if not is_tensor(v) then v = torch.full_like(source, v) end
+    if C.tn_index_reduce_(t._c, d, c_index, v._c, 0, code, 1, BASE) ~= 0 then
+      -- (the kernel names its error after the write it was asked for: index_fill_, index_add_, ...)
+      core.raise((ffi.string(C.tn_last_error()):gsub('^index_%a+_:', fn .. ':')))
+    end
+    return t
+  end
+  return reduce_into(fn, put, self, source, reduce, include_self)
+end
+
+--- Tensor:index_reduce_(dim, index, source, reduce, {include_self=true}) -> self
+-- Reduces the slices of source along dim into the slices of self at the positions in index (1-d, one per slice of
+-- source, 1-based), with reduce 'prod', 'mean', 'amax' or 'amin' (positional or {reduce=}); source has self's
+-- dtype and self's sizes except #index along dim. include_self=false leaves self's old values out at the positions
+-- that receive something. Differentiable in self and source (as scatter_reduce_, which it then runs with index
+-- broadcast along the other dims; without a graph to record, the C kernel does it directly).
+-- Example: torch.ones(3, 2):index_reduce_(1, {1, 3, 1}, torch.full({3, 2}, 2.5), 'prod')   -- rows 1, 3: 6.25, 2.5
+function Tensor:index_reduce_(dim, index, source, reduce, opts)
+  return index_reduce('index_reduce_', self, dim, index, source, reduce, opts)
+end
+core.composed_in_place.index_reduce_ = true
+
+--- Tensor:index_reduce(dim, index, source, reduce, {include_self=true}) -> Tensor
+--- torch.index_reduce(x, dim, index, source, reduce, {include_self=true}) -> Tensor
+-- index_reduce_ on a copy of self.
+function Tensor:index_reduce(dim, index, source, reduce, opts)
+  return index_reduce('index_reduce', self:clone(), dim, index, source, reduce, opts)
 end
 
 -- Torch7's in-place spellings
@@ -498,6 +582,7 @@ function Tensor:argwhere() return self:nonzero() end
 -- ---- functional forms ----
 
 core.function_forms({ 'scatter', 'scatter_add', 'scatter_reduce', 'index_add', 'index_copy', 'index_fill', 'put',
+                     'index_reduce', 'index_reduce_',
                      'index_put', 'index_put_', 'masked_fill', 'masked_scatter', 'nonzero', 'argwhere', 'take_along_dim', 'scatter_',
                      'scatter_add_', 'index_add_', 'index_copy_', 'index_fill_', 'masked_fill_',
                      'masked_scatter_', 'put_' })

@@ -13,6 +13,7 @@ require 'tensor.reduce'
 require 'tensor.index_ops'    -- with tensor.sort_ops and tensor.join_ops
 require 'tensor.linalg'
 require 'tensor.shape_ops'
+require 'tensor.builders'
 require 'tensor.compare'
 require 'tensor.composite_ops'
 require 'tensor.scans'
