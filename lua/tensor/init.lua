@@ -17,6 +17,7 @@ require 'tensor.builders'
 require 'tensor.compare'
 require 'tensor.composite_ops'
 require 'tensor.scans'
+require 'tensor.statistics'
 require 'tensor.lua_functions'
 require 'tensor.spellings'     -- other names of the ops above, so it comes after them
 require 'tensor.print'

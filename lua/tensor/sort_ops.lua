@@ -10,6 +10,7 @@ local C, wrap, check, Tensor, torch = core.C, core.wrap, core.check, core.Tensor
 local is_tensor, is_opts, argerror, dim_of = core.is_tensor, args.is_opts, args.argerror, args.dim
 
 local BASE = 1
+local M = {}
 local floor = math.floor
 
 -- Result slots for the C functions with several results: slots[i] is NULL (a new tensor) or an out= tensor.
@@ -277,12 +278,22 @@ core.function_forms({ 'histc' })
 
 -- ---- median ----
 
+-- The gradient of a median over all elements, which PyTorch spreads evenly over the elements equal to it (over
+-- the NaNs when it is NaN): the value stays `value` exactly, the gradient flows through the where. (nanmedian's
+-- too.)
+function M.spread_evenly(x, value)
+  local xd, vd = x:detach(), value:detach()
+  local mask = vd:isnan():item() and xd:isnan() or xd:eq(vd)
+  return vd + torch.where(mask, x - xd, 0):sum() / mask:sum({ tensor = true })
+end
+
 --- Tensor:median([dim [, keepdim]] [, opts]) -> number, or values, indices
 --- torch.median(x, [dim [, keepdim]] [, opts]) -> number, or values, indices
 -- The lower median, the k-th smallest of n elements with k = floor((n + 1) / 2): over all elements a number (a
 -- 0-d tensor when x requires grad and grad mode is on), or along dim the values and their 1-based positions, dim
 -- removed unless keepdim. NaN propagates: a slice holding NaN gives NaN, at the position of its first NaN.
--- Differentiable (the gradient goes to the median's position).
+-- Differentiable: along dim the gradient goes to the median's position; over all elements it is shared by the
+-- elements equal to the median, as in PyTorch.
 -- Example: local v, i = torch.tensor({{3, 1, 2}, {9, 7, 8}}):median(2)   -- v = {2, 8}, i = {3, 3}
 function Tensor:median(dim, keepdim, opts)
   local fn = 'median'
@@ -302,7 +313,7 @@ function Tensor:median(dim, keepdim, opts)
       local nan = flat:isnan()
       if nan:any() then value = flat:select(1, nan:to('uint8'):argmax()) end
     end
-    if rawget(value, '_rg') then return value end
+    if rawget(value, '_rg') then return M.spread_evenly(self, value) end
     return value:item()
   end
   local c = self._c
@@ -326,4 +337,4 @@ end
 
 core.function_forms({ 'argsort', 'msort', 'unique', 'unique_consecutive', 'sort', 'topk', 'kthvalue', 'median' })
 
-return {}
+return M
