@@ -1,5 +1,7 @@
-/* linalg.cu: the factorisations of the CUDA backend through cuSOLVER: inv, solve, det, cholesky, qr, svd and
- * eigh of float32 and float64 batches, with the semantics of lib/cpu/linalg_real.h (see lib/backend.h).
+/* linalg.cu: the factorisations of the CUDA backend through cuSOLVER: inv, solve, det, cholesky, qr, svd, eigh,
+ * lu_factor and lu_solve (getrf, getrs), and solve_triangular through cuBLAS's trsm, of float32 and float64
+ * batches, with the semantics of lib/cpu/linalg_real.h (see lib/backend.h). lstsq has no kernel here (the Lua
+ * side composes its 'gels' driver of qr and solve_triangular, as PyTorch allows only that driver on CUDA).
  *
  * As on the CPU, each routine first copies the input matrices into column-major buffers (the result itself
  * where the result holds the factorisation), so cuSOLVER sees every matrix as it is whatever its strides; one
@@ -7,10 +9,12 @@
  * (cuSOLVER's dense routines), sharing one workspace from the caching allocator: the stream runs them in order.
  *
  * Failures (singular, not positive-definite, no convergence) land in one int per matrix on the device. inv,
- * solve, cholesky, svd and eigh reduce those to the first failing matrix and read that back once per call:
- * that read synchronises with the stream (one count of tn_cuda_sync_count), because the backend's contract,
- * like the CPU path, reports the failure in *st when the call returns (the entry point raises the error).
- * det and qr report nothing and never wait.
+ * solve, cholesky, svd, eigh and lu_factor reduce those to the first failing matrix and read that back once per
+ * call: that read synchronises with the stream (one count of tn_cuda_sync_count), because the backend's
+ * contract, like the CPU path, reports the failure in *st when the call returns (the entry point raises the
+ * error). The *_ex ops (st->infos) get the infos copied into their tensor instead, without waiting. lu_solve
+ * and lu_permutation check the pivots they are given, which reads one flag back. det, qr and
+ * solve_triangular report nothing and never wait.
  *
  * Differences from the CPU that the contract allows: svd uses gesvd (QR iteration; of A's transpose when A is
  * wide, since cuSOLVER's gesvd wants rows >= columns) where the CPU uses gesdd, and eigh uses cuSOLVER's syevd:
@@ -20,6 +24,7 @@
  * One cusolverDn handle per device, created on first use and bound to the device's stream at every call. */
 #include "ops.cuh"
 
+#include <cublas_v2.h>
 #include <cusolverDn.h>
 #include <pthread.h>
 
@@ -45,6 +50,40 @@ cusolverDnHandle_t handle_for(const char *fn, int device, cudaStream_t stream) {
   return h;
 }
 
+/* A cuBLAS handle of this file's own (trsm), one per device, likewise bound to the device's stream. */
+cublasHandle_t blas_handles[MAX_DEVICES];
+pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+
+cublasHandle_t blas_for(const char *fn, int device, cudaStream_t stream) {
+  if (device < 0 || device >= MAX_DEVICES) {
+    tn_error("%s: CUDA device %d is out of range", fn, device);
+    return NULL;
+  }
+  pthread_mutex_lock(&blas_lock);
+  cublasHandle_t h = blas_handles[device];
+  if (!h && tn_cuda_check_cublas(fn, cublasCreate(&h)) == 0) blas_handles[device] = h;
+  pthread_mutex_unlock(&blas_lock);
+  if (!h) return NULL;
+  if (tn_cuda_check_cublas(fn, cublasSetStream(h, stream))) return NULL;
+  return h;
+}
+
+template <class T> struct Blas;
+template <> struct Blas<float> {
+  static cublasStatus_t trsm(cublasHandle_t h, cublasFillMode_t uplo, cublasDiagType_t diag, int n, int k,
+                             const float *a, int lda, float *b, int ldb) {
+    const float one = 1;
+    return cublasStrsm(h, CUBLAS_SIDE_LEFT, uplo, CUBLAS_OP_N, diag, n, k, &one, a, lda, b, ldb);
+  }
+};
+template <> struct Blas<double> {
+  static cublasStatus_t trsm(cublasHandle_t h, cublasFillMode_t uplo, cublasDiagType_t diag, int n, int k,
+                             const double *a, int lda, double *b, int ldb) {
+    const double one = 1;
+    return cublasDtrsm(h, CUBLAS_SIDE_LEFT, uplo, CUBLAS_OP_N, diag, n, k, &one, a, lda, b, ldb);
+  }
+};
+
 /* ---- cuSOLVER's routines per type: Solver<float>::getrf is cusolverDnSgetrf, and so on ---- */
 
 template <class T> struct Solver;
@@ -58,8 +97,8 @@ template <class T> struct Solver;
       return cusolverDn##P##getrf(h, m, n, a, lda, work, ipiv, info);                                          \
     }                                                                                                          \
     static cusolverStatus_t getrs(H h, int n, int nrhs, const T *a, int lda, const int *ipiv, T *b, int ldb,   \
-                                  int *info) {                                                                 \
-      return cusolverDn##P##getrs(h, CUBLAS_OP_N, n, nrhs, a, lda, ipiv, b, ldb, info);                        \
+                                  int *info, cublasOperation_t op = CUBLAS_OP_N) {                             \
+      return cusolverDn##P##getrs(h, op, n, nrhs, a, lda, ipiv, b, ldb, info);                                 \
     }                                                                                                          \
     static cusolverStatus_t potrf_size(H h, cublasFillMode_t uplo, int n, T *a, int lda, int *lwork) {         \
       return cusolverDn##P##potrf_bufferSize(h, uplo, n, a, lda, lwork);                                       \
@@ -280,6 +319,48 @@ __global__ void first_failure_kernel(const int *info, int64_t count, int64_t *ou
   }
 }
 
+/* pivots[i][j] = j + 1 for count rows of k: the pivots of a factorisation without row exchanges */
+__global__ void iota_pivots_kernel(int *pivots, int64_t k, int64_t count) {
+  TNC_GRID_LOOP(e, count * k) pivots[e] = (int)(e % k) + 1;
+}
+
+/* (matrix i, position j) of a bad pivot, packed so that atomicMin keeps the first */
+__device__ __forceinline__ void flag_bad(unsigned long long *bad, int64_t i, int64_t j) {
+  atomicMin(bad, ((unsigned long long)i << 32) | (unsigned long long)j);
+}
+
+/* perm [count, m] (contiguous) from pivots (int32 [*, k], any strides, the same batch): one thread a matrix */
+__global__ void permutation_kernel(int64_t *perm, int64_t m, tv piv, int64_t k, int64_t count,
+                                   unsigned long long *bad) {
+  int nb = piv.ndim - 1;
+  TNC_GRID_LOOP(i, count) {
+    int64_t *row = perm + i * m;
+    const int *p = (const int *)piv.data + batch_off(piv, nb, i);
+    for (int64_t r = 0; r < m; r++) row[r] = r + 1;
+    for (int64_t j = 0; j < k; j++) {
+      int64_t v = p[j * piv.strides[nb]];
+      if (v < 1 || v > m) {
+        flag_bad(bad, i, j);
+        break;
+      }
+      int64_t t = row[j];
+      row[j] = row[v - 1];
+      row[v - 1] = t;
+    }
+  }
+}
+
+/* dst [count, n] (contiguous) = pivots (int32 [*, n], broadcast batch), checking that each is in 1..n */
+__global__ void pivots_kernel(int *dst, tv piv, int64_t n, int64_t count, unsigned long long *bad) {
+  int nb = piv.ndim - 1;
+  TNC_GRID_LOOP(e, count * n) {
+    int64_t i = e / n, j = e - i * n;
+    int v = ((const int *)piv.data)[batch_off(piv, nb, i) + j * piv.strides[nb]];
+    dst[e] = v;
+    if (v < 1 || v > n) flag_bad(bad, i, j);
+  }
+}
+
 /* ---- launching ---- */
 
 unsigned blocks_for(int64_t n) { return tnc_blocks(n > 0 ? n : 1); }
@@ -313,6 +394,9 @@ template <class T> int identity(const Ctx &x, Cm<T> dst, int64_t rows, int64_t c
  * back and so synchronises with the stream: the contract reports failures in *st when the call returns (the
  * entry point turns them into the CPU's errors), which needs the factorisations to have run. */
 int report(const Ctx &x, const int *info, int64_t count, tn_linalg_status *st) {
+  if (st->infos) /* (*_ex) every matrix's info, without waiting */
+    return tn_cuda_check(x.fn, (int)cudaMemcpyAsync(tn_base(st->infos), info, (size_t)count * sizeof(int),
+                                                    cudaMemcpyDeviceToDevice, x.stream));
   Scratch s(x.device);
   int64_t *d = s.get<int64_t>(2), h[2];
   if (!d) return -1;
@@ -546,6 +630,107 @@ template <class T> int eigh_t(tn_tensor *wr, tn_tensor *v, const tn_tensor *a, i
   return report(x, info, count, st);
 }
 
+/* The first bad pivot a pivots_kernel or permutation_kernel flagged (bad starts as all ones) into *st: one
+ * read back, so one synchronisation. */
+int report_pivots(const Ctx &x, const unsigned long long *bad, tn_linalg_status *st) {
+  unsigned long long h = 0;
+  if (tn_cuda_read(x.fn, x.device, &h, bad, sizeof h)) return -1;
+  if (h != ~0ULL) {
+    st->index = (int64_t)(h >> 32);
+    st->info = (int64_t)(h & 0xffffffffULL) + 1;
+  }
+  return 0;
+}
+
+/* lu_factor: getrf in the result (ipiv NULL: no row exchanges, then pivots 1..k). */
+template <class T> int lu_factor_t(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot,
+                                   tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.lu_factor", a) || cm_of(x.fn, lu, &o)) return -1;
+  int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1], k = m < n ? m : n, count = batch_count(a);
+  int *piv = (int *)tn_base(pivots);
+  Scratch info_s(x.device), work_s(x.device);
+  int *info = info_s.get<int>(count);
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, m, n, count) ||
+      solver(x, S::getrf_size(x.h, (int)m, (int)n, o.p, (int)o.ld, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::getrf(x.h, (int)m, (int)n, o.p + i * o.step, (int)o.ld, work, pivot ? piv + i * k : NULL,
+                           info + i)))
+      return -1;
+  if (!pivot) {
+    iota_pivots_kernel<<<blocks_for(count * k), TNC_THREADS, 0, x.stream>>>(piv, k, count);
+    if (tnc_check(x.fn)) return -1;
+  }
+  return report(x, info, count, st);
+}
+
+/* lu_solve: the pivots checked (and made contiguous), LU copied column-major, b into x, then getrs. */
+template <class T> int lu_solve_t(tn_tensor *xr, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b,
+                                  int adjoint, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.lu_solve", lu) || cm_of(x.fn, xr, &o)) return -1;
+  int64_t n = lu->sizes[lu->ndim - 1], k = xr->sizes[xr->ndim - 1], count = batch_count(xr), nn = n * n;
+  Scratch lu_s(x.device), piv_s(x.device), bad_s(x.device), info_s(x.device);
+  T *w = lu_s.get<T>(count * nn);
+  int *piv = w ? piv_s.get<int>(count * n) : NULL, *info = piv ? info_s.get<int>(1) : NULL;
+  unsigned long long *bad = info ? bad_s.get<unsigned long long>(1) : NULL;
+  if (!bad || tn_cuda_check(x.fn, (int)cudaMemsetAsync(bad, 0xff, sizeof *bad, x.stream))) return -1;
+  pivots_kernel<<<blocks_for(count * n), TNC_THREADS, 0, x.stream>>>(piv, tv_of(pivots), n, count, bad);
+  if (tnc_check(x.fn) || report_pivots(x, bad, st)) return -1;
+  if (st->index >= 0) return 0;
+  if (load(x, w, n, nn, lu, n, n, count) || load(x, o.p, o.ld, o.step, b, n, k, count)) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::getrs(x.h, (int)n, (int)k, w + i * nn, (int)n, piv + i * n, o.p + i * o.step, (int)o.ld, info,
+                           adjoint ? CUBLAS_OP_T : CUBLAS_OP_N)))
+      return -1;
+  return 0;
+}
+
+/* perm [*, m] from pivots [*, k] */
+int lu_permutation_cuda(tn_tensor *perm, const tn_tensor *pivots, tn_linalg_status *st) {
+  Ctx x;
+  x.fn = "lu_unpack";
+  x.device = tnc_device(pivots);
+  if (!(x.stream = tnc_stream(x.fn, pivots))) return -1;
+  int64_t m = perm->sizes[perm->ndim - 1], k = pivots->sizes[pivots->ndim - 1], count = perm->numel / m;
+  Scratch bad_s(x.device);
+  unsigned long long *bad = bad_s.get<unsigned long long>(1);
+  if (!bad || tn_cuda_check(x.fn, (int)cudaMemsetAsync(bad, 0xff, sizeof *bad, x.stream))) return -1;
+  permutation_kernel<<<blocks_for(count), TNC_THREADS, 0, x.stream>>>((int64_t *)tn_base(perm), m, tv_of(pivots), k,
+                                                                      count, bad);
+  if (tnc_check(x.fn)) return -1;
+  return report_pivots(x, bad, st);
+}
+
+/* solve_triangular: each matrix of a copied column-major, b into x (unless x is b), then trsm in place. */
+template <class T> int solve_triangular_t(tn_tensor *xr, const tn_tensor *a, const tn_tensor *b, int upper,
+                                          int unit) {
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.solve_triangular", a) || cm_of(x.fn, xr, &o)) return -1;
+  cublasHandle_t h = blas_for(x.fn, x.device, x.stream);
+  if (!h) return -1;
+  int64_t n = a->sizes[a->ndim - 1], k = xr->sizes[xr->ndim - 1], count = batch_count(xr), nn = n * n;
+  Scratch a_s(x.device);
+  T *w = a_s.get<T>(count * nn);
+  if (!w || load(x, w, n, nn, a, n, n, count) || (b != xr && load(x, o.p, o.ld, o.step, b, n, k, count))) return -1;
+  cublasFillMode_t uplo = upper ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER;
+  cublasDiagType_t diag = unit ? CUBLAS_DIAG_UNIT : CUBLAS_DIAG_NON_UNIT;
+  for (int64_t i = 0; i < count; i++)
+    if (tn_cuda_check_cublas(x.fn, (int)Blas<T>::trsm(h, uplo, diag, (int)n, (int)k, w + i * nn, (int)n,
+                                                      o.p + i * o.step, (int)o.ld)))
+      return -1;
+  return 0;
+}
+
 /* ---- the backend's entries: float64 or float32 (the entry points admit only those) ---- */
 
 int cuda_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) {
@@ -570,6 +755,20 @@ int cuda_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_lina
   return a->dtype == TN_FLOAT64 ? eigh_t<double>(w, v, a, upper, st) : eigh_t<float>(w, v, a, upper, st);
 }
 
+int cuda_lu_factor(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? lu_factor_t<double>(lu, pivots, a, pivot, st)
+                                : lu_factor_t<float>(lu, pivots, a, pivot, st);
+}
+int cuda_lu_solve(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b, int adjoint,
+                  tn_linalg_status *st) {
+  return lu->dtype == TN_FLOAT64 ? lu_solve_t<double>(x, lu, pivots, b, adjoint, st)
+                                 : lu_solve_t<float>(x, lu, pivots, b, adjoint, st);
+}
+int cuda_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit) {
+  return a->dtype == TN_FLOAT64 ? solve_triangular_t<double>(x, a, b, upper, unit)
+                                : solve_triangular_t<float>(x, a, b, upper, unit);
+}
+
 } // namespace
 
 TN_CUDA_EXTERN void tn_cuda_register_linalg(tn_backend *b) {
@@ -580,4 +779,8 @@ TN_CUDA_EXTERN void tn_cuda_register_linalg(tn_backend *b) {
   b->qr = cuda_qr;
   b->svd = cuda_svd;
   b->eigh = cuda_eigh;
+  b->lu_factor = cuda_lu_factor;
+  b->lu_permutation = lu_permutation_cuda;
+  b->lu_solve = cuda_lu_solve;
+  b->solve_triangular = cuda_solve_triangular;
 }

@@ -121,6 +121,10 @@ DEVICE_MATH1(cosh)
 DEVICE_MATH1(tanh)
 DEVICE_MATH1(erf)
 DEVICE_MATH1(erfc)
+DEVICE_MATH1(asinh)
+DEVICE_MATH1(acosh)
+DEVICE_MATH1(atanh)
+DEVICE_MATH1(lgamma)
 DEVICE_MATH1(floor)
 DEVICE_MATH1(ceil)
 DEVICE_MATH1(nearbyint)
@@ -129,6 +133,7 @@ DEVICE_MATH2(pow)
 DEVICE_MATH2(fmod)
 DEVICE_MATH2(atan2)
 DEVICE_MATH2(copysign)
+DEVICE_MATH2(nextafter)
 #define TN_LIBM(name, x) cu_##name(x)
 #define TN_MATH(name, x) cu_##name(x)
 #define TN_LIBM2(name, x, y) cu_##name(x, y)
@@ -155,6 +160,8 @@ template <class R> __device__ __forceinline__ R cu_gelu_tanh_grad(R g, R x) {
 
 /* ---- the expressions (lib/pointwise_exprs.h); integer failures raise the device flag ---- */
 #define PW_FN __device__ __forceinline__
+/* (the special functions' loops are called, not inlined into every kernel) */
+#define PW_SPECIAL_FN static __device__ __noinline__
 #define PW_CTX const cu_ctx *
 __device__ __forceinline__ void mark_failed(const cu_ctx *c) {
   if (c->failed) *c->failed = 1;
@@ -166,6 +173,7 @@ __device__ __forceinline__ float cu_floor_divide(float x, float y) { return floo
 __device__ __forceinline__ double cu_floor_divide(double x, double y) { return floor_div_f64(x, y); }
 #define pw_floor_divide(x, y) cu_floor_divide(x, y)
 #define pw_gelu_tanh_grad(g, x) cu_gelu_tanh_grad(g, x)
+#define pw_lgamma(x) cu_lgamma(x)
 
 /* ---- functors: one per (op, dtype) ---- */
 

@@ -30,10 +30,13 @@ struct tn_backend;
 struct tn_backend *tn_missing_kernel(const char *fn, const struct tn_backend *b);
 
 /* Where a batched factorisation failed: the first failing matrix's place in the batch (-1: none) and
- * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). */
+ * LAPACK's info for it (the order of the zero pivot or failing minor, counted from 1). With `infos` (an int32
+ * tensor [count], contiguous, on the matrices' device; the *_ex ops) the backend factorises every matrix and
+ * writes each one's info there instead, leaving index at -1. */
 typedef struct tn_linalg_status {
   int64_t index;
   int64_t info;
+  tn_tensor *infos;
 } tn_linalg_status;
 
 /* ---- shapes of the nn kernels (see the nn block of tn_backend) ---- */
@@ -139,6 +142,29 @@ typedef struct tn_backend {
   int (*qr)(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
   int (*svd)(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
   int (*eigh)(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
+  /* lu [*, m, n] and pivots (int32 [*, min(m, n)], contiguous): getrf of a; pivot 0 factorises without row
+   * exchanges (pivots then 1, 2, ...). A zero pivot is reported in *st; every matrix is factorised. */
+  int (*lu_factor)(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot, tn_linalg_status *st);
+  /* perm (int64 [*, m], contiguous) = 1, 2, ..., m with row i swapped with row pivots[i] (1-based) for i = 1,
+   * 2, ... in turn, pivots int32 [*, k] (any strides, one batch shape with perm): row i of P^T A is row
+   * perm[i] of A. A pivot outside 1..m is reported in *st (index: the matrix, info: the pivot's position). */
+  int (*lu_permutation)(tn_tensor *perm, const tn_tensor *pivots, tn_linalg_status *st);
+  /* x [*, n, k] = op(A)^-1 b (getrs; op(A) = A^T with adjoint) for A = P L U given by lu [*, n, n] and pivots
+   * (int32 [*, n]); lu, pivots and b have x's batch shape (stride 0 where broadcast). Pivots outside 1..n are
+   * reported in *st as for lu_permutation, before anything is written. */
+  int (*lu_solve)(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b, int adjoint,
+                  tn_linalg_status *st);
+  /* x [*, n, k] = A^-1 b for the triangle of a [*, n, n] (upper or lower; unit: ones taken on its diagonal);
+   * a and b have x's batch shape (stride 0 where broadcast); x may be b itself. No failure is reported (a
+   * zero on the diagonal gives infinities, as LAPACK's trsm). */
+  int (*solve_triangular)(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit);
+  /* The least-squares solutions of a [*, m, n] and b [*, m, k] (one batch shape, stride 0 where broadcast)
+   * through LAPACK's driver (TN_LSTSQ_*): x [*, max(m, n), k] holds the solution in its first n rows (and,
+   * where the driver leaves them, the residual vectors below); rank (int64 [*], NULL for gels) and s
+   * ([*, min(m, n)], gelsd and gelss only, else NULL). A rank-deficient matrix (gels) or failed convergence is
+   * reported in *st. */
+  int (*lstsq)(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
+               double rcond, tn_linalg_status *st);
 
   /* ---- indexing and ordering (entry points in lib/ops/index.c, sort.c, join.c) ----
    * Index tensors are int64 and addressed through a tn_index_spec. */

@@ -6,11 +6,12 @@
  * The includer defines, before including:
  *  - PW_FN, the qualifiers of a helper function, PW_CTX, the type of the context pointer, and
  *    mark_failed(PW_CTX), which reports an integer division by zero or negative power;
+ *  - PW_SPECIAL_FN, the qualifiers of the larger special functions (special_math.h, included here);
  *  - TN_LIBM(name, x) and TN_LIBM2(name, x, y), its math functions for float and double (the helpers use them);
  * and, before stamping its kernels:
  *  - TN_MATH(name, x) and TN_SIGMOID(x);
  *  - pw_signbit(x), pw_remainder(x, y) (Python's remainder: the sign of y), pw_floor_divide(x, y) (floor_div_f32
- *    or floor_div_f64 below, by type) and pw_gelu_tanh_grad(g, x) for the floating compute types;
+ *    or floor_div_f64 below, by type), pw_gelu_tanh_grad(g, x) and pw_lgamma(x) for the floating compute types;
  *  - in each kernel's scope: compute_t, the compute type; p0 and p1, the op's parameters in it; ctx. */
 #ifndef TN_POINTWISE_EXPRS_H
 #define TN_POINTWISE_EXPRS_H
@@ -24,6 +25,8 @@
 #define CLASS_BOOL B
 /* The expression macro of kernel K for the dtype kind KIND: exp + FLOAT -> exp_F */
 #define EXPR(K, KIND) CAT(K##_, CLASS_##KIND)
+
+#include "special_math.h"
 
 /* Integer division by zero and negative powers are reported through the context (mark_failed). */
 PW_FN int64_t floor_div_i64(int64_t x, int64_t y, PW_CTX c) {
@@ -74,6 +77,32 @@ DEFINE_FLOOR_DIV(float, floor_div_f32)
 DEFINE_FLOOR_DIV(double, floor_div_f64)
 #undef DEFINE_FLOOR_DIV
 
+/* gcd and lcm of the magnitudes, as PyTorch (whose |x| of the most negative value wraps to itself, as the
+ * unsigned arithmetic here does); lcm(a, b) = |a / gcd * b|, wrapping on overflow, 0 when both are 0. */
+PW_FN int64_t gcd_i64(int64_t a, int64_t b) {
+  uint64_t x = a < 0 ? 0 - (uint64_t)a : (uint64_t)a, y = b < 0 ? 0 - (uint64_t)b : (uint64_t)b;
+  while (x != 0) {
+    uint64_t r = y % x;
+    y = x;
+    x = r;
+  }
+  return (int64_t)y;
+}
+PW_FN int64_t lcm_i64(int64_t a, int64_t b) {
+  int64_t g = gcd_i64(a, b);
+  if (g == 0) return 0;
+  uint64_t v = (uint64_t)(a / g) * (uint64_t)b;
+  return (int64_t)v < 0 ? (int64_t)(0 - v) : (int64_t)v;
+}
+/* Shifts by a count outside [0, bits) of the dtype: 0 to the left, the sign to the right (later PyTorch's rule; 1.13
+ * left them to the C compiler, which on x86 takes the count modulo 32 or 64). */
+PW_FN int64_t shift_left_i64(int64_t a, int64_t b, int bits) {
+  return b < 0 || b >= bits ? 0 : (int64_t)((uint64_t)a << b);
+}
+PW_FN int64_t shift_right_i64(int64_t a, int64_t b, int bits) {
+  return b < 0 || b >= bits ? (a < 0 ? -1 : 0) : a >> b;
+}
+
 /* ---- unary expressions ---- */
 #define neg_F(x) (-(x))
 #define neg_I(x) (-(x))
@@ -118,6 +147,18 @@ DEFINE_FLOOR_DIV(double, floor_div_f64)
   ((x) * p0 > p1 ? (x) : (((x) * p0 > 0 ? (x) * p0 : 0) + TN_LIBM(log1p, TN_MATH(exp, -TN_LIBM(fabs, (x) * p0)))) / p0)
 #define erf_F(x) TN_MATH(erf, x)
 #define erfc_F(x) TN_LIBM(erfc, x)
+#define asinh_F(x) TN_LIBM(asinh, x)
+#define acosh_F(x) TN_LIBM(acosh, x)
+#define atanh_F(x) TN_LIBM(atanh, x)
+#define lgamma_F(x) pw_lgamma(x)
+/* the special functions of special_math.h, in double; polygamma's order n is the op's parameter */
+#define digamma_F(x) ((compute_t)tn_digamma(x))
+#define polygamma_F(x) ((compute_t)tn_polygamma((int)ctx->p0, x))
+#define erfinv_F(x) ((compute_t)tn_erfinv(x))
+#define i0_F(x) ((compute_t)tn_bessel_i(0, x))
+#define i1_F(x) ((compute_t)tn_bessel_i(1, x))
+/* sin(pi x) / (pi x), 1 at 0, with pi x rounded to the compute type as PyTorch */
+#define sinc_F(x) ((x) == 0 ? (compute_t)1 : TN_LIBM(sin, (compute_t)TN_PI * (x)) / ((compute_t)TN_PI * (x)))
 #define floor_F(x) TN_LIBM(floor, x)
 #define floor_I(x) (x)
 #define ceil_F(x) TN_LIBM(ceil, x)
@@ -178,6 +219,18 @@ DEFINE_FLOOR_DIV(double, floor_div_f64)
 #define minimum_I(x, y) ((x) < (y) ? (x) : (y))
 #define minimum_B(x, y) ((x) & (y))
 #define atan2_F(x, y) TN_LIBM2(atan2, x, y)
+/* fmax/fmin: a NaN operand gives the other one; equal values (0 and -0) give x, as PyTorch */
+#define fmax_F(x, y) ((y) != (y) ? (x) : (x) != (x) ? (y) : (x) < (y) ? (y) : (x))
+#define fmax_I maximum_I
+#define fmax_B maximum_B
+#define fmin_F(x, y) ((y) != (y) ? (x) : (x) != (x) ? (y) : (y) < (x) ? (y) : (x))
+#define fmin_I minimum_I
+#define fmin_B minimum_B
+#define nextafter_F(x, y) TN_LIBM2(nextafter, x, y)
+#define gcd_I(x, y) gcd_i64(x, y)
+#define lcm_I(x, y) lcm_i64(x, y)
+#define bitwise_left_shift_I(x, y) shift_left_i64(x, y, (int)sizeof(compute_t) * 8)
+#define bitwise_right_shift_I(x, y) shift_right_i64(x, y, (int)sizeof(compute_t) * 8)
 #define bitwise_and_I(x, y) ((x) & (y))
 #define bitwise_and_B(x, y) ((x) & (y))
 #define bitwise_or_I(x, y) ((x) | (y))

@@ -4,7 +4,9 @@
  * X(NAME, kernel, DTYPES, RESULT)
  *   NAME    the op's enum in tensor.h without TN_ (TN_NEG ...), or an internal variant below
  *   kernel  the expression macros' prefix in the backend (neg -> neg_F / neg_I / neg_B)
- *   DTYPES  the compute dtypes it is defined for: FLOATING, NUMERIC, ALL or INTEGRAL_BOOL
+ *   DTYPES  the compute dtypes it is defined for: FLOATING, NUMERIC, ALL, INTEGRAL, INTEGRAL_BOOL or FLOAT_DOUBLE
+ *           (float32 and float64: ops whose answer depends on the stored precision, which the 16-bit kinds,
+ *           computed in float, would lose)
  *   RESULT  SAME: the promoted dtype; FLOAT: integer and bool inputs go to the float dtype first;
  *           BOOL: computed in the promoted dtype, the result is bool
  */
@@ -12,6 +14,16 @@
 #define TN_POINTWISE_OPS_H
 
 #include "tensor.h"
+
+/* FLOAT_DOUBLE: internal.h's FLOATING list less its 16-bit kinds (each entry is kept or dropped by its kind). */
+#define TN_FOREACH_FLOAT_DOUBLE_ARG(X, ARG) TN_FOREACH_FLOATING_ARG(TN_KEEP_KIND, (X, ARG))
+#define TN_KEEP_KIND(P, ENUM, SUF, T, CT, KIND) TN_KEEP_##KIND(P, ENUM, SUF, T, CT)
+#define TN_KEEP_FLOAT(P, ENUM, SUF, T, CT) TN_KEEP_CALL(TN_KEEP_UNPACK P, ENUM, SUF, T, CT, FLOAT)
+#define TN_KEEP_HALF(P, ENUM, SUF, T, CT)
+#define TN_KEEP_BF16(P, ENUM, SUF, T, CT)
+#define TN_KEEP_UNPACK(X, ARG) X, ARG
+#define TN_KEEP_CALL(...) TN_KEEP_CALL_(__VA_ARGS__)
+#define TN_KEEP_CALL_(X, ARG, ...) X(ARG, __VA_ARGS__)
 
 /* Internal kernel variants, chosen by the public layer from an op's parameters. */
 enum { TN_GELU_TANH = TN_NUM_UNARY_OPS, TN_NUM_UNARY_KERNELS };
@@ -50,6 +62,16 @@ enum { TN_GELU_TANH_BACKWARD = TN_NUM_BINARY_OPS, TN_NUM_BINARY_KERNELS };
   X(SOFTPLUS, softplus, FLOATING, FLOAT)          \
   X(ERF, erf, FLOATING, FLOAT)                    \
   X(ERFC, erfc, FLOATING, FLOAT)                  \
+  X(ASINH, asinh, FLOATING, FLOAT)                \
+  X(ACOSH, acosh, FLOATING, FLOAT)                \
+  X(ATANH, atanh, FLOATING, FLOAT)                \
+  X(LGAMMA, lgamma, FLOATING, FLOAT)              \
+  X(DIGAMMA, digamma, FLOATING, FLOAT)            \
+  X(POLYGAMMA, polygamma, FLOATING, FLOAT)        \
+  X(ERFINV, erfinv, FLOATING, FLOAT)              \
+  X(I0, i0, FLOATING, FLOAT)                      \
+  X(I1, i1, FLOATING, FLOAT)                      \
+  X(SINC, sinc, FLOATING, FLOAT)                  \
   X(FLOOR, floor, NUMERIC, SAME)                  \
   X(CEIL, ceil, NUMERIC, SAME)                    \
   X(ROUND, round, NUMERIC, SAME)                  \
@@ -78,6 +100,13 @@ enum { TN_GELU_TANH_BACKWARD = TN_NUM_BINARY_OPS, TN_NUM_BINARY_KERNELS };
   X(MAXIMUM, maximum, ALL, SAME)                            \
   X(MINIMUM, minimum, ALL, SAME)                            \
   X(ATAN2, atan2, FLOATING, FLOAT)                          \
+  X(FMAX, fmax, ALL, SAME)                                  \
+  X(FMIN, fmin, ALL, SAME)                                  \
+  X(NEXTAFTER, nextafter, FLOAT_DOUBLE, SAME)               \
+  X(GCD, gcd, INTEGRAL, SAME)                               \
+  X(LCM, lcm, INTEGRAL, SAME)                               \
+  X(BITWISE_LEFT_SHIFT, bitwise_left_shift, INTEGRAL, SAME) \
+  X(BITWISE_RIGHT_SHIFT, bitwise_right_shift, INTEGRAL, SAME) \
   X(BITWISE_AND, bitwise_and, INTEGRAL_BOOL, SAME)          \
   X(BITWISE_OR, bitwise_or, INTEGRAL_BOOL, SAME)            \
   X(BITWISE_XOR, bitwise_xor, INTEGRAL_BOOL, SAME)          \

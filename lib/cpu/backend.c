@@ -72,6 +72,11 @@ static tn_backend cpu_backend = {
     .qr = tn_cpu_qr,
     .svd = tn_cpu_svd,
     .eigh = tn_cpu_eigh,
+    .lu_factor = tn_cpu_lu_factor,
+    .lu_permutation = tn_cpu_lu_permutation,
+    .lu_solve = tn_cpu_lu_solve,
+    .solve_triangular = tn_cpu_solve_triangular,
+    .lstsq = tn_cpu_lstsq,
 };
 
 static void *cpu_alloc(int device_index, int64_t nbytes) {

@@ -53,6 +53,13 @@ int tn_cpu_cholesky(tn_tensor *out, const tn_tensor *a, int upper, tn_linalg_sta
 int tn_cpu_qr(tn_tensor *q, tn_tensor *r, const tn_tensor *a);
 int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn_linalg_status *st);
 int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st);
+int tn_cpu_lu_factor(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot, tn_linalg_status *st);
+int tn_cpu_lu_permutation(tn_tensor *perm, const tn_tensor *pivots, tn_linalg_status *st);
+int tn_cpu_lu_solve(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b, int adjoint,
+                    tn_linalg_status *st);
+int tn_cpu_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit);
+int tn_cpu_lstsq(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
+                 double rcond, tn_linalg_status *st);
 
 /* cblas_sgemm and cblas_dgemm with the same arguments (order and transposes as CBLAS's enum values), split
  * across the library's threads. Kernels that need a matrix product call these rather than BLAS itself, whose

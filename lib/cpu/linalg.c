@@ -1,5 +1,5 @@
 /* linalg.c: CPU factorisations through LAPACK (OpenBLAS's): inv, solve, det/slogdet, cholesky, qr, svd, eigh,
- * batched over the leading dims, for float32 and float64. The per-type code is linalg_real.h, included once per
+ * lu_factor, lu_solve, solve_triangular (BLAS's trsm), lstsq, batched over the leading dims, for float32 and float64. The per-type code is linalg_real.h, included once per
  * type; this file dispatches on the dtype (the entry points in lib/ops/linalg.c admit only those two). */
 #include "cpu.h"
 
@@ -18,18 +18,22 @@ static int64_t batch_count(const tn_tensor *t) {
 
 #define REAL float
 #define LAPACK(x) s##x
+#define CBLAS(x) cblas_s##x
 #define FN(x) x##_f32
 #include "linalg_real.h"
 #undef REAL
 #undef LAPACK
+#undef CBLAS
 #undef FN
 
 #define REAL double
 #define LAPACK(x) d##x
+#define CBLAS(x) cblas_d##x
 #define FN(x) x##_f64
 #include "linalg_real.h"
 #undef REAL
 #undef LAPACK
+#undef CBLAS
 #undef FN
 
 /* ---- threads ----
@@ -77,4 +81,46 @@ int tn_cpu_svd(tn_tensor *u, tn_tensor *s, tn_tensor *vh, const tn_tensor *a, tn
 
 int tn_cpu_eigh(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, tn_linalg_status *st) {
   RUN(eigh, a, w, v, a, upper, st);
+}
+
+int tn_cpu_lu_factor(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot, tn_linalg_status *st) {
+  RUN(lu_factor, a, lu, pivots, a, pivot, st);
+}
+
+int tn_cpu_lu_solve(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b, int adjoint,
+                    tn_linalg_status *st) {
+  RUN(lu_solve, lu, x, lu, pivots, b, adjoint, st);
+}
+
+int tn_cpu_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit) {
+  RUN(solve_triangular, a, x, a, b, upper, unit);
+}
+
+int tn_cpu_lstsq(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
+                 double rcond, tn_linalg_status *st) {
+  RUN(lstsq, a, x, rank, s, a, b, driver, rcond, st);
+}
+
+/* Row swaps to a permutation; no arithmetic, so one function for every dtype. */
+int tn_cpu_lu_permutation(tn_tensor *perm, const tn_tensor *pivots, tn_linalg_status *st) {
+  int nb = perm->ndim - 1;
+  int64_t m = perm->sizes[nb], k = pivots->sizes[nb], ps = pivots->strides[nb], count = perm->numel / m;
+  int64_t *out = (int64_t *)tn_base(perm);
+  for (int64_t i = 0; i < count; i++) {
+    int64_t *row = out + i * m;
+    const int32_t *pv = (const int32_t *)pivots->storage->data + tn_cpu_batch_offset(pivots, nb, i);
+    for (int64_t r = 0; r < m; r++) row[r] = r + 1;
+    for (int64_t j = 0; j < k; j++) {
+      int64_t p = pv[j * ps];
+      if (p < 1 || p > m) {
+        st->index = i;
+        st->info = j + 1;
+        return 0;
+      }
+      int64_t t = row[j];
+      row[j] = row[p - 1];
+      row[p - 1] = t;
+    }
+  }
+  return 0;
 }

@@ -20,6 +20,20 @@ void LAPACK(orgqr_)(const blasint *m, const blasint *n, const blasint *k, REAL *
 void LAPACK(gesdd_)(const char *jobz, const blasint *m, const blasint *n, REAL *a, const blasint *lda, REAL *s,
                     REAL *u, const blasint *ldu, REAL *vt, const blasint *ldvt, REAL *work, const blasint *lwork,
                     blasint *iwork, blasint *info, size_t jobz_len);
+void LAPACK(getrs_)(const char *trans, const blasint *n, const blasint *nrhs, const REAL *a, const blasint *lda,
+                    const blasint *ipiv, REAL *b, const blasint *ldb, blasint *info, size_t trans_len);
+void LAPACK(gels_)(const char *trans, const blasint *m, const blasint *n, const blasint *nrhs, REAL *a,
+                   const blasint *lda, REAL *b, const blasint *ldb, REAL *work, const blasint *lwork, blasint *info,
+                   size_t trans_len);
+void LAPACK(gelsy_)(const blasint *m, const blasint *n, const blasint *nrhs, REAL *a, const blasint *lda, REAL *b,
+                    const blasint *ldb, blasint *jpvt, const REAL *rcond, blasint *rank, REAL *work,
+                    const blasint *lwork, blasint *info);
+void LAPACK(gelsd_)(const blasint *m, const blasint *n, const blasint *nrhs, REAL *a, const blasint *lda, REAL *b,
+                    const blasint *ldb, REAL *s, const REAL *rcond, blasint *rank, REAL *work, const blasint *lwork,
+                    blasint *iwork, blasint *info);
+void LAPACK(gelss_)(const blasint *m, const blasint *n, const blasint *nrhs, REAL *a, const blasint *lda, REAL *b,
+                    const blasint *ldb, REAL *s, const REAL *rcond, blasint *rank, REAL *work, const blasint *lwork,
+                    blasint *info);
 void LAPACK(syevd_)(const char *jobz, const char *uplo, const blasint *n, REAL *a, const blasint *lda, REAL *w,
                     REAL *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info,
                     size_t jobz_len, size_t uplo_len);
@@ -61,9 +75,21 @@ static void FN(identity)(REAL *dst, int64_t ld, int64_t rows, int64_t cols) {
 /* The optimal workspace size a LAPACK query returned (at least 1). */
 static blasint FN(lwork_of)(REAL query) { return query > 1 ? (blasint)query : 1; }
 
+/* A failed matrix (info != 0): its info into st->infos when the caller wants every matrix's, else the first. */
 static void FN(fail)(tn_linalg_status *st, int64_t index, blasint info) {
+  if (st->infos) {
+    ((int32_t *)tn_base(st->infos))[index] = (int32_t)info;
+    return;
+  }
+  if (st->index >= 0) return;
   st->index = index;
   st->info = info;
+}
+
+/* rows x cols of dst (column-major, leading dimension ld) = value */
+static void FN(fill)(REAL *dst, int64_t ld, int64_t rows, int64_t cols, REAL value) {
+  for (int64_t j = 0; j < cols; j++)
+    for (int64_t i = 0; i < rows; i++) dst[i + j * ld] = value;
 }
 
 /* ---- the factorisations ---- */
@@ -82,7 +108,10 @@ static int FN(inv)(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) {
     FN(load)(o, ld, FN(matrix_at)(a, i), n, n);
     LAPACK(getrf_)(&n, &n, o, &ld, ipiv, &info);
     if (info == 0) LAPACK(getri_)(&n, o, &ld, ipiv, work, &lwork, &info);
-    if (info != 0) FN(fail)(st, i, info);
+    if (info != 0) {
+      FN(fail)(st, i, info);
+      FN(fill)(o, ld, n, n, (REAL)NAN); /* (inv_ex) no inverse, rather than a factorisation that looks like one */
+    }
   }
   free(work);
   free(ipiv);
@@ -246,4 +275,128 @@ static int FN(eigh)(tn_tensor *w, tn_tensor *v, const tn_tensor *a, int upper, t
   free(work);
   free(iwork);
   return rc;
+}
+
+/* ---- the solvers ---- */
+
+/* lu [*, m, n] and pivots (int32 [*, k], contiguous): getrf, which always pivots. */
+static int FN(lu_factor)(tn_tensor *lu, tn_tensor *pivots, const tn_tensor *a, int pivot, tn_linalg_status *st) {
+  if (!pivot)
+    return tn_error("linalg.lu_factor: LU without pivoting is not available on the CPU (LAPACK's getrf always "
+                    "pivots); use pivot=true, or CUDA tensors");
+  int nd = a->ndim;
+  blasint m = (blasint)a->sizes[nd - 2], n = (blasint)a->sizes[nd - 1], k = m < n ? m : n, ld = FN(ld_of)(lu);
+  blasint info = 0;
+  int64_t count = batch_count(a);
+  blasint *ipiv = malloc(sizeof(blasint) * (size_t)max1(k));
+  if (!ipiv) return tn_error("linalg.lu_factor: out of memory for LAPACK's workspace");
+  int32_t *pv = (int32_t *)tn_base(pivots);
+  for (int64_t i = 0; i < count; i++) {
+    REAL *o = FN(matrix_at)(lu, i).p;
+    FN(load)(o, ld, FN(matrix_at)(a, i), m, n);
+    LAPACK(getrf_)(&m, &n, o, &ld, ipiv, &info);
+    for (blasint j = 0; j < k; j++) pv[i * k + j] = (int32_t)ipiv[j];
+    if (info > 0) FN(fail)(st, i, info); /* a zero pivot; the factorisation is complete */
+  }
+  free(ipiv);
+  return 0;
+}
+
+/* x [*, n, k] = op(A)^-1 b (getrs) for A given by lu and pivots, after checking the pivots. */
+static int FN(lu_solve)(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b, int adjoint,
+                        tn_linalg_status *st) {
+  int nd = lu->ndim;
+  blasint n = (blasint)lu->sizes[nd - 1], k = (blasint)x->sizes[nd - 1], ldx = FN(ld_of)(x), lda = n, info = 0;
+  int64_t count = batch_count(x), ps = pivots->strides[nd - 2];
+  REAL *w = malloc(sizeof(REAL) * (size_t)n * (size_t)n);
+  blasint *ipiv = malloc(sizeof(blasint) * (size_t)n);
+  int rc = w && ipiv ? 0 : tn_error("linalg.lu_solve: out of memory for LAPACK's workspace");
+  for (int64_t i = 0; i < count && rc == 0 && st->index < 0; i++) {
+    const int32_t *pv = (const int32_t *)pivots->storage->data + tn_cpu_batch_offset(pivots, nd - 2, i);
+    for (blasint j = 0; j < n && st->index < 0; j++) {
+      ipiv[j] = pv[j * ps];
+      if (ipiv[j] < 1 || ipiv[j] > n) FN(fail)(st, i, j + 1);
+    }
+    if (st->index >= 0) break;
+    REAL *o = FN(matrix_at)(x, i).p;
+    FN(load)(w, lda, FN(matrix_at)(lu, i), n, n);
+    FN(load)(o, ldx, FN(matrix_at)(b, i), n, k);
+    LAPACK(getrs_)(adjoint ? "T" : "N", &n, &k, w, &lda, ipiv, o, &ldx, &info, 1);
+  }
+  free(w);
+  free(ipiv);
+  return rc;
+}
+
+/* x [*, n, k] = A^-1 b for the triangle of a (trsm); x may be b itself. */
+static int FN(solve_triangular)(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit) {
+  int nd = a->ndim;
+  blasint n = (blasint)a->sizes[nd - 1], k = (blasint)x->sizes[nd - 1], ldx = FN(ld_of)(x);
+  int64_t count = batch_count(x);
+  REAL *w = malloc(sizeof(REAL) * (size_t)n * (size_t)n);
+  if (!w) return tn_error("linalg.solve_triangular: out of memory for a copy of the matrix");
+  for (int64_t i = 0; i < count; i++) {
+    REAL *o = FN(matrix_at)(x, i).p;
+    FN(load)(w, n, FN(matrix_at)(a, i), n, n);
+    if (b != x) FN(load)(o, ldx, FN(matrix_at)(b, i), n, k);
+    CBLAS(trsm)(CblasColMajor, CblasLeft, upper ? CblasUpper : CblasLower, CblasNoTrans,
+                unit ? CblasUnit : CblasNonUnit, n, k, 1, w, n, o, ldx);
+  }
+  free(w);
+  return 0;
+}
+
+/* The least-squares solutions through gels, gelsy, gelsd or gelss (see lib/backend.h). */
+static int FN(lstsq)(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
+                     double rcond, tn_linalg_status *st) {
+  int nd = a->ndim;
+  blasint m = (blasint)a->sizes[nd - 2], n = (blasint)a->sizes[nd - 1], nrhs = (blasint)x->sizes[nd - 1];
+  blasint big = m > n ? m : n, lda = m > 1 ? m : 1, ldb = big > 1 ? big : 1, info = 0, r = 0, lwork = -1, iq = 1;
+  int64_t count = batch_count(x);
+  REAL rc = (REAL)rcond, query = 0;
+  /* nothing to factorise: the solution (the zero rows past m) is zero, the residual vectors are B's */
+  bool empty = m == 0 || n == 0;
+  if (!empty) {
+    switch (driver) {
+    case TN_LSTSQ_GELS: LAPACK(gels_)("N", &m, &n, &nrhs, NULL, &lda, NULL, &ldb, &query, &lwork, &info, 1); break;
+    case TN_LSTSQ_GELSY:
+      LAPACK(gelsy_)(&m, &n, &nrhs, NULL, &lda, NULL, &ldb, NULL, &rc, &r, &query, &lwork, &info);
+      break;
+    case TN_LSTSQ_GELSD:
+      LAPACK(gelsd_)(&m, &n, &nrhs, NULL, &lda, NULL, &ldb, NULL, &rc, &r, &query, &lwork, &iq, &info);
+      break;
+    default: LAPACK(gelss_)(&m, &n, &nrhs, NULL, &lda, NULL, &ldb, NULL, &rc, &r, &query, &lwork, &info); break;
+    }
+  }
+  lwork = FN(lwork_of)(query);
+  REAL *w = malloc(sizeof(REAL) * ((size_t)lda * (size_t)n + (size_t)lwork));
+  blasint *iwork = malloc(sizeof(blasint) * (size_t)max1(iq > n ? iq : n)); /* gelsd's iwork, gelsy's jpvt */
+  int result = w && iwork ? 0 : tn_error("linalg.lstsq: out of memory for LAPACK's workspace");
+  REAL *work = w + (size_t)lda * (size_t)n;
+  for (int64_t i = 0; i < count && result == 0 && st->index < 0; i++) {
+    REAL *o = FN(matrix_at)(x, i).p, *sv = s ? FN(vector_at)(s, i) : NULL;
+    blasint ldx = FN(ld_of)(x);
+    FN(load)(o, ldx, FN(matrix_at)(b, i), m, nrhs);
+    FN(fill)(o + m, ldx, big - m, nrhs, 0);
+    r = 0;
+    if (!empty) {
+      FN(load)(w, lda, FN(matrix_at)(a, i), m, n);
+      switch (driver) {
+      case TN_LSTSQ_GELS: LAPACK(gels_)("N", &m, &n, &nrhs, w, &lda, o, &ldx, work, &lwork, &info, 1); break;
+      case TN_LSTSQ_GELSY:
+        for (blasint j = 0; j < n; j++) iwork[j] = 0; /* every column free to move */
+        LAPACK(gelsy_)(&m, &n, &nrhs, w, &lda, o, &ldx, iwork, &rc, &r, work, &lwork, &info);
+        break;
+      case TN_LSTSQ_GELSD:
+        LAPACK(gelsd_)(&m, &n, &nrhs, w, &lda, o, &ldx, sv, &rc, &r, work, &lwork, iwork, &info);
+        break;
+      default: LAPACK(gelss_)(&m, &n, &nrhs, w, &lda, o, &ldx, sv, &rc, &r, work, &lwork, &info); break;
+      }
+      if (info > 0) FN(fail)(st, i, info);
+    }
+    if (rank) ((int64_t *)tn_base(rank))[i] = r;
+  }
+  free(w);
+  free(iwork);
+  return result;
 }

@@ -11,6 +11,7 @@
 
 /* The expressions (pointwise_exprs.h): integer failures go to the loop's context. */
 #define PW_FN static inline
+#define PW_SPECIAL_FN static
 #define PW_CTX tn_pointwise_ctx *
 static inline void mark_failed(tn_pointwise_ctx *c) { __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED); }
 #include "../pointwise_exprs.h"
@@ -48,6 +49,17 @@ static inline double gelu_tanh_grad_d(double g, double x) {
   return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x));
 }
 #define pw_gelu_tanh_grad(x, y) _Generic((x), float: gelu_tanh_grad_f, default: gelu_tanh_grad_d)(x, y)
+
+/* lgamma without its sign, which plain lgamma writes to the global signgam (from every thread at once) */
+static inline float lgamma_float(float x) {
+  int sign;
+  return lgammaf_r(x, &sign);
+}
+static inline double lgamma_double(double x) {
+  int sign;
+  return lgamma_r(x, &sign);
+}
+#define pw_lgamma(x) _Generic((x), float: lgamma_float, default: lgamma_double)(x)
 
 /* ---- loops ---- */
 

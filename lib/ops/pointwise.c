@@ -58,13 +58,15 @@ static void promote_tensor(promotion *p, const tn_tensor *t) {
 
 typedef struct op_info {
   const char *name;
-  int dtypes; /* a mask of categories: 1 bool, 2 integral, 4 floating */
+  int dtypes; /* a mask of kinds: 1 bool, 2 integral, 4 float32 and float64, 8 float16 and bfloat16 */
   int result; /* TN_RESULT_* */
 } op_info;
 
-#define DTYPES_FLOATING 4
-#define DTYPES_NUMERIC 6
-#define DTYPES_ALL 7
+#define DTYPES_FLOATING 12
+#define DTYPES_FLOAT_DOUBLE 4
+#define DTYPES_NUMERIC 14
+#define DTYPES_ALL 15
+#define DTYPES_INTEGRAL 2
 #define DTYPES_INTEGRAL_BOOL 3
 #define RESULT_SAME TN_RESULT_SAME
 #define RESULT_FLOAT TN_RESULT_FLOAT
@@ -74,7 +76,10 @@ static const op_info unary_info[TN_NUM_UNARY_KERNELS] = {TN_UNARY_OPS(OP_INFO)};
 static const op_info binary_info[TN_NUM_BINARY_KERNELS] = {TN_BINARY_OPS(OP_INFO)};
 static const op_info ternary_info[TN_NUM_TERNARY_OPS] = {TN_TERNARY_OPS(OP_INFO)};
 
-static bool supports(const op_info *info, int dtype) { return (info->dtypes >> category(dtype)) & 1; }
+static bool supports(const op_info *info, int dtype) {
+  int kind = dtype == TN_FLOAT16 || dtype == TN_BFLOAT16 ? 3 : category(dtype);
+  return (info->dtypes >> kind) & 1;
+}
 
 /* The dtype an op computes in, from the promoted dtype of its inputs; -1 with an error if unsupported. */
 static int compute_dtype(const op_info *info, int promoted, int float_dtype) {
@@ -274,6 +279,8 @@ tn_tensor *tn_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, doubl
   if (!valid_op(op, TN_NUM_UNARY_OPS)) return tn_error_null("unary: unknown op %d", op);
   int kernel = op == TN_GELU && p0 != 0 ? TN_GELU_TANH : op;
   const op_info *info = &unary_info[kernel];
+  if (op == TN_POLYGAMMA && !(p0 >= 0 && p0 <= INT32_MAX && p0 == floor(p0)))
+    return tn_error_null("polygamma: the order n must be a non-negative integer, got %.17g", p0);
   int dtype = compute_dtype(info, x->dtype, float_dtype);
   if (dtype < 0) return NULL;
   if (op == TN_CLAMP && !tn_dtype_is_floating(dtype)) {

@@ -119,15 +119,17 @@ int tn_fill_(tn_tensor *t, double value);
 /* ---- element-wise ops (lib/ops/pointwise.c) ----
  * NumPy broadcasting and PyTorch's type promotion. p0/p1 are per-op parameters (add/sub: alpha; clamp: min,
  * max; leaky_relu: slope; elu: alpha; softplus: beta, threshold; gelu: 1 for the tanh approximation;
- * pow_scalar: the exponent). `float_dtype` is the dtype integer inputs of float-valued ops promote to (the
- * default dtype). Scalar operands of tn_binary_scalar are "wrapped numbers" of dtype s_dtype (int64 for an
- * integral Lua number, bool, or float_dtype), which promote as in PyTorch; `reversed` computes s OP a. */
+ * pow_scalar: the exponent; polygamma: its order n). `float_dtype` is the dtype integer inputs of float-valued
+ * ops promote to (the default dtype). Scalar operands of tn_binary_scalar are "wrapped numbers" of dtype s_dtype
+ * (int64 for an integral Lua number, bool, or float_dtype), which promote as in PyTorch; `reversed` computes
+ * s OP a. */
 enum {
   TN_NEG, TN_ABS, TN_SIGN, TN_EXP, TN_EXP2, TN_EXPM1, TN_LOG, TN_LOG2, TN_LOG10, TN_LOG1P, TN_SQRT, TN_RSQRT,
   TN_SIN, TN_COS, TN_TAN, TN_ASIN, TN_ACOS, TN_ATAN, TN_SINH, TN_COSH, TN_TANH, TN_SIGMOID, TN_LOGSIGMOID,
   TN_RELU, TN_GELU, TN_SILU, TN_LEAKY_RELU, TN_ELU, TN_SOFTPLUS, TN_ERF, TN_ERFC, TN_FLOOR, TN_CEIL, TN_ROUND,
   TN_TRUNC, TN_FRAC, TN_RECIPROCAL, TN_SQUARE, TN_CLAMP, TN_POW_SCALAR, TN_BITWISE_NOT,
   TN_LOGICAL_NOT, TN_ISNAN, TN_ISINF, TN_ISFINITE, TN_SIGNBIT,
+  TN_ASINH, TN_ACOSH, TN_ATANH, TN_LGAMMA, TN_DIGAMMA, TN_POLYGAMMA, TN_ERFINV, TN_I0, TN_I1, TN_SINC,
   TN_NUM_UNARY_OPS
 };
 enum {
@@ -136,6 +138,7 @@ enum {
   TN_THRESHOLD_BACKWARD, TN_SIGMOID_BACKWARD, TN_TANH_BACKWARD, TN_GELU_BACKWARD, TN_SILU_BACKWARD,
   TN_LEAKY_RELU_BACKWARD, TN_ELU_BACKWARD, TN_SOFTPLUS_BACKWARD,
   TN_EQ, TN_NE, TN_LT, TN_LE, TN_GT, TN_GE, TN_LOGICAL_AND, TN_LOGICAL_OR, TN_LOGICAL_XOR,
+  TN_FMAX, TN_FMIN, TN_NEXTAFTER, TN_GCD, TN_LCM, TN_BITWISE_LEFT_SHIFT, TN_BITWISE_RIGHT_SHIFT,
   TN_NUM_BINARY_OPS
 };
 enum { TN_LERP, TN_ADDCMUL, TN_ADDCDIV, TN_WHERE, TN_NUM_TERNARY_OPS };
@@ -237,6 +240,41 @@ int tn_linalg_qr(const tn_tensor *a, int mode, tn_tensor **q, tn_tensor **r);
 int tn_linalg_svd(const tn_tensor *a, int full_matrices, int compute_uv, tn_tensor **u, tn_tensor **s,
                   tn_tensor **vh);
 int tn_linalg_eigh(const tn_tensor *a, int upper, tn_tensor **eigenvalues, tn_tensor **eigenvectors);
+
+/* ---- linear algebra: LU, triangular, Cholesky and least-squares solvers (lib/ops/linalg.c) ----
+ * Same conventions as above. B operands are [*, n, k] (left) or [*, k, n] (left = 0: X A = B is solved), their
+ * batch dims broadcasting with A's.
+ * lu_factor: a [*, m, n] -> lu [*, m, n] (U on and above the diagonal, L below it, its unit diagonal implied)
+ * and pivots, int32 [*, min(m, n)], 1-based as LAPACK's: row i was swapped with row pivots[i], i = 1, 2, ...
+ * pivot = 0 factorises without row exchanges (CUDA only, as PyTorch; pivots are then 1, 2, ...). With info
+ * NULL a zero pivot is an error; otherwise *info gets an int32 [*] tensor of LAPACK's infos (0, or the
+ * order of the first zero pivot) and nothing is raised.
+ * lu_permutation: the int64 [*, m] permutation of lu_factor's pivots [*, k] (any k <= m): row i of P^T A is
+ * row perm[i] of A (1-based), so that A = P L U with P[perm[i], i] = 1.
+ * lu_solve: X of op(A) X = B with A = P L U given by lu [*, n, n] and pivots [*, n] (lu_factor's results;
+ * pivots outside 1..n are an error); op(A) = A^T with adjoint. solve_triangular: X for the upper (or lower)
+ * triangle of a [*, n, n], the other triangle is not read; unitriangular takes ones for its diagonal.
+ * cholesky_solve: X of A X = B for A = L L^T given by its Cholesky factor l [*, n, n] (lower, or U with
+ * A = U^T U when upper). lstsq: the least-squares solutions of a [*, m, n] and b [*, m, k] or [*, m]
+ * (batch dims broadcast) through LAPACK's driver (CPU only): *x [*, max(m, n), k] holds the solution in its
+ * first n rows (and LAPACK's residual vectors below them for gels, gelsd and gelss when m > n); *rank int64
+ * [*] (an empty tensor for gels) and *singular_values [*, min(m, n)] (gelsd, gelss; else empty). rcond: the
+ * singular values below rcond times the largest count as zero (gelsy, gelsd, gelss; < 0: machine precision).
+ * gels refuses rank-deficient matrices. The *_ex functions are inv, cholesky and solve with info as for
+ * lu_factor (solve_ex's info has A's batch shape: it factorises A, then solves). */
+enum { TN_LSTSQ_GELS = 0, TN_LSTSQ_GELSY = 1, TN_LSTSQ_GELSD = 2, TN_LSTSQ_GELSS = 3 };
+int tn_linalg_lu_factor(const tn_tensor *a, int pivot, tn_tensor **lu, tn_tensor **pivots, tn_tensor **info);
+tn_tensor *tn_linalg_lu_permutation(const tn_tensor *pivots, int64_t m);
+tn_tensor *tn_linalg_lu_solve(tn_tensor *out, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b,
+                              int left, int adjoint);
+tn_tensor *tn_linalg_solve_triangular(tn_tensor *out, const tn_tensor *a, const tn_tensor *b, int upper, int left,
+                                      int unitriangular);
+tn_tensor *tn_linalg_cholesky_solve(tn_tensor *out, const tn_tensor *b, const tn_tensor *l, int upper);
+int tn_linalg_lstsq(const tn_tensor *a, const tn_tensor *b, int driver, double rcond, tn_tensor **x,
+                    tn_tensor **rank, tn_tensor **singular_values);
+int tn_linalg_inv_ex(const tn_tensor *a, tn_tensor **inverse, tn_tensor **info);
+int tn_linalg_cholesky_ex(const tn_tensor *a, int upper, tn_tensor **l, tn_tensor **info);
+int tn_linalg_solve_ex(const tn_tensor *a, const tn_tensor *b, int left, tn_tensor **x, tn_tensor **info);
 
 /* ---- indexing (lib/ops/index.c) ----
  * Index tensors are int64 (int32 is accepted). `base` is the number of the first position: 1 from Lua, 0 for

@@ -42,7 +42,8 @@ local UNARY = {
   floor = C.TN_FLOOR, ceil = C.TN_CEIL, round = C.TN_ROUND, trunc = C.TN_TRUNC, frac = C.TN_FRAC,
   reciprocal = C.TN_RECIPROCAL, square = C.TN_SQUARE, bitwise_not = C.TN_BITWISE_NOT,
   logical_not = C.TN_LOGICAL_NOT, isnan = C.TN_ISNAN, isinf = C.TN_ISINF, isfinite = C.TN_ISFINITE,
-  signbit = C.TN_SIGNBIT,
+  signbit = C.TN_SIGNBIT, asinh = C.TN_ASINH, acosh = C.TN_ACOSH, atanh = C.TN_ATANH, lgamma = C.TN_LGAMMA,
+  digamma = C.TN_DIGAMMA, erfinv = C.TN_ERFINV, i0 = C.TN_I0, sinc = C.TN_SINC,
 }
 M.UNARY = UNARY
 
@@ -80,7 +81,75 @@ local function define_unary(name, op, param_reader)
   end
 end
 
+--- Tensor:asinh() -> Tensor
+--- Tensor:acosh() -> Tensor
+--- Tensor:atanh() -> Tensor
+--- Tensor:lgamma() -> Tensor
+--- Tensor:digamma() -> Tensor
+--- Tensor:erfinv() -> Tensor
+--- Tensor:i0() -> Tensor
+--- Tensor:sinc() -> Tensor
+-- Element-wise special functions, each also as torch.f(x, {out=}) and in place as x:f_(): the inverse hyperbolic
+-- functions, log|Gamma(x)|, digamma (psi, the derivative of lgamma), the inverse error function, the modified
+-- Bessel function of the first kind of order 0, and sin(pi x) / (pi x) (1 at 0). Integer and bool inputs give the
+-- default float dtype. PyTorch's values at the edges: lgamma is inf at 0 and the negative integers, digamma -inf
+-- at 0 (inf at -0) and NaN at the negative integers and -inf, erfinv +-inf at +-1 and NaN beyond, i0 NaN at +-inf.
+-- arcsinh, arccosh and arctanh are aliases. Example: torch.tensor({0.5, 1, 3}):digamma()
 for name, op in pairs(UNARY) do define_unary(name, op) end
+
+-- polygamma's order n, the kernel's parameter
+local function polygamma_order(fn, n)
+  if not args.is_integer(n) or n < 0 then
+    argerror(fn, 'the order n must be a non-negative integer, got %s', tostring(n))
+  end
+  return n, 0
+end
+--- Tensor:polygamma(n) -> Tensor
+--- torch.polygamma(n, x, {out=}) -> Tensor
+-- The n-th derivative of digamma, element-wise, for an integer n >= 0 (n = 0 is digamma, 1 trigamma); integer and
+-- bool inputs give the default float dtype. +-inf at the poles (0 and the negative integers), as PyTorch; NaN at
+-- +inf for n >= 2. polygamma_(n) works in place.
+define_unary('polygamma', C.TN_POLYGAMMA, polygamma_order)
+function torch.polygamma(n, x, opts)
+  if is_tensor(n) then argerror('polygamma', 'expected the order first: torch.polygamma(n, x)') end
+  core.c_of(x, 'polygamma', 'the input')
+  polygamma_order('polygamma', n)
+  local out = is_opts(opts) and opts.out or nil
+  if out then
+    unary(C.TN_POLYGAMMA, x, out, n, 0)
+    return out
+  end
+  return Tensor.polygamma(x, n) -- looked up now: autograd records the method
+end
+
+-- torch.special: PyTorch's namespace of special functions, with i1 (i0's derivative) as its own kernel and the
+-- other names reaching the ops defined here and in tensor.composite_ops.
+torch.special = torch.special or {}
+--- torch.special.i1(x, {out=}) -> Tensor
+-- The modified Bessel function of the first kind of order 1, element-wise (odd; NaN at +-inf, as PyTorch).
+-- Integer and bool inputs give the default float dtype.
+function torch.special.i1(x, opts)
+  core.c_of(x, 'special.i1', 'the input')
+  local out = is_opts(opts) and opts.out or nil
+  if out then
+    unary(C.TN_I1, x, out)
+    return out
+  end
+  return wrap(unary(C.TN_I1, x))
+end
+--- torch.special.i0(x) -> Tensor
+--- torch.special.digamma(x) -> Tensor
+--- torch.special.psi(x) -> Tensor
+--- torch.special.gammaln(x) -> Tensor
+--- torch.special.polygamma(n, x) -> Tensor
+--- torch.special.erfinv(x) -> Tensor
+--- torch.special.sinc(x) -> Tensor
+-- Other names of torch.i0, torch.digamma (psi too), torch.lgamma (gammaln), torch.polygamma, torch.erfinv and
+-- torch.sinc, with the same arguments.
+for name, target in pairs({ i0 = 'i0', digamma = 'digamma', psi = 'digamma', gammaln = 'lgamma',
+                            polygamma = 'polygamma', erfinv = 'erfinv', sinc = 'sinc' }) do
+  torch.special[name] = function(...) return torch[target](...) end
+end
 
 -- out= for the ops composed here in Lua: out takes the result's size and its values (in out's dtype)
 local function written_to(out, r)
@@ -233,6 +302,8 @@ local BINARY = {
   minimum = C.TN_MINIMUM, atan2 = C.TN_ATAN2, bitwise_and = C.TN_BITWISE_AND, bitwise_or = C.TN_BITWISE_OR,
   bitwise_xor = C.TN_BITWISE_XOR, eq = C.TN_EQ, ne = C.TN_NE, lt = C.TN_LT, le = C.TN_LE, gt = C.TN_GT,
   ge = C.TN_GE, logical_and = C.TN_LOGICAL_AND, logical_or = C.TN_LOGICAL_OR, logical_xor = C.TN_LOGICAL_XOR,
+  fmax = C.TN_FMAX, fmin = C.TN_FMIN, nextafter = C.TN_NEXTAFTER, gcd = C.TN_GCD, lcm = C.TN_LCM,
+  bitwise_left_shift = C.TN_BITWISE_LEFT_SHIFT, bitwise_right_shift = C.TN_BITWISE_RIGHT_SHIFT,
 }
 M.BINARY = BINARY
 
@@ -296,7 +367,32 @@ local function define_binary(name, op, alpha_arg)
   end
 end
 
+--- Tensor:fmax(other) -> Tensor
+--- Tensor:fmin(other) -> Tensor
+--- torch.fmax(a, b, {out=}) -> Tensor
+--- torch.fmin(a, b, {out=}) -> Tensor
+-- The element-wise maximum / minimum ignoring NaN: where one operand is NaN the result is the other (NaN only where
+-- both are); equal operands (0 and -0) give the first. Every dtype; the operands broadcast and promote. The
+-- gradient goes to the operand chosen (the first on ties), as PyTorch. No in-place form, as in PyTorch.
+--- Tensor:nextafter(other) -> Tensor
+--- torch.nextafter(a, b, {out=}) -> Tensor
+-- The next representable value after a in the direction of b (b itself where they are equal), element-wise, for
+-- float32 and float64 tensors. nextafter_ works in place.
+--- Tensor:gcd(other) -> Tensor
+--- Tensor:lcm(other) -> Tensor
+--- torch.gcd(a, b, {out=}) -> Tensor
+--- torch.lcm(a, b, {out=}) -> Tensor
+-- The greatest common divisor (non-negative; gcd(0, 0) = 0) and the least common multiple (|a / gcd * b|, 0 when
+-- either is 0) of integer tensors, element-wise; wrapping on overflow as PyTorch. gcd_ and lcm_ work in place.
+--- Tensor:bitwise_left_shift(other) -> Tensor
+--- Tensor:bitwise_right_shift(other) -> Tensor
+--- torch.bitwise_left_shift(a, b, {out=}) -> Tensor
+--- torch.bitwise_right_shift(a, b, {out=}) -> Tensor
+-- a shifted by b bits, for integer tensors (the dtype is the promoted one: int8 << 2 stays int8). The right shift
+-- is arithmetic for signed dtypes. A count below 0 or at least the dtype's width in bits shifts everything out: 0
+-- to the left, and 0 or -1 (the sign) to the right. With `_` they work in place.
 for name, op in pairs(BINARY) do define_binary(name, op, name == 'add' or name == 'sub') end
+Tensor.fmax_, Tensor.fmin_ = nil, nil
 
 -- div(y, {rounding_mode='floor'|'trunc'}), in all three forms: x:div, x:div_ and torch.div (with out=)
 local plain_div, plain_div_, plain_torch_div = Tensor.div, Tensor.div_, torch.div

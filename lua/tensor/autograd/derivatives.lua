@@ -125,6 +125,29 @@ end, function(ctx, g)
 end)
 unary('erf', save_x, function(ctx, g) local x = ctx:saved_values() return g * (-(x * x)):exp() * TWO_OVER_SQRT_PI end)
 unary('erfc', save_x, function(ctx, g) local x = ctx:saved_values() return g * (-(x * x)):exp() * -TWO_OVER_SQRT_PI end)
+unary('asinh', save_x, function(ctx, g) local x = ctx:saved_values() return g * (x * x + 1):rsqrt() end)
+unary('acosh', save_x, function(ctx, g) local x = ctx:saved_values() return g * (x * x - 1):rsqrt() end)
+unary('atanh', save_x, function(ctx, g) local x = ctx:saved_values() return g / (1 - x * x) end)
+unary('lgamma', save_x, function(ctx, g) local x = ctx:saved_values() return g * x:digamma() end)
+unary('digamma', save_x, function(ctx, g) local x = ctx:saved_values() return g * x:polygamma(1) end)
+unary('polygamma', function(ctx, out, x, n) ctx:save(x) ctx.n = n end,
+      function(ctx, g) local x = ctx:saved_values() return g * x:polygamma(ctx.n + 1) end)
+unary('erfinv', save_out, function(ctx, g)
+  local y = ctx:saved_values()
+  return g * (y * y):exp() * (math.sqrt(math.pi) / 2)
+end)
+unary('i0', save_x, function(ctx, g) local x = ctx:saved_values() return g * torch.special.i1(x) end)
+-- i1' = i0 - i1 / x, 1/2 at 0
+unary('special.i1', save_x_out, function(ctx, g)
+  local x, y = ctx:saved_values()
+  return g * torch.where(x:eq(0), 0.5, x:i0() - y / x)
+end)
+-- sinc' = (cos(pi x) pi x - sin(pi x)) / (pi x^2), 0 at 0
+unary('sinc', save_x, function(ctx, g)
+  local x = ctx:saved_values()
+  local px = x * math.pi
+  return g * torch.where(x:eq(0), 0, (px * px:cos() - px:sin()) / (px * x))
+end)
 unary('frac', nil, function(ctx, g) return g end)
 unary('reciprocal', save_out, function(ctx, g) local y = ctx:saved_values() return -(g * y * y) end)
 unary('square', save_x, function(ctx, g) local x = ctx:saved_values() return g * x * 2 end)
@@ -221,6 +244,20 @@ D.atan2 = { inputs = 2, broadcast = true, save = save_ab, backward = function(ct
   local d = a * a + b * b
   return ctx.next[1] and g * b / d, ctx.next[2] and -(g * a) / d
 end }
+-- fmax/fmin: the gradient goes to the operand chosen, the first on ties and where the second is NaN (PyTorch's
+-- rule); either operand may be a number. keeps(a, b) is a >= b for fmax (a <= b for fmin), mirrored(b, a) the same
+-- test written from b's side.
+local function nan_ignoring_extremum(keeps, mirrored)
+  return function(ctx, g)
+    local a, b = ctx:saved_values()
+    if not is_tensor(b) and b ~= b then return g, nil end
+    local first = is_tensor(a) and a[keeps](a, b) or b[mirrored](b, a)
+    if is_tensor(b) then first = first:logical_or(b:isnan()) end
+    return ctx.next[1] and torch.where(first, g, 0), ctx.next[2] and torch.where(first, 0, g)
+  end
+end
+D.fmax = { inputs = 2, broadcast = true, save = save_ab, backward = nan_ignoring_extremum('ge', 'le') }
+D.fmin = { inputs = 2, broadcast = true, save = save_ab, backward = nan_ignoring_extremum('le', 'ge') }
 D.fmod = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
   local a, b = ctx:saved_values()
   return g, ctx.next[2] and -(g * (a / b):trunc())
@@ -610,6 +647,143 @@ end, backward = function(ctx, gQ, gR)
   local gU, gV = gR:narrow(-1, 1, m), gR:narrow(-1, m + 1, n - m)
   local gX = qr_backward_tall(gQ + Y:matmul(mT(gV)), gU, Q, U)
   return torch.cat({ gX, Q:matmul(gV) }, -1)
+end }
+
+-- The solvers of tensor.linalg_solvers (PyTorch's formulas for real matrices). The *_ex forms differentiate
+-- as the ops they extend (their info results carry no gradient).
+D['linalg.inv_ex'] = D['linalg.inv']
+D['linalg.solve_ex'] = D['linalg.solve']
+D['linalg.cholesky_ex'] = D['linalg.cholesky']
+
+-- A = P L U with L [m x k] unit lower and U [k x n] upper triangular, k = min(m, n), from the gradients of L's
+-- strict lower triangle and U's upper one (PyTorch's linalg_lu_backward; either may be nil). P may be empty
+-- (no pivoting).
+local function lu_backward(gL, gU, P, L, U)
+  local m, n = L:size(-2), U:size(-1)
+  local k = math.min(m, n)
+  local st = torch.linalg.solve_triangular
+  local gA
+  if m == n then
+    gA = gL and mT(L):matmul(gL):tril(-1)
+    if gU then
+      local t = gU:matmul(mT(U)):triu()
+      gA = gA and gA + t or t
+    end
+    gA = st(mT(U), gA, { upper = false, left = false })
+    gA = st(mT(L), gA, { upper = true, unitriangular = true })
+  elseif m < n then -- A = L [U1 | U2]
+    local U1, U2 = U:narrow(-1, 1, k), U:narrow(-1, k + 1, n - k)
+    gA = gL and mT(L):matmul(gL)
+    if gU then
+      local t = gU:triu():matmul(mT(U))
+      gA = gA and gA - t or -t
+    end
+    gA = st(mT(U1), gA:tril(-1), { upper = false, left = false })
+    if gU then gA = torch.cat({ gA + gU:narrow(-1, 1, k):triu(), gU:narrow(-1, k + 1, n - k) }, -1) end
+    gA = st(mT(L), gA, { upper = true, unitriangular = true })
+    if not gU then gA = torch.cat({ gA, torch.zeros_like(U2) }, -1) end
+  else -- A = [L1; L2] U
+    local L1, L2 = L:narrow(-2, 1, k), L:narrow(-2, k + 1, m - k)
+    gA = gU and gU:matmul(mT(U))
+    if gL then
+      local t = mT(L):matmul(gL:tril(-1))
+      gA = gA and gA - t or -t
+    end
+    gA = st(mT(L1), gA:triu(), { upper = true, unitriangular = true })
+    if gL then gA = torch.cat({ gA + gL:narrow(-2, 1, k):tril(-1), gL:narrow(-2, k + 1, m - k) }, -2) end
+    gA = st(mT(U), gA, { upper = false, left = false })
+    if not gL then gA = torch.cat({ gA, torch.zeros_like(L2) }, -2) end
+  end
+  return P:numel() > 0 and P:matmul(gA) or gA
+end
+
+local function pivoting(opts) return not (type(opts) == 'table' and opts.pivot == false) end
+D['linalg.lu_factor'] = { inputs = 1, save = function(ctx, out, a, opts)
+  ctx:save(out, ctx.results[2])
+  ctx.pivot = pivoting(opts)
+end, backward = function(ctx, g)
+  local lu, pivots = ctx:saved_values()
+  local P, L, U = torch.lu_unpack(lu, pivots, true, ctx.pivot)
+  local k = math.min(lu:size(-2), lu:size(-1))
+  return lu_backward(g:narrow(-1, 1, k):tril(-1), g:narrow(-2, 1, k):triu(), P, L, U)
+end }
+D['linalg.lu_factor_ex'] = D['linalg.lu_factor']
+
+-- X = op(A)^-1 B (left) or B op(A)^-1 with A = P L U: the gradient of A (each case's), then of L and U with P
+-- held fixed, into one LU.
+D['linalg.lu_solve'] = { inputs = 3, broadcast = true, save = function(ctx, out, lu, pivots, b, opts)
+  ctx:save(lu, pivots, out)
+  ctx.left = not (type(opts) == 'table' and opts.left == false)
+  ctx.adjoint = type(opts) == 'table' and opts.adjoint == true
+end, backward = function(ctx, g)
+  local lu, pivots, x = ctx:saved_values()
+  local left, adjoint = ctx.left, ctx.adjoint
+  local gB = torch.linalg.lu_solve(lu, pivots, g, { left = left, adjoint = not adjoint })
+  local gLU
+  if ctx.next[1] then
+    local gA
+    if left then
+      gA = adjoint and -x:matmul(mT(gB)) or -gB:matmul(mT(x))
+    else
+      gA = adjoint and -mT(gB):matmul(x) or -mT(x):matmul(gB)
+    end
+    local P, L, U = torch.lu_unpack(lu, pivots)
+    local PtgA = mT(P):matmul(gA)
+    gLU = PtgA:matmul(mT(U)):tril(-1) + mT(L):matmul(PtgA):triu()
+  end
+  return gLU, nil, ctx.next[3] and gB
+end }
+
+-- X = A^-1 B (left) or B A^-1 for A's triangle: A's gradient stays in that triangle (off its diagonal when
+-- unitriangular).
+D['linalg.solve_triangular'] = { inputs = 2, broadcast = true, save = function(ctx, out, a, b, opts)
+  ctx:save(a, out)
+  ctx.upper = opts.upper
+  ctx.left = opts.left ~= false
+  ctx.unit = opts.unitriangular == true
+end, backward = function(ctx, g)
+  local a, x = ctx:saved_values()
+  local gB = torch.linalg.solve_triangular(mT(a), g, { upper = not ctx.upper, left = ctx.left,
+                                                       unitriangular = ctx.unit })
+  local gA
+  if ctx.next[1] then
+    gA = ctx.left and -gB:matmul(mT(x)) or -mT(x):matmul(gB)
+    local diagonal = ctx.unit and 1 or 0
+    gA = ctx.upper and gA:triu(diagonal) or gA:tril(-diagonal)
+  end
+  return gA, ctx.next[2] and gB
+end }
+
+-- X = (L L^T)^-1 B (or (U^T U)^-1 B): the gradient of L is a full matrix, as PyTorch's.
+D.cholesky_solve = { inputs = 2, broadcast = true, save = function(ctx, out, b, l, upper)
+  ctx:save(l, out)
+  if type(upper) == 'table' then upper = upper.upper end
+  ctx.upper = upper == true
+end, backward = function(ctx, g)
+  local l, x = ctx:saved_values()
+  local gB = torch.cholesky_solve(g, l, ctx.upper)
+  local gL
+  if ctx.next[2] then
+    local common = gB:matmul(mT(x))
+    common = common + mT(common)
+    gL = ctx.upper and -l:matmul(common) or -common:matmul(l)
+  end
+  return ctx.next[1] and gB, gL
+end }
+
+-- The pseudo-inverse (PyTorch's pinv_backward): exact where A's rank is constant, also for rank-deficient A,
+-- where the SVD's own formula would divide by equal (zero) singular values.
+D['linalg.pinv'] = { inputs = 1, save = save_x_out, backward = function(ctx, g)
+  local a, p = ctx:saved_values()
+  local ph, gh = mT(p), mT(g)
+  if a:size(-2) <= a:size(-1) then
+    local K = gh:matmul(p)
+    local KpinvAh = K:matmul(ph)
+    return -mT(p:matmul(K)) + KpinvAh - a:matmul(p):matmul(KpinvAh) + ph:matmul(p):matmul(gh - K:matmul(a))
+  end
+  local K = p:matmul(gh)
+  local pinvAhK = ph:matmul(K)
+  return -mT(K:matmul(p)) + (gh - a:matmul(K)):matmul(p):matmul(ph) + pinvAhK - pinvAhK:matmul(p):matmul(a)
 end }
 
 -- ---------------------------------------------------------------- reductions
