@@ -21,6 +21,7 @@ TEST_PACKAGES=(
   lua-busted                                   # the spec runner
   python3-torch python3-numpy python3-onnx     # PyTorch, the reference the specs and benchmarks compare with
   python3-sklearn                              # scikit-learn's digits: the reference for the bundled copy
+  python3-mpmath                               # 50-digit references for the special functions
   dataset-fashion-mnist                        # Fashion-MNIST in IDX files (data_spec, examples/fashion_cnn.lua)
   tmux                                         # drives the th shell in a terminal in the shell's specs
   openmpi-bin libopenmpi-dev                   # mpirun and libmpi for tensor.distributed

@@ -118,6 +118,8 @@ do
   case('flip no dims', function(t) return t.x:flip({}) end, 'out = torch.flip(x, [])', { x = x })
   case('flip empty', function(t) return t.x:flip(1) end, 'out = torch.flip(x, [0])', { x = torch.randn(0, 2) })
   case('flip 0-d', function(t) return t.x:flip({}) end, 'out = torch.flip(x, [])', { x = torch.tensor(3.0) })
+  case('flip 0-d along dim 1 and -1', function(t) return { t.x:flip(1), torch.flip(t.x, { -1 }) } end,
+       'out = [torch.flip(x, [0]), torch.flip(x, [-1])]', { x = torch.tensor(3.5) })
   case('fliplr', function(t) return t.x:fliplr() end, 'out = torch.fliplr(x)', { x = x })
   case('flipud', function(t) return t.x:flipud() end, 'out = torch.flipud(x)', { x = x })
 end
@@ -305,6 +307,8 @@ describe('joining errors', function()
   it('flip refuses repeated and bad dims', function()
     assert.matches('flip: dimension 1 appears more than once', message(function() return torch.zeros(2, 2):flip(1, -2) end))
     assert.matches('flip: dimension 3', message(function() return torch.zeros(2, 2):flip(3) end))
+    assert.matches('flip: dimension 2 out of range for a tensor of 1 dimension',
+                   message(function() return torch.tensor(1.5):flip(2) end), 1, true)
   end)
   it('roll refuses mismatched shifts and dims', function()
     assert.matches('roll.*same length', message(function() return torch.zeros(2, 2):roll({ 1, 2 }, 1) end))

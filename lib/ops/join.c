@@ -157,12 +157,14 @@ done:
 tn_tensor *tn_flip(tn_tensor *out, const tn_tensor *x, int ndims, const int32_t *dims) {
   const char *fn = "flip";
   uint32_t mask = 0;
+  /* a 0-d tensor flips as one element along dim 1 (or -1), as in PyTorch */
   for (int i = 0; i < ndims; i++) {
-    int d = tn_wrap_dim(fn, dims[i], x->ndim);
+    int d = tn_wrap_dim(fn, dims[i], x->ndim > 0 ? x->ndim : 1);
     if (d < 0) return NULL;
     if (mask & (1u << d)) return tn_error_null("%s: dimension %d appears more than once in the list", fn, d + 1);
     mask |= 1u << d;
   }
+  if (x->ndim == 0) mask = 0;
   if (check_separate(fn, out, x)) return NULL;
   tn_tensor *result = tn_prepare_out(fn, out, x->ndim, x->sizes, x->dtype, x);
   if (!result || result->numel == 0) return result;
