@@ -39,6 +39,34 @@ function M.check_options(owner, opts, names)
   return opts
 end
 
+-- Options given positionally (in PyTorch's order, `names`), as one table, or positionally followed by a table of
+-- the rest (nn.LSTMCell(3, 4, false, {dtype='float64'})). The keys of a table are checked against `names`,
+-- `extra` (the options only a table may give) and dtype and device; more positional values than `names` is an
+-- error. Returns a new table of the options given.
+function M.mixed_options(owner, names, extra, ...)
+  local n = select('#', ...)
+  local last = n > 0 and select(n, ...) or nil
+  local positional = M.is_opts(last) and n - 1 or n
+  while positional > 0 and select(positional, ...) == nil do positional = positional - 1 end
+  if positional > #names then
+    error(string.format('%s: expected at most %d positional options%s, got %d', owner, #names,
+                        #names > 0 and ' (' .. table.concat(names, ', ') .. ')' or '', positional), 4)
+  end
+  local o = {}
+  if M.is_opts(last) then
+    local all = {}
+    for i, k in ipairs(names) do all[i] = k end
+    for _, k in ipairs(extra or {}) do all[#all + 1] = k end
+    check_keys(owner, last, all)
+    for k, v in pairs(last) do o[k] = v end
+  end
+  for i = 1, positional do
+    local v = select(i, ...)
+    if v ~= nil then o[names[i]] = v end
+  end
+  return o
+end
+
 -- A new parameter of the given shape (uninitialised), honouring opts.dtype and opts.device.
 function M.parameter(shape, opts)
   return module.Parameter(torch.empty(shape, { dtype = opts and opts.dtype, device = opts and opts.device }))

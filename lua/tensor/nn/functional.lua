@@ -639,6 +639,14 @@ function F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal
   return (weights:matmul(v))
 end
 
+-- ---------------------------------------------------------------- more layers, activations and losses
+-- Compositions of tensor ops in files of their own under tensor/nn/functional/, given this file's helpers.
+local helpers = { fail = fail, check_tensor = check_tensor, shape_string = shape_string, is_opts = is_opts,
+                  checked = checked, options = options, reduce = reduce, pair = pair, REDUCTIONS = REDUCTIONS }
+for _, family in ipairs({ 'activations', 'resampling', 'im2col', 'normalization', 'dropout', 'distance', 'losses' }) do
+  require('tensor.nn.functional.' .. family)(F, helpers)
+end
+
 require('tensor.autograd').install_namespace('F', raw)
 
 return F

@@ -12,7 +12,8 @@ nn.init = require 'tensor.nn.initializers'
 nn.utils = require 'tensor.nn.utils'
 
 for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss', 'rnn',
-                        'transformer', 'parallel' }) do
+                        'transformer', 'parallel', 'parameter_containers', 'upsampling', 'cells',
+                        'padding', 'fold', 'distance' }) do
   require('tensor.nn.' .. family)(nn)
 end
 

@@ -1,4 +1,7 @@
--- tensor.nn.loss: loss modules over nn.functional's losses, with PyTorch's options.
+-- tensor.nn.loss: loss modules over nn.functional's losses, with PyTorch's options: MSELoss, L1Loss, SmoothL1Loss,
+-- HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
+-- CosineEmbeddingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss, PoissonNLLLoss,
+-- GaussianNLLLoss.
 local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
@@ -14,30 +17,33 @@ return function(nn)
     return r
   end
 
-  -- A loss module: opts are kept; forward(input, target) calls fn(self, input, target).
-  local function define(name, fn, defaults)
+  -- A loss module. Its options: `positional` (in PyTorch's order, before its deprecated size_average; they may
+  -- also come in a trailing table), the keys of `defaults` and reduction, given as a table. A tensor option is a
+  -- buffer, as in PyTorch (in the state dict, converted by :to()). forward(self, ...) is fn.
+  local function define(name, fn, defaults, positional)
+    defaults, positional = defaults or {}, positional or {}
+    local table_only, all = { 'reduction' }, {}
+    for _, k in ipairs(positional) do all[#all + 1] = k end
+    for k in pairs(defaults) do
+      all[#all + 1] = k
+      local listed = false
+      for _, p in ipairs(positional) do listed = listed or p == k end
+      if not listed then table_only[#table_only + 1] = k end
+    end
+    table.sort(table_only)
     local class = Module:extend(name)
     nn[name] = class
-    function class:init(opts)
-      if opts ~= nil and not common.is_opts(opts) then
-        error(string.format('%s: expected an options table, got %s', name, type(opts)), 3)
+    function class:init(...)
+      local first = select(1, ...)
+      if #positional == 0 and first ~= nil and not common.is_opts(first) then
+        error(string.format('%s: expected an options table, got %s', name, type(first)), 3)
       end
-      opts = opts or {}
-      for k in pairs(opts) do -- (a misspelt option would otherwise be dropped silently)
-        if k ~= 'reduction' and (defaults or {})[k] == nil then
-          local known = { 'reduction' }
-          for option in pairs(defaults or {}) do known[#known + 1] = option end
-          table.sort(known)
-          error(string.format('%s: unknown option %s (the options are %s)', name, tostring(k), table.concat(known, ', ')), 3)
-        end
-      end
-      self.reduction = reduction_of(name, opts)
-      for k, v in pairs(defaults or {}) do
-        if opts[k] == nil then self[k] = v elseif not torch.is_tensor(opts[k]) then self[k] = opts[k] end
-      end
-      -- tensor options are buffers, as in PyTorch: in the state dict, converted by :to()
-      for _, k in ipairs({ 'weight', 'pos_weight' }) do
-        if torch.is_tensor(opts[k]) then self:register_buffer(k, opts[k]) end
+      local o = common.mixed_options(name, positional, table_only, ...)
+      self.reduction = reduction_of(name, o)
+      for _, k in ipairs(all) do
+        local v = o[k]
+        if v == nil then v = defaults[k] end
+        if torch.is_tensor(v) then self:register_buffer(k, v) elseif v ~= nil then self[k] = v end
       end
     end
     class.forward = fn
@@ -74,4 +80,50 @@ return function(nn)
   -- The input holds log-probabilities; reduction='batchmean' gives the true mean KL divergence.
   define('KLDivLoss', function(self, x, t) return F.kl_div(x, t, self.reduction, self.log_target) end,
          { log_target = false })
+
+  --- nn.MarginRankingLoss(margin=0, {reduction='mean'}) -> module
+  -- m(x1, x2, y): max(0, -y * (x1 - x2) + margin) for y in {1, -1} (F.margin_ranking_loss).
+  define('MarginRankingLoss', function(self, x1, x2, t)
+    return F.margin_ranking_loss(x1, x2, t, self.margin, self.reduction)
+  end, { margin = 0 }, { 'margin' })
+  --- nn.HingeEmbeddingLoss(margin=1, {reduction='mean'}) -> module
+  -- m(x, y): x where y = 1, max(0, margin - x) where y = -1 (F.hinge_embedding_loss).
+  define('HingeEmbeddingLoss', function(self, x, t)
+    return F.hinge_embedding_loss(x, t, self.margin, self.reduction)
+  end, { margin = 1 }, { 'margin' })
+  --- nn.CosineEmbeddingLoss(margin=0, {reduction='mean'}) -> module
+  -- m(x1, x2, y): 1 - cos(x1, x2) where y = 1, max(0, cos - margin) where y = -1 (F.cosine_embedding_loss).
+  define('CosineEmbeddingLoss', function(self, x1, x2, t)
+    return F.cosine_embedding_loss(x1, x2, t, self.margin, self.reduction)
+  end, { margin = 0 }, { 'margin' })
+  --- nn.SoftMarginLoss({reduction='mean'}) -> module
+  -- m(x, y): log(1 + exp(-y x)) (F.soft_margin_loss).
+  define('SoftMarginLoss', function(self, x, t) return F.soft_margin_loss(x, t, self.reduction) end)
+  --- nn.MultiLabelSoftMarginLoss(weight, {reduction='mean'}) -> module
+  -- m(x, y): per-class binary cross entropy of sigmoid(x) against 0/1 targets [N x C], averaged over the classes
+  -- (F.multilabel_soft_margin_loss).
+  define('MultiLabelSoftMarginLoss', function(self, x, t)
+    return F.multilabel_soft_margin_loss(x, t, self.weight, self.reduction)
+  end, {}, { 'weight' })
+  --- nn.MultiMarginLoss(p=1, margin=1, weight, {reduction='mean'}) -> module
+  -- m(x, y): the multi-class hinge loss of scores [N x C] against 1-based class ids [N] (F.multi_margin_loss).
+  define('MultiMarginLoss', function(self, x, t)
+    return F.multi_margin_loss(x, t, self.p, self.margin, self.weight, self.reduction)
+  end, { p = 1, margin = 1 }, { 'p', 'margin', 'weight' })
+  --- nn.TripletMarginLoss(margin=1, p=2, eps=1e-6, swap=false, {reduction='mean'}) -> module
+  -- m(anchor, positive, negative): max(0, margin + d(a, p) - d(a, n)) (F.triplet_margin_loss).
+  define('TripletMarginLoss', function(self, a, p, n)
+    return F.triplet_margin_loss(a, p, n, self.margin, self.p, self.eps, self.swap, self.reduction)
+  end, { margin = 1, p = 2, eps = 1e-6, swap = false }, { 'margin', 'p', 'eps', 'swap' })
+  --- nn.PoissonNLLLoss(log_input=true, full=false, eps=1e-8, {reduction='mean'}) -> module
+  -- m(x, y): the Poisson negative log-likelihood of counts y with log rates x (or rates, log_input=false)
+  -- (F.poisson_nll_loss).
+  define('PoissonNLLLoss', function(self, x, t)
+    return F.poisson_nll_loss(x, t, self.log_input, self.full, self.eps, self.reduction)
+  end, { log_input = true, full = false, eps = 1e-8 }, { 'log_input', 'full', 'eps' })
+  --- nn.GaussianNLLLoss({full=false, eps=1e-6, reduction='mean'}) -> module
+  -- m(x, y, var): the Gaussian negative log-likelihood of y with means x and variances var (F.gaussian_nll_loss).
+  define('GaussianNLLLoss', function(self, x, t, var)
+    return F.gaussian_nll_loss(x, t, var, self.full, self.eps, self.reduction)
+  end, { full = false, eps = 1e-6 })
 end

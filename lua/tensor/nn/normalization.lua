@@ -1,4 +1,5 @@
--- tensor.nn.normalization: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm.
+-- tensor.nn.normalization: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d (F.instance_norm)
+-- and LocalResponseNorm (F.local_response_norm).
 local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
@@ -150,5 +151,99 @@ return function(nn)
   end
   function GroupNorm:extra_repr()
     return string.format('%d, %d, eps=%s, affine=%s', self.num_groups, self.num_channels, self.eps, common.bool(self.affine))
+  end
+
+  local function instance_norm(name, spatial)
+    local class = Module:extend(name)
+    nn[name] = class
+    class.__keeps_no_tensors = true -- (see nn.Sequential)
+    function class:init(num_features, ...)
+      local o = common.mixed_options(name, { 'eps', 'momentum', 'affine', 'track_running_stats' }, nil, ...)
+      common.positive_int(name, 'num_features', num_features)
+      self.num_features, self.eps, self.momentum = num_features, o.eps or 1e-5, o.momentum or 0.1
+      self.affine, self.track_running_stats = o.affine == true, o.track_running_stats == true
+      if self.affine then
+        self.weight = common.parameter({ num_features }, o)
+        self.bias = common.parameter({ num_features }, o)
+      end
+      if self.track_running_stats then
+        self:register_buffer('running_mean', common.buffer(torch.zeros(num_features), o))
+        self:register_buffer('running_var', common.buffer(torch.ones(num_features), o))
+        -- (in the state dict as PyTorch's, which never counts either)
+        self:register_buffer('num_batches_tracked', torch.tensor(0, { dtype = 'int64' }))
+      end
+      self:reset_parameters()
+    end
+    function class:reset_parameters()
+      if self.track_running_stats then
+        torch.no_grad(function()
+          self.running_mean:zero_()
+          self.running_var:fill_(1)
+          self.num_batches_tracked:zero_()
+        end)
+      end
+      if self.affine then
+        init.ones_(self.weight)
+        init.zeros_(self.bias)
+      end
+    end
+    function class:forward(x)
+      local nd = x:dim()
+      if nd ~= spatial + 1 and nd ~= spatial + 2 then
+        common.fail(self, 'expected a %d-d (unbatched) or %d-d input, got %s', spatial + 1, spatial + 2, common.shape(x))
+      end
+      local unbatched = nd == spatial + 1
+      if unbatched then x = x:unsqueeze(1) end
+      -- (PyTorch only warns when the channels differ from num_features and nothing per channel is kept)
+      if (self.affine or self.track_running_stats) and x:size(2) ~= self.num_features then
+        common.fail(self, 'expected %d channels, got %s', self.num_features, common.shape(unbatched and x:squeeze(1) or x))
+      end
+      local y = F.instance_norm(x, { running_mean = self.running_mean, running_var = self.running_var,
+                                     weight = self.weight, bias = self.bias,
+                                     use_input_stats = self.training or not self.track_running_stats,
+                                     momentum = self.momentum, eps = self.eps })
+      if unbatched then y = y:squeeze(1) end
+      return y
+    end
+    function class:extra_repr()
+      return string.format('%d, eps=%s, momentum=%s, affine=%s, track_running_stats=%s', self.num_features,
+                           self.eps, self.momentum, common.bool(self.affine), common.bool(self.track_running_stats))
+    end
+  end
+
+  --- nn.InstanceNorm1d(num_features, eps=1e-5, momentum=0.1, affine=false, track_running_stats=false) -> module
+  -- Normalises each channel of each sample of [N x C x L] (or [C x L]) over its length; affine adds a learned
+  -- weight and bias per channel, track_running_stats running statistics used in evaluation (as PyTorch, both off
+  -- by default).
+  instance_norm('InstanceNorm1d', 1)
+  --- nn.InstanceNorm2d(num_features, eps=1e-5, momentum=0.1, affine=false, track_running_stats=false) -> module
+  -- Instance normalisation of [N x C x H x W] (or [C x H x W]).
+  instance_norm('InstanceNorm2d', 2)
+  --- nn.InstanceNorm3d(num_features, eps=1e-5, momentum=0.1, affine=false, track_running_stats=false) -> module
+  -- Instance normalisation of [N x C x D x H x W] (or [C x D x H x W]).
+  instance_norm('InstanceNorm3d', 3)
+
+  --- nn.LocalResponseNorm(size, alpha=1e-4, beta=0.75, k=1) -> module
+  -- Normalises each element by the mean square of its `size` neighbouring channels (F.local_response_norm).
+  local LocalResponseNorm = Module:extend('LocalResponseNorm')
+  nn.LocalResponseNorm = LocalResponseNorm
+  LocalResponseNorm.__keeps_no_tensors = true
+  function LocalResponseNorm:init(size, ...)
+    local o
+    if common.is_opts(size) then
+      o = common.options('LocalResponseNorm', { 'size', 'alpha', 'beta', 'k' }, size)
+      size = o.size
+    else
+      o = common.options('LocalResponseNorm', { 'alpha', 'beta', 'k' }, ...)
+    end
+    self.size = common.positive_int('LocalResponseNorm', 'size', size)
+    self.alpha, self.beta, self.k = o.alpha or 1e-4, o.beta or 0.75, o.k or 1
+  end
+  function LocalResponseNorm:forward(x)
+    if x:dim() < 3 then common.fail(self, 'expected an input of 3 or more dims [N x C x ...], got %s', common.shape(x)) end
+    return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+  end
+  function LocalResponseNorm:extra_repr()
+    return string.format('%d, alpha=%s, beta=%s, k=%s', self.size, self.alpha, self.beta, common.float(self.k))
   end
 end

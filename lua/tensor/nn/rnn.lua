@@ -5,22 +5,19 @@ local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 local init = require 'tensor.nn.initializers'
+local rnn_step = require 'tensor.nn.rnn_step'
 
--- The steps of a sequence and the gates of a step as one differentiable operation each: the backward joins the
--- pieces' gradients with one stack or cat. (Taking the pieces one by one with select/narrow would make each
--- piece's backward write a zero tensor of the whole input's size: quadratic in the sequence length.)
+-- The steps of a sequence as one differentiable operation: the backward joins the pieces' gradients with one
+-- stack. (Taking the steps one by one with select would make each one's backward write a zero tensor of the
+-- whole input's size: quadratic in the sequence length.)
 local Unbind = torch.autograd.Function { name = 'RNNUnbind',
   forward = function(ctx, x) return unpack(x:unbind(1)) end,
   backward = function(ctx, ...) return torch.stack({ ... }, 1) end }
-local Chunk = torch.autograd.Function { name = 'RNNChunk',
-  forward = function(ctx, x, n) return unpack(x:chunk(n, 2)) end,
-  backward = function(ctx, ...) return torch.cat({ ... }, 2) end }
 
 return function(nn)
   local Module = nn.Module
 
-  -- gates per cell kind: RNN 1, LSTM 4 (input, forget, cell, output), GRU 3 (reset, update, new)
-  local GATES = { RNN_TANH = 1, RNN_RELU = 1, LSTM = 4, GRU = 3 }
+  local GATES, step = rnn_step.GATES, rnn_step.step
 
   local function define(name, mode_of)
     local class = Module:extend(name)
@@ -91,23 +88,7 @@ return function(nn)
         local t = reverse and (L - k + 1) or k
         local hproj = h:matmul(w_hh_t)
         if b_hh ~= nil then hproj = hproj + b_hh end
-        local gx = steps[t]
-        if mode == 'LSTM' then
-          local i, f, g, o = Chunk.apply(gx + hproj, 4)
-          c = f:sigmoid() * c + i:sigmoid() * g:tanh()
-          h = o:sigmoid() * c:tanh()
-        elseif mode == 'GRU' then
-          local xr, xz, xn = Chunk.apply(gx, 3)
-          local hr, hz, hn = Chunk.apply(hproj, 3)
-          local r = (xr + hr):sigmoid()
-          local z = (xz + hz):sigmoid()
-          local n = (xn + r * hn):tanh()
-          h = n + z * (h - n)
-        elseif mode == 'RNN_TANH' then
-          h = (gx + hproj):tanh()
-        else
-          h = (gx + hproj):relu()
-        end
+        h, c = step(mode, steps[t], hproj, h, c)
         outputs[t] = h
       end
       return torch.stack(outputs, 1), h, c
