@@ -166,6 +166,13 @@ enum {
 enum { TN_LERP, TN_ADDCMUL, TN_ADDCDIV, TN_WHERE, TN_NUM_TERNARY_OPS };
 
 int tn_promote_types(int a, int b);
+/* PyTorch's result_type of two operands, each a tensor or (tensor NULL) a wrapped number of dtype *_number_dtype:
+ * tensors with dims decide, then 0-d tensors, then numbers, a later one only where its category (bool, integer,
+ * floating) is higher. */
+int tn_result_type(const tn_tensor *a, int a_number_dtype, const tn_tensor *b, int b_number_dtype);
+/* Whether a result of dtype `from` may be written into a tensor of dtype `to` (out=, in place): not floating into
+ * an integer dtype, nor anything but bool into bool. */
+int tn_can_cast(int from, int to);
 tn_tensor *tn_unary(int op, tn_tensor *out, const tn_tensor *x, double p0, double p1, int float_dtype);
 tn_tensor *tn_binary(int op, tn_tensor *out, const tn_tensor *a, const tn_tensor *b, double p0, double p1,
                      int float_dtype);

@@ -13,12 +13,6 @@ static bool same_device(const tn_tensor *a, const tn_tensor *b) {
   return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
 }
 
-static bool can_cast(int from, int to) {
-  if (tn_dtype_is_floating(from) && !tn_dtype_is_floating(to)) return false;
-  if (from != TN_BOOL && to == TN_BOOL) return false;
-  return true;
-}
-
 static int check_separate(const char *fn, const tn_tensor *out, const tn_tensor *in) {
   if (out && out->storage == in->storage)
     return tn_error("%s: out= shares memory with an input; use a separate tensor", fn);
@@ -29,7 +23,7 @@ static int check_separate(const char *fn, const tn_tensor *out, const tn_tensor 
 static tn_tensor *prepare_castable_out(const char *fn, tn_tensor *out, int ndim, const int64_t *sizes, int dtype,
                                        const tn_tensor *like) {
   if (!out || out->dtype == dtype) return tn_prepare_out(fn, out, ndim, sizes, dtype, like);
-  if (!can_cast(dtype, out->dtype))
+  if (!tn_can_cast(dtype, out->dtype))
     return tn_error_null("%s: the result of type %s cannot be written into a %s tensor", fn, tn_dtype_name(dtype),
                          tn_dtype_name(out->dtype));
   return tn_prepare_out(fn, out, ndim, sizes, out->dtype, like);

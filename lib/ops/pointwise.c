@@ -54,6 +54,21 @@ static void promote_tensor(promotion *p, const tn_tensor *t) {
   promote_with(t->ndim > 0 ? &p->dims : &p->zero_dim, t->dtype);
 }
 
+int tn_result_type(const tn_tensor *a, int a_number_dtype, const tn_tensor *b, int b_number_dtype) {
+  promotion p = {-1, -1, -1};
+  const tn_tensor *operands[2] = {a, b};
+  int number_dtypes[2] = {a_number_dtype, b_number_dtype};
+  for (int i = 0; i < 2; i++) {
+    if (operands[i]) {
+      promote_tensor(&p, operands[i]);
+    } else {
+      if (!tn_valid_dtype(number_dtypes[i])) return tn_error("result_type: unknown dtype %d", number_dtypes[i]);
+      promote_with(&p.wrapped, number_dtypes[i]);
+    }
+  }
+  return promotion_result(&p);
+}
+
 /* ---- op metadata, from the op lists ---- */
 
 typedef struct op_info {
@@ -163,10 +178,10 @@ static int check_no_internal_overlap(const char *fn, const tn_tensor *out) {
   return 0;
 }
 
-static bool can_cast(int from, int to) {
-  if (tn_dtype_is_floating(from) && !tn_dtype_is_floating(to)) return false;
-  if (from != TN_BOOL && to == TN_BOOL) return false;
-  return true;
+int tn_can_cast(int from, int to) {
+  if (tn_dtype_is_floating(from) && !tn_dtype_is_floating(to)) return 0;
+  if (from != TN_BOOL && to == TN_BOOL) return 0;
+  return 1;
 }
 
 typedef struct pointwise_call {
@@ -211,7 +226,7 @@ static tn_tensor *execute(pointwise_call *call, tn_tensor *out) {
     if (call->in_place && (out->ndim != ndim || memcmp(out->sizes, shape, sizeof(int64_t) * (size_t)ndim)))
       return tn_error_null("%s: the result of size %s cannot be written in place into a tensor of size %s", fn,
                            tn_format_shape(a, sizeof a, ndim, shape), tn_format_shape(b, sizeof b, out->ndim, out->sizes));
-    if (!can_cast(call->result_dtype, out->dtype))
+    if (!tn_can_cast(call->result_dtype, out->dtype))
       return tn_error_null("%s: the result of type %s cannot be written into a %s tensor", fn,
                            tn_dtype_name(call->result_dtype), tn_dtype_name(out->dtype));
     if (!same_device(out, call->in[0]) && !(call->in[0]->ndim == 0 && call->in[0]->storage->device_type == TN_CPU))

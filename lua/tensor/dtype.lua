@@ -95,6 +95,13 @@ function M.fits(v, dt)
   return v >= r[1] and v < r[2]
 end
 
+-- The dtype a Lua number acts as in an op with tensors (a "wrapped number"): int64 when integral, else the
+-- default float dtype.
+function M.of_number(v)
+  if v == math.floor(v) and v > -2 ^ 63 and v < 2 ^ 63 then return M.INT64 end
+  return M.default
+end
+
 -- Whether v is a 64-bit integer cdata.
 function M.is_int64(v) return type(v) == 'cdata' and (ffi.istype(int64_ct, v) or ffi.istype(uint64_ct, v)) end
 

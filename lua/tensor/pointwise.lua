@@ -13,11 +13,7 @@ local INT64, BOOL = dtype.INT64, dtype.BOOL
 
 local M = {}
 
--- The dtype a Lua number acts as (a "wrapped number"): int64 when integral, else the default float.
-local function scalar_dtype(v)
-  if v == floor(v) and v > -2^63 and v < 2^63 then return INT64 end
-  return dtype.default
-end
+local scalar_dtype = dtype.of_number
 
 local function number_of(fn, v)
   if type(v) == 'number' then return v end
@@ -565,10 +561,6 @@ function M.backward(kind, grad, saved, p0, p1, into)
     return into
   end
   return wrap(result(C.tn_binary(M.BACKWARD[kind], nil, grad._c, saved._c, p0 or 0, p1 or 0, dtype.default)))
-end
-
-torch.promote_types = function(a, b)
-  return dtype.name[tonumber(C.tn_promote_types(dtype.parse(a, 'promote_types'), dtype.parse(b, 'promote_types')))]
 end
 
 return M
