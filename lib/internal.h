@@ -86,6 +86,12 @@ bool tn_valid_dtype(int dtype);
 int64_t tn_shape_numel(int ndim, const int64_t *sizes);
 void tn_contiguous_strides(int ndim, const int64_t *sizes, int64_t *strides);
 bool tn_same_shape(const tn_tensor *a, const tn_tensor *b);
+/* Whether two tensors live on one device (type and index). */
+static inline bool tn_same_device(const tn_tensor *a, const tn_tensor *b) {
+  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
+}
+/* t's device for messages: "cpu", or "cuda:<index>" written into buf. */
+const char *tn_device_str(char *buf, size_t size, const tn_tensor *t);
 /* Element 0 of t, as a byte pointer. */
 static inline char *tn_base(const tn_tensor *t) {
   return (char *)t->storage->data + t->offset * tn_dtype_size(t->dtype);

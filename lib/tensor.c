@@ -2,6 +2,7 @@
 #include "backend.h"
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* ---- dtypes ---- */
@@ -16,6 +17,12 @@ static const char *const dtype_names[TN_NUM_DTYPES] = {
     [TN_UINT8] = "uint8",     [TN_BOOL] = "bool"};
 
 bool tn_valid_dtype(int dtype) { return dtype >= 0 && dtype < TN_NUM_DTYPES; }
+
+const char *tn_device_str(char *buf, size_t size, const tn_tensor *t) {
+  if (t->storage->device_type == TN_CPU) return "cpu";
+  snprintf(buf, size, "cuda:%d", t->storage->device_index);
+  return buf;
+}
 int64_t tn_dtype_size(int dtype) { return tn_valid_dtype(dtype) ? dtype_sizes[dtype] : 0; }
 const char *tn_dtype_name(int dtype) { return tn_valid_dtype(dtype) ? dtype_names[dtype] : "unknown"; }
 int tn_dtype_is_floating(int dtype) { return dtype >= TN_FLOAT32 && dtype <= TN_BFLOAT16; }

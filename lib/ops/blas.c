@@ -25,23 +25,13 @@ typedef struct product {
 
 /* ---- checks ---- */
 
-static const char *device_str(char *buf, size_t size, const tn_tensor *t) {
-  if (t->storage->device_type == TN_CPU) return "cpu";
-  snprintf(buf, size, "cuda:%d", t->storage->device_index);
-  return buf;
-}
-
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
 /* The operands of a product: present, on one device, of one dtype that is not bool. */
 static int check_operands(const char *fn, const tn_tensor *a, const tn_tensor *b) {
   if (!a || !b) return tn_error("%s: expected two tensors, got NULL", fn);
-  if (!same_device(a, b)) {
+  if (!tn_same_device(a, b)) {
     char da[16], db[16];
-    return tn_error("%s: expected both operands on one device, got %s and %s", fn, device_str(da, sizeof da, a),
-                    device_str(db, sizeof db, b));
+    return tn_error("%s: expected both operands on one device, got %s and %s", fn, tn_device_str(da, sizeof da, a),
+                    tn_device_str(db, sizeof db, b));
   }
   if (a->dtype != b->dtype)
     return tn_error("%s: expected both operands to have the same dtype, got %s and %s", fn, tn_dtype_name(a->dtype),
@@ -213,7 +203,7 @@ static tn_tensor *execute(product *p, tn_tensor *out, const tn_tensor *input, do
     if (input->dtype != dtype)
       return tn_error_null("%s: expected the input to have dtype %s like the operands, got %s", fn,
                            tn_dtype_name(dtype), tn_dtype_name(input->dtype));
-    if (!same_device(input, &p->a)) return tn_error_null("%s: the input is on another device than the operands", fn);
+    if (!tn_same_device(input, &p->a)) return tn_error_null("%s: the input is on another device than the operands", fn);
     int64_t shape[TN_MAX_DIMS];
     int nd = tn_broadcast_shapes(input->ndim, input->sizes, p->ndim, p->shape, shape);
     bool fits = in_place ? input->ndim == p->ndim && !memcmp(input->sizes, p->shape, sizeof(int64_t) * (size_t)p->ndim)
@@ -224,7 +214,7 @@ static tn_tensor *execute(product *p, tn_tensor *out, const tn_tensor *input, do
                            fn, tn_format_shape(s1, sizeof s1, input->ndim, input->sizes),
                            tn_format_shape(s2, sizeof s2, p->ndim, p->shape));
   }
-  if (out && !same_device(out, &p->a)) return tn_error_null("%s: out= is on another device than the operands", fn);
+  if (out && !tn_same_device(out, &p->a)) return tn_error_null("%s: out= is on another device than the operands", fn);
 
   /* Where the result goes: out itself, unless it shares memory with what is read. */
   bool aliased = out && (out->storage == p->a.storage || out->storage == p->b.storage ||

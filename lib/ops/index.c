@@ -36,12 +36,8 @@ tn_backend *tn_missing_kernel(const char *fn, const tn_backend *b) {
 
 /* ---- shared checks ---- */
 
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
 static int check_same_device(const char *fn, const tn_tensor *a, const tn_tensor *b, const char *what) {
-  if (same_device(a, b)) return 0;
+  if (tn_same_device(a, b)) return 0;
   return tn_error("%s: %s is on another device than the tensor", fn, what);
 }
 

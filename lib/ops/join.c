@@ -9,10 +9,6 @@
 
 #include <stdlib.h>
 
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
 static int check_separate(const char *fn, const tn_tensor *out, const tn_tensor *in) {
   if (out && out->storage == in->storage)
     return tn_error("%s: out= shares memory with an input; use a separate tensor", fn);
@@ -47,7 +43,7 @@ static tn_tensor *cat_impl(const char *fn, tn_tensor *out, int n, const tn_tenso
     if (ts[i]->ndim == 0)
       return tn_error_null("%s: a 0-d tensor (tensor %d) cannot be concatenated; unsqueeze it or use stack", fn,
                            i + 1);
-    if (!same_device(ts[i], ts[0]))
+    if (!tn_same_device(ts[i], ts[0]))
       return tn_error_null("%s: tensors %d and %d are on different devices", fn, 1, i + 1);
     dtype = tn_promote_types(dtype, ts[i]->dtype);
     if (!ref && !skipped(ts[i])) ref = ts[i];

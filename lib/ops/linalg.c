@@ -166,16 +166,6 @@ static tn_tensor broadcast_batch(const tn_tensor *t, int nb, const int64_t *batc
   return h;
 }
 
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
-static const char *device_str(char *buf, size_t size, const tn_tensor *t) {
-  if (t->storage->device_type == TN_CPU) return "cpu";
-  snprintf(buf, size, "cuda:%d", t->storage->device_index);
-  return buf;
-}
-
 /* b (named what_b) beside a (what_a): present, of a's dtype, on a's device. */
 static int check_operand(const char *fn, const tn_tensor *a, const tn_tensor *b, const char *what_a,
                          const char *what_b) {
@@ -184,9 +174,9 @@ static int check_operand(const char *fn, const tn_tensor *a, const tn_tensor *b,
   if (b->dtype != a->dtype)
     return tn_error("%s: expected %s and %s of one dtype, got %s and %s", fn, what_a, what_b, tn_dtype_name(a->dtype),
                     tn_dtype_name(b->dtype));
-  if (!same_device(a, b))
+  if (!tn_same_device(a, b))
     return tn_error("%s: expected %s and %s on one device, got %s and %s", fn, what_a, what_b,
-                    device_str(da, sizeof da, a), device_str(db, sizeof db, b));
+                    tn_device_str(da, sizeof da, a), tn_device_str(db, sizeof db, b));
   return 0;
 }
 
@@ -471,9 +461,9 @@ static int check_pivots(const char *fn, const tn_tensor *pivots, const tn_tensor
     return tn_error("%s: expected int32 pivots (as linalg.lu_factor returns them), got %s", fn,
                     tn_dtype_name(pivots->dtype));
   if (pivots->ndim < 1) return tn_error("%s: expected pivots with at least 1 dimension, got a 0-d tensor", fn);
-  if (like && !same_device(like, pivots))
-    return tn_error("%s: expected LU and the pivots on one device, got %s and %s", fn, device_str(dl, sizeof dl, like),
-                    device_str(dp, sizeof dp, pivots));
+  if (like && !tn_same_device(like, pivots))
+    return tn_error("%s: expected LU and the pivots on one device, got %s and %s", fn, tn_device_str(dl, sizeof dl, like),
+                    tn_device_str(dp, sizeof dp, pivots));
   return 0;
 }
 

@@ -133,16 +133,6 @@ tn_tensor *tn_scalar_tensor(double value, int dtype, int device_type, int device
 
 /* ---- the common path ---- */
 
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
-static const char *device_str(char *buf, size_t size, const tn_tensor *t) {
-  if (t->storage->device_type == TN_CPU) return "cpu";
-  snprintf(buf, size, "cuda:%d", t->storage->device_index);
-  return buf;
-}
-
 /* Operands must share a device; 0-d CPU tensors (scalars) may join tensors on any device. */
 static int check_devices(const char *fn, int n, const tn_tensor *const *ops) {
   const tn_tensor *first = NULL;
@@ -150,10 +140,10 @@ static int check_devices(const char *fn, int n, const tn_tensor *const *ops) {
     if (ops[i]->ndim == 0 && ops[i]->storage->device_type == TN_CPU) continue;
     if (!first) {
       first = ops[i];
-    } else if (!same_device(first, ops[i])) {
+    } else if (!tn_same_device(first, ops[i])) {
       char a[16], b[16];
-      return tn_error("%s: expected all tensors on one device, got %s and %s", fn, device_str(a, sizeof a, first),
-                      device_str(b, sizeof b, ops[i]));
+      return tn_error("%s: expected all tensors on one device, got %s and %s", fn, tn_device_str(a, sizeof a, first),
+                      tn_device_str(b, sizeof b, ops[i]));
     }
   }
   return 0;
@@ -229,7 +219,7 @@ static tn_tensor *execute(pointwise_call *call, tn_tensor *out) {
     if (!tn_can_cast(call->result_dtype, out->dtype))
       return tn_error_null("%s: the result of type %s cannot be written into a %s tensor", fn,
                            tn_dtype_name(call->result_dtype), tn_dtype_name(out->dtype));
-    if (!same_device(out, call->in[0]) && !(call->in[0]->ndim == 0 && call->in[0]->storage->device_type == TN_CPU))
+    if (!tn_same_device(out, call->in[0]) && !(call->in[0]->ndim == 0 && call->in[0]->storage->device_type == TN_CPU))
       return tn_error_null("%s: out= is on another device than the inputs", fn);
     if (!call->in_place && tn_resize_(out, ndim, shape)) return NULL;
     if (check_no_internal_overlap(fn, out)) return NULL;

@@ -52,10 +52,6 @@ static tn_tensor as_row(const tn_tensor *t) {
   return v;
 }
 
-static bool same_device(const tn_tensor *a, const tn_tensor *b) {
-  return a->storage->device_type == b->storage->device_type && a->storage->device_index == b->storage->device_index;
-}
-
 /* ---- sort, topk, kthvalue ---- */
 
 int tn_sort(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int dim, int descending, int64_t base) {
@@ -198,7 +194,7 @@ tn_tensor *tn_searchsorted(tn_tensor *out, const tn_tensor *sorted, const tn_ten
   const char *fn = "searchsorted";
   char a[TN_SHAPE_STR], b[TN_SHAPE_STR];
   if (sorted->ndim == 0) return tn_error_null("%s: the sorted sequence must have at least 1 dimension", fn);
-  if (!same_device(sorted, values))
+  if (!tn_same_device(sorted, values))
     return tn_error_null("%s: the sorted sequence and the values are on different devices", fn);
   if (sorted->ndim > 1) {
     bool match = values->ndim == sorted->ndim;

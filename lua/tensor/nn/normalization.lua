@@ -8,6 +8,36 @@ local init = require 'tensor.nn.initializers'
 return function(nn)
   local Module = nn.Module
 
+  -- The per-channel state of a normalisation layer, made with opts' dtype and device: weight and bias when
+  -- self.affine, the running statistics and the count of batches when self.track_running_stats.
+  local function channel_state(self, num_features, opts)
+    if self.affine then
+      self.weight = common.parameter({ num_features }, opts)
+      self.bias = common.parameter({ num_features }, opts)
+    end
+    if self.track_running_stats then
+      self:register_buffer('running_mean', common.buffer(torch.zeros(num_features), opts))
+      self:register_buffer('running_var', common.buffer(torch.ones(num_features), opts))
+      self:register_buffer('num_batches_tracked', torch.tensor(0, { dtype = 'int64' }))
+    end
+  end
+  local function reset_running_stats(self)
+    if self.track_running_stats then
+      torch.no_grad(function()
+        self.running_mean:zero_()
+        self.running_var:fill_(1)
+        self.num_batches_tracked:zero_()
+      end)
+    end
+  end
+  local function reset_parameters(self)
+    reset_running_stats(self)
+    if self.affine then
+      init.ones_(self.weight)
+      init.zeros_(self.bias)
+    end
+  end
+
   local function batch_norm(name, dims, layout)
     local class = Module:extend(name)
     nn[name] = class
@@ -24,33 +54,10 @@ return function(nn)
       if momentum == nil then momentum = 0.1 end
       self.momentum = momentum
       self.affine, self.track_running_stats = affine ~= false, track_running_stats ~= false
-      if self.affine then
-        self.weight = common.parameter({ num_features }, opts)
-        self.bias = common.parameter({ num_features }, opts)
-      end
-      if self.track_running_stats then
-        self:register_buffer('running_mean', common.buffer(torch.zeros(num_features), opts))
-        self:register_buffer('running_var', common.buffer(torch.ones(num_features), opts))
-        self:register_buffer('num_batches_tracked', torch.tensor(0, { dtype = 'int64' }))
-      end
+      channel_state(self, num_features, opts)
       self:reset_parameters()
     end
-    function class:reset_running_stats()
-      if self.track_running_stats then
-        torch.no_grad(function()
-          self.running_mean:zero_()
-          self.running_var:fill_(1)
-          self.num_batches_tracked:zero_()
-        end)
-      end
-    end
-    function class:reset_parameters()
-      self:reset_running_stats()
-      if self.affine then
-        init.ones_(self.weight)
-        init.zeros_(self.bias)
-      end
-    end
+    class.reset_running_stats, class.reset_parameters = reset_running_stats, reset_parameters
     function class:forward(x)
       local nd = x:dim()
       if not dims[nd] then common.fail(self, 'expected %s input, got %s', layout, common.shape(x)) end
@@ -162,31 +169,11 @@ return function(nn)
       common.positive_int(name, 'num_features', num_features)
       self.num_features, self.eps, self.momentum = num_features, o.eps or 1e-5, o.momentum or 0.1
       self.affine, self.track_running_stats = o.affine == true, o.track_running_stats == true
-      if self.affine then
-        self.weight = common.parameter({ num_features }, o)
-        self.bias = common.parameter({ num_features }, o)
-      end
-      if self.track_running_stats then
-        self:register_buffer('running_mean', common.buffer(torch.zeros(num_features), o))
-        self:register_buffer('running_var', common.buffer(torch.ones(num_features), o))
-        -- (in the state dict as PyTorch's, which never counts either)
-        self:register_buffer('num_batches_tracked', torch.tensor(0, { dtype = 'int64' }))
-      end
+      -- (num_batches_tracked is in the state dict as PyTorch's, which never counts it for instance norm)
+      channel_state(self, num_features, o)
       self:reset_parameters()
     end
-    function class:reset_parameters()
-      if self.track_running_stats then
-        torch.no_grad(function()
-          self.running_mean:zero_()
-          self.running_var:fill_(1)
-          self.num_batches_tracked:zero_()
-        end)
-      end
-      if self.affine then
-        init.ones_(self.weight)
-        init.zeros_(self.bias)
-      end
-    end
+    class.reset_running_stats, class.reset_parameters = reset_running_stats, reset_parameters
     function class:forward(x)
       local nd = x:dim()
       if nd ~= spatial + 1 and nd ~= spatial + 2 then
