@@ -382,3 +382,29 @@ do
                    message(function() return torch.rand(3):histc(4, 2, 1) end), 1, true)
   end)
 end
+
+do
+  local cases = require('helpers.cases').new()
+  local nan = 0 / 0
+  cases:add('isin of int64 elements, a number, invert', function(t)
+    return { torch.isin(t.e, t.s), t.e:isin(3), torch.isin(t.e, t.s, { invert = true }), torch.isin(4, t.s) }
+  end, 'out = [torch.isin(e, s), torch.isin(e, 3), torch.isin(e, s, invert=True), torch.isin(4, s)]',
+            { e = torch.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }), s = torch.tensor({ 6, 2, 4, 2 }) })
+  cases:add('isin across dtypes, with NaN, transposed and empty', function(t)
+    return { torch.isin(t.f, t.s), torch.isin(t.f:t(), torch.tensor({ 2.5, nan })), torch.isin(t.s, torch.zeros(0)),
+             torch.isin(torch.zeros(0), t.s) }
+  end, "out = [torch.isin(f, s), torch.isin(f.t(), torch.tensor([2.5, float('nan')])), torch.isin(s, torch.zeros(0)), " ..
+       'torch.isin(torch.zeros(0), s)]',
+            { f = torch.tensor({ { 2, 2.5 }, { nan, 4 } }), s = torch.tensor({ 6, 2, 4, 2 }) })
+  cases:add('isin of random elements against many', function(t) return torch.isin(t.a, t.b) end,
+            'out = torch.isin(a, b)', { a = torch.randint(0, 50, { 300 }), b = torch.randint(0, 50, { 40 }) })
+  cases:describe('isin matches PyTorch')
+
+  it('isin refuses two numbers and other types', function()
+    local message = require 'helpers.failure'
+    assert.matches('isin: expected at least one tensor, got number and number', message(function() return torch.isin(1, 2) end),
+                   1, true)
+    assert.matches('isin: test_elements must be a tensor or a number, got table',
+                   message(function() return torch.isin(torch.zeros(2), { 1 }) end), 1, true)
+  end)
+end

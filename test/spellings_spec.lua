@@ -1,5 +1,6 @@
 -- PyTorch's other spellings and thin forms (tensor.spellings), the conjugate-transpose properties, dtype
--- predicates, isposinf/isneginf/isreal, as_tensor/asarray/scalar_tensor, x.new and x:bernoulli, against PyTorch.
+-- predicates, isposinf/isneginf/isreal, as_tensor/asarray/scalar_tensor, x.new and x:bernoulli, the in-place
+-- forms of hypot/xlogy/copysign/heaviside and nn.functional's forms in torch, against PyTorch.
 local torch = require 'tensor'
 local message = require 'helpers.failure'
 
@@ -86,6 +87,23 @@ cases:add('scalar_tensor', function()
   return { a, b, c, a:dtype() == 'float32', c:dtype() == 'int32', a:dim() }
 end, 'a, b, c = torch.scalar_tensor(3), torch.scalar_tensor(True), torch.scalar_tensor(2, dtype=torch.int32)\n' ..
      'out = [a, b, c, a.dtype == torch.float32, c.dtype == torch.int32, a.dim()]')
+cases:add('hypot_, xlogy_, copysign_, heaviside_ in place', function(t)
+  local a, b, c, d = t.x:clone(), t.x:clone(), t.x:clone(), t.x:clone()
+  return { a:hypot_(t.u), b:xlogy_(t.u:abs()), torch.xlogy_(t.x:clone(), 2), c:copysign_(t.u), d:heaviside_(t.u), a }
+end, 'a, b, c, d = x.clone(), x.clone(), x.clone(), x.clone()\n' ..
+     'out = [a.hypot_(u), b.xlogy_(u.abs()), torch.xlogy_(x.clone(), 2), c.copysign_(u), d.heaviside_(u), a]',
+          { x = x64, u = unit })
+cases:add('torch.conv1d, selu, pdist, pixel_shuffle and the other nn.functional forms in torch', function(t)
+  return { torch.conv1d(t.s, t.w, nil, 1, 1), torch.selu(t.x), torch.celu(t.x, 0.5), torch.pdist(t.m),
+           torch.pixel_shuffle(t.p, 2), torch.threshold(t.x, 0.1, 20), torch.hardshrink(t.x, 0.5),
+           torch.cosine_similarity(t.m, t.m:flip(1), 2), torch.layer_norm(t.m, { 4 }) }
+end, 'out = [torch.conv1d(s, w, None, 1, 1), torch.selu(x), torch.celu(x, 0.5), torch.pdist(m), ' ..
+     'torch.pixel_shuffle(p, 2), torch.threshold(x, 0.1, 20), torch.hardshrink(x, 0.5), ' ..
+     'torch.cosine_similarity(m, m.flip(0), 1), torch.layer_norm(m, [4])]',
+          { x = x64, s = torch.randn(2, 3, 7), w = torch.randn(4, 3, 3), m = torch.randn(3, 4), p = torch.randn(1, 8, 2, 3) })
+cases:add('diag_embed as a method, is_cpu', function(t)
+  return { t.m:diag_embed(), t.m:diag_embed(1), t.m:is_cpu() }
+end, 'out = [m.diag_embed(), m.diag_embed(1), m.is_cpu]', { m = torch.randn(2, 3) })
 cases:describe('other spellings and small forms match PyTorch')
 
 describe('as_tensor and asarray', function()
@@ -169,6 +187,8 @@ describe('errors of the small forms', function()
                    1, true)
     assert.matches('rsub: expected a tensor for the input, got number', message(function() return torch.rsub(1, 2) end),
                    1, true)
+    assert.matches('hypot_: the result of type float32 cannot be written into a int64 tensor',
+                   message(function() return torch.tensor({ 1, 2 }):hypot_(torch.tensor({ 1.5, 1 })) end), 1, true)
     assert.matches('greater: expected a tensor for the input, got number',
                    message(function() return torch.greater(1, torch.zeros(1)) end), 1, true)
   end)

@@ -107,6 +107,25 @@ for _, name in ipairs({ 'logaddexp', 'logaddexp2', 'hypot', 'xlogy', 'copysign',
   end
 end
 
+--- Tensor:hypot_(other) -> self
+--- Tensor:xlogy_(other) -> self
+--- Tensor:copysign_(other) -> self
+--- Tensor:heaviside_(values) -> self
+-- The ops above written into x (other broadcast to x's shape), where their result's dtype can be cast to x's
+-- (not a floating result into an integer tensor), as PyTorch.
+for _, name in ipairs({ 'hypot', 'xlogy', 'copysign', 'heaviside' }) do
+  local fn = name .. '_'
+  Tensor[fn] = function(self, other)
+    core.c_of(self, fn, 'the input')
+    local r = Tensor[name](self, other)
+    if not torch.can_cast(r:dtype(), self:dtype()) then
+      argerror(fn, 'the result of type %s cannot be written into a %s tensor', r:dtype(), self:dtype())
+    end
+    return self:copy_(r)
+  end
+  core.composed_in_place[fn] = true
+end
+
 -- ---- one-operand ops with a float result ----
 
 local function is_floating(x) return dtype.floating[tonumber(x._c.dtype)] == true end

@@ -4,6 +4,7 @@ local core = require 'tensor.core'
 
 require 'tensor.views'
 require 'tensor.creation'
+require 'tensor.windows'
 require 'tensor.random'
 require 'tensor.indexing'
 require 'tensor.convert'

@@ -221,6 +221,45 @@ function torch.searchsorted(sorted, values, opts)
   return search('searchsorted', sorted, values_arg('searchsorted', values, sorted), right, opts.out_int32, opts.out)
 end
 
+--- torch.isin(elements, test_elements, {invert=false, assume_unique=false}) -> Tensor
+--- Tensor:isin(test_elements, {invert=false}) -> Tensor
+-- A bool tensor of elements' shape: whether each element equals one of test_elements (its negation with invert).
+-- Either may be a number; they compare after type promotion, and NaN equals nothing, as PyTorch. One sort of
+-- test_elements and a binary search per element.
+function torch.isin(elements, test, opts)
+  local fn = 'isin'
+  if not is_tensor(elements) and not is_tensor(test) then
+    argerror(fn, 'expected at least one tensor, got %s and %s', type(elements), type(test))
+  end
+  for i, v in ipairs({ elements, test }) do
+    if not is_tensor(v) and type(v) ~= 'number' then
+      argerror(fn, '%s must be a tensor or a number, got %s', i == 1 and 'elements' or 'test_elements', type(v))
+    end
+  end
+  if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  local like = is_tensor(elements) and elements or test
+  local d = torch.result_type(elements, test)
+  local function as_tensor(v)
+    if is_tensor(v) then return v:to(d) end
+    return torch.full({}, v, { dtype = d, device = like:device() })
+  end
+  local e, t = as_tensor(elements), as_tensor(test):reshape(-1)
+  -- NaN equals nothing, and a NaN in the sorted sequence would mislead the binary search
+  if t:is_floating_point() then t = t:masked_select(t:eq(t)) end
+  local found
+  if t:numel() == 0 then
+    found = torch.zeros(e:shape(), { dtype = 'bool', device = e:device() })
+  else
+    local sorted = t:sort()
+    -- the position of the first element not below each value, clamped into range, holds it if anything does
+    local at = torch.searchsorted(sorted, e:reshape(-1)):clamp(1, sorted:numel())
+    found = sorted:index_select(1, at):eq(e:reshape(-1)):view(e:shape())
+  end
+  if opts and opts.invert then return found:logical_not() end
+  return found
+end
+function Tensor:isin(test, opts) return torch.isin(self, test, opts) end
+
 --- Tensor:bucketize(boundaries, {right=false, out_int32=false, out=}) -> Tensor
 --- torch.bucketize(x, boundaries, {right=false, out_int32=false, out=}) -> Tensor
 -- The 1-based bucket of each element of x among the sorted 1-d boundaries: i such that

@@ -43,7 +43,8 @@ alias(Tensor, 'swapdims_', 'transpose_')
 local IN_PLACE_FUNCTIONS = {
   'abs_', 'neg_', 'sign_', 'exp_', 'exp2_', 'expm1_', 'log_', 'log2_', 'log10_', 'log1p_', 'sqrt_', 'rsqrt_',
   'sin_', 'cos_', 'tan_', 'asin_', 'acos_', 'atan_', 'sinh_', 'cosh_', 'tanh_', 'sigmoid_', 'relu_', 'erf_',
-  'erfc_', 'floor_', 'ceil_', 'round_', 'trunc_', 'frac_', 'reciprocal_', 'square_', 'clamp_', 'clip_',
+  'erfc_', 'floor_', 'ceil_', 'round_', 'trunc_', 'frac_', 'reciprocal_', 'square_', 'clamp_', 'clip_', 'asinh_',
+  'acosh_', 'atanh_', 'arcsinh_', 'arccosh_', 'arctanh_', 'i0_', 'sinc_', 'gcd_', 'lcm_', 'xlogy_', 'addmv_',
 }
 for _, name in ipairs(IN_PLACE_FUNCTIONS) do
   if Tensor[name] and not torch[name] then function_names[#function_names + 1] = name end
@@ -80,6 +81,24 @@ function Tensor:positive()
 end
 
 core.function_forms({ 'clamp_min', 'clamp_max', 'clamp_min_', 'clamp_max_', 'positive' })
+
+-- torch.f for the functions of nn.functional that PyTorch also offers in torch with the same arguments
+-- (torch.conv2d(x, w, b, stride, ...)). nn.functional is loaded at the first call: it requires this package.
+for _, name in ipairs({ 'conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d', 'max_pool2d',
+                        'avg_pool1d', 'adaptive_avg_pool1d', 'layer_norm', 'group_norm', 'dropout', 'alpha_dropout',
+                        'cosine_similarity', 'pairwise_distance', 'pdist', 'pixel_shuffle', 'pixel_unshuffle',
+                        'channel_shuffle', 'prelu', 'selu', 'celu', 'threshold', 'hardshrink', 'rrelu' }) do
+  if torch[name] == nil then
+    torch[name] = function(...) return require('tensor.nn.functional')[name](...) end
+  end
+end
+
+--- Tensor:diag_embed([offset [, dim1 [, dim2]]]) -> Tensor
+-- torch.diag_embed(x, ...) as a method.
+function Tensor:diag_embed(...) return torch.diag_embed(self, ...) end
+--- Tensor:is_cpu() -> boolean
+-- Whether the tensor's memory is the host's.
+function Tensor:is_cpu() return not self:is_cuda() end
 
 --- torch.rsub(a, b, alpha) -> Tensor
 -- b - alpha * a: sub with the operands swapped (a a tensor; b a tensor or a number).
