@@ -6,14 +6,6 @@ local memory = require 'tensor.memory'
 
 local M = {}
 
--- LuaJIT's x86-64 backend may fuse a load from FFI memory into a later instruction that uses the value as a
--- memory operand, and it does so across calls to C: `local lo, hi = x:min(), x:max(); if lo < 1 ...` compared
--- max's result with 1 (both read the value a C function had written into one buffer), and a number read from a
--- tensor's elements can be re-read after a C call has changed them. The optimiser's own rules treat such calls
--- as barriers; only the fusion step does not. Without fusion every load sits where the program put it, at the
--- price of a register load now and then (no measurable change in the benchmarks). test/jit_spec.lua checks it.
-jit.opt.start('-fuse')
-
 local Tensor = {}      -- methods: x:f(...)
 local mt = {}          -- the metatable of every tensor object
 local torch = {}       -- the namespace returned by require 'tensor'

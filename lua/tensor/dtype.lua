@@ -59,18 +59,34 @@ function M.parse(dtype, fn)
   return enum
 end
 
--- Reading and writing one element at a typed pointer p[i].
+-- A store that fences loads from FFI memory. LuaJIT's x86-64 backend may fuse a load into a later instruction
+-- that uses the value as a memory operand, and does so across calls to C (its optimiser treats those calls as
+-- barriers; the fusion step checks only for stores in between): `local lo, hi = x:min(), x:max(); if lo < 1`
+-- compared max's result with 1 (both were read from one buffer the C library writes), and an element read
+-- before an in-place op compared as its new value. Any store between a load and its use keeps the load where the
+-- program put it, so every read of memory that C may rewrite stores the value here. (test/jit_spec.lua)
+local fence = ffi.new('double[1]')
+function M.fenced(v)
+  fence[0] = v
+  return v
+end
+
+-- Reading and writing one element at a typed pointer p[i] (fenced, see above).
 local half_to_float, float_to_half = C.tn_half_to_float, C.tn_float_to_half
 local bf16_to_float, float_to_bf16 = C.tn_bfloat16_to_float, C.tn_float_to_bfloat16
 
 local readers, writers = {}, {}
 for enum in pairs(M.name) do
-  readers[enum] = function(p, i) return tonumber(p[i]) end
+  readers[enum] = function(p, i)
+    local v = tonumber(p[i])
+    fence[0] = v
+    return v
+  end
   writers[enum] = function(p, i, v) p[i] = v end
 end
 readers[M.FLOAT16] = function(p, i) return tonumber(half_to_float(p[i])) end
 readers[M.BFLOAT16] = function(p, i) return tonumber(bf16_to_float(p[i])) end
-readers[M.BOOL] = function(p, i) return p[i] ~= 0 end
+readers[M.BOOL] = function(p, i) return p[i] ~= 0 end -- (a comparison made at once: no load left to fuse)
 writers[M.FLOAT16] = function(p, i, v) p[i] = float_to_half(v) end
 writers[M.BFLOAT16] = function(p, i, v) p[i] = float_to_bf16(v) end
 writers[M.BOOL] = function(p, i, v) p[i] = (v and v ~= 0) and 1 or 0 end

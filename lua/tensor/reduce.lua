@@ -34,6 +34,7 @@ local value = ffi.new('double[1]')
 local pair = ffi.new('tn_tensor*[2]')
 local MAX_DIMS = 16
 local BOOL = dtype.BOOL
+local fenced = dtype.fenced -- (reads of the shared result buffer: see tensor.dtype)
 
 -- ---- arguments ----
 
@@ -91,7 +92,7 @@ local function reduce(fn, op, x, dim, keepdim, opts, p, dt, boolean)
   if dim == nil and not keepdim and not out and not (opts and opts.tensor) then
     if reduce_value(op, c, dt, p, value) ~= 0 then c_error(3) end
     if boolean or ((op == AMAX or op == AMIN) and c.dtype == BOOL) then return value[0] ~= 0 end
-    return value[0]
+    return fenced(value[0])
   end
   local n = 0
   if dim ~= nil then n = fill_dims(fn, x, dim) end
@@ -132,7 +133,7 @@ local function value_of(op, x, boolean)
   local c = x._c
   if reduce_value(op, c, -1, 0, value) ~= 0 then c_error(3) end
   if boolean or ((op == AMAX or op == AMIN) and c.dtype == BOOL) then return value[0] ~= 0 end
-  return value[0]
+  return fenced(value[0])
 end
 
 -- Defines Tensor:name and torch.name for a reduction taking (dim, keepdim, opts); `dtype_opt`: it accepts
@@ -256,7 +257,7 @@ local function value_as(fn, op, x)
     error((ffi.string(C.tn_last_error()):gsub('^a', '')), 3)
   end
   if c.dtype == BOOL then return value[0] ~= 0 end
-  return value[0]
+  return fenced(value[0])
 end
 
 local function define_extreme(name, op_all, op_dim, elementwise)
@@ -299,7 +300,7 @@ local function define_arg(name, op)
   Tensor[name] = function(x, dim, keepdim, opts)
     if dim == nil and keepdim == nil and opts == nil then
       if reduce_value(op, x._c, -1, 1, value) ~= 0 then c_error(2) end
-      return value[0]
+      return fenced(value[0])
     end
     dim, keepdim, opts = read_args(name, dim, keepdim, opts)
     if dim ~= nil and type(dim) ~= 'number' then argerror(name, 'expected one dim (a number), got %s', type(dim)) end
@@ -365,7 +366,7 @@ local function define_var(name, op, op2)
   Tensor[name] = function(x, dim, keepdim, opts)
     if dim == nil and keepdim == nil and opts == nil then
       if reduce_value(op, x._c, -1, 1, value) ~= 0 then c_error(2) end
-      return value[0]
+      return fenced(value[0])
     end
     dim, keepdim, opts = var_args(name, dim, keepdim, opts)
     return reduce(name, op, x, dim, keepdim, opts, correction_of(name, opts), -1)
@@ -408,7 +409,7 @@ define_var('std', STD, STD_MEAN)
 function Tensor:norm(p, dim, keepdim, opts)
   if p == nil and dim == nil and keepdim == nil and opts == nil then
     if reduce_value(NORM, self._c, -1, 2, value) ~= 0 then c_error(2) end
-    return value[0]
+    return fenced(value[0])
   end
   if is_opts(p) then
     opts = p
