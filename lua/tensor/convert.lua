@@ -193,7 +193,9 @@ alias(Tensor, 'totable', 'tolist')
 
 --- Tensor:data_ptr() -> cdata
 -- A typed FFI pointer to the first element (float* for float32, ...). It does not keep the tensor alive:
--- hold on to the tensor while the pointer is in use.
+-- hold on to the tensor while the pointer is in use. A value read through it and used after an op has changed
+-- that element may, in compiled code, be read again at its use (a LuaJIT x86-64 fault: it moves loads past calls
+-- into C): read with x[i] or x:item() there, or store the value somewhere (any FFI store) before the op.
 function Tensor:data_ptr()
   local c = self._c
   return ffi.cast(dtype.ptr[tonumber(c.dtype)], C.tn_data_ptr(c))
