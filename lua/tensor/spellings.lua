@@ -19,14 +19,12 @@ local METHOD_ALIASES = {
 
 local function_names = {}
 for name, target in pairs(METHOD_ALIASES) do
-  -- asinh and its kin come with the special functions; an alias of a missing op would be a nil method
-  if Tensor[target] then
-    alias(Tensor, name, target)
-    function_names[#function_names + 1] = name
-    if Tensor[target .. '_'] then
-      alias(Tensor, name .. '_', target .. '_')
-      function_names[#function_names + 1] = name .. '_'
-    end
+  assert(Tensor[target], 'tensor.spellings: no method ' .. target .. ' for ' .. name)
+  alias(Tensor, name, target)
+  function_names[#function_names + 1] = name
+  if Tensor[target .. '_'] then
+    alias(Tensor, name .. '_', target .. '_')
+    function_names[#function_names + 1] = name .. '_'
   end
 end
 
