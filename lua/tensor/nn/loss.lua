@@ -22,15 +22,20 @@ return function(nn)
   -- buffer, as in PyTorch (in the state dict, converted by :to()). forward(self, ...) is fn.
   local function define(name, fn, defaults, positional)
     defaults, positional = defaults or {}, positional or {}
-    local table_only, all = { 'reduction' }, {}
-    for _, k in ipairs(positional) do all[#all + 1] = k end
+    local table_only = {}
     for k in pairs(defaults) do
-      all[#all + 1] = k
       local listed = false
       for _, p in ipairs(positional) do listed = listed or p == k end
       if not listed then table_only[#table_only + 1] = k end
     end
-    table.sort(table_only)
+    -- a fixed order (the buffers' in the state dict): weight first, as PyTorch registers it, then by name
+    table.sort(table_only, function(a, b)
+      if (a == 'weight') ~= (b == 'weight') then return a == 'weight' end
+      return a < b
+    end)
+    local all, extra = {}, { 'reduction' }
+    for _, k in ipairs(positional) do all[#all + 1] = k end
+    for _, k in ipairs(table_only) do all[#all + 1], extra[#extra + 1] = k, k end
     local class = Module:extend(name)
     nn[name] = class
     function class:init(...)
@@ -38,7 +43,7 @@ return function(nn)
       if #positional == 0 and first ~= nil and not common.is_opts(first) then
         error(string.format('%s: expected an options table, got %s', name, type(first)), 3)
       end
-      local o = common.mixed_options(name, positional, table_only, ...)
+      local o = common.mixed_options(name, positional, extra, ...)
       self.reduction = reduction_of(name, o)
       for _, k in ipairs(all) do
         local v = o[k]
