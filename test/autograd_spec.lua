@@ -141,6 +141,16 @@ describe('gradcheck of every differentiable op', function()
     { 'linalg.det', function(a) return torch.linalg.det(a) end, { R(3, 3) } },
     { 'linalg.solve', function(a, b) return torch.linalg.solve(a, b) end,
       { (torch.randn(3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(3, 2) } },
+    -- (X A = B had the gradients of A' X' = B transposed; B of A's batch shape less a dim but not a vector batch
+    -- failed in backward)
+    { 'linalg.solve left=false', function(a, b) return torch.linalg.solve(a, b, { left = false }) end,
+      { (torch.randn(3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(2, 3) } },
+    { 'linalg.solve_ex left=false', function(a, b) return (torch.linalg.solve_ex(a, b, { left = false })) end,
+      { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(4, 3) } },
+    { 'linalg.solve, matrix B broadcast over the batch', function(a, b) return torch.linalg.solve(a, b) end,
+      { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(3, 2) } },
+    { 'linalg.solve, a batch of vectors', function(a, b) return torch.linalg.solve(a, b) end,
+      { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(2, 3) } },
     -- indexing and ordering
     { 'index_select', function(x) return x:index_select(2, torch.tensor({ 3, 1, 3 })) end, { R(3, 4) } },
     { 'gather', function(x) return x:gather(2, torch.tensor({ { 1, 2 }, { 4, 4 }, { 2, 3 } })) end, { R(3, 4) } },

@@ -268,6 +268,11 @@ describe('further activations match PyTorch', function()
                 py_setup = PY_FN, py = [[Fn(lambda x: (F.selu(x), F.celu(x, 0.5), F.hardshrink(x, 0.1),
     F.softshrink(x, 0.1), F.tanhshrink(x), F.threshold(x, 0.0, 3.0), F.rrelu(x)))]], inputs = { input[2] } }
   end
+  -- (hardshrink turned NaN into 0)
+  cases:add { name = 'F.hardshrink and F.threshold of NaN and infinities', build = function()
+                return Fn(function(x) return F.hardshrink(x, 0.5), F.threshold(x, 0.1, 20) end) end,
+              py_setup = PY_FN, py = 'Fn(lambda x: (F.hardshrink(x, 0.5), F.threshold(x, 0.1, 20.0)))',
+              inputs = { torch.tensor({ 0 / 0, math.huge, -math.huge, 0.25, -0.75 }, { dtype = 'float64' }) } }
   cases:add { name = 'F.glu with a negative dim', build = function() return Fn(function(x) return F.glu(x, -2) end) end,
               py_setup = PY_FN, py = 'Fn(lambda x: F.glu(x, -2))', inputs = { randn(2, 6, 3) } }
   cases:add { name = 'F.rrelu (not training) and F.glu on a transposed input', build = function()

@@ -554,6 +554,66 @@ for f in (torch.logaddexp, torch.logaddexp2, torch.hypot, torch.xlogy):
     f(lx, ly).sum().backward()
     out += [lx.grad, ly.grad]
 ]], { x = torch.tensor({ 0.5, -3, 2, 7 }, D), y = torch.tensor({ 1.5, 0.25, 2.5, 100 }, D) })
+  -- (the gradient in x at x = 0 was 0 where it is log y; the result dtype ignored a 0-d operand's lower priority)
+  cases:add('xlogy at x = 0: values and gradients', function(t)
+    local lx, ly = t.x:clone():requires_grad_(), t.y:clone():requires_grad_()
+    local v = torch.xlogy(lx, ly)
+    v:sum():backward()
+    return { v, lx.grad, ly.grad }
+  end, [[
+lx, ly = x.clone().requires_grad_(), y.clone().requires_grad_()
+v = torch.xlogy(lx, ly)
+v.sum().backward()
+out = [v, lx.grad, ly.grad]
+]], { x = torch.tensor({ 0, 0, 0, 0, 1.5, 0, 2 }, D), y = torch.tensor({ 2, 0.5, 0, -1, 0, 0 / 0, -1 }, D) })
+  cases:add('a 0-d float64 operand does not decide the dtype', function(t)
+    local z = torch.tensor(2.5, D)
+    return { torch.hypot(t.f, z), torch.xlogy(t.f, z), torch.copysign(t.f, z), torch.logaddexp(t.f, z),
+             torch.logaddexp2(z, t.f) }
+  end, 'z = torch.tensor(2.5, dtype=torch.float64)\n' ..
+       'out = [torch.hypot(f, z), torch.xlogy(f, z), torch.copysign(f, z), torch.logaddexp(f, z), torch.logaddexp2(z, f)]',
+            { f = torch.tensor({ 1.5, -2 }) })
+  cases:add('hypot_, xlogy_, copysign_, logit_, float_power_ on a tensor in a graph', function(t)
+    local g = {}
+    for _, f in ipairs({ function(y) return y:hypot_(t.b) end, function(y) return y:xlogy_(t.b) end,
+                         function(y) return y:copysign_(-t.b) end, function(y) return y:logit_() end,
+                         function(y) return y:float_power_(3) end }) do
+      local a = t.a:clone():requires_grad_()
+      local y = a * 1
+      f(y)
+      y:sum():backward()
+      g[#g + 1] = a.grad
+    end
+    return g
+  end, [[
+out = []
+for f in (lambda y: y.hypot_(b), lambda y: y.xlogy_(b), lambda y: y.copysign_(-b), lambda y: y.logit_(),
+          lambda y: y.float_power_(3)):
+    a_ = a.clone().requires_grad_()
+    y = a_ * 1
+    f(y)
+    y.sum().backward()
+    out.append(a_.grad)
+]], { a = torch.tensor({ 0.25, 0.5, 0.75 }, D), b = torch.tensor({ 1.5, 2.5, 0.5 }, D) })
+  cases:add('logit at 0 and 1: gradient inf', function(t)
+    local x = t.x:clone():requires_grad_()
+    x:logit():sum():backward()
+    return x.grad
+  end, 'x_ = x.clone().requires_grad_()\ntorch.logit(x_).sum().backward()\nout = x_.grad', { x = torch.tensor({ 0, 1, 0.5 }, D) })
+  cases:add('clamp with tensor bounds: a tie sends the gradient to the input', function(t)
+    local a, lo, hi = t.a:clone():requires_grad_(), t.lo:clone():requires_grad_(), t.hi:clone():requires_grad_()
+    torch.clamp(a, lo, hi):sum():backward()
+    local b, m = t.a:clone():requires_grad_(), t.lo:clone():requires_grad_()
+    b:clamp_min(m):sum():backward()
+    return { a.grad, lo.grad, hi.grad, b.grad, m.grad }
+  end, [[
+a_, lo_, hi_ = a.clone().requires_grad_(), lo.clone().requires_grad_(), hi.clone().requires_grad_()
+torch.clamp(a_, lo_, hi_).sum().backward()
+b_, m_ = a.clone().requires_grad_(), lo.clone().requires_grad_()
+b_.clamp_min(m_).sum().backward()
+out = [a_.grad, lo_.grad, hi_.grad, b_.grad, m_.grad]
+]], { a = torch.tensor({ 0.5, 0.2, 0.9, 0.6 }, D), lo = torch.tensor({ 0.5, 0.3, 0.1, 0.1 }, D),
+      hi = torch.tensor({ 0.5, 0.8, 0.9, 0.7 }, D) })
   cases:describe('composed element-wise ops match PyTorch')
 
   it('composed ops name themselves in errors', function()
@@ -562,6 +622,12 @@ for f in (torch.logaddexp, torch.logaddexp2, torch.hypot, torch.xlogy):
                    message(function() return torch.logaddexp(1, 2) end), 1, true)
     assert.matches('hypot: operand 2 must be a tensor or a number, got string',
                    message(function() return torch.ones(2):hypot('a') end), 1, true)
+    assert.matches('sub: alpha must be an integer for int64 tensors, got 2.5',
+                   message(function() return torch.tensor({ 1, 2 }):sub(torch.tensor({ 1 }), 2.5) end), 1, true)
+    assert.matches('add: alpha must be an integer for int64 tensors, got 0.5',
+                   message(function() return torch.add(torch.tensor({ 1 }), 3, 0.5) end), 1, true)
+    assert.matches('sub: alpha must be an integer for int64 tensors, got 2.5',
+                   message(function() return torch.rsub(torch.tensor({ 1 }), 3, 2.5) end), 1, true)
     assert.matches('heaviside: values must have the dtype of the input (float32), got int64',
                    message(function() return torch.ones(2):heaviside(torch.tensor({ 1 })) end), 1, true)
   end)

@@ -313,6 +313,9 @@ static tn_tensor *binary_call(int op, tn_tensor *out, const tn_tensor *a, const 
   const op_info *info = &binary_info[kernel];
   int dtype = compute_dtype(info, promoted, float_dtype);
   if (dtype < 0) return NULL;
+  /* (a fractional alpha would be truncated by the integer kernels) */
+  if ((op == TN_ADD || op == TN_SUB) && !tn_dtype_is_floating(dtype) && p0 != floor(p0))
+    return tn_error_null("%s: alpha must be an integer for %s tensors, got %g", info->name, tn_dtype_name(dtype), p0);
   pointwise_call call = {.name = info->name, .arity = 2, .kernel = kernel, .in = {a, b}, .in_dtype = {dtype, dtype},
                          .result_dtype = info->result == TN_RESULT_BOOL ? TN_BOOL : dtype,
                          .in_place = in_place, .p0 = p0, .p1 = p1};

@@ -19,13 +19,9 @@ local function floating_operands(fn, a, b)
   for i, v in ipairs({ a, b }) do
     if not is_tensor(v) and type(v) ~= 'number' then argerror(fn, 'operand %d must be a tensor or a number, got %s', i, type(v)) end
   end
-  local d
-  for _, v in ipairs({ a, b }) do
-    if is_tensor(v) and dtype.floating[tonumber(v._c.dtype)] then
-      d = d and torch.promote_types(d, v:dtype()) or v:dtype()
-    end
-  end
-  d = d or dtype.name[dtype.default]
+  -- PyTorch's result type (a 0-d tensor or a number decides only where its kind is higher), made floating
+  local d = torch.result_type(a, b)
+  if not dtype.floating[dtype.enum[d]] then d = dtype.name[dtype.default] end
   local like = is_tensor(a) and a or b
   local function as_tensor(v)
     if is_tensor(v) then return v:dtype() == d and v or v:to(d) end
@@ -72,7 +68,9 @@ end
 -- x * log(y), with 0 where x is 0 (unless y is NaN), as PyTorch and SciPy.
 function Tensor:xlogy(other)
   local x, y = floating_operands('xlogy', self, other)
-  return torch.where(x:eq(0):logical_and(y:isnan():logical_not()), 0, x * y:log())
+  -- log(y) replaced by 0 where x is 0 and y is <= 0 or inf (not NaN): the value is x * that, and so is the
+  -- gradient in x PyTorch gives (log y at x = 0 for finite y > 0, 0 for y <= 0)
+  return x * torch.where(x:eq(0):logical_and(y:le(0):logical_or(y:eq(math.huge))), 0, y:log())
 end
 
 --- Tensor:copysign(other) -> Tensor
@@ -117,7 +115,7 @@ for _, name in ipairs({ 'hypot', 'xlogy', 'copysign', 'heaviside' }) do
   local fn = name .. '_'
   Tensor[fn] = function(self, other)
     core.c_of(self, fn, 'the input')
-    local r = Tensor[name](self, other)
+    local r = Tensor[name](core.in_place_source(self), other)
     if not torch.can_cast(r:dtype(), self:dtype()) then
       argerror(fn, 'the result of type %s cannot be written into a %s tensor', r:dtype(), self:dtype())
     end
@@ -154,11 +152,13 @@ function Tensor:logit(eps)
   if eps ~= nil and type(eps) ~= 'number' then argerror('logit', 'eps must be a number, got %s', type(eps)) end
   local x = as_floating(self)
   if eps ~= nil and eps >= 0 then x = x:clamp(eps, 1 - eps) end
-  return (x / (1 - x)):log()
+  -- (log(x) - log1p(-x) rather than log(x / (1 - x)): its gradient 1/x + 1/(1 - x) is inf at 0 and 1, as
+  -- PyTorch's, where the quotient's was NaN)
+  return x:log() - (-x):log1p()
 end
 function Tensor:logit_(eps)
   check_in_place('logit_', self)
-  return self:copy_(self:logit(eps))
+  return self:copy_(core.in_place_source(self):logit(eps))
 end
 
 --- Tensor:float_power(exponent) -> Tensor
@@ -178,7 +178,7 @@ function Tensor:float_power_(exponent)
   if self:dtype() ~= 'float64' then
     argerror('float_power_', 'the result is float64 and cannot be written into a %s tensor', self:dtype())
   end
-  return self:copy_(self:float_power(exponent))
+  return self:copy_(core.in_place_source(self):float_power(exponent))
 end
 
 --- Tensor:ldexp(exponent) -> Tensor

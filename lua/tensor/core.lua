@@ -97,6 +97,12 @@ M.aliases = aliases
 -- In-place methods written with other ops that autograd records (x:index_put_ is views and index_copy_): they need
 -- no derivative of their own, and autograd's guard against in-place ops without one leaves them alone.
 M.composed_in_place = {}
+-- The tensor such an op computes its result from: x, or a copy of x while autograd records x (writing the result
+-- into x would otherwise change a tensor that the result's own graph saved for backward).
+function M.in_place_source(x)
+  if x.requires_grad and require('tensor.autograd.mode').enabled then return x:clone() end
+  return x
+end
 
 -- Indexing hooks filled in by tensor.indexing (numbers and tables index; strings are methods).
 M.index_get, M.index_set = nil, nil

@@ -215,9 +215,11 @@ local function nan_bound(lo, hi) return (type(lo) == 'number' and lo ~= lo) or (
 function Tensor:clamp(lo, hi)
   if is_opts(lo) then lo, hi = lo.min, lo.max end
   if is_tensor(lo) or is_tensor(hi) then
+    -- where, not maximum/minimum: at a tie the gradient goes to x, as PyTorch's (maximum splits it); a NaN
+    -- bound gives NaN
     local r = self
-    if lo ~= nil then r = r:maximum(lo) end
-    if hi ~= nil then r = r:minimum(hi) end
+    if lo ~= nil then r = torch.where(r:lt(lo):logical_or(is_tensor(lo) and lo:isnan() or lo ~= lo), lo, r) end
+    if hi ~= nil then r = torch.where(r:gt(hi):logical_or(is_tensor(hi) and hi:isnan() or hi ~= hi), hi, r) end
     return r == self and self:clone() or r
   end
   local x = promoted_by_bounds(self, lo, hi) and self:to(dtype.name[dtype.default]) or self

@@ -4,6 +4,7 @@
 -- bound to autograd's recording forms.
 local core = require 'tensor.core'
 local args = require 'tensor.args'
+local dtype = require 'tensor.dtype'
 
 local torch, Tensor = core.torch, core.Tensor
 local alias, argerror = core.alias, args.argerror
@@ -102,6 +103,7 @@ function Tensor:is_cpu() return not self:is_cuda() end
 -- b - alpha * a: sub with the operands swapped (a a tensor; b a tensor or a number).
 function torch.rsub(a, b, alpha)
   core.c_of(a, 'rsub', 'the input')
-  if type(b) == 'number' then return (a * (alpha or 1)):neg():add(b) end
+  -- a number as a 0-d tensor of its wrapped dtype, which promotes as the number would
+  if type(b) == 'number' then b = torch.full({}, b, { dtype = dtype.name[dtype.of_number(b)], device = a:device() }) end
   return torch.sub(b, a, alpha)
 end

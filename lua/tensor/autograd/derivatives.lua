@@ -516,11 +516,17 @@ end }
 D['linalg.solve'] = { inputs = 2, broadcast = true, save = function(ctx, out, a, b, opts)
   ctx:save(a, out)
   ctx.left = not (type(opts) == 'table' and opts.left == false)
-  ctx.vector = b:dim() == a:dim() - 1
+  -- B is a (batch of) vector(s) by the C library's rule: 1-d, or A's shape without its last dim
+  local vector = b:dim() == 1
+  if not vector and b:dim() == a:dim() - 1 then
+    vector = true
+    for d = 1, b:dim() do vector = vector and b:size(d) == a:size(d) end
+  end
+  ctx.vector = vector
 end, backward = function(ctx, g)
   local a, x = ctx:saved_values()
-  if not ctx.left then -- X A = B  <=>  A' X' = B'
-    local gb = mT(torch.linalg.solve(mT(a), mT(g)))
+  if not ctx.left then -- X = B A^-1: dB = g A^-T (A dB' = g'), dA = -X' dB
+    local gb = mT(torch.linalg.solve(a, mT(g)))
     return ctx.next[1] and -mT(x):matmul(gb), ctx.next[2] and gb
   end
   local gb = torch.linalg.solve(mT(a), g)

@@ -54,11 +54,11 @@ return function(F, h)
   end
 
   --- F.hardshrink(input, lambd=0.5) -> Tensor
-  -- x where |x| > lambd, else 0.
+  -- x where |x| > lambd, else 0 (NaN stays NaN).
   function F.hardshrink(x, ...)
     check_tensor('hardshrink', x, 'the input')
     local lambd = number('hardshrink', 'lambd', options('hardshrink', { 'lambd' }, ...).lambd or 0.5)
-    return torch.where(x:abs():gt(lambd), x, 0)
+    return torch.where(x:abs():le(lambd), 0, x)
   end
 
   --- F.softshrink(input, lambd=0.5) -> Tensor
