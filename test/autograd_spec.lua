@@ -149,6 +149,8 @@ describe('gradcheck of every differentiable op', function()
       { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(4, 3) } },
     { 'linalg.solve, matrix B broadcast over the batch', function(a, b) return torch.linalg.solve(a, b) end,
       { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(3, 2) } },
+    { 'linalg.matrix_power 0 (in the graph, a zero gradient)', function(a) return torch.linalg.matrix_power(a, 0) * a end,
+      { R(2, 3, 3) } },
     { 'linalg.solve, a batch of vectors', function(a, b) return torch.linalg.solve(a, b) end,
       { (torch.randn(2, 3, 3):double() + torch.eye(3):double() * 3):requires_grad_(), R(2, 3) } },
     -- indexing and ordering

@@ -630,7 +630,10 @@ function linalg.matrix_power(a, n)
   end
   if n == 0 then
     local k = a:size(d)
-    return torch.eye(k, { dtype = a:dtype(), device = a:device() }):expand(a:shape()):clone()
+    -- (chosen from I and a by where: the result stays in a's graph with a zero gradient, as PyTorch's, and an
+    -- infinite or NaN element of a does not reach it)
+    local eye = torch.eye(k, { dtype = a:dtype(), device = a:device() }):expand(a:shape())
+    return torch.where(torch.ones(a:shape(), { dtype = 'bool', device = a:device() }), eye, a)
   end
   local base = n < 0 and linalg.inv(a) or a
   n = math.abs(n)
