@@ -103,8 +103,9 @@ end
 --- Tensor:polygamma(n) -> Tensor
 --- torch.polygamma(n, x, {out=}) -> Tensor
 -- The n-th derivative of digamma, element-wise, for an integer n >= 0 (n = 0 is digamma, 1 trigamma); integer and
--- bool inputs give the default float dtype. +-inf at the poles (0 and the negative integers), as PyTorch; NaN at
--- +inf for n >= 2. polygamma_(n) works in place.
+-- bool inputs give the default float dtype. +-inf at the poles (0 and the negative integers; PyTorch 1.13 gives
+-- large finite values at the negative integers for n >= 1, rounding noise of its reflection formula); NaN at +inf
+-- for n >= 2, as PyTorch. polygamma_(n) works in place.
 define_unary('polygamma', C.TN_POLYGAMMA, polygamma_order)
 function torch.polygamma(n, x, opts)
   if is_tensor(n) then argerror('polygamma', 'expected the order first: torch.polygamma(n, x)') end
