@@ -64,18 +64,21 @@ function init.normal_(t, mean, std, opts)
 end
 
 --- nn.init.trunc_normal_(tensor, mean=0, std=1, a=-2, b=2) -> tensor
--- Normal values redrawn until they fall in [a, b].
+-- Values of N(mean, std^2) conditioned on [a, b], by PyTorch's inverse-CDF method: uniform between the normal
+-- CDF at a and at b, mapped back through erfinv (exact in far tails, where redrawing would almost never land).
 function init.trunc_normal_(t, mean, std, a, b)
   check('trunc_normal_', t)
   mean, std, a, b = mean or 0, std or 1, a or -2, b or 2
+  for name, v in pairs({ mean = mean, std = std, a = a, b = b }) do
+    if type(v) ~= 'number' then error(string.format('nn.init.trunc_normal_: %s must be a number, got %s', name, type(v)), 2) end
+  end
+  if not (a < b) then error(string.format('nn.init.trunc_normal_: a (%s) must be below b (%s)', a, b), 2) end
+  local function cdf(x)
+    return (1 + torch.tensor(x / math.sqrt(2), { dtype = 'float64' }):erf():item()) / 2
+  end
+  local lo, hi = cdf((a - mean) / std), cdf((b - mean) / std)
   return no_grad(function()
-    t:normal_(mean, std)
-    for _ = 1, 100 do
-      local outside = t:lt(a):logical_or(t:gt(b))
-      if not outside:any() then break end
-      local fresh = torch.empty_like(t):normal_(mean, std)
-      t:copy_(torch.where(outside, fresh, t))
-    end
+    t:uniform_(2 * lo - 1, 2 * hi - 1):erfinv_():mul_(std * math.sqrt(2)):add_(mean)
     return t:clamp_(a, b)
   end)
 end
