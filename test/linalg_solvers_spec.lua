@@ -9,26 +9,10 @@ local message = require 'helpers.failure'
 
 torch.manual_seed(4242)
 
-local function tol(dtype, n)
-  local eps = dtype == 'float64' and 2.2e-16 or 1.2e-7
-  n = math.max(n or 1, 1)
-  return { atol = 300 * eps * n, rtol = 300 * eps * n }
-end
+local matrices = require 'helpers.matrices'
+local wellcond, spd = matrices.wellcond, matrices.spd
+local function tol(dtype, n) return matrices.tol(dtype, n, 300) end
 
--- randn plus n on the diagonal: well-conditioned, and partial pivoting meets no ties
-local function wellcond(size, dtype)
-  local n = math.min(size[#size], size[#size - 1])
-  local a = torch.randn(size, { dtype = dtype })
-  return a + torch.eye(size[#size - 1], size[#size], { dtype = dtype }) * n
-end
-
-local function spd(size, dtype)
-  local n = size[#size]
-  local a = torch.randn(size, { dtype = dtype })
-  return a:matmul(a:transpose(-2, -1)) + torch.eye(n, { dtype = dtype }) * n
-end
-
--- a triangular matrix with a dominant diagonal, garbage (large values) in the other triangle
 local function triangular(size, dtype, upper)
   local n = size[#size]
   local t = torch.randn(size, { dtype = dtype }) + torch.eye(n, { dtype = dtype }) * (n + 2)

@@ -7,32 +7,15 @@ local ref = require 'helpers.torchref'
 
 torch.manual_seed(2718)
 
--- Tolerances for factorisations of well-conditioned n x n matrices.
-local function tol(dtype, n)
-  local eps = dtype == 'float64' and 2.2e-16 or 1.2e-7
-  n = math.max(n or 1, 1)
-  return { atol = 200 * eps * n, rtol = 200 * eps * n }
-end
-
--- Well-conditioned random matrices: randn plus n on the diagonal.
-local function wellcond(size, dtype)
-  local n = size[#size]
-  local a = torch.randn(size, { dtype = dtype })
-  return a + torch.eye(n, { dtype = dtype }) * n
-end
+local matrices = require 'helpers.matrices'
+local wellcond, spd = matrices.wellcond, matrices.spd
+local function tol(dtype, n) return matrices.tol(dtype, n, 200) end
 
 -- A [6 x 12] tensor whose every other column holds a well-conditioned 6 x 6 matrix.
 local function strided_wellcond(dtype)
   local base = torch.randn(6, 12, { dtype = dtype })
   base:as_strided({ 6, 6 }, { 12, 2 }, 0):copy_(wellcond({ 6, 6 }, dtype))
   return base
-end
-
--- Symmetric positive-definite: a a' + n I.
-local function spd(size, dtype)
-  local n = size[#size]
-  local a = torch.randn(size, { dtype = dtype })
-  return a:matmul(a:transpose(-2, -1)) + torch.eye(n, { dtype = dtype }) * n
 end
 
 -- a with values that would spoil a factorisation reading them written above its diagonal

@@ -365,17 +365,7 @@ describe('nn layers match PyTorch', function()
       randn(2, 3, 2, 2))
 
   -- ---- nn.functional's utilities (wrapped in a module on both sides) ----
-  local PY_FN = [[
-class Fn(nn.Module):
-    def __init__(self, f):
-        super().__init__()
-        self.f = f
-    def forward(self, *args):
-        return self.f(*args)
-]]
-  local Fn = nn.Module:extend('Fn')
-  function Fn:init(f) self.f = f end
-  function Fn:forward(...) return self.f(...) end
+  local PY_FN, Fn = nnref.PY_FN, nnref.Fn
   local function fn_case(name, f, py, inputs, extra)
     local c = { name = name, build = function() return Fn(f) end, py_setup = PY_FN, py = 'Fn(' .. py .. ')',
                 inputs = inputs }

@@ -24,17 +24,7 @@ local function trained(m, ...)
 end
 
 -- nn.functional calls, wrapped in a module on both sides
-local PY_FN = [[
-class Fn(nn.Module):
-    def __init__(self, f):
-        super().__init__()
-        self.f = f
-    def forward(self, *args):
-        return self.f(*args)
-]]
-local Fn = nn.Module:extend('Fn')
-function Fn:init(f) self.f = f end
-function Fn:forward(...) return self.f(...) end
+local PY_FN, Fn = nnref.PY_FN, nnref.Fn
 
 describe('resampling matches PyTorch', function()
   local cases = nnref.new()

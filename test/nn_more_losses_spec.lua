@@ -117,17 +117,7 @@ end)
 
 describe('the functional forms of the further losses', function()
   local cases = nnref.new()
-  local PY_FN = [[
-class Fn(nn.Module):
-    def __init__(self, f):
-        super().__init__()
-        self.f = f
-    def forward(self, *args):
-        return self.f(*args)
-]]
-  local Fn = nn.Module:extend('Fn')
-  function Fn:init(f) self.f = f end
-  function Fn:forward(...) return self.f(...) end
+  local PY_FN, Fn = nnref.PY_FN, nnref.Fn
   local function fn_case(name, f, py, inputs, grad_inputs)
     cases:add { name = name, build = function() return Fn(f) end, py_setup = PY_FN, py = 'Fn(' .. py .. ')',
                 inputs = inputs, grad_inputs = grad_inputs }

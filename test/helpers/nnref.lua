@@ -212,4 +212,23 @@ function Cases:run(extra)
   return extra_results
 end
 
+-- nn.functional calls wrapped in a module on both sides: nnref.Fn(f) here, PY_FN's Fn(f) in the Python setup.
+M.PY_FN = [[
+class Fn(nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+    def forward(self, *args):
+        return self.f(*args)
+]]
+local FnClass
+function M.Fn(f)
+  if not FnClass then
+    FnClass = require('tensor.nn').Module:extend('Fn')
+    function FnClass:init(fn) self.f = fn end
+    function FnClass:forward(...) return self.f(...) end
+  end
+  return FnClass(f)
+end
+
 return M
