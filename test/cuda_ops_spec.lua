@@ -647,6 +647,29 @@ describe('CUDA linear algebra (cuSOLVER)', function()
   end)
 end)
 
+-- the loss and every parameter's gradient of `forward(modules, device)` (a loss), modules made by `build`
+-- from one seed on the CPU and on the device
+local function same_module_grads(build, forward, tol)
+  local function run(device)
+    torch.manual_seed(11)
+    local modules = build()
+    local out = {}
+    for _, m in ipairs(modules) do
+      if device ~= 'cpu' then m:to(device) end
+    end
+    local loss = forward(modules, device)
+    loss:backward()
+    out[1] = loss:detach()
+    for _, m in ipairs(modules) do
+      for _, p in ipairs(m:parameters()) do out[#out + 1] = p.grad end
+    end
+    return out
+  end
+  local want, got = run('cpu'), run(DEV)
+  assert.are.equal(#want, #got)
+  for i = 1, #want do compare(got[i], want[i], tol, ('gradient %d'):format(i)) end
+end
+
 describe('CUDA autograd', function()
   -- the gradients of a loss through a model built twice from one seed, on the CPU and on the device
   local function grads(build, x, t, device)
@@ -680,29 +703,6 @@ describe('CUDA autograd', function()
     end, torch.randn(5, 3, 8, 8), torch.randint(1, 5, { 5 }), 1e-3)
   end)
 
-  -- the loss and every parameter's gradient of `forward(modules, device)` (a loss), modules made by `build`
-  -- from one seed on the CPU and on the device
-  local function same_module_grads(build, forward, tol)
-    local function run(device)
-      torch.manual_seed(11)
-      local modules = build()
-      local out = {}
-      for _, m in ipairs(modules) do
-        if device ~= 'cpu' then m:to(device) end
-      end
-      local loss = forward(modules, device)
-      loss:backward()
-      out[1] = loss:detach()
-      for _, m in ipairs(modules) do
-        for _, p in ipairs(m:parameters()) do out[#out + 1] = p.grad end
-      end
-      return out
-    end
-    local want, got = run('cpu'), run(DEV)
-    assert.are.equal(#want, #got)
-    for i = 1, #want do compare(got[i], want[i], tol, ('gradient %d'):format(i)) end
-  end
-
   it('embedding and 2-layer bidirectional LSTM and GRU, batch first', function()
     local ids, targets = torch.randint(1, 31, { 4, 7 }), torch.randint(1, 31, { 4 * 7 })
     for _, kind in ipairs({ 'LSTM', 'GRU' }) do
@@ -728,5 +728,113 @@ describe('CUDA autograd', function()
                        { attn_mask = causal:to(device), key_padding_mask = padding:to(device) })
       return m[2](out):pow(2):mean()
     end, 1e-4)
+  end)
+end)
+
+-- The later families (statistics, builders, element-wise composites, upsampling and the layers built on existing
+-- kernels) run on the device through the same ops; each must give the CPU's results, gradients included.
+describe('CUDA composites of the later families', function()
+  local F = nn.F
+
+  it('statistics: quantile, nanquantile, nanmedian, mode, diff, cov, corrcoef, trapezoid, renorm', function()
+    for _, dt in ipairs(FLOATS) do
+      local x = rand(dt, 6, 9)
+      local with_nan = x:clone()
+      with_nan[2][3], with_nan[5][1] = 0 / 0, 0 / 0
+      local q = torch.tensor({ 0.1, 0.5, 0.93 }, { dtype = dt })
+      check('quantile ' .. dt, function(a, b) return a:quantile(b, 2), a:quantile(0.3) end, { x, q })
+      check('nanquantile ' .. dt, function(a) return a:nanquantile(0.7, 1, true) end, { with_nan })
+      check('nanmedian ' .. dt, function(a) return a:nanmedian(2) end, { with_nan })
+      check('mode ' .. dt, function(a) return a:round():mode(2) end, { x })
+      check('diff ' .. dt, function(a) return a:diff(2, 2), a:diff(1, 1) end, { x })
+      check('cov and corrcoef ' .. dt, function(a) return a:cov(), a:corrcoef() end, { x })
+      check('trapezoid ' .. dt, function(a) return torch.trapezoid(a), torch.cumulative_trapezoid(a, 0.5, 1) end,
+            { x })
+      check('renorm ' .. dt, function(a) return a:renorm(2, 1, 1.5) end, { x })
+    end
+  end)
+
+  it('builders: block_diag, cartesian_prod, combinations, vander, rot90, tensordot, index_reduce', function()
+    for _, dt in ipairs({ 'float32', 'float64', 'int64' }) do
+      local a, b, v = rand(dt, 2, 3), rand(dt, 3, 1), rand(dt, 4)
+      check('block_diag ' .. dt, function(x, y) return torch.block_diag(x, y) end, { a, b })
+      check('cartesian_prod ' .. dt, function(x, y) return torch.cartesian_prod(x, y) end, { v, v:narrow(1, 1, 2) })
+      check('combinations ' .. dt, function(x) return torch.combinations(x, 2), torch.combinations(x, 3, true) end,
+            { v })
+      check('vander ' .. dt, function(x) return torch.vander(x, 3) end, { v })
+      check('rot90 ' .. dt, function(x) return x:rot90(1), x:rot90(3, { 1, 2 }) end, { a })
+      local idx = torch.tensor({ 2, 1, 2 })
+      for _, reduce in ipairs({ 'prod', 'mean', 'amax', 'amin' }) do
+        check('index_reduce ' .. reduce .. ' ' .. dt, function(x, i, s)
+          return x:index_reduce(1, i, s, reduce), x:index_reduce(1, i, s, reduce, { include_self = false })
+        end, { rand(dt, 2, 3), idx, rand(dt, 3, 3) })
+      end
+    end
+    for _, dt in ipairs(FLOATS) do
+      check('tensordot ' .. dt, function(x, y) return torch.tensordot(x, y, 1), torch.tensordot(x, y, { { 2 }, { 1 } })
+      end, { rand(dt, 3, 4), rand(dt, 4, 5) })
+    end
+  end)
+
+  it('element-wise composites: logit, float_power, ldexp, frexp, mvlgamma, hypot, xlogy, polygamma', function()
+    for _, dt in ipairs(FLOATS) do
+      local p = torch.rand(5, 4):mul(0.98):add(0.01):to(dt)
+      local x = rand(dt, 5, 4)
+      check('logit ' .. dt, function(a) return a:logit(), a:logit(0.1) end, { p })
+      check('float_power ' .. dt, function(a) return a:float_power(2.5), a:abs():float_power(a) end, { x })
+      check('ldexp and frexp ' .. dt, function(a) return a:ldexp(torch.tensor({ 1, -2, 3, 0 })), a:frexp() end, { x })
+      check('mvlgamma ' .. dt, function(a) return a:add(3):mvlgamma(2) end, { p })
+      check('hypot and xlogy ' .. dt, function(a, b) return a:hypot(b), a:abs():xlogy(b:abs()) end, { x, rand(dt, 4) })
+      check('polygamma ' .. dt, function(a) return a:add(0.5):polygamma(1), a:add(0.5):polygamma(3) end, { p })
+    end
+  end)
+
+  it('interpolate in every mode, forward and backward', function()
+    local cases = {
+      { 'nearest', { 2, 3, 5, 4 }, { size = { 7, 9 } } },
+      { 'nearest-exact', { 2, 3, 5, 4 }, { scale_factor = 1.7 } },
+      { 'linear', { 2, 3, 6 }, { size = 11, align_corners = true } },
+      { 'bilinear', { 2, 3, 5, 4 }, { size = { 8, 3 } } },
+      { 'bicubic', { 1, 2, 5, 6 }, { scale_factor = 2, align_corners = true } },
+      { 'trilinear', { 1, 2, 3, 4, 3 }, { size = { 5, 5, 6 } } },
+      { 'area', { 2, 3, 9, 7 }, { size = { 4, 3 } } },
+    }
+    for _, c in ipairs(cases) do
+      local mode, shape, opts = c[1], c[2], c[3]
+      opts.mode = mode
+      check('interpolate ' .. mode, function(x)
+        x = x:clone():requires_grad_()
+        local y = F.interpolate(x, opts)
+        y:mul(y:detach():add(1)):sum():backward()
+        return y:detach(), x.grad
+      end, { torch.randn(unpack(shape)) })
+    end
+  end)
+
+  it('layers on existing kernels: pixel shuffle, instance and local response norm, cells, fold, losses', function()
+    same_module_grads(function()
+      return { nn.Conv2d(2, 8, 3, { padding = 1 }), nn.PixelShuffle(2), nn.InstanceNorm2d(2, { affine = true }),
+               nn.LocalResponseNorm(2), nn.SELU(), nn.Linear(2, 3) }
+    end, function(m, device)
+      local x = torch.randn(3, 2, 4, 4):to(device)
+      local y = m[5](m[4](m[3](m[2](m[1](x)))))
+      return m[6](y:permute(1, 3, 4, 2)):pow(2):mean()
+    end, 1e-4)
+    same_module_grads(function()
+      return { nn.LSTMCell(5, 7), nn.GRUCell(7, 6), nn.RNNCell(6, 4) }
+    end, function(m, device)
+      local x = torch.randn(3, 5):to(device)
+      local h = m[1](x)
+      return m[3](m[2](h)):sum()
+    end, 1e-4)
+    check('fold of unfold', function(x)
+      local cols = F.unfold(x, 3, 1, 1, 2)
+      return cols, F.fold(cols, { 6, 5 }, 3, 1, 1, 2)
+    end, { torch.randn(2, 3, 6, 5) })
+    local a, b, t = torch.randn(6, 4), torch.randn(6, 4), torch.randint(1, 5, { 6 })
+    check('later losses', function(x, y, target)
+      return F.multi_margin_loss(x, target), F.soft_margin_loss(x, y:sign()), F.triplet_margin_loss(x, y, x:flip(1)),
+        F.poisson_nll_loss(x, y:abs()), F.gaussian_nll_loss(x, y, y:abs():add(0.1)), F.pdist(x)
+    end, { a, b, t })
   end)
 end)
