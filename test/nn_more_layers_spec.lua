@@ -263,6 +263,20 @@ describe('further activations match PyTorch', function()
                 return Fn(function(x) return F.hardshrink(x, 0.5), F.threshold(x, 0.1, 20) end) end,
               py_setup = PY_FN, py = 'Fn(lambda x: (F.hardshrink(x, 0.5), F.threshold(x, 0.1, 20.0)))',
               inputs = { torch.tensor({ 0 / 0, math.huge, -math.huge, 0.25, -0.75 }, { dtype = 'float64' }) } }
+  -- the in-place forms on a non-leaf (x * 1), positional and with options tables, and PyTorch's torch.* spellings
+  cases:add { name = 'F.relu_ .. F.rrelu_ and torch.selu_ .. torch.threshold_ in place', build = function()
+                return Fn(function(x)
+                  return F.relu_(x * 1), F.elu_(x * 1, 0.5), F.leaky_relu_(x * 1, { negative_slope = 0.2 }),
+                         F.hardtanh_(x * 1, -0.5, 0.25), F.selu_(x * 1), F.celu_(x * 1, 2), F.threshold_(x * 1, 0.1, -3),
+                         F.rrelu_(x * 1, 0.1, 0.3), torch.selu_(x * 1), torch.celu_(x * 1, 0.5),
+                         torch.threshold_(x * 1, 0.2, 5), torch.rrelu_(x * 1), F.hardtanh(x * 1, { min_val = -0.1 }),
+                         x:hardshrink(0.3), x:prelu(torch.tensor({ 0.25 }, { dtype = x:dtype() }))
+                end) end,
+              py_setup = PY_FN, py = [[Fn(lambda x: (F.relu_(x * 1), F.elu_(x * 1, 0.5), F.leaky_relu_(x * 1, 0.2),
+    F.hardtanh_(x * 1, -0.5, 0.25), F.selu_(x * 1), F.celu_(x * 1, 2.0), F.threshold_(x * 1, 0.1, -3.0),
+    F.rrelu_(x * 1, 0.1, 0.3), torch.selu_(x * 1), torch.celu_(x * 1, 0.5), torch.threshold_(x * 1, 0.2, 5.0),
+    torch.rrelu_(x * 1), F.hardtanh(x * 1, min_val=-0.1), x.hardshrink(0.3),
+    x.prelu(torch.tensor([0.25], dtype=x.dtype))))]], inputs = { randn(4, 3) } }
   cases:add { name = 'F.glu with a negative dim', build = function() return Fn(function(x) return F.glu(x, -2) end) end,
               py_setup = PY_FN, py = 'Fn(lambda x: F.glu(x, -2))', inputs = { randn(2, 6, 3) } }
   cases:add { name = 'F.rrelu (not training) and F.glu on a transposed input', build = function()
@@ -460,6 +474,45 @@ describe('random layers', function()
     assert.are.same(x:detach():tolist(), F.alpha_dropout(x:detach(), 0.5):tolist()) -- (training defaults to false)
     assert.are.equal(0, F.alpha_dropout(randn(5), { p = 1, training = true }):abs():sum())
   end)
+  it('Dropout3d zeroes whole channels of volumes; torch.dropout_ works in place', function()
+    local p, N, C = 0.4, 30, 40
+    local y = nn.Dropout3d(p)(torch.ones(N, C, 2, 3, 2))
+    local per_channel = y:reshape(N * C, 12)
+    assert.is_true(per_channel:amax(2):eq(per_channel:amin(2)):all())
+    local dropped, n = per_channel:select(2, 1):eq(0):sum(), N * C
+    assert.is_true(math.abs(dropped - n * p) < 5 * math.sqrt(n * p * (1 - p)), 'dropped channels: ' .. dropped)
+    local kept = per_channel:select(2, 1):masked_select(per_channel:select(2, 1):ne(0))
+    assert.is_true((kept - 1 / (1 - p)):abs():max() < 1e-6)
+    local u = F.dropout3d(torch.ones(50, 2, 2, 2), 0.5) -- unbatched [C x D x H x W]
+    assert.is_true(u:reshape(50, 8):amax(2):eq(u:reshape(50, 8):amin(2)):all())
+    local t = torch.ones(4, 6, 2, 2, 2):transpose(1, 2) -- non-contiguous, in place
+    assert.are.equal(t, F.dropout3d(t, 0.5, true, true))
+    assert.is_true(t:eq(0):sum() > 0 and t:eq(2):sum() > 0 and t:eq(0):logical_or(t:eq(2)):all())
+    assert.are.same(t:tolist(), nn.Dropout3d():eval()(t):tolist())
+    local z = torch.ones(100)
+    assert.are.equal(z, torch.dropout_(z, 0.5, true))
+    assert.is_true(z:eq(0):logical_or(z:eq(2)):all() and z:eq(0):sum() > 0)
+  end)
+  it('FeatureAlphaDropout drops whole channels to the saturation value, as AlphaDropout per element', function()
+    local p, N, C = 0.25, 20, 30
+    local x = randn(N, C, 5, { dtype = 'float64' })
+    local y = nn.FeatureAlphaDropout(p)(x)
+    local alpha = 1.7580993408473766
+    local a = 1 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
+    local dropped_value = -alpha * a + alpha * a * p
+    local is_dropped = y:sub(dropped_value):abs():lt(1e-12)
+    -- a channel is dropped whole or kept whole, and kept ones are a * x + alpha * a * p
+    assert.is_true(is_dropped:all(3):eq(is_dropped:any(3)):all())
+    local kept = is_dropped:logical_not()
+    assert.is_true((y:masked_select(kept) - (x:masked_select(kept) * a + alpha * a * p)):abs():max() < 1e-12)
+    local channels = is_dropped:all(3):double():sum()
+    assert.is_true(math.abs(channels - N * C * p) < 5 * math.sqrt(N * C * p * (1 - p)), 'dropped: ' .. channels)
+    assert.are.same(x:tolist(), F.feature_alpha_dropout(x, 0.5):tolist()) -- (training defaults to false)
+    assert.are.same(x:tolist(), nn.FeatureAlphaDropout(0.5):eval()(x):tolist())
+    local z = x:clone()
+    assert.are.equal(z, torch.feature_alpha_dropout_(z, 0.5, true))
+    assert.is_true(z:ne(x):any())
+  end)
   it('F.gumbel_softmax is softmax((logits + Gumbel noise) / tau), and hard one-hot with the soft gradient', function()
     local logits = randn(4, 5, { dtype = 'float64' }):requires_grad_()
     torch.manual_seed(7)
@@ -585,6 +638,12 @@ describe('bad input to the further layers', function()
       assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
     end
   end
+  it('names the layer and the input for the new dropouts', function()
+    fails(function() F.dropout3d(randn(2, 3, 4), 0.5) end, 'F.dropout3d', '4-d')
+    fails(function() F.dropout3d(randn(2, 3, 4, 5, 6), 1.5) end, 'F.dropout3d', '1.5')
+    fails(function() F.feature_alpha_dropout(randn(5), 0.5, true) end, 'F.feature_alpha_dropout', 'at least 2 dims')
+    fails(function() nn.Dropout3d(-0.1) end, 'Dropout3d', '-0.1')
+  end)
   it('F.interpolate', function()
     local x = randn(1, 2, 3, 4)
     fails(function() F.interpolate(x) end, 'F.interpolate', 'size', 'scale_factor')

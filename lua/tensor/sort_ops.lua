@@ -329,8 +329,8 @@ end
 --- Tensor:median([dim [, keepdim]] [, opts]) -> number, or values, indices
 --- torch.median(x, [dim [, keepdim]] [, opts]) -> number, or values, indices
 -- The lower median, the k-th smallest of n elements with k = floor((n + 1) / 2): over all elements a number (a
--- 0-d tensor when x requires grad and grad mode is on), or along dim the values and their 1-based positions, dim
--- removed unless keepdim. NaN propagates: a slice holding NaN gives NaN, at the position of its first NaN.
+-- 0-d tensor when x requires grad and grad mode is on; NaN for an empty floating tensor), or along dim the values
+-- and their 1-based positions, dim removed unless keepdim. NaN propagates: a slice holding NaN gives NaN, at the position of its first NaN.
 -- Differentiable: along dim the gradient goes to the median's position; over all elements it is shared by the
 -- elements equal to the median, as in PyTorch.
 -- Example: local v, i = torch.tensor({{3, 1, 2}, {9, 7, 8}}):median(2)   -- v = {2, 8}, i = {3, 3}
@@ -346,7 +346,10 @@ function Tensor:median(dim, keepdim, opts)
   if dim == nil then
     local flat = self:reshape(-1)
     local n = flat:numel()
-    if n == 0 then argerror(fn, 'cannot take the median of an empty tensor') end
+    if n == 0 then
+      if not floating then argerror(fn, 'cannot take the median of an empty %s tensor', self:dtype()) end
+      return 0 / 0 -- (PyTorch's NaN; its integer result is undefined, so that stays an error)
+    end
     local value = flat:kthvalue(floor((n + 1) / 2))
     if floating then
       local nan = flat:isnan()

@@ -86,11 +86,45 @@ core.function_forms({ 'clamp_min', 'clamp_max', 'clamp_min_', 'clamp_max_', 'pos
 for _, name in ipairs({ 'conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d', 'max_pool2d',
                         'avg_pool1d', 'adaptive_avg_pool1d', 'layer_norm', 'group_norm', 'dropout', 'alpha_dropout',
                         'cosine_similarity', 'pairwise_distance', 'pdist', 'pixel_shuffle', 'pixel_unshuffle',
-                        'channel_shuffle', 'prelu', 'selu', 'celu', 'threshold', 'hardshrink', 'rrelu' }) do
+                        'channel_shuffle', 'prelu', 'selu', 'celu', 'threshold', 'hardshrink', 'rrelu', 'selu_',
+                        'celu_', 'threshold_', 'rrelu_', 'feature_alpha_dropout' }) do
   if torch[name] == nil then
     torch[name] = function(...) return require('tensor.nn.functional')[name](...) end
   end
 end
+
+--- torch.dropout_(x, p, train) -> x
+--- torch.alpha_dropout_(x, p, train) -> x
+--- torch.feature_alpha_dropout_(x, p, train) -> x
+-- F.dropout, F.alpha_dropout and F.feature_alpha_dropout with inplace=true, as PyTorch's torch functions.
+for _, name in ipairs({ 'dropout', 'alpha_dropout', 'feature_alpha_dropout' }) do
+  torch[name .. '_'] = function(x, p, train)
+    return require('tensor.nn.functional')[name](x, p, train, true)
+  end
+end
+
+--- Tensor:hardshrink([lambd=0.5]) -> Tensor
+--- Tensor:prelu(weight) -> Tensor
+-- F.hardshrink and F.prelu as methods, as PyTorch's.
+function Tensor:hardshrink(...) return require('tensor.nn.functional').hardshrink(self, ...) end
+function Tensor:prelu(weight) return require('tensor.nn.functional').prelu(self, weight) end
+
+--- Tensor:get_device() -> integer
+--- torch.get_device(x) -> integer
+-- PyTorch's device index: -1 for a tensor in host memory, n for one on cuda:n.
+function Tensor:get_device()
+  local index = self:device():match('^cuda:(%d+)$')
+  return index and tonumber(index) or -1
+end
+
+--- Tensor:narrow_copy(dim, start, length) -> Tensor
+--- torch.narrow_copy(x, dim, start, length) -> Tensor
+-- A contiguous copy of x:narrow(dim, start, length) (start 1-based), not a view.
+function Tensor:narrow_copy(dim, start, length) return self:narrow(dim, start, length):contiguous():clone() end
+
+--- torch.detach(x) -> Tensor
+-- x:detach() as a function.
+core.function_forms({ 'get_device', 'narrow_copy', 'detach' })
 
 --- Tensor:diag_embed([offset [, dim1 [, dim2]]]) -> Tensor
 -- torch.diag_embed(x, ...) as a method.

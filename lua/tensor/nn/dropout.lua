@@ -1,4 +1,5 @@
--- tensor.nn.dropout: Dropout, Dropout1d and Dropout2d (whole channels), AlphaDropout (for SELU networks).
+-- tensor.nn.dropout: Dropout, Dropout1d, Dropout2d and Dropout3d (whole channels), AlphaDropout and
+-- FeatureAlphaDropout (for SELU networks).
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 
@@ -31,7 +32,13 @@ return function(nn)
   --- nn.Dropout2d(p=0.5, inplace=false) -> module
   -- Zeroes whole channels of [N x C x H x W] (or [C x H x W]) inputs (F.dropout2d).
   define('Dropout2d', 'dropout2d')
+  --- nn.Dropout3d(p=0.5, inplace=false) -> module
+  -- Zeroes whole channels of [N x C x D x H x W] (or [C x D x H x W]) inputs (F.dropout3d).
+  define('Dropout3d', 'dropout3d')
   --- nn.AlphaDropout(p=0.5, inplace=false) -> module
   -- Dropout that keeps zero mean and unit variance, for SELU networks (F.alpha_dropout).
   define('AlphaDropout', 'alpha_dropout')
+  --- nn.FeatureAlphaDropout(p=0.5, inplace=false) -> module
+  -- AlphaDropout of whole channels (F.feature_alpha_dropout).
+  define('FeatureAlphaDropout', 'feature_alpha_dropout')
 end

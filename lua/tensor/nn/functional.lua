@@ -199,8 +199,17 @@ activation('tanh', 'tanh')
 activation('logsigmoid', 'logsigmoid')
 --- F.softplus(input, beta=1, threshold=20) -> Tensor
 activation('softplus', 'softplus')
---- F.hardtanh(input, min_val=-1, max_val=1) -> Tensor
-activation('hardtanh', 'hardtanh')
+--- F.hardtanh(input, min_val=-1, max_val=1, inplace=false) -> Tensor
+function F.hardtanh(x, min_val, max_val, inplace)
+  check_tensor('hardtanh', x, 'the input')
+  if is_opts(min_val) then
+    checked('hardtanh', min_val, { 'min_val', 'max_val', 'inplace' })
+    min_val, max_val, inplace = min_val.min_val, min_val.max_val, min_val.inplace
+  end
+  -- (in place through copy_, not clamp_, which would pass the gradient at the bounds where hardtanh does not)
+  if inplace then return x:copy_(core.in_place_source(x):hardtanh(min_val, max_val)) end
+  return x:hardtanh(min_val, max_val)
+end
 --- F.relu6(input) -> Tensor
 activation('relu6', 'relu6')
 --- F.mish(input) -> Tensor
@@ -645,6 +654,33 @@ local helpers = { fail = fail, check_tensor = check_tensor, shape_string = shape
                   checked = checked, options = options, reduce = reduce, pair = pair, REDUCTIONS = REDUCTIONS }
 for _, family in ipairs({ 'activations', 'resampling', 'im2col', 'normalization', 'dropout', 'distance', 'losses' }) do
   require('tensor.nn.functional.' .. family)(F, helpers)
+end
+
+--- F.relu_(input) -> Tensor
+--- F.elu_(input, alpha=1) -> Tensor
+--- F.leaky_relu_(input, negative_slope=0.01) -> Tensor
+--- F.hardtanh_(input, min_val=-1, max_val=1) -> Tensor
+--- F.selu_(input) -> Tensor
+--- F.celu_(input, alpha=1) -> Tensor
+--- F.threshold_(input, threshold, value) -> Tensor
+--- F.rrelu_(input, lower=1/8, upper=1/3, training=false) -> Tensor
+-- The in-place forms: the function with inplace=true (its other arguments positional, or one options table).
+local IN_PLACE_ARGUMENTS = { relu = 0, elu = 1, leaky_relu = 1, hardtanh = 2, selu = 0, celu = 1, threshold = 2,
+                             rrelu = 3 }
+for name, count in pairs(IN_PLACE_ARGUMENTS) do
+  local fn = F[name]
+  F[name .. '_'] = function(x, ...)
+    local first = ...
+    if is_opts(first) then
+      local o = {}
+      for k, v in pairs(first) do o[k] = v end
+      o.inplace = true
+      return fn(x, o)
+    end
+    local a = { ... }
+    a[count + 1] = true
+    return fn(x, unpack(a, 1, count + 1))
+  end
 end
 
 require('tensor.autograd').install_namespace('F', raw)
