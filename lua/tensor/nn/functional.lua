@@ -1,7 +1,8 @@
 -- tensor.nn.functional (nn.F): the functional form of every layer, activation and loss, with
 -- torch.nn.functional's argument orders (positional or a trailing options table) and 1-based dims.
 -- Kernel-backed functions record their derivatives from tensor.autograd.derivatives ('F.<name>' entries);
--- the others are compositions of differentiable tensor ops.
+-- the others are compositions of differentiable tensor ops. The kernels take bfloat16 and float16 tensors as
+-- well: they compute in float32 and round the results (and gradients) once to the 16-bit dtype.
 local core = require 'tensor.core'
 local torch = require 'tensor'
 local K = require 'tensor.nn_kernels'
@@ -684,5 +685,56 @@ for name, count in pairs(IN_PLACE_ARGUMENTS) do
 end
 
 require('tensor.autograd').install_namespace('F', raw)
+
+-- The kernels compute in float32 and float64. Tensors of a 16-bit float dtype go through them as float32 and the
+-- results come back rounded to that dtype, as PyTorch's CPU kernels accumulate bfloat16 in float32; the conversions
+-- are recorded, so gradients reach the 16-bit tensors in their own dtype, and running statistics that a kernel
+-- updates in place (batch_norm's) are written back. `first` is the argument whose dtype decides (the input; the
+-- weight for embedding): a float32 or float64 call pays one dtype test.
+local SIXTEEN_BIT = { float16 = true, bfloat16 = true }
+local WIDENED = { conv1d = 1, conv2d = 1, conv_transpose1d = 1, conv_transpose2d = 1, max_pool1d = 1, max_pool2d = 1,
+                  avg_pool1d = 1, avg_pool2d = 1, adaptive_avg_pool1d = 1, adaptive_avg_pool2d = 1,
+                  adaptive_max_pool1d = 1, adaptive_max_pool2d = 1, softmax = 1, log_softmax = 1, batch_norm = 1,
+                  layer_norm = 1, group_norm = 1, cross_entropy = 1, nll_loss = 1, embedding = 2 }
+local UPDATED_IN_PLACE = { batch_norm = { 2, 3 } }
+
+-- v with its tensors of dtype `narrow` as float32 (an options table: a copy with its tensor fields converted);
+-- raises when a floating tensor has another dtype, which PyTorch refuses too.
+local function widen(name, v, narrow)
+  if is_tensor(v) then
+    local dt = v:dtype()
+    if dt == narrow then return v:float() end
+    if v:is_floating_point() then
+      fail(name, 'expected every floating tensor to be %s as the input is, got %s', narrow, dt)
+    end
+    return v
+  end
+  if is_opts(v) then
+    local copy = {}
+    for k, x in pairs(v) do copy[k] = widen(name, x, narrow) end
+    return copy
+  end
+  return v
+end
+
+for name, first in pairs(WIDENED) do
+  local fn, updated = raw[name], UPDATED_IN_PLACE[name] or {}
+  raw[name] = function(...)
+    local decider = select(first, ...)
+    local narrow = is_tensor(decider) and decider:dtype()
+    if not SIXTEEN_BIT[narrow] then return fn(...) end
+    local n, a = select('#', ...), { ... }
+    for i = 1, n do a[i] = widen(name, a[i], narrow) end
+    local results = { fn(unpack(a, 1, n)) }
+    for _, i in ipairs(updated) do
+      local original = select(i, ...)
+      if is_tensor(original) and original ~= a[i] then torch.no_grad(function() original:copy_(a[i]) end) end
+    end
+    for i = 1, #results do
+      if is_tensor(results[i]) and results[i]:dtype() == 'float32' then results[i] = results[i]:to(narrow) end
+    end
+    return unpack(results)
+  end
+end
 
 return F
