@@ -20,6 +20,9 @@ local EXCEPTIONS = {
   ['square bool'] = 'arithmetic refuses bool (1.13 squares it as int64)',
   ['clamp bool'] = 'arithmetic refuses bool (1.13 clamps it as int64)',
   ['outer bool'] = 'products refuse bool (1.13 gives the logical and)',
+  ['addr bool'] = 'as outer',
+  ['remainder by number uint8'] = 'a number outside the dtype\'s range is refused, naming it (1.13 wraps -3 to 253)',
+  ['floor_divide by number uint8'] = 'as remainder',
   ['nextafter bfloat16'] = 'nextafter steps in float32 and float64 only (1.13 steps in bfloat16 too)',
 }
 
@@ -114,6 +117,55 @@ add('isin', function(x, y) return torch.isin(x, y) end, 'torch.isin(x, y)')
 add('bucketize', function(x, y) return torch.bucketize(x, y[1]:sort()) end, 'torch.bucketize(x, y[0].sort().values)', 'all')
 
 add('norm p=1', function(x) return x:norm(1) end, 'x.norm(1)')
+local idx = torch.tensor({ { 2, 1, 4, 3 }, { 1, 1, 2, 2 } })
+add('scatter', function(x, y) return x:scatter(2, idx, y) end, 'x.scatter(1, idx - 1, y)')
+add('scatter_add', function(x, y) return x:scatter_add(2, idx, y) end, 'x.scatter_add(1, idx - 1, y)')
+add('scatter_reduce amax', function(x, y) return x:scatter_reduce(2, idx, y, 'amax') end,
+    "x.scatter_reduce(1, idx - 1, y, 'amax')")
+add('index_add', function(x, y) return x:index_add(1, torch.tensor({ 2, 1 }), y) end, 'x.index_add(0, torch.tensor([1, 0]), y)')
+add('index_copy', function(x, y) return x:index_copy(1, torch.tensor({ 2, 1 }), y) end, 'x.index_copy(0, torch.tensor([1, 0]), y)')
+add('index_fill', function(x) return x:index_fill(2, torch.tensor({ 2 }), 1) end, 'x.index_fill(1, torch.tensor([1]), 1)')
+add('masked_scatter', function(x, y) return x:masked_scatter(y:ne(y:flip(1)), y) end, 'x.masked_scatter(y != y.flip(0), y)')
+add('take', function(x) return x:take(torch.tensor({ 8, 1, 3 })) end, 'x.take(torch.tensor([7, 0, 2]))')
+add('put', function(x, y) return x:put(torch.tensor({ 8, 1 }), y[1]:narrow(1, 1, 2)) end, 'x.put(torch.tensor([7, 0]), y[0][:2])')
+add('diagonal', function(x) return x:diagonal(1) end, 'x.diagonal(1)')
+add('diag_embed', function(x) return x:diag_embed() end, 'x.diag_embed()')
+add('einsum', function(x, y) return torch.einsum('ij,kj->ik', x, y) end, "torch.einsum('ij,kj->ik', x, y)")
+add('tensordot', function(x, y) return torch.tensordot(x, y, { { 2 }, { 2 } }) end, 'torch.tensordot(x, y, ([1], [1]))')
+add('inner', function(x, y) return torch.inner(x, y) end, 'torch.inner(x, y)')
+add('addmv', function(x, y) return torch.addmv(x[1]:narrow(1, 1, 2), x, y[1]) end, 'torch.addmv(x[0][:2], x, y[0])')
+add('addr', function(x, y) return torch.addr(x, x[1]:narrow(1, 1, 2), y[1]) end, 'torch.addr(x, x[0][:2], y[0])')
+add('baddbmm', function(x, y) return torch.baddbmm(x:mm(y:t()):unsqueeze(1), x:unsqueeze(1), y:t():unsqueeze(1)) end,
+    'torch.baddbmm(x.mm(y.t()).unsqueeze(0), x.unsqueeze(0), y.t().unsqueeze(0))')
+add('matrix_power', function(x, y) return x:narrow(2, 1, 2):matrix_power(3) end, 'x[:, :2].matrix_power(3)')
+add('det', function(x, y) return x:narrow(2, 1, 2):det() end, 'x[:, :2].det()')
+add('inverse', function(x, y) return (x:narrow(2, 3, 2) + y:narrow(2, 1, 2)):inverse() end, '(x[:, 2:] + y[:, :2]).inverse()')
+add('cumulative_trapezoid', function(x) return torch.cumulative_trapezoid(x) end, 'torch.cumulative_trapezoid(x)')
+add('trapezoid', function(x) return torch.trapezoid(x) end, 'torch.trapezoid(x)')
+add('vander', function(x) return torch.vander(x[1], 3) end, 'torch.vander(x[0], 3)')
+add('block_diag', function(x, y) return torch.block_diag(x, y) end, 'torch.block_diag(x, y)')
+add('cartesian_prod', function(x, y) return torch.cartesian_prod(x[1], y[1]) end, 'torch.cartesian_prod(x[0], y[0])')
+add('zeros_like', function(x) return torch.zeros_like(x) end, 'torch.zeros_like(x)')
+add('full_like', function(x) return torch.full_like(x, 1) end, 'torch.full_like(x, 1)')
+add('arange of the dtype', function(x) return torch.arange(1, 5, { dtype = x:dtype() }) end, 'torch.arange(1, 5, dtype=x.dtype)')
+add('linspace of the dtype', function(x) return torch.linspace(0, 6, 4, { dtype = x:dtype() }) end,
+    'torch.linspace(0, 6, 4, dtype=x.dtype)')
+add('eye of the dtype', function(x) return torch.eye(3, { dtype = x:dtype() }) end, 'torch.eye(3, dtype=x.dtype)')
+add('where scalar', function(x, y) return torch.where(x:gt(y), x, 1) end, 'torch.where(x > y, x, 1)')
+add('bincount-free: histc', function(x) return x:histc(3, 0, 3) end, 'x.histc(3, 0, 3)')
+add('count_nonzero dim', function(x) return x:count_nonzero(2) end, 'x.count_nonzero(1)')
+add('std_mean', function(x) return torch.std_mean(x, 2) end, 'list(torch.std_mean(x, 1))')
+add('aminmax', function(x) return torch.aminmax(x) end, 'list(torch.aminmax(x))')
+add('unique_consecutive', function(x) return x:reshape(-1):unique_consecutive() end, 'x.reshape(-1).unique_consecutive()')
+add('nan_to_num', function(x) return x:nan_to_num(0) end, 'x.nan_to_num(0)')
+add('clamp tensor bounds', function(x, y) return x:clamp(y:neg(), y) end, 'x.clamp(-y, y)')
+add('sign of unsigned', function(x) return x:sign() end, 'x.sign()')
+add('remainder by number', function(x) return x:remainder(-3) end, 'x.remainder(-3)')
+add('floor_divide by number', function(x) return x:floor_divide(-3) end, 'x.floor_divide(-3)')
+add('pow by tensor', function(x, y) return x:pow(y) end, 'x.pow(y)')
+add('number pow tensor', function(x, y) return torch.pow(2, y) end, 'torch.pow(2, y)')
+add('rsub', function(x, y) return torch.rsub(x, y) end, 'torch.rsub(x, y)')
+add('true_divide by number', function(x) return x:true_divide(4) end, 'x.true_divide(4)')
 
 -- The kernel-backed nn functions over the float dtypes (x: a batch of images, or rows of classes)
 local NN_DTYPES = { 'float16', 'bfloat16', 'float32', 'float64' }
