@@ -831,6 +831,13 @@ describe('CUDA composites of the later families', function()
       local cols = F.unfold(x, 3, 1, 1, 2)
       return cols, F.fold(cols, { 6, 5 }, 3, 1, 1, 2)
     end, { torch.randn(2, 3, 6, 5) })
+    check('grid_sample of affine_grid, with gradients', function(x, theta)
+      x, theta = x:clone():requires_grad_(), theta:clone():requires_grad_()
+      local y = F.grid_sample(x, F.affine_grid(theta, { 2, 3, 4, 5 }), { padding_mode = 'reflection' })
+      local z = F.grid_sample(x, F.affine_grid(theta, { 2, 3, 3, 3 }), { mode = 'bicubic' })
+      y:sum():add(z:pow(2):sum()):backward()
+      return y:detach(), z:detach(), x.grad, theta.grad
+    end, { torch.randn(2, 3, 6, 5), torch.randn(2, 2, 3) })
     local a, b, t = torch.randn(6, 4), torch.randn(6, 4), torch.randint(1, 5, { 6 })
     check('later losses', function(x, y, target)
       return F.multi_margin_loss(x, target), F.soft_margin_loss(x, y:sign()), F.triplet_margin_loss(x, y, x:flip(1)),

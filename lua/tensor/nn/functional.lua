@@ -653,7 +653,8 @@ end
 -- Compositions of tensor ops in files of their own under tensor/nn/functional/, given this file's helpers.
 local helpers = { fail = fail, check_tensor = check_tensor, shape_string = shape_string, is_opts = is_opts,
                   checked = checked, options = options, reduce = reduce, pair = pair, REDUCTIONS = REDUCTIONS }
-for _, family in ipairs({ 'activations', 'resampling', 'im2col', 'normalization', 'dropout', 'distance', 'losses' }) do
+for _, family in ipairs({ 'activations', 'resampling', 'sampling', 'im2col', 'normalization', 'dropout', 'distance',
+                          'losses' }) do
   require('tensor.nn.functional.' .. family)(F, helpers)
 end
 
