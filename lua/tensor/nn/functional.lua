@@ -654,7 +654,7 @@ end
 local helpers = { fail = fail, check_tensor = check_tensor, shape_string = shape_string, is_opts = is_opts,
                   checked = checked, options = options, reduce = reduce, pair = pair, REDUCTIONS = REDUCTIONS }
 for _, family in ipairs({ 'activations', 'resampling', 'sampling', 'im2col', 'normalization', 'dropout', 'distance',
-                          'losses' }) do
+                          'losses', 'embedding_bag', 'pool_compositions' }) do
   require('tensor.nn.functional.' .. family)(F, helpers)
 end
 

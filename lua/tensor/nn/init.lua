@@ -13,7 +13,7 @@ nn.utils = require 'tensor.nn.utils'
 
 for _, family in ipairs({ 'linear', 'conv', 'pooling', 'activation', 'normalization', 'dropout', 'sparse', 'loss', 'rnn',
                         'transformer', 'parallel', 'parameter_containers', 'upsampling', 'cells',
-                        'padding', 'fold', 'distance' }) do
+                        'padding', 'fold', 'distance', 'pool_compositions' }) do
   require('tensor.nn.' .. family)(nn)
 end
 

@@ -1,7 +1,7 @@
 -- tensor.nn.loss: loss modules over nn.functional's losses, with PyTorch's options: MSELoss, L1Loss, SmoothL1Loss,
 -- HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
--- CosineEmbeddingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss, PoissonNLLLoss,
--- GaussianNLLLoss.
+-- CosineEmbeddingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss,
+-- TripletMarginWithDistanceLoss, MultiLabelMarginLoss, PoissonNLLLoss, GaussianNLLLoss.
 local torch = require 'tensor'
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
@@ -120,6 +120,17 @@ return function(nn)
   define('TripletMarginLoss', function(self, a, p, n)
     return F.triplet_margin_loss(a, p, n, self.margin, self.p, self.eps, self.swap, self.reduction)
   end, { margin = 1, p = 2, eps = 1e-6, swap = false }, { 'margin', 'p', 'eps', 'swap' })
+  --- nn.TripletMarginWithDistanceLoss({distance_function=, margin=1, swap=false, reduction='mean'}) -> module
+  -- TripletMarginLoss with a distance of your own (F.triplet_margin_with_distance_loss).
+  define('TripletMarginWithDistanceLoss', function(self, a, p, n)
+    return F.triplet_margin_with_distance_loss(a, p, n, { distance_function = self.distance_function,
+                                                          margin = self.margin, swap = self.swap,
+                                                          reduction = self.reduction })
+  end, { distance_function = false, margin = 1, swap = false })
+  --- nn.MultiLabelMarginLoss({reduction='mean'}) -> module
+  -- m(x, y): the multi-label hinge loss of scores against lists of 1-based class ids ending at an id below 1
+  -- (F.multilabel_margin_loss).
+  define('MultiLabelMarginLoss', function(self, x, t) return F.multilabel_margin_loss(x, t, self.reduction) end)
   --- nn.PoissonNLLLoss(log_input=true, full=false, eps=1e-8, {reduction='mean'}) -> module
   -- m(x, y): the Poisson negative log-likelihood of counts y with log rates x (or rates, log_input=false)
   -- (F.poisson_nll_loss).

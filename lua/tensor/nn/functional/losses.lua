@@ -1,6 +1,6 @@
 -- tensor.nn.functional.losses: margin_ranking_loss, hinge_embedding_loss, cosine_embedding_loss,
--- soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, triplet_margin_loss, poisson_nll_loss and
--- gaussian_nll_loss, with PyTorch's formulas and options (the deprecated size_average and reduce left out).
+-- soft_margin_loss, multilabel_soft_margin_loss, multi_margin_loss, triplet_margin_loss,
+-- triplet_margin_with_distance_loss, multilabel_margin_loss, poisson_nll_loss and gaussian_nll_loss, with PyTorch's formulas and options (the deprecated size_average and reduce left out).
 -- Each takes its options positionally, in PyTorch's order, or as one table in place of the first.
 local torch = require 'tensor'
 
@@ -142,21 +142,73 @@ return function(F, h)
     return reduce(fn, loss, o.reduction)
   end
 
+  -- max(0, margin + d(anchor, positive) - d(anchor, negative)), with swap the smaller of d(a, n) and d(p, n)
+  local function triplet(fn, a, pos, neg, distance, margin, swap, reduction)
+    check_tensor(fn, a, 'the anchor')
+    check_tensor(fn, pos, 'the positive')
+    check_tensor(fn, neg, 'the negative')
+    same_dims(fn, { 'anchor', 'positive', 'negative' }, a, pos, neg)
+    local d_pos, d_neg = distance(a, pos), distance(a, neg)
+    if swap then d_neg = torch.minimum(d_neg, distance(pos, neg)) end
+    local loss = (d_pos - d_neg + number(fn, 'margin', margin or 1)):clamp_min(0)
+    return reduce(fn, loss, reduction)
+  end
+
   --- F.triplet_margin_loss(anchor, positive, negative, margin=1, p=2, eps=1e-6, swap=false, reduction='mean') -> Tensor
   -- max(0, margin + d(anchor, positive) - d(anchor, negative)) with d = F.pairwise_distance(., ., p, eps); with
   -- swap the negative distance is the smaller of d(anchor, negative) and d(positive, negative).
   function F.triplet_margin_loss(a, pos, neg, ...)
-    local fn = 'triplet_margin_loss'
-    check_tensor(fn, a, 'the anchor')
-    check_tensor(fn, pos, 'the positive')
-    check_tensor(fn, neg, 'the negative')
-    local o = options(fn, { 'margin', 'p', 'eps', 'swap', 'reduction' }, ...)
-    same_dims(fn, { 'anchor', 'positive', 'negative' }, a, pos, neg)
+    local o = options('triplet_margin_loss', { 'margin', 'p', 'eps', 'swap', 'reduction' }, ...)
     local p, eps = o.p or 2, o.eps or 1e-6
-    local d_pos = F.pairwise_distance(a, pos, p, eps)
-    local d_neg = F.pairwise_distance(a, neg, p, eps)
-    if o.swap then d_neg = torch.minimum(d_neg, F.pairwise_distance(pos, neg, p, eps)) end
-    local loss = (d_pos - d_neg + number(fn, 'margin', o.margin or 1)):clamp_min(0)
+    return triplet('triplet_margin_loss', a, pos, neg, function(u, v) return F.pairwise_distance(u, v, p, eps) end,
+                   o.margin, o.swap, o.reduction)
+  end
+
+  --- F.triplet_margin_with_distance_loss(anchor, positive, negative, {distance_function=, margin=1, swap=false, reduction='mean'}) -> Tensor
+  -- triplet_margin_loss with a distance of your own: distance_function(u, v) returns the distances of the rows of u
+  -- and v (default F.pairwise_distance).
+  function F.triplet_margin_with_distance_loss(a, pos, neg, ...)
+    local fn = 'triplet_margin_with_distance_loss'
+    local o = options(fn, { 'distance_function', 'margin', 'swap', 'reduction' }, ...)
+    local distance = o.distance_function or F.pairwise_distance
+    if type(distance) ~= 'function' and not (type(distance) == 'table' and getmetatable(distance)
+                                             and getmetatable(distance).__call) then
+      fail(fn, 'distance_function must be callable, got %s', type(distance))
+    end
+    return triplet(fn, a, pos, neg, distance, o.margin, o.swap, o.reduction)
+  end
+
+  --- F.multilabel_margin_loss(input, target, reduction='mean') -> Tensor
+  -- The multi-label hinge loss of scores [N x C] (or [C]) against target [N x C] (or [C]) holding each sample's
+  -- 1-based class ids first, the list ending at the first id below 1 (0 or -1; PyTorch's 0-based ids end at -1):
+  -- sum over listed classes j and unlisted classes i of max(0, 1 - (x[j] - x[i])) / C.
+  function F.multilabel_margin_loss(x, t, ...)
+    local fn = 'multilabel_margin_loss'
+    check_tensor(fn, x, 'the input')
+    check_tensor(fn, t, 'the target')
+    local o = options(fn, { 'reduction' }, ...)
+    if (x:dim() ~= 1 and x:dim() ~= 2) or table.concat(x:shape(), 'x') ~= table.concat(t:shape(), 'x') then
+      fail(fn, 'expected a [C] or [N x C] input and a target of its shape, got %s and %s', shape_string(x),
+           shape_string(t))
+    end
+    if t:dtype() ~= 'int64' then fail(fn, 'expected an int64 target, got %s', t:dtype()) end
+    local C = x:size(-1)
+    local scores, ids = x:dim() == 1 and x:unsqueeze(1) or x, x:dim() == 1 and t:unsqueeze(1) or t
+    if ids:numel() > 0 and ids:max() > C then
+      fail(fn, 'a class id (%d) is beyond the %d classes', ids:max(), C)
+    end
+    -- listed: the ids before the first one below 1
+    local listed = ids:ge(1):to('int64'):cumprod(2):to('bool')
+    -- counts[n][c]: how often class c is listed for sample n (a listed id counts each time, as in PyTorch)
+    local counts = torch.zeros(ids:size(1), C + 1, { dtype = x:dtype(), device = x:device() })
+    counts = counts:scatter_add(2, ids:clamp(0, C) * listed:to('int64') + 1, listed:to(x:dtype()))
+    counts = counts:narrow(2, 2, C)
+    local is_target = counts:gt(0)
+    -- margins[n][j][i] = max(0, 1 - x[j] + x[i]) for listed j and unlisted i
+    local margins = (scores:unsqueeze(3):neg() + scores:unsqueeze(2) + 1):clamp_min(0)
+    local weight = counts:unsqueeze(3) * is_target:logical_not():to(x:dtype()):unsqueeze(2)
+    local loss = (margins * weight):sum({ 2, 3 }) / C
+    if x:dim() == 1 then loss = loss:reshape({}) end
     return reduce(fn, loss, o.reduction)
   end
 
