@@ -78,14 +78,7 @@ for i, s in ipairs(FASHION_SAMPLES) do samples[i] = tostring(s) end
 local REF = ref.run(string.format('cases = %s\ntmp = %q\nfashion = %q\nsamples = [%s]\n', py_list(), tmp, FASHION,
                                   table.concat(samples, ', ')) .. PY)
 
-local function fails(fn, ...)
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, 'expected an error')
-  msg = tostring(msg)
-  for _, pattern in ipairs({ ... }) do
-    assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-  end
-end
+local fails = require('helpers.failure').containing
 
 describe('TensorDataset', function()
   it('gives sample i as the i-th rows of its tensors', function()

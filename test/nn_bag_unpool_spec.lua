@@ -150,12 +150,7 @@ describe('embedding bags by hand', function()
 end)
 
 describe('bad input to the bags, pools and margin losses', function()
-  local function fails(fn, ...)
-    local msg = message(fn)
-    for _, pattern in ipairs({ ... }) do
-      assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   it('names the function and the values', function()
     local w = randn(5, 3)
     fails(function() F.embedding_bag(torch.tensor({ 1, 2 }), w) end, 'F.embedding_bag', 'offsets are needed')

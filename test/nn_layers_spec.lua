@@ -612,14 +612,7 @@ end)
 
 describe('bad input to layers', function()
   -- the message names the module and the expected and actual shapes
-  local function fails(fn, ...)
-    local ok, msg = pcall(fn)
-    assert.is_false(ok)
-    msg = tostring(msg)
-    for _, pattern in ipairs({ ... }) do
-      assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   it('misspelt or unsupported options, named with the module or function (they were dropped silently)', function()
     fails(function() nn.Conv2d(1, 1, 3, { paddng = 1 }) end, 'Conv2d: unknown option paddng', 'padding')
     fails(function() nn.GRU(3, 5, { batchfirst = true }) end, 'GRU: unknown option batchfirst', 'batch_first')

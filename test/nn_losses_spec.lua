@@ -180,14 +180,7 @@ describe('loss modules', function()
 end)
 
 describe('bad input to losses', function()
-  local function fails(fn, ...)
-    local ok, msg = pcall(fn)
-    assert.is_false(ok)
-    msg = tostring(msg)
-    for _, pattern in ipairs({ ... }) do
-      assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   local ce = nn.CrossEntropyLoss()
   it('class labels out of range raise, naming the label and the valid range', function()
     fails(function() ce(randn(3, 4), torch.tensor({ 1, 5, 2 }, { dtype = 'int64' })) end, '5', '1', '4')

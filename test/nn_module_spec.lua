@@ -10,15 +10,7 @@ torch.manual_seed(99)
 
 local randn = torch.randn
 
-local function fails(fn, ...)
-  local ok, msg = pcall(fn)
-  assert.is_false(ok, 'expected an error')
-  msg = tostring(msg)
-  for _, pattern in ipairs({ ... }) do
-    assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-  end
-  return msg
-end
+local fails = require('helpers.failure').containing
 
 -- A nested model with every kind of member, defined the same way here and in Python.
 local Net = nn.Module:extend('Net')

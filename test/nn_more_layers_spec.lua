@@ -632,12 +632,7 @@ describe('module printing', function()
 end)
 
 describe('bad input to the further layers', function()
-  local function fails(fn, ...)
-    local msg = message(fn)
-    for _, pattern in ipairs({ ... }) do
-      assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   it('names the layer and the input for the new dropouts', function()
     fails(function() F.dropout3d(randn(2, 3, 4), 0.5) end, 'F.dropout3d', '4-d')
     fails(function() F.dropout3d(randn(2, 3, 4, 5, 6), 1.5) end, 'F.dropout3d', '1.5')

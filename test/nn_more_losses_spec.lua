@@ -164,12 +164,7 @@ describe('further loss modules', function()
 end)
 
 describe('bad input to the further losses', function()
-  local function fails(fn, ...)
-    local msg = message(fn)
-    for _, pattern in ipairs({ ... }) do
-      assert(msg:find(pattern, 1, true), string.format('message %q should contain %q', msg, pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   it('unknown options and bad reductions raise, naming the module', function()
     fails(function() nn.MarginRankingLoss({ margn = 1 }) end, 'MarginRankingLoss', 'margn')
     fails(function() nn.TripletMarginLoss({ reduction = 'avg' }) end, 'TripletMarginLoss', 'avg')

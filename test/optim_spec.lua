@@ -665,13 +665,7 @@ describe("Torch7's functional optimizers follow Torch7's formulas", function()
 end)
 
 describe('bad optimizer options', function()
-  local function fails(fn, ...)
-    local ok, msg = pcall(fn)
-    assert.is_false(ok, 'expected an error')
-    for _, pattern in ipairs({ ... }) do
-      assert(tostring(msg):find(pattern, 1, true), string.format('message %q should contain %q', tostring(msg), pattern))
-    end
-  end
+  local fails = require('helpers.failure').containing
   local ps = { torch.zeros(2, { requires_grad = true }) }
   it('raise, naming the optimizer and the option', function()
     fails(function() optim.SGD(ps, { lr = 0.1, momentun = 0.9 }) end, 'SGD', 'momentun')
