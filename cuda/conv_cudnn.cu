@@ -1,5 +1,6 @@
-/* conv_cudnn.cu: the 2-d convolutions (forward, backward to the input, backward to the weight) through cuDNN,
- * which nn_conv.cu tries before its im2col + cuBLAS kernels.
+/* conv_cudnn.cu: the convolutions (forward, backward to the input, backward to the weight) through cuDNN,
+ * which nn_conv.cu tries before its im2col + cuBLAS kernels. 1-d and 2-d geometries are described to cuDNN as
+ * 4-d tensors (NCHW), 3-d ones as 5-d (NCDHW), through the N-d descriptors.
  *
  * cuDNN is optional twice over: this file needs <cudnn.h> at build time (without it every entry point answers
  * "not taken"), and libcudnn.so.9 is opened at run time with dlopen, so that libtensor_cuda.so loads and works
@@ -31,9 +32,9 @@ namespace {
 
 #define CUDNN_FUNCTIONS(X)                                                                                    \
   X(cudnnGetVersion) X(cudnnCreate) X(cudnnSetStream) X(cudnnCreateTensorDescriptor)                          \
-  X(cudnnSetTensor4dDescriptor) X(cudnnCreateFilterDescriptor) X(cudnnSetFilter4dDescriptor)                  \
-  X(cudnnCreateConvolutionDescriptor) X(cudnnSetConvolution2dDescriptor) X(cudnnSetConvolutionGroupCount)     \
-  X(cudnnSetConvolutionMathType) X(cudnnGetConvolution2dForwardOutputDim)                                     \
+  X(cudnnSetTensorNdDescriptorEx) X(cudnnCreateFilterDescriptor) X(cudnnSetFilterNdDescriptor)                \
+  X(cudnnCreateConvolutionDescriptor) X(cudnnSetConvolutionNdDescriptor) X(cudnnSetConvolutionGroupCount)     \
+  X(cudnnSetConvolutionMathType) X(cudnnGetConvolutionNdForwardOutputDim)                                     \
   X(cudnnGetConvolutionForwardAlgorithm_v7) X(cudnnGetConvolutionBackwardDataAlgorithm_v7)                    \
   X(cudnnGetConvolutionBackwardFilterAlgorithm_v7) X(cudnnConvolutionForward) X(cudnnConvolutionBackwardData) \
   X(cudnnConvolutionBackwardFilter) X(cudnnAddTensor)
@@ -125,15 +126,20 @@ bool fits_int(int64_t v) { return v >= 0 && v <= INT32_MAX; }
 /* Whether cuDNN computes exactly this geometry: symmetric padding (cuDNN's output size must be the caller's)
  * and sizes that fit its int32 descriptors. */
 bool cudnn_shape(const tn_conv_geom &g) {
-  int64_t sizes[] = {g.n, g.c_in, g.h, g.w, g.c_out, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl,
-                     g.groups, g.n * g.c_in * g.h * g.w, g.n * g.c_out * g.oh * g.ow,
-                     g.c_out * (g.groups ? g.c_in / g.groups : 0) * g.kh * g.kw};
+  int64_t sizes[] = {g.n, g.c_in, g.d, g.h, g.w, g.c_out, g.od, g.oh, g.ow, g.kd, g.kh, g.kw, g.sd, g.sh, g.sw,
+                     g.dd, g.dh, g.dw, g.pf, g.pt, g.pl, g.groups, g.n * g.c_in * g.d * g.h * g.w,
+                     g.n * g.c_out * g.od * g.oh * g.ow,
+                     g.c_out * (g.groups ? g.c_in / g.groups : 0) * g.kd * g.kh * g.kw};
   for (int64_t s : sizes)
     if (!fits_int(s)) return false;
-  if (g.n == 0 || g.c_in == 0 || g.c_out == 0 || g.oh == 0 || g.ow == 0 || g.groups < 1) return false;
-  return (g.h + 2 * g.pt - g.dh * (g.kh - 1) - 1) / g.sh + 1 == g.oh &&
+  if (g.n == 0 || g.c_in == 0 || g.c_out == 0 || g.od == 0 || g.oh == 0 || g.ow == 0 || g.groups < 1) return false;
+  return (g.d + 2 * g.pf - g.dd * (g.kd - 1) - 1) / g.sd + 1 == g.od &&
+         (g.h + 2 * g.pt - g.dh * (g.kh - 1) - 1) / g.sh + 1 == g.oh &&
          (g.w + 2 * g.pl - g.dw * (g.kw - 1) - 1) / g.sw + 1 == g.ow;
 }
+
+/* 3-d geometries go to cuDNN as 5-d tensors; the others (one depth slice) as 4-d */
+bool volumetric(const tn_conv_geom &g) { return !(g.d == 1 && g.od == 1 && g.kd == 1 && g.pf == 0); }
 
 /* Fills p's descriptors for k (created once per slot and set again in place when the slot takes another
  * geometry, so none is ever destroyed). */
@@ -147,19 +153,30 @@ bool describe(Plan &p, const Key &k) {
       return false;
     p.used = true;
   }
-  if (lib.cudnnSetTensor4dDescriptor(p.x, CUDNN_TENSOR_NCHW, t, (int)g.n, (int)g.c_in, (int)g.h, (int)g.w) ||
-      lib.cudnnSetTensor4dDescriptor(p.y, CUDNN_TENSOR_NCHW, t, (int)g.n, (int)g.c_out, (int)g.oh, (int)g.ow) ||
-      lib.cudnnSetTensor4dDescriptor(p.bias, CUDNN_TENSOR_NCHW, t, 1, (int)g.c_out, 1, 1) ||
-      lib.cudnnSetFilter4dDescriptor(p.w, t, CUDNN_TENSOR_NCHW, (int)g.c_out, (int)(g.c_in / g.groups), (int)g.kh,
-                                     (int)g.kw) ||
-      lib.cudnnSetConvolution2dDescriptor(p.conv, (int)g.pt, (int)g.pl, (int)g.sh, (int)g.sw, (int)g.dh, (int)g.dw,
-                                          CUDNN_CROSS_CORRELATION, t) ||
+  /* dims [n, c, (d,) h, w]: the spatial values start at index 2 - f of these (d, h, w) arrays */
+  int f = volumetric(g) ? 0 : 1, nb = 5 - f, ns = nb - 2;
+  int xs[5] = {(int)g.n, (int)g.c_in, (int)g.d, (int)g.h, (int)g.w};
+  int ys[5] = {(int)g.n, (int)g.c_out, (int)g.od, (int)g.oh, (int)g.ow};
+  int ws[5] = {(int)g.c_out, (int)(g.c_in / g.groups), (int)g.kd, (int)g.kh, (int)g.kw};
+  int bs[5] = {1, (int)g.c_out, 1, 1, 1};
+  int pad[3] = {(int)g.pf, (int)g.pt, (int)g.pl}, stride[3] = {(int)g.sd, (int)g.sh, (int)g.sw};
+  int dil[3] = {(int)g.dd, (int)g.dh, (int)g.dw};
+  int *all[4] = {xs, ys, ws, bs};
+  if (f) /* drop the depth: [n, c, h, w] */
+    for (int *a : all) a[2] = a[3], a[3] = a[4];
+  if (lib.cudnnSetTensorNdDescriptorEx(p.x, CUDNN_TENSOR_NCHW, t, nb, xs) ||
+      lib.cudnnSetTensorNdDescriptorEx(p.y, CUDNN_TENSOR_NCHW, t, nb, ys) ||
+      lib.cudnnSetTensorNdDescriptorEx(p.bias, CUDNN_TENSOR_NCHW, t, nb, bs) ||
+      lib.cudnnSetFilterNdDescriptor(p.w, t, CUDNN_TENSOR_NCHW, nb, ws) ||
+      lib.cudnnSetConvolutionNdDescriptor(p.conv, ns, pad + f, stride + f, dil + f, CUDNN_CROSS_CORRELATION, t) ||
       lib.cudnnSetConvolutionGroupCount(p.conv, (int)g.groups) ||
       lib.cudnnSetConvolutionMathType(p.conv, k.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH))
     return false;
-  int n, c, h, w;
-  return lib.cudnnGetConvolution2dForwardOutputDim(p.conv, p.x, p.w, &n, &c, &h, &w) == CUDNN_STATUS_SUCCESS &&
-         n == g.n && c == g.c_out && h == g.oh && w == g.ow;
+  int out[5];
+  if (lib.cudnnGetConvolutionNdForwardOutputDim(p.conv, p.x, p.w, nb, out) != CUDNN_STATUS_SUCCESS) return false;
+  for (int i = 0; i < nb; i++)
+    if (out[i] != ys[i]) return false;
+  return true;
 }
 
 /* The plan for k, its descriptors set; NULL when cuDNN cannot describe it. Called with the lock held. */

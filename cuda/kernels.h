@@ -95,10 +95,10 @@ tn_backend *tn_cuda_backend(void);
  * tensors yet", from the TN_WITH_KERNEL guards of lib/ops); a family's .cu file defines the strong version. */
 void tn_cuda_register_copy(tn_backend *b);       /* copy.cu: copy, fill */
 void tn_cuda_register_pointwise(tn_backend *b);  /* pointwise.cu: unary, binary, ternary */
-void tn_cuda_register_random(tn_backend *b);     /* random.cu: uniform, normal, randint, bernoulli */
+void tn_cuda_register_random(tn_backend *b);     /* random.cu: uniform, normal, randint, bernoulli, poisson, binomial */
 void tn_cuda_register_reduce(tn_backend *b);     /* reduce.cu: reduce, cumulative */
 void tn_cuda_register_blas(tn_backend *b);       /* blas.cu: gemm */
-void tn_cuda_register_linalg(tn_backend *b);     /* linalg.cu: inv solve det cholesky qr svd eigh lu_* trsm */
+void tn_cuda_register_linalg(tn_backend *b);     /* linalg.cu: cuSOLVER factorisations and solvers, trsm */
 void tn_cuda_register_index(tn_backend *b);      /* index.cu: gather scatter masked_* count_nonzero nonzero */
 void tn_cuda_register_sort(tn_backend *b);       /* sort.cu: sort topk kthvalue unique searchsorted */
 void tn_cuda_register_join(tn_backend *b);       /* join.cu: cat flip triangle */

@@ -1,7 +1,8 @@
 /* linalg.cu: the factorisations of the CUDA backend through cuSOLVER: inv, solve, det, cholesky, qr, svd, eigh,
- * lu_factor and lu_solve (getrf, getrs), and solve_triangular through cuBLAS's trsm, of float32 and float64
- * batches, with the semantics of lib/cpu/linalg_real.h (see lib/backend.h). lstsq has no kernel here (the Lua
- * side composes its 'gels' driver of qr and solve_triangular, as PyTorch allows only that driver on CUDA).
+ * lu_factor and lu_solve (getrf, getrs), geqrf, orgqr and ormqr, ldl_factor and ldl_solve (sytrf, Xsytrs), and
+ * solve_triangular through cuBLAS's trsm, of float32 and float64 batches, with the semantics of
+ * lib/cpu/linalg_real.h (see lib/backend.h). lstsq has no kernel here (the Lua side composes its 'gels' driver
+ * of qr and solve_triangular, as PyTorch allows only that driver on CUDA).
  *
  * As on the CPU, each routine first copies the input matrices into column-major buffers (the result itself
  * where the result holds the factorisation), so cuSOLVER sees every matrix as it is whatever its strides; one
@@ -9,12 +10,12 @@
  * (cuSOLVER's dense routines), sharing one workspace from the caching allocator: the stream runs them in order.
  *
  * Failures (singular, not positive-definite, no convergence) land in one int per matrix on the device. inv,
- * solve, cholesky, svd, eigh and lu_factor reduce those to the first failing matrix and read that back once per
- * call: that read synchronises with the stream (one count of tn_cuda_sync_count), because the backend's
- * contract, like the CPU path, reports the failure in *st when the call returns (the entry point raises the
- * error). The *_ex ops (st->infos) get the infos copied into their tensor instead, without waiting. lu_solve
- * and lu_permutation check the pivots they are given, which reads one flag back. det, qr and
- * solve_triangular report nothing and never wait.
+ * solve, cholesky, svd, eigh, lu_factor and ldl_factor reduce those to the first failing matrix and read that
+ * back once per call: that read synchronises with the stream (one count of tn_cuda_sync_count), because the
+ * backend's contract, like the CPU path, reports the failure in *st when the call returns (the entry point
+ * raises the error). The *_ex ops (st->infos) get the infos copied into their tensor instead, without waiting. lu_solve,
+ * ldl_solve and lu_permutation check the pivots they are given, which reads one flag back. det, qr,
+ * solve_triangular, geqrf, orgqr and ormqr report nothing and never wait.
  *
  * Differences from the CPU that the contract allows: svd uses gesvd (QR iteration; of A's transpose when A is
  * wide, since cuSOLVER's gesvd wants rows >= columns) where the CPU uses gesdd, and eigh uses cuSOLVER's syevd:
@@ -87,7 +88,7 @@ template <> struct Blas<double> {
 /* ---- cuSOLVER's routines per type: Solver<float>::getrf is cusolverDnSgetrf, and so on ---- */
 
 template <class T> struct Solver;
-#define TNC_SOLVER(T, P)                                                                                       \
+#define TNC_SOLVER(T, P, CUDA_TYPE)                                                                            \
   template <> struct Solver<T> {                                                                               \
     typedef cusolverDnHandle_t H;                                                                              \
     static cusolverStatus_t getrf_size(H h, int m, int n, T *a, int lda, int *lwork) {                         \
@@ -121,6 +122,23 @@ template <class T> struct Solver;
                                   int *info) {                                                                 \
       return cusolverDn##P##orgqr(h, m, n, k, a, lda, tau, work, lwork, info);                                 \
     }                                                                                                          \
+    static cusolverStatus_t ormqr_size(H h, cublasSideMode_t side, cublasOperation_t trans, int m, int n,      \
+                                       int k, const T *a, int lda, const T *tau, const T *c, int ldc,          \
+                                       int *lwork) {                                                           \
+      return cusolverDn##P##ormqr_bufferSize(h, side, trans, m, n, k, a, lda, tau, c, ldc, lwork);             \
+    }                                                                                                          \
+    static cusolverStatus_t ormqr(H h, cublasSideMode_t side, cublasOperation_t trans, int m, int n, int k,    \
+                                  const T *a, int lda, const T *tau, T *c, int ldc, T *work, int lwork,        \
+                                  int *info) {                                                                 \
+      return cusolverDn##P##ormqr(h, side, trans, m, n, k, a, lda, tau, c, ldc, work, lwork, info);            \
+    }                                                                                                          \
+    static cusolverStatus_t sytrf_size(H h, int n, T *a, int lda, int *lwork) {                                \
+      return cusolverDn##P##sytrf_bufferSize(h, n, a, lda, lwork);                                             \
+    }                                                                                                          \
+    static cusolverStatus_t sytrf(H h, int n, T *a, int lda, int *ipiv, T *work, int lwork, int *info) {       \
+      return cusolverDn##P##sytrf(h, CUBLAS_FILL_MODE_LOWER, n, a, lda, ipiv, work, lwork, info);              \
+    }                                                                                                          \
+    static cudaDataType type() { return CUDA_TYPE; }                                                           \
     static cusolverStatus_t gesvd_size(H h, int m, int n, int *lwork) {                                        \
       return cusolverDn##P##gesvd_bufferSize(h, m, n, lwork);                                                  \
     }                                                                                                          \
@@ -137,8 +155,8 @@ template <class T> struct Solver;
       return cusolverDn##P##syevd(h, jobz, uplo, n, a, lda, w, work, lwork, info);                             \
     }                                                                                                          \
   };
-TNC_SOLVER(float, S)
-TNC_SOLVER(double, D)
+TNC_SOLVER(float, S, CUDA_R_32F)
+TNC_SOLVER(double, D, CUDA_R_64F)
 #undef TNC_SOLVER
 
 /* ---- the call's context and its scratch memory ---- */
@@ -358,6 +376,62 @@ __global__ void pivots_kernel(int *dst, tv piv, int64_t n, int64_t count, unsign
     int v = ((const int *)piv.data)[batch_off(piv, nb, i) + j * piv.strides[nb]];
     dst[e] = v;
     if (v < 1 || v > n) flag_bad(bad, i, j);
+  }
+}
+
+/* dst [count, k] (contiguous) = the vectors of v ([*, k], any strides, count of them): tau made contiguous */
+template <class T> __global__ void vectors_kernel(T *dst, tv v, int64_t k, int64_t count) {
+  int nb = v.ndim - 1;
+  TNC_GRID_LOOP(e, count * k) {
+    int64_t i = e / k, j = e - i * k;
+    dst[e] = ((const T *)v.data)[batch_off(v, nb, i) + j * v.strides[nb]];
+  }
+}
+
+/* dst [count, n] (contiguous, int64 for Xsytrs) = pivots (int32 [*, n], broadcast batch), one thread a matrix,
+ * checking them as sytrs follows them (lib/cpu/linalg.c's bad_ldl_pivot): p in 1..n, a 1 x 1 block, or an
+ * equal pair of negatives in -1..-n at j and j + 1, a 2 x 2 block. */
+__global__ void ldl_pivots_kernel(int64_t *dst, tv piv, int64_t n, int64_t count, unsigned long long *bad) {
+  int nb = piv.ndim - 1;
+  TNC_GRID_LOOP(i, count) {
+    const int *p = (const int *)piv.data + batch_off(piv, nb, i);
+    int64_t s = piv.strides[nb];
+    for (int64_t j = 0; j < n; j++) {
+      int64_t v = p[j * s];
+      dst[i * n + j] = v;
+      if (v > 0 && v <= n) continue;
+      if (v < 0 && -v <= n && j + 1 < n && p[(j + 1) * s] == v) {
+        dst[i * n + ++j] = v;
+        continue;
+      }
+      flag_bad(bad, i, j);
+      break;
+    }
+  }
+}
+
+/* info[i] = LAPACK's info of sytrf for matrix i: the first j (1-based) whose 1 x 1 block of D is exactly zero,
+ * else 0 (2 x 2 blocks are never singular), read from the factorisation (n x n, column-major, pivots [count, n]).
+ * cuSOLVER's sytrf leaves other values there (on an H200 with CUDA 13: 2 for a zero 3 x 3 matrix, 0 for
+ * diag(0, 2, 1), where LAPACK gives 1 and 1), while its factorisation itself agrees with LAPACK's. */
+template <class T>
+__global__ void ldl_info_kernel(const T *ld, int64_t lda, int64_t step, const int *piv, int64_t n, int64_t count,
+                                int *info) {
+  TNC_GRID_LOOP(i, count) {
+    const T *m = ld + i * step;
+    const int *p = piv + i * n;
+    int v = 0;
+    for (int64_t j = 0; j < n; j++) {
+      if (p[j] < 0) {
+        j++;
+        continue;
+      }
+      if (m[j + j * lda] == (T)0) {
+        v = (int)j + 1;
+        break;
+      }
+    }
+    info[i] = v;
   }
 }
 
@@ -731,6 +805,147 @@ template <class T> int solve_triangular_t(tn_tensor *xr, const tn_tensor *a, con
   return 0;
 }
 
+/* tau ([*, k], any strides) into contiguous scratch, count vectors of k */
+template <class T> T *contiguous_tau(const Ctx &x, Scratch &s, const tn_tensor *tau, int64_t k, int64_t count) {
+  T *t = s.get<T>(count * k > 0 ? count * k : 1);
+  if (!t || count * k == 0) return t;
+  vectors_kernel<T><<<blocks_for(count * k), TNC_THREADS, 0, x.stream>>>(t, tv_of(tau), k, count);
+  return tnc_check(x.fn) ? NULL : t;
+}
+
+/* geqrf: in the result, tau straight into its contiguous tensor. */
+template <class T> int geqrf_t(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "geqrf", a) || cm_of(x.fn, qr, &o)) return -1;
+  int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1], count = batch_count(a);
+  Scratch info_s(x.device), work_s(x.device);
+  int *info = info_s.get<int>(1); /* geqrf fails only on bad arguments */
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, m, n, count) ||
+      solver(x, S::geqrf_size(x.h, (int)m, (int)n, o.p, (int)o.ld, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::geqrf(x.h, (int)m, (int)n, o.p + i * o.step, (int)o.ld, vector_at<T>(tau, i), work, lwork, info)))
+      return -1;
+  return 0;
+}
+
+/* orgqr (householder_product): A copied into the result, tau made contiguous, then orgqr in place. */
+template <class T> int orgqr_t(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.householder_product", a) || cm_of(x.fn, q, &o)) return -1;
+  int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1], k = tau->sizes[tau->ndim - 1];
+  int64_t count = batch_count(q);
+  Scratch tau_s(x.device), info_s(x.device), work_s(x.device);
+  T *t = contiguous_tau<T>(x, tau_s, tau, k, count);
+  int *info = t ? info_s.get<int>(1) : NULL;
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, m, n, count) ||
+      solver(x, S::orgqr_size(x.h, (int)m, (int)n, (int)k, o.p, (int)o.ld, t, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::orgqr(x.h, (int)m, (int)n, (int)k, o.p + i * o.step, (int)o.ld, t + i * k, work, lwork, info)))
+      return -1;
+  return 0;
+}
+
+/* ormqr: C copied into the result, A's first k columns (mq x k) and tau into scratch, then ormqr in place. */
+template <class T> int ormqr_t(tn_tensor *xr, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left,
+                               int transpose) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "ormqr", a) || cm_of(x.fn, xr, &o)) return -1;
+  int nd = xr->ndim;
+  int64_t m = xr->sizes[nd - 2], n = xr->sizes[nd - 1], k = tau->sizes[nd - 2], mq = left ? m : n;
+  int64_t count = batch_count(xr), lda = mq > 1 ? mq : 1;
+  if (load(x, o.p, o.ld, o.step, c, m, n, count)) return -1;
+  if (m == 0 || n == 0 || k == 0) return 0; /* Q is the identity, or nothing to multiply */
+  cublasSideMode_t side = left ? CUBLAS_SIDE_LEFT : CUBLAS_SIDE_RIGHT;
+  cublasOperation_t trans = transpose ? CUBLAS_OP_T : CUBLAS_OP_N;
+  Scratch v_s(x.device), tau_s(x.device), info_s(x.device), work_s(x.device);
+  T *v = v_s.get<T>(count * lda * k), *t = v ? contiguous_tau<T>(x, tau_s, tau, k, count) : NULL;
+  int *info = t ? info_s.get<int>(1) : NULL;
+  int lwork = 0;
+  if (!info || load(x, v, lda, lda * k, a, mq, k, count) ||
+      solver(x, S::ormqr_size(x.h, side, trans, (int)m, (int)n, (int)k, v, (int)lda, t, o.p, (int)o.ld, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::ormqr(x.h, side, trans, (int)m, (int)n, (int)k, v + i * lda * k, (int)lda, t + i * k,
+                           o.p + i * o.step, (int)o.ld, work, lwork, info)))
+      return -1;
+  return 0;
+}
+
+/* ldl_factor: sytrf of the lower triangle in the result, the upper one then zeroed (as the CPU), and the infos
+ * LAPACK's sytrf reports taken from D (see ldl_info_kernel). */
+template <class T> int ldl_factor_t(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.ldl_factor", a) || cm_of(x.fn, ld, &o)) return -1;
+  int64_t n = a->sizes[a->ndim - 1], count = batch_count(a);
+  int *piv = (int *)tn_base(pivots);
+  Scratch info_s(x.device), work_s(x.device);
+  int *info = info_s.get<int>(count);
+  int lwork = 0;
+  if (!info || load(x, o.p, o.ld, o.step, a, n, n, count) ||
+      solver(x, S::sytrf_size(x.h, (int)n, o.p, (int)o.ld, &lwork)))
+    return -1;
+  T *work = work_s.get<T>(lwork > 1 ? lwork : 1);
+  if (!work) return -1;
+  for (int64_t i = 0; i < count; i++)
+    if (solver(x, S::sytrf(x.h, (int)n, o.p + i * o.step, (int)o.ld, piv + i * n, work, lwork, info + i))) return -1;
+  clear_triangle_kernel<T><<<blocks_for(n * n * count), TNC_THREADS, 0, x.stream>>>(o.p, o.ld, o.step, n, count, 0);
+  ldl_info_kernel<T><<<blocks_for(count), TNC_THREADS, 0, x.stream>>>(o.p, o.ld, o.step, piv, n, count, info);
+  if (tnc_check(x.fn)) return -1;
+  return report(x, info, count, st);
+}
+
+/* ldl_solve: the pivots checked (into int64, as Xsytrs wants them), LD copied column-major, b into x, then
+ * cuSOLVER's Xsytrs. */
+template <class T> int ldl_solve_t(tn_tensor *xr, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                                   tn_linalg_status *st) {
+  typedef Solver<T> S;
+  Ctx x;
+  Cm<T> o;
+  if (open_ctx(x, "linalg.ldl_solve", ld) || cm_of(x.fn, xr, &o)) return -1;
+  int64_t n = ld->sizes[ld->ndim - 1], k = xr->sizes[xr->ndim - 1], count = batch_count(xr), nn = n * n;
+  Scratch w_s(x.device), piv_s(x.device), bad_s(x.device), info_s(x.device), work_s(x.device);
+  T *w = w_s.get<T>(count * nn);
+  int64_t *piv = w ? piv_s.get<int64_t>(count * n) : NULL;
+  int *info = piv ? info_s.get<int>(1) : NULL;
+  unsigned long long *bad = info ? bad_s.get<unsigned long long>(1) : NULL;
+  if (!bad || tn_cuda_check(x.fn, (int)cudaMemsetAsync(bad, 0xff, sizeof *bad, x.stream))) return -1;
+  ldl_pivots_kernel<<<blocks_for(count), TNC_THREADS, 0, x.stream>>>(piv, tv_of(pivots), n, count, bad);
+  if (tnc_check(x.fn) || report_pivots(x, bad, st)) return -1;
+  if (st->index >= 0) return 0;
+  if (load(x, w, n, nn, ld, n, n, count) || load(x, o.p, o.ld, o.step, b, n, k, count)) return -1;
+  size_t device_bytes = 0, host_bytes = 0;
+  if (solver(x, cusolverDnXsytrs_bufferSize(x.h, CUBLAS_FILL_MODE_LOWER, n, k, S::type(), w, n, piv, S::type(), o.p,
+                                            o.ld, &device_bytes, &host_bytes)))
+    return -1;
+  char *dwork = work_s.get<char>(device_bytes > 0 ? (int64_t)device_bytes : 1);
+  void *hwork = malloc(host_bytes > 0 ? host_bytes : 1);
+  int rc = dwork && hwork ? 0 : -1;
+  if (!hwork) tn_error("%s: out of host memory for cuSOLVER's workspace", x.fn);
+  for (int64_t i = 0; i < count && rc == 0; i++)
+    rc = solver(x, cusolverDnXsytrs(x.h, CUBLAS_FILL_MODE_LOWER, n, k, S::type(), w + i * nn, n, piv + i * n,
+                                    S::type(), o.p + i * o.step, o.ld, dwork, device_bytes, hwork, host_bytes, info));
+  free(hwork);
+  return rc;
+}
+
 /* ---- the backend's entries: float64 or float32 (the entry points admit only those) ---- */
 
 int cuda_inv(tn_tensor *out, const tn_tensor *a, tn_linalg_status *st) {
@@ -769,6 +984,24 @@ int cuda_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, 
                                 : solve_triangular_t<float>(x, a, b, upper, unit);
 }
 
+int cuda_geqrf(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a) {
+  return a->dtype == TN_FLOAT64 ? geqrf_t<double>(qr, tau, a) : geqrf_t<float>(qr, tau, a);
+}
+int cuda_orgqr(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau) {
+  return a->dtype == TN_FLOAT64 ? orgqr_t<double>(q, a, tau) : orgqr_t<float>(q, a, tau);
+}
+int cuda_ormqr(tn_tensor *x, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left, int transpose) {
+  return a->dtype == TN_FLOAT64 ? ormqr_t<double>(x, a, tau, c, left, transpose)
+                                : ormqr_t<float>(x, a, tau, c, left, transpose);
+}
+int cuda_ldl_factor(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st) {
+  return a->dtype == TN_FLOAT64 ? ldl_factor_t<double>(ld, pivots, a, st) : ldl_factor_t<float>(ld, pivots, a, st);
+}
+int cuda_ldl_solve(tn_tensor *x, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                   tn_linalg_status *st) {
+  return ld->dtype == TN_FLOAT64 ? ldl_solve_t<double>(x, ld, pivots, b, st) : ldl_solve_t<float>(x, ld, pivots, b, st);
+}
+
 } // namespace
 
 TN_CUDA_EXTERN void tn_cuda_register_linalg(tn_backend *b) {
@@ -783,4 +1016,9 @@ TN_CUDA_EXTERN void tn_cuda_register_linalg(tn_backend *b) {
   b->lu_permutation = lu_permutation_cuda;
   b->lu_solve = cuda_lu_solve;
   b->solve_triangular = cuda_solve_triangular;
+  b->geqrf = cuda_geqrf;
+  b->orgqr = cuda_orgqr;
+  b->ormqr = cuda_ormqr;
+  b->ldl_factor = cuda_ldl_factor;
+  b->ldl_solve = cuda_ldl_solve;
 }

@@ -41,10 +41,11 @@ typedef struct tn_linalg_status {
 
 /* ---- shapes of the nn kernels (see the nn block of tn_backend) ---- */
 
-/* A 2-d convolution (1-d ones have h = oh = kh = 1): input [n x c_in x h x w], weight
- * [c_out x c_in/groups x kh x kw], output [n x c_out x oh x ow]. Output (i, j) reads input row
- * i*sh - pt + a*dh and column j*sw - pl + b*dw for kernel position (a, b); reads outside the input are zeros.
- * pb and pr, the padding after the data, only decide the output size (which the caller computed). A
+/* A 3-d convolution: input [n x c_in x d x h x w], weight [c_out x c_in/groups x kd x kh x kw], output
+ * [n x c_out x od x oh x ow]. Output (l, i, j) reads input slice l*sd - pf + t*dd, row i*sh - pt + a*dh and
+ * column j*sw - pl + b*dw for kernel position (t, a, b); reads outside the input are zeros. 2-d convolutions
+ * have d = od = kd = sd = dd = 1 and pf = pk = 0 (the kernels' flat case), 1-d ones also h = oh = kh = 1.
+ * pk, pb and pr, the padding after the data, only decide the output size (which the caller computed). A
  * transposed convolution is described by the convolution it transposes (its input is this one's output). */
 typedef struct tn_conv_geom {
   int64_t n, c_in, h, w;
@@ -52,17 +53,20 @@ typedef struct tn_conv_geom {
   int64_t kh, kw, sh, sw, dh, dw;
   int64_t pt, pb, pl, pr;
   int64_t groups;
+  int64_t d, od, kd, sd, dd, pf, pk;
 } tn_conv_geom;
 
-/* 2-d pooling over planes (n * c of them) of h x w into oh x ow. Max and average pooling: window (i, j)
- * starts at row i*sh - ph, column j*sw - pw. Average pooling divides by `divisor` when it is nonzero, else
- * by the window's size (clipped to the input plus padding when count_include_pad, to the input otherwise).
- * Adaptive pooling uses only planes, h, w, oh, ow. */
+/* 3-d pooling over planes (n * c of them) of d x h x w into od x oh x ow (2-d pooling: d = od = kd = sd =
+ * dd = 1, pd = 0). Max and average pooling: window (l, i, j) starts at slice l*sd - pd, row i*sh - ph, column
+ * j*sw - pw. Average pooling divides by `divisor` when it is nonzero, else by the window's size (clipped to
+ * the input plus padding when count_include_pad, to the input otherwise). Adaptive pooling uses only planes
+ * and the sizes. */
 typedef struct tn_pool_geom {
   int64_t planes, h, w, oh, ow;
   int64_t kh, kw, sh, sw, ph, pw, dh, dw;
   int count_include_pad;
   int64_t divisor;
+  int64_t d, od, kd, sd, pd, dd;
 } tn_pool_geom;
 
 /* Classification losses over x [n x classes x inner] (inner: the product of the dims after the class dim).
@@ -115,6 +119,9 @@ typedef struct tn_backend {
   int (*normal)(tn_tensor *t, double mean, double std, tn_generator *g);
   int (*randint)(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
   int (*bernoulli)(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
+  /* rates, count, prob: float64, t's shape, contiguous, on t's device, valid (lib/ops/random.c prepares them) */
+  int (*poisson)(tn_tensor *t, const tn_tensor *rates, tn_generator *g);
+  int (*binomial)(tn_tensor *t, const tn_tensor *count, const tn_tensor *prob, tn_generator *g);
 
   /* ---- reductions (entry points in lib/ops/reduce.c; CPU: lib/cpu/reduce.c, reduce_kernels.c, cumulative.c)
    * reduce: kernel is a TN_RK_* of reduce_ops.h, which lists its input dtypes and result dtypes. out0 and out1
@@ -165,6 +172,26 @@ typedef struct tn_backend {
    * reported in *st. */
   int (*lstsq)(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
                double rcond, tn_linalg_status *st);
+  /* Householder QR in LAPACK's compact form (geqrf): qr [*, m, n] (R on and above the diagonal, the reflectors
+   * below it) and tau [*, min(m, n)] (contiguous) of a. */
+  int (*geqrf)(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a);
+  /* q [*, m, n] = the first n columns of H_1 ... H_k (orgqr) for the reflectors in the columns of a [*, m, n]
+   * and tau [*, k], k <= n <= m; a, tau of q's batch shape, any strides. */
+  int (*orgqr)(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau);
+  /* x [*, m, n] = op(Q) c (left) or c op(Q) (op(Q) = Q^T with transpose), Q = H_1 ... H_k of the reflectors
+   * in the first k columns of a [*, mq, *] and tau [*, k] (ormqr; mq = m when left, else n); a, tau and c of
+   * x's batch shape, any strides. */
+  int (*ormqr)(tn_tensor *x, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left, int transpose);
+  /* The Bunch-Kaufman LDL^T factorisation of the lower triangle of a [*, n, n] (sytrf): ld [*, n, n] (L below
+   * the diagonal, D's blocks on and next to it, zeros above) and pivots (int32 [*, n], contiguous; LAPACK's,
+   * negative for 2 x 2 blocks). A zero block of D is reported in *st; every matrix is factorised. */
+  int (*ldl_factor)(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st);
+  /* x [*, n, k] = A^-1 b (sytrs) for A given by ld [*, n, n] and pivots (int32 [*, n]) of ldl_factor; ld,
+   * pivots and b have x's batch shape (stride 0 where broadcast). Pivots that sytrs cannot follow (outside
+   * +-1..n, or a 2 x 2 block that is not a pair) are reported in *st as for lu_permutation, before anything
+   * is written. */
+  int (*ldl_solve)(tn_tensor *x, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                   tn_linalg_status *st);
 
   /* ---- indexing and ordering (entry points in lib/ops/index.c, sort.c, join.c) ----
    * Index tensors are int64 and addressed through a tn_index_spec. */
@@ -212,23 +239,24 @@ typedef struct tn_backend {
 
   /* ---- nn kernels (entry points in lib/ops/conv.c pool.c softmax.c loss.c norm.c nn.c; CPU kernels in the
    * lib/cpu/ files of the same names). Every tensor reaching them is contiguous; data tensors are float32 or
-   * float64 (one dtype per call), index tensors int64, counting from `base` (1 from Lua). ---- */
-  int (*conv2d)(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
-  int (*conv2d_backward_input)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w, const tn_conv_geom *g);
+   * float64 (one dtype per call), index tensors int64, counting from `base` (1 from Lua). The conv and pool
+   * slots take 1-d, 2-d and 3-d geometries alike (tn_conv_geom, tn_pool_geom). ---- */
+  int (*conv)(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
+  int (*conv_backward_input)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w, const tn_conv_geom *g);
   /* grad_w or grad_b may be NULL (not wanted); both are overwritten, not accumulated into. With grad_w NULL,
-   * x may be NULL too: the bias gradient reads only grad_out and g's n, c_out, oh, ow. */
-  int (*conv2d_backward_weight)(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
+   * x may be NULL too: the bias gradient reads only grad_out and g's n, c_out, od, oh, ow. */
+  int (*conv_backward_weight)(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
                                 const tn_conv_geom *g);
-  int (*max_pool2d)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
+  int (*max_pool)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
   /* also the backward of adaptive max pooling: adds each gradient at its saved index (an index outside the
    * plane is an error, which the kernel reports without naming the op) */
-  int (*max_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
+  int (*max_pool_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
                              const tn_pool_geom *g, int64_t base);
-  int (*avg_pool2d)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
-  int (*avg_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
-  int (*adaptive_avg_pool2d)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
-  int (*adaptive_avg_pool2d_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
-  int (*adaptive_max_pool2d)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+  int (*avg_pool)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+  int (*avg_pool_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+  int (*adaptive_avg_pool)(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+  int (*adaptive_avg_pool_backward)(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+  int (*adaptive_max_pool)(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
                              int64_t base);
   /* x seen as [outer x dim x inner], softmax over the middle dim; log: log_softmax */
   int (*softmax)(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int log);

@@ -72,6 +72,23 @@ enum { TN_GELU_TANH_BACKWARD = TN_NUM_BINARY_OPS, TN_NUM_BINARY_KERNELS };
   X(I0, i0, FLOATING, FLOAT)                      \
   X(I1, i1, FLOATING, FLOAT)                      \
   X(SINC, sinc, FLOATING, FLOAT)                  \
+  X(NDTR, ndtr, FLOATING, FLOAT)                  \
+  X(NDTRI, ndtri, FLOAT_DOUBLE, FLOAT)            \
+  X(LOG_NDTR, log_ndtr, FLOAT_DOUBLE, FLOAT)      \
+  X(ERFCX, erfcx, FLOAT_DOUBLE, FLOAT)            \
+  X(I0E, i0e, FLOATING, FLOAT)                    \
+  X(I1E, i1e, FLOAT_DOUBLE, FLOAT)                \
+  X(ENTR, entr, FLOATING, FLOAT)                  \
+  X(BESSEL_J0, bessel_j0, FLOAT_DOUBLE, FLOAT)    \
+  X(BESSEL_J1, bessel_j1, FLOAT_DOUBLE, FLOAT)    \
+  X(BESSEL_Y0, bessel_y0, FLOAT_DOUBLE, FLOAT)    \
+  X(BESSEL_Y1, bessel_y1, FLOAT_DOUBLE, FLOAT)    \
+  X(MODIFIED_BESSEL_K0, modified_bessel_k0, FLOAT_DOUBLE, FLOAT) \
+  X(MODIFIED_BESSEL_K1, modified_bessel_k1, FLOAT_DOUBLE, FLOAT) \
+  X(SCALED_MODIFIED_BESSEL_K0, scaled_modified_bessel_k0, FLOAT_DOUBLE, FLOAT) \
+  X(SCALED_MODIFIED_BESSEL_K1, scaled_modified_bessel_k1, FLOAT_DOUBLE, FLOAT) \
+  X(SPHERICAL_BESSEL_J0, spherical_bessel_j0, FLOAT_DOUBLE, FLOAT) \
+  X(AIRY_AI, airy_ai, FLOAT_DOUBLE, FLOAT)        \
   X(FLOOR, floor, NUMERIC, SAME)                  \
   X(CEIL, ceil, NUMERIC, SAME)                    \
   X(ROUND, round, NUMERIC, SAME)                  \
@@ -107,6 +124,22 @@ enum { TN_GELU_TANH_BACKWARD = TN_NUM_BINARY_OPS, TN_NUM_BINARY_KERNELS };
   X(LCM, lcm, INTEGRAL, SAME)                               \
   X(BITWISE_LEFT_SHIFT, bitwise_left_shift, INTEGRAL, SAME) \
   X(BITWISE_RIGHT_SHIFT, bitwise_right_shift, INTEGRAL, SAME) \
+  X(XLOG1PY, xlog1py, FLOATING, FLOAT)                      \
+  X(ZETA, zeta, FLOAT_DOUBLE, FLOAT)                        \
+  X(IGAMMA, igamma, FLOATING, SAME)                         \
+  X(IGAMMAC, igammac, FLOATING, SAME)                       \
+  X(CHEBYSHEV_POLYNOMIAL_T, chebyshev_polynomial_t, FLOAT_DOUBLE, FLOAT) \
+  X(CHEBYSHEV_POLYNOMIAL_U, chebyshev_polynomial_u, FLOAT_DOUBLE, FLOAT) \
+  X(CHEBYSHEV_POLYNOMIAL_V, chebyshev_polynomial_v, FLOAT_DOUBLE, FLOAT) \
+  X(CHEBYSHEV_POLYNOMIAL_W, chebyshev_polynomial_w, FLOAT_DOUBLE, FLOAT) \
+  X(SHIFTED_CHEBYSHEV_POLYNOMIAL_T, shifted_chebyshev_polynomial_t, FLOAT_DOUBLE, FLOAT) \
+  X(SHIFTED_CHEBYSHEV_POLYNOMIAL_U, shifted_chebyshev_polynomial_u, FLOAT_DOUBLE, FLOAT) \
+  X(SHIFTED_CHEBYSHEV_POLYNOMIAL_V, shifted_chebyshev_polynomial_v, FLOAT_DOUBLE, FLOAT) \
+  X(SHIFTED_CHEBYSHEV_POLYNOMIAL_W, shifted_chebyshev_polynomial_w, FLOAT_DOUBLE, FLOAT) \
+  X(HERMITE_POLYNOMIAL_H, hermite_polynomial_h, FLOAT_DOUBLE, FLOAT) \
+  X(HERMITE_POLYNOMIAL_HE, hermite_polynomial_he, FLOAT_DOUBLE, FLOAT) \
+  X(LAGUERRE_POLYNOMIAL_L, laguerre_polynomial_l, FLOAT_DOUBLE, FLOAT) \
+  X(LEGENDRE_POLYNOMIAL_P, legendre_polynomial_p, FLOAT_DOUBLE, FLOAT) \
   X(BITWISE_AND, bitwise_and, INTEGRAL_BOOL, SAME)          \
   X(BITWISE_OR, bitwise_or, INTEGRAL_BOOL, SAME)            \
   X(BITWISE_XOR, bitwise_xor, INTEGRAL_BOOL, SAME)          \

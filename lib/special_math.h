@@ -1,5 +1,7 @@
 /* special_math.h: the special functions of the element-wise ops that libm lacks (digamma, polygamma, erfinv,
- * the modified Bessel functions i0 and i1), shared by the CPU loops and the CUDA functors through
+ * the Hurwitz zeta function, the regularised incomplete gamma functions here; the error-function family of
+ * torch.special in special_normal.h, the Bessel and Airy functions in special_bessel.h and the orthogonal
+ * polynomials in special_poly.h, included at the end), shared by the CPU loops and the CUDA functors through
  * pointwise_exprs.h, which includes it. They compute in double for every floating dtype (a float32 result is one
  * rounding of the double one, within an ulp where PyTorch's own float32 kernels are a few ulp off), with plain
  * series and asymptotic expansions whose constants are Bernoulli numbers and binomial factors, not fitted tables.
@@ -147,30 +149,142 @@ PW_SPECIAL_FN double tn_erfinv(double y) {
   return copysign(x, y);
 }
 
-/* ---- the modified Bessel functions of the first kind, orders 0 and 1 ---- */
+/* ---- the Hurwitz zeta function of torch.special.zeta, for real x ---- */
 
-/* |x| <= 30: the power series sum_k (x^2/4)^k / (k! (k + nu)!) (x/2)^nu, of positive terms;
- * beyond: the asymptotic e^x / sqrt(2 pi x) sum_k a_k / x^k, a_k / a_(k-1) = ((2k - 1)^2 - 4 nu^2) / (8k), which
- * reaches a relative 1e-17 within 20 terms at x = 30. */
-PW_SPECIAL_FN double tn_bessel_i(int nu, double x) {
-  double ax = fabs(x), r;
-  if (ax <= 30) {
-    double q = 0.25 * ax * ax, term = nu ? 0.5 * ax : 1, sum = term;
-    for (int k = 1; k < 64 && term > 1e-17 * sum; k++) {
-      term *= q / ((double)k * (k + nu));
-      sum += term;
-    }
-    r = sum;
-  } else {
-    if (ax == INFINITY) return NAN; /* PyTorch's exp(x) / sqrt(x): inf / inf */
-    double term = 1, sum = 1, inv8x = 0.125 / ax;
-    for (int k = 1; k < 32 && fabs(term) > 1e-17 * sum; k++) {
-      term *= ((2.0 * k - 1) * (2.0 * k - 1) - 4.0 * nu * nu) * inv8x / k;
-      sum += term;
-    }
-    r = exp(ax) * (sum / sqrt(2 * TN_PI * ax));
+/* zeta(x, q) = sum_k (q + k)^-x with PyTorch 1.13's special values (Cephes's): inf at x = 1 and at the
+ * non-positive integers q, NaN for x < 1 and for a non-integer x with q < 0 (NaN x there too), NaN at q = +inf
+ * and, for x = +inf, 1 at q = 1, inf below, NaN above (PyTorch's 0 * inf). An integer x with a negative q sums
+ * from q as PyTorch does (tn_hurwitz_zeta's reflection far below 0); otherwise the direct sum and the
+ * Euler-Maclaurin tail of tn_zeta_direct, which hold for any real x > 1. */
+PW_SPECIAL_FN double tn_zeta(double x, double q) {
+  if (x == 1) return INFINITY;
+  if (x < 1) return NAN;
+  if (q <= 0) {
+    if (q == floor(q)) return INFINITY;
+    if (x != floor(x)) return NAN;
   }
-  return nu && x < 0 ? -r : r;
+  if (x != x || q != q || q == INFINITY) return NAN;
+  if (x == INFINITY) return q == 1 ? 1 : q < 1 ? INFINITY : NAN;
+  if (q < 0) return tn_hurwitz_zeta(x, q);
+  return tn_zeta_direct(x, q);
 }
+
+/* ---- the regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P ---- */
+
+/* log Gamma(1 + a) for |a| <= 0.2 from its Maclaurin series -gamma a + sum_k (-1)^k zeta(k) a^k / k (terms below
+ * 1e-18 by k = 25), where lgamma(1 + a) would lose the digits of a that 1 + a rounds away. */
+PW_SPECIAL_FN double tn_lgamma1p_small(double a) {
+  const double zeta_k[24] = {1.6449340668482264, 1.2020569031595942, 1.0823232337111381, 1.03692775514337,
+                             1.0173430619844492, 1.008349277381923, 1.0040773561979444, 1.0020083928260821,
+                             1.000994575127818, 1.0004941886041194, 1.000246086553308, 1.0001227133475785,
+                             1.0000612481350588, 1.000030588236307, 1.0000152822594086, 1.0000076371976379,
+                             1.000003817293265, 1.0000019082127165, 1.0000009539620338, 1.0000004769329869,
+                             1.0000002384505027, 1.000000119219926, 1.000000059608189, 1.0000000298035034};
+  double sum = 0, power = -a; /* (-a)^k */
+  for (int k = 2; k <= 25; k++) {
+    power *= -a;
+    sum += zeta_k[k - 2] * power / k;
+  }
+  return -0.5772156649015329 * a + sum;
+}
+
+PW_SPECIAL_FN double tn_lgamma1p(double a) { return fabs(a) <= 0.2 ? tn_lgamma1p_small(a) : lgamma(1 + a); }
+
+/* x^a e^-x / Gamma(a), the factor both methods below share. From a = 10 in Stirling's form
+ * sqrt(a / 2pi) exp(-a (d - log1p(d)) - s(a)), d = (x - a) / a, s(a) = log Gamma(a) - Stirling's approximation
+ * = sum B_2k / (2k (2k-1) a^(2k-1)), so that the large terms a log x and log Gamma(a) never cancel in
+ * floating point; d - log1p(d) from its series sum_(k>=2) (-d)^k / k near 0. */
+PW_SPECIAL_FN double tn_igamma_factor(double a, double x) {
+  if (a < 10) return exp(a * log(x) - x - lgamma(a));
+  double d = (x - a) / a, dl;
+  if (fabs(d) < 0.3) {
+    double power = d * d, sign = 1;
+    dl = 0;
+    for (int k = 2; k < 40; k++) {
+      double term = sign * power / k;
+      dl += term;
+      if (fabs(term) < 1e-18 * dl) break;
+      power *= d;
+      sign = -sign;
+    }
+  } else {
+    dl = d - log1p(d);
+  }
+  double z = 1 / (a * a);
+  double s = (1.0 / 12 + z * (-1.0 / 360 + z * (1.0 / 1260 + z * (-1.0 / 1680 + z * (1.0 / 1188 +
+             z * (-691.0 / 360360 + z * (1.0 / 156 + z * (-3617.0 / 122400)))))))) / a;
+  return sqrt(a / (2 * TN_PI)) * exp(-a * dl - s);
+}
+
+/* P(a, x) = x^a e^-x / Gamma(a + 1) sum_k x^k / ((a+1) ... (a+k)), of positive terms (Numerical Recipes' gser) */
+PW_SPECIAL_FN double tn_igamma_series(double a, double x) {
+  double term = 1, sum = 1;
+  for (int k = 1; k < 100000000; k++) {
+    term *= x / (a + k);
+    sum += term;
+    if (term < 1e-17 * sum) break;
+  }
+  return tn_igamma_factor(a, x) / a * sum;
+}
+
+/* Q(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1 (1 - a) / (x + 3 - a - 2 (2 - a) / (x + 5 - a - ...))), the
+ * Legendre continued fraction evaluated by Lentz's method (Numerical Recipes' gcf), for x > a and x > 1.1 */
+PW_SPECIAL_FN double tn_igammac_fraction(double a, double x) {
+  const double tiny = 1e-300;
+  double b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+  for (int k = 1; k < 100000000; k++) {
+    double an = -k * (k - a);
+    b += 2;
+    d = an * d + b;
+    if (fabs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    double delta = d * c;
+    h *= delta;
+    if (fabs(delta - 1) < 1e-16) break;
+  }
+  return tn_igamma_factor(a, x) * h;
+}
+
+/* Q(a, x) for small x (<= 1.1) where P is near 1: from gamma(a, x) = sum_n (-1)^n x^(a+n) / (n! (a+n)),
+ * Q = 1 - x^a / Gamma(a+1) - x^a / Gamma(a) sum_(n>=1) (-x)^n / (n! (a+n)), the first difference as
+ * -expm1(a log x - log Gamma(1 + a)) */
+PW_SPECIAL_FN double tn_igammac_small_x(double a, double x) {
+  double term = 1, sum = 0;
+  for (int n = 1; n < 60; n++) {
+    term *= -x / n;
+    double t = term / (a + n);
+    sum += t;
+    if (fabs(t) < 1e-18 * fabs(sum)) break;
+  }
+  double e = a * log(x) - tn_lgamma1p(a);
+  return -expm1(e) - a * exp(e) * sum;
+}
+
+/* P(a, x) (upper = 0) or Q(a, x) (upper = 1), with PyTorch 1.13's special values checked in its order: NaN for
+ * a < 0 or x < 0; at a = 0, P = 1 and Q = 0 for x > 0, else NaN; at x = 0, P = 0 and Q = 1 (a NaN too); for
+ * infinite a, NaN at infinite x and else P = 0, Q = 1 (x NaN too); at x = +inf, P = 1 and Q = 0. Then whichever
+ * of P and Q is small is computed directly (the series for P, the continued fraction or the small-x series for
+ * Q; the split of the (a, x) plane is SciPy's) and the other one as its complement. */
+PW_SPECIAL_FN double tn_igamma(double a, double x, int upper) {
+  if (x < 0 || a < 0) return NAN;
+  if (a == 0) return x > 0 ? (upper ? 0 : 1) : NAN;
+  if (x == 0) return upper ? 1 : 0;
+  if (a == INFINITY) return x == INFINITY ? NAN : (upper ? 1 : 0);
+  if (x == INFINITY) return upper ? 0 : 1;
+  if (a != a || x != x) return NAN;
+  if (x > 1.1 && x > a) {
+    double q = tn_igammac_fraction(a, x);
+    return upper ? q : 1 - q;
+  }
+  int small_q = x <= 1.1 && (x <= 0.5 ? a <= -0.4 / log(x) : a <= 1.1 * x);
+  if (!upper) return tn_igamma_series(a, x);
+  return small_q ? tn_igammac_small_x(a, x) : 1 - tn_igamma_series(a, x);
+}
+
+#include "special_normal.h"
+#include "special_bessel.h"
+#include "special_poly.h"
 
 #endif /* TN_SPECIAL_MATH_H */

@@ -495,28 +495,12 @@ end)
 -- The CUDA kernels (cuSOLVER's getrf and getrs, cuBLAS's trsm) against the CPU. Without a CUDA device the block
 -- is pending; TENSOR_CUDA_OPS_DEVICE=cpu runs it with the CPU as the device under test (a check of the block).
 describe('on CUDA, the solvers agree with the CPU', function()
-  local DEV = os.getenv('TENSOR_CUDA_OPS_DEVICE') or 'cuda'
-  if DEV == 'cuda' and not torch.cuda.is_available() then
-    pending('SKIPPED: no CUDA device')
-    return
-  end
+  local ondevice = require 'helpers.ondevice'
+  if ondevice.skipped() then return end
+  local DEV = ondevice.device
   local L = torch.linalg
   local function mT(x) return x:transpose(-2, -1) end
-  -- fn on CPU inputs and on device copies; each result must agree within tol
-  local function check(name, fn, inputs, tol)
-    local want = { fn(unpack(inputs)) }
-    local moved = {}
-    for i, x in ipairs(inputs) do moved[i] = x:to(DEV) end
-    local got = { fn(unpack(moved)) }
-    assert.are.equal(#want, #got, name)
-    for i = 1, #want do
-      assert.are.equal(DEV == 'cuda' and 'cuda:0' or 'cpu', got[i]:device(), name)
-      assert.are.same(want[i]:shape(), got[i]:shape(), name)
-      assert.are.equal(want[i]:dtype(), got[i]:dtype(), name)
-      local diff = want[i]:numel() == 0 and 0 or (got[i]:cpu():double() - want[i]:double()):abs():max()
-      assert(diff <= tol, string.format('%s: result %d differs by %g', name, i, diff))
-    end
-  end
+  local check = ondevice.check
 
   it('lu_factor, lu, lu_unpack, lu_solve, solve_triangular, cholesky_solve and the _ex forms', function()
     for _, dtype in ipairs({ 'float32', 'float64' }) do

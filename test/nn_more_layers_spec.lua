@@ -86,6 +86,8 @@ describe('resampling matches PyTorch', function()
          "size=(3, 5, 4), mode='trilinear'", randn(1, 2, 2, 3, 4))
   interp("area 3-d size 4 from 10", { size = 4, mode = 'area' }, "size=4, mode='area'", randn(2, 2, 10))
   interp("area 4-d scale 0.5", { scale_factor = 0.5, mode = 'area' }, "scale_factor=0.5, mode='area'", randn(1, 2, 6, 8))
+  interp("area 5-d size (2, 3, 2)", { size = { 2, 3, 2 }, mode = 'area' }, "size=(2, 3, 2), mode='area'",
+         randn(1, 2, 5, 6, 4))
   fn_case('F.interpolate bilinear of a transposed input, positional options',
           function(x) return F.interpolate(x:transpose(3, 4), { 5, 7 }, nil, 'bilinear', false) end,
           "lambda x: F.interpolate(x.transpose(2, 3), (5, 7), None, 'bilinear', False)", { randn(2, 3, 4, 3) })

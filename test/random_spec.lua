@@ -1,5 +1,6 @@
 -- Random numbers: reproducibility (seeds, threads, strides, processes), generator independence, the
--- distributions' statistics, and argument errors.
+-- distributions' statistics (Poisson and binomial counts against their exact probabilities too), CUDA's draws
+-- against the CPU's, and argument errors.
 --
 -- Statistical bounds: with n = 10^6 samples a sample mean lies within 6 standard errors of its expectation
 -- with probability 1 - 2e-9, so the tests are (for practical purposes) deterministic failures of a wrong
@@ -60,6 +61,9 @@ describe('reproducibility', function()
     normal = function(n, o) return torch.zeros(n, { dtype = 'float64' }):normal_(1, 2, o) end,
     random = function(n, o) return torch.zeros(n, { dtype = 'int32' }):random_(0, 50, o) end,
     randperm = function(n, o) return torch.randperm(n, o) end,
+    -- (rates and probabilities across both of each one's methods)
+    poisson = function(n, o) return torch.poisson(torch.linspace(0, 40, n, { dtype = 'float64' }), o) end,
+    binomial = function(n, o) return torch.binomial(torch.full({ n }, 60, { dtype = 'float32' }), torch.linspace(0, 1, n), o) end,
   }
 
   for name, draw in pairs(draws) do
@@ -170,6 +174,8 @@ describe('torch.Generator', function()
       function(g) return torch.randint_like(torch.zeros(10), 0, 9, { generator = g }) end,
       function(g) return torch.bernoulli(torch.full({ 10 }, 0.5), { generator = g }) end,
       function(g) return torch.normal(0, 1, { 10 }, { generator = g }) end,
+      function(g) return torch.poisson(torch.full({ 10 }, 30, { dtype = 'float32' }), { generator = g }) end,
+      function(g) return torch.binomial(torch.full({ 10 }, 30, { dtype = 'float64' }), torch.full({ 10 }, 0.5, { dtype = 'float64' }), { generator = g }) end,
     }
     for i, f in ipairs(fns) do
       torch.manual_seed(100)
@@ -449,6 +455,234 @@ describe('fills from other distributions', function()
   end)
 end)
 
+-- Poisson and binomial counts. The goodness of fit is Pearson's chi-square of 2*10^5 seeded draws against the
+-- exact probabilities (torch.distributions' log_prob, computed by PyTorch at test time), over groups of values
+-- expected at least 20 times each, values beyond 12 standard deviations counting as a failure (their mass is below
+-- 1e-20). The bound is the chi-square quantile at 1 - 1e-9 (Wilson-Hilferty, z = 6), so that a correct sampler
+-- fails with probability about 1e-9 per parameter; the seed is fixed besides.
+describe('poisson and binomial', function()
+  local ref = require 'helpers.torchref'
+  local F64 = { dtype = 'float64' }
+  local FIT_N = 200000
+
+  -- the parameters each sampler's methods switch at (Poisson: 10; binomial: min(np, n(1 - p)) = 10)
+  local poisson_rates = { 0.1, 3, 9.99, 10, 50, 1e4, 3e6 }
+  local binomial_pairs = { { 10, 0.5 }, { 20, 0.1 }, { 15, 0.7 }, { 100, 0.95 }, { 200, 0.05 }, { 40, 0.5 },
+                           { 1000, 0.3 }, { 1000, 0.97 }, { 1e6, 0.4 }, { 1e9, 2e-9 } }
+
+  local function range_of(mean, sd, n)
+    local lo, hi = math.max(0, math.floor(mean - 12 * sd)), math.ceil(mean + 12 * sd) + 20
+    return lo, n and math.min(hi, n) or hi
+  end
+
+  -- The probabilities of lo..hi from PyTorch, for every parameter of both lists (one Python process).
+  local pmfs
+  local function reference()
+    if pmfs then return pmfs end
+    local batch = {}
+    for _, lam in ipairs(poisson_rates) do
+      local lo, hi = range_of(lam, math.sqrt(lam))
+      batch[#batch + 1] = { ('out = torch.distributions.Poisson(torch.tensor(%.17g, dtype=torch.float64))' ..
+                             '.log_prob(torch.arange(%d, %d, dtype=torch.float64)).exp()'):format(lam, lo, hi + 1) }
+    end
+    for _, c in ipairs(binomial_pairs) do
+      local n, p = c[1], c[2]
+      local lo, hi = range_of(n * p, math.sqrt(n * p * (1 - p)), n)
+      batch[#batch + 1] = { ('out = torch.distributions.Binomial(%d, probs=torch.tensor(%.17g, dtype=torch.float64))' ..
+                             '.log_prob(torch.arange(%d, %d, dtype=torch.float64)).exp()'):format(n, p, lo, hi + 1) }
+    end
+    pmfs = ref.batch(batch)
+    return pmfs
+  end
+
+  -- Pearson's statistic of draws (a tensor) against pmf.values for lo..hi, and its bound: consecutive values
+  -- grouped until each group expects 20 draws, the remainder joining the last group.
+  local function chi_square(draws, pmf, lo, hi, what)
+    local counts, n = {}, draws:numel()
+    local ptr = draws:double():contiguous():data_ptr()
+    for i = 0, n - 1 do
+      local k = ptr[i]
+      assert(k == math.floor(k) and k >= lo and k <= hi, string.format('%s: draw %.17g outside %d..%d', what, k, lo, hi))
+      counts[k] = (counts[k] or 0) + 1
+    end
+    local groups, expected, observed = {}, 0, 0
+    for k = lo, hi do
+      expected, observed = expected + n * pmf.values[k - lo + 1], observed + (counts[k] or 0)
+      if expected >= 20 or k == hi then
+        if expected < 20 and #groups > 0 then
+          local last = groups[#groups]
+          last.e, last.o = last.e + expected, last.o + observed
+        else
+          groups[#groups + 1] = { e = expected, o = observed }
+        end
+        expected, observed = 0, 0
+      end
+    end
+    local stat = 0
+    for _, grp in ipairs(groups) do stat = stat + (grp.o - grp.e) ^ 2 / grp.e end
+    local df = #groups - 1
+    return stat, df * (1 - 2 / (9 * df) + 6 * math.sqrt(2 / (9 * df))) ^ 3, df
+  end
+
+  it('poisson: chi-square goodness of fit against the Poisson pmf, for rates on both sides of 10', function()
+    local pmf = reference()
+    for i, lam in ipairs(poisson_rates) do
+      local g = torch.Generator():manual_seed(100 + i)
+      local draws = torch.poisson(torch.full({ FIT_N }, lam, F64), { generator = g })
+      local lo, hi = range_of(lam, math.sqrt(lam))
+      local stat, bound, df = chi_square(draws, pmf[i], lo, hi, 'rate ' .. lam)
+      assert(stat <= bound, string.format('rate %g: chi-square %.1f over %d degrees of freedom, bound %.1f', lam, stat, df, bound))
+    end
+  end)
+
+  it('binomial: chi-square goodness of fit against the binomial pmf, inversion, BTRS and reflection', function()
+    local pmf = reference()
+    for i, c in ipairs(binomial_pairs) do
+      local n, p = c[1], c[2]
+      local g = torch.Generator():manual_seed(200 + i)
+      local draws = torch.binomial(torch.full({ FIT_N }, n, F64), torch.full({ FIT_N }, p, F64), { generator = g })
+      local lo, hi = range_of(n * p, math.sqrt(n * p * (1 - p)), n)
+      local stat, bound, df = chi_square(draws, pmf[#poisson_rates + i], lo, hi, ('n %g p %g'):format(n, p))
+      assert(stat <= bound, string.format('n %g, p %g: chi-square %.1f over %d degrees of freedom, bound %.1f', n, p,
+                                          stat, df, bound))
+    end
+  end)
+
+  it('poisson: mean and variance lam for rates 0.1, 3, 50 and 1e4, in float32 and float64', function()
+    torch.manual_seed(31)
+    for _, dt in ipairs({ 'float32', 'float64' }) do
+      for _, lam in ipairs({ 0.1, 3, 50, 1e4 }) do
+        local x = torch.poisson(torch.full({ N }, lam, { dtype = dt }))
+        assert.equals(dt, x:dtype())
+        local mean, var, lo = stats(x)
+        within(mean, lam, math.sqrt(lam / N), ('%s rate %g mean'):format(dt, lam))
+        within(var, lam, math.sqrt((lam + 2 * lam * lam) / N), ('%s rate %g variance'):format(dt, lam))
+        assert.is_true(lo >= 0)
+      end
+    end
+  end)
+
+  it('binomial: mean np and variance np(1 - p) for several (count, prob) pairs', function()
+    torch.manual_seed(32)
+    for _, c in ipairs({ { 5, 0.3 }, { 30, 0.5 }, { 80, 0.9 }, { 1000, 0.3 }, { 1e5, 0.02 }, { 1, 0.7 } }) do
+      for _, dt in ipairs({ 'float32', 'float64' }) do
+        local n, p = c[1], c[2]
+        local x = torch.binomial(torch.full({ N }, n, { dtype = dt }), torch.full({ N }, p, { dtype = dt }))
+        local q = 1 - p
+        local s2 = n * p * q
+        local m4 = s2 * (1 + 3 * (n - 2) * p * q)
+        local mean, var, lo, hi = stats(x)
+        within(mean, n * p, math.sqrt(s2 / N), ('%s n %g p %g mean'):format(dt, n, p))
+        within(var, s2, math.sqrt((m4 - s2 * s2) / N), ('%s n %g p %g variance'):format(dt, n, p))
+        assert.is_true(lo >= 0 and hi <= n)
+      end
+    end
+  end)
+
+  it('take a parameter per element, broadcast and strided; the edge parameters give their certain values', function()
+    torch.manual_seed(33)
+    local reps = 100000
+    local rates = torch.tensor({ 0, 0.1, 3, 50 }, F64):view(4, 1):expand(4, reps)
+    local x = torch.poisson(rates)
+    assert.are.same({ 4, reps }, x:shape())
+    assert.are.same({ 0, 0 }, { x[1]:min(), x[1]:max() })
+    for i, lam in ipairs({ 0.1, 3, 50 }) do within(x[i + 1]:mean(), lam, math.sqrt(lam / reps), 'row of rate ' .. lam) end
+    local counts = torch.tensor({ 5, 50, 500 }, F64):view(3, 1, 1):expand(3, 1, reps)
+    local probs = torch.tensor({ 0.1, 0.5, 0.9 }, F64):view(1, 3, 1)
+    local b = torch.binomial(counts, probs)
+    assert.are.same({ 3, 3, reps }, b:shape())
+    for i, n in ipairs({ 5, 50, 500 }) do
+      for j, p in ipairs({ 0.1, 0.5, 0.9 }) do
+        within(b[i][j]:mean(), n * p, math.sqrt(n * p * (1 - p) / reps), ('n %d p %g'):format(n, p))
+      end
+    end
+    -- certain outcomes
+    assert.are.same({ 0, 7, 0, 0 }, torch.binomial(torch.tensor({ 0, 7, 7, 0 }):float(), torch.tensor({ 0.5, 1, 0, 1 })):totable())
+    assert.are.same({ 0, 0 }, torch.poisson(torch.zeros(2)):totable())
+    -- empty and 0-d tensors
+    assert.are.same({ 0, 3 }, torch.poisson(torch.zeros(0, 3)):shape())
+    assert.are.same({ 2, 0 }, torch.binomial(torch.zeros(2, 1), torch.zeros(0)):shape())
+    local s = torch.poisson(torch.tensor(4.5))
+    assert.are.same({}, s:shape())
+    assert.is_true(s:item() >= 0 and s:item() == math.floor(s:item()))
+  end)
+
+  it('draw from one counter per element: reproducible by seed, strides, generators and generator states', function()
+    local rates = torch.rand(30, 40, F64):mul(25)
+    local g = torch.Generator():manual_seed(5)
+    local before = g.offset
+    local a = torch.poisson(rates:t(), { generator = g })
+    assert.equals(1200ULL, g.offset - before)
+    g:manual_seed(5)
+    assert.is_true(same_values(a, torch.poisson(rates:t():contiguous(), { generator = g })))
+    local counts, probs = torch.full({ 40, 30 }, 70, F64), rates:t() / 25
+    g:manual_seed(6)
+    local state = g:get_state()
+    local b = torch.binomial(counts, probs, { generator = g })
+    assert.equals(1200ULL, g.offset - state.offset)
+    g:set_state(state)
+    assert.is_true(same_values(b, torch.binomial(counts, probs:contiguous(), { generator = g })))
+    torch.manual_seed(8)
+    local c = torch.poisson(rates)
+    torch.manual_seed(8)
+    assert.is_true(same_values(c, torch.poisson(rates)))
+    assert.is_false(same_values(c, torch.poisson(rates)))
+  end)
+
+  it('poisson has a zero gradient in the rates; backward through binomial raises (both as PyTorch)', function()
+    local r = torch.tensor({ 1, 2.5, 40 }, F64):requires_grad_()
+    local y = torch.poisson(r)
+    assert.is_true(y.requires_grad)
+    y:mul(torch.tensor({ 1, 2, 3 }, F64)):sum():backward()
+    assert.are.same({ 0, 0, 0 }, r.grad:totable())
+    local n = torch.tensor({ 5, 9 }, F64):requires_grad_()
+    local z = torch.binomial(n, torch.tensor({ 0.5, 0.5 }, F64))
+    assert.matches('binomial: the derivative of binomial is not implemented',
+                   err(function() z:sum():backward() end))
+  end)
+end)
+
+-- The CUDA kernels draw the CPU's counts from the same generator state. Without a CUDA device the block is pending;
+-- TENSOR_CUDA_OPS_DEVICE=cpu runs it with the CPU as the device under test (a check of the block).
+describe('on CUDA, poisson and binomial draw what the CPU draws', function()
+  local ondevice = require 'helpers.ondevice'
+  if ondevice.skipped() then return end
+  local DEV = ondevice.device
+  local function pair(seed) return torch.Generator():manual_seed(seed), torch.Generator():manual_seed(seed) end
+
+  it('the same counts and generator offsets, float32 and float64, both methods of each, strided parameters', function()
+    for _, dt in ipairs({ 'float32', 'float64' }) do
+      -- rates from 0 to 60 and a few large ones; probabilities over [0, 1]; counts up to 10^6
+      local rates = torch.cat({ torch.linspace(0, 60, 3001, { dtype = dt }), torch.tensor({ 1e4, 3e6, 1e9 }, { dtype = dt }) })
+      local g1, g2 = pair(11)
+      local want = torch.poisson(rates, { generator = g1 })
+      local got = torch.poisson(rates:to(DEV), { generator = g2 })
+      assert.equals(DEV == 'cuda' and 'cuda:0' or 'cpu', got:device())
+      assert.is_true(same_values(want, got:cpu()), 'poisson ' .. dt)
+      assert.equals(g1.offset, g2.offset)
+      local counts = torch.tensor({ 0, 1, 5, 20, 60, 300, 1e4, 1e6 }, { dtype = dt }):view(8, 1)
+      local probs = torch.linspace(0, 1, 401, { dtype = dt }):view(1, 401)
+      g1, g2 = pair(12)
+      want = torch.binomial(counts, probs, { generator = g1 })
+      got = torch.binomial(counts:to(DEV), probs:to(DEV), { generator = g2 })
+      assert.is_true(same_values(want, got:cpu()), 'binomial ' .. dt)
+      g1, g2 = pair(13)
+      local strided = torch.rand(50, 40, { dtype = dt }):mul(30)
+      want = torch.poisson(strided:t(), { generator = g1 })
+      got = torch.poisson(strided:to(DEV):t(), { generator = g2 })
+      assert.is_true(same_values(want, got:cpu()), 'poisson of a transposed tensor ' .. dt)
+      assert.equals(g1.offset, g2.offset)
+    end
+  end)
+
+  it('check the parameters of device tensors as on the CPU', function()
+    assert.matches('poisson: expected finite rates >= 0, got %-1 at element 2',
+                   err(torch.poisson, torch.tensor({ 1, -1 }):float():to(DEV)))
+    assert.matches('binomial: expected probabilities in %[0, 1%], got 2 at element 1',
+                   err(torch.binomial, torch.ones(1):to(DEV), torch.tensor({ 2 }):float():to(DEV)))
+  end)
+end)
+
 describe('random argument errors', function()
   local cases = {
     { 'rand: negative size %-1 in %[%-1%]', torch.rand, -1 },
@@ -509,6 +743,31 @@ describe('random argument errors', function()
     { 'log_normal_: std must be positive and finite, got 0', function() torch.zeros(2):log_normal_(0, 0) end },
     { 'geometric_: p must be in %(0, 1%], got 0', function() torch.zeros(2):geometric_(0) end },
     { 'geometric_: p must be a number, got nil', function() torch.zeros(2):geometric_() end },
+    { 'poisson: expected finite rates >= 0, got %-1 at element 2', torch.poisson, torch.tensor({ 1, -1, -2 }):float() },
+    { 'poisson: expected finite rates >= 0, got %-?nan at element 3', torch.poisson, torch.tensor({ 1, 2, 0 / 0 }) },
+    { 'poisson: expected finite rates >= 0, got inf at element 1', torch.poisson, torch.tensor({ math.huge }, { dtype = 'float64' }) },
+    { 'poisson: expects the rates of dtype float32 or float64, got int64', torch.poisson, torch.tensor({ 1, 2 }) },
+    { 'poisson: expects the rates of dtype float32 or float64, got float16', torch.poisson, torch.ones(2, { dtype = 'float16' }) },
+    { 'poisson: expected a tensor for the rates, got number', torch.poisson, 3 },
+    { 'poisson: unknown option generatr', torch.poisson, torch.ones(2), { generatr = torch.Generator() } },
+    { 'poisson: generator must come from torch.Generator%(%), got number', torch.poisson, torch.ones(2), { generator = 1 } },
+    { 'binomial: expected counts that are integers >= 0, got 2.5 at element 1', torch.binomial,
+      torch.tensor({ 2.5, 3 }), torch.tensor({ 0.5, 0.5 }) },
+    { 'binomial: expected counts that are integers >= 0, got %-1 at element 2', torch.binomial,
+      torch.tensor({ 2, -1 }):float(), torch.tensor({ 0.5 }) },
+    { 'binomial: expected counts that are integers >= 0, got %-?nan at element 1', torch.binomial,
+      torch.tensor({ 0 / 0 }), torch.tensor({ 0.5 }) },
+    { 'binomial: expected probabilities in %[0, 1%], got 1.5 at element 2', torch.binomial,
+      torch.tensor({ 4, 4 }):float(), torch.tensor({ 0.5, 1.5 }) },
+    { 'binomial: expected probabilities in %[0, 1%], got %-?nan at element 3', torch.binomial,
+      torch.full({ 3 }, 4, { dtype = 'float32' }), torch.tensor({ 0.5, 0.1, 0 / 0 }) },
+    { 'binomial: count and prob must have one dtype, got float32 and float64', torch.binomial,
+      torch.ones(2), torch.ones(2, { dtype = 'float64' }) },
+    { 'binomial: expects the counts of dtype float32 or float64, got int64', torch.binomial, torch.tensor({ 3 }), torch.ones(1) },
+    { 'binomial: expects the probabilities of dtype float32 or float64, got bool', torch.binomial,
+      torch.ones(1), torch.ones(1, { dtype = 'bool' }) },
+    { 'binomial: expected a tensor for the probabilities, got number', torch.binomial, torch.ones(1), 0.5 },
+    { 'binomial: shapes %[2%] and %[3%] cannot be broadcast together', torch.binomial, torch.ones(2), torch.ones(3) },
   }
   for _, c in ipairs(cases) do
     it(c[1], function()

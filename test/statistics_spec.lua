@@ -1,9 +1,11 @@
 -- The statistics of tensor.statistics against PyTorch: quantile/nanquantile (every interpolation, q as a number,
--- 0-d or 1-d tensor, NaN), nanmedian, mode, diff, cov, corrcoef, histogram, trapezoid/trapz,
--- cumulative_trapezoid and renorm/renorm_; float32, float64, int64 and bool where PyTorch takes them, transposed
--- views, 0-d and empty inputs, negative dims, keepdim; the gradients after a backward; the errors.
+-- 0-d or 1-d tensor, NaN), nanmedian, mode, diff, cov, corrcoef, histogram, histogramdd, bincount (against
+-- PyTorch's of x - 1), gradient, trapezoid/trapz, cumulative_trapezoid and renorm/renorm_; float32, float64,
+-- int64 and bool where PyTorch takes them, transposed views, 0-d and empty inputs, negative dims, keepdim; the
+-- gradients after a backward; the errors.
 local torch = require 'tensor'
 local message = require 'helpers.failure'
+local ref = require 'helpers.torchref'
 
 torch.manual_seed(7)
 
@@ -428,6 +430,268 @@ do
                    message(function() return x:histogram(3, { weight = torch.ones(6, D) }) end), 1, true)
     assert.matches('histogram: weight must have the shape of the input [6], got [2 x 3]',
                    message(function() return x:histogram(3, { weight = torch.ones(2, 3) }) end), 1, true)
+  end)
+end
+
+-- ---- histogramdd ----
+do
+  local cases = require('helpers.cases').new()
+  local function case(...) cases:add(...) end
+  -- hist and the edges as one list (PyTorch: [hist] + list(bin_edges))
+  local function flat(hist, edges)
+    local out = { hist }
+    for _, e in ipairs(edges) do out[#out + 1] = e end
+    return out
+  end
+  local function pyflat(call) return ('h, e = %s; out = [h] + list(e)'):format(call) end
+  for _, dt in ipairs({ 'float32', 'float64' }) do
+    -- (coordinates on a grid off the bin edges, as for histogram)
+    local function points(...) return (torch.rand(...):to('float64') * 10 - 2):mul(8):floor():add(0.5):div(8):to(dt) end
+    local x, w = points(60, 3), torch.rand(60):to(dt)
+    case('histogramdd with a number of bins, a list, a range, ' .. dt, function(t)
+      local out = flat(torch.histogramdd(t.x))
+      for _, v in ipairs(flat(torch.histogramdd(t.x, { 2, 3, 4 }))) do out[#out + 1] = v end
+      for _, v in ipairs(flat(torch.histogramdd(t.x, { bins = 3, range = { 0, 4, -1, 1, 2, 8 } }))) do out[#out + 1] = v end
+      return out
+    end, pyflat('torch.histogramdd(x, 10)') .. '\n' .. pyflat('torch.histogramdd(x, [2, 3, 4])'):gsub('out = ', 'out += ') ..
+      '\n' .. pyflat('torch.histogramdd(x, bins=3, range=[0., 4, -1, 1, 2, 8])'):gsub('out = ', 'out += '), { x = x })
+    case('histogramdd with weights and density, ' .. dt, function(t)
+      local out = flat(torch.histogramdd(t.x, { 4, 2, 3 }, { weight = t.w }))
+      for _, v in ipairs(flat(torch.histogramdd(t.x, { bins = 3, weight = t.w, density = true }))) do out[#out + 1] = v end
+      for _, v in ipairs(flat(torch.histogramdd(t.x, 5, { range = { -1, 3, 0, 2, 1, 5 }, density = true }))) do out[#out + 1] = v end
+      return out
+    end, pyflat('torch.histogramdd(x, [4, 2, 3], weight=w)') .. '\n' ..
+      pyflat('torch.histogramdd(x, 3, weight=w, density=True)'):gsub('out = ', 'out += ') .. '\n' ..
+      pyflat('torch.histogramdd(x, 5, range=[-1., 3, 0, 2, 1, 5], density=True)'):gsub('out = ', 'out += '), { x = x, w = w })
+    case('histogramdd with bin edges, ' .. dt, function(t)
+      local out = flat(torch.histogramdd(t.x, { t.e1, t.e2, t.e3 }))
+      for _, v in ipairs(flat(torch.histogramdd(t.x, { bins = { t.e1, t.e2, t.e3 }, weight = t.w, density = true }))) do
+        out[#out + 1] = v
+      end
+      return out
+    end, pyflat('torch.histogramdd(x, [e1, e2, e3])') .. '\n' ..
+      pyflat('torch.histogramdd(x, bins=[e1, e2, e3], weight=w, density=True)'):gsub('out = ', 'out += '),
+         { x = x, w = w, e1 = torch.tensor({ -2, 0.3, 1, 1, 4.1, 6 }, { dtype = dt }),
+           e2 = torch.tensor({ 0, 1 }, { dtype = dt }), e3 = torch.tensor({ -1, 2, 3, 9 }, { dtype = dt }) })
+    case('histogramdd of batched and transposed points, of one coordinate, ' .. dt, function(t)
+      local out = flat(torch.histogramdd(t.b, { 3, 2 }, { weight = t.bw }))
+      for _, v in ipairs(flat(torch.histogramdd(t.p:t(), 4))) do out[#out + 1] = v end
+      for _, v in ipairs(flat(torch.histogramdd(t.one, 6))) do out[#out + 1] = v end
+      return out
+    end, pyflat('torch.histogramdd(b, [3, 2], weight=bw)') .. '\n' ..
+      pyflat('torch.histogramdd(p.t(), 4)'):gsub('out = ', 'out += ') .. '\n' ..
+      pyflat('torch.histogramdd(one, 6)'):gsub('out = ', 'out += '),
+         { b = points(5, 4, 2), bw = torch.rand(5, 4):to(dt), p = points(2, 30), one = points(25, 1) })
+    case('histogramdd of no points and of equal points, ' .. dt, function(t)
+      local out = flat(torch.histogramdd(t.e, { 2, 3 }))
+      for _, v in ipairs(flat(torch.histogramdd(t.c, 2))) do out[#out + 1] = v end
+      return out
+    end, pyflat('torch.histogramdd(e, [2, 3])') .. '\n' .. pyflat('torch.histogramdd(c, 2)'):gsub('out = ', 'out += '),
+         { e = torch.zeros(0, 2, { dtype = dt }), c = torch.full({ 4, 2 }, 1.5, { dtype = dt }) })
+  end
+  -- (PyTorch 1.13 counts a point with a NaN coordinate in some bin: compared with its histogram of the others)
+  case('histogramdd leaves out points with NaN, and points outside the range', function(t)
+    return flat(torch.histogramdd(t.x, 2, { range = { 0, 1, 0, 1 } }))
+  end, 'x = x[~x.isnan().any(1)]; ' .. pyflat('torch.histogramdd(x, 2, range=[0., 1, 0, 1])'),
+       { x = torch.tensor({ { nan, 0.75 }, { 0.25, 0.25 }, { 0.75, nan }, { 2, 0.25 }, { 0.75, 0.75 }, { 1, 1 } }) })
+  cases:describe('histogramdd matches PyTorch')
+
+  it('histogramdd refuses integers, vectors, and bad bins, ranges or weights', function()
+    local x = torch.rand(4, 2)
+    local function fails(expected, f) assert.matches(expected, message(f), 1, true) end
+    fails('histogramdd: expects a float32 or float64 input, got int64', function() return torch.histogramdd(torch.ones(2, 2, { dtype = 'int64' })) end)
+    fails('histogramdd: expects an input of at least 2 dimensions (the points in its last), got 1',
+          function() return torch.histogramdd(torch.rand(3)) end)
+    fails('histogramdd: the points have no coordinates', function() return torch.histogramdd(torch.rand(3, 0)) end)
+    fails('histogramdd: bins must have one entry per dimension (2), got 1', function() return torch.histogramdd(x, { 2 }) end)
+    fails('histogramdd: bins must be a number, a list of numbers or a list of 1-d tensors, got string',
+          function() return torch.histogramdd(x, 'auto') end)
+    fails('histogramdd: dimension 2: bins must be positive, got 0', function() return torch.histogramdd(x, { 2, 0 }) end)
+    fails('histogramdd: dimension 1: bins must be an integer, got 1.5', function() return torch.histogramdd(x, { 1.5, 2 }) end)
+    fails('histogramdd: range must be a list of 4 numbers {min1, max1, min2, max2, ...}',
+          function() return torch.histogramdd(x, 2, { range = { 0, 1 } }) end)
+    fails('histogramdd: dimension 1: the range minimum 1 exceeds its maximum 0',
+          function() return torch.histogramdd(x, 2, { range = { 1, 0, 0, 1 } }) end)
+    fails('histogramdd: dimension 2: the range [0, inf] is not finite',
+          function() return torch.histogramdd(torch.tensor({ { 0, 0 }, { 1, math.huge } }):float(), 2) end)
+    fails('histogramdd: dimension 2: range cannot be given with bin edges', function()
+      return torch.histogramdd(x, { 2, torch.tensor({ 0, 1 }):float() }, { range = { 0, 1, 0, 1 } })
+    end)
+    fails('histogramdd: dimension 1: the bin edges must be non-decreasing',
+          function() return torch.histogramdd(x, { torch.tensor({ 1, 0 }):float(), 2 }) end)
+    fails('histogramdd: dimension 2: the bin edges must have the dtype of the input (float32), got float64',
+          function() return torch.histogramdd(x, { 2, torch.tensor({ 0, 1 }, D) }) end)
+    fails('histogramdd: weight must have the shape of the points [4], got [4 x 1]',
+          function() return torch.histogramdd(x, 2, { weight = torch.ones(4, 1) }) end)
+    fails('histogramdd: weight must have the dtype of the input (float32), got float64',
+          function() return torch.histogramdd(x, 2, { weight = torch.ones(4, D) }) end)
+    fails('histogramdd: unknown option bin', function() return torch.histogramdd(x, { bin = 2 }) end)
+  end)
+end
+
+-- ---- bincount ----
+do
+  local cases = require('helpers.cases').new()
+  local function case(...) cases:add(...) end
+  -- PyTorch's bincount is 0-based: ours of x is its of x - 1
+  local x = torch.randint(1, 8, { 40 })
+  case('bincount of int64 values, with minlength, of a strided view', function(t)
+    return { t.x:bincount(), torch.bincount(t.x, { minlength = 12 }), t.x:bincount(nil, 3), t.m:select(2, 2):bincount() }
+  end, 'out = [torch.bincount(x - 1), torch.bincount(x - 1, minlength=12), torch.bincount(x - 1, None, 3), ' ..
+       'torch.bincount(m[:, 1] - 1)]', { x = x, m = torch.randint(1, 5, { 30, 3 }) })
+  for _, dt in ipairs({ 'int8', 'uint8', 'int16', 'int32' }) do
+    case('bincount of ' .. dt .. ' values', function(t) return t.x:bincount() end,
+         'out = torch.bincount(x - 1)', { x = x:to(dt) })
+  end
+  case('bincount with weights of every dtype, positional and as options', function(t)
+    return { t.x:bincount(t.w32), torch.bincount(t.x, { weights = t.w64, minlength = 10 }), t.x:bincount(t.wi, 2),
+             t.x:bincount({ weights = t.wb }), t.x:bincount(t.w16), t.x:bincount(t.wm:select(2, 1)) }
+  end, [[out = [torch.bincount(x - 1, w32), torch.bincount(x - 1, w64, 10), torch.bincount(x - 1, wi, 2),
+       torch.bincount(x - 1, wb), torch.bincount(x - 1, w16), torch.bincount(x - 1, wm[:, 0])] ]],
+       { x = x, w32 = torch.randn(40), w64 = torch.randn(40, D), wi = torch.randint(-5, 5, { 40 }),
+         wb = torch.rand(40):gt(0.5), w16 = torch.randn(40):half(), wm = torch.randn(40, 2, D) })
+  case('bincount of an empty tensor: minlength int64 zeros, weights or not', function(t)
+    return { t.e:bincount(), t.e:bincount(nil, 4), t.e:bincount(t.w, 3) }
+  end, 'out = [torch.bincount(e), torch.bincount(e, None, 4), torch.bincount(e, w, 3)]',
+       { e = torch.zeros(0, { dtype = 'int64' }), w = torch.zeros(0) })
+  cases:describe('bincount matches PyTorch on x - 1')
+
+  it('bincount refuses values below 1, floats, bool, other shapes and bad weights', function()
+    local x = torch.tensor({ 1, 2, 3 })
+    local function fails(expected, f) assert.matches(expected, message(f), 1, true) end
+    fails('bincount: values must be integers >= 1 (1-based, like every index), got 0',
+          function() return torch.tensor({ 2, 0, 1 }):bincount() end)
+    fails('bincount: values must be integers >= 1 (1-based, like every index), got -3',
+          function() return torch.bincount(torch.tensor({ 2, -3, -1 }, { dtype = 'int32' })) end)
+    fails('bincount: expects a tensor of integers, got float32', function() return torch.ones(3):bincount() end)
+    fails('bincount: expects a tensor of integers, got bool', function() return torch.ones(3, { dtype = 'bool' }):bincount() end)
+    fails('bincount: expects a 1-d tensor, got 2 dimensions', function() return torch.ones(2, 2, { dtype = 'int64' }):bincount() end)
+    fails('bincount: expects a 1-d tensor, got 0 dimensions', function() return torch.tensor(3):bincount() end)
+    fails("bincount: weights must be a 1-d tensor of the input's length 3, got [2]",
+          function() return x:bincount(torch.ones(2)) end)
+    fails('bincount: minlength must be non-negative, got -1', function() return x:bincount(nil, -1) end)
+    fails('bincount: minlength must be an integer, got 1.5', function() return x:bincount({ minlength = 1.5 }) end)
+    fails('bincount: unknown option weight', function() return x:bincount({ weight = torch.ones(3) }) end)
+    fails('bincount: expected a tensor for the input, got table', function() return torch.bincount({ 1, 2 }) end)
+  end)
+
+  it('bincount is not differentiable: weights that require grad give a plain result', function()
+    local w = torch.rand(3, D):requires_grad_()
+    assert.is_false(torch.tensor({ 1, 1, 2 }):bincount(w).requires_grad)
+  end)
+end
+
+-- ---- gradient ----
+do
+  local cases = require('helpers.cases').new()
+  local function case(...) cases:add(...) end
+  local function pydims(dims)
+    local t = {}
+    for i, d in ipairs(dims) do t[i] = tostring(py(d)) end
+    return '(' .. table.concat(t, ', ') .. ',)'
+  end
+  for _, dt in ipairs({ 'float32', 'float64', 'int64', 'int32', 'int8', 'float16' }) do
+    local y = dt:match('^int') and torch.randint(-20, 20, { 4, 5, 3 }):to(dt) or torch.randn(4, 5, 3):to(dt)
+    for _, edge in ipairs({ 1, 2 }) do
+      case(('gradient along every dim, edge_order %d, %s'):format(edge, dt), function(t)
+        return torch.gradient(t.y, { edge_order = edge })
+      end, ('out = list(torch.gradient(y, edge_order=%d))'):format(edge), { y = y },
+           dt == 'float16' and { atol = 1e-2, rtol = 1e-2 } or nil)
+      case(('gradient along chosen dims with spacings, edge_order %d, %s'):format(edge, dt), function(t)
+        local out = torch.gradient(t.y, { dim = 2, spacing = 2.5, edge_order = edge })
+        for _, v in ipairs(torch.gradient(t.y, { dim = { 3, -3 }, spacing = { 0.5, 3 }, edge_order = edge })) do out[#out + 1] = v end
+        for _, v in ipairs(torch.gradient(t.y, { spacing = 2, edge_order = edge })) do out[#out + 1] = v end
+        return out
+      end, ([[out = list(torch.gradient(y, dim=1, spacing=2.5, edge_order=%d))
+out += list(torch.gradient(y, dim=%s, spacing=[0.5, 3.], edge_order=%d))
+out += list(torch.gradient(y, spacing=2, edge_order=%d))]]):format(edge, pydims({ 3, -3 }), edge, edge), { y = y },
+           dt == 'float16' and { atol = 1e-2, rtol = 1e-2 } or nil)
+    end
+  end
+  -- coordinates with gaps of 0.3 to 1.3 between samples
+  local function grid(n, dt) return (torch.rand(n, D) + 0.3):cumsum(1):to(dt) end
+  for _, edge in ipairs({ 1, 2 }) do
+    for _, pair in ipairs({ { 'float32', 'float32' }, { 'float64', 'float64' }, { 'float32', 'float64' },
+                            { 'float64', 'float32' }, { 'int64', 'float64' }, { 'int64', 'int64' }, { 'float64', 'int32' } }) do
+      local ydt, xdt = pair[1], pair[2]
+      local y = ydt == 'int64' and torch.randint(-9, 9, { 4, 6 }) or torch.randn(4, 6):to(ydt)
+      local x1 = xdt:match('^int') and torch.tensor({ 0, 1, 3, 4 }):to(xdt) or grid(4, xdt)
+      local x2 = xdt:match('^int') and torch.tensor({ -2, 0, 1, 5, 6, 9 }):to(xdt) or grid(6, xdt)
+      -- (mixed dtypes: we compute in the result's dtype throughout, PyTorch rounds some terms to the narrower one)
+      local mixed = ydt ~= xdt and (ydt == 'float32' or xdt ~= 'float64')
+      case(('gradient at coordinates, edge_order %d, y %s, coordinates %s'):format(edge, ydt, xdt), function(t)
+        local out = torch.gradient(t.y, { spacing = { t.x1, t.x2 }, edge_order = edge })
+        for _, v in ipairs(torch.gradient(t.y, { dim = -1, spacing = { t.x2 }, edge_order = edge })) do out[#out + 1] = v end
+        return out
+      end, ([[out = list(torch.gradient(y, spacing=[x1, x2], edge_order=%d))
+out += list(torch.gradient(y, dim=-1, spacing=[x2], edge_order=%d))]]):format(edge, edge), { y = y, x1 = x1, x2 = x2 },
+           mixed and ref.tolerance('float32') or nil)
+    end
+  end
+  case('gradient of a transposed view, the shortest dims, a 0-d tensor', function(t)
+    local out = torch.gradient(t.y:t(), { spacing = { t.x, t.x2 } })
+    for _, v in ipairs(torch.gradient(t.s, { edge_order = 1 })) do out[#out + 1] = v end
+    for _, v in ipairs(torch.gradient(t.s3, { edge_order = 2, dim = 1 })) do out[#out + 1] = v end
+    out[#out + 1] = #torch.gradient(t.z)
+    return out
+  end, [[out = list(torch.gradient(y.t(), spacing=[x, x2]))
+out += list(torch.gradient(s, edge_order=1))
+out += list(torch.gradient(s3, edge_order=2, dim=0))
+out.append(len(torch.gradient(z)))]], { y = torch.randn(5, 3, D), x = grid(3, 'float64'), x2 = grid(5, 'float64'), s = torch.randn(2, 2),
+                                        s3 = torch.randn(3, 4), z = torch.tensor(2.5) })
+  case('gradient gradients in y and in the coordinates', function(t)
+    local y, x1, x2 = t.y:clone():requires_grad_(), t.x1:clone():requires_grad_(), t.x2:clone():requires_grad_()
+    local g = torch.gradient(y, { spacing = { x1, x2 }, edge_order = 2 })
+    local h = torch.gradient(y, { dim = 2, spacing = 0.5 })
+    local loss = (g[1] * t.w):sum() + (g[2] * t.w):sin():sum() + (h[1] * t.w):sum()
+    loss:backward()
+    local z, x3 = t.y:clone():requires_grad_(), t.x2:clone():requires_grad_()
+    torch.gradient(z, { dim = 2, spacing = { x3 } })[1]:mul(t.w):sum():backward()
+    return { y.grad, x1.grad, x2.grad, z.grad, x3.grad }
+  end, [[
+y, x1, x2 = y.clone().requires_grad_(), x1.clone().requires_grad_(), x2.clone().requires_grad_()
+g = torch.gradient(y, spacing=[x1, x2], edge_order=2)
+h = torch.gradient(y, dim=1, spacing=0.5)
+((g[0] * w).sum() + (g[1] * w).sin().sum() + (h[0] * w).sum()).backward()
+z, x3 = y.detach().clone().requires_grad_(), x2.detach().clone().requires_grad_()
+(torch.gradient(z, dim=1, spacing=[x3])[0] * w).sum().backward()
+out = [y.grad, x1.grad, x2.grad, z.grad, x3.grad]
+]], { y = torch.randn(4, 6, D), x1 = grid(4, 'float64'), x2 = grid(6, 'float64'), w = torch.randn(4, 6, D) })
+  cases:describe('gradient matches PyTorch')
+
+  it('gradient is differentiable (gradcheck in y and the coordinates)', function()
+    local y, x, rows = torch.randn(3, 5, D):requires_grad_(), grid(5, 'float64'):requires_grad_(), grid(3, 'float64')
+    assert.is_true(torch.autograd.gradcheck(function(a, b)
+      local g = torch.gradient(a, { spacing = { rows, b }, edge_order = 2 })
+      return g[1] + g[2]:pow(2)
+    end, { y, x }))
+  end)
+
+  it('gradient refuses short dims, other edge orders, bool and uint8, and bad spacings or dims', function()
+    local y = torch.randn(3, 4)
+    local function fails(expected, f) assert.matches(expected, message(f), 1, true) end
+    fails('gradient: dimension 1 has 2 samples, fewer than edge_order + 1 = 3',
+          function() return torch.gradient(torch.randn(2, 5), { edge_order = 2 }) end)
+    fails('gradient: dimension 2 has 1 samples, fewer than edge_order + 1 = 2', function() return torch.gradient(torch.randn(3, 1)) end)
+    fails('gradient: dimension 2 has 0 samples', function() return torch.gradient(torch.randn(3, 0)) end)
+    fails('gradient: edge_order must be 1 or 2, got 3', function() return torch.gradient(y, { edge_order = 3 }) end)
+    fails('gradient: does not support bool input', function() return torch.gradient(y:gt(0)) end)
+    fails('gradient: does not support uint8 input', function() return torch.gradient(y:to('uint8')) end)
+    fails('gradient: spacing must have one entry per dimension differentiated (2), got 1',
+          function() return torch.gradient(y, { spacing = { 2 } }) end)
+    fails('gradient: the coordinates along dimension 1 must be a 1-d tensor of its 3 samples, got [4]',
+          function() return torch.gradient(y, { spacing = { torch.arange(4):float(), torch.arange(4):float() } }) end)
+    fails('gradient: the coordinates along dimension 2 must be a 1-d tensor of its 4 samples, got [1 x 4]',
+          function() return torch.gradient(y, { dim = 2, spacing = { torch.rand(1, 4) } }) end)
+    fails('gradient: spacing must be a number, a list of numbers or a list of 1-d tensors, got a tensor',
+          function() return torch.gradient(y, { spacing = torch.rand(3) }) end)
+    fails('gradient: spacing must hold numbers or 1-d tensors, got string', function() return torch.gradient(y, { spacing = { 'a', 1 } }) end)
+    fails('gradient: spacing must hold only numbers or only tensors',
+          function() return torch.gradient(y, { spacing = { 1, torch.arange(4):float() } }) end)
+    fails('gradient: dimension 2 appears more than once in dim', function() return torch.gradient(y, { dim = { 2, -1 } }) end)
+    fails('gradient: dimension 3 out of range', function() return torch.gradient(y, { dim = 3 }) end)
+    fails('gradient: unknown option edge', function() return torch.gradient(y, { edge = 2 }) end)
+    fails('gradient: expected a tensor for the input, got table', function() return torch.gradient({ 1, 2, 3 }) end)
   end)
 end
 

@@ -80,8 +80,8 @@ describe('th: completion', function()
   end)
 
   it('completes a partial method name', function()
-    local list = complete.complete('x:nar', 'nar', env)
-    assert.same({ 'narrow' }, list)
+    local list = complete.complete('x:diag_em', 'diag_em', env)
+    assert.same({ 'diag_embed' }, list)
   end)
 
   it('completes fields of modules', function()
@@ -114,9 +114,9 @@ describe('th: completion', function()
 
   it('returns replacements for the word readline will replace', function()
     -- readline split the word after the dot: the candidates are the rest of the names.
-    assert.same({ 'narrow' }, complete.complete('x:nar', 'nar', env))
+    assert.same({ 'diag_embed' }, complete.complete('x:diag_em', 'diag_em', env))
     -- a word that includes more than the name: the candidates keep that prefix.
-    assert.same({ '(x:narrow' }, complete.complete('(x:nar', '(x:nar', env))
+    assert.same({ '(x:diag_embed' }, complete.complete('(x:diag_em', '(x:diag_em', env))
   end)
 
   it('offers tensor properties after x. but not after x:', function()

@@ -1,4 +1,4 @@
-/* conv.c: CPU convolution kernels (forward, gradient of the input, gradient of the weight and bias).
+/* conv.c: CPU convolution kernels, 1-d to 3-d (forward, gradient of the input, gradient of the weight and bias).
  *
  * Forward and weight gradients run a direct kernel. Each input channel is copied once into zero-padded
  * planes of hq x wq: for stride 1 one plane; for stride s, s x s phase planes, phase (u, v) holding the padded
@@ -17,8 +17,9 @@
  * rows with WGT_KT tap rows (vectors along the positions). The gradient of the input of a stride-1
  * convolution is the direct kernel run on the output gradient with the weight transposed and flipped.
  *
- * Strided input gradients, and convolutions whose grid would be mostly extra positions (a kernel about as large
- * as its input), use im2col + GEMM (tn_cpu_cblas_?gemm: OpenBLAS split across the library's threads, since
+ * Strided input gradients, convolutions whose grid would be mostly extra positions (a kernel about as large
+ * as its input), and 3-d convolutions (im2col over volumes: vol2col, of which the 2-d im2col is the one-slice
+ * case) use im2col + GEMM (tn_cpu_cblas_?gemm: OpenBLAS split across the library's threads, since
  * OpenBLAS's own pool is held at one thread; these loops are not in a parallel region). */
 /* -std=c11 turns off a*b+c -> fma contraction, and trapping math keeps floor() (in exp) from vectorising;
  * short copy loops stay loops rather than memcpy calls */
@@ -109,11 +110,16 @@ static void direct_plan_init(direct_plan *p, int64_t n, int64_t groups, int64_t 
   p->wpack_group = p->blocks * TILE_CO * K + p->singles * K;
 }
 
+/* Whether a geometry is a 2-d convolution (one depth slice in and out, read at depth 0): the direct kernels
+ * take only those; 3-d convolutions go through im2col + GEMM. */
+static bool flat(const tn_conv_geom *g) { return g->d == 1 && g->od == 1 && g->kd == 1 && g->pf == 0; }
+
 /* Whether the direct kernel suits a plan: most of its grid must be outputs (a kernel about as large as its
  * input leaves few; im2col + GEMM then does less work). */
 static bool direct_pays(const direct_plan *p) { return 2 * p->oh * p->ow >= p->hq * p->wq; }
 
 static bool direct_forward_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
+  if (!flat(g)) return false;
   direct_plan_init(p, g->n, g->groups, g->c_in / g->groups, g->c_out / g->groups, g->h, g->w, g->oh, g->ow, g, g->sh,
                    g->sw, g->pt, g->pl, vl);
   return direct_pays(p);
@@ -123,7 +129,7 @@ static bool direct_forward_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
  * padded by reach - pt before (it needs that to be >= 0). */
 static bool direct_backward_input_plan(direct_plan *p, const tn_conv_geom *g, int vl) {
   int64_t pt = g->dh * (g->kh - 1) - g->pt, pl = g->dw * (g->kw - 1) - g->pl;
-  if (g->sh != 1 || g->sw != 1 || pt < 0 || pl < 0) return false;
+  if (!flat(g) || g->sh != 1 || g->sw != 1 || pt < 0 || pl < 0) return false;
   direct_plan_init(p, g->n, g->groups, g->c_out / g->groups, g->c_in / g->groups, g->oh, g->ow, g->h, g->w, g, 1, 1,
                    pt, pl, vl);
   return direct_pays(p);
@@ -146,19 +152,19 @@ static void direct_offsets(int64_t *off, const direct_plan *p) {
 
 static const void *ptr(const tn_tensor *t) { return t ? tn_data_ptr(t) : NULL; }
 
-int tn_cpu_conv2d(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g) {
+int tn_cpu_conv(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g) {
   if (x->dtype == TN_FLOAT64) return conv_forward_f64(tn_data_ptr(out), ptr(x), ptr(w), ptr(bias), g);
   return conv_forward_f32(tn_data_ptr(out), ptr(x), ptr(w), ptr(bias), g);
 }
 
-int tn_cpu_conv2d_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w,
-                                 const tn_conv_geom *g) {
+int tn_cpu_conv_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w,
+                               const tn_conv_geom *g) {
   if (grad_x->dtype == TN_FLOAT64) return conv_backward_input_f64(tn_data_ptr(grad_x), ptr(grad_out), ptr(w), g);
   return conv_backward_input_f32(tn_data_ptr(grad_x), ptr(grad_out), ptr(w), g);
 }
 
-int tn_cpu_conv2d_backward_weight(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
-                                  const tn_conv_geom *g) {
+int tn_cpu_conv_backward_weight(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
+                                const tn_conv_geom *g) {
   void *gw = grad_w ? tn_data_ptr(grad_w) : NULL, *gb = grad_b ? tn_data_ptr(grad_b) : NULL;
   if (grad_out->dtype == TN_FLOAT64) return conv_backward_weight_f64(gw, gb, ptr(grad_out), ptr(x), g);
   return conv_backward_weight_f32(gw, gb, ptr(grad_out), ptr(x), g);

@@ -362,7 +362,7 @@ static int FN(direct_wgrad)(T *grad_w, T *grad_b, const T *grad_out, const T *x,
   return 0;
 }
 
-/* ---- im2col + GEMM (any stride) ----
+/* ---- im2col + GEMM (any stride; every 3-d convolution) ----
  * Images go through in chunks whose patch matrix fits GEMM_BUDGET bytes: one GEMM per group and chunk,
  * whose columns are the chunk's output positions image after image, so small images still make one large
  * product. */
@@ -373,64 +373,77 @@ static int64_t FN(gemm_chunk)(int64_t n, int64_t rows, int64_t len) {
   return c < 1 ? 1 : c > n ? n : c;
 }
 
-/* cols [c_in_g*kh*kw x count*oh*ow] = the input patches of `count` images' group (image j's channels at
- * x + j * image_stride, each [h x w]): row (c, a, b) holds, image after image, the input element each output
- * position reads through kernel tap (a, b) of channel c. */
+/* cols [c_in_g*kd*kh*kw x count*od*oh*ow] = the input patches of `count` images' group (image j's channels at
+ * x + j * image_stride, each [d x h x w]): row (c, t, a, b) holds, image after image, the input element each
+ * output position reads through kernel tap (t, a, b) of channel c. A 2-d convolution is the case d = kd = od
+ * = 1 (one slice, read at depth 0). */
 static void FN(im2col)(T *cols, const T *x, int64_t count, int64_t image_stride, const tn_conv_geom *g,
                        int64_t chans) {
-  int64_t kk = g->kh * g->kw, rows = chans * kk, len = g->oh * g->ow, sw = g->sw;
+  int64_t kk = g->kd * g->kh * g->kw, khw = g->kh * g->kw, rows = chans * kk, plane = g->oh * g->ow;
+  int64_t len = g->od * plane, in_plane = g->h * g->w, sw = g->sw;
   int threads = tn_nn_threads(rows * len * count, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
-    int64_t c = r / kk, a = (r % kk) / g->kw, b = r % g->kw;
+    int64_t c = r / kk, t = (r % kk) / khw, a = (r % khw) / g->kw, b = r % g->kw;
     /* the output columns whose input column lies inside: ow in [lo, hi) */
     int64_t col0 = b * g->dw - g->pl;
     int64_t lo = col0 >= 0 ? 0 : (-col0 + sw - 1) / sw;
     int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + sw - 1) / sw;
     if (hi > g->ow) hi = g->ow;
     if (lo > hi) lo = hi;
-    for (int64_t img = 0; img < count; img++) {
-      const T *plane = x + img * image_stride + c * g->h * g->w;
-      T *d = cols + (r * count + img) * len;
-      for (int64_t oh = 0; oh < g->oh; oh++) {
-        int64_t ih = oh * g->sh - g->pt + a * g->dh;
-        T *dr = d + oh * g->ow;
-        if (ih < 0 || ih >= g->h) {
-          for (int64_t ow = 0; ow < g->ow; ow++) dr[ow] = 0;
+    for (int64_t img = 0; img < count; img++)
+      for (int64_t od = 0; od < g->od; od++) {
+        int64_t id = od * g->sd - g->pf + t * g->dd;
+        T *d = cols + (r * count + img) * len + od * plane;
+        if (id < 0 || id >= g->d) {
+          for (int64_t p = 0; p < plane; p++) d[p] = 0;
           continue;
         }
-        const T *sr = plane + ih * g->w;
-        for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
-        if (sw == 1)
-          for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow + col0];
-        else
-          for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow * sw + col0];
-        for (int64_t ow = hi; ow < g->ow; ow++) dr[ow] = 0;
+        const T *slice = x + img * image_stride + (c * g->d + id) * in_plane;
+        for (int64_t oh = 0; oh < g->oh; oh++) {
+          int64_t ih = oh * g->sh - g->pt + a * g->dh;
+          T *dr = d + oh * g->ow;
+          if (ih < 0 || ih >= g->h) {
+            for (int64_t ow = 0; ow < g->ow; ow++) dr[ow] = 0;
+            continue;
+          }
+          const T *sr = slice + ih * g->w;
+          for (int64_t ow = 0; ow < lo; ow++) dr[ow] = 0;
+          if (sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow + col0];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow] = sr[ow * sw + col0];
+          for (int64_t ow = hi; ow < g->ow; ow++) dr[ow] = 0;
+        }
       }
-    }
   }
 }
 
-/* x [c_in_g x h x w] += the patches of cols [c_in_g*kh*kw x ld] (the adjoint of im2col); channels in parallel. */
+/* x [c_in_g x d x h x w] += the patches of cols [c_in_g*kd*kh*kw x ld] (the adjoint of im2col); channels in
+ * parallel. */
 static void FN(col2im)(T *x, const T *cols, int64_t ld, const tn_conv_geom *g, int64_t chans) {
-  int64_t kk = g->kh * g->kw, len = g->oh * g->ow;
-  int threads = tn_nn_threads(chans * kk * len, 1 << 15);
+  int64_t kk = g->kd * g->kh * g->kw, khw = g->kh * g->kw, plane = g->oh * g->ow, in_plane = g->h * g->w;
+  int threads = tn_nn_threads(chans * kk * g->od * plane, 1 << 15);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t c = 0; c < chans; c++) {
-    T *plane = x + c * g->h * g->w;
     for (int64_t r = c * kk; r < (c + 1) * kk; r++) {
-      int64_t a = (r % kk) / g->kw, b = r % g->kw;
-      const T *s = cols + r * ld;
+      int64_t t = (r % kk) / khw, a = (r % khw) / g->kw, b = r % g->kw;
       int64_t col0 = b * g->dw - g->pl;
       int64_t lo = col0 >= 0 ? 0 : (-col0 + g->sw - 1) / g->sw;
       int64_t hi = g->w - col0 <= 0 ? 0 : (g->w - col0 + g->sw - 1) / g->sw;
       if (hi > g->ow) hi = g->ow;
-      for (int64_t oh = 0; oh < g->oh; oh++) {
-        int64_t ih = oh * g->sh - g->pt + a * g->dh;
-        if (ih < 0 || ih >= g->h) continue;
-        T *dr = plane + ih * g->w;
-        const T *sr = s + oh * g->ow;
-        for (int64_t ow = lo; ow < hi; ow++) dr[ow * g->sw + col0] += sr[ow];
+      for (int64_t od = 0; od < g->od; od++) {
+        int64_t id = od * g->sd - g->pf + t * g->dd;
+        if (id < 0 || id >= g->d) continue;
+        T *slice = x + (c * g->d + id) * in_plane;
+        const T *s = cols + r * ld + od * plane;
+        for (int64_t oh = 0; oh < g->oh; oh++) {
+          int64_t ih = oh * g->sh - g->pt + a * g->dh;
+          if (ih < 0 || ih >= g->h) continue;
+          T *dr = slice + ih * g->w;
+          const T *sr = s + oh * g->ow;
+          for (int64_t ow = lo; ow < hi; ow++) dr[ow * g->sw + col0] += sr[ow];
+        }
       }
     }
   }
@@ -453,10 +466,11 @@ static void FN(regroup)(T *gemm, const T *tensor_in, T *tensor_out, int64_t coun
 }
 
 static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
-  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
-  T *cols = tn_nn_scratch("conv2d", (int64_t)sizeof(T) * K * ld);
-  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kd * g->kh * g->kw;
+  int64_t len = g->od * g->oh * g->ow, in_vol = g->d * g->h * g->w;
+  int64_t chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv", (int64_t)sizeof(T) * cout_g * ld) : NULL;
   if (!cols || (chunk > 1 && !tmp)) {
     tn_nn_scratch_free(cols);
     return -1;
@@ -464,7 +478,7 @@ static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const
   for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
     int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * g->h * g->w, count, g->c_in * g->h * g->w, g, cin_g);
+      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * in_vol, count, g->c_in * in_vol, g, cin_g);
       T *o = out + (i0 * g->c_out + grp * cout_g) * len;
       T *dst = count > 1 ? tmp : o; /* one image: straight into the output */
       GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)cout_g, (int)cl, (int)K, 1, w + grp * cout_g * K, (int)K,
@@ -484,15 +498,16 @@ static int FN(gemm_forward)(T *out, const T *x, const T *w, const T *bias, const
 }
 
 static int FN(gemm_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
-  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
-  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * ld);
-  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kd * g->kh * g->kw;
+  int64_t len = g->od * g->oh * g->ow, in_vol = g->d * g->h * g->w;
+  int64_t chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv_backward", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
   if (!cols || (chunk > 1 && !tmp)) {
     tn_nn_scratch_free(cols);
     return -1;
   }
-  memset(grad_x, 0, sizeof(T) * (size_t)(g->n * g->c_in * g->h * g->w));
+  memset(grad_x, 0, sizeof(T) * (size_t)(g->n * g->c_in * in_vol));
   for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
     int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
@@ -501,7 +516,7 @@ static int FN(gemm_backward_input)(T *grad_x, const T *grad_out, const T *w, con
       GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)cl, (int)cout_g, 1, w + grp * cout_g * K, (int)K,
            count > 1 ? tmp : go, (int)cl, 0, cols, (int)cl);
       for (int64_t j = 0; j < count; j++)
-        FN(col2im)(grad_x + ((i0 + j) * g->c_in + grp * cin_g) * g->h * g->w, cols + j * len, cl, g, cin_g);
+        FN(col2im)(grad_x + ((i0 + j) * g->c_in + grp * cin_g) * in_vol, cols + j * len, cl, g, cin_g);
     }
   }
   tn_nn_scratch_free(tmp);
@@ -510,10 +525,11 @@ static int FN(gemm_backward_input)(T *grad_x, const T *grad_out, const T *w, con
 }
 
 static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, const tn_conv_geom *g) {
-  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kh * g->kw;
-  int64_t len = g->oh * g->ow, chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
-  T *cols = tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * K * ld);
-  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv2d_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
+  int64_t cin_g = g->c_in / g->groups, cout_g = g->c_out / g->groups, K = cin_g * g->kd * g->kh * g->kw;
+  int64_t len = g->od * g->oh * g->ow, in_vol = g->d * g->h * g->w;
+  int64_t chunk = FN(gemm_chunk)(g->n, K, len), ld = chunk * len;
+  T *cols = tn_nn_scratch("conv_backward", (int64_t)sizeof(T) * K * ld);
+  T *tmp = cols && chunk > 1 ? tn_nn_scratch("conv_backward", (int64_t)sizeof(T) * cout_g * ld) : NULL;
   if (!cols || (chunk > 1 && !tmp)) {
     tn_nn_scratch_free(cols);
     return -1;
@@ -522,7 +538,7 @@ static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, co
   for (int64_t i0 = 0; i0 < g->n; i0 += chunk) {
     int64_t count = g->n - i0 < chunk ? g->n - i0 : chunk, cl = count * len;
     for (int64_t grp = 0; grp < g->groups; grp++) {
-      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * g->h * g->w, count, g->c_in * g->h * g->w, g, cin_g);
+      FN(im2col)(cols, x + (i0 * g->c_in + grp * cin_g) * in_vol, count, g->c_in * in_vol, g, cin_g);
       const T *go = grad_out + (i0 * g->c_out + grp * cout_g) * len;
       if (count > 1) FN(regroup)(tmp, go, NULL, count, cout_g, g->c_out, len, 1);
       GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)cout_g, (int)K, (int)cl, 1, count > 1 ? tmp : go, (int)cl,
@@ -536,7 +552,7 @@ static int FN(gemm_backward_weight)(T *grad_w, const T *grad_out, const T *x, co
 
 /* grad_b[c] = the sum of grad_out over images and positions of channel c */
 static void FN(bias_grad)(T *grad_b, const T *grad_out, const tn_conv_geom *g) {
-  int64_t len = g->oh * g->ow;
+  int64_t len = g->od * g->oh * g->ow;
   int threads = tn_nn_threads(g->n * g->c_out * len, 1 << 16);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t c = 0; c < g->c_out; c++) {
@@ -556,21 +572,21 @@ static void FN(bias_grad)(T *grad_b, const T *grad_out, const tn_conv_geom *g) {
 
 static int FN(conv_forward)(T *out, const T *x, const T *w, const T *bias, const tn_conv_geom *g) {
   direct_plan p;
-  if (direct_forward_plan(&p, g, VL)) return FN(direct_conv)(out, x, w, bias, &p, 0, "conv2d");
+  if (direct_forward_plan(&p, g, VL)) return FN(direct_conv)(out, x, w, bias, &p, 0, "conv");
   return FN(gemm_forward)(out, x, w, bias, g);
 }
 
 static int FN(conv_backward_input)(T *grad_x, const T *grad_out, const T *w, const tn_conv_geom *g) {
   direct_plan p;
   if (direct_backward_input_plan(&p, g, VL))
-    return FN(direct_conv)(grad_x, grad_out, w, NULL, &p, 1, "conv2d_backward");
+    return FN(direct_conv)(grad_x, grad_out, w, NULL, &p, 1, "conv_backward");
   return FN(gemm_backward_input)(grad_x, grad_out, w, g);
 }
 
 static int FN(conv_backward_weight)(T *grad_w, T *grad_b, const T *grad_out, const T *x, const tn_conv_geom *g) {
   direct_plan p;
   if (grad_w && direct_forward_plan(&p, g, VL))
-    return FN(direct_wgrad)(grad_w, grad_b, grad_out, x, &p, "conv2d_backward");
+    return FN(direct_wgrad)(grad_w, grad_b, grad_out, x, &p, "conv_backward");
   if (grad_b) FN(bias_grad)(grad_b, grad_out, g);
   return grad_w ? FN(gemm_backward_weight)(grad_w, grad_out, x, g) : 0;
 }

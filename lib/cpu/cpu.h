@@ -39,6 +39,8 @@ int tn_cpu_uniform(tn_tensor *t, double low, double high, tn_generator *g);
 int tn_cpu_normal(tn_tensor *t, double mean, double std, tn_generator *g);
 int tn_cpu_randint(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
 int tn_cpu_bernoulli(tn_tensor *t, double p, const tn_tensor *p_tensor, tn_generator *g);
+int tn_cpu_poisson(tn_tensor *t, const tn_tensor *rates, tn_generator *g);
+int tn_cpu_binomial(tn_tensor *t, const tn_tensor *count, const tn_tensor *prob, tn_generator *g);
 
 /* reductions (reduce.c, cumulative.c) */
 int tn_cpu_reduce(int kernel, tn_tensor *out0, tn_tensor *out1, const tn_tensor *x, uint32_t reduced, double p);
@@ -60,6 +62,12 @@ int tn_cpu_lu_solve(tn_tensor *x, const tn_tensor *lu, const tn_tensor *pivots, 
 int tn_cpu_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b, int upper, int unit);
 int tn_cpu_lstsq(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
                  double rcond, tn_linalg_status *st);
+int tn_cpu_geqrf(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a);
+int tn_cpu_orgqr(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau);
+int tn_cpu_ormqr(tn_tensor *x, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left, int transpose);
+int tn_cpu_ldl_factor(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st);
+int tn_cpu_ldl_solve(tn_tensor *x, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                     tn_linalg_status *st);
 
 /* cblas_sgemm and cblas_dgemm with the same arguments (order and transposes as CBLAS's enum values), split
  * across the library's threads. Kernels that need a matrix product call these rather than BLAS itself, whose
@@ -102,20 +110,20 @@ int tn_cpu_flip(tn_tensor *out, const tn_tensor *x, uint32_t dims);
 int tn_cpu_triangle(tn_tensor *out, const tn_tensor *x, int64_t k, int upper);
 
 /* nn kernels (conv.c, pool.c, softmax.c, loss.c, norm.c, embedding.c) */
-int tn_cpu_conv2d(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
-int tn_cpu_conv2d_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w,
-                                 const tn_conv_geom *g);
-int tn_cpu_conv2d_backward_weight(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
-                                  const tn_conv_geom *g);
-int tn_cpu_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
-int tn_cpu_max_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
-                               const tn_pool_geom *g, int64_t base);
-int tn_cpu_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
-int tn_cpu_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
-int tn_cpu_adaptive_avg_pool2d(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
-int tn_cpu_adaptive_avg_pool2d_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
-int tn_cpu_adaptive_max_pool2d(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
-                               int64_t base);
+int tn_cpu_conv(tn_tensor *out, const tn_tensor *x, const tn_tensor *w, const tn_tensor *bias, const tn_conv_geom *g);
+int tn_cpu_conv_backward_input(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *w,
+                               const tn_conv_geom *g);
+int tn_cpu_conv_backward_weight(tn_tensor *grad_w, tn_tensor *grad_b, const tn_tensor *grad_out, const tn_tensor *x,
+                                const tn_conv_geom *g);
+int tn_cpu_max_pool(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g, int64_t base);
+int tn_cpu_max_pool_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *indices,
+                             const tn_pool_geom *g, int64_t base);
+int tn_cpu_avg_pool(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+int tn_cpu_avg_pool_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+int tn_cpu_adaptive_avg_pool(tn_tensor *out, const tn_tensor *x, const tn_pool_geom *g);
+int tn_cpu_adaptive_avg_pool_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_pool_geom *g);
+int tn_cpu_adaptive_max_pool(tn_tensor *out, tn_tensor *indices, const tn_tensor *x, const tn_pool_geom *g,
+                             int64_t base);
 int tn_cpu_softmax(tn_tensor *out, const tn_tensor *x, int64_t outer, int64_t dim, int64_t inner, int log);
 int tn_cpu_softmax_backward(tn_tensor *grad_x, const tn_tensor *grad_out, const tn_tensor *out, int64_t outer,
                             int64_t dim, int64_t inner, int log);

@@ -1,6 +1,8 @@
 /* linalg.c: CPU factorisations through LAPACK (OpenBLAS's): inv, solve, det/slogdet, cholesky, qr, svd, eigh,
- * lu_factor, lu_solve, solve_triangular (BLAS's trsm), lstsq, batched over the leading dims, for float32 and float64. The per-type code is linalg_real.h, included once per
- * type; this file dispatches on the dtype (the entry points in lib/ops/linalg.c admit only those two). */
+ * lu_factor, lu_solve, solve_triangular (BLAS's trsm), lstsq, geqrf, orgqr, ormqr, ldl_factor (sytrf) and
+ * ldl_solve (sytrs), batched over the leading dims, for float32 and float64. The per-type code is
+ * linalg_real.h, included once per type; this file dispatches on the dtype (the entry points in
+ * lib/ops/linalg.c admit only those two). */
 #include "cpu.h"
 
 #include <cblas.h>
@@ -14,6 +16,22 @@ static int64_t batch_count(const tn_tensor *t) {
   int64_t count = 1;
   for (int d = 0; d < t->ndim - 2; d++) count *= t->sizes[d];
   return count;
+}
+
+/* The pivots of sytrf for a lower triangle as sytrs follows them: p > 0, a 1 x 1 block whose row was swapped
+ * with row p, or an equal pair of negative p at j and j + 1, a 2 x 2 block. 0, or the position (1-based) of
+ * the first pivot that is neither, which sytrs would follow out of the matrix. */
+static int64_t bad_ldl_pivot(const int32_t *pv, int64_t stride, int64_t n) {
+  for (int64_t j = 0; j < n; j++) {
+    int64_t p = pv[j * stride];
+    if (p > 0 && p <= n) continue;
+    if (p < 0 && -p <= n && j + 1 < n && pv[(j + 1) * stride] == p) {
+      j++;
+      continue;
+    }
+    return j + 1;
+  }
+  return 0;
 }
 
 #define REAL float
@@ -99,6 +117,23 @@ int tn_cpu_solve_triangular(tn_tensor *x, const tn_tensor *a, const tn_tensor *b
 int tn_cpu_lstsq(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tensor *a, const tn_tensor *b, int driver,
                  double rcond, tn_linalg_status *st) {
   RUN(lstsq, a, x, rank, s, a, b, driver, rcond, st);
+}
+
+int tn_cpu_geqrf(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a) { RUN(geqrf, a, qr, tau, a); }
+
+int tn_cpu_orgqr(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau) { RUN(orgqr, q, q, a, tau); }
+
+int tn_cpu_ormqr(tn_tensor *x, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left, int transpose) {
+  RUN(ormqr, x, x, a, tau, c, left, transpose);
+}
+
+int tn_cpu_ldl_factor(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st) {
+  RUN(ldl_factor, a, ld, pivots, a, st);
+}
+
+int tn_cpu_ldl_solve(tn_tensor *x, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                     tn_linalg_status *st) {
+  RUN(ldl_solve, ld, x, ld, pivots, b, st);
 }
 
 /* Row swaps to a permutation; no arithmetic, so one function for every dtype. */

@@ -34,6 +34,13 @@ void LAPACK(gelsd_)(const blasint *m, const blasint *n, const blasint *nrhs, REA
 void LAPACK(gelss_)(const blasint *m, const blasint *n, const blasint *nrhs, REAL *a, const blasint *lda, REAL *b,
                     const blasint *ldb, REAL *s, const REAL *rcond, blasint *rank, REAL *work, const blasint *lwork,
                     blasint *info);
+void LAPACK(ormqr_)(const char *side, const char *trans, const blasint *m, const blasint *n, const blasint *k,
+                    const REAL *a, const blasint *lda, const REAL *tau, REAL *c, const blasint *ldc, REAL *work,
+                    const blasint *lwork, blasint *info, size_t side_len, size_t trans_len);
+void LAPACK(sytrf_)(const char *uplo, const blasint *n, REAL *a, const blasint *lda, blasint *ipiv, REAL *work,
+                    const blasint *lwork, blasint *info, size_t uplo_len);
+void LAPACK(sytrs_)(const char *uplo, const blasint *n, const blasint *nrhs, const REAL *a, const blasint *lda,
+                    const blasint *ipiv, REAL *b, const blasint *ldb, blasint *info, size_t uplo_len);
 void LAPACK(syevd_)(const char *jobz, const char *uplo, const blasint *n, REAL *a, const blasint *lda, REAL *w,
                     REAL *work, const blasint *lwork, blasint *iwork, const blasint *liwork, blasint *info,
                     size_t jobz_len, size_t uplo_len);
@@ -399,4 +406,134 @@ static int FN(lstsq)(tn_tensor *x, tn_tensor *rank, tn_tensor *s, const tn_tenso
   free(w);
   free(iwork);
   return result;
+}
+
+/* ---- Householder products and LDL^T ---- */
+
+/* dst[0..k) = vector i of the batch of t ([*, k], any strides) */
+static void FN(load_vector)(REAL *dst, const tn_tensor *t, int64_t i, int64_t k) {
+  int nb = t->ndim - 1;
+  const REAL *src = (const REAL *)t->storage->data + tn_cpu_batch_offset(t, nb, i);
+  for (int64_t j = 0; j < k; j++) dst[j] = src[j * t->strides[nb]];
+}
+
+/* qr [*, m, n] and tau [*, k]: geqrf in the result. */
+static int FN(geqrf)(tn_tensor *qr, tn_tensor *tau, const tn_tensor *a) {
+  int nd = a->ndim;
+  blasint m = (blasint)a->sizes[nd - 2], n = (blasint)a->sizes[nd - 1], ld = FN(ld_of)(qr), info = 0, lwork = -1;
+  int64_t count = batch_count(a);
+  REAL query = 0;
+  LAPACK(geqrf_)(&m, &n, NULL, &ld, NULL, &query, &lwork, &info);
+  lwork = FN(lwork_of)(query);
+  REAL *work = malloc(sizeof(REAL) * (size_t)lwork);
+  if (!work) return tn_error("geqrf: out of memory for LAPACK's workspace");
+  for (int64_t i = 0; i < count; i++) {
+    REAL *o = FN(matrix_at)(qr, i).p;
+    FN(load)(o, ld, FN(matrix_at)(a, i), m, n);
+    LAPACK(geqrf_)(&m, &n, o, &ld, FN(vector_at)(tau, i), work, &lwork, &info);
+  }
+  free(work);
+  return 0;
+}
+
+/* q [*, m, n] = the first n columns of the product of the k reflectors of a and tau (orgqr in the result). */
+static int FN(orgqr)(tn_tensor *q, const tn_tensor *a, const tn_tensor *tau) {
+  int nd = a->ndim;
+  blasint m = (blasint)a->sizes[nd - 2], n = (blasint)a->sizes[nd - 1], k = (blasint)tau->sizes[nd - 2];
+  blasint ld = FN(ld_of)(q), info = 0, lwork = -1;
+  int64_t count = batch_count(q);
+  REAL query = 0;
+  LAPACK(orgqr_)(&m, &n, &k, NULL, &ld, NULL, &query, &lwork, &info);
+  lwork = FN(lwork_of)(query);
+  REAL *w = malloc(sizeof(REAL) * ((size_t)lwork + (size_t)max1(k)));
+  if (!w) return tn_error("linalg.householder_product: out of memory for LAPACK's workspace");
+  REAL *t = w + lwork;
+  for (int64_t i = 0; i < count; i++) {
+    REAL *o = FN(matrix_at)(q, i).p;
+    FN(load)(o, ld, FN(matrix_at)(a, i), m, n);
+    FN(load_vector)(t, tau, i, k);
+    LAPACK(orgqr_)(&m, &n, &k, o, &ld, t, w, &lwork, &info);
+  }
+  free(w);
+  return 0;
+}
+
+/* x [*, m, n] = op(Q) c or c op(Q) (ormqr in the result), Q of the first k reflectors of a and tau: they are
+ * copied column-major (mq x k) first, as a may have any strides. */
+static int FN(ormqr)(tn_tensor *x, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left,
+                     int transpose) {
+  int nd = x->ndim;
+  blasint m = (blasint)x->sizes[nd - 2], n = (blasint)x->sizes[nd - 1], k = (blasint)tau->sizes[nd - 2];
+  blasint mq = left ? m : n, lda = mq > 1 ? mq : 1, ldx = FN(ld_of)(x), info = 0, lwork = -1;
+  const char *side = left ? "L" : "R", *trans = transpose ? "T" : "N";
+  int64_t count = batch_count(x);
+  REAL query = 0;
+  bool empty = m == 0 || n == 0 || k == 0; /* Q is the identity, or nothing to multiply */
+  if (!empty) LAPACK(ormqr_)(side, trans, &m, &n, &k, NULL, &lda, NULL, NULL, &ldx, &query, &lwork, &info, 1, 1);
+  lwork = FN(lwork_of)(query);
+  REAL *w = malloc(sizeof(REAL) * ((size_t)lwork + (size_t)lda * (size_t)k + (size_t)max1(k)));
+  if (!w) return tn_error("ormqr: out of memory for LAPACK's workspace");
+  REAL *v = w + lwork, *t = v + (size_t)lda * (size_t)k;
+  for (int64_t i = 0; i < count; i++) {
+    REAL *o = FN(matrix_at)(x, i).p;
+    FN(load)(o, ldx, FN(matrix_at)(c, i), m, n);
+    if (empty) continue;
+    FN(load)(v, lda, FN(matrix_at)(a, i), mq, k);
+    FN(load_vector)(t, tau, i, k);
+    LAPACK(ormqr_)(side, trans, &m, &n, &k, v, &lda, t, o, &ldx, w, &lwork, &info, 1, 1);
+  }
+  free(w);
+  return 0;
+}
+
+/* ld [*, n, n] and pivots (int32 [*, n], contiguous): sytrf of the lower triangle, the upper one zeroed. */
+static int FN(ldl_factor)(tn_tensor *ld, tn_tensor *pivots, const tn_tensor *a, tn_linalg_status *st) {
+  blasint n = (blasint)a->sizes[a->ndim - 1], lda = FN(ld_of)(ld), info = 0, lwork = -1;
+  int64_t count = batch_count(a);
+  REAL query = 0;
+  LAPACK(sytrf_)("L", &n, NULL, &lda, NULL, &query, &lwork, &info, 1);
+  lwork = FN(lwork_of)(query);
+  REAL *work = malloc(sizeof(REAL) * (size_t)lwork);
+  blasint *ipiv = malloc(sizeof(blasint) * (size_t)max1(n));
+  int rc = work && ipiv ? 0 : tn_error("linalg.ldl_factor: out of memory for LAPACK's workspace");
+  int32_t *pv = (int32_t *)tn_base(pivots);
+  for (int64_t i = 0; i < count && rc == 0; i++) {
+    REAL *o = FN(matrix_at)(ld, i).p;
+    FN(load)(o, lda, FN(matrix_at)(a, i), n, n);
+    LAPACK(sytrf_)("L", &n, o, &lda, ipiv, work, &lwork, &info, 1);
+    for (blasint j = 0; j < n; j++) pv[i * n + j] = (int32_t)ipiv[j];
+    for (blasint j = 1; j < n; j++)
+      for (blasint r = 0; r < j; r++) o[r + j * lda] = 0;
+    if (info > 0) FN(fail)(st, i, info); /* D has a zero block; the factorisation is complete */
+  }
+  free(work);
+  free(ipiv);
+  return rc;
+}
+
+/* x [*, n, k] = A^-1 b (sytrs) for A = L D L^T given by ld and pivots, after checking the pivots. */
+static int FN(ldl_solve)(tn_tensor *x, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b,
+                         tn_linalg_status *st) {
+  int nd = ld->ndim;
+  blasint n = (blasint)ld->sizes[nd - 1], k = (blasint)x->sizes[nd - 1], ldx = FN(ld_of)(x), lda = n, info = 0;
+  int64_t count = batch_count(x), ps = pivots->strides[nd - 2];
+  REAL *w = malloc(sizeof(REAL) * (size_t)n * (size_t)n);
+  blasint *ipiv = malloc(sizeof(blasint) * (size_t)n);
+  int rc = w && ipiv ? 0 : tn_error("linalg.ldl_solve: out of memory for LAPACK's workspace");
+  for (int64_t i = 0; i < count && rc == 0; i++) {
+    const int32_t *pv = (const int32_t *)pivots->storage->data + tn_cpu_batch_offset(pivots, nd - 2, i);
+    int64_t bad = bad_ldl_pivot(pv, ps, n);
+    if (bad) {
+      FN(fail)(st, i, (blasint)bad);
+      break;
+    }
+    for (blasint j = 0; j < n; j++) ipiv[j] = pv[j * ps];
+    REAL *o = FN(matrix_at)(x, i).p;
+    FN(load)(w, lda, FN(matrix_at)(ld, i), n, n);
+    FN(load)(o, ldx, FN(matrix_at)(b, i), n, k);
+    LAPACK(sytrs_)("L", &n, &k, w, &lda, ipiv, o, &ldx, &info, 1);
+  }
+  free(w);
+  free(ipiv);
+  return rc;
 }

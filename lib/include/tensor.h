@@ -152,6 +152,9 @@ enum {
   TN_TRUNC, TN_FRAC, TN_RECIPROCAL, TN_SQUARE, TN_CLAMP, TN_POW_SCALAR, TN_BITWISE_NOT,
   TN_LOGICAL_NOT, TN_ISNAN, TN_ISINF, TN_ISFINITE, TN_SIGNBIT,
   TN_ASINH, TN_ACOSH, TN_ATANH, TN_LGAMMA, TN_DIGAMMA, TN_POLYGAMMA, TN_ERFINV, TN_I0, TN_I1, TN_SINC,
+  TN_NDTR, TN_NDTRI, TN_LOG_NDTR, TN_ERFCX, TN_I0E, TN_I1E, TN_ENTR, TN_BESSEL_J0, TN_BESSEL_J1, TN_BESSEL_Y0,
+  TN_BESSEL_Y1, TN_MODIFIED_BESSEL_K0, TN_MODIFIED_BESSEL_K1, TN_SCALED_MODIFIED_BESSEL_K0,
+  TN_SCALED_MODIFIED_BESSEL_K1, TN_SPHERICAL_BESSEL_J0, TN_AIRY_AI,
   TN_NUM_UNARY_OPS
 };
 enum {
@@ -161,6 +164,10 @@ enum {
   TN_LEAKY_RELU_BACKWARD, TN_ELU_BACKWARD, TN_SOFTPLUS_BACKWARD,
   TN_EQ, TN_NE, TN_LT, TN_LE, TN_GT, TN_GE, TN_LOGICAL_AND, TN_LOGICAL_OR, TN_LOGICAL_XOR,
   TN_FMAX, TN_FMIN, TN_NEXTAFTER, TN_GCD, TN_LCM, TN_BITWISE_LEFT_SHIFT, TN_BITWISE_RIGHT_SHIFT,
+  TN_XLOG1PY, TN_ZETA, TN_IGAMMA, TN_IGAMMAC, TN_CHEBYSHEV_POLYNOMIAL_T, TN_CHEBYSHEV_POLYNOMIAL_U,
+  TN_CHEBYSHEV_POLYNOMIAL_V, TN_CHEBYSHEV_POLYNOMIAL_W, TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_T,
+  TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_U, TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_V, TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_W,
+  TN_HERMITE_POLYNOMIAL_H, TN_HERMITE_POLYNOMIAL_HE, TN_LAGUERRE_POLYNOMIAL_L, TN_LEGENDRE_POLYNOMIAL_P,
   TN_NUM_BINARY_OPS
 };
 enum { TN_LERP, TN_ADDCMUL, TN_ADDCDIV, TN_WHERE, TN_NUM_TERNARY_OPS };
@@ -221,6 +228,10 @@ int tn_normal_(tn_tensor *t, double mean, double std, tn_generator *g);
 int tn_randint_(tn_tensor *t, int64_t low, int64_t high, tn_generator *g);
 int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g);
 int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g);
+/* Poisson counts of the rates (finite, >= 0), binomial counts of count trials (integers >= 0) of probability prob
+ * (in [0, 1]); the parameters broadcast to t (floating). A counter per element: see lib/random_draw.h. */
+int tn_poisson_(tn_tensor *t, const tn_tensor *rates, tn_generator *g);
+int tn_binomial_(tn_tensor *t, const tn_tensor *count, const tn_tensor *prob, tn_generator *g);
 tn_tensor *tn_randperm(int64_t n, int64_t base, int dtype, tn_generator *g);
 
 /* ---- linear algebra: matrix products (lib/ops/blas.c) ----
@@ -305,6 +316,25 @@ int tn_linalg_inv_ex(const tn_tensor *a, tn_tensor **inverse, tn_tensor **info);
 int tn_linalg_cholesky_ex(const tn_tensor *a, int upper, tn_tensor **l, tn_tensor **info);
 int tn_linalg_solve_ex(const tn_tensor *a, const tn_tensor *b, int left, tn_tensor **x, tn_tensor **info);
 
+/* ---- linear algebra: Householder reflectors and LDL^T (lib/ops/linalg.c) ----
+ * Same conventions as above. geqrf: a [*, m, n] -> *qr [*, m, n] (R on and above the diagonal, the Householder
+ * vectors below it, their leading 1 implied) and *tau [*, min(m, n)], LAPACK's compact QR.
+ * householder_product: the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i from column i
+ * of a [*, m, n] (m >= n) and tau [*, k] (k <= n; a's batch shape, no broadcasting), as LAPACK's orgqr.
+ * ormqr: Q C (left) or C Q, with Q^T for transpose, Q = H_1 ... H_k of a [*, mq, >= k] and tau [*, k], C
+ * [*, m, n] (mq = m for left, else n; one batch shape), without forming Q. ldl_factor: the Bunch-Kaufman
+ * A = L D L^T of the lower triangle of a [*, n, n] (sytrf): *ld [*, n, n] (L's strict lower triangle, D's 1 x 1
+ * and 2 x 2 blocks on and next to the diagonal, zeros above) and *pivots int32 [*, n] exactly as LAPACK's
+ * (1-based; an equal pair of negatives marks a 2 x 2 block); info as for lu_factor (NULL: a zero block of D is
+ * an error). ldl_solve: X of A X = B for A given by ld and pivots [*, n] (ldl_factor's, checked), B [*, n, k]
+ * with broadcast batch dims. */
+int tn_linalg_geqrf(const tn_tensor *a, tn_tensor **qr, tn_tensor **tau);
+tn_tensor *tn_linalg_householder_product(tn_tensor *out, const tn_tensor *a, const tn_tensor *tau);
+tn_tensor *tn_linalg_ormqr(tn_tensor *out, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left,
+                           int transpose);
+int tn_linalg_ldl_factor(const tn_tensor *a, tn_tensor **ld, tn_tensor **pivots, tn_tensor **info);
+tn_tensor *tn_linalg_ldl_solve(tn_tensor *out, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b);
+
 /* ---- indexing (lib/ops/index.c) ----
  * Index tensors are int64 (int32 is accepted). `base` is the number of the first position: 1 from Lua, 0 for
  * 0-based callers; indices are read and written offset by it, and errors report them as given. Every index is
@@ -381,22 +411,24 @@ tn_tensor *tn_repeat_interleave_index(const tn_tensor *repeats, int64_t base);
 
 /* ---- nn kernels (lib/ops/conv.c pool.c softmax.c loss.c norm.c nn.c) ----
  * The forward and backward computations of the nn layers and losses, on float32 and float64 tensors (input
- * and weights of one dtype). nsp is the number of spatial dims: 1 (conv1d, max_pool1d, ...) or 2. Inputs
- * are batched, [N x C x W] or [N x C x H x W]; pooling also takes unbatched [C x W] / [C x H x W]. Sizes,
- * strides and dilations are arrays of nsp values (H first); padding arrays of a convolution hold 2*nsp values,
- * the padding before and after the data of each spatial dim. Index tensors (saved argmax positions, class
- * targets, embedding ids) are int64 counting from `base` (1 from Lua); argmax positions index the flattened
- * plane of the input (h * W + w + base). Backward functions take the gradient of the output and return or
- * fill the gradients wanted: pointers to receive them may be NULL, and receive new tensors otherwise. */
+ * and weights of one dtype). nsp is the number of spatial dims: 1 (conv1d, max_pool1d, ...), 2 or 3. Inputs
+ * are batched, [N x C x W], [N x C x H x W] or [N x C x D x H x W]; pooling also takes unbatched [C x W] /
+ * [C x H x W] / [C x D x H x W]. Sizes, strides and dilations are arrays of nsp values (D, then H, first);
+ * padding arrays of a convolution hold 2*nsp values, the padding before and after the data of each spatial dim.
+ * Index tensors (saved argmax positions, class targets, embedding ids) are int64 counting from `base` (1 from
+ * Lua); argmax positions index the flattened plane (volume) of the input (h * W + w + base; 3-d:
+ * (d * H + h) * W + w + base). Backward functions take the gradient of the output and return or fill the
+ * gradients wanted: pointers to receive them may be NULL, and receive new tensors otherwise. */
 enum { TN_REDUCTION_NONE = 0, TN_REDUCTION_MEAN = 1, TN_REDUCTION_SUM = 2 };
 
-/* convolution: input [N x C_in x (H x) W], weight [C_out x C_in/groups x (kH x) kW], bias [C_out] or NULL */
+/* convolution: input [N x C_in x (D x) (H x) W], weight [C_out x C_in/groups x (kD x) (kH x) kW], bias [C_out]
+ * or NULL */
 tn_tensor *tn_conv(tn_tensor *out, const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias, int nsp,
                    const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups);
 int tn_conv_backward(const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *weight, int nsp,
                      const int64_t *stride, const int64_t *padding, const int64_t *dilation, int64_t groups,
                      tn_tensor **grad_input, tn_tensor **grad_weight, tn_tensor **grad_bias);
-/* transposed convolution: weight [C_in x C_out/groups x (kH x) kW]; padding: nsp values (both sides) */
+/* transposed convolution: weight [C_in x C_out/groups x (kD x) (kH x) kW]; padding: nsp values (both sides) */
 tn_tensor *tn_conv_transpose(tn_tensor *out, const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias,
                              int nsp, const int64_t *stride, const int64_t *padding, const int64_t *output_padding,
                              const int64_t *dilation, int64_t groups);

@@ -1,14 +1,15 @@
-/* conv.c: the convolution entry points: conv1d/conv2d and their transposed forms, forward and backward.
+/* conv.c: the convolution entry points: conv1d/2d/3d and their transposed forms, forward and backward.
  * They check shapes, dtypes and options, work out the geometry (tn_conv_geom) and the output size, and run
  * the backend's three kernels: a transposed convolution's forward is the gradient of the input of the
  * convolution it transposes, and its input gradient is that convolution's forward. */
 #include "nn_ops.h"
 
 static const char *conv_name(int nsp, int transposed, int backward) {
-  static const char *const names[2][2][2] = {
+  static const char *const names[3][2][2] = {
       {{"conv1d", "conv1d_backward"}, {"conv_transpose1d", "conv_transpose1d_backward"}},
-      {{"conv2d", "conv2d_backward"}, {"conv_transpose2d", "conv_transpose2d_backward"}}};
-  return names[nsp == 2][transposed != 0][backward != 0];
+      {{"conv2d", "conv2d_backward"}, {"conv_transpose2d", "conv_transpose2d_backward"}},
+      {{"conv3d", "conv3d_backward"}, {"conv_transpose3d", "conv_transpose3d_backward"}}};
+  return names[nsp >= 1 && nsp <= 3 ? nsp - 1 : 0][transposed != 0][backward != 0];
 }
 
 /* The options of one convolution call, as given. */
@@ -39,6 +40,21 @@ static int check_options(const conv_args *a) {
   return 0;
 }
 
+/* "a x b x c" of n values into buf */
+static const char *dims_str(char *buf, size_t size, int n, const int64_t *v) {
+  size_t used = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? " x " : "", (long long)v[i]);
+  return buf;
+}
+
+/* The layouts the error messages name, by nsp (1..3). */
+static const char *const INPUT_LAYOUT[3] = {"[N x C x W]", "[N x C x H x W]", "[N x C x D x H x W]"};
+static const char *const WEIGHT_LAYOUT[2][3] = {
+    {"[C_out x C_in/groups x kW]", "[C_out x C_in/groups x kH x kW]", "[C_out x C_in/groups x kD x kH x kW]"},
+    {"[C_in x C_out/groups x kW]", "[C_in x C_out/groups x kH x kW]", "[C_in x C_out/groups x kD x kH x kW]"}};
+
 /* Checks input, weight and bias and fills the geometry of the convolution (for a transposed convolution,
  * of the convolution it transposes) and the output's sizes. */
 static int conv_geometry(const conv_args *a, const tn_tensor *input, const tn_tensor *weight, const tn_tensor *bias,
@@ -46,14 +62,11 @@ static int conv_geometry(const conv_args *a, const tn_tensor *input, const tn_te
   const char *fn = a->fn;
   char s1[TN_SHAPE_STR], s2[TN_SHAPE_STR];
   int nd = a->nsp + 2;
-  if (a->nsp != 1 && a->nsp != 2) return tn_error("conv: nsp must be 1 or 2, got %d", a->nsp);
+  if (a->nsp < 1 || a->nsp > 3) return tn_error("conv: nsp must be 1, 2 or 3, got %d", a->nsp);
   if (input->ndim != nd)
-    return tn_error("%s: expected a %d-d input %s, got %s", fn, nd, a->nsp == 2 ? "[N x C x H x W]" : "[N x C x W]",
-                    tn_nn_shape(s1, input));
+    return tn_error("%s: expected a %d-d input %s, got %s", fn, nd, INPUT_LAYOUT[a->nsp - 1], tn_nn_shape(s1, input));
   if (weight->ndim != nd)
-    return tn_error("%s: expected a %d-d weight %s, got %s", fn, nd,
-                    a->transposed ? (a->nsp == 2 ? "[C_in x C_out/groups x kH x kW]" : "[C_in x C_out/groups x kW]")
-                                  : (a->nsp == 2 ? "[C_out x C_in/groups x kH x kW]" : "[C_out x C_in/groups x kW]"),
+    return tn_error("%s: expected a %d-d weight %s, got %s", fn, nd, WEIGHT_LAYOUT[a->transposed != 0][a->nsp - 1],
                     tn_nn_shape(s1, weight));
   if (tn_nn_check_float(fn, "input", input) || tn_nn_check_like(fn, "weight", weight, "input", input) ||
       tn_nn_check_like(fn, "bias", bias, "input", input) || check_options(a))
@@ -89,10 +102,12 @@ static int conv_geometry(const conv_args *a, const tn_tensor *input, const tn_te
   if (c_out == 0 || c == 0) return tn_error("%s: channels must be positive (input %s, weight %s)", fn,
                                             tn_nn_shape(s1, input), tn_nn_shape(s2, weight));
 
-  /* spatial sizes; dim d of nsp maps to h (d = 0 of 2) or w */
-  int64_t in[2] = {1, 1}, k[2] = {1, 1}, s[2] = {1, 1}, dl[2] = {1, 1}, pb[2] = {0, 0}, pa[2] = {0, 0}, out[2] = {1, 1};
+  /* spatial sizes; dim d of nsp maps to j = d + 3 - nsp of (depth, height, width) */
+  int64_t in[3] = {1, 1, 1}, k[3] = {1, 1, 1}, s[3] = {1, 1, 1}, dl[3] = {1, 1, 1}, pb[3] = {0, 0, 0},
+          pa[3] = {0, 0, 0}, out[3] = {1, 1, 1}, span[3] = {1, 1, 1};
+  bool too_small = false;
   for (int d = 0; d < a->nsp; d++) {
-    int j = d + 2 - a->nsp;
+    int j = d + 3 - a->nsp;
     in[j] = input->sizes[2 + d];
     k[j] = weight->sizes[2 + d];
     s[j] = a->stride[d];
@@ -101,18 +116,10 @@ static int conv_geometry(const conv_args *a, const tn_tensor *input, const tn_te
     pa[j] = a->transposed ? a->padding[d] : a->padding[2 * d + 1];
     if (k[j] < 1) return tn_error("%s: the weight %s has an empty kernel", fn, tn_nn_shape(s1, weight));
     if (!a->transposed) {
-      int64_t span = in[j] + pb[j] + pa[j], reach = dl[j] * (k[j] - 1) + 1;
-      if (span < reach) {
-        if (a->nsp == 2)
-          return tn_error("%s: the padded input (%lld x %lld) is smaller than the kernel (%lld x %lld, dilation "
-                          "%lld x %lld); input %s", fn, (long long)(input->sizes[2] + a->padding[0] + a->padding[1]),
-                          (long long)(input->sizes[3] + a->padding[2] + a->padding[3]), (long long)weight->sizes[2],
-                          (long long)weight->sizes[3], (long long)a->dilation[0], (long long)a->dilation[1],
-                          tn_nn_shape(s2, input));
-        return tn_error("%s: the padded input (%lld) is smaller than the kernel (%lld, dilation %lld); input %s", fn,
-                        (long long)span, (long long)k[j], (long long)dl[j], tn_nn_shape(s2, input));
-      }
-      out[j] = (span - reach) / s[j] + 1;
+      int64_t reach = dl[j] * (k[j] - 1) + 1;
+      span[j] = in[j] + pb[j] + pa[j];
+      too_small = too_small || span[j] < reach;
+      out[j] = span[j] < reach ? 0 : (span[j] - reach) / s[j] + 1;
     } else {
       out[j] = (in[j] - 1) * s[j] - pb[j] - pa[j] + dl[j] * (k[j] - 1) + a->output_padding[d] + 1;
       if (out[j] < 1)
@@ -120,38 +127,44 @@ static int conv_geometry(const conv_args *a, const tn_tensor *input, const tn_te
                         (long long)out[j], d + 1, tn_nn_shape(s1, input), tn_nn_shape(s2, weight));
     }
   }
+  if (too_small) {
+    int f = 3 - a->nsp;
+    char sp[64], ks[64], ds[64];
+    return tn_error("%s: the padded input (%s) is smaller than the kernel (%s, dilation %s); input %s", fn,
+                    dims_str(sp, sizeof sp, a->nsp, span + f), dims_str(ks, sizeof ks, a->nsp, k + f),
+                    dims_str(ds, sizeof ds, a->nsp, dl + f), tn_nn_shape(s2, input));
+  }
   out_sizes[0] = n;
   out_sizes[1] = c_out;
-  for (int d = 0; d < a->nsp; d++) out_sizes[2 + d] = out[d + 2 - a->nsp];
+  for (int d = 0; d < a->nsp; d++) out_sizes[2 + d] = out[d + 3 - a->nsp];
 
   /* the convolution proper: for a transposed one, from its output to its input */
   g->n = n;
   g->groups = groups;
-  g->kh = k[0];
-  g->kw = k[1];
-  g->sh = s[0];
-  g->sw = s[1];
-  g->dh = dl[0];
-  g->dw = dl[1];
-  g->pt = pb[0];
-  g->pb = pa[0];
-  g->pl = pb[1];
-  g->pr = pa[1];
-  if (!a->transposed) {
-    g->c_in = c;
-    g->h = in[0];
-    g->w = in[1];
-    g->c_out = c_out;
-    g->oh = out[0];
-    g->ow = out[1];
-  } else {
-    g->c_in = c_out;
-    g->h = out[0];
-    g->w = out[1];
-    g->c_out = c;
-    g->oh = in[0];
-    g->ow = in[1];
-  }
+  g->kd = k[0];
+  g->kh = k[1];
+  g->kw = k[2];
+  g->sd = s[0];
+  g->sh = s[1];
+  g->sw = s[2];
+  g->dd = dl[0];
+  g->dh = dl[1];
+  g->dw = dl[2];
+  g->pf = pb[0];
+  g->pk = pa[0];
+  g->pt = pb[1];
+  g->pb = pa[1];
+  g->pl = pb[2];
+  g->pr = pa[2];
+  const int64_t *small = a->transposed ? out : in, *large = a->transposed ? in : out;
+  g->c_in = a->transposed ? c_out : c;
+  g->c_out = a->transposed ? c : c_out;
+  g->d = small[0];
+  g->h = small[1];
+  g->w = small[2];
+  g->od = large[0];
+  g->oh = large[1];
+  g->ow = large[2];
   return 0;
 }
 
@@ -183,11 +196,11 @@ static int add_bias(tn_tensor *out, const tn_tensor *bias) {
 static tn_tensor *forward(const conv_args *a, tn_tensor *out, const tn_tensor *input, const tn_tensor *weight,
                           const tn_tensor *bias) {
   tn_conv_geom g;
-  int64_t sizes[4];
+  int64_t sizes[5];
   if (conv_geometry(a, input, weight, bias, &g, sizes)) return NULL;
   tn_backend *be = tn_backend_of(a->fn, input);
-  be = TN_WITH_KERNEL(a->fn, be, conv2d);
-  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_input);
+  be = TN_WITH_KERNEL(a->fn, be, conv);
+  be = TN_WITH_KERNEL(a->fn, be, conv_backward_input);
   if (!be) return NULL;
   if (out && tn_nn_check_device(a->fn, "out= tensor", out, "input", input)) return NULL;
   tn_tensor *target = tn_prepare_out(a->fn, out, a->nsp + 2, sizes, input->dtype, input);
@@ -205,9 +218,9 @@ static tn_tensor *forward(const conv_args *a, tn_tensor *out, const tn_tensor *i
     goto done;
   if (result->numel > 0) {
     if (!a->transposed) {
-      rc = be->conv2d(result, c.input, c.weight, c.bias, &g);
+      rc = be->conv(result, c.input, c.weight, c.bias, &g);
     } else {
-      rc = be->conv2d_backward_input(result, c.input, c.weight, &g);
+      rc = be->conv_backward_input(result, c.input, c.weight, &g);
       if (!rc && bias) rc = add_bias(result, c.bias);
     }
     if (rc) goto done;
@@ -228,7 +241,7 @@ done:
 static int backward(const conv_args *a, const tn_tensor *grad_output, const tn_tensor *input, const tn_tensor *weight,
                     tn_tensor **grad_input, tn_tensor **grad_weight, tn_tensor **grad_bias) {
   tn_conv_geom g;
-  int64_t sizes[4];
+  int64_t sizes[5];
   if (grad_input) *grad_input = NULL;
   if (grad_weight) *grad_weight = NULL;
   if (grad_bias) *grad_bias = NULL;
@@ -237,9 +250,9 @@ static int backward(const conv_args *a, const tn_tensor *grad_output, const tn_t
       tn_nn_check_shape(a->fn, "a gradient", grad_output, a->nsp + 2, sizes))
     return -1;
   tn_backend *be = tn_backend_of(a->fn, input);
-  be = TN_WITH_KERNEL(a->fn, be, conv2d);
-  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_input);
-  be = TN_WITH_KERNEL(a->fn, be, conv2d_backward_weight);
+  be = TN_WITH_KERNEL(a->fn, be, conv);
+  be = TN_WITH_KERNEL(a->fn, be, conv_backward_input);
+  be = TN_WITH_KERNEL(a->fn, be, conv_backward_weight);
   if (!be) return -1;
   conv_inputs c = {0};
   tn_tensor *gi = NULL, *gw = NULL, *gb = NULL;
@@ -254,19 +267,20 @@ static int backward(const conv_args *a, const tn_tensor *grad_output, const tn_t
   if (empty) {
     if ((gi && tn_fill_(gi, 0)) || (gw && tn_fill_(gw, 0)) || (gb && tn_fill_(gb, 0))) goto done;
   } else if (!a->transposed) {
-    if (gi && be->conv2d_backward_input(gi, c.grad, c.weight, &g)) goto done;
-    if ((gw || gb) && be->conv2d_backward_weight(gw, gb, c.grad, c.input, &g)) goto done;
+    if (gi && be->conv_backward_input(gi, c.grad, c.weight, &g)) goto done;
+    if ((gw || gb) && be->conv_backward_weight(gw, gb, c.grad, c.input, &g)) goto done;
   } else {
     /* The convolution runs from this call's output to its input: its "output gradient" is our input. */
-    if (gi && be->conv2d(gi, c.grad, c.weight, NULL, &g)) goto done;
-    if (gw && be->conv2d_backward_weight(gw, NULL, c.input, c.grad, &g)) goto done;
+    if (gi && be->conv(gi, c.grad, c.weight, NULL, &g)) goto done;
+    if (gw && be->conv_backward_weight(gw, NULL, c.input, c.grad, &g)) goto done;
     if (gb) {
       /* the bias gradient sums our output gradient: a geometry whose output is this call's output */
       tn_conv_geom bg = g;
       bg.c_out = g.c_in;
+      bg.od = g.d;
       bg.oh = g.h;
       bg.ow = g.w;
-      if (be->conv2d_backward_weight(NULL, gb, c.grad, NULL, &bg)) goto done;
+      if (be->conv_backward_weight(NULL, gb, c.grad, NULL, &bg)) goto done;
     }
   }
   rc = 0;

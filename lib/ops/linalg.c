@@ -453,24 +453,25 @@ int tn_linalg_lu_factor(const tn_tensor *a, int pivot, tn_tensor **lu, tn_tensor
   return 0;
 }
 
-/* pivots: int32 of lu_factor, on `like`'s device when like is given */
-static int check_pivots(const char *fn, const tn_tensor *pivots, const tn_tensor *like) {
+/* pivots: int32 of `source` (lu_factor, ldl_factor), on the device of `like` (named what) when like is given */
+static int check_pivots(const char *fn, const tn_tensor *pivots, const tn_tensor *like, const char *what,
+                        const char *source) {
   char dp[32], dl[32];
   if (!pivots) return tn_error("%s: expected a tensor for the pivots, got NULL", fn);
   if (pivots->dtype != TN_INT32)
-    return tn_error("%s: expected int32 pivots (as linalg.lu_factor returns them), got %s", fn,
+    return tn_error("%s: expected int32 pivots (as %s returns them), got %s", fn, source,
                     tn_dtype_name(pivots->dtype));
   if (pivots->ndim < 1) return tn_error("%s: expected pivots with at least 1 dimension, got a 0-d tensor", fn);
   if (like && !tn_same_device(like, pivots))
-    return tn_error("%s: expected LU and the pivots on one device, got %s and %s", fn, tn_device_str(dl, sizeof dl, like),
-                    tn_device_str(dp, sizeof dp, pivots));
+    return tn_error("%s: expected %s and the pivots on one device, got %s and %s", fn, what,
+                    tn_device_str(dl, sizeof dl, like), tn_device_str(dp, sizeof dp, pivots));
   return 0;
 }
 
 tn_tensor *tn_linalg_lu_permutation(const tn_tensor *pivots, int64_t m) {
   const char *fn = "lu_unpack";
   char s[TN_SHAPE_STR];
-  if (check_pivots(fn, pivots, NULL)) return NULL;
+  if (check_pivots(fn, pivots, NULL, NULL, "linalg.lu_factor")) return NULL;
   int nd = pivots->ndim;
   int64_t k = pivots->sizes[nd - 1], shape[TN_MAX_DIMS];
   if (m < k || m > INT32_MAX)
@@ -497,7 +498,8 @@ tn_tensor *tn_linalg_lu_solve(tn_tensor *out, const tn_tensor *lu, const tn_tens
   const char *fn = "linalg.lu_solve";
   char sl[TN_SHAPE_STR], sp[TN_SHAPE_STR];
   linear_system s;
-  if (prepare_system(fn, lu, b, left, false, "LU", &s) || check_pivots(fn, pivots, lu)) return NULL;
+  if (prepare_system(fn, lu, b, left, false, "LU", &s) || check_pivots(fn, pivots, lu, "LU", "linalg.lu_factor"))
+    return NULL;
   if (pivots->ndim != lu->ndim - 1 || memcmp(pivots->sizes, lu->sizes, sizeof(int64_t) * (size_t)pivots->ndim))
     return tn_error_null("%s: expected pivots of LU's shape without its last dim, got LU %s and pivots %s", fn,
                          tn_format_shape(sl, sizeof sl, lu->ndim, lu->sizes),
@@ -650,4 +652,167 @@ int tn_linalg_lstsq(const tn_tensor *a, const tn_tensor *b, int driver, double r
   *rank = rk;
   *singular_values = sv;
   return 0;
+}
+
+/* ---- Householder reflectors (geqrf, householder_product, ormqr) and LDL^T (ldl_factor, ldl_solve) ---- */
+
+int tn_linalg_geqrf(const tn_tensor *a, tn_tensor **qr, tn_tensor **tau) {
+  const char *fn = "geqrf";
+  if (!qr || !tau) return tn_error("%s: expected two result pointers", fn);
+  if (check_matrices(fn, a, false)) return -1;
+  tn_backend *b = backend_for(fn, a, geqrf);
+  if (!b) return -1;
+  int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1];
+  tn_tensor *r = new_result(a, m, n), *t = r ? new_result(a, m < n ? m : n, -1) : NULL;
+  int rc = t ? 0 : -1;
+  if (rc == 0 && r->numel > 0) rc = b->geqrf(r, t, a);
+  if (rc) {
+    tn_tensor_free(r);
+    tn_tensor_free(t);
+    return -1;
+  }
+  *qr = r;
+  *tau = t;
+  return 0;
+}
+
+/* tau (named what) has one dim less than a and a's batch dims: the reflectors' scalars of a */
+static int check_tau(const char *fn, const tn_tensor *a, const tn_tensor *tau) {
+  char sa[TN_SHAPE_STR], st[TN_SHAPE_STR];
+  if (check_operand(fn, a, tau, "A", "tau")) return -1;
+  if (tau->ndim != a->ndim - 1 || memcmp(tau->sizes, a->sizes, sizeof(int64_t) * (size_t)(a->ndim - 2)))
+    return tn_error("%s: expected tau of A's batch shape with one dim of its own ([*, k] for A [*, m, n]), got A %s "
+                    "and tau %s", fn, tn_format_shape(sa, sizeof sa, a->ndim, a->sizes),
+                    tn_format_shape(st, sizeof st, tau->ndim, tau->sizes));
+  if (tau->sizes[tau->ndim - 1] > a->sizes[a->ndim - 1])
+    return tn_error("%s: tau %s has more elements than A %s has columns (%lld)", fn,
+                    tn_format_shape(st, sizeof st, tau->ndim, tau->sizes),
+                    tn_format_shape(sa, sizeof sa, a->ndim, a->sizes), (long long)a->sizes[a->ndim - 1]);
+  return 0;
+}
+
+tn_tensor *tn_linalg_householder_product(tn_tensor *out, const tn_tensor *a, const tn_tensor *tau) {
+  const char *fn = "linalg.householder_product";
+  char sa[TN_SHAPE_STR];
+  if (check_matrices(fn, a, false) || check_tau(fn, a, tau)) return NULL;
+  int64_t m = a->sizes[a->ndim - 2], n = a->sizes[a->ndim - 1];
+  if (m < n)
+    return tn_error_null("%s: expected A with at least as many rows as columns, got %s", fn,
+                         tn_format_shape(sa, sizeof sa, a->ndim, a->sizes));
+  tn_backend *b = backend_for(fn, a, orgqr);
+  tn_tensor *q = b ? new_result(a, m, n) : NULL;
+  if (!q) return NULL;
+  if (q->numel > 0 && b->orgqr(q, a, tau)) {
+    tn_tensor_free(q);
+    return NULL;
+  }
+  return deliver(fn, out, q);
+}
+
+tn_tensor *tn_linalg_ormqr(tn_tensor *out, const tn_tensor *a, const tn_tensor *tau, const tn_tensor *c, int left,
+                           int transpose) {
+  const char *fn = "ormqr";
+  char sa[TN_SHAPE_STR], sc[TN_SHAPE_STR];
+  if (check_matrices(fn, a, false) || check_tau(fn, a, tau) || check_operand(fn, a, c, "A", "C")) return NULL;
+  int nd = a->ndim;
+  if (c->ndim != nd || memcmp(c->sizes, a->sizes, sizeof(int64_t) * (size_t)(nd - 2)))
+    return tn_error_null("%s: expected C with A's batch shape ([*, m, n] for A [*, mq, k]), got A %s and C %s", fn,
+                         tn_format_shape(sa, sizeof sa, nd, a->sizes),
+                         tn_format_shape(sc, sizeof sc, c->ndim, c->sizes));
+  int64_t m = c->sizes[nd - 2], n = c->sizes[nd - 1], k = tau->sizes[nd - 2], mq = left ? m : n;
+  const char *side = left ? "rows" : "columns";
+  if (a->sizes[nd - 2] != mq)
+    return tn_error_null("%s: A %s and C %s do not fit %s: A must have as many rows as C has %s (%lld)", fn,
+                         tn_format_shape(sa, sizeof sa, nd, a->sizes), tn_format_shape(sc, sizeof sc, nd, c->sizes),
+                         left ? "Q C" : "C Q", side, (long long)mq);
+  if (k > mq)
+    return tn_error_null("%s: tau has %lld reflectors, more than C %s has %s (%lld)", fn, (long long)k,
+                         tn_format_shape(sc, sizeof sc, nd, c->sizes), side, (long long)mq);
+  tn_backend *b = backend_for(fn, a, ormqr);
+  tn_tensor *x = b ? new_result(a, m, n) : NULL;
+  if (!x) return NULL;
+  if (x->numel > 0 && b->ormqr(x, a, tau, c, left != 0, transpose != 0)) {
+    tn_tensor_free(x);
+    return NULL;
+  }
+  return deliver(fn, out, x);
+}
+
+int tn_linalg_ldl_factor(const tn_tensor *a, tn_tensor **ld, tn_tensor **pivots, tn_tensor **info) {
+  const char *fn = info ? "linalg.ldl_factor_ex" : "linalg.ldl_factor";
+  if (!ld || !pivots) return tn_error("%s: expected result pointers for LD and the pivots", fn);
+  if (check_matrices(fn, a, true)) return -1;
+  tn_backend *b = backend_for(fn, a, ldl_factor);
+  if (!b) return -1;
+  int64_t n = a->sizes[a->ndim - 1], shape[TN_MAX_DIMS];
+  int nd = shape_with(a, n, -1, shape);
+  tn_tensor *l = new_result(a, n, n), *p = l ? empty_on(a, nd, shape, TN_INT32) : NULL;
+  tn_tensor *infos = p && info ? new_infos(a) : NULL;
+  tn_linalg_status st = {-1, 0, infos};
+  int rc = p && (infos || !info) ? 0 : -1;
+  if (rc == 0 && l->numel > 0) rc = b->ldl_factor(l, p, a, &st);
+  if (rc == 0 && st.index >= 0) {
+    char w[TN_SHAPE_STR + 64];
+    rc = tn_error("%s: D[%lld,%lld] of the LDL factorisation of %s is zero: the matrix is singular "
+                  "(linalg.ldl_factor_ex factorises it without raising)", fn, (long long)st.info, (long long)st.info,
+                  which(w, sizeof w, a, &st));
+  }
+  if (rc) {
+    tn_tensor_free(l);
+    tn_tensor_free(p);
+    tn_tensor_free(infos);
+    return -1;
+  }
+  *ld = l;
+  *pivots = p;
+  if (info) *info = infos;
+  return 0;
+}
+
+/* The index in t's own batch (its dims before its last `own`, broadcast to s's batch) of matrix i of s's batch. */
+static int64_t own_index(const tn_tensor *t, int own, const linear_system *s, int64_t i) {
+  int tb = t->ndim - own;
+  int64_t row = 0, scale = 1;
+  for (int d = s->nb - 1; d >= 0; d--) {
+    int64_t at = i % s->batch[d];
+    i /= s->batch[d];
+    int td = d - (s->nb - tb);
+    if (td < 0) continue;
+    row += (t->sizes[td] == 1 ? 0 : at) * scale;
+    scale *= t->sizes[td];
+  }
+  return row;
+}
+
+tn_tensor *tn_linalg_ldl_solve(tn_tensor *out, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b) {
+  const char *fn = "linalg.ldl_solve";
+  char sl[TN_SHAPE_STR], sp[TN_SHAPE_STR];
+  linear_system s;
+  if (prepare_system(fn, ld, b, true, false, "LD", &s) || check_pivots(fn, pivots, ld, "LD", "linalg.ldl_factor"))
+    return NULL;
+  if (pivots->ndim != ld->ndim - 1 || memcmp(pivots->sizes, ld->sizes, sizeof(int64_t) * (size_t)pivots->ndim))
+    return tn_error_null("%s: expected pivots of LD's shape without its last dim, got LD %s and pivots %s", fn,
+                         tn_format_shape(sl, sizeof sl, ld->ndim, ld->sizes),
+                         tn_format_shape(sp, sizeof sp, pivots->ndim, pivots->sizes));
+  tn_backend *backend = backend_for(fn, ld, ldl_solve);
+  if (!backend) return NULL;
+  tn_tensor pv = broadcast_batch(pivots, s.nb, s.batch, 1);
+  tn_tensor *x = empty_colmajor(s.bv.ndim, s.bv.sizes, ld);
+  if (!x) return NULL;
+  tn_linalg_status st = {-1, 0, NULL};
+  int rc = x->numel > 0 ? backend->ldl_solve(x, &s.av, &pv, &s.bv, &st) : 0;
+  if (rc == 0 && st.index >= 0) {
+    char where[64] = "";
+    if (pivots->ndim > 1)
+      snprintf(where, sizeof where, " of row %lld", (long long)own_index(pivots, 1, &s, st.index) + 1);
+    long long n = (long long)ld->sizes[ld->ndim - 1];
+    rc = tn_error("%s: pivot %lld%s of the pivots %s is not one of linalg.ldl_factor's (each is in 1..%lld, or one "
+                  "of an equal pair of negatives for a 2 x 2 block)", fn, (long long)st.info, where,
+                  tn_format_shape(sp, sizeof sp, pivots->ndim, pivots->sizes), n);
+  }
+  if (rc) {
+    tn_tensor_free(x);
+    return NULL;
+  }
+  return deliver(fn, out, x);
 }

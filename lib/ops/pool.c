@@ -1,26 +1,32 @@
-/* pool.c: the pooling entry points (max, average, adaptive average and adaptive max pooling, 1-d and 2-d,
- * forward and backward). Inputs are [N x C x (H x) W] or unbatched [C x (H x) W]; the kernels see planes. */
+/* pool.c: the pooling entry points (max, average, adaptive average and adaptive max pooling, 1-d to 3-d,
+ * forward and backward). Inputs are [N x C x (D x) (H x) W] or unbatched [C x (D x) (H x) W]; the kernels see
+ * planes of d x h x w (d = 1 below 3-d, h = 1 in 1-d). */
 #include "nn_ops.h"
 
 enum { MAX_POOL, AVG_POOL, ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL };
 
 static const char *pool_name(int kind, int nsp, int backward) {
-  static const char *const names[4][2][2] = {
-      {{"max_pool1d", "max_pool1d_backward"}, {"max_pool2d", "max_pool2d_backward"}},
-      {{"avg_pool1d", "avg_pool1d_backward"}, {"avg_pool2d", "avg_pool2d_backward"}},
-      {{"adaptive_avg_pool1d", "adaptive_avg_pool1d_backward"}, {"adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"}},
-      {{"adaptive_max_pool1d", "adaptive_max_pool1d_backward"}, {"adaptive_max_pool2d", "adaptive_max_pool2d_backward"}}};
-  return names[kind][nsp == 2][backward != 0];
+  static const char *const names[4][3][2] = {
+      {{"max_pool1d", "max_pool1d_backward"}, {"max_pool2d", "max_pool2d_backward"},
+       {"max_pool3d", "max_pool3d_backward"}},
+      {{"avg_pool1d", "avg_pool1d_backward"}, {"avg_pool2d", "avg_pool2d_backward"},
+       {"avg_pool3d", "avg_pool3d_backward"}},
+      {{"adaptive_avg_pool1d", "adaptive_avg_pool1d_backward"}, {"adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"},
+       {"adaptive_avg_pool3d", "adaptive_avg_pool3d_backward"}},
+      {{"adaptive_max_pool1d", "adaptive_max_pool1d_backward"}, {"adaptive_max_pool2d", "adaptive_max_pool2d_backward"},
+       {"adaptive_max_pool3d", "adaptive_max_pool3d_backward"}}};
+  return names[kind][nsp >= 1 && nsp <= 3 ? nsp - 1 : 0][backward != 0];
 }
 
-/* Checks the input's rank and dtype; fills the planes and the spatial sizes (h = 1 for 1-d). */
+/* Checks the input's rank and dtype; fills the planes and the spatial sizes (d = 1 below 3-d, h = 1 in 1-d). */
 static int pool_input(const char *fn, const tn_tensor *input, int nsp, tn_pool_geom *g) {
+  static const char *const unbatched[3] = {"[C x W]", "[C x H x W]", "[C x D x H x W]"};
+  static const char *const batched[3] = {"[N x C x W]", "[N x C x H x W]", "[N x C x D x H x W]"};
   char s[TN_SHAPE_STR];
-  if (nsp != 1 && nsp != 2) return tn_error("pool: nsp must be 1 or 2, got %d", nsp);
+  if (nsp < 1 || nsp > 3) return tn_error("pool: nsp must be 1, 2 or 3, got %d", nsp);
   if (input->ndim != nsp + 1 && input->ndim != nsp + 2)
-    return tn_error("%s: expected a %d-d %s or %d-d %s input, got %s", fn, nsp + 1,
-                    nsp == 2 ? "[C x H x W]" : "[C x W]", nsp + 2, nsp == 2 ? "[N x C x H x W]" : "[N x C x W]",
-                    tn_nn_shape(s, input));
+    return tn_error("%s: expected a %d-d %s or %d-d %s input, got %s", fn, nsp + 1, unbatched[nsp - 1], nsp + 2,
+                    batched[nsp - 1], tn_nn_shape(s, input));
   if (tn_nn_check_float(fn, "input", input)) return -1;
   for (int d = input->ndim - nsp - 1; d < input->ndim; d++)
     if (input->sizes[d] == 0)
@@ -29,9 +35,11 @@ static int pool_input(const char *fn, const tn_tensor *input, int nsp, tn_pool_g
   memset(g, 0, sizeof *g);
   g->planes = 1;
   for (int d = 0; d < input->ndim - nsp; d++) g->planes *= input->sizes[d];
-  g->h = nsp == 2 ? input->sizes[input->ndim - 2] : 1;
+  g->d = nsp == 3 ? input->sizes[input->ndim - 3] : 1;
+  g->h = nsp >= 2 ? input->sizes[input->ndim - 2] : 1;
   g->w = input->sizes[input->ndim - 1];
-  g->kh = g->kw = g->sh = g->sw = g->dh = g->dw = 1;
+  g->kd = g->kh = g->kw = g->sd = g->sh = g->sw = g->dd = g->dh = g->dw = 1;
+  g->od = g->oh = g->ow = 1;
   return 0;
 }
 
@@ -47,22 +55,20 @@ static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, 
 
 /* Reads the window options (nsp values each; dilation may be NULL) into g and computes the output size. */
 static int pool_window(const char *fn, const tn_tensor *input, int nsp, const int64_t *kernel, const int64_t *stride,
-                       const int64_t *padding, const int64_t *dilation, int ceil_mode, int max_pool, tn_pool_geom *g) {
-  int64_t *k[2] = {&g->kh, &g->kw}, *s[2] = {&g->sh, &g->sw}, *p[2] = {&g->ph, &g->pw}, *d[2] = {&g->dh, &g->dw};
-  int64_t *in[2] = {&g->h, &g->w}, *out[2] = {&g->oh, &g->ow};
-  g->oh = 1;
+                       const int64_t *padding, const int64_t *dilation, int ceil_mode, tn_pool_geom *g) {
+  int64_t *k[3] = {&g->kd, &g->kh, &g->kw}, *s[3] = {&g->sd, &g->sh, &g->sw}, *p[3] = {&g->pd, &g->ph, &g->pw};
+  int64_t *d[3] = {&g->dd, &g->dh, &g->dw}, *in[3] = {&g->d, &g->h, &g->w}, *out[3] = {&g->od, &g->oh, &g->ow};
   for (int i = 0; i < nsp; i++) {
-    int j = i + 2 - nsp;
+    int j = i + 3 - nsp;
     int64_t kv = kernel[i], sv = stride[i], pv = padding[i], dv = dilation ? dilation[i] : 1;
     if (kv < 1) return tn_error("%s: kernel_size must be positive, got %lld", fn, (long long)kv);
     if (sv < 1) return tn_error("%s: stride must be positive, got %lld", fn, (long long)sv);
     if (dv < 1) return tn_error("%s: dilation must be positive, got %lld", fn, (long long)dv);
     if (pv < 0) return tn_error("%s: padding must be non-negative, got %lld", fn, (long long)pv);
-    int64_t half = max_pool ? ((kv - 1) * dv + 1) / 2 : kv / 2;
-    if (pv > half)
-      return tn_error("%s: padding should be at most half of the %skernel size, got padding %lld with kernel_size "
-                      "%lld%s", fn, max_pool ? "effective " : "", (long long)pv, (long long)kv,
-                      max_pool && dv > 1 ? " and dilation > 1" : "");
+    /* (PyTorch's bound, which ignores the dilation) */
+    if (pv > kv / 2)
+      return tn_error("%s: padding should be at most half of the kernel size, got padding %lld with kernel_size %lld",
+                      fn, (long long)pv, (long long)kv);
     *k[j] = kv;
     *s[j] = sv;
     *p[j] = pv;
@@ -78,13 +84,19 @@ static int pool_window(const char *fn, const tn_tensor *input, int nsp, const in
   return 0;
 }
 
-/* The output shape: the input's leading dims, then oh (2-d) and ow. */
+/* The output shape: the input's leading dims, then od (3-d), oh (2-d and 3-d) and ow. */
 static int pool_out_shape(const tn_tensor *input, int nsp, const tn_pool_geom *g, int64_t *sizes) {
   int nd = input->ndim;
+  const int64_t out[3] = {g->od, g->oh, g->ow};
   for (int d = 0; d < nd - nsp; d++) sizes[d] = input->sizes[d];
-  if (nsp == 2) sizes[nd - 2] = g->oh;
-  sizes[nd - 1] = g->ow;
+  for (int i = 0; i < nsp; i++) sizes[nd - nsp + i] = out[i + 3 - nsp];
   return nd;
+}
+
+/* Reads the output's spatial sizes off a gradient of the output (the backward functions that take no sizes). */
+static void pool_out_from(const tn_tensor *grad_output, int nsp, tn_pool_geom *g) {
+  int64_t *out[3] = {&g->od, &g->oh, &g->ow};
+  for (int i = 0; i < nsp; i++) *out[i + 3 - nsp] = grad_output->sizes[grad_output->ndim - nsp + i];
 }
 
 static tn_tensor *contiguous_or_null(const tn_tensor *t) { return tn_contiguous(t); }
@@ -114,7 +126,7 @@ typedef int (*max_pool_kernel)(tn_tensor *out, tn_tensor *indices, const tn_tens
 /* Runs kernel on the input (made contiguous): the pooled tensor, its indices in *indices when asked for. */
 static tn_tensor *run_max_pool(max_pool_kernel kernel, const tn_tensor *input, int nsp, const tn_pool_geom *g,
                                int64_t base, tn_tensor **indices) {
-  int64_t sizes[4];
+  int64_t sizes[5];
   int nd = pool_out_shape(input, nsp, g, sizes);
   tn_tensor *x = contiguous_or_null(input);
   tn_tensor *out = x ? tn_nn_empty(nd, sizes, input->dtype, input) : NULL;
@@ -137,11 +149,11 @@ tn_tensor *tn_max_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
   tn_pool_geom g;
   if (indices) *indices = NULL;
   if (pool_input(fn, input, nsp, &g) ||
-      pool_window(fn, input, nsp, kernel, stride, padding, dilation, ceil_mode, 1, &g))
+      pool_window(fn, input, nsp, kernel, stride, padding, dilation, ceil_mode, &g))
     return NULL;
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, max_pool2d);
-  return be ? run_max_pool(be->max_pool2d, input, nsp, &g, base, indices) : NULL;
+  be = TN_WITH_KERNEL(fn, be, max_pool);
+  return be ? run_max_pool(be->max_pool, input, nsp, &g, base, indices) : NULL;
 }
 
 /* The gradient of max pooling (and adaptive max pooling): zeros of the input's shape with each output
@@ -162,15 +174,14 @@ tn_tensor *tn_max_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
   if (!leading)
     return tn_error_null("%s: the gradient %s does not match the input %s", fn, tn_nn_shape(s1, grad_output),
                          tn_nn_shape(s2, input));
-  g.oh = nsp == 2 ? grad_output->sizes[grad_output->ndim - 2] : 1;
-  g.ow = grad_output->sizes[grad_output->ndim - 1];
+  pool_out_from(grad_output, nsp, &g);
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, max_pool2d_backward);
+  be = TN_WITH_KERNEL(fn, be, max_pool_backward);
   if (!be) return NULL;
   tn_tensor *go = contiguous_or_null(grad_output);
   tn_tensor *idx = go ? contiguous_or_null(indices) : NULL;
   tn_tensor *gx = idx ? tn_nn_empty(input->ndim, input->sizes, input->dtype, input) : NULL;
-  int rc = gx ? be->max_pool2d_backward(gx, go, idx, &g, base) : -1;
+  int rc = gx ? be->max_pool_backward(gx, go, idx, &g, base) : -1;
   if (rc && gx) tn_error("%s: %s", fn, tn_last_error());
   tn_tensor_free(go);
   tn_tensor_free(idx);
@@ -185,7 +196,7 @@ static int avg_pool_setup(const char *fn, const tn_tensor *input, int nsp, const
                           const int64_t *stride, const int64_t *padding, int ceil_mode, int count_include_pad,
                           int64_t divisor_override, tn_pool_geom *g) {
   if (pool_input(fn, input, nsp, g) ||
-      pool_window(fn, input, nsp, kernel, stride, padding, NULL, ceil_mode, 0, g))
+      pool_window(fn, input, nsp, kernel, stride, padding, NULL, ceil_mode, g))
     return -1;
   if (divisor_override < 0)
     return tn_error("%s: divisor_override must be positive (or 0 for none), got %lld", fn,
@@ -202,11 +213,11 @@ tn_tensor *tn_avg_pool(const tn_tensor *input, int nsp, const int64_t *kernel, c
   if (avg_pool_setup(fn, input, nsp, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, &g))
     return NULL;
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, avg_pool2d);
+  be = TN_WITH_KERNEL(fn, be, avg_pool);
   if (!be) return NULL;
-  int64_t sizes[4];
+  int64_t sizes[5];
   int nd = pool_out_shape(input, nsp, &g, sizes);
-  return run_pool(be->avg_pool2d, input, nd, sizes, input, &g);
+  return run_pool(be->avg_pool, input, nd, sizes, input, &g);
 }
 
 tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp, const int64_t *kernel,
@@ -217,25 +228,22 @@ tn_tensor *tn_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *i
   if (avg_pool_setup(fn, input, nsp, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, &g) ||
       tn_nn_check_like(fn, "gradient", grad_output, "input", input))
     return NULL;
-  int64_t sizes[4];
+  int64_t sizes[5];
   int nd = pool_out_shape(input, nsp, &g, sizes);
   if (tn_nn_check_shape(fn, "a gradient", grad_output, nd, sizes)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, avg_pool2d_backward);
-  return be ? run_pool(be->avg_pool2d_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
+  be = TN_WITH_KERNEL(fn, be, avg_pool_backward);
+  return be ? run_pool(be->avg_pool_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
 }
 
 static int adaptive_setup(const char *fn, const tn_tensor *input, int nsp, const int64_t *output_size,
                           tn_pool_geom *g) {
   if (pool_input(fn, input, nsp, g)) return -1;
-  g->oh = 1;
+  int64_t *out[3] = {&g->od, &g->oh, &g->ow};
   for (int i = 0; i < nsp; i++) {
     if (output_size[i] < 1)
       return tn_error("%s: output_size must be positive, got %lld", fn, (long long)output_size[i]);
-    if (nsp == 2 && i == 0)
-      g->oh = output_size[0];
-    else
-      g->ow = output_size[i];
+    *out[i + 3 - nsp] = output_size[i];
   }
   return 0;
 }
@@ -245,11 +253,11 @@ tn_tensor *tn_adaptive_avg_pool(const tn_tensor *input, int nsp, const int64_t *
   tn_pool_geom g;
   if (adaptive_setup(fn, input, nsp, output_size, &g)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool2d);
+  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool);
   if (!be) return NULL;
-  int64_t sizes[4];
+  int64_t sizes[5];
   int nd = pool_out_shape(input, nsp, &g, sizes);
-  return run_pool(be->adaptive_avg_pool2d, input, nd, sizes, input, &g);
+  return run_pool(be->adaptive_avg_pool, input, nd, sizes, input, &g);
 }
 
 tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_tensor *input, int nsp) {
@@ -263,11 +271,10 @@ tn_tensor *tn_adaptive_avg_pool_backward(const tn_tensor *grad_output, const tn_
   if (!ok)
     return tn_error_null("%s: the gradient %s does not match the input %s", fn, tn_nn_shape(s1, grad_output),
                          tn_nn_shape(s2, input));
-  g.oh = nsp == 2 ? grad_output->sizes[grad_output->ndim - 2] : 1;
-  g.ow = grad_output->sizes[grad_output->ndim - 1];
+  pool_out_from(grad_output, nsp, &g);
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool2d_backward);
-  return be ? run_pool(be->adaptive_avg_pool2d_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
+  be = TN_WITH_KERNEL(fn, be, adaptive_avg_pool_backward);
+  return be ? run_pool(be->adaptive_avg_pool_backward, grad_output, input->ndim, input->sizes, input, &g) : NULL;
 }
 
 tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *output_size, int64_t base,
@@ -277,6 +284,6 @@ tn_tensor *tn_adaptive_max_pool(const tn_tensor *input, int nsp, const int64_t *
   if (indices) *indices = NULL;
   if (adaptive_setup(fn, input, nsp, output_size, &g)) return NULL;
   tn_backend *be = tn_backend_of(fn, input);
-  be = TN_WITH_KERNEL(fn, be, adaptive_max_pool2d);
-  return be ? run_max_pool(be->adaptive_max_pool2d, input, nsp, &g, base, indices) : NULL;
+  be = TN_WITH_KERNEL(fn, be, adaptive_max_pool);
+  return be ? run_max_pool(be->adaptive_max_pool, input, nsp, &g, base, indices) : NULL;
 }

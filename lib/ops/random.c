@@ -3,6 +3,7 @@
 #include "../internal.h"
 
 #include <float.h>
+#include <math.h>
 #include <stdlib.h>
 
 /* PyTorch's default seed, so a fresh process is reproducible without manual_seed. */
@@ -93,31 +94,100 @@ int tn_bernoulli_(tn_tensor *t, double p, tn_generator *g) {
   return t->numel ? b->bernoulli(t, p, NULL, g) : 0;
 }
 
+/* p broadcast to t's shape as a new float64 tensor on t's device, contiguous: the kernels read one parameter
+ * per element of t, in t's logical order. what names p in errors ("the rates"). */
+static tn_tensor *per_element(const char *fn, const char *what, const tn_tensor *t, const tn_tensor *p) {
+  if (!tn_same_device(p, t)) return tn_error_null("%s: %s are on another device than the tensor", fn, what);
+  tn_tensor *expanded = tn_expand(p, t->ndim, t->sizes);
+  if (!expanded) return tn_error_null("%s: %s", fn, tn_last_error());
+  tn_tensor *values = tn_empty(t->ndim, t->sizes, TN_FLOAT64, t->storage->device_type, t->storage->device_index);
+  int rc = values ? tn_copy_(values, expanded) : -1;
+  tn_tensor_free(expanded);
+  if (rc != 0) {
+    tn_tensor_free(values);
+    return NULL;
+  }
+  return values;
+}
+
+/* The parameters' values where the CPU can read them: values itself, or a copy in *host (freed by the caller);
+ * NULL on failure, or for no values (nothing to read). */
+static const double *readable(const tn_tensor *values, tn_tensor **host) {
+  *host = NULL;
+  if (values->numel == 0) return NULL;
+  if (values->storage->device_type == TN_CPU) return tn_data_ptr(values);
+  *host = tn_to(values, TN_FLOAT64, TN_CPU, 0);
+  return *host ? tn_data_ptr(*host) : NULL;
+}
+
 int tn_bernoulli_tensor_(tn_tensor *t, const tn_tensor *p, tn_generator *g) {
   tn_backend *b = random_target("bernoulli_", t, &g);
   b = TN_WITH_KERNEL("bernoulli_", b, bernoulli);
   if (!b) return -1;
-  if (p->storage->device_type != t->storage->device_type)
-    return tn_error("bernoulli_: the probabilities are on another device than the tensor");
-  /* The kernel reads one float64 probability per element of t, in t's logical order. */
-  tn_tensor *expanded = tn_expand(p, t->ndim, t->sizes);
-  if (!expanded) return tn_error("bernoulli_: %s", tn_last_error());
-  tn_tensor *probs = tn_empty(t->ndim, t->sizes, TN_FLOAT64, t->storage->device_type, t->storage->device_index);
-  int rc = probs ? tn_copy_(probs, expanded) : -1;
-  tn_tensor_free(expanded);
-  if (rc == 0) {
-    const double *q = tn_data_ptr(probs);
-    for (int64_t i = 0; i < probs->numel && t->storage->device_type == TN_CPU; i++)
-      if (!(q[i] >= 0 && q[i] <= 1)) {
-        rc = tn_error("bernoulli_: probability %g at element %lld is outside [0, 1]", q[i], (long long)i + 1);
-        break;
-      }
-  }
+  tn_tensor *probs = per_element("bernoulli_", "the probabilities", t, p);
+  if (!probs) return -1;
+  int rc = 0;
+  const double *q = tn_data_ptr(probs);
+  for (int64_t i = 0; i < probs->numel && t->storage->device_type == TN_CPU; i++)
+    if (!(q[i] >= 0 && q[i] <= 1)) {
+      rc = tn_error("bernoulli_: probability %g at element %lld is outside [0, 1]", q[i], (long long)i + 1);
+      break;
+    }
   if (rc == 0) {
     tn_bump_version(t);
     rc = t->numel ? b->bernoulli(t, 0, probs, g) : 0;
   }
   tn_tensor_free(probs);
+  return rc;
+}
+
+/* Poisson and binomial: every parameter is checked (on a host copy for CUDA tensors) before anything is drawn,
+ * since an invalid one has no draw; the element named is 1-based, in t's order. */
+int tn_poisson_(tn_tensor *t, const tn_tensor *rates, tn_generator *g) {
+  tn_backend *b = random_target("poisson", t, &g);
+  b = TN_WITH_KERNEL("poisson", b, poisson);
+  if (!b || require_floating("poisson", t)) return -1;
+  tn_tensor *lam = per_element("poisson", "the rates", t, rates), *host = NULL;
+  if (!lam) return -1;
+  const double *v = readable(lam, &host);
+  int rc = v || lam->numel == 0 ? 0 : -1;
+  for (int64_t i = 0; rc == 0 && i < lam->numel; i++)
+    if (!(v[i] >= 0 && v[i] < INFINITY))
+      rc = tn_error("poisson: expected finite rates >= 0, got %g at element %lld", v[i], (long long)i + 1);
+  tn_tensor_free(host);
+  if (rc == 0) {
+    tn_bump_version(t);
+    rc = t->numel ? b->poisson(t, lam, g) : 0;
+  }
+  tn_tensor_free(lam);
+  return rc;
+}
+
+int tn_binomial_(tn_tensor *t, const tn_tensor *count, const tn_tensor *prob, tn_generator *g) {
+  tn_backend *b = random_target("binomial", t, &g);
+  b = TN_WITH_KERNEL("binomial", b, binomial);
+  if (!b || require_floating("binomial", t)) return -1;
+  tn_tensor *n = per_element("binomial", "the counts", t, count);
+  tn_tensor *p = n ? per_element("binomial", "the probabilities", t, prob) : NULL;
+  tn_tensor *host_n = NULL, *host_p = NULL;
+  int rc = p ? 0 : -1;
+  const double *vn = rc == 0 ? readable(n, &host_n) : NULL, *vp = vn ? readable(p, &host_p) : NULL;
+  if (!vp && rc == 0 && n->numel > 0) rc = -1;
+  for (int64_t i = 0; rc == 0 && i < n->numel; i++) {
+    if (!(vn[i] >= 0 && vn[i] < INFINITY && vn[i] == floor(vn[i])))
+      rc = tn_error("binomial: expected counts that are integers >= 0, got %g at element %lld", vn[i],
+                    (long long)i + 1);
+    else if (!(vp[i] >= 0 && vp[i] <= 1))
+      rc = tn_error("binomial: expected probabilities in [0, 1], got %g at element %lld", vp[i], (long long)i + 1);
+  }
+  tn_tensor_free(host_n);
+  tn_tensor_free(host_p);
+  if (rc == 0) {
+    tn_bump_version(t);
+    rc = t->numel ? b->binomial(t, n, p, g) : 0;
+  }
+  tn_tensor_free(n);
+  tn_tensor_free(p);
   return rc;
 }
 

@@ -299,4 +299,35 @@ torch.special = torch.special or {}
 function torch.special.logit(...) return torch.logit(...) end
 function torch.special.multigammaln(...) return torch.mvlgamma(...) end
 
+--- torch.special.erf(x) -> Tensor
+--- torch.special.erfc(x) -> Tensor
+--- torch.special.exp2(x) -> Tensor
+--- torch.special.expit(x) -> Tensor
+--- torch.special.expm1(x) -> Tensor
+--- torch.special.log1p(x) -> Tensor
+--- torch.special.round(x, [decimals]) -> Tensor
+--- torch.special.xlogy(x, y) -> Tensor
+--- torch.special.logsumexp(x, dim, [keepdim]) -> Tensor
+-- torch.erf, torch.erfc, torch.exp2, torch.sigmoid (expit), torch.expm1, torch.log1p, torch.round, torch.xlogy and
+-- torch.logsumexp under their torch.special names, with the same arguments ({out=} too where those take it).
+for name, target in pairs({ erf = 'erf', erfc = 'erfc', exp2 = 'exp2', expit = 'sigmoid', expm1 = 'expm1',
+                            log1p = 'log1p', round = 'round', xlogy = 'xlogy', logsumexp = 'logsumexp' }) do
+  torch.special[name] = function(...) return torch[target](...) end
+end
+
+--- torch.special.softmax(x, dim, {dtype=}) -> Tensor
+--- torch.special.log_softmax(x, dim, {dtype=}) -> Tensor
+-- torch.softmax and torch.log_softmax along dim (required, 1-based as everywhere here), the input first
+-- converted to dtype when one is given (as PyTorch's dtype argument).
+for _, name in ipairs({ 'softmax', 'log_softmax' }) do
+  local fn = 'special.' .. name
+  torch.special[name] = function(x, dim, opts)
+    core.c_of(x, fn, 'the input')
+    if dim == nil or is_opts(dim) then argerror(fn, 'expected a dim') end
+    if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table {dtype=}, got %s', type(opts)) end
+    if opts and opts.dtype ~= nil then x = x:to(opts.dtype) end
+    return torch[name](x, dim)
+  end
+end
+
 return {}

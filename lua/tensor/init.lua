@@ -14,6 +14,7 @@ require 'tensor.reduce'
 require 'tensor.index_ops'    -- with tensor.sort_ops and tensor.join_ops
 require 'tensor.linalg'
 require 'tensor.linalg_solvers' -- lu, triangular, Cholesky and least-squares solvers, matrix_exp
+require 'tensor.linalg_factor'  -- geqrf, householder_product, ormqr, LDL^T
 require 'tensor.shape_ops'
 require 'tensor.builders'
 require 'tensor.compare'

@@ -797,6 +797,103 @@ function linalg.cond(a, ord)
   return linalg.matrix_norm(a, ord) * linalg.matrix_norm(linalg.inv(a), ord)
 end
 
+--- torch.linalg.diagonal(A, {offset=0, dim1=-2, dim2=-1}) -> Tensor
+-- A view of the diagonals of the matrices in dims dim1 and dim2 of A (by default its last two, where
+-- Tensor:diagonal defaults to its first two), offset above the main one (negative: below), as a new last dim.
+-- Differentiable, as the view it is.
+function linalg.diagonal(a, opts)
+  local fn = 'linalg.diagonal'
+  operand(fn, a, 'A')
+  if opts ~= nil and not is_opts(opts) then
+    fail(fn, 'expected an options table {offset=, dim1=, dim2=}, got %s', type(opts))
+  end
+  opts = opts or {}
+  args.check_option_keys(fn, opts, { 'offset', 'dim1', 'dim2' })
+  if a:dim() < 2 then fail(fn, 'expected a tensor with at least 2 dimensions, got %d', a:dim()) end
+  local offset, d1, d2 = opts.offset or 0, opts.dim1 or -2, opts.dim2 or -1
+  args.integer(fn, 'offset', offset)
+  if args.dim(fn, d1, a:dim()) == args.dim(fn, d2, a:dim()) then
+    fail(fn, 'dim1 and dim2 must be two different dims, got %d and %d', d1, d2)
+  end
+  return a:diagonal(offset, d1, d2)
+end
+
+-- The options of the older norms: (x, dim, keepdim) or (x, {dim=, keepdim=}); dim a number or a list of them.
+local function norm_args(fn, x, dim, keepdim)
+  operand(fn, x, 'the input')
+  if is_opts(dim) and keepdim == nil then
+    args.check_option_keys(fn, dim, { 'dim', 'keepdim' })
+    dim, keepdim = dim.dim, dim.keepdim
+  end
+  if keepdim ~= nil and type(keepdim) ~= 'boolean' then
+    fail(fn, 'keepdim must be true or false, got %s', tostring(keepdim))
+  end
+  if type(dim) == 'number' then dim = { dim } end
+  if dim ~= nil and type(dim) ~= 'table' then fail(fn, 'dim must be a dim or a list of dims, got %s', type(dim)) end
+  return dim, keepdim or false
+end
+
+--- torch.frobenius_norm(x, [dim, keepdim=false]) -> Tensor
+-- The square root of the sum of squares of x's elements: over all of them without dim, else over dim (one dim
+-- or a list of at most two different ones); PyTorch's older spelling of linalg.vector_norm (linalg.norm with
+-- ord 'fro'). Floating dtypes only. Arguments positional or as {dim=, keepdim=}. Differentiable.
+function torch.frobenius_norm(x, dim, keepdim)
+  local fn = 'frobenius_norm'
+  dim, keepdim = norm_args(fn, x, dim, keepdim)
+  if not require('tensor.dtype').floating[tonumber(x._c.dtype)] then
+    fail(fn, 'expected a floating-point tensor, got %s', x:dtype())
+  end
+  if dim ~= nil then
+    if #dim > 2 then fail(fn, 'expected at most 2 dims, got %d', #dim) end
+    for _, d in ipairs(dim) do args.dim(fn, d, x:dim()) end
+    if #dim == 2 and args.dim(fn, dim[1], x:dim()) == args.dim(fn, dim[2], x:dim()) then
+      fail(fn, 'expected two different dims, got {%d, %d}', dim[1], dim[2])
+    end
+    if #dim == 0 then dim = nil end -- (PyTorch's dim=(): all of them)
+  end
+  return linalg.vector_norm(x, 2, dim, keepdim)
+end
+
+--- torch.nuclear_norm(A, [dim], keepdim=false) -> Tensor
+-- The nuclear norm (the sum of the singular values) of a matrix (A 2-d, without dim) or of the matrices in the
+-- two dims of dim: PyTorch's older spelling of linalg.matrix_norm(A, 'nuc'). float32 and float64. keepdim may
+-- come second when there is no dim (nuclear_norm(A, true)); arguments also as {dim=, keepdim=}.
+-- Differentiable.
+function torch.nuclear_norm(a, dim, keepdim)
+  local fn = 'nuclear_norm'
+  if type(dim) == 'boolean' and keepdim == nil then dim, keepdim = nil, dim end
+  dim, keepdim = norm_args(fn, a, dim, keepdim)
+  local dt = a:dtype()
+  if dt ~= 'float32' and dt ~= 'float64' then fail(fn, 'expected float32 or float64 matrices, got %s', dt) end
+  if dim == nil then
+    if a:dim() ~= 2 then fail(fn, 'expected a 2-d tensor without dim, got %d dimensions', a:dim()) end
+    dim = { 1, 2 }
+  end
+  if #dim ~= 2 then fail(fn, 'dim must hold two dims, got %d', #dim) end
+  return linalg.matrix_norm(a, 'nuc', dim, keepdim)
+end
+
+--- torch.matrix_rank(A, tol=nil, symmetric=false) -> Tensor
+-- The rank of a matrix (or batch) as PyTorch before 1.9 counted it: singular values (eigenvalues' magnitudes
+-- with symmetric=true) above tol, by default max(m, n) * eps times the largest: linalg.matrix_rank(A,
+-- {atol=tol, rtol=0, hermitian=symmetric}). PyTorch 1.13 has removed it (it raises, pointing to
+-- linalg.matrix_rank); here it stays as that alias. Arguments positional or as {tol=, symmetric=}.
+function torch.matrix_rank(a, tol, symmetric)
+  local fn = 'matrix_rank'
+  operand(fn, a, 'the input')
+  if is_opts(tol) then
+    args.check_option_keys(fn, tol, { 'tol', 'symmetric' })
+    tol, symmetric = tol.tol, tol.symmetric
+  end
+  if tol ~= nil then args.number(fn, 'tol', tol) end
+  if symmetric ~= nil and type(symmetric) ~= 'boolean' then
+    fail(fn, 'symmetric must be true or false, got %s', tostring(symmetric))
+  end
+  local opts = { hermitian = symmetric or false }
+  if tol ~= nil then opts.atol, opts.rtol = tol, 0 end
+  return linalg.matrix_rank(a, opts)
+end
+
 -- ---- cross product ----
 
 local function cross_along(a, b, d)

@@ -645,4 +645,6 @@ end
 function torch.matrix_power(a, n) return as('matrix_power', 'linalg.matrix_power', linalg.matrix_power, a, n) end
 function Tensor:matrix_power(n) return torch.matrix_power(self, n) end
 
-return {}
+-- The argument helpers, for tensor.linalg_factor.
+return { tensor_arg = tensor_arg, matrices = matrices, options = options, flag = flag, out_of = out_of, as = as,
+         raise_for_infos = raise_for_infos, shape_str = shape_str }

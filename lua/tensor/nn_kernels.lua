@@ -7,7 +7,7 @@
 --
 -- Conventions: options as in torch.nn.functional (a number or a table per spatial dim); dims 1-based;
 -- class targets, embedding ids and pooling indices 1-based (indices number positions of the flattened
--- input plane, h * W + w + 1); float32 or float64. Backward functions return the gradients named by
+-- input plane, h * W + w + 1, or volume, (d * H + h) * W + w + 1); float32 or float64. Backward functions return the gradients named by
 -- output_mask = {input, weight, bias} (each true by default), nil for the others.
 local ffi = require 'ffi'
 local core = require 'tensor.core'
@@ -20,8 +20,8 @@ local floor = math.floor
 local K = {}
 
 -- scratch arrays for options and out-parameters (filled and read within one call)
-local stride_buf, pad_buf, dil_buf, opad_buf = ffi.new('int64_t[4]'), ffi.new('int64_t[4]'), ffi.new('int64_t[4]'),
-                                               ffi.new('int64_t[4]')
+local stride_buf, pad_buf, dil_buf, opad_buf = ffi.new('int64_t[6]'), ffi.new('int64_t[6]'), ffi.new('int64_t[6]'),
+                                               ffi.new('int64_t[6]')
 local size_buf = ffi.new('int64_t[16]')
 local out1, out2, out3 = ffi.new('tn_tensor*[1]'), ffi.new('tn_tensor*[1]'), ffi.new('tn_tensor*[1]')
 local BASE = 1
@@ -126,9 +126,11 @@ local function define_conv(nsp)
 
   --- nn_kernels.conv2d(input, weight, bias, opts) -> Tensor
   --- nn_kernels.conv1d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv3d(input, weight, bias, opts) -> Tensor
   -- Convolution of input [N x C_in x H x W] with weight [C_out x C_in/groups x kH x kW] plus bias [C_out]
   -- (or nil). opts: stride, padding (a number, a table per dim, 'same' or 'valid'), dilation, groups.
-  -- nn_kernels.conv1d is the same over [N x C_in x W].
+  -- nn_kernels.conv1d is the same over [N x C_in x W], nn_kernels.conv3d over [N x C_in x D x H x W] with
+  -- weight [C_out x C_in/groups x kD x kH x kW].
   K[name] = function(x, w, b, opts)
     local xc, wc, bc = c_of(x, name, 'the input'), c_of(w, name, 'the weight'), opt_c(b, name, 'the bias')
     local stride, dilation, groups
@@ -142,8 +144,9 @@ local function define_conv(nsp)
 
   --- nn_kernels.conv2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
   --- nn_kernels.conv1d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  --- nn_kernels.conv3d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
   -- Gradients of nn_kernels.conv2d with the same opts; opts.output_mask = {input, weight, bias} picks the ones
-  -- computed (default all). nn_kernels.conv1d_backward likewise.
+  -- computed (default all). nn_kernels.conv1d_backward and nn_kernels.conv3d_backward likewise.
   K[bname] = function(g, x, w, opts)
     local gc, xc, wc = c_of(g, bname, 'the gradient'), c_of(x, bname, 'the input'), c_of(w, bname, 'the weight')
     local stride, dilation, groups
@@ -168,8 +171,10 @@ local function define_conv(nsp)
 
   --- nn_kernels.conv_transpose2d(input, weight, bias, opts) -> Tensor
   --- nn_kernels.conv_transpose1d(input, weight, bias, opts) -> Tensor
+  --- nn_kernels.conv_transpose3d(input, weight, bias, opts) -> Tensor
   -- Transposed convolution of input [N x C_in x H x W] with weight [C_in x C_out/groups x kH x kW] plus bias
-  -- [C_out] (or nil). opts: stride, padding, output_padding, dilation, groups. nn_kernels.conv_transpose1d likewise.
+  -- [C_out] (or nil). opts: stride, padding, output_padding, dilation, groups. nn_kernels.conv_transpose1d and
+  -- nn_kernels.conv_transpose3d ([N x C_in x D x H x W], weight [C_in x C_out/groups x kD x kH x kW]) likewise.
   K[tname] = function(x, w, b, opts)
     local xc, wc, bc = c_of(x, tname, 'the input'), c_of(w, tname, 'the weight'), opt_c(b, tname, 'the bias')
     local stride, padding, opad, dilation, groups = transpose_options(tname, opts)
@@ -178,7 +183,9 @@ local function define_conv(nsp)
 
   --- nn_kernels.conv_transpose2d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
   --- nn_kernels.conv_transpose1d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
-  -- Gradients of nn_kernels.conv_transpose2d with the same opts (and output_mask). nn_kernels.conv_transpose1d_backward likewise.
+  --- nn_kernels.conv_transpose3d_backward(grad_output, input, weight, opts) -> grad_input, grad_weight, grad_bias
+  -- Gradients of nn_kernels.conv_transpose2d with the same opts (and output_mask). nn_kernels.conv_transpose1d_backward
+  -- and nn_kernels.conv_transpose3d_backward likewise.
   K[tbname] = function(g, x, w, opts)
     local gc, xc, wc = c_of(g, tbname, 'the gradient'), c_of(x, tbname, 'the input'), c_of(w, tbname, 'the weight')
     local stride, padding, opad, dilation, groups
@@ -191,6 +198,7 @@ local function define_conv(nsp)
 end
 define_conv(1)
 define_conv(2)
+define_conv(3)
 
 -- ---- pooling ----
 
@@ -226,8 +234,11 @@ local function define_pool(nsp)
 
   --- nn_kernels.max_pool2d(input, kernel_size, opts) -> output, indices
   --- nn_kernels.max_pool1d(input, kernel_size, opts) -> output, indices
+  --- nn_kernels.max_pool3d(input, kernel_size, opts) -> output, indices
   -- Max pooling of [N x C x H x W] or [C x H x W]; opts: stride (default kernel_size), padding, dilation,
-  -- ceil_mode. indices (int64, 1-based) number the argmax in each flattened input plane. nn_kernels.max_pool1d likewise.
+  -- ceil_mode. indices (int64, 1-based) number the argmax in each flattened input plane. nn_kernels.max_pool1d
+  -- likewise; nn_kernels.max_pool3d over [N x C x D x H x W] or [C x D x H x W], its indices numbering the
+  -- flattened D x H x W volume.
   K[mp] = function(x, kernel_size, opts)
     local xc = c_of(x, mp, 'the input')
     local kernel, stride, padding, dilation, ceil_mode = pool_options(mp, nsp, kernel_size, opts, true)
@@ -237,8 +248,9 @@ local function define_pool(nsp)
 
   --- nn_kernels.max_pool2d_backward(grad_output, input, indices) -> grad_input
   --- nn_kernels.max_pool1d_backward(grad_output, input, indices) -> grad_input
-  -- The gradient of nn_kernels.max_pool2d: each output gradient added at its saved index. nn_kernels.max_pool1d_backward and
-  -- nn_kernels.adaptive_max_pool{1,2}d_backward are the same.
+  --- nn_kernels.max_pool3d_backward(grad_output, input, indices) -> grad_input
+  -- The gradient of nn_kernels.max_pool2d: each output gradient added at its saved index. nn_kernels.max_pool1d_backward,
+  -- nn_kernels.max_pool3d_backward and nn_kernels.adaptive_max_pool{1,2,3}d_backward are the same.
   K[mp .. '_backward'] = function(g, x, indices)
     return wrap(C.tn_max_pool_backward(c_of(g, mp .. '_backward', 'the gradient'),
                                        c_of(x, mp .. '_backward', 'the input'),
@@ -259,8 +271,9 @@ local function define_pool(nsp)
 
   --- nn_kernels.avg_pool2d(input, kernel_size, opts) -> Tensor
   --- nn_kernels.avg_pool1d(input, kernel_size, opts) -> Tensor
+  --- nn_kernels.avg_pool3d(input, kernel_size, opts) -> Tensor
   -- Average pooling; opts: stride (default kernel_size), padding, ceil_mode, count_include_pad (default
-  -- true), divisor_override. nn_kernels.avg_pool1d likewise.
+  -- true), divisor_override. nn_kernels.avg_pool1d and nn_kernels.avg_pool3d likewise.
   K[ap] = function(x, kernel_size, opts)
     local xc = c_of(x, ap, 'the input')
     return wrap(C.tn_avg_pool(xc, nsp, avg_options(ap, kernel_size, opts)))
@@ -268,7 +281,9 @@ local function define_pool(nsp)
 
   --- nn_kernels.avg_pool2d_backward(grad_output, input, kernel_size, opts) -> grad_input
   --- nn_kernels.avg_pool1d_backward(grad_output, input, kernel_size, opts) -> grad_input
-  -- The gradient of nn_kernels.avg_pool2d with the same options. nn_kernels.avg_pool1d_backward likewise.
+  --- nn_kernels.avg_pool3d_backward(grad_output, input, kernel_size, opts) -> grad_input
+  -- The gradient of nn_kernels.avg_pool2d with the same options. nn_kernels.avg_pool1d_backward and
+  -- nn_kernels.avg_pool3d_backward likewise.
   K[ap .. '_backward'] = function(g, x, kernel_size, opts)
     local fn = ap .. '_backward'
     return wrap(C.tn_avg_pool_backward(c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), nsp,
@@ -277,8 +292,9 @@ local function define_pool(nsp)
 
   --- nn_kernels.adaptive_avg_pool2d(input, output_size) -> Tensor
   --- nn_kernels.adaptive_avg_pool1d(input, output_size) -> Tensor
+  --- nn_kernels.adaptive_avg_pool3d(input, output_size) -> Tensor
   -- Average pooling to a fixed output size (a number or {H, W}; false keeps the input's size).
-  -- nn_kernels.adaptive_avg_pool1d likewise.
+  -- nn_kernels.adaptive_avg_pool1d and nn_kernels.adaptive_avg_pool3d ({D, H, W}) likewise.
   K[aap] = function(x, output_size)
     local xc = c_of(x, aap, 'the input')
     return wrap(C.tn_adaptive_avg_pool(xc, nsp, adaptive_size(aap, x, nsp, output_size)))
@@ -286,7 +302,9 @@ local function define_pool(nsp)
 
   --- nn_kernels.adaptive_avg_pool2d_backward(grad_output, input) -> grad_input
   --- nn_kernels.adaptive_avg_pool1d_backward(grad_output, input) -> grad_input
-  -- The gradient of nn_kernels.adaptive_avg_pool2d. nn_kernels.adaptive_avg_pool1d_backward likewise.
+  --- nn_kernels.adaptive_avg_pool3d_backward(grad_output, input) -> grad_input
+  -- The gradient of nn_kernels.adaptive_avg_pool2d. nn_kernels.adaptive_avg_pool1d_backward and
+  -- nn_kernels.adaptive_avg_pool3d_backward likewise.
   K[aap .. '_backward'] = function(g, x)
     local fn = aap .. '_backward'
     return wrap(C.tn_adaptive_avg_pool_backward(c_of(g, fn, 'the gradient'), c_of(x, fn, 'the input'), nsp))
@@ -294,8 +312,10 @@ local function define_pool(nsp)
 
   --- nn_kernels.adaptive_max_pool2d(input, output_size) -> output, indices
   --- nn_kernels.adaptive_max_pool1d(input, output_size) -> output, indices
+  --- nn_kernels.adaptive_max_pool3d(input, output_size) -> output, indices
   -- Max pooling to a fixed output size, with 1-based argmax indices as nn_kernels.max_pool2d; its backward is
-  -- nn_kernels.adaptive_max_pool2d_backward(grad_output, input, indices). nn_kernels.adaptive_max_pool1d likewise.
+  -- nn_kernels.adaptive_max_pool2d_backward(grad_output, input, indices). nn_kernels.adaptive_max_pool1d and
+  -- nn_kernels.adaptive_max_pool3d likewise.
   K[amp] = function(x, output_size)
     local xc = c_of(x, amp, 'the input')
     local y = wrap(C.tn_adaptive_max_pool(xc, nsp, adaptive_size(amp, x, nsp, output_size), BASE, out1))
@@ -304,6 +324,7 @@ local function define_pool(nsp)
 end
 define_pool(1)
 define_pool(2)
+define_pool(3)
 
 -- ---- linear ----
 

@@ -148,6 +148,108 @@ for name, target in pairs({ i0 = 'i0', digamma = 'digamma', psi = 'digamma', gam
   torch.special[name] = function(...) return torch[target](...) end
 end
 
+-- torch.special's element-wise kernels without a Tensor method (PyTorch has none for them). modified_bessel_i0
+-- and modified_bessel_i1 reach the i0 and special.i1 kernels without autograd's recording forms: PyTorch 1.13
+-- defines no derivative for them, nor for the other Bessel functions and the polynomials, whose results do not
+-- require grad (as nextafter's).
+--- torch.special.ndtr(x, {out=}) -> Tensor
+-- The standard normal distribution function Phi(x) = (1 + erf(x / sqrt 2)) / 2, element-wise; accurate in the
+-- lower tail down to the smallest subnormal results (PyTorch's (1 + erf(x / sqrt 2)) / 2 loses it: 0 below about
+-- x = -8.3 in float64). This and the one-operand functions below (ndtri to airy_ai): element-wise, integer and
+-- bool inputs give the default float dtype; float32 and float64 tensors (ndtr, i0e and entr also float16 and
+-- bfloat16, computed in float32), on the CPU and CUDA. Each is computed in float64 from series, recurrences,
+-- continued fractions and asymptotic expansions (lib/special_*.h) and rounded once.
+-- Example: torch.special.ndtri(torch.tensor({0.025, 0.5, 0.975}))
+--- torch.special.ndtri(p, {out=}) -> Tensor
+-- The inverse of ndtr (the standard normal quantile): -inf at 0, inf at 1, NaN outside [0, 1].
+--- torch.special.log_ndtr(x, {out=}) -> Tensor
+-- log(ndtr(x)), accurate far into both tails (about -x^2 / 2 for very negative x, -0 at +inf).
+--- torch.special.erfcx(x, {out=}) -> Tensor
+-- The scaled complementary error function exp(x^2) erfc(x): 0 at +inf, inf below about -26.6.
+--- torch.special.i0e(x, {out=}) -> Tensor
+--- torch.special.i1e(x, {out=}) -> Tensor
+-- The exponentially scaled modified Bessel functions of the first kind exp(-|x|) I0(x) and exp(-|x|) I1(x),
+-- finite for every x (0 at +-inf).
+--- torch.special.entr(x, {out=}) -> Tensor
+-- The entropy term -x log(x): 0 at 0, -inf for negative x.
+--- torch.special.bessel_j0(x, {out=}) -> Tensor
+--- torch.special.bessel_j1(x, {out=}) -> Tensor
+--- torch.special.bessel_y0(x, {out=}) -> Tensor
+--- torch.special.bessel_y1(x, {out=}) -> Tensor
+-- The Bessel functions of the first (J) and second (Y) kind of orders 0 and 1. Y is -inf at 0 and NaN for
+-- negative x; all four are NaN at +-inf, as PyTorch. No gradient, as in PyTorch 1.13.
+--- torch.special.modified_bessel_i0(x, {out=}) -> Tensor
+--- torch.special.modified_bessel_i1(x, {out=}) -> Tensor
+--- torch.special.modified_bessel_k0(x, {out=}) -> Tensor
+--- torch.special.modified_bessel_k1(x, {out=}) -> Tensor
+--- torch.special.scaled_modified_bessel_k0(x, {out=}) -> Tensor
+--- torch.special.scaled_modified_bessel_k1(x, {out=}) -> Tensor
+-- The modified Bessel functions of the first (I) and second (K) kind of orders 0 and 1, and exp(x) K(x). I is
+-- NaN at +-inf; K is inf at 0, NaN for negative x and 0 at +inf. modified_bessel_i0/i1 are the values of i0 and
+-- special.i1 without their gradient (none in PyTorch 1.13), and also take float16 and bfloat16 tensors.
+--- torch.special.spherical_bessel_j0(x, {out=}) -> Tensor
+-- The spherical Bessel function of the first kind of order 0, sin(x) / x (1 at 0, 0 at +-inf).
+--- torch.special.airy_ai(x, {out=}) -> Tensor
+-- The Airy function Ai(x) (NaN at +-inf, as PyTorch). No gradient, as in PyTorch 1.13.
+local SPECIAL_UNARY = {
+  ndtr = C.TN_NDTR, ndtri = C.TN_NDTRI, log_ndtr = C.TN_LOG_NDTR, erfcx = C.TN_ERFCX, i0e = C.TN_I0E,
+  i1e = C.TN_I1E, entr = C.TN_ENTR, bessel_j0 = C.TN_BESSEL_J0, bessel_j1 = C.TN_BESSEL_J1,
+  bessel_y0 = C.TN_BESSEL_Y0, bessel_y1 = C.TN_BESSEL_Y1, modified_bessel_i0 = C.TN_I0, modified_bessel_i1 = C.TN_I1,
+  modified_bessel_k0 = C.TN_MODIFIED_BESSEL_K0, modified_bessel_k1 = C.TN_MODIFIED_BESSEL_K1,
+  scaled_modified_bessel_k0 = C.TN_SCALED_MODIFIED_BESSEL_K0, scaled_modified_bessel_k1 = C.TN_SCALED_MODIFIED_BESSEL_K1,
+  spherical_bessel_j0 = C.TN_SPHERICAL_BESSEL_J0, airy_ai = C.TN_AIRY_AI,
+}
+for name, op in pairs(SPECIAL_UNARY) do
+  local fn = 'special.' .. name
+  torch.special[name] = function(x, opts)
+    core.c_of(x, fn, 'the input')
+    local out = is_opts(opts) and opts.out or nil
+    if out then
+      unary(op, x, out)
+      return out
+    end
+    return wrap(unary(op, x))
+  end
+end
+
+--- torch.special.xlog1py(x, y, {out=}) -> Tensor
+-- x * log1p(y) element-wise, 0 where x is 0 unless y is NaN (as SciPy); either operand may be a number. The
+-- operands broadcast; integer and bool ones give the default float dtype. Differentiable in both, as PyTorch.
+--- torch.special.zeta(x, q, {out=}) -> Tensor
+-- The Hurwitz zeta function sum_k (q + k)^-x (the Riemann zeta function at q = 1), element-wise; either operand
+-- may be a number. PyTorch's special values: inf at x = 1 and at the integers q <= 0, NaN for x < 1, for a
+-- non-integer x with q < 0, and at q = +inf. Differentiable in q only (the gradient in x raises, as in PyTorch).
+--- torch.special.chebyshev_polynomial_t(x, n, {out=}) -> Tensor
+--- torch.special.chebyshev_polynomial_u(x, n, {out=}) -> Tensor
+--- torch.special.chebyshev_polynomial_v(x, n, {out=}) -> Tensor
+--- torch.special.chebyshev_polynomial_w(x, n, {out=}) -> Tensor
+--- torch.special.shifted_chebyshev_polynomial_t(x, n, {out=}) -> Tensor
+--- torch.special.shifted_chebyshev_polynomial_u(x, n, {out=}) -> Tensor
+--- torch.special.shifted_chebyshev_polynomial_v(x, n, {out=}) -> Tensor
+--- torch.special.shifted_chebyshev_polynomial_w(x, n, {out=}) -> Tensor
+--- torch.special.hermite_polynomial_h(x, n, {out=}) -> Tensor
+--- torch.special.hermite_polynomial_he(x, n, {out=}) -> Tensor
+--- torch.special.laguerre_polynomial_l(x, n, {out=}) -> Tensor
+--- torch.special.legendre_polynomial_p(x, n, {out=}) -> Tensor
+-- The orthogonal polynomials of degree n at x, element-wise (x and n broadcast; either may be a number): Chebyshev's
+-- of the first to fourth kinds (T, U, V, W) and the same of 2x - 1 (shifted), Hermite's physicists' (H) and
+-- probabilists' (He), Laguerre's and Legendre's. As PyTorch 1.13: n is truncated toward zero and a negative n (NaN
+-- and +-inf too) gives 0; for |x| < 1 and large n the Chebyshev forms use cos(n acos x) and its kin; elsewhere the
+-- three-term recurrences, which take O(n) steps and overflow past the float range to inf and then NaN (PyTorch's
+-- results there). No gradient, as in PyTorch 1.13.
+local SPECIAL_BINARY = {
+  xlog1py = C.TN_XLOG1PY, zeta = C.TN_ZETA, chebyshev_polynomial_t = C.TN_CHEBYSHEV_POLYNOMIAL_T,
+  chebyshev_polynomial_u = C.TN_CHEBYSHEV_POLYNOMIAL_U, chebyshev_polynomial_v = C.TN_CHEBYSHEV_POLYNOMIAL_V,
+  chebyshev_polynomial_w = C.TN_CHEBYSHEV_POLYNOMIAL_W,
+  shifted_chebyshev_polynomial_t = C.TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_T,
+  shifted_chebyshev_polynomial_u = C.TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_U,
+  shifted_chebyshev_polynomial_v = C.TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_V,
+  shifted_chebyshev_polynomial_w = C.TN_SHIFTED_CHEBYSHEV_POLYNOMIAL_W,
+  hermite_polynomial_h = C.TN_HERMITE_POLYNOMIAL_H, hermite_polynomial_he = C.TN_HERMITE_POLYNOMIAL_HE,
+  laguerre_polynomial_l = C.TN_LAGUERRE_POLYNOMIAL_L, legendre_polynomial_p = C.TN_LEGENDRE_POLYNOMIAL_P,
+}
+M.SPECIAL_UNARY, M.SPECIAL_BINARY = SPECIAL_UNARY, SPECIAL_BINARY
+
 -- out= for the ops composed here in Lua: out takes the result's size and its values (in out's dtype)
 local function written_to(out, r)
   if out == nil then return r end
@@ -303,6 +405,7 @@ local BINARY = {
   ge = C.TN_GE, logical_and = C.TN_LOGICAL_AND, logical_or = C.TN_LOGICAL_OR, logical_xor = C.TN_LOGICAL_XOR,
   fmax = C.TN_FMAX, fmin = C.TN_FMIN, nextafter = C.TN_NEXTAFTER, gcd = C.TN_GCD, lcm = C.TN_LCM,
   bitwise_left_shift = C.TN_BITWISE_LEFT_SHIFT, bitwise_right_shift = C.TN_BITWISE_RIGHT_SHIFT,
+  igamma = C.TN_IGAMMA, igammac = C.TN_IGAMMAC,
 }
 M.BINARY = BINARY
 
@@ -390,8 +493,51 @@ end
 -- a shifted by b bits, for integer tensors (the dtype is the promoted one: int8 << 2 stays int8). The right shift
 -- is arithmetic for signed dtypes. A count below 0 or at least the dtype's width in bits shifts everything out: 0
 -- to the left, and 0 or -1 (the sign) to the right. With `_` they work in place.
+--- Tensor:igamma(x) -> Tensor
+--- Tensor:igammac(x) -> Tensor
+--- torch.igamma(a, x, {out=}) -> Tensor
+--- torch.igammac(a, x, {out=}) -> Tensor
+--- torch.special.gammainc(a, x, {out=}) -> Tensor
+--- torch.special.gammaincc(a, x, {out=}) -> Tensor
+-- The regularized lower and upper incomplete gamma functions P(a, x) = gamma(a, x) / Gamma(a) and
+-- Q(a, x) = 1 - P(a, x), element-wise (a and x broadcast), for floating tensors only (integer and bool ones are
+-- refused, as are numbers, as in PyTorch). PyTorch's special values: NaN for a < 0 or x < 0 and at a = x = 0;
+-- P = 1 (Q = 0) for a = 0 < x and at x = +inf; P = 0 (Q = 1) at x = 0 and for a = +inf. The gradient is taken in x
+-- only: backward through a raises, as in PyTorch 1.13. igamma_ and igammac_ work in place; gammainc and
+-- gammaincc are torch.special's names.
 for name, op in pairs(BINARY) do define_binary(name, op, name == 'add' or name == 'sub') end
 Tensor.fmax_, Tensor.fmin_ = nil, nil
+-- igamma and igammac take tensors only
+for _, name in ipairs({ 'igamma', 'igammac', 'igamma_', 'igammac_' }) do
+  local method = Tensor[name]
+  Tensor[name] = function(a, x)
+    core.c_of(a, name, 'the input')
+    core.c_of(x, name, 'other')
+    return method(a, x)
+  end
+end
+for _, name in ipairs({ 'igamma', 'igammac' }) do
+  local fn = torch[name]
+  torch[name] = function(a, x, opts)
+    core.c_of(a, name, 'the input')
+    core.c_of(x, name, 'other')
+    return fn(a, x, opts)
+  end
+end
+torch.special.gammainc = function(...) return torch.igamma(...) end
+torch.special.gammaincc = function(...) return torch.igammac(...) end
+
+for name, op in pairs(SPECIAL_BINARY) do
+  local fn = 'special.' .. name
+  torch.special[name] = function(a, b, opts)
+    local out = is_opts(opts) and opts.out or nil
+    if out then
+      binary(fn, op, a, b, out)
+      return out
+    end
+    return wrap(binary(fn, op, a, b))
+  end
+end
 
 -- div(y, {rounding_mode='floor'|'trunc'}), in all three forms: x:div, x:div_ and torch.div (with out=)
 local plain_div, plain_div_, plain_torch_div = Tensor.div, Tensor.div_, torch.div

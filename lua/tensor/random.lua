@@ -367,6 +367,70 @@ function torch.normal(mean, std, size, opts)
   return t:normal_(mean, std, opts)
 end
 
+-- ---- counts: Poisson and binomial ----
+
+-- A float32 or float64 tensor parameter of poisson/binomial.
+local function count_parameter(fn, what, t)
+  core.c_of(t, fn, what)
+  local dt = t:dtype()
+  if dt ~= 'float32' and dt ~= 'float64' then
+    argerror(fn, 'expects %s of dtype float32 or float64, got %s', what, dt)
+  end
+  return t
+end
+
+local function count_options(fn, opts)
+  if opts == nil then return nil end
+  if not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  args.check_option_keys(fn, opts, { 'generator' })
+  return generator_of(fn, opts)
+end
+
+--- torch.poisson(rates, opts) -> Tensor
+-- Counts drawn from the Poisson distribution of each element of rates (float32 or float64, finite, >= 0; a rate
+-- of 0 gives 0), with rates' shape, dtype and device. Negative, NaN or infinite rates raise, naming the first
+-- (PyTorch 1.13 returns garbage for infinite ones). Exact draws, computed in float64: inversion below a rate of
+-- 10, Hormann's PTRS transformed rejection from 10 on (see lib/random_draw.h); counts beyond 2^24 (float32) or
+-- 2^53 are rounded to the dtype. Each element takes one counter of the generator whatever its number of
+-- rejections, so a seed gives the same counts for any number of threads, and on CUDA the CPU's counts (unless a
+-- device log or exp differs from the host's in the last bit right at an acceptance bound). The gradient in rates
+-- is zero, as in PyTorch. opts: generator.
+-- Example: torch.poisson(torch.tensor({0.5, 4, 1e4}))   -- e.g. {1, 3, 9961}
+function torch.poisson(rates, opts)
+  local fn = 'poisson'
+  count_parameter(fn, 'the rates', rates)
+  local g = count_options(fn, opts)
+  local t = torch.empty(rates:shape(), { dtype = rates:dtype(), device = rates:device() })
+  check(C.tn_poisson_(t._c, rates._c, g))
+  return t
+end
+
+--- torch.binomial(count, prob, opts) -> Tensor
+-- The number of successes in count trials of success probability prob: count and prob are float tensors of one
+-- dtype (float32 or float64) and device that broadcast together; counts must be integers >= 0, probabilities in
+-- [0, 1], or the call raises naming the first bad value (PyTorch 1.13 draws from them anyway, or hangs on NaN).
+-- The result has the broadcast shape and their dtype. Exact draws, computed in float64: inversion when
+-- count * min(p, 1 - p) < 10, Hormann's BTRS transformed rejection above (see lib/random_draw.h); a counter of the
+-- generator per element, as torch.poisson. Not differentiable: backward through it raises, as in PyTorch.
+-- opts: generator.
+-- Example: torch.binomial(torch.tensor({10, 1000}):float(), torch.tensor({0.5, 0.01}))   -- e.g. {6, 12}
+function torch.binomial(count, prob, opts)
+  local fn = 'binomial'
+  count_parameter(fn, 'the counts', count)
+  count_parameter(fn, 'the probabilities', prob)
+  if count:dtype() ~= prob:dtype() then
+    argerror(fn, 'count and prob must have one dtype, got %s and %s', count:dtype(), prob:dtype())
+  end
+  if count:device() ~= prob:device() then
+    argerror(fn, 'count is on %s, prob on %s', count:device(), prob:device())
+  end
+  local g = count_options(fn, opts)
+  local shape = require('tensor.shape_ops').broadcast_shape(fn, { count:shape(), prob:shape() })
+  local t = torch.empty(shape, { dtype = count:dtype(), device = count:device() })
+  check(C.tn_binomial_(t._c, count._c, prob._c, g))
+  return t
+end
+
 core.function_forms({ 'uniform_', 'normal_', 'bernoulli_', 'random_', 'exponential_', 'cauchy_', 'log_normal_', 'geometric_' })
 
 return { Generator = Generator }

@@ -83,8 +83,9 @@ core.function_forms({ 'clamp_min', 'clamp_max', 'clamp_min_', 'clamp_max_', 'pos
 
 -- torch.f for the functions of nn.functional that PyTorch also offers in torch with the same arguments
 -- (torch.conv2d(x, w, b, stride, ...)). nn.functional is loaded at the first call: it requires this package.
-for _, name in ipairs({ 'conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d', 'max_pool1d', 'max_pool2d',
-                        'avg_pool1d', 'adaptive_avg_pool1d', 'layer_norm', 'group_norm', 'dropout', 'alpha_dropout',
+for _, name in ipairs({ 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d',
+                        'max_pool1d', 'max_pool2d', 'max_pool3d', 'avg_pool1d', 'adaptive_avg_pool1d', 'layer_norm',
+                        'group_norm', 'dropout', 'alpha_dropout',
                         'cosine_similarity', 'pairwise_distance', 'pdist', 'pixel_shuffle', 'pixel_unshuffle',
                         'channel_shuffle', 'prelu', 'selu', 'celu', 'threshold', 'hardshrink', 'rrelu', 'selu_',
                         'celu_', 'threshold_', 'rrelu_', 'feature_alpha_dropout' }) do

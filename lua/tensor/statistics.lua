@@ -1,7 +1,8 @@
 -- tensor.statistics: PyTorch's statistics written with other ops (sort, gather, lerp, cumsum, where, mm), so that
 -- autograd differentiates them through those: quantile, nanquantile, nanmedian, mode, diff, cov, corrcoef,
--- histogram, trapezoid (trapz), cumulative_trapezoid, renorm. Dims are 1-based (negative from the end), and so
--- are the indices returned; trailing optional arguments may be positional or an options table.
+-- histogram, histogramdd, bincount, gradient, trapezoid (trapz), cumulative_trapezoid, renorm. Dims are 1-based
+-- (negative from the end), and so are the indices returned and bincount's values; trailing optional arguments may
+-- be positional or an options table.
 local core = require 'tensor.core'
 local args = require 'tensor.args'
 local dtype = require 'tensor.dtype'
@@ -373,7 +374,91 @@ function Tensor:corrcoef()
   return c:clamp(-1, 1)
 end
 
--- ---- histogram ----
+-- ---- histogram and histogramdd ----
+
+-- The bin edges of one dimension (where: '' or 'dimension k: ', for errors): bins is a number of equal bins over
+-- range ({min, max}, checked by the caller) or else from the smallest to the largest of values (0 to 1 when there
+-- are none; an empty range widens by 0.5 each way), or a 1-d tensor of non-decreasing edges of x's dtype.
+local function bin_edges(fn, where, values, bins, range, x)
+  local dt = x:dtype()
+  if is_tensor(bins) then
+    optional_tensor(fn, where .. 'the bin edges', bins, x)
+    if range ~= nil then argerror(fn, '%srange cannot be given with bin edges', where) end
+    if bins:dim() ~= 1 then
+      argerror(fn, '%sthe bin edges must be a 1-d tensor, got %d dimensions', where, bins:dim())
+    end
+    if bins:numel() < 2 then argerror(fn, '%sneeds at least 2 bin edges, got %d', where, bins:numel()) end
+    if bins:dtype() ~= dt then
+      argerror(fn, '%sthe bin edges must have the dtype of the input (%s), got %s', where, dt, bins:dtype())
+    end
+    local edges = bins:detach():clone()
+    if not edges:diff():ge(0):all() then argerror(fn, '%sthe bin edges must be non-decreasing', where) end
+    return edges
+  end
+  bins = args.integer(fn, where .. 'bins', bins)
+  if bins < 1 then argerror(fn, '%sbins must be positive, got %d', where, bins) end
+  local lo, hi = 0, 1
+  if range ~= nil then
+    lo, hi = range[1], range[2]
+  elseif values:numel() > 0 then
+    lo, hi = values:aminmax()
+  end
+  if not (lo > -huge and lo < huge and hi > -huge and hi < huge) then
+    argerror(fn, '%sthe range [%s, %s] is not finite', where, tostring(lo), tostring(hi))
+  end
+  if lo > hi then argerror(fn, '%sthe range minimum %s exceeds its maximum %s', where, tostring(lo), tostring(hi)) end
+  if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
+  return torch.linspace(lo, hi, bins + 1, { dtype = dt, device = x:device() })
+end
+
+-- The bin (1-based) of each of values and whether it falls in one: [edge_i, edge_i+1), the last bin also holding
+-- its right edge; NaN and values outside the edges fall in none.
+local function bin_index(edges, values)
+  local n_edges = edges:numel()
+  local inside = values:ge(edges[1]):logical_and(values:le(edges[n_edges]))
+  -- the number of edges <= v (the last edge belongs to the last bin)
+  local bin = (torch.searchsorted(edges, values:contiguous(), { right = true }) - 1):clamp(1, n_edges - 1)
+  return bin, inside
+end
+
+-- Counts (or the weights' sums) of the values inside the bins, over a flattened histogram of `size` bins.
+local function accumulate(size, bin, inside, weight, x)
+  local counts = weight and weight:detach():reshape(-1):masked_select(inside)
+                 or torch.ones(inside:sum(), { dtype = x:dtype(), device = x:device() })
+  return torch.zeros(size, { dtype = x:dtype(), device = x:device() }):index_add(1, bin:masked_select(inside), counts)
+end
+
+local function histogram_input(fn, x)
+  core.c_of(x, fn, 'the input')
+  local dt = x:dtype()
+  if dt ~= 'float32' and dt ~= 'float64' then argerror(fn, 'expects a float32 or float64 input, got %s', dt) end
+end
+
+-- weight: nil, or a tensor of x's dtype and of the given shape (that of `whose`)
+local function histogram_weight(fn, weight, x, shape, whose)
+  weight = optional_tensor(fn, 'weight', weight, x)
+  if weight then
+    if weight:dtype() ~= x:dtype() then
+      argerror(fn, 'weight must have the dtype of the input (%s), got %s', x:dtype(), weight:dtype())
+    end
+    if shape_string(weight) ~= shape then
+      argerror(fn, 'weight must have the shape of %s %s, got %s', whose, shape, shape_string(weight))
+    end
+  end
+  return weight
+end
+
+local function histogram_options(fn, bins, opts)
+  if is_opts(bins) then opts, bins = bins, bins.bins end
+  if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  opts = opts or {}
+  args.check_option_keys(fn, opts, { 'bins', 'range', 'weight', 'density' })
+  return bins, opts
+end
+
+local function is_number_pair(r)
+  return type(r) == 'table' and not is_tensor(r) and type(r[1]) == 'number' and type(r[2]) == 'number'
+end
 
 --- Tensor:histogram([bins=100] [, opts]) -> hist, bin_edges
 --- torch.histogram(x, [bins] [, {bins=, range={min, max}, weight=, density=false}]) -> hist, bin_edges
@@ -386,59 +471,278 @@ end
 -- Example: local hist, edges = torch.tensor({1, 2, 1}):float():histogram(2)   -- {2, 1}, {1, 1.5, 2}
 function Tensor:histogram(bins, opts)
   local fn = 'histogram'
-  core.c_of(self, fn, 'the input')
-  if is_opts(bins) then opts, bins = bins, bins.bins end
-  if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
-  opts = opts or {}
-  local dt = self:dtype()
-  if dt ~= 'float32' and dt ~= 'float64' then argerror(fn, 'expects a float32 or float64 input, got %s', dt) end
+  histogram_input(fn, self)
+  bins, opts = histogram_options(fn, bins, opts)
+  if opts.range ~= nil and not is_number_pair(opts.range) then
+    argerror(fn, 'range must be a table of two numbers {min, max}')
+  end
   local x = self:detach():reshape(-1)
-  local edges
-  if is_tensor(bins) then
-    optional_tensor(fn, 'the bin edges', bins, self)
-    if opts.range ~= nil then argerror(fn, 'range cannot be given with bin edges') end
-    if bins:dim() ~= 1 then argerror(fn, 'the bin edges must be a 1-d tensor, got %d dimensions', bins:dim()) end
-    if bins:numel() < 2 then argerror(fn, 'needs at least 2 bin edges, got %d', bins:numel()) end
-    if bins:dtype() ~= dt then argerror(fn, 'the bin edges must have the dtype of the input (%s), got %s', dt, bins:dtype()) end
-    edges = bins:detach():clone()
-    if not edges:diff():ge(0):all() then argerror(fn, 'the bin edges must be non-decreasing') end
-  else
-    bins = args.integer(fn, 'bins', bins == nil and 100 or bins)
-    if bins < 1 then argerror(fn, 'bins must be positive, got %d', bins) end
-    local lo, hi = 0, 1
-    if opts.range ~= nil then
-      local r = opts.range
-      if type(r) ~= 'table' or is_tensor(r) or type(r[1]) ~= 'number' or type(r[2]) ~= 'number' then
-        argerror(fn, 'range must be a table of two numbers {min, max}')
-      end
-      lo, hi = r[1], r[2]
-    elseif x:numel() > 0 then
-      lo, hi = x:aminmax()
-    end
-    if not (lo > -huge and lo < huge and hi > -huge and hi < huge) then
-      argerror(fn, 'the range [%s, %s] is not finite', tostring(lo), tostring(hi))
-    end
-    if lo > hi then argerror(fn, 'the range minimum %s exceeds its maximum %s', tostring(lo), tostring(hi)) end
-    if lo == hi then lo, hi = lo - 0.5, hi + 0.5 end
-    edges = torch.linspace(lo, hi, bins + 1, { dtype = dt, device = self:device() })
-  end
-  local weight = optional_tensor(fn, 'weight', opts.weight, self)
-  if weight then
-    if weight:dtype() ~= dt then argerror(fn, 'weight must have the dtype of the input (%s), got %s', dt, weight:dtype()) end
-    if shape_string(weight) ~= shape_string(self) then
-      argerror(fn, 'weight must have the shape of the input %s, got %s', shape_string(self), shape_string(weight))
-    end
-  end
-  local n_edges = edges:numel()
-  local inside = x:ge(edges[1]):logical_and(x:le(edges[n_edges]))
-  local values = x:masked_select(inside)
-  local counts = weight and weight:detach():reshape(-1):masked_select(inside)
-                 or torch.ones(values:numel(), { dtype = dt, device = self:device() })
-  -- the bin of v: the number of edges <= v (the last edge belongs to the last bin)
-  local bin = (torch.searchsorted(edges, values, { right = true }) - 1):clamp(1, n_edges - 1)
-  local hist = torch.zeros(n_edges - 1, { dtype = dt, device = self:device() }):index_add(1, bin, counts)
+  local edges = bin_edges(fn, '', x, bins == nil and 100 or bins, opts.range, self)
+  local weight = histogram_weight(fn, opts.weight, self, shape_string(self), 'the input')
+  local bin, inside = bin_index(edges, x)
+  local hist = accumulate(edges:numel() - 1, bin, inside, weight, self)
   if opts.density then hist = hist / hist:sum() / edges:diff() end
   return hist, edges
+end
+
+--- torch.histogramdd(x, [bins] [, {bins=10, range=, weight=, density=false}]) -> hist, bin_edges
+-- The D-dimensional histogram of the points in the rows of x (float32 or float64, at least 2 dims: the last one,
+-- of size D, holds a point's coordinates; the others list the points). bins is a number of bins for every
+-- dimension, a list of D numbers, or a list of D 1-d tensors of non-decreasing edges of x's dtype; range is a
+-- flat list of 2D numbers {min1, max1, min2, max2, ...} for numbers of bins (default: each coordinate's smallest
+-- to largest value). Binning along each dimension is torch.histogram's: a point is counted when every
+-- coordinate falls in a bin, and never when one is NaN (PyTorch 1.13 counts such points in some bin). weight
+-- (x's shape without its last dim, x's dtype) counts each point by its weight; density divides by the total and
+-- the bins' volumes. Returns hist (D dims, one per coordinate, of the bins' sizes) and a list of the D edge
+-- tensors, of x's dtype. Not differentiable (as in PyTorch).
+-- Example: local h, edges = torch.histogramdd(torch.tensor({{0, 1}, {1, 0}, {2, 0}}):float(), {3, 2})
+function torch.histogramdd(x, bins, opts)
+  local fn = 'histogramdd'
+  histogram_input(fn, x)
+  bins, opts = histogram_options(fn, bins, opts)
+  if x:dim() < 2 then
+    argerror(fn, 'expects an input of at least 2 dimensions (the points in its last), got %d', x:dim())
+  end
+  local D = x:size(-1)
+  if D < 1 then argerror(fn, 'the points have no coordinates (the last dimension has size 0)') end
+  if bins == nil then bins = 10 end
+  if type(bins) == 'table' and not is_tensor(bins) then
+    if #bins ~= D then argerror(fn, 'bins must have one entry per dimension (%d), got %d', D, #bins) end
+  elseif type(bins) ~= 'number' then
+    argerror(fn, 'bins must be a number, a list of numbers or a list of 1-d tensors, got %s', type(bins))
+  end
+  local range = opts.range
+  if range ~= nil then
+    local ok = type(range) == 'table' and not is_tensor(range) and #range == 2 * D
+    for i = 1, ok and 2 * D or 0 do ok = ok and type(range[i]) == 'number' end
+    if not ok then argerror(fn, 'range must be a list of %d numbers {min1, max1, min2, max2, ...}', 2 * D) end
+  end
+  local leading = x:shape()
+  leading[#leading] = nil
+  local weight = histogram_weight(fn, opts.weight, x, '[' .. table.concat(leading, ' x ') .. ']', 'the points')
+  local points = x:detach():reshape(-1, D)
+  local edges, sizes, flat, inside = {}, {}, nil, nil
+  for d = D, 1, -1 do -- (the last dimension varies fastest in the flattened histogram)
+    local values = points:select(2, d)
+    local where = D > 1 and ('dimension %d: '):format(d) or ''
+    edges[d] = bin_edges(fn, where, values, type(bins) == 'number' and bins or bins[d],
+                         range and { range[2 * d - 1], range[2 * d] }, x)
+    sizes[d] = edges[d]:numel() - 1
+    local bin, ok = bin_index(edges[d], values)
+    if flat then
+      local stride = 1
+      for k = d + 1, D do stride = stride * sizes[k] end
+      flat, inside = flat + (bin - 1) * stride, inside:logical_and(ok)
+    else
+      flat, inside = bin, ok
+    end
+  end
+  local total = 1
+  for d = 1, D do total = total * sizes[d] end
+  local hist = accumulate(total, flat, inside, weight, x):view(sizes)
+  if opts.density then
+    hist = hist / hist:sum()
+    for d = 1, D do
+      local shape = {}
+      for k = 1, D do shape[k] = k == d and sizes[d] or 1 end
+      hist = hist / edges[d]:diff():view(shape)
+    end
+  end
+  return hist, edges
+end
+
+-- ---- bincount ----
+
+local INTEGER_DTYPES = { int8 = true, uint8 = true, int16 = true, int32 = true, int64 = true }
+
+--- Tensor:bincount([weights [, minlength]] [, opts]) -> Tensor
+--- torch.bincount(x, [weights [, minlength]] [, {weights=, minlength=0}]) -> Tensor
+-- How often each value occurs in x, a 1-d tensor of integers. Like every index of this API the values are 1-based:
+-- they must be >= 1 (0 or a negative value raises, naming it), and result[v] counts the elements equal to v, so
+-- the result has max(largest value, minlength) elements; this is PyTorch's bincount(x - 1). With weights (a
+-- 1-d tensor of x's length) result[v] sums the weights of the elements equal to v instead. The result is int64
+-- without weights, float32 for float32 weights and float64 for any other weights; an empty x gives minlength
+-- int64 zeros, weights or not (all as PyTorch). Not differentiable (PyTorch's backward raises).
+-- Example: torch.tensor({1, 3, 3, 4}):bincount()                        -- {1, 0, 2, 1}
+-- Example: torch.bincount(torch.tensor({2, 2}), {weights = torch.tensor({0.5, 1}), minlength = 3})   -- {0, 1.5, 0}
+function Tensor:bincount(weights, minlength, opts)
+  local fn = 'bincount'
+  core.c_of(self, fn, 'the input')
+  if is_opts(weights) then opts, weights = weights, nil
+  elseif is_opts(minlength) then opts, minlength = minlength, nil
+  elseif opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  if opts then
+    args.check_option_keys(fn, opts, { 'weights', 'minlength' })
+    if weights == nil then weights = opts.weights end
+    if minlength == nil then minlength = opts.minlength end
+  end
+  minlength = args.integer(fn, 'minlength', minlength == nil and 0 or minlength)
+  if minlength < 0 then argerror(fn, 'minlength must be non-negative, got %d', minlength) end
+  if not INTEGER_DTYPES[self:dtype()] then argerror(fn, 'expects a tensor of integers, got %s', self:dtype()) end
+  if self:dim() ~= 1 then argerror(fn, 'expects a 1-d tensor, got %d dimensions', self:dim()) end
+  local n = self:numel()
+  local out_dtype = 'int64'
+  if weights ~= nil then
+    optional_tensor(fn, 'weights', weights, self)
+    if weights:dim() ~= 1 or weights:numel() ~= n then
+      argerror(fn, 'weights must be a 1-d tensor of the input\'s length %d, got %s', n, shape_string(weights))
+    end
+    out_dtype = weights:dtype() == 'float32' and 'float32' or 'float64'
+  end
+  if n == 0 then return torch.zeros(minlength, { dtype = 'int64', device = self:device() }) end
+  local lo, hi = self:aminmax()
+  if lo < 1 then argerror(fn, 'values must be integers >= 1 (1-based, like every index), got %d', lo) end
+  local index = self:detach():long()
+  local counts = weights and weights:detach():to(out_dtype)
+                 or torch.ones(n, { dtype = 'int64', device = self:device() })
+  return torch.zeros(math.max(hi, minlength), { dtype = out_dtype, device = self:device() }):index_add(1, index, counts)
+end
+
+-- ---- gradient ----
+
+-- The dims of gradient: all of y's (nil), one (a number) or a list, as positive dims without repeats.
+local function gradient_dims(fn, y, dim)
+  local list = {}
+  if dim == nil then
+    for d = 1, y:dim() do list[d] = d end
+    return list
+  end
+  if type(dim) == 'number' then dim = { dim } end
+  if type(dim) ~= 'table' or is_tensor(dim) then
+    argerror(fn, 'dim must be a number or a list of numbers, got %s', type(dim))
+  end
+  local seen = {}
+  for i, d in ipairs(dim) do
+    local p = dim_of(fn, y, d)
+    if seen[p] then argerror(fn, 'dimension %d appears more than once in dim', p) end
+    seen[p], list[i] = true, p
+  end
+  return list
+end
+
+-- y's values at positions start .. start + len - 1 along d (negative start: from the end, -1 the last)
+local function along(y, d, start, len)
+  if start < 0 then start = y:size(d) + start + 1 end
+  return y:narrow(d, start, len)
+end
+
+-- The derivative along d for a constant spacing h (PyTorch's arithmetic, in its order).
+local function gradient_uniform(y, d, h, edge_order)
+  local n = y:size(d)
+  local centre = (along(y, d, 3, n - 2) - along(y, d, 1, n - 2)) / h / 2
+  local first, last
+  if edge_order == 1 then
+    first = (along(y, d, 2, 1) - along(y, d, 1, 1)) / h
+    last = (along(y, d, -1, 1) - along(y, d, -2, 1)) / h
+  else
+    first = (along(y, d, 1, 1) * -1.5 + along(y, d, 2, 1) * 2 - along(y, d, 3, 1) * 0.5) / h
+    last = (along(y, d, -3, 1) * 0.5 + along(y, d, -2, 1) * -2 + along(y, d, -1, 1) * 1.5) / h
+  end
+  return torch.cat({ first, centre, last }, d)
+end
+
+-- The derivative along d at sample coordinates x (1-d), by second-order differences on the uneven grid; y and x
+-- are of the result's dtype.
+local function gradient_coordinates(y, d, x, edge_order)
+  local n = y:size(d)
+  local dx = x:diff()
+  local shape = {}
+  for k = 1, y:dim() do shape[k] = k == d and n - 2 or 1 end
+  local dx1, dx2 = dx:narrow(1, 1, n - 2), dx:narrow(1, 2, n - 2)
+  local a = (-dx2 / (dx1 * (dx1 + dx2))):view(shape)
+  local b = ((dx2 - dx1) / (dx1 * dx2)):view(shape)
+  local c = (dx1 / (dx2 * (dx1 + dx2))):view(shape)
+  local centre = a * along(y, d, 1, n - 2) + b * along(y, d, 2, n - 2) + c * along(y, d, 3, n - 2)
+  local h1, hn = dx:narrow(1, 1, 1), dx:narrow(1, n - 1, 1) -- (shape {1}: broadcast against one slice)
+  local first, last
+  if edge_order == 1 then
+    first = (along(y, d, 2, 1) - along(y, d, 1, 1)) / h1
+    last = (along(y, d, -1, 1) - along(y, d, -2, 1)) / hn
+  else
+    local h2, hm = dx:narrow(1, 2, 1), dx:narrow(1, n - 2, 1)
+    first = along(y, d, 1, 1) * (-(h1 * 2 + h2) / (h1 * (h1 + h2))) + along(y, d, 2, 1) * ((h1 + h2) / (h1 * h2))
+            + along(y, d, 3, 1) * (-h1 / (h2 * (h1 + h2)))
+    last = along(y, d, -3, 1) * (hn / (hm * (hn + hm))) + along(y, d, -2, 1) * (-(hn + hm) / (hn * hm))
+           + along(y, d, -1, 1) * ((hn * 2 + hm) / (hn * (hn + hm)))
+  end
+  return torch.cat({ first, centre, last }, d)
+end
+
+local function float_dtype(dt)
+  if dt == 'float16' or dt == 'bfloat16' or dt == 'float32' or dt == 'float64' then return dt end
+  return dtype.name[dtype.default]
+end
+
+--- torch.gradient(y, [{spacing=1, dim=, edge_order=1}]) -> list of Tensors
+-- Estimates the derivatives of y, sampled on a grid, along each dim of dim (a number or a list; default every
+-- dim), returning one tensor of y's shape per dim, in dim's order: central differences inside (second order,
+-- also on uneven grids), one-sided differences of order edge_order (1 or 2) at both ends. spacing is the
+-- distance between samples: a number for every dim, a list of numbers (one per dim), or a list of 1-d tensors
+-- (one per dim) of the samples' coordinates along it. Each dim needs at least edge_order + 1 samples. Integer y
+-- gives the default float dtype; coordinates promote the result as PyTorch does (an integer grid counting as
+-- the default float dtype); bool and uint8 are refused (as PyTorch). Differentiable in y and in the coordinates.
+-- A 0-d y without dim gives an empty list. Unlike PyTorch 1.13, a list of spacings must match dim in length and
+-- coordinates y's sizes (PyTorch reads past a shorter list, and broadcasts mismatched coordinates), and with
+-- coordinates everything is computed in the result's dtype (PyTorch rounds some terms to float32 first when y
+-- or the coordinates are float32 or integers).
+-- Example: torch.gradient(torch.tensor({1, 4, 9, 16, 25}))[1]                      -- {3, 4, 6, 8, 9}
+-- Example: torch.gradient(y, {spacing = {torch.tensor({0, 1, 3, 4, 7})}, edge_order = 2})
+function torch.gradient(y, opts)
+  local fn = 'gradient'
+  core.c_of(y, fn, 'the input')
+  if opts ~= nil and not is_opts(opts) then argerror(fn, 'expected an options table, got %s', type(opts)) end
+  opts = opts or {}
+  args.check_option_keys(fn, opts, { 'spacing', 'dim', 'edge_order' })
+  if y:dtype() == 'bool' or y:dtype() == 'uint8' then argerror(fn, 'does not support %s input', y:dtype()) end
+  local edge_order = opts.edge_order == nil and 1 or opts.edge_order
+  if edge_order ~= 1 and edge_order ~= 2 then
+    argerror(fn, 'edge_order must be 1 or 2, got %s', tostring(edge_order))
+  end
+  local dims = gradient_dims(fn, y, opts.dim)
+  for _, d in ipairs(dims) do
+    if y:size(d) < edge_order + 1 then
+      argerror(fn, 'dimension %d has %d samples, fewer than edge_order + 1 = %d', d, y:size(d), edge_order + 1)
+    end
+  end
+  local spacing = opts.spacing == nil and 1 or opts.spacing
+  local per_dim = {}
+  if type(spacing) == 'number' then
+    for i = 1, #dims do per_dim[i] = spacing end
+  elseif type(spacing) == 'table' and not is_tensor(spacing) then
+    if #spacing ~= #dims then
+      argerror(fn, 'spacing must have one entry per dimension differentiated (%d), got %d', #dims, #spacing)
+    end
+    for i, h in ipairs(spacing) do
+      if is_tensor(h) then
+        optional_tensor(fn, 'a coordinate tensor', h, y)
+        if h:dim() ~= 1 or h:numel() ~= y:size(dims[i]) then
+          argerror(fn, 'the coordinates along dimension %d must be a 1-d tensor of its %d samples, got %s', dims[i],
+                   y:size(dims[i]), shape_string(h))
+        end
+        if h:dtype() == 'bool' then argerror(fn, 'the coordinates cannot be bool') end
+      elseif type(h) ~= 'number' then
+        argerror(fn, 'spacing must hold numbers or 1-d tensors, got %s', type(h))
+      end
+      if i > 1 and is_tensor(h) ~= is_tensor(per_dim[1]) then
+        argerror(fn, 'spacing must hold only numbers or only tensors')
+      end
+      per_dim[i] = h
+    end
+  else
+    argerror(fn, 'spacing must be a number, a list of numbers or a list of 1-d tensors, got %s',
+             is_tensor(spacing) and 'a tensor' or type(spacing))
+  end
+  local out = {}
+  for i, d in ipairs(dims) do
+    local h = per_dim[i]
+    if is_tensor(h) then
+      local dt = torch.promote_types(float_dtype(y:dtype()), float_dtype(h:dtype()))
+      out[i] = gradient_coordinates(y:to(dt), d, h:to(dt), edge_order)
+    else
+      out[i] = gradient_uniform(y, d, h, edge_order)
+    end
+  end
+  return out
 end
 
 -- ---- trapezoid and cumulative_trapezoid ----
@@ -571,7 +875,7 @@ end
 core.composed_in_place.renorm_ = true
 
 core.function_forms({ 'quantile', 'nanquantile', 'nanmedian', 'mode', 'diff', 'cov', 'corrcoef', 'histogram',
-                      'renorm' })
+                      'renorm', 'bincount' })
 
 -- (median over all elements spreads its gradient the same way)
 return {}

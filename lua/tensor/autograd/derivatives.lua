@@ -43,6 +43,11 @@ unary('abs', save_x, function(ctx, g) local x = ctx:saved_values() return g * x:
 for _, name in ipairs({ 'sign', 'floor', 'ceil', 'round', 'trunc' }) do
   unary(name, nil, function(ctx, g) return zeros_like(g) end)
 end
+-- random counts: poisson's gradient in the rates is zero, binomial has none (both as PyTorch)
+unary('poisson', nil, function(ctx, g) return zeros_like(g) end)
+D.binomial = { inputs = 2, broadcast = true, backward = function()
+  core.raise('binomial: the derivative of binomial is not implemented (as in PyTorch)')
+end }
 unary('exp', save_out, function(ctx, g) local y = ctx:saved_values() return g * y end)
 unary('exp2', save_out, function(ctx, g) local y = ctx:saved_values() return g * y * LN2 end)
 unary('expm1', save_out, function(ctx, g) local y = ctx:saved_values() return g * (y + 1) end)
@@ -147,6 +152,36 @@ unary('sinc', save_x, function(ctx, g)
   local x = ctx:saved_values()
   local px = x * math.pi
   return g * torch.where(x:eq(0), 0, (px * px:cos() - px:sin()) / (px * x))
+end)
+-- torch.special's functions with a derivative in PyTorch 1.13, with its formulas
+unary('special.ndtr', save_x, function(ctx, g)
+  local x = ctx:saved_values()
+  return g * (x * x * -0.5):exp() * INV_SQRT_2PI
+end)
+unary('special.ndtri', save_out, function(ctx, g)
+  local y = ctx:saved_values()
+  return g * (y * y * 0.5):exp() * math.sqrt(2 * math.pi)
+end)
+unary('special.log_ndtr', save_x_out, function(ctx, g)
+  local x, y = ctx:saved_values()
+  return g * (-(y + x * x * 0.5)):exp() * INV_SQRT_2PI
+end)
+unary('special.erfcx', save_x_out, function(ctx, g)
+  local x, y = ctx:saved_values()
+  return g * (x * y * 2 - TWO_OVER_SQRT_PI)
+end)
+-- i0e' = i1e - sgn(x) i0e; i1e' = i0e - i1e (sgn(x) + 1/x), 1/2 at 0
+unary('special.i0e', save_x_out, function(ctx, g)
+  local x, y = ctx:saved_values()
+  return g * (torch.special.i1e(x) - x:sign() * y)
+end)
+unary('special.i1e', save_x_out, function(ctx, g)
+  local x, y = ctx:saved_values()
+  return g * torch.where(x:eq(0), 0.5, torch.special.i0e(x) - y * (x:sign() + x:reciprocal()))
+end)
+unary('special.entr', save_x, function(ctx, g)
+  local x = ctx:saved_values()
+  return g * -(x:log() + 1)
 end)
 unary('frac', nil, function(ctx, g) return g end)
 unary('reciprocal', save_out, function(ctx, g) local y = ctx:saved_values() return -(g * y * y) end)
@@ -258,6 +293,36 @@ local function nan_ignoring_extremum(keeps, mirrored)
 end
 D.fmax = { inputs = 2, broadcast = true, save = save_ab, backward = nan_ignoring_extremum('ge', 'le') }
 D.fmin = { inputs = 2, broadcast = true, save = save_ab, backward = nan_ignoring_extremum('le', 'ge') }
+-- xlog1py: in x, log1p(y) (0 where g is 0, and where x is 0 and y <= -1); in y, x / (y + 1). Either may be a number.
+D['special.xlog1py'] = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
+  local x, y = ctx:saved_values()
+  local gx, gy
+  if ctx.next[1] then
+    gx = torch.special.xlog1py(g, y)
+    local at_pole = is_tensor(y) and x:eq(0):logical_and(y:le(-1)) or (y <= -1 and x:eq(0))
+    if at_pole then gx = torch.where(at_pole, 0, gx) end
+  end
+  if ctx.next[2] then gy = g * x / (y + 1) end
+  return gx, gy
+end }
+-- Derivatives PyTorch 1.13 defines in the second argument only; the first raises when it is needed.
+local function first_argument_undefined(name, what)
+  error(string.format('%s: the derivative with respect to %s is not implemented (as in PyTorch)', name, what), 0)
+end
+-- d/dq zeta(x, q) = -x zeta(x + 1, q); x may be a number
+D['special.zeta'] = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
+  local x, q = ctx:saved_values()
+  if ctx.next[1] then first_argument_undefined('special.zeta', 'x (the first argument)') end
+  return nil, g * -x * torch.special.zeta(x + 1, q)
+end }
+-- d/dx P(a, x) = -d/dx Q(a, x) = x^(a-1) e^-x / Gamma(a), as PyTorch's exp((a - 1) log x - x - lgamma(a))
+for name, sign in pairs({ igamma = 1, igammac = -1 }) do
+  D[name] = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
+    local a, x = ctx:saved_values()
+    if ctx.next[1] then first_argument_undefined(name, 'a (the first argument)') end
+    return nil, g * ((a - 1) * x:log() - x - a:lgamma()):exp() * sign
+  end }
+end
 D.fmod = { inputs = 2, broadcast = true, save = save_ab, backward = function(ctx, g)
   local a, b = ctx:saved_values()
   return g, ctx.next[2] and -(g * (a / b):trunc())
@@ -777,6 +842,47 @@ end, backward = function(ctx, g)
   return ctx.next[1] and gB, gL
 end }
 
+-- Q = the first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T (householder_product), in compact WY form:
+-- Q = E - V X, X = M^-1 diag(tau) V^T E, M = I + diag(tau) triu(V^T V, 1) (unit upper triangular; M^-1
+-- diag(tau) is LAPACK's T without dividing by tau), E the first n columns of I, V [m x k] A's strict lower
+-- triangle with ones on the diagonal. The gradient follows those steps back.
+D['linalg.householder_product'] = { inputs = 2, save = function(ctx, out, a, tau) ctx:save(a, tau) end,
+  backward = function(ctx, g)
+  local a, tau = ctx:saved_values()
+  local m, n, k = a:size(-2), a:size(-1), tau:size(-1)
+  if k == 0 then return ctx.next[1] and torch.zeros_like(a), ctx.next[2] and torch.zeros_like(tau) end
+  local st = torch.linalg.solve_triangular
+  local V = a:narrow(-1, 1, k):tril(-1) + torch.eye(m, k, { dtype = a:dtype(), device = a:device() })
+  local S = mT(V):matmul(V):triu(1)
+  local t = tau:unsqueeze(-1) -- diag(tau) times a matrix scales its rows
+  local M = t * S + torch.eye(k, { dtype = a:dtype(), device = a:device() })
+  local W = mT(V:narrow(-2, 1, n)) -- V^T E
+  local X = st(M, t * W, { upper = true, unitriangular = true })
+  local gY = st(mT(M), -mT(V):matmul(g), { upper = false, unitriangular = true })
+  local gM = -gY:matmul(mT(X)):triu(1)
+  local gtau = (gY * W):sum(-1) + (gM * S):sum(-1)
+  local gS = t * gM
+  local gV = -g:matmul(mT(X)) + V:matmul(gS + mT(gS))
+  local gW = mT(t * gY)
+  gV = m > n and gV + torch.cat({ gW, torch.zeros_like(gV:narrow(-2, 1, m - n)) }, -2) or gV + gW
+  local gA = gV:tril(-1)
+  if k < n then gA = torch.cat({ gA, torch.zeros_like(a:narrow(-1, 1, n - k)) }, -1) end
+  return ctx.next[1] and gA, ctx.next[2] and gtau
+end }
+
+-- The factorisations PyTorch 1.13 does not differentiate: their results record a node whose backward raises,
+-- as PyTorch's do (the gradient would otherwise be silently missing).
+local function not_differentiable(name, inputs, outputs, instead)
+  D[name] = { inputs = inputs, outputs = outputs, backward = function()
+    error(string.format('backward: %s: the derivative is not implemented (as in PyTorch 1.13)%s', name, instead), 0)
+  end }
+end
+not_differentiable('geqrf', 1, 2, "; linalg.qr is differentiable")
+not_differentiable('ormqr', 3, nil, '')
+not_differentiable('linalg.ldl_factor', 1, nil, '')
+not_differentiable('linalg.ldl_factor_ex', 1, nil, '')
+not_differentiable('linalg.ldl_solve', 3, nil, '; linalg.solve is differentiable')
+
 -- The pseudo-inverse (PyTorch's pinv_backward): exact where A's rank is constant, also for rank-deficient A,
 -- where the SVD's own formula would divide by equal (zero) singular values.
 D['linalg.pinv'] = { inputs = 1, save = save_x_out, backward = function(ctx, g)
@@ -1083,7 +1189,7 @@ local function conv_entry(name)
     return once(name, { g, x, w }, backward(g, x, w, copy_opts(ctx.opts, { output_mask = mask3(ctx, 1, 2, 3) })))
   end }
 end
-for _, name in ipairs({ 'conv1d', 'conv2d', 'conv_transpose1d', 'conv_transpose2d' }) do
+for _, name in ipairs({ 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d' }) do
   D['F.' .. name] = conv_entry(name)
 end
 
@@ -1095,10 +1201,11 @@ local function max_pool_entry(name)
     return once(name, { g, x }, K[name .. '_backward'](g, x, indices))
   end }
 end
-for _, name in ipairs({ 'max_pool1d', 'max_pool2d', 'adaptive_max_pool1d', 'adaptive_max_pool2d' }) do
+for _, name in ipairs({ 'max_pool1d', 'max_pool2d', 'max_pool3d', 'adaptive_max_pool1d', 'adaptive_max_pool2d',
+                        'adaptive_max_pool3d' }) do
   D['F.' .. name] = max_pool_entry(name)
 end
-for _, name in ipairs({ 'avg_pool1d', 'avg_pool2d' }) do
+for _, name in ipairs({ 'avg_pool1d', 'avg_pool2d', 'avg_pool3d' }) do
   D['F.' .. name] = { inputs = 1, save = function(ctx, out, x, kernel_size, opts)
     ctx:save(x)
     ctx.kernel_size, ctx.opts = kernel_size, opts
@@ -1107,7 +1214,7 @@ for _, name in ipairs({ 'avg_pool1d', 'avg_pool2d' }) do
     return once(name, { g, x }, K[name .. '_backward'](g, x, ctx.kernel_size, ctx.opts))
   end }
 end
-for _, name in ipairs({ 'adaptive_avg_pool1d', 'adaptive_avg_pool2d' }) do
+for _, name in ipairs({ 'adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'adaptive_avg_pool3d' }) do
   D['F.' .. name] = { inputs = 1, save = function(ctx, out, x) ctx:save(x) end, backward = function(ctx, g)
     local x = ctx:saved_values()
     return once(name, { g, x }, K[name .. '_backward'](g, x))

@@ -1,4 +1,4 @@
--- tensor.nn.conv: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d.
+-- tensor.nn.conv: Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d.
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 local init = require 'tensor.nn.initializers'
@@ -11,6 +11,7 @@ local function per_dim(v, n)
 end
 
 local PADDING_MODES = { reflect = true, replicate = true, circular = true }
+local LAYOUTS = { '[N x C x W]', '[N x C x H x W]', '[N x C x D x H x W]' }
 
 -- F.pad's amounts (last dim first, before and after) for a convolution's padding: numbers, 'valid' or 'same'
 -- (the odd one of a total goes after, as PyTorch).
@@ -88,8 +89,8 @@ return function(nn)
     function class:forward(x, output_size)
       local nd = x:dim()
       if nd ~= nsp + 1 and nd ~= nsp + 2 then
-        common.fail(self, 'expected a %d-d or %d-d input (%s), got %s', nsp + 1, nsp + 2,
-                    nsp == 1 and '[N x C x W]' or '[N x C x H x W]', common.shape(x))
+        common.fail(self, 'expected a %d-d or %d-d input (%s), got %s', nsp + 1, nsp + 2, LAYOUTS[nsp],
+                    common.shape(x))
       end
       local channels = x:size(nd - nsp)
       if channels ~= self.in_channels then
@@ -151,14 +152,19 @@ return function(nn)
 
   --- nn.Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, padding_mode='zeros')
   --- nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, padding_mode='zeros')
-  -- Convolution over [N x C x W] / [N x C x H x W] inputs; options positional or as a table
+  --- nn.Conv3d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=true, padding_mode='zeros')
+  -- Convolution over [N x C x W] / [N x C x H x W] / [N x C x D x H x W] inputs (or unbatched, without N);
+  -- options positional or as a table
   -- (nn.Conv2d(3, 16, 3, {padding=1})); padding may be 'same' or 'valid'; padding_mode 'zeros', 'reflect',
   -- 'replicate' or 'circular' (F.pad's modes); options dtype and device. Weights initialised as in PyTorch.
   define('Conv1d', 1)
   define('Conv2d', 2)
+  define('Conv3d', 3)
   --- nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=true, dilation=1)
   --- nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=true, dilation=1)
+  --- nn.ConvTranspose3d(in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=true, dilation=1)
   -- Transposed convolution; forward(x, output_size) may ask for a specific output size.
   define('ConvTranspose1d', 1, true)
   define('ConvTranspose2d', 2, true)
+  define('ConvTranspose3d', 3, true)
 end

@@ -86,25 +86,39 @@ local CONV_T_NAMES = { 'stride', 'padding', 'output_padding', 'groups', 'dilatio
 local function define_conv(name, transposed)
   local kernel = K[name]
   local names = transposed and CONV_T_NAMES or CONV_NAMES
+  local nsp = tonumber(name:match('(%d)d$'))
   raw[name] = function(x, w, b, opts) return kernel(x, w, b, opts) end
   F[name] = function(x, w, b, ...)
     check_tensor(name, x, 'the input')
     check_tensor(name, w, 'the weight')
+    local nd = x:dim()
+    if nd ~= nsp + 1 and nd ~= nsp + 2 then
+      fail(name, 'expected a %d-d (unbatched) or %d-d (batched) input, got %s', nsp + 1, nsp + 2, shape_string(x))
+    end
+    -- an unbatched input [C x ...] runs as a batch of one, as in PyTorch
+    if nd == nsp + 1 and w:dim() == nsp + 2 then
+      return raw[name](x:unsqueeze(1), w, b, options(name, names, ...)):squeeze(1)
+    end
     return raw[name](x, w, b, options(name, names, ...))
   end
 end
 
 --- F.conv1d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> Tensor
 --- F.conv2d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> Tensor
--- Convolution (NCW / NCHW); padding may be a number, a table per dim, 'same' or 'valid'. The options may
--- also come as one table: F.conv2d(x, w, b, {stride=2, padding=1}).
+--- F.conv3d(input, weight, bias, stride=1, padding=0, dilation=1, groups=1) -> Tensor
+-- Convolution (NCW / NCHW / NCDHW, or unbatched CW / CHW / CDHW); padding may be a number, a table per dim,
+-- 'same' or 'valid'. The options may also come as one table: F.conv2d(x, w, b, {stride=2, padding=1}).
 define_conv('conv1d')
 define_conv('conv2d')
+define_conv('conv3d')
 --- F.conv_transpose1d(input, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor
 --- F.conv_transpose2d(input, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor
--- Transposed convolution (the gradient of a convolution with respect to its input).
+--- F.conv_transpose3d(input, weight, bias, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor
+-- Transposed convolution (the gradient of a convolution with respect to its input); weight
+-- [C_in x C_out/groups x kernel...]; batched or unbatched input as the convolutions.
 define_conv('conv_transpose1d', true)
 define_conv('conv_transpose2d', true)
+define_conv('conv_transpose3d', true)
 
 local function define_max_pool(name)
   raw[name] = function(x, kernel_size, opts) return K[name](x, kernel_size, opts) end
@@ -118,9 +132,12 @@ local function define_max_pool(name)
 end
 --- F.max_pool1d(input, kernel_size, stride, padding=0, dilation=1, ceil_mode=false, return_indices=false)
 --- F.max_pool2d(input, kernel_size, stride, padding=0, dilation=1, ceil_mode=false, return_indices=false)
--- Max pooling (stride defaults to kernel_size); with return_indices also the 1-based argmax positions.
+--- F.max_pool3d(input, kernel_size, stride, padding=0, dilation=1, ceil_mode=false, return_indices=false)
+-- Max pooling (stride defaults to kernel_size); with return_indices also the 1-based argmax positions in each
+-- flattened input plane (max_pool3d: in each flattened D x H x W volume, (d * H + h) * W + w + 1).
 define_max_pool('max_pool1d')
 define_max_pool('max_pool2d')
+define_max_pool('max_pool3d')
 
 local function define_avg_pool(name)
   raw[name] = function(x, kernel_size, opts) return K[name](x, kernel_size, opts) end
@@ -132,9 +149,11 @@ local function define_avg_pool(name)
 end
 --- F.avg_pool1d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true)
 --- F.avg_pool2d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
+--- F.avg_pool3d(input, kernel_size, stride, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
 -- Average pooling.
 define_avg_pool('avg_pool1d')
 define_avg_pool('avg_pool2d')
+define_avg_pool('avg_pool3d')
 
 local function define_adaptive(name, returns_indices)
   raw[name] = function(x, size) return K[name](x, size) end
@@ -150,13 +169,17 @@ local function define_adaptive(name, returns_indices)
 end
 --- F.adaptive_avg_pool1d(input, output_size) -> Tensor
 --- F.adaptive_avg_pool2d(input, output_size) -> Tensor
+--- F.adaptive_avg_pool3d(input, output_size) -> Tensor
 --- F.adaptive_max_pool1d(input, output_size, return_indices=false)
 --- F.adaptive_max_pool2d(input, output_size, return_indices=false)
--- Pooling to a fixed output size (a number or {H, W}).
+--- F.adaptive_max_pool3d(input, output_size, return_indices=false)
+-- Pooling to a fixed output size (a number, {H, W} or {D, H, W}; false keeps the input's size).
 define_adaptive('adaptive_avg_pool1d')
 define_adaptive('adaptive_avg_pool2d')
+define_adaptive('adaptive_avg_pool3d')
 define_adaptive('adaptive_max_pool1d', true)
 define_adaptive('adaptive_max_pool2d', true)
+define_adaptive('adaptive_max_pool3d', true)
 
 -- ---------------------------------------------------------------- activations
 
@@ -693,9 +716,10 @@ require('tensor.autograd').install_namespace('F', raw)
 -- updates in place (batch_norm's) are written back. `first` is the argument whose dtype decides (the input; the
 -- weight for embedding): a float32 or float64 call pays one dtype test.
 local SIXTEEN_BIT = { float16 = true, bfloat16 = true }
-local WIDENED = { conv1d = 1, conv2d = 1, conv_transpose1d = 1, conv_transpose2d = 1, max_pool1d = 1, max_pool2d = 1,
-                  avg_pool1d = 1, avg_pool2d = 1, adaptive_avg_pool1d = 1, adaptive_avg_pool2d = 1,
-                  adaptive_max_pool1d = 1, adaptive_max_pool2d = 1, softmax = 1, log_softmax = 1, batch_norm = 1,
+local WIDENED = { conv1d = 1, conv2d = 1, conv3d = 1, conv_transpose1d = 1, conv_transpose2d = 1, conv_transpose3d = 1,
+                  max_pool1d = 1, max_pool2d = 1, max_pool3d = 1, avg_pool1d = 1, avg_pool2d = 1, avg_pool3d = 1,
+                  adaptive_avg_pool1d = 1, adaptive_avg_pool2d = 1, adaptive_avg_pool3d = 1, adaptive_max_pool1d = 1,
+                  adaptive_max_pool2d = 1, adaptive_max_pool3d = 1, softmax = 1, log_softmax = 1, batch_norm = 1,
                   layer_norm = 1, group_norm = 1, cross_entropy = 1, nll_loss = 1, embedding = 2 }
 local UPDATED_IN_PLACE = { batch_norm = { 2, 3 } }
 

@@ -1,4 +1,4 @@
--- tensor.nn.normalization: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d (F.instance_norm)
+-- tensor.nn.normalization: BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d (F.instance_norm)
 -- and LocalResponseNorm (F.local_response_norm).
 local torch = require 'tensor'
 local common = require 'tensor.nn.common'
@@ -88,6 +88,9 @@ return function(nn)
   --- nn.BatchNorm2d(num_features, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
   -- Batch normalisation of [N x C x H x W] per channel.
   batch_norm('BatchNorm2d', { [4] = true }, 'a 4-d [N x C x H x W]')
+  --- nn.BatchNorm3d(num_features, {eps=1e-5, momentum=0.1, affine=true, track_running_stats=true})
+  -- Batch normalisation of [N x C x D x H x W] per channel.
+  batch_norm('BatchNorm3d', { [5] = true }, 'a 5-d [N x C x D x H x W]')
 
   --- nn.LayerNorm(normalized_shape, {eps=1e-5, elementwise_affine=true, bias=true})
   -- Normalises over the trailing dims given by normalized_shape (a number or a table of sizes).

@@ -1,4 +1,4 @@
--- tensor.nn.pooling: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d.
+-- tensor.nn.pooling: MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d.
 local common = require 'tensor.nn.common'
 local F = require 'tensor.nn.functional'
 
@@ -14,6 +14,8 @@ return function(nn)
 
   --- nn.MaxPool1d(kernel_size, stride=kernel_size, padding=0, dilation=1, return_indices=false, ceil_mode=false)
   --- nn.MaxPool2d(kernel_size, stride=kernel_size, padding=0, dilation=1, return_indices=false, ceil_mode=false)
+  --- nn.MaxPool3d(kernel_size, stride=kernel_size, padding=0, dilation=1, return_indices=false, ceil_mode=false)
+  -- Max pooling (F.max_pool1d/2d/3d); return_indices: 1-based positions in each flattened input plane (volume).
   local function max_pool(name, nsp)
     local class = Module:extend(name)
     class.__keeps_no_tensors = true -- (see nn.Sequential)
@@ -38,9 +40,12 @@ return function(nn)
   end
   max_pool('MaxPool1d', 1)
   max_pool('MaxPool2d', 2)
+  max_pool('MaxPool3d', 3)
 
   --- nn.AvgPool1d(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true)
   --- nn.AvgPool2d(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
+  --- nn.AvgPool3d(kernel_size, stride=kernel_size, padding=0, ceil_mode=false, count_include_pad=true, divisor_override)
+  -- Average pooling (F.avg_pool1d/2d/3d).
   local function avg_pool(name, nsp)
     local class = Module:extend(name)
     class.__keeps_no_tensors = true -- (see nn.Sequential)
@@ -67,9 +72,13 @@ return function(nn)
   end
   avg_pool('AvgPool1d', 1)
   avg_pool('AvgPool2d', 2)
+  avg_pool('AvgPool3d', 3)
 
-  --- nn.AdaptiveAvgPool1d(output_size) / nn.AdaptiveAvgPool2d(output_size)
+  --- nn.AdaptiveAvgPool1d(output_size) / nn.AdaptiveAvgPool2d(output_size) / nn.AdaptiveAvgPool3d(output_size)
   --- nn.AdaptiveMaxPool1d(output_size, return_indices=false) / nn.AdaptiveMaxPool2d(output_size, return_indices=false)
+  --- nn.AdaptiveMaxPool3d(output_size, return_indices=false)
+  -- Pooling to a fixed output size: a number, or a table per dim whose entries may be false (PyTorch's None: keep
+  -- the input's size).
   local function adaptive(name, nsp, kind)
     local class = Module:extend(name)
     class.__keeps_no_tensors = true -- (see nn.Sequential)
@@ -89,4 +98,6 @@ return function(nn)
   adaptive('AdaptiveAvgPool2d', 2, 'avg')
   adaptive('AdaptiveMaxPool1d', 1, 'max')
   adaptive('AdaptiveMaxPool2d', 2, 'max')
+  adaptive('AdaptiveAvgPool3d', 3, 'avg')
+  adaptive('AdaptiveMaxPool3d', 3, 'max')
 end

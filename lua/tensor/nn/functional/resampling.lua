@@ -123,8 +123,8 @@ return function(F, h)
   -- Resizes the spatial dims (3 and after) of a 3-d [N x C x L], 4-d [N x C x H x W] or 5-d input to size (a
   -- number or one per spatial dim) or by scale_factor (the output size is floor(size * scale_factor)), as
   -- PyTorch. Modes: 'nearest' (PyTorch's legacy rounding down), 'nearest-exact' (rounding to the nearest),
-  -- 'linear' (3-d), 'bilinear' and 'bicubic' (4-d), 'trilinear' (5-d), 'area' (adaptive average pooling, 3-d
-  -- and 4-d). align_corners (linear modes only) maps the corner pixels' centres onto each other. With a
+  -- 'linear' (3-d), 'bilinear' and 'bicubic' (4-d), 'trilinear' (5-d), 'area' (adaptive average pooling, 3-d to
+  -- 5-d). align_corners (linear modes only) maps the corner pixels' centres onto each other. With a
   -- scale_factor the source positions use it unless recompute_scale_factor is true. antialias is not supported.
   -- Example: F.interpolate(x, {scale_factor=2, mode='bilinear'})
   function F.interpolate(x, ...)
@@ -145,7 +145,6 @@ return function(F, h)
     if mode_dims and mode_dims ~= spatial then
       fail('interpolate', "mode '%s' needs a %d-d input, got %s", mode, mode_dims + 2, shape_string(x))
     end
-    if mode == 'area' and spatial == 3 then fail('interpolate', "mode 'area' takes 3-d and 4-d inputs, got a 5-d one") end
     if o.align_corners ~= nil and not LINEAR[mode] then
       fail('interpolate', "align_corners can only be set in the modes 'linear', 'bilinear', 'bicubic' and 'trilinear'")
     end
@@ -189,6 +188,7 @@ return function(F, h)
     end
     if mode == 'area' then
       if spatial == 1 then return F.adaptive_avg_pool1d(x, sizes[1]) end
+      if spatial == 3 then return F.adaptive_avg_pool3d(x, sizes) end
       return F.adaptive_avg_pool2d(x, sizes)
     end
     local rnd = x:dtype() == 'float64' and double or single
