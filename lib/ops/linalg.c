@@ -462,9 +462,16 @@ static int check_pivots(const char *fn, const tn_tensor *pivots, const tn_tensor
     return tn_error("%s: expected int32 pivots (as %s returns them), got %s", fn, source,
                     tn_dtype_name(pivots->dtype));
   if (pivots->ndim < 1) return tn_error("%s: expected pivots with at least 1 dimension, got a 0-d tensor", fn);
-  if (like && !tn_same_device(like, pivots))
+  if (!like) return 0;
+  if (!tn_same_device(like, pivots))
     return tn_error("%s: expected %s and the pivots on one device, got %s and %s", fn, what,
                     tn_device_str(dl, sizeof dl, like), tn_device_str(dp, sizeof dp, pivots));
+  if (pivots->ndim != like->ndim - 1 || memcmp(pivots->sizes, like->sizes, sizeof(int64_t) * (size_t)pivots->ndim)) {
+    char sl[TN_SHAPE_STR], sp[TN_SHAPE_STR];
+    return tn_error("%s: expected pivots of %s's shape without its last dim, got %s %s and pivots %s", fn, what, what,
+                    tn_format_shape(sl, sizeof sl, like->ndim, like->sizes),
+                    tn_format_shape(sp, sizeof sp, pivots->ndim, pivots->sizes));
+  }
   return 0;
 }
 
@@ -496,14 +503,9 @@ tn_tensor *tn_linalg_lu_permutation(const tn_tensor *pivots, int64_t m) {
 tn_tensor *tn_linalg_lu_solve(tn_tensor *out, const tn_tensor *lu, const tn_tensor *pivots, const tn_tensor *b,
                               int left, int adjoint) {
   const char *fn = "linalg.lu_solve";
-  char sl[TN_SHAPE_STR], sp[TN_SHAPE_STR];
   linear_system s;
   if (prepare_system(fn, lu, b, left, false, "LU", &s) || check_pivots(fn, pivots, lu, "LU", "linalg.lu_factor"))
     return NULL;
-  if (pivots->ndim != lu->ndim - 1 || memcmp(pivots->sizes, lu->sizes, sizeof(int64_t) * (size_t)pivots->ndim))
-    return tn_error_null("%s: expected pivots of LU's shape without its last dim, got LU %s and pivots %s", fn,
-                         tn_format_shape(sl, sizeof sl, lu->ndim, lu->sizes),
-                         tn_format_shape(sp, sizeof sp, pivots->ndim, pivots->sizes));
   tn_backend *backend = backend_for(fn, lu, lu_solve);
   if (!backend) return NULL;
   tn_tensor pv = broadcast_batch(pivots, s.nb, s.batch, 1);
@@ -786,14 +788,9 @@ static int64_t own_index(const tn_tensor *t, int own, const linear_system *s, in
 
 tn_tensor *tn_linalg_ldl_solve(tn_tensor *out, const tn_tensor *ld, const tn_tensor *pivots, const tn_tensor *b) {
   const char *fn = "linalg.ldl_solve";
-  char sl[TN_SHAPE_STR], sp[TN_SHAPE_STR];
   linear_system s;
   if (prepare_system(fn, ld, b, true, false, "LD", &s) || check_pivots(fn, pivots, ld, "LD", "linalg.ldl_factor"))
     return NULL;
-  if (pivots->ndim != ld->ndim - 1 || memcmp(pivots->sizes, ld->sizes, sizeof(int64_t) * (size_t)pivots->ndim))
-    return tn_error_null("%s: expected pivots of LD's shape without its last dim, got LD %s and pivots %s", fn,
-                         tn_format_shape(sl, sizeof sl, ld->ndim, ld->sizes),
-                         tn_format_shape(sp, sizeof sp, pivots->ndim, pivots->sizes));
   tn_backend *backend = backend_for(fn, ld, ldl_solve);
   if (!backend) return NULL;
   tn_tensor pv = broadcast_batch(pivots, s.nb, s.batch, 1);
@@ -802,7 +799,7 @@ tn_tensor *tn_linalg_ldl_solve(tn_tensor *out, const tn_tensor *ld, const tn_ten
   tn_linalg_status st = {-1, 0, NULL};
   int rc = x->numel > 0 ? backend->ldl_solve(x, &s.av, &pv, &s.bv, &st) : 0;
   if (rc == 0 && st.index >= 0) {
-    char where[64] = "";
+    char where[64] = "", sp[TN_SHAPE_STR];
     if (pivots->ndim > 1)
       snprintf(where, sizeof where, " of row %lld", (long long)own_index(pivots, 1, &s, st.index) + 1);
     long long n = (long long)ld->sizes[ld->ndim - 1];

@@ -428,6 +428,18 @@ local function binary(fn, op, a, b, out, p0, p1)
 end
 M.binary = binary
 
+-- torch.f(a, b, {out=}) of a binary kernel, fn naming it in errors
+local function binary_function(fn, op)
+  return function(a, b, opts)
+    local out = is_opts(opts) and opts.out or nil
+    if out then
+      binary(fn, op, a, b, out)
+      return out
+    end
+    return wrap(binary(fn, op, a, b))
+  end
+end
+
 local function define_binary(name, op, alpha_arg)
   local fn_ = name .. '_'
   if alpha_arg then
@@ -458,14 +470,7 @@ local function define_binary(name, op, alpha_arg)
       binary(fn_, op, a, b, a)
       return a
     end
-    torch[name] = function(a, b, opts)
-      local out = opts and opts.out
-      if out then
-        binary(name, op, a, b, out)
-        return out
-      end
-      return wrap(binary(name, op, a, b))
-    end
+    torch[name] = binary_function(name, op)
   end
 end
 
@@ -527,17 +532,7 @@ end
 torch.special.gammainc = function(...) return torch.igamma(...) end
 torch.special.gammaincc = function(...) return torch.igammac(...) end
 
-for name, op in pairs(SPECIAL_BINARY) do
-  local fn = 'special.' .. name
-  torch.special[name] = function(a, b, opts)
-    local out = is_opts(opts) and opts.out or nil
-    if out then
-      binary(fn, op, a, b, out)
-      return out
-    end
-    return wrap(binary(fn, op, a, b))
-  end
-end
+for name, op in pairs(SPECIAL_BINARY) do torch.special[name] = binary_function('special.' .. name, op) end
 
 -- div(y, {rounding_mode='floor'|'trunc'}), in all three forms: x:div, x:div_ and torch.div (with out=)
 local plain_div, plain_div_, plain_torch_div = Tensor.div, Tensor.div_, torch.div
