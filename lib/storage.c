@@ -29,6 +29,10 @@ tn_backend *tn_backend_of(const char *fn, const tn_tensor *t) {
   return tn_backend_for_device(fn, t->storage->device_type);
 }
 
+tn_backend *tn_missing_kernel(const char *fn, const tn_backend *b) {
+  return tn_error_null("%s: not supported on %s tensors yet", fn, b->name);
+}
+
 static int64_t live_bytes(const tn_backend *b) {
   return __atomic_load_n(&b->owner_live_bytes, __ATOMIC_RELAXED) +
          __atomic_load_n(&b->others_live_bytes, __ATOMIC_RELAXED);

@@ -30,10 +30,6 @@ int tn_index_error(const tn_index_spec *s, int64_t value) {
                   (long long)value, s->dim + 1, (long long)s->size, first, last, negative);
 }
 
-tn_backend *tn_missing_kernel(const char *fn, const tn_backend *b) {
-  return tn_error_null("%s: not supported on %s tensors yet", fn, b->name);
-}
-
 /* ---- shared checks ---- */
 
 static int check_same_device(const char *fn, const tn_tensor *a, const tn_tensor *b, const char *what) {
