@@ -13,8 +13,13 @@
 # Environment: CUDA_ARCH (default: the first GPU's compute capability from nvidia-smi, else 90), OUT, JOBS;
 # PREBUILT=dir: use libtensor.so and libtensor_cuda.so built elsewhere (e.g. here, with nvcc and
 # -DCMAKE_CUDA_ARCHITECTURES=90, then copied into an ignored folder that travels) instead of building, which
-# saves the GPU machine's minutes; STEPS: the steps to run, of cuda_spec cuda_ops_spec bench profile
+# saves the GPU machine's minutes; STEPS: the steps to run, of cuda_spec cuda_ops_spec bench cpu_rows profile
 # distributed_spec full_suite (default: all); STEP_TIMEOUT: seconds each step may take (default 900).
+#
+# cpu_rows is the CPU's side of issue 3 on the GPU machine's host: a CPU-only library built for the host's own
+# instruction set (build-native) and the issue's speed rows (10^3 and 16 floats, 10^7, conv2d, SGEMM) at 1 and 2
+# threads against the host's PyTorch. The development VMs keep too little of their cache for the 10^3 rows
+# (bench/RESULTS.md, fourteenth session); the hosts' Xeons do not.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,7 +39,7 @@ fi
 if [ -x /usr/bin/busted ]; then busted=(luajit /usr/bin/busted); else busted=(busted); fi
 export BUSTED="${busted[*]}"
 
-steps=" ${STEPS:-cuda_spec cuda_ops_spec bench profile distributed_spec full_suite} "
+steps=" ${STEPS:-cuda_spec cuda_ops_spec bench cpu_rows profile distributed_spec full_suite} "
 status=0
 # Runs a named step, its output into $out/<name>.log; the summary line goes to the terminal.
 step() {
@@ -87,9 +92,22 @@ for p in /usr/bin/python3 python3; do
 done
 step bench env PYTHON="${python:-python3}" \
   luajit bench/run.lua --threads=1 --rounds=2 --markdown cuda
+cpu_rows() {
+  local generator=()
+  if command -v ninja >/dev/null; then generator=(-G Ninja); fi
+  cmake -S . -B build-native "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTENSOR_NATIVE=ON -DTENSOR_CUDA=OFF \
+    ${KIT_CMAKE_ARGS:-} >/dev/null && cmake --build build-native -j "$jobs" --target tensor >/dev/null || return 1
+  TENSOR_LIBRARY=$root/build-native/libtensor.so PYTHON="${python:-python3}" luajit bench/run.lua '10^3 float32' \
+    'float32 (per-op overhead)' 'a + b, 10^7' 'a * b, 10^7' 'a:exp(), 10^7' 'conv2d 1x64x56x56, 64' sgemm \
+    --threads=1,2 --rounds=2 --markdown
+}
+export root jobs python
+export -f cpu_rows
+step cpu_rows bash -c cpu_rows
 step profile env PYTHON="${python:-python3}" bash tools/cuda-step-profile.sh
 step distributed_spec "${busted[@]}" test/distributed_spec.lua
 step full_suite env TENSOR_CUDA=ON BUILD_DIR=build-gpu bash test/run.sh
 if [ -f "$out/profile.log" ]; then grep -E '^(tensor|PyTorch) ' "$out/profile.log"; fi
 if [ -f "$out/bench.log" ]; then grep '^|' "$out/bench.log"; fi
+if [ -f "$out/cpu_rows.log" ]; then grep '^|' "$out/cpu_rows.log"; fi
 exit $status
