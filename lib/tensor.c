@@ -229,6 +229,11 @@ void *tn_data_ptr(const tn_tensor *t) { return t->storage->data ? tn_base(t) : N
 
 int tn_resize_(tn_tensor *t, int ndim, const int64_t *sizes) {
   if (check_sizes("resize_", ndim, sizes, t->dtype)) return -1;
+  /* the same sizes keep the strides, as PyTorch's resize_: an out= view (a column, a transpose) is written
+   * through its own layout, not over the elements that follow its first one */
+  bool same = t->ndim == ndim;
+  for (int d = 0; same && d < ndim; d++) same = t->sizes[d] == sizes[d];
+  if (same) return 0;
   int64_t numel = tn_shape_numel(ndim, sizes), esize = dtype_sizes[t->dtype];
   if ((t->offset + numel) * esize > t->storage->nbytes) {
     tn_storage *s = tn_storage_new(numel * esize, t->dtype, t->storage->device_type, t->storage->device_index);

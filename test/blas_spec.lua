@@ -307,6 +307,11 @@ for _, e in ipairs(einsum_cases) do
   case('einsum ' .. e[1], function(...) return torch.einsum(e[1], ...) end,
        string.format("torch.einsum('%s', %s)", e[1], table.concat(names, ', ')), inputs, tol('float64', 20))
 end
+-- summing over a label of size 0 failed in reshape(-1, 0)
+case('einsum summing an empty dim', function(x) return torch.einsum('ij->', x) end, "torch.einsum('ij->', a)",
+     { rnd({ 0, 2 }) })
+case('einsum summing an empty diagonal', function(x) return torch.einsum('iij->j', x) end,
+     "torch.einsum('iij->j', a)", { rnd({ 0, 0, 3 }) })
 case('einsum with a table of operands', function(x, y) return torch.einsum('ij,kj->ik', { x, y }) end,
      "torch.einsum('ij,kj->ik', a, b)", { rnd({ 3, 4 }), rnd({ 5, 4 }) }, tol('float32', 4))
 

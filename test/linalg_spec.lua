@@ -246,6 +246,14 @@ describe('torch.linalg errors', function()
       return torch.linalg.solve(torch.randn(3, 3), torch.randn(3, { dtype = 'float64' })) end))
     assert.matches("linalg.qr: mode must be 'reduced', 'complete' or 'r'", message(function() return torch.linalg.qr(torch.randn(3, 3), 'full') end))
   end)
+  it('refuses vector_norm orders without an identity over no elements, as PyTorch (they gave 0 or inf)', function()
+    assert.matches('linalg.vector_norm: cannot take the inf%-norm over dimension 1 of size 0',
+                   message(function() return torch.linalg.vector_norm(torch.zeros(0), math.huge) end))
+    assert.matches('linalg.vector_norm: cannot take the %-1%-norm over dimension 2 of size 0',
+                   message(function() return torch.linalg.vector_norm(torch.zeros(3, 0), -1, 2) end))
+    assert.are.same({ 0 }, torch.linalg.vector_norm(torch.zeros(3, 0), -math.huge, 1):shape())
+    assert.equals(0, torch.linalg.vector_norm(torch.zeros(0), 2):item())
+  end)
 end)
 
 describe('norms, pinv, matrix_rank and cond match PyTorch', function()

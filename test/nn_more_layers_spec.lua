@@ -260,6 +260,11 @@ describe('further activations match PyTorch', function()
                 py_setup = PY_FN, py = [[Fn(lambda x: (F.selu(x), F.celu(x, 0.5), F.hardshrink(x, 0.1),
     F.softshrink(x, 0.1), F.tanhshrink(x), F.threshold(x, 0.0, 3.0), F.rrelu(x)))]], inputs = { input[2] } }
   end
+  -- (celu overflowed to inf for x > alpha * the float32 max, and gave x for x < 0 when alpha < 0)
+  cases:add { name = 'F.celu of large values and with a negative alpha', build = function()
+                return Fn(function(x) return F.celu(x, 0.01), F.celu(x, -0.5) end) end,
+              py_setup = PY_FN, py = 'Fn(lambda x: (F.celu(x, 0.01), F.celu(x, -0.5)))',
+              inputs = { torch.tensor({ 1e38, 3e36, 5, -1, -3, 0.25 }) } }
   -- (hardshrink turned NaN into 0)
   cases:add { name = 'F.hardshrink and F.threshold of NaN and infinities', build = function()
                 return Fn(function(x) return F.hardshrink(x, 0.5), F.threshold(x, 0.1, 20) end) end,

@@ -197,6 +197,26 @@ case('out=', function(x, y)
   assert(r == out)
   return out
 end, 'a + b', { a = a, b = b })
+-- out= views of the right size keep their strides (they were made contiguous, writing over the elements after
+-- the view's first one)
+case('out= into transposed views of a base', function(x, y)
+  local base = torch.zeros(4, 6)
+  torch.add(x, y, { out = base:t():narrow(1, 1, 3) })
+  torch.gt(x, y, { out = base:t():narrow(1, 4, 3) }) -- bool results into a float32 view
+  return base
+end, '(lambda base: (torch.add(a, b, out=base.t()[0:3]), torch.gt(a, b, out=base.t()[3:6]), base)[2])(torch.zeros(4, 6))',
+     { a = a, b = b })
+-- out= of the function forms made from methods and of the composed ops (it was ignored)
+case('out= of torch.divide, lerp, addcmul, hypot, deg2rad', function(x, y)
+  local outs = {}
+  for i = 1, 5 do outs[i] = torch.empty(0, { dtype = 'float64' }) end
+  local rs = { torch.divide(x, y, { out = outs[1] }), torch.lerp(x, y, 0.3, { out = outs[2] }),
+               torch.addcmul(x, x, y, { out = outs[3] }), torch.hypot(x, y, { out = outs[4] }),
+               torch.deg2rad(x, { out = outs[5] }) }
+  for i = 1, 5 do assert(rs[i] == outs[i]) end
+  return torch.cat(outs)
+end, 'torch.cat([torch.divide(a, b), torch.lerp(a, b, 0.3), torch.addcmul(a, a, b), torch.hypot(a, b), torch.deg2rad(a)]).double()',
+     { a = a, b = b }, ref.tolerance('float32'))
 case('in-place with overlapping shifted views', function(x)
   local r = x:clone()
   r:narrow(1, 2, 5):add_(r:narrow(1, 1, 5))
@@ -251,6 +271,18 @@ describe('element-wise errors', function()
                    message(function() return torch.tensor({ 5, -5 }):div(0, { rounding_mode = 'trunc' }) end))
     assert.matches('div: integer division by zero',
                    message(function() return torch.tensor({ 5, -5 }):div(torch.tensor({ 1, 0 }), 'trunc') end))
+  end)
+  it('refuses a float result for an integer out= in the composed ops (it was truncated)', function()
+    local x, o = torch.tensor({ 1.5, 2.5 }), torch.zeros(2, { dtype = 'int64' })
+    for fn, call in pairs({
+      clamp = function() return torch.clamp(x, torch.zeros(2), torch.ones(2), { out = o }) end,
+      round = function() return torch.round(x, 1, { out = o }) end,
+      div = function() return torch.div(x, 2, { rounding_mode = 'floor', out = o }) end,
+      lerp = function() return torch.lerp(x, x, 0.5, { out = o }) end,
+      hypot = function() return torch.hypot(x, x, { out = o }) end,
+    }) do
+      assert.matches(fn .. ": result type float32 can't be cast to the desired output type int64", message(call), 1, true)
+    end
   end)
   it('refuses clamp_ bounds whose result an integer tensor cannot hold', function()
     assert.matches('clamp_: the result of clamping int64 to %-1.5 .. 2.5 is float32',
@@ -468,6 +500,13 @@ do
     return { torch.where(t.c, 0.5, t.i), torch.where(t.c, 2.5, t.h) }
   end, 'out = [torch.where(c, 0.5, i), torch.where(c, 2.5, h)]',
             { c = torch.tensor({ true, false, true }), i = torch.tensor({ 1, 2, 3 }), h = torch.randn(3):half() })
+  -- an integral number took int64 beside a 0-d integer tensor, and wrapped in uint8 where PyTorch refuses
+  cases:add('where with an integer beside 0-d int32 and uint8, a boolean beside bool', function(t)
+    local ok = pcall(torch.where, t.c, t.u, 300)
+    return { torch.where(t.c, t.i, 2), torch.where(t.c, 2, t.u), torch.where(t.c, t.b, false), ok }
+  end, 'out = [torch.where(c, i, 2), torch.where(c, 2, u), torch.where(c, b, False), False]',
+            { c = torch.tensor({ true, false }), i = torch.tensor(7, { dtype = 'int32' }),
+              u = torch.tensor({ 3, 4 }, { dtype = 'uint8' }), b = torch.tensor({ true, true }) })
   cases:add('lerp with a number weight, float64', function(t) return t.x:lerp(t.y, 0.1) end, 'out = torch.lerp(x, y, 0.1)',
             { x = torch.randn(4):double(), y = torch.randn(4):double() })
   cases:add('Torch7 cmax, cmin, cinv, csub', function(t)

@@ -126,6 +126,8 @@ do
        'v, i = torch.topk(x, 2, 0, False); out = [v, i + 1]', { x = x })
   case('topk 0-d', function(t) return { t.x:topk(1) } end, 'v, i = torch.topk(x, 1); out = [v, i + 1]',
        { x = torch.tensor(2.5) })
+  case('topk 0-d with k = 0 gives the element', function(t) return { t.x:topk(0) } end,
+       'v, i = torch.topk(x, 0); out = [v, i + 1]', { x = torch.tensor(2.5) })
   case('topk out=', function(t)
     local v, i = torch.empty(0), torch.empty(0, { dtype = 'int64' })
     torch.topk(t.x, 2, 1, true, true, { out = { v, i } })

@@ -91,6 +91,8 @@ int tn_topk(tn_tensor **values, tn_tensor **indices, const tn_tensor *x, int64_t
       result_prepare(fn, &rs[1], indices, x->ndim, sizes, TN_INT64, x, true))
     goto done;
   rc = 0;
+  /* A 0-d result holds one element whatever k is: with k = 0 PyTorch gives the element too (not a zero). */
+  if (x->ndim == 0) k = 1;
   if (x->numel > 0 && k > 0) {
     tn_backend *b = tn_backend_of(fn, x);
     b = TN_WITH_KERNEL(fn, b, topk);

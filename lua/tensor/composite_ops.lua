@@ -96,12 +96,17 @@ function Tensor:heaviside(values)
 end
 
 for _, name in ipairs({ 'logaddexp', 'logaddexp2', 'hypot', 'xlogy', 'copysign', 'heaviside' }) do
-  torch[name] = function(a, b)
+  local function value(a, b)
     if is_tensor(a) then return Tensor[name](a, b) end
     if name == 'heaviside' then core.c_of(a, name, 'the input') end
     -- a number first (xlogy(2, y), copysign(3, b)): as a 0-d tensor of the op's dtype
     local x, y = floating_operands(name, a, b)
     return Tensor[name](x, y)
+  end
+  torch[name] = function(a, b, opts)
+    local out = is_opts(opts) and opts.out or nil
+    if out == nil then return value(a, b) end
+    return core.write_out(name, out, value(a, b))
   end
 end
 
@@ -285,11 +290,16 @@ core.function_forms({ 'logit', 'logit_', 'ldexp', 'ldexp_', 'deg2rad', 'deg2rad_
                       'frexp' })
 
 -- torch.float_power also takes a number base (documented with Tensor:float_power)
-function torch.float_power(x, exponent)
+local function float_power(x, exponent)
   if is_tensor(x) then return Tensor.float_power(x, exponent) end
   core.c_of(exponent, 'float_power', 'the exponent (with a number base)')
   if type(x) ~= 'number' then argerror('float_power', 'the base must be a tensor or a number, got %s', type(x)) end
   return torch.full({}, x, { dtype = 'float64', device = exponent:device() }):pow(exponent:to('float64'))
+end
+function torch.float_power(x, exponent, opts)
+  local out = is_opts(opts) and opts.out or nil
+  if out == nil then return float_power(x, exponent) end
+  return core.write_out('float_power', out, float_power(x, exponent))
 end
 
 --- torch.special.logit(x, [eps]) -> Tensor

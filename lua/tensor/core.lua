@@ -71,13 +71,45 @@ end
 -- method is looked up at each call, not when the form is made: tensor.autograd later replaces methods (max and
 -- min with their recording forms, in-place methods with a guard against corrupting a graph) and the function
 -- forms must reach those.
+-- A trailing {out=} the method does not write itself is honoured here (it was dropped silently).
 function M.function_forms(names)
   for _, name in ipairs(names) do
     torch[name] = function(x, ...)
       M.c_of(x, name, 'the input')
-      return Tensor[name](x, ...)
+      local n = select('#', ...)
+      local opts = n > 0 and select(n, ...) or nil
+      local out = type(opts) == 'table' and getmetatable(opts) == nil and opts[1] == nil and opts.out or nil
+      if out == nil then return Tensor[name](x, ...) end
+      return M.write_out(name, out, Tensor[name](x, ...))
     end
   end
+end
+
+-- Writes an op's results r1, r2, ... into out (a tensor, or a list of tensors for several results) as PyTorch's
+-- out= does: out takes the result's shape, and a result dtype that cannot be cast to out's (a float into an
+-- integer tensor) is refused. Returns out's tensors in place of the results.
+function M.write_out(fn, out, ...)
+  local n = select('#', ...)
+  local outs = getmetatable(out) == mt and { out } or out
+  if type(outs) ~= 'table' or #outs ~= n then
+    raise(string.format('%s: out must be %s, got %s', fn, n == 1 and 'a tensor' or 'a list of ' .. n .. ' tensors',
+                        type(out) == 'table' and #out .. ' values' or type(out)))
+  end
+  for i = 1, n do
+    local o, r = outs[i], (select(i, ...))
+    M.c_of(o, fn, 'out')
+    if not rawequal(o, r) then
+      if not torch.can_cast(r:dtype(), o:dtype()) then
+        raise(string.format("%s: result type %s can't be cast to the desired output type %s", fn, r:dtype(), o:dtype()))
+      end
+      if o:device() ~= r:device() then
+        raise(string.format('%s: out is on %s, the result on %s', fn, o:device(), r:device()))
+      end
+      if not o:is_same_size(r) then o:resize_(r:shape()) end
+      o:copy_(r)
+    end
+  end
+  return unpack(outs, 1, n)
 end
 
 -- Other names of methods and functions (PyTorch's and Torch7's spellings: x:cmul(y) is x:mul(y)). An alias is

@@ -255,18 +255,20 @@ local function sum_out(x, labels, drop)
     if drop[l] then gone[#gone + 1] = d else keep[#keep + 1] = d end
   end
   if #gone == 0 then return x, labels end
-  local sizes, kept_labels, rest, count = dims_of(x), {}, {}, 1
+  local sizes, kept_labels, rest, count, kept = dims_of(x), {}, {}, 1, 1
   for _, d in ipairs(keep) do
     perm[#perm + 1] = d
     kept_labels[#kept_labels + 1] = labels[d]
     rest[#rest + 1] = sizes[d]
+    kept = kept * sizes[d]
   end
   for _, d in ipairs(gone) do
     perm[#perm + 1] = d
     count = count * sizes[d]
   end
   local ones = torch.ones(count, { dtype = x:dtype(), device = x:device() })
-  local y = x:permute(perm):reshape(-1, count):mv(ones)
+  -- both sizes spelled out: with a summed dim of size 0, reshape(-1, 0) could not infer the kept size
+  local y = x:permute(perm):reshape(kept, count):mv(ones)
   return y:reshape(rest), kept_labels
 end
 
@@ -664,12 +666,25 @@ end
 --- torch.linalg.vector_norm(x, ord=2, dim=nil, keepdim=false) -> Tensor
 -- The ord-norm (sum |x|^ord)^(1/ord) of x's elements, over all of them (dim nil) or over dim (a number or a
 -- table of dims); ord may be any number, inf or -inf (max and min of |x|) or 0 (the count of nonzeros).
--- Arguments may also be given as a table {ord=, dim=, keepdim=}. Always a tensor (0-d without dims).
+-- Arguments may also be given as a table {ord=, dim=, keepdim=}. Always a tensor (0-d without dims). Over a dim
+-- of size 0, inf and the negative orders raise (they have no identity), as in PyTorch.
 function linalg.vector_norm(x, ord, dim, keepdim)
   operand('linalg.vector_norm', x, 'the input')
   if is_opts(ord) then ord, dim, keepdim = ord.ord, ord.dim, ord.keepdim end
   ord = ord_of(ord == nil and 2 or ord)
   if type(ord) ~= 'number' then fail('linalg.vector_norm', 'ord must be a number, got %s', tostring(ord)) end
+  -- max |x| (inf), min |x| (-inf) and the negative orders have no identity: over no elements they have no value,
+  -- and PyTorch refuses them (the older x:norm keeps its 0, as PyTorch's torch.norm does)
+  if x:numel() == 0 and (ord < 0 or ord == math.huge) then
+    local dims = dim == nil and all_dims(x) or (type(dim) == 'table' and dim or { dim })
+    if #dims == 0 then dims = all_dims(x) end
+    for _, d in ipairs(dims) do
+      if x:size(d) == 0 then
+        fail('linalg.vector_norm', 'cannot take the %s-norm over dimension %d of size 0 (the tensor has size [%s]): it has no identity',
+             tostring(ord), d, table.concat(x:shape(), ' x '))
+      end
+    end
+  end
   if x:dim() == 0 then return x:reshape(1):norm(ord, 1) end
   return x:norm(ord, dim == nil and all_dims(x) or dim, keepdim or false)
 end

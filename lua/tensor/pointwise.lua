@@ -250,10 +250,11 @@ local SPECIAL_BINARY = {
 }
 M.SPECIAL_UNARY, M.SPECIAL_BINARY = SPECIAL_UNARY, SPECIAL_BINARY
 
--- out= for the ops composed here in Lua: out takes the result's size and its values (in out's dtype)
-local function written_to(out, r)
+-- out= for the ops composed here in Lua: out takes the result's size and its values, where the result's dtype
+-- can be cast to out's (a float result into an integer out was truncated silently)
+local function written_to(fn, out, r)
   if out == nil then return r end
-  return out:resize_as_(r):copy_(r)
+  return core.write_out(fn, out, r)
 end
 
 --- Tensor:round([decimals]) -> Tensor
@@ -286,7 +287,7 @@ function torch.round(x, decimals, opts)
   local d = decimals_of('round', decimals)
   if d == 0 then return plain_torch_round(x, opts) end
   core.c_of(x, 'round', 'the input')
-  return written_to(opts and opts.out, round_to(x, d))
+  return written_to('round', opts and opts.out, round_to(x, d))
 end
 
 -- clamp(min, max) or clamp{min=, max=}; either bound may be nil; tensor bounds use maximum/minimum
@@ -357,7 +358,7 @@ function torch.clamp(x, lo, hi, opts)
   elseif is_opts(hi) then
     hi, opts = nil, hi
   end
-  return written_to(opts and opts.out, Tensor.clamp(x, lo, hi))
+  return written_to('clamp', opts and opts.out, Tensor.clamp(x, lo, hi))
 end
 alias(Tensor, 'clip', 'clamp')
 alias(Tensor, 'clip_', 'clamp_')
@@ -576,7 +577,7 @@ function torch.div(a, b, opts)
   local mode = rounding_mode_of(opts)
   if mode == nil then return plain_torch_div(a, b, opts) end
   core.c_of(a, 'div', 'the input')
-  return written_to(opts.out, rounded_div('div', a, b, mode))
+  return written_to('div', opts.out, rounded_div('div', a, b, mode))
 end
 
 -- The largest finite value of each floating dtype (PyTorch's finfo.max)
@@ -628,23 +629,27 @@ mt.__unm = function(a) return wrap(unary(NEG, a)) end
 
 -- A number as a 0-d tensor (a wrapped number: it does not decide the result dtype).
 -- Promotion counts it as a 0-d tensor, so its dtype is chosen not to decide the result where PyTorch's wrapped
--- number would not, and to hold its value exactly: beside floating tensors, the widest of their dtypes (which
--- decides the result anyway: storing 0.1 as float32 gave where(c, 0.1, x) 0.10000000149 for a float64 x);
--- otherwise the wrapped number's (int64, or the default float dtype for a fraction).
+-- number would not, and to hold its value exactly: beside tensors of its kind or higher, the widest of their
+-- dtypes (which decides the result anyway: storing 0.1 as float32 gave where(c, 0.1, x) 0.10000000149 for a
+-- float64 x); otherwise the wrapped number's (int64, or the default float dtype for a fraction).
 local function tensor_operand(fn, v, other1, other2)
   if is_tensor(v) then return v end
   local s = number_of(fn, v)
-  local dt = scalar_dtype(s)
-  if dt ~= INT64 then
-    local d1 = is_tensor(other1) and tonumber(other1._c.dtype)
-    local d2 = is_tensor(other2) and tonumber(other2._c.dtype)
-    d1 = d1 and dtype.floating[d1] and d1
-    d2 = d2 and dtype.floating[d2] and d2
-    if d1 and d2 then
-      dt = tonumber(C.tn_promote_types(d1, d2))
-    elseif d1 or d2 then
-      dt = d1 or d2
-    end
+  local dt = type(v) == 'boolean' and BOOL or scalar_dtype(s)
+  -- (an integral number is of an integer tensor's kind: where(c, int32_0d, 2) is int32, as in PyTorch)
+  local function kind_ok(d)
+    return d and (dt == BOOL or (d ~= BOOL and (dt == INT64 or dtype.floating[d]))) and d or nil
+  end
+  local d1 = kind_ok(is_tensor(other1) and tonumber(other1._c.dtype))
+  local d2 = kind_ok(is_tensor(other2) and tonumber(other2._c.dtype))
+  if d1 and d2 then
+    dt = tonumber(C.tn_promote_types(d1, d2))
+  elseif d1 or d2 then
+    dt = d1 or d2
+  end
+  -- as PyTorch's where: a number the dtype cannot hold is refused rather than wrapped
+  if not dtype.fits(s, dt) then
+    argerror(fn, 'value %s cannot be converted to %s without overflow', tostring(v), dtype.name[dt])
   end
   return wrap(result(C.tn_scalar_tensor(s, dt, 0, 0)), 3)
 end

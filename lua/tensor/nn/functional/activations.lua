@@ -27,12 +27,15 @@ return function(F, h)
     local o = options('celu', { 'alpha', 'inplace' }, ...)
     local alpha = number('celu', 'alpha', o.alpha or 1)
     if alpha == 0 then fail('celu', 'alpha must not be 0') end
-    if o.inplace then
-      if alpha == 1 then return x:elu_(1) end
-      return x:div_(alpha):elu_(1):mul_(alpha)
-    end
-    if alpha == 1 then return x:elu(1) end
-    return (x / alpha):elu(1) * alpha
+    if alpha == 1 then return o.inplace and x:elu_(1) or x:elu(1) end
+    -- x where x > 0, else alpha * expm1(x / alpha), as PyTorch: elu(x / alpha) * alpha overflowed to inf for
+    -- x > alpha * the dtype's max, rounded x, and gave x for x < 0 when alpha < 0 (the min(0, .) part is
+    -- PyTorch's only for alpha > 0). The negative side takes min(x, 0) so that its unused values stay finite.
+    -- (in place, from a copy of x while autograd records it: the ops below save x for their gradients)
+    local src = o.inplace and require('tensor.core').in_place_source(x) or x
+    local r = torch.where(src:gt(0), src, (src:clamp_max(0) / alpha):expm1() * alpha)
+    if o.inplace then return x:copy_(r) end
+    return r
   end
 
   --- F.glu(input, dim=-1) -> Tensor
