@@ -166,7 +166,7 @@ PW_SPECIAL_FN double tn_bessel_i_scaled(int nu, double x, int scaled) {
       term *= ((2.0 * k - 1) * (2.0 * k - 1) - 4.0 * nu * nu) * inv8x / k;
       sum += term;
     }
-    r = sum / sqrt(2 * TN_PI * ax);
+    r = sum / (sqrt(2 * TN_PI) * sqrt(ax)); /* (2 pi ax overflows past 2.8e307: 0, then 0 * inf = NaN) */
     if (!scaled) r *= exp(ax);
   }
   return nu && x < 0 ? -r : r;

@@ -143,6 +143,17 @@ unary_cases:add('special.i1 with out=', function(a)
   torch.special.i1(a.x, { out = out })
   return out
 end, 'out = torch.special.i1(x)', { x = xf })
+-- (beyond 2.8e307, 2 pi x overflowed: i0 and i1 gave NaN and i0e, i1e 0)
+unary_cases:add('i0, i1, i0e, i1e of huge values', function(a)
+  local x = a.x
+  return { x:i0(), torch.special.i1(x), torch.special.i0e(x), torch.special.i1e(x) }
+end, 'out = [x.i0(), torch.special.i1(x), torch.special.i0e(x), torch.special.i1e(x)]',
+  { x = torch.tensor({ 1e308, -1e308, 3e307, 1e300, -800, 720 }, { dtype = 'float64' }) })
+unary_cases:add('i0, i1, i0e, i1e of huge float32 values', function(a)
+  local x = a.x
+  return { x:i0(), torch.special.i1(x), torch.special.i0e(x), torch.special.i1e(x) }
+end, 'out = [x.i0(), torch.special.i1(x), torch.special.i0e(x), torch.special.i1e(x)]',
+  { x = torch.tensor({ 3e38, -3e38, 1e30, 100 }, { dtype = 'float32' }) })
 
 -- aliases and torch.special names
 unary_cases:add('arcsinh, arccosh, arctanh', function(a)
