@@ -352,6 +352,51 @@ for reduce in ('prod', 'amax', 'amin'):
     assert.are.same({ 2, 2 }, ls.grad:totable())
   end)
 
+  it('at zeros, ties and 0-d inputs (cumprod, logcumsumexp, pow, norm, std, sort, unfold)', function()
+    local x = torch.tensor({ { 2, 0, 3, 0, 5 }, { 0, 1, 1, 1, 2 }, { 1, 2, 3, 4, 0 } }, { dtype = 'float64' })
+    local e = torch.tensor({ { 0, 1, 0, 2, 0 }, { 0, 0, 1, 2, 1 }, { 1, 0, 2, 0, 0 } }, { dtype = 'float64' })
+    local s = torch.tensor(1.5, { dtype = 'float64' })
+    local g = torch.tensor({ { 1, 2, 3, 4, 5 }, { -1, 2, -3, 4, -5 }, { 0.5, 1, 1.5, 2, 2.5 } }, { dtype = 'float64' })
+    local fns = {
+      cumprod = function(a) return a:cumprod(2) * g end,
+      logcumsumexp = function(a) return a:logcumsumexp(2) * g end,
+      pow = function(a, b) return a:pow(b) * g end,
+      norm = function(a) return a:norm(0.5, 2) + a:norm(1.5, 1):sum() end,
+      std = function(a) return a:narrow(2, 3, 3):std(1, { correction = 0 }) + a:narrow(2, 3, 1):std(2) end,
+      zero_d = function(_, _, c) return c:sort() + c:topk(1) + c:kthvalue(1) + c:logsumexp(1) + c:unfold(1, 1, 1):sum() end,
+      unfold_neg = function(a) return a:unfold(-1, 2, 2) * 3 end,
+    }
+    local got = {}
+    for name, fn in pairs(fns) do
+      local la, lb, lc = x:clone():requires_grad_(), e:clone():requires_grad_(), s:clone():requires_grad_()
+      local y = fn(la, lb, lc)
+      y:backward(torch.ones_like(y))
+      got[name .. '_a'], got[name .. '_b'], got[name .. '_c'] = la.grad, lb.grad, lc.grad
+    end
+    local r = ref.run([[
+fns = {
+  'cumprod': lambda a, b, c: a.cumprod(1) * g,
+  'logcumsumexp': lambda a, b, c: a.logcumsumexp(1) * g,
+  'pow': lambda a, b, c: a.pow(b) * g,
+  'norm': lambda a, b, c: a.norm(0.5, 1) + a.norm(1.5, 0).sum(),
+  'std': lambda a, b, c: a.narrow(1, 2, 3).std(0, correction=0) + a.narrow(1, 2, 1).std(1),
+  'zero_d': lambda a, b, c: c.sort()[0] + c.topk(1)[0] + c.kthvalue(1)[0] + c.logsumexp(0) + c.unfold(0, 1, 1).sum(),
+  'unfold_neg': lambda a, b, c: a.unfold(-1, 2, 2) * 3,
+}
+out = {}
+for name, fn in fns.items():
+    la, lb, lc = x.clone().requires_grad_(), e.clone().requires_grad_(), s.clone().requires_grad_()
+    y = fn(la, lb, lc)
+    y.backward(torch.ones_like(y))
+    out[name + '_a'], out[name + '_b'], out[name + '_c'] = la.grad, lb.grad, lc.grad
+]], { x = x, e = e, s = s, g = g })
+    for key, t in pairs(got) do
+      local ok, msg = ref.compare(t, r[key], ref.tolerance('float64'))
+      assert(ok, key .. ': ' .. tostring(msg))
+    end
+    for key in pairs(r) do assert(got[key], key .. ': no gradient, PyTorch has one') end
+  end)
+
   it('for a 2-layer MLP with the same weights', function()
     torch.manual_seed(11)
     local x, w1, b1 = torch.randn(8, 5), torch.randn(16, 5), torch.randn(16)

@@ -37,7 +37,9 @@ end
 function Tensor:logaddexp(other)
   local a, b = floating_operands('logaddexp', self, other)
   local m = torch.maximum(a, b)
-  return torch.where(a:eq(b), a + LN2, m + (-(a - b):abs()):exp():log1p())
+  -- equal operands: a / 2 + b / 2 + log(2), so that each gets half the gradient, as in PyTorch (a + b could
+  -- overflow)
+  return torch.where(a:eq(b), a * 0.5 + b * 0.5 + LN2, m + (-(a - b):abs()):exp():log1p())
 end
 
 --- Tensor:logaddexp2(other) -> Tensor
@@ -46,7 +48,7 @@ end
 function Tensor:logaddexp2(other)
   local a, b = floating_operands('logaddexp2', self, other)
   local m = torch.maximum(a, b)
-  return torch.where(a:eq(b), a + 1, m + (-(a - b):abs()):exp2():log1p() / LN2)
+  return torch.where(a:eq(b), a * 0.5 + b * 0.5 + 1, m + (-(a - b):abs()):exp2():log1p() / LN2)
 end
 
 --- Tensor:hypot(other) -> Tensor

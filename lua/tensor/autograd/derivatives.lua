@@ -249,12 +249,13 @@ D.pow = { inputs = 2, broadcast = true, save = save_ab_out, backward = function(
     if type(b) == 'number' then
       ga = b == 0 and zeros_like(g) or g * a:pow(b - 1) * b
     else
-      ga = g * b * a:pow(b - 1)
+      -- 0^0: a zero exponent gives 0, not 0 * 0^-1 (as PyTorch)
+      ga = torch.where(b:eq(0), 0, g * b * a:pow(b - 1))
     end
   end
   if ctx.next[2] then
     if type(a) == 'number' then
-      gb = g * y * math.log(a)
+      gb = a == 0 and torch.where(b:ge(0), 0, g * y * math.log(a)) or g * y * math.log(a)
     else
       -- 0^b has no log; PyTorch defines the exponent's gradient there as 0 (for b >= 0)
       gb = torch.where(a:eq(0):logical_and(b:ge(0)), 0, g * y * a:log())
@@ -442,9 +443,13 @@ end, backward = function(ctx, g)
 end }
 -- unfold's windows may overlap, so its backward adds each window back.
 D.unfold = { inputs = 1, save = function(ctx, out, x, dim, size, step)
+  -- a negative dim counts from the input's end (the output has one more dim)
+  if dim < 0 then dim = math.max(dim + x:dim() + 1, 1) end
   ctx.shape, ctx.dim, ctx.size, ctx.step, ctx.n = x:shape(), dim, size, step, out:size(dim)
 end, backward = function(ctx, g)
-  local dim = ctx.dim < 0 and ctx.dim + #ctx.shape + 1 or ctx.dim
+  -- a 0-d input unfolds to [size] (size 0 or 1)
+  if #ctx.shape == 0 then return g:reshape(-1):sum(1) end
+  local dim = ctx.dim
   local grad = torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() })
   local ndim = #ctx.shape
   local perm = {}
@@ -917,6 +922,7 @@ end
 
 -- Brings a reduction's gradient back to the input's shape (re-inserting reduced dims, then expanding).
 local function expand_back(g, shape, dims, keepdim)
+  if #shape == 0 then return g:reshape(shape) end -- a 0-d input reduced over dim 1 (or -1)
   if dims and not keepdim then
     for _, d in ipairs(dims) do g = g:unsqueeze(d) end
   elseif not dims and not keepdim and #shape > 0 then
@@ -1071,7 +1077,9 @@ end, save = save_spread, backward = function(ctx, g)
   local x, y = ctx:saved_values()
   local mean = ctx.dims and x:mean(ctx.dims, true) or x:mean({ tensor = true })
   local n = count_of(ctx.shape, ctx.dims) - ctx.correction
-  return expand_back(g / y, ctx.shape, ctx.dims, ctx.keepdim) * (x - mean) / n
+  -- a zero std (one element, or all equal) gives 0, as PyTorch
+  local gy = torch.where(y:eq(0), 0, g / torch.where(y:eq(0), 1, y))
+  return expand_back(gy, ctx.shape, ctx.dims, ctx.keepdim) * (x - mean) / n
 end }
 -- norm(p): d|x|_p = sign(x) |x|^(p-1) / |x|_p^(p-1); p = inf/-inf like an extreme of |x|; 0 has no gradient.
 local function norm_args(p, dim, keepdim, opts)
@@ -1110,7 +1118,8 @@ end, backward = function(ctx, g)
   -- where the norm is 0 the gradient is 0 (as PyTorch defines it)
   local safe = torch.where(ye:eq(0), 1, ye)
   local r
-  if p == 2 then r = x / safe else r = x * x:abs():pow(p - 2) / safe:pow(p - 1) end
+  -- sign(x) |x|^(p-1), 0 at x = 0 (where p < 1 would give 0 * inf), as PyTorch
+  if p == 2 then r = x / safe else r = torch.where(x:eq(0), 0, x:sign() * x:abs():pow(p - 1)) / safe:pow(p - 1) end
   return torch.where(ye:eq(0), 0, ge * r)
 end }
 D.logsumexp = { inputs = 1, reduction = true, tensor_form = tensor_form('logsumexp'), save = save_extreme,
@@ -1128,11 +1137,16 @@ local function reverse_cumsum(g, dim)
   return g:flip(dim):cumsum(dim):flip(dim)
 end
 D.cumsum = { inputs = 1, save = save_cumulative, backward = function(ctx, g) return reverse_cumsum(g, ctx.dim) end }
--- cumprod: dx_i = sum_{j >= i} g_j y_j / x_i (zeros in x make this undefined; PyTorch's special path for
--- them is not reproduced: such elements get a NaN or infinite gradient)
+-- cumprod: dx_i = sum_{j >= i} g_j y_j / x_i where x_i ~= 0. Zeros as PyTorch: the first zero of a slice gets
+-- sum_{j >= i} g_j y'_j, y' the cumprod with that zero taken as 1; every element after it gets 0.
 D.cumprod = { inputs = 1, save = save_cumulative, backward = function(ctx, g)
   local x, y = ctx:saved_values()
-  return reverse_cumsum(g * y, ctx.dim) / x
+  local zero = x:eq(0)
+  if not zero:any() then return reverse_cumsum(g * y, ctx.dim) / x end
+  local first = zero:logical_and(zero:long():cumsum(ctx.dim):eq(1))
+  local nonzero = reverse_cumsum(g * y, ctx.dim) / torch.where(zero, 1, x)
+  local at_first = reverse_cumsum(g * torch.where(first, 1, x):cumprod(ctx.dim), ctx.dim)
+  return torch.where(first, at_first, torch.where(zero, 0, nonzero))
 end }
 
 -- ---------------------------------------------------------------- nn kernels (nn.functional)
@@ -1552,6 +1566,7 @@ end }
 -- sort/topk/kthvalue: the values' gradient goes back to where each value came from
 local function scatter_back(ctx, g)
   local idx = ctx:saved_values()
+  if #ctx.shape == 0 then return g:reshape(ctx.shape) end -- a 0-d input is its own only value
   if ctx.squeezed then g, idx = g:unsqueeze(ctx.dim), idx:unsqueeze(ctx.dim) end
   return torch.zeros(ctx.shape, { dtype = g:dtype(), device = g:device() }):scatter(ctx.dim, idx, g)
 end
