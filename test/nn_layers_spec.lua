@@ -404,6 +404,32 @@ describe('nn layers match PyTorch', function()
           'lambda a, b: F.cosine_similarity(a, b, 1, 0.5)', { randn(3, 2) * 0.1, randn(3, 2) })
   fn_case('F.cosine_similarity dim=1 with broadcasting', function(a, b) return nn.F.cosine_similarity(a, b, 1) end,
           'lambda a, b: F.cosine_similarity(a, b, 0)', { randn(4, 3), randn(4, 1) })
+  -- broadcasting along the reduced dim: the stretched side's norm counts every copy (was |b| once: values above 1)
+  fn_case('F.cosine_similarity broadcasting along the reduced dim', function(a, b)
+    return nn.F.cosine_similarity(a, b) + nn.F.cosine_similarity(b:transpose(1, 2), a:transpose(1, 2), 1)
+  end, 'lambda a, b: F.cosine_similarity(a, b) + F.cosine_similarity(b.t(), a.t(), 0)', { randn(3, 4), randn(3, 1) })
+  -- the options as one table after the optional tensors given positionally (a table in batch_norm's training
+  -- slot was read as training = false; in conv's bias slot and layer_norm's and group_norm's eps slot it failed)
+  fn_case('F.batch_norm, F.layer_norm, F.group_norm with an options table after weight and bias',
+          function(x, w, b)
+            return nn.F.batch_norm(x, nil, nil, w, b, { training = true, eps = 0.5 })
+                 + nn.F.layer_norm(x, { 3, 2 }, nil, nil, { eps = 0.5 }) + nn.F.group_norm(x, 3, w, b, { eps = 0.5 })
+          end,
+          'lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=0.5) '
+            .. '+ F.layer_norm(x, (3, 2), eps=0.5) + F.group_norm(x, 3, w, b, eps=0.5)',
+          { randn(4, 3, 2), randn(3), randn(3) })
+  -- the dtype argument (once ignored: a float32 result)
+  fn_case('F.softmax, F.log_softmax and F.softmin with a dtype', function(x)
+    return { nn.F.softmax(x, 2, 'float64'), nn.F.log_softmax(x, { dim = 1, dtype = 'float64' }),
+             nn.F.softmin(x, -1, { dtype = 'float64' }) }
+  end, 'lambda x: (F.softmax(x, 1, dtype=torch.float64), F.log_softmax(x, 0, dtype=torch.float64), '
+         .. 'F.softmin(x, -1, dtype=torch.float64))', { randn(3, 4) }, { dtype = 'float32' })
+  fn_case('F.conv2d and F.conv_transpose1d with the options table in the bias slot', function(x, w, b)
+    return nn.F.conv2d(x, w, { bias = b, stride = 2, padding = 1 }):sum()
+         + nn.F.conv_transpose1d(x:flatten(3), w:flatten(3):transpose(1, 2), { stride = 2 }):sum()
+  end, 'lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1).sum() '
+         .. '+ F.conv_transpose1d(x.flatten(2), w.flatten(2).transpose(0, 1), stride=2).sum()',
+     { randn(2, 3, 5, 5), randn(4, 3, 3, 3), randn(4) })
   fn_case('F.scaled_dot_product_attention with a bool mask (true = attend) and a float mask', function(q, k, v, m, fm)
             local a = nn.F.scaled_dot_product_attention(q, k, v, m)
             local b = nn.F.scaled_dot_product_attention(q, k, v, { attn_mask = fm })

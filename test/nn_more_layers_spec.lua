@@ -147,6 +147,23 @@ values:add('F.channel_shuffle of int64, transposed', function(a) return F.channe
 values:add('F.interpolate bicubic scale 1.2 (size kept, scale used)',
            function(a) return F.interpolate(a.x, { scale_factor = 1.2, mode = 'bicubic' }) end,
            "out = torch.nn.functional.interpolate(x, scale_factor=1.2, mode='bicubic')", { x = randn(1, 2, 4, 4):double() })
+-- nearest with a scale_factor whose output size is the input's (or twice it): PyTorch's channels-last kernel
+-- (a 4-d or 5-d input with one channel, or channels-last strides) copies (or halves the index), its other kernels
+-- (1-d, several channels) use floor(i / scale_factor); its backward always takes the shortcuts (it fails
+-- gradcheck there), so only the values are compared
+values:add('F.interpolate nearest scale_factor 1.2 and 2.1: 1-d, 2-d with 2 channels, 1 channel, channels-last',
+           function(a)
+             local o = { scale_factor = { 2.1, 1.2 } }
+             return { F.interpolate(a.x:select(3, 1), { scale_factor = 2.3 }), F.interpolate(a.x, o),
+                      F.interpolate(a.x:narrow(2, 1, 1), o),
+                      F.interpolate(a.x:permute(1, 3, 4, 2):contiguous():permute(1, 4, 2, 3), o),
+                      F.interpolate(a.x:unsqueeze(3), { scale_factor = { 1.01, 2.1, 1.2 } }) }
+           end,
+           [=[import torch.nn.functional as F
+o = dict(scale_factor=(2.1, 1.2))
+out = [F.interpolate(x[:, :, 0], scale_factor=2.3), F.interpolate(x, **o), F.interpolate(x[:, :1], **o),
+       F.interpolate(x.contiguous(memory_format=torch.channels_last), **o),
+       F.interpolate(x.unsqueeze(2), scale_factor=(1.01, 2.1, 1.2))]]=], { x = randn(2, 2, 3, 4):double() })
 values:describe('values match PyTorch (integers, no PyTorch gradient)')
 
 describe('recurrent cells match PyTorch', function()
@@ -405,6 +422,10 @@ end)
 describe('gradients by finite differences', function()
   local gradcheck = torch.autograd.gradcheck
   local function R(...) return randn(...):double():requires_grad_() end
+  it("nearest at an equal or double size with a scale_factor (where PyTorch's backward takes shortcuts)", function()
+    assert.is_true(gradcheck(function(x) return F.interpolate(x, { scale_factor = { 2.1, 1.2 } }) end, { R(1, 2, 3, 4) }))
+    assert.is_true(gradcheck(function(x) return F.interpolate(x, { scale_factor = 2.3 }) end, { R(1, 2, 2) }))
+  end)
   it('bicubic at an equal size with a scale_factor (where PyTorch copies the gradient through)', function()
     assert.is_true(gradcheck(function(x) return F.interpolate(x, { scale_factor = 1.2, mode = 'bicubic' }) end,
                              { R(1, 1, 4, 4) }))

@@ -91,6 +91,12 @@ local function define_conv(name, transposed)
   F[name] = function(x, w, b, ...)
     check_tensor(name, x, 'the input')
     check_tensor(name, w, 'the weight')
+    if is_opts(b) then
+      -- all the options in one table where the bias goes: F.conv2d(x, w, {bias=b, stride=2})
+      local o = {}
+      for k, v in pairs(b) do if k ~= 'bias' then o[k] = v end end
+      return F[name](x, w, b.bias, o)
+    end
     local nd = x:dim()
     if nd ~= nsp + 1 and nd ~= nsp + 2 then
       fail(name, 'expected a %d-d (unbatched) or %d-d (batched) input, got %s', nsp + 1, nsp + 2, shape_string(x))
@@ -246,26 +252,39 @@ function F.hardsigmoid(x) return (x / 6 + 0.5):hardtanh(0, 1) end -- (no gradien
 --- F.hardswish(input) -> Tensor
 function F.hardswish(x) return x * F.hardsigmoid(x) end
 
-local function dim_of(fn, dim)
-  if is_opts(dim) then checked(fn, dim, { 'dim' }) dim = dim.dim end
-  return dim or -1
+-- dim and dtype of softmax, log_softmax and softmin: (dim, dtype), ({dim=, dtype=}) or (dim, {dtype=})
+local function dim_of(fn, dim, dtype)
+  if is_opts(dim) then checked(fn, dim, { 'dim', 'dtype' }) dim, dtype = dim.dim, dim.dtype
+  elseif is_opts(dtype) then checked(fn, dtype, { 'dtype' }) dtype = dtype.dtype end
+  return dim or -1, dtype
+end
+-- the input cast to dtype first, as PyTorch (a dtype given to softmax was once ignored)
+local function cast(x, dtype)
+  if dtype ~= nil and x:dtype() ~= dtype then return x:to(dtype) end
+  return x
 end
 
 raw.softmax = function(x, dim) return K.softmax(x, dim) end
 raw.log_softmax = function(x, dim) return K.log_softmax(x, dim) end
---- F.softmax(input, dim=-1) -> Tensor
--- exp(x) / sum(exp(x)) along dim (1-based), computed stably.
-function F.softmax(x, dim)
+--- F.softmax(input, dim=-1, dtype) -> Tensor
+-- exp(x) / sum(exp(x)) along dim (1-based), computed stably (in dtype if given: the input is cast first).
+function F.softmax(x, dim, dtype)
   check_tensor('softmax', x, 'the input')
-  return raw.softmax(x, dim_of('softmax', dim))
+  dim, dtype = dim_of('softmax', dim, dtype)
+  return raw.softmax(cast(x, dtype), dim)
 end
---- F.log_softmax(input, dim=-1) -> Tensor
-function F.log_softmax(x, dim)
+--- F.log_softmax(input, dim=-1, dtype) -> Tensor
+function F.log_softmax(x, dim, dtype)
   check_tensor('log_softmax', x, 'the input')
-  return raw.log_softmax(x, dim_of('log_softmax', dim))
+  dim, dtype = dim_of('log_softmax', dim, dtype)
+  return raw.log_softmax(cast(x, dtype), dim)
 end
---- F.softmin(input, dim=-1) -> Tensor
-function F.softmin(x, dim) return F.softmax(-x, dim) end
+--- F.softmin(input, dim=-1, dtype) -> Tensor
+function F.softmin(x, dim, dtype)
+  check_tensor('softmin', x, 'the input')
+  dim, dtype = dim_of('softmin', dim, dtype)
+  return F.softmax(-cast(x, dtype), dim) -- (through F.softmax, which the ONNX tracer records)
+end
 
 -- ---------------------------------------------------------------- normalisation and regularisation
 
@@ -279,6 +298,10 @@ function F.batch_norm(x, running_mean, running_var, weight, bias, training, mome
   if is_opts(weight) then
     checked('batch_norm', weight, { 'weight', 'bias', 'training', 'momentum', 'eps' })
     weight, bias, training, momentum, eps = weight.weight, weight.bias, weight.training, weight.momentum, weight.eps
+  elseif is_opts(training) then
+    -- the options after weight and bias given positionally (a table here once read as training = false)
+    checked('batch_norm', training, { 'training', 'momentum', 'eps' })
+    training, momentum, eps = training.training, training.momentum, training.eps
   end
   return (raw.batch_norm(x, running_mean, running_var, weight, bias, training == true, momentum or 0.1, eps or 1e-5))
 end
@@ -287,7 +310,8 @@ raw.layer_norm = function(x, shape, weight, bias, eps) return K.layer_norm(x, sh
 --- F.layer_norm(input, normalized_shape, weight, bias, eps=1e-5) -> Tensor
 function F.layer_norm(x, shape, weight, bias, eps)
   check_tensor('layer_norm', x, 'the input')
-  if is_opts(weight) then checked('layer_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  if is_opts(weight) then checked('layer_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps
+  elseif is_opts(eps) then checked('layer_norm', eps, { 'eps' }) eps = eps.eps end
   return (raw.layer_norm(x, shape, weight, bias, eps or 1e-5))
 end
 
@@ -295,7 +319,8 @@ raw.group_norm = function(x, groups, weight, bias, eps) return K.group_norm(x, g
 --- F.group_norm(input, num_groups, weight, bias, eps=1e-5) -> Tensor
 function F.group_norm(x, groups, weight, bias, eps)
   check_tensor('group_norm', x, 'the input')
-  if is_opts(weight) then checked('group_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps end
+  if is_opts(weight) then checked('group_norm', weight, { 'weight', 'bias', 'eps' }) weight, bias, eps = weight.weight, weight.bias, weight.eps
+  elseif is_opts(eps) then checked('group_norm', eps, { 'eps' }) eps = eps.eps end
   return (raw.group_norm(x, groups, weight, bias, eps or 1e-5))
 end
 
@@ -577,6 +602,8 @@ end
 function F.cosine_similarity(a, b, dim, eps)
   if is_opts(dim) then checked('cosine_similarity', dim, { 'dim', 'eps' }) dim, eps = dim.dim, dim.eps end
   dim, eps = dim or 2, eps or 1e-8
+  -- broadcast first (as PyTorch): a size-1 dim of one side that the other's size stretches counts in its norm
+  a, b = torch.broadcast_tensors(a, b)
   -- PyTorch floors the squared norms at eps^2 without recording the floor: below it the value is the floor's but
   -- the gradient still that of the squared norm
   local function floored(s) return s + (s:clamp({ min = eps * eps }) - s):detach() end

@@ -40,9 +40,13 @@ return function(F, h)
   local function cubic2(x, A) return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A end
 
   -- The taps of one dim: a list of { index = {1-based input positions}, weight = {weights} or nil } per tap, or
-  -- nil when the output is the input (PyTorch's copy for equal sizes in the nearest and linear modes).
-  local function taps_of(mode, input, output, align_corners, scale, rnd)
-    if (mode == 'nearest' or mode == 'linear' or mode == 'bilinear' or mode == 'trilinear') and input == output then
+  -- nil when the output is the input (PyTorch's copy for equal sizes in the nearest and linear modes). In the
+  -- nearest mode PyTorch 1.13 takes that copy, and the halving shortcut for twice the size, only in its
+  -- channels-last kernel (a 4-d or 5-d input whose strides are channels-last contiguous, as every contiguous one
+  -- with a single channel is); its other kernels (`plain`) use floor(i / scale_factor) even then.
+  local function taps_of(mode, input, output, align_corners, scale, rnd, plain)
+    if (mode == 'linear' or mode == 'bilinear' or mode == 'trilinear' or (mode == 'nearest' and not plain))
+       and input == output then
       return nil
     end
     if mode == 'nearest' or mode == 'nearest-exact' then
@@ -51,7 +55,7 @@ return function(F, h)
       for i = 0, output - 1 do
         local src
         if mode == 'nearest' then
-          src = output == 2 * input and math.floor(i / 2) or math.floor(single(i * step))
+          src = (output == 2 * input and not plain) and math.floor(i / 2) or math.floor(single(i * step))
         else
           src = math.floor(single((i + 0.5) * step))
         end
@@ -117,6 +121,21 @@ return function(F, h)
     end
     for i = 1, n do check(list[i]) end
     return list
+  end
+
+  -- PyTorch's x.is_contiguous(memory_format=channels_last(_3d)): the strides of dims C, W, H (, D), N, those of
+  -- size 1 skipped, are those of a contiguous tensor in that order
+  local function channels_last(x)
+    local shape, stride = x:shape(), x:stride()
+    local order = #shape == 4 and { 2, 4, 3, 1 } or { 2, 5, 4, 3, 1 }
+    local expected = 1
+    for _, d in ipairs(order) do
+      if shape[d] ~= 1 then
+        if stride[d] ~= expected then return false end
+        expected = expected * shape[d]
+      end
+    end
+    return true
   end
 
   --- F.interpolate(input, size, scale_factor, mode='nearest', align_corners=false, recompute_scale_factor=false) -> Tensor
@@ -192,9 +211,10 @@ return function(F, h)
       return F.adaptive_avg_pool2d(x, sizes)
     end
     local rnd = x:dtype() == 'float64' and double or single
+    local plain = spatial == 1 or not channels_last(x)
     local y = x
     for k = spatial, 1, -1 do -- the last dim first, as PyTorch's kernels
-      local taps = taps_of(mode, x:size(k + 2), sizes[k], o.align_corners == true, scales[k], rnd)
+      local taps = taps_of(mode, x:size(k + 2), sizes[k], o.align_corners == true, scales[k], rnd, plain)
       if taps then y = resample(y, k + 2, taps) end
     end
     if y == x then y = x:clone() end -- (a new tensor, as PyTorch's)
