@@ -105,11 +105,7 @@ for _, name in ipairs({ 'logaddexp', 'logaddexp2', 'hypot', 'xlogy', 'copysign',
     local x, y = floating_operands(name, a, b)
     return Tensor[name](x, y)
   end
-  torch[name] = function(a, b, opts)
-    local out = is_opts(opts) and opts.out or nil
-    if out == nil then return value(a, b) end
-    return core.write_out(name, out, value(a, b))
-  end
+  torch[name] = function(a, b, opts) return core.write_out(name, is_opts(opts) and opts.out or nil, value(a, b)) end
 end
 
 --- Tensor:hypot_(other) -> self
@@ -299,9 +295,7 @@ local function float_power(x, exponent)
   return torch.full({}, x, { dtype = 'float64', device = exponent:device() }):pow(exponent:to('float64'))
 end
 function torch.float_power(x, exponent, opts)
-  local out = is_opts(opts) and opts.out or nil
-  if out == nil then return float_power(x, exponent) end
-  return core.write_out('float_power', out, float_power(x, exponent))
+  return core.write_out('float_power', is_opts(opts) and opts.out or nil, float_power(x, exponent))
 end
 
 --- torch.special.logit(x, [eps]) -> Tensor

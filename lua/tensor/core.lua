@@ -79,7 +79,6 @@ function M.function_forms(names)
       local n = select('#', ...)
       local opts = n > 0 and select(n, ...) or nil
       local out = type(opts) == 'table' and getmetatable(opts) == nil and opts[1] == nil and opts.out or nil
-      if out == nil then return Tensor[name](x, ...) end
       return M.write_out(name, out, Tensor[name](x, ...))
     end
   end
@@ -87,8 +86,9 @@ end
 
 -- Writes an op's results r1, r2, ... into out (a tensor, or a list of tensors for several results) as PyTorch's
 -- out= does: out takes the result's shape, and a result dtype that cannot be cast to out's (a float into an
--- integer tensor) is refused. Returns out's tensors in place of the results.
+-- integer tensor) is refused. Returns out's tensors in place of the results, or the results when out is nil.
 function M.write_out(fn, out, ...)
+  if out == nil then return ... end
   local n = select('#', ...)
   local outs = getmetatable(out) == mt and { out } or out
   if type(outs) ~= 'table' or #outs ~= n then

@@ -250,12 +250,6 @@ local SPECIAL_BINARY = {
 }
 M.SPECIAL_UNARY, M.SPECIAL_BINARY = SPECIAL_UNARY, SPECIAL_BINARY
 
--- out= for the ops composed here in Lua: out takes the result's size and its values, where the result's dtype
--- can be cast to out's (a float result into an integer out was truncated silently)
-local function written_to(fn, out, r)
-  if out == nil then return r end
-  return core.write_out(fn, out, r)
-end
 
 --- Tensor:round([decimals]) -> Tensor
 --- torch.round(x, [decimals], {out=}) -> Tensor
@@ -287,7 +281,7 @@ function torch.round(x, decimals, opts)
   local d = decimals_of('round', decimals)
   if d == 0 then return plain_torch_round(x, opts) end
   core.c_of(x, 'round', 'the input')
-  return written_to('round', opts and opts.out, round_to(x, d))
+  return core.write_out('round', opts and opts.out, round_to(x, d))
 end
 
 -- clamp(min, max) or clamp{min=, max=}; either bound may be nil; tensor bounds use maximum/minimum
@@ -358,7 +352,7 @@ function torch.clamp(x, lo, hi, opts)
   elseif is_opts(hi) then
     hi, opts = nil, hi
   end
-  return written_to('clamp', opts and opts.out, Tensor.clamp(x, lo, hi))
+  return core.write_out('clamp', opts and opts.out, Tensor.clamp(x, lo, hi))
 end
 alias(Tensor, 'clip', 'clamp')
 alias(Tensor, 'clip_', 'clamp_')
@@ -577,7 +571,7 @@ function torch.div(a, b, opts)
   local mode = rounding_mode_of(opts)
   if mode == nil then return plain_torch_div(a, b, opts) end
   core.c_of(a, 'div', 'the input')
-  return written_to('div', opts.out, rounded_div('div', a, b, mode))
+  return core.write_out('div', opts.out, rounded_div('div', a, b, mode))
 end
 
 -- The largest finite value of each floating dtype (PyTorch's finfo.max)
